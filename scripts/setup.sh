@@ -8,7 +8,8 @@ cd "$ZGRID_ROOT"
 step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # 1. Debian packages (only the missing ones; apt-get update only when something is missing).
-mapfile -t wanted < <(grep -Ev '^\s*(#|$)' scripts/apt-packages.txt)
+# The list is scripts/apt-packages.txt plus each package's own packages/*/apt-packages.txt.
+mapfile -t wanted < <(cat scripts/apt-packages.txt packages/*/apt-packages.txt 2>/dev/null | grep -Ev '^\s*(#|$)' | sort -u)
 missing=()
 for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
