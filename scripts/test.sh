@@ -7,8 +7,8 @@ here="$(dirname "${BASH_SOURCE[0]}")"
 bash "$here/setup.sh"
 source "$here/env.sh"
 cd "$ZGRID_ROOT"
-echo "==> lint" >&2;      npx --no-install eslint --max-warnings 0 .
-echo "==> typecheck" >&2; npx --no-install tsc -p tsconfig.json
+echo "==> lint" >&2;      eslint --max-warnings 0 .
+echo "==> typecheck" >&2; tsc -p tsconfig.json
 echo "==> tests" >&2
 if [ $# -gt 0 ]; then globs=(); for p in "$@"; do globs+=("$p/**/*.test.ts"); done; else globs=("packages/*/src/**/*.test.ts"); fi
 exec node --test --test-reporter=spec --test-concurrency=1 "${globs[@]}"
