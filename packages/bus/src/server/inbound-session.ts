@@ -1,0 +1,186 @@
+/**
+ * Serves one inbound bus stream: frames in, each request checked, run and answered on the same
+ * stream with its id. Every refusal is a typed error frame (code + message), never silence; a
+ * stream whose framing is broken is aborted; nothing a peer sends can throw out of here.
+ *
+ * Checks, in order (cheap before expensive): frame well-formed and within size; envelope parses;
+ * destination is this twin; not expired, not future-dated, validity window within maxTtl; the
+ * source twin exists and its account is the key of the connected peer (Noise proved it); the
+ * source's rate limit; the signature (over the exact bytes, by that key); uid not seen before.
+ *
+ * @example
+ * ```ts
+ * node.handle(BUS_PROTOCOL, (stream, connection) => serveInboundStream(stream, connection, deps));
+ * ```
+ */
+import type { Connection, Stream } from "@libp2p/interface";
+import type { Logger } from "@zgrid/log";
+import { BaseError } from "@zgrid/types";
+import type { TwinCache } from "../directory/twin-cache.ts";
+import { BUS_ERROR_CODES, errorToWire } from "../errors/bus-errors.ts";
+import { accountOfPeerId, publicKeyOfPeerId } from "../identity/peer-identity.ts";
+import type { BusMetrics } from "../metrics/bus-metrics.ts";
+import { FRAME_KIND, FrameDecoder, encodeFrame, type DecodedFrame } from "../wire/frame-codec.ts";
+import { parseEnvelope, verifyRequestSignature, type RequestEnvelope } from "../wire/request-envelope.ts";
+import type { BusLimits } from "./bus-limits.ts";
+import type { ReplayCache } from "./replay-cache.ts";
+import type { TwinRateLimiter } from "./twin-rate-limiter.ts";
+
+/** Who called a handler: verified from the signature and the connection. */
+export interface HandlerContext {
+  twinId: number;
+  account: `0x${string}`;
+  peerId: string;
+  command: string;
+  uid: string;
+  /** The request must not take effect after this instant (unix ms). */
+  expiration: number;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type BusHandler = (payload: any, ctx: HandlerContext) => unknown;
+
+export interface InboundDeps {
+  twinId: number;
+  twins: TwinCache;
+  handlers: ReadonlyMap<string, BusHandler>;
+  replay: ReplayCache;
+  limiter: TwinRateLimiter;
+  limits: BusLimits;
+  metrics: BusMetrics;
+  log: Logger;
+}
+
+type WireError = { code: string; message: string; details?: Record<string, unknown>; hint?: string };
+
+const encoder = new TextEncoder();
+const SIGNATURE_BYTES = 65;
+
+/** Attaches the request loop to an inbound stream. */
+export function serveInboundStream(stream: Stream, connection: Connection, deps: InboundDeps): void {
+  const remote = connection.remotePeer;
+  const remoteAccount = accountOfPeerId(remote);
+  const remoteKey = publicKeyOfPeerId(remote);
+  const decoder = new FrameDecoder({ maxBodyBytes: deps.limits.maxMessageBytes + SIGNATURE_BYTES + 16 });
+  let inFlight = 0;
+
+  const reply = (id: number, kind: number, body: Uint8Array): void => {
+    if (stream.writeStatus !== "writable") return;
+    try {
+      stream.send(encodeFrame(kind, id, [body]));
+    } catch (error) {
+      deps.log.debug({ err: error }, "bus reply failed");
+    }
+  };
+  const replyError = (id: number, error: WireError): void => {
+    deps.metrics.inbound.error(error.code);
+    let body: Uint8Array;
+    try {
+      body = encoder.encode(JSON.stringify(error));
+    } catch {
+      body = encoder.encode(JSON.stringify({ code: error.code, message: error.message }));
+    }
+    reply(id, FRAME_KIND.error, body);
+  };
+
+  const handleFrame = async (frame: DecodedFrame): Promise<void> => {
+    const started = performance.now();
+    deps.metrics.inbound.requests++;
+    try {
+      const refusal = await serveRequest(frame);
+      if (refusal) replyError(frame.id, refusal);
+    } finally {
+      deps.metrics.inbound.latency.observe(performance.now() - started);
+    }
+  };
+
+  const serveRequest = async (frame: DecodedFrame): Promise<WireError | undefined> => {
+    if (frame.kind !== FRAME_KIND.request) return { code: BUS_ERROR_CODES.badRequest, message: "only request frames may be sent to a peer's bus stream" };
+    if (frame.rest.byteLength <= SIGNATURE_BYTES) return { code: BUS_ERROR_CODES.badRequest, message: "request frame too short" };
+    const signature = frame.rest.subarray(0, SIGNATURE_BYTES);
+    const body = frame.rest.subarray(SIGNATURE_BYTES);
+    if (body.byteLength > deps.limits.maxMessageBytes) return tooLarge(body.byteLength, deps.limits.maxMessageBytes);
+    const envelope = parseEnvelope(body);
+    if (typeof envelope === "string") return { code: BUS_ERROR_CODES.badRequest, message: envelope };
+    const refusal = checkTime(envelope, deps.limits);
+    if (refusal) return refusal;
+    if (envelope.destination !== deps.twinId) {
+      return { code: BUS_ERROR_CODES.wrongDestination, message: `this peer is twin ${deps.twinId}, not twin ${envelope.destination}`, details: { destination: envelope.destination, twin: deps.twinId } };
+    }
+    const source = await deps.twins.get(envelope.source).catch(() => undefined);
+    if (!source) return { code: BUS_ERROR_CODES.unknownSource, message: `twin ${envelope.source} is not known`, details: { source: envelope.source } };
+    if (!remoteAccount || !remoteKey || source.account.toLowerCase() !== remoteAccount.toLowerCase()) {
+      return { code: BUS_ERROR_CODES.sourceMismatch, message: `the connected peer is not twin ${envelope.source}`, details: { source: envelope.source, peer: remote.toString() } };
+    }
+    if (!deps.limiter.take(envelope.source)) {
+      return { code: BUS_ERROR_CODES.rateLimited, message: "too many requests", details: { twin: envelope.source }, hint: "slow down and retry later" };
+    }
+    if (!verifyRequestSignature(body, signature, remoteKey)) return { code: BUS_ERROR_CODES.badSignature, message: "the request signature is not valid for the source twin" };
+    if (!deps.replay.add(`${envelope.source}:${envelope.uid}`, envelope.expiration)) {
+      return { code: BUS_ERROR_CODES.replayed, message: "this request was already received", details: { uid: envelope.uid } };
+    }
+    const handler = deps.handlers.get(envelope.command);
+    if (!handler) return { code: BUS_ERROR_CODES.unknownCommand, message: `unknown command ${envelope.command}`, details: { command: envelope.command } };
+    const ctx: HandlerContext = { twinId: envelope.source, account: source.account, peerId: remote.toString(), command: envelope.command, uid: envelope.uid, expiration: envelope.expiration };
+    let result: unknown;
+    try {
+      result = await handler(envelope.payload, ctx);
+    } catch (error) {
+      if (!(error instanceof BaseError)) deps.log.error({ err: error, command: envelope.command }, "bus handler failed");
+      return errorToWire(error);
+    }
+    let out: Uint8Array;
+    try {
+      out = encoder.encode(JSON.stringify(result ?? null));
+    } catch (error) {
+      deps.log.error({ err: error, command: envelope.command }, "bus handler returned a value that is not JSON");
+      return { code: BUS_ERROR_CODES.internal, message: "the handler returned a value that cannot be sent" };
+    }
+    if (out.byteLength > deps.limits.maxMessageBytes) return tooLarge(out.byteLength, deps.limits.maxMessageBytes, "response");
+    reply(frame.id, FRAME_KIND.response, out);
+    return undefined;
+  };
+
+  stream.addEventListener("message", (event) => {
+    let frames;
+    try {
+      frames = decoder.push(event.data);
+    } catch (error) {
+      deps.log.warn({ err: error, peer: remote.toString() }, "bus peer sent a broken stream; closing it");
+      stream.abort(error as Error);
+      return;
+    }
+    for (const frame of frames) {
+      if (frame.type === "oversize") {
+        deps.metrics.inbound.requests++;
+        replyError(frame.id, tooLarge(frame.bodyBytes, deps.limits.maxMessageBytes));
+        continue;
+      }
+      if (inFlight >= deps.limits.maxInFlightPerPeer) {
+        deps.metrics.inbound.requests++;
+        replyError(frame.id, { code: BUS_ERROR_CODES.rateLimited, message: "too many requests in flight", details: { max: deps.limits.maxInFlightPerPeer } });
+        continue;
+      }
+      inFlight++;
+      handleFrame(frame)
+        .catch((error: unknown) => deps.log.error({ err: error }, "bus request failed unexpectedly"))
+        .finally(() => inFlight--);
+    }
+  });
+}
+
+function checkTime(envelope: RequestEnvelope, limits: BusLimits): WireError | undefined {
+  const now = Date.now();
+  if (envelope.expiration <= now) return { code: BUS_ERROR_CODES.expired, message: "the request has expired", details: { expiration: envelope.expiration, now } };
+  if (envelope.timestamp > now + limits.clockSkewMs) {
+    return { code: BUS_ERROR_CODES.futureDated, message: "the request is dated in the future", details: { timestamp: envelope.timestamp, now }, hint: "check the sender's clock" };
+  }
+  if (envelope.expiration < envelope.timestamp || envelope.expiration - envelope.timestamp > limits.maxTtlMs) {
+    return { code: BUS_ERROR_CODES.badRequest, message: `the validity window must be between 0 and ${limits.maxTtlMs} ms`, details: { timestamp: envelope.timestamp, expiration: envelope.expiration } };
+  }
+  return undefined;
+}
+
+function tooLarge(bytes: number, max: number, what = "request"): WireError {
+  return { code: BUS_ERROR_CODES.tooLarge, message: `the ${what} is larger than this peer accepts`, details: { bytes, max } };
+}
