@@ -16,3 +16,7 @@ export * from "./sign/root-digest.ts";
 export * from "./sign/sign-flist.ts";
 export * from "./verify-flist.ts";
 export * from "./unpack-flist.ts";
+export * from "./mount/block-cache.ts";
+export * from "./mount/block-fetcher.ts";
+export * from "./mount/flist-fs.ts";
+export * from "./mount/mount-flist.ts";

@@ -1,0 +1,176 @@
+/**
+ * The FUSE operations of a read-only flist mount (fuse-native). Reads fetch only the blocks they
+ * touch; a sequential reader triggers parallel read-ahead. A block that fails verification fails
+ * that read with EIO and is logged with the file and block.
+ *
+ * @example
+ * ```ts
+ * const fs = new FlistFs(reader, fetcher);
+ * new Fuse(mountpoint, fs.operations(), { force: true }).mount(cb);
+ * ```
+ */
+import { createLogger } from "@zgrid/log";
+import { BlockIntegrityError } from "../errors/flist-errors.ts";
+import type { FlistReader } from "../format/flist-reader.ts";
+import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type FlistBlock, type FlistInode } from "../format/schema.ts";
+import type { BlockFetcher } from "./block-fetcher.ts";
+
+const log = createLogger("flist.mount");
+
+const ENOENT = -2;
+const EIO = -5;
+const ENOTDIR = -20;
+const EINVAL = -22;
+const ENODATA = -61;
+
+type Cb = (...args: unknown[]) => void;
+
+interface OpenFile {
+  inode: FlistInode;
+  blocks: FlistBlock[];
+  lastBlock: number;
+}
+
+export class FlistFs {
+  readonly #reader: FlistReader;
+  readonly #fetcher: BlockFetcher;
+  readonly #blockSize: number;
+  readonly #readAhead: number;
+  readonly #paths = new Map<string, FlistInode | null>();
+  readonly #open = new Map<number, OpenFile>();
+  #nextFd = 10;
+
+  constructor(reader: FlistReader, fetcher: BlockFetcher, options: { readAhead?: number } = {}) {
+    this.#reader = reader;
+    this.#fetcher = fetcher;
+    this.#blockSize = reader.blockSize();
+    this.#readAhead = options.readAhead ?? 8;
+    this.#paths.set("/", reader.root());
+  }
+
+  /** Resolves a mount path to its inode (cached, including misses). */
+  resolve(path: string): FlistInode | undefined {
+    const known = this.#paths.get(path);
+    if (known !== undefined) return known ?? undefined;
+    const cut = path.lastIndexOf("/");
+    const parent = this.resolve(cut === 0 ? "/" : path.slice(0, cut));
+    let found: FlistInode | undefined;
+    if (parent && (parent.mode & S_IFMT) === S_IFDIR) {
+      const name = path.slice(cut + 1);
+      const kids = this.#reader.children(parent.ino);
+      // fuse-native passes names as UTF-8 strings: a non-UTF-8 name is shown with U+FFFD and
+      // found again by that lossy form.
+      found = kids.find((k) => k.name.equals(Buffer.from(name))) ?? kids.find((k) => k.name.toString() === name);
+    }
+    this.#paths.set(path, found ?? null);
+    return found;
+  }
+
+  #stat(inode: FlistInode): Record<string, unknown> {
+    const mtime = new Date(inode.mtime * 1000 + Math.floor(inode.mtimeNsec / 1e6));
+    const dir = (inode.mode & S_IFMT) === S_IFDIR;
+    const size = (inode.mode & S_IFMT) === S_IFLNK ? (inode.target?.length ?? 0) : dir ? 4096 : inode.size;
+    return {
+      mode: inode.mode, uid: inode.uid, gid: inode.gid, size, rdev: inode.rdev, ino: inode.ino, nlink: dir ? 2 : 1,
+      mtime, atime: mtime, ctime: new Date(inode.ctime * 1000), blksize: this.#blockSize, blocks: Math.ceil(size / 512),
+    };
+  }
+
+  /** Paths of the files to fetch first (the `zgrid.prefetch` tag), as block lists. */
+  blocksOf(path: string): FlistBlock[] {
+    const inode = this.resolve(path);
+    return inode && (inode.mode & S_IFMT) === S_IFREG ? this.#reader.blocks(inode.ino) : [];
+  }
+
+  async read(fd: number, buf: Buffer, len: number, pos: number, path: string): Promise<number> {
+    const file = this.#open.get(fd);
+    if (!file) return EINVAL;
+    const size = file.inode.size;
+    if (pos >= size) return 0;
+    const end = Math.min(size, pos + len);
+    const first = Math.floor(pos / this.#blockSize);
+    const last = Math.floor((end - 1) / this.#blockSize);
+    // Sequential reader: fetch the next blocks in parallel while this read is served.
+    if (first === file.lastBlock || first === file.lastBlock + 1) {
+      this.#fetcher.prefetch(file.blocks.slice(last + 1, last + 1 + this.#readAhead));
+    }
+    file.lastBlock = last;
+    let copied = 0;
+    for (let i = first; i <= last; i++) {
+      const block = file.blocks[i];
+      if (!block) return EIO;
+      let plain: Buffer;
+      try {
+        plain = await this.#fetcher.get(block);
+      } catch (e) {
+        log.error({ file: path, block: Buffer.from(block.id).toString("hex"), index: i, err: (e as Error).message.split("\n")[0], integrity: e instanceof BlockIntegrityError }, "read failed");
+        return EIO;
+      }
+      const from = i === first ? pos - i * this.#blockSize : 0;
+      const to = Math.min(plain.length, end - i * this.#blockSize);
+      if (to < from) return EIO;
+      plain.copy(buf, copied, from, to);
+      copied += to - from;
+    }
+    return copied;
+  }
+
+  /** The fuse-native operations object. */
+  operations(): Record<string, Cb> {
+    return {
+      getattr: (path: unknown, cb: unknown) => {
+        const inode = this.resolve(path as string);
+        if (!inode) return (cb as Cb)(ENOENT);
+        (cb as Cb)(0, this.#stat(inode));
+      },
+      readdir: (path: unknown, cb: unknown) => {
+        const inode = this.resolve(path as string);
+        if (!inode) return (cb as Cb)(ENOENT);
+        if ((inode.mode & S_IFMT) !== S_IFDIR) return (cb as Cb)(ENOTDIR);
+        const kids = this.#reader.children(inode.ino);
+        (cb as Cb)(0, kids.map((k) => k.name.toString()), kids.map((k) => this.#stat(k)));
+      },
+      readlink: (path: unknown, cb: unknown) => {
+        const inode = this.resolve(path as string);
+        if (!inode || (inode.mode & S_IFMT) !== S_IFLNK) return (cb as Cb)(ENOENT);
+        (cb as Cb)(0, inode.target?.toString() ?? "");
+      },
+      open: (path: unknown, _flags: unknown, cb: unknown) => {
+        const inode = this.resolve(path as string);
+        if (!inode) return (cb as Cb)(ENOENT);
+        try {
+          const blocks = this.#reader.blocks(inode.ino);
+          this.#reader.checkSize(inode, blocks);
+          const fd = this.#nextFd++;
+          this.#open.set(fd, { inode, blocks, lastBlock: -2 });
+          (cb as Cb)(0, fd);
+        } catch (e) {
+          log.error({ file: path, err: (e as Error).message }, "open failed");
+          (cb as Cb)(EIO);
+        }
+      },
+      release: (_path: unknown, fd: unknown, cb: unknown) => {
+        this.#open.delete(fd as number);
+        (cb as Cb)(0);
+      },
+      read: (path: unknown, fd: unknown, buf: unknown, len: unknown, pos: unknown, cb: unknown) => {
+        this.read(fd as number, buf as Buffer, len as number, pos as number, path as string).then((n) => (cb as Cb)(n), () => (cb as Cb)(EIO));
+      },
+      getxattr: (path: unknown, name: unknown, _position: unknown, cb: unknown) => {
+        const inode = this.resolve(path as string);
+        if (!inode) return (cb as Cb)(ENOENT);
+        const x = this.#reader.xattrs(inode.ino).find((a) => a.name.toString() === name);
+        if (!x) return (cb as Cb)(ENODATA);
+        (cb as Cb)(0, x.value);
+      },
+      listxattr: (path: unknown, cb: unknown) => {
+        const inode = this.resolve(path as string);
+        if (!inode) return (cb as Cb)(ENOENT);
+        (cb as Cb)(0, this.#reader.xattrs(inode.ino).map((a) => a.name.toString()));
+      },
+      statfs: (_path: unknown, cb: unknown) => {
+        (cb as Cb)(0, { bsize: this.#blockSize, frsize: this.#blockSize, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, favail: 0, fsid: 0, flag: 1, namemax: 255 });
+      },
+    };
+  }
+}

@@ -1,0 +1,91 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FlistReader } from "../format/flist-reader.ts";
+import { packFlist } from "../pack/pack-flist.ts";
+import { blockPath } from "../store/block-store.ts";
+import { describeTree, makeSampleTree, type EntryDescription } from "../testing/sample-tree.ts";
+import { lazyUnmount, mountFlist } from "./mount-flist.ts";
+
+const SAMPLE = fileURLToPath(new URL("../testing/sample-tree.ts", import.meta.url));
+
+/** describeTree run in another process: reading a FUSE mount from the serving process deadlocks. */
+function describeFromChild(root: string): EntryDescription[] {
+  const code = `import { describeTree } from ${JSON.stringify(SAMPLE)}; process.stdout.write(JSON.stringify(describeTree(process.argv[1])));`;
+  const r = spawnSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", code, root], { encoding: "utf8", timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as EntryDescription[];
+}
+
+/** What a mount shows: no hard-link identity, mtimes to the millisecond, non-UTF-8 names lossy. */
+function comparable(list: EntryDescription[]): unknown[] {
+  return list.map((e) => ({ ...e, path: Buffer.from(e.path, "latin1").toString("utf8") })).map(({ links: _l, mtimeUs, ...rest }) => ({ ...rest, mtimeMs: Math.floor(mtimeUs / 1000) }));
+}
+
+interface Unmountable { unmount(): Promise<void> }
+
+function setup(t: { after(fn: () => Promise<void>): void }): { dir: string; mounts: Unmountable[] } {
+  const dir = mkdtempSync(join(tmpdir(), "zgrid-mount-test-"));
+  const mounts: Unmountable[] = [];
+  t.after(async () => {
+    for (const m of mounts) await m.unmount();
+    lazyUnmount(join(dir, "mnt"));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, mounts };
+}
+
+test("a FUSE mount read from another process equals the source", async (t) => {
+  const { dir, mounts } = setup(t);
+  makeSampleTree(join(dir, "src"), { bigFileBytes: 3_000_000 });
+  await packFlist({ source: join(dir, "src"), output: join(dir, "a.fl"), stores: [`dir://${join(dir, "store")}`] });
+  const m = await mountFlist({ flist: join(dir, "a.fl"), mountpoint: join(dir, "mnt"), cache: { dir: join(dir, "cache"), maxBytes: 64 * 2 ** 20 } });
+  mounts.push(m);
+  const before = await m.metrics();
+  assert.equal(before.blocksFetched, 0, "lazy: nothing fetched before a read");
+  assert.deepEqual(comparable(describeFromChild(join(dir, "mnt"))), comparable(describeTree(join(dir, "src"))));
+  const after = await m.metrics();
+  assert.ok(after.blocksFetched >= 6, `fetched ${after.blocksFetched}`);
+  assert.ok(after.prefetched > 0, "sequential read triggered read-ahead");
+  await m.unmount();
+  assert.equal(spawnSync("mountpoint", ["-q", join(dir, "mnt")]).status !== 0, true, "unmounted");
+
+  // A second mount of the same flist reads from the shared cache.
+  const m2 = await mountFlist({ flist: join(dir, "a.fl"), mountpoint: join(dir, "mnt"), cache: { dir: join(dir, "cache"), maxBytes: 64 * 2 ** 20 } });
+  mounts.push(m2);
+  const r = spawnSync("cat", [join(dir, "mnt/bin/big")], { maxBuffer: 64 * 2 ** 20 });
+  assert.equal(r.status, 0);
+  assert.ok(Buffer.from(r.stdout).equals(readFileSync(join(dir, "src/bin/big"))));
+  const m2m = await m2.metrics();
+  assert.equal(m2m.blocksFetched, 0);
+  assert.ok(m2m.cacheHits >= 6);
+});
+
+test("a tampered block fails the read with EIO, is counted and never cached", async (t) => {
+  const { dir, mounts } = setup(t);
+  makeSampleTree(join(dir, "src"), { bigFileBytes: 1_200_000 });
+  await packFlist({ source: join(dir, "src"), output: join(dir, "a.fl"), stores: [`dir://${join(dir, "store")}`] });
+  const reader = FlistReader.open(join(dir, "a.fl"));
+  const big = [...reader.walk()].find((e) => e.path.toString() === "/bin/big")!;
+  const id = reader.blocks(big.inode.ino)[1]!.id;
+  reader.close();
+  const file = join(dir, "store", blockPath(id));
+  const bytes = readFileSync(file);
+  bytes[7] = bytes[7]! ^ 1;
+  writeFileSync(file, bytes);
+
+  const m = await mountFlist({ flist: join(dir, "a.fl"), mountpoint: join(dir, "mnt"), cache: { dir: join(dir, "cache"), maxBytes: 64 * 2 ** 20 } });
+  mounts.push(m);
+  const ok = spawnSync("cat", [join(dir, "mnt/etc/hostname")], { encoding: "utf8" });
+  assert.equal(ok.stdout, "zgrid\n");
+  const bad = spawnSync("cat", [join(dir, "mnt/bin/big")], { encoding: "utf8" });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /Input\/output error/);
+  const metrics = await m.metrics();
+  assert.ok(metrics.verifyFailures >= 1);
+  assert.equal(existsSync(join(dir, "cache/blocks", blockPath(id))), false, "a bad block is never cached");
+});

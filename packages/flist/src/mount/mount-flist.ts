@@ -1,0 +1,142 @@
+/**
+ * Mounts an flist read-only with FUSE, lazily: nothing is downloaded until read. The FUSE server
+ * runs in a child process (mount-worker.ts); the returned handle owns it.
+ *
+ * @example
+ * ```ts
+ * const m = await mountFlist({ flist: "http://hub/flists/0xabc/app.fl", mountpoint: "/mnt/app",
+ *   cache: { dir: "/var/cache/zgrid", maxBytes: 2 ** 31 }, trustedSigners: ["0xabc…"] });
+ * console.log(await m.metrics());
+ * await m.unmount();
+ * ```
+ */
+import { fork, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FlistFormatError, MountError } from "../errors/flist-errors.ts";
+import { FlistReader } from "../format/flist-reader.ts";
+import { TAGS } from "../format/schema.ts";
+import { checkFlistSignature } from "../sign/sign-flist.ts";
+import type { FetchMetrics } from "./block-fetcher.ts";
+
+export interface MountOptions {
+  /** Path or http(s) URL of the .fl file. */
+  flist: string;
+  mountpoint: string;
+  /** Shared block cache (and where downloaded .fl files go). */
+  cache: { dir: string; maxBytes: number };
+  /** Store specs overriding the flist's routes. */
+  stores?: string[];
+  requireSignature?: boolean;
+  trustedSigners?: string[];
+  /** Blocks fetched ahead of a sequential reader (default 8). */
+  readAhead?: number;
+  /** Seconds to wait for the mount (default 30). */
+  timeoutSeconds?: number;
+}
+
+export interface MountMetrics extends FetchMetrics {
+  cacheBytes: number;
+}
+
+export interface MountHandle {
+  mountpoint: string;
+  /** Local path of the .fl file being served. */
+  flistPath: string;
+  pid: number;
+  metrics(): Promise<MountMetrics>;
+  unmount(): Promise<void>;
+}
+
+const WORKER = fileURLToPath(new URL("./mount-worker.ts", import.meta.url));
+
+/** Downloads an http(s) flist into the cache dir; returns local paths unchanged. */
+export async function fetchFlistFile(flist: string, cacheDir: string): Promise<string> {
+  if (!/^https?:\/\//.test(flist)) return flist;
+  const res = await fetch(flist);
+  if (!res.ok) throw new FlistFormatError(`cannot download ${flist}: HTTP ${res.status}`, { details: { url: flist, status: res.status }, hint: "check the URL" });
+  const dir = join(cacheDir, "flists");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${createHash("sha256").update(flist).digest("hex").slice(0, 32)}.fl`);
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, Buffer.from(await res.arrayBuffer()));
+  renameSync(tmp, path);
+  return path;
+}
+
+/** Lazy-unmounts a stale mount (after a crash); harmless when nothing is mounted. */
+export function lazyUnmount(mountpoint: string): void {
+  spawnSync("fusermount", ["-uz", mountpoint], { stdio: "ignore" });
+}
+
+export async function mountFlist(options: MountOptions): Promise<MountHandle> {
+  const flistPath = await fetchFlistFile(options.flist, options.cache.dir);
+  const reader = FlistReader.open(flistPath);
+  try {
+    reader.root();
+    if (options.requireSignature || options.trustedSigners || reader.tag(TAGS.signature) !== undefined) {
+      await checkFlistSignature(reader, { trustedSigners: options.trustedSigners });
+    }
+  } finally {
+    reader.close();
+  }
+  lazyUnmount(options.mountpoint);
+  mkdirSync(options.mountpoint, { recursive: true });
+  const args = { flist: flistPath, mountpoint: options.mountpoint, cache: { dir: join(options.cache.dir, "blocks"), maxBytes: options.cache.maxBytes }, stores: options.stores, readAhead: options.readAhead };
+  const child = fork(WORKER, [JSON.stringify(args)], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: ["--no-warnings"] });
+  await waitReady(child, options.timeoutSeconds ?? 30);
+  let nextId = 1;
+  let exited = child.exitCode !== null;
+  child.once("exit", () => { exited = true; });
+  return {
+    mountpoint: options.mountpoint,
+    flistPath,
+    pid: child.pid!,
+    metrics: () => new Promise((resolve, reject) => {
+      if (exited) return reject(new MountError("mount process has exited"));
+      const id = nextId++;
+      const onMsg = (m: { type?: string; id?: number; metrics?: MountMetrics }): void => {
+        if (m.type === "metrics" && m.id === id) {
+          child.off("message", onMsg);
+          resolve(m.metrics!);
+        }
+      };
+      child.on("message", onMsg);
+      child.send({ type: "metrics", id });
+    }),
+    unmount: async () => {
+      if (!exited) {
+        const gone = new Promise<void>((r) => child.once("exit", () => r()));
+        child.send({ type: "unmount" });
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await gone;
+        clearTimeout(timer);
+      }
+      lazyUnmount(options.mountpoint);
+    },
+  };
+}
+
+function waitReady(child: ChildProcess, timeoutSeconds: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new MountError(`mount did not come up within ${timeoutSeconds} s`));
+    }, timeoutSeconds * 1000);
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      child.off("message", onMsg);
+      child.off("exit", onExit);
+      if (err) reject(err); else resolve();
+    };
+    const onMsg = (m: { type?: string; message?: string }): void => {
+      if (m.type === "ready") done();
+      if (m.type === "error") done(new MountError(`mount failed: ${m.message}`, { hint: "is /dev/fuse available and fuse/libfuse2 installed?" }));
+    };
+    const onExit = (code: number | null): void => done(new MountError(`mount process exited (${code}) before the mount was ready`));
+    child.on("message", onMsg);
+    child.on("exit", onExit);
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * Child process that serves one FUSE mount (the FUSE server must not share an event loop with a
+ * reader of the mount, or both deadlock). Started by mountFlist with a JSON argument; talks over
+ * IPC: sends {type:"ready"}, answers {type:"metrics"}, unmounts on {type:"unmount"} or SIGTERM.
+ *
+ * @example
+ * ```sh
+ * node mount-worker.ts '{"flist":"/x.fl","mountpoint":"/mnt/x","cache":{"dir":"/c","maxBytes":1e9}}'
+ * ```
+ */
+import { createRequire } from "node:module";
+import { createLogger } from "@zgrid/log";
+import { FlistReader } from "../format/flist-reader.ts";
+import { TAGS } from "../format/schema.ts";
+import { resolveStores } from "../store/resolve-stores.ts";
+import { BlockCache } from "./block-cache.ts";
+import { BlockFetcher } from "./block-fetcher.ts";
+import { FlistFs } from "./flist-fs.ts";
+
+export interface WorkerOptions {
+  flist: string;
+  mountpoint: string;
+  cache?: { dir: string; maxBytes: number };
+  stores?: string[];
+  readAhead?: number;
+  parallel?: number;
+}
+
+interface FuseInstance {
+  mount(cb: (err: Error | null) => void): void;
+  unmount(cb: (err: Error | null) => void): void;
+}
+type FuseCtor = new (mnt: string, ops: unknown, opts: Record<string, unknown>) => FuseInstance;
+
+const log = createLogger("flist.mount-worker");
+
+function main(): void {
+  const options = JSON.parse(process.argv[2] ?? "{}") as WorkerOptions;
+  const reader = FlistReader.open(options.flist);
+  const store = resolveStores(reader, options.stores);
+  const cache = options.cache ? new BlockCache(options.cache) : undefined;
+  const fetcher = new BlockFetcher({ store, cache, parallel: options.parallel });
+  const fs = new FlistFs(reader, fetcher, { readAhead: options.readAhead });
+  const Fuse = createRequire(import.meta.url)("fuse-native") as FuseCtor;
+  const fuse = new Fuse(options.mountpoint, fs.operations(), { force: true, mkdir: true, fsname: "zgrid-flist", subtype: "flist", autoUnmount: false });
+  const send = (msg: unknown): void => { if (process.send) process.send(msg); };
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    fuse.unmount((err) => {
+      if (err) log.debug({ err: err.message }, "unmount failed (the parent lazy-unmounts)");
+      reader.close();
+      process.exit(0);
+    });
+  };
+  fuse.mount((err) => {
+    if (err) {
+      send({ type: "error", message: err.message });
+      process.exit(1);
+    }
+    send({ type: "ready" });
+    const prefetch = reader.tag(TAGS.prefetch);
+    if (prefetch) {
+      const paths = prefetch.split("\n").filter(Boolean);
+      fetcher.prefetch(paths.flatMap((p) => fs.blocksOf(p)));
+    }
+  });
+  process.on("message", (msg: { type?: string; id?: number }) => {
+    if (msg.type === "metrics") send({ type: "metrics", id: msg.id, metrics: { ...fetcher.metrics, cacheBytes: cache?.bytes ?? 0 } });
+    if (msg.type === "unmount") stop();
+  });
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.on("disconnect", stop);
+}
+
+main();
