@@ -1,0 +1,208 @@
+// Boots real QEMU VMs (TCG) from a busybox root: entrypoint, env, hostname, zmount persistence,
+// tap networking, pause/resume, crash restart by the monitor, re-adoption by a new process.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { Hypervisor } from "./hypervisor.ts";
+import { VmMonitor, type MonitorEvent } from "./vm-monitor.ts";
+import { buildBusyboxRoot, createTestBridge, type TestBridge } from "./test-fixtures.ts";
+import { linkExists, tapNameFor } from "./tap.ts";
+import { isVmProcess } from "./vm-process.ts";
+import type { VmSpecInput } from "./vm-spec.ts";
+
+const indexUrl = new URL("./index.ts", import.meta.url).href;
+const NC_PORT = 7300 + Math.floor(Math.random() * 500);
+
+const ENTRY = `#!/bin/sh
+echo "ENTRY host=$(hostname) FOO=$FOO"
+echo boot >> /data/boots; echo x >> /rootfile; sync
+echo "BOOTS=$(wc -l < /data/boots) ROOTW=$(wc -l < /rootfile)"
+for i in 1 2 3 4 5; do echo "hello-from-$(hostname)" | nc -w 2 "$HOST_IP" "$NC_PORT" && break; sleep 1; done
+exec sleep 100000
+`;
+
+function ping(ip: string): Promise<boolean> {
+  return new Promise((resolve) => execFile("ping", ["-c", "1", "-W", "1", ip], (err) => resolve(!err)));
+}
+
+async function pingUntil(ip: string, timeoutMs = 20_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) if (await ping(ip)) return true;
+  return false;
+}
+
+/** Runs a small "daemon" in a fresh node process driving the same state dir. */
+function daemonProcess(code: string): ChildProcess {
+  return spawn(process.execPath, ["--input-type=module", "-e", `import * as zos from ${JSON.stringify(indexUrl)};\n${code}`], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ZGRID_LOG_LEVEL: "warn" },
+  });
+}
+
+async function readLine(child: ChildProcess): Promise<string> {
+  let out = "";
+  for await (const chunk of child.stdout!) {
+    out += String(chunk);
+    if (out.includes("\n")) break;
+  }
+  return out.trim();
+}
+
+describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
+  let work: string;
+  let hv: Hypervisor;
+  let bridge: TestBridge;
+  let server: Server;
+  const received: string[] = [];
+  const children: ChildProcess[] = [];
+  let spec: VmSpecInput;
+  const id = "t-vm1";
+
+  before(async () => {
+    work = await mkdtemp("/tmp/zhv-");
+    await buildBusyboxRoot(join(work, "root"), ENTRY);
+    hv = new Hypervisor({ stateDir: join(work, "s"), accel: "tcg" });
+    bridge = await createTestBridge();
+    server = createServer((s) => s.on("data", (d) => received.push(String(d).trim())));
+    server.listen(NC_PORT, bridge.hostIp);
+    await once(server, "listening");
+    spec = {
+      id,
+      cpu: 1,
+      memoryMiB: 192,
+      rootShare: join(work, "root"),
+      rootDisk: { path: join(work, "root.img"), sizeBytes: 64 << 20 },
+      disks: [{ path: join(work, "data.img"), mountpoint: "/data", sizeBytes: 32 << 20, keep: true }],
+      network: { bridge: bridge.name, ip: `${bridge.guestIp(2)}/24`, gateway: bridge.hostIp },
+      hostname: "zvm-one",
+      env: { FOO: "bar baz 'q'", HOST_IP: bridge.hostIp, NC_PORT: String(NC_PORT) },
+      entrypoint: ["/bin/sh", "/start.sh"],
+      sshKeys: ["ssh-ed25519 AAAATEST test@zgrid"],
+    };
+  });
+
+  after(async () => {
+    for (const c of children) c.kill("SIGKILL");
+    for (const vm of await hv.list()) {
+      const pid = Number((await readFile(hv.paths(vm).pidfile, "utf8").catch(() => "0")).trim());
+      if (pid > 0 && isVmProcess(pid, hv.paths(vm).pidfile)) process.kill(pid, "SIGKILL");
+      await hv.delete(vm).catch(() => undefined);
+    }
+    server?.close();
+    await bridge?.remove();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test("a VM started by a daemon that is then SIGKILLed keeps running and is adopted; entrypoint, env, hostname, network work", async () => {
+    const daemon = daemonProcess(`
+      const hv = new zos.Hypervisor({ stateDir: ${JSON.stringify(join(work, "s"))}, accel: "tcg" });
+      const s = await hv.start(${JSON.stringify(spec)});
+      console.log(JSON.stringify(s));
+      setInterval(() => {}, 1000);`);
+    children.push(daemon);
+    const started = JSON.parse(await readLine(daemon)) as { pid: number; state: string };
+    assert.equal(started.state, "running");
+    daemon.kill("SIGKILL");
+    await once(daemon, "exit");
+
+    const adopted = await hv.adopt(id);
+    assert.equal(adopted.pid, started.pid);
+    assert.equal(adopted.state, "running");
+    const m = await hv.waitForConsole(id, /ENTRY host=(\S+) FOO=(.*)\r?\n/, 30_000);
+    assert.equal(m[1], "zvm-one");
+    assert.equal(m[2]?.trim(), "bar baz 'q'");
+    await hv.waitForConsole(id, /BOOTS=1 ROOTW=1/, 10_000);
+    assert.ok(linkExists(tapNameFor(id)), "tap exists while the VM runs");
+    assert.ok(await pingUntil(bridge.guestIp(2)), "host pings the guest on its configured IP");
+    const deadline = Date.now() + 15_000;
+    while (!received.includes("hello-from-zvm-one") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(received.includes("hello-from-zvm-one"), `guest reached the host over the tap (got ${JSON.stringify(received)})`);
+  });
+
+  test("pause and resume", async () => {
+    await hv.pause(id);
+    assert.equal((await hv.status(id)).state, "paused");
+    await hv.resume(id);
+    assert.equal((await hv.status(id)).state, "running");
+    assert.ok(await pingUntil(bridge.guestIp(2), 10_000));
+  });
+
+  test("stop leaves nothing behind; a new start keeps zmount and root disk data", async () => {
+    const { pid } = await hv.status(id);
+    await hv.stop(id);
+    assert.equal((await hv.status(id)).state, "stopped");
+    assert.ok(!isVmProcess(pid!, "qemu"), "qemu process gone");
+    assert.ok(!linkExists(tapNameFor(id)), "tap removed");
+    assert.ok(!existsSync(hv.paths(id).qmpSocket) && !existsSync(hv.paths(id).pidfile), "socket and pidfile removed");
+    await hv.start({ id });
+    await hv.waitForConsole(id, /BOOTS=2 ROOTW=2/, 30_000);
+  });
+
+  test("the monitor restarts a killed QEMU", async () => {
+    const monitor = new VmMonitor({ hypervisor: hv, intervalMs: 300 });
+    const restarted: MonitorEvent[] = [];
+    monitor.on("restarted", (e) => restarted.push(e));
+    monitor.start();
+    try {
+      const { pid } = await hv.status(id);
+      process.kill(pid!, "SIGKILL");
+      const deadline = Date.now() + 20_000;
+      while (restarted.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(restarted[0]?.id, id);
+      await hv.waitForConsole(id, /BOOTS=3 ROOTW=3/, 30_000);
+      assert.notEqual((await hv.status(id)).pid, pid);
+    } finally {
+      await monitor.stop();
+    }
+  });
+
+  test("a new daemon process adopts the running VM by id and stops it", async () => {
+    const { pid } = await hv.status(id);
+    const daemon = daemonProcess(`
+      const hv = new zos.Hypervisor({ stateDir: ${JSON.stringify(join(work, "s"))}, accel: "tcg" });
+      const s = await hv.adopt(${JSON.stringify(id)});
+      await hv.stop(${JSON.stringify(id)});
+      console.log(JSON.stringify({ adoptedPid: s.pid, after: (await hv.status(${JSON.stringify(id)})).state }));`);
+    children.push(daemon);
+    const out = JSON.parse(await readLine(daemon)) as { adoptedPid: number; after: string };
+    assert.equal(out.adoptedPid, pid);
+    assert.equal(out.after, "stopped");
+    assert.ok(!isVmProcess(pid!, "qemu"));
+    assert.ok(!linkExists(tapNameFor(id)));
+    assert.ok(!existsSync(hv.paths(id).qmpSocket));
+    await hv.delete(id);
+    assert.ok(!existsSync(join(work, "root.img")), "root disk deleted");
+    assert.ok(existsSync(join(work, "data.img")), "kept zmount survives delete");
+  });
+
+  test("the monitor gives up on a VM that keeps crashing and reports why", async () => {
+    await hv.start({ ...spec, id: "t-bad", network: undefined, disks: [], rootDisk: undefined, entrypoint: ["/no/such/entry"] });
+    const monitor = new VmMonitor({ hypervisor: hv, intervalMs: 300, maxFailures: 2 });
+    const gaveUp = once(monitor, "gave-up") as Promise<[MonitorEvent]>;
+    monitor.start();
+    try {
+      const [e] = await gaveUp;
+      assert.equal(e.id, "t-bad");
+      assert.match(e.reason, /entrypoint \/no\/such\/entry not found/);
+      assert.equal((await hv.status("t-bad")).desired, "stopped");
+    } finally {
+      await monitor.stop();
+      await hv.delete("t-bad");
+    }
+  });
+
+  test("a failed start removes what it created", async () => {
+    const bad = { ...spec, id: "t-fail", rootDisk: { path: join(work, "fail.img"), sizeBytes: 16 << 20 }, disks: [],
+      network: { bridge: "zbnosuchbr0", ip: "10.213.0.9/24" } };
+    await assert.rejects(hv.start(bad));
+    assert.ok(!existsSync(join(work, "fail.img")), "new root disk removed");
+    assert.ok(!linkExists(tapNameFor("t-fail")), "tap removed");
+    assert.equal((await hv.status("t-fail")).state, "stopped");
+    await hv.delete("t-fail");
+  });
+});

@@ -1,0 +1,280 @@
+/**
+ * The micro-VM hypervisor: boots container-mode VMs under QEMU (`-M microvm`, TCG unless a KVM
+ * guest really boots), drives them over QMP and keeps every fact on disk under
+ * `<stateDir>/<id>/` (spec.json, desired, qemu.pid, qmp.sock, console.log, config/), so a new
+ * daemon process re-adopts running VMs: QEMU is daemonized in its own session and survives the
+ * daemon's SIGKILL.
+ *
+ * @example
+ * ```ts
+ * const hv = new Hypervisor({ stateDir: "/var/lib/zos/vms" });
+ * await hv.start({ id: "vm1", rootShare: "/mnt/flist/alpine", rootDisk: { path: "/var/lib/zos/vm1.img", sizeBytes: 2 ** 30 },
+ *   entrypoint: ["/bin/sh", "/start.sh"], network: { bridge: "br0", ip: "10.1.0.2/24", gateway: "10.1.0.1" } });
+ * await hv.waitForConsole("vm1", /ready/);
+ * await hv.pause("vm1"); await hv.resume("vm1");
+ * await hv.stop("vm1");            // QEMU gone, tap gone, socket gone; disks kept
+ * await hv.delete("vm1");          // root disk and non-`keep` disks removed too
+ * ```
+ */
+import { mkdir, readFile, readdir, rm, writeFile, open } from "node:fs/promises";
+import { join } from "node:path";
+import { createLogger } from "@zgrid/log";
+import { probeAccel, type AccelChoice } from "./accel-probe.ts";
+import { ensureExt4Disk, removeDisk } from "./disk.ts";
+import { VmNotFoundError, VmStartError, VmStateError, VmSpecError } from "./errors.ts";
+import { findGuest, type GuestArtifacts } from "./guest-artifacts.ts";
+import { writeGuestConfig } from "./guest-config.ts";
+import { runHost } from "./host-command.ts";
+import { qmpCommand } from "./qmp-client.ts";
+import { QEMU_BINARY, buildQemuArgs, type Accel, type VmPaths } from "./qemu-command.ts";
+import { ensureTap, macFor, removeTap, tapNameFor } from "./tap.ts";
+import { killQuietly, readVmPid, waitForExit } from "./vm-process.ts";
+import { parseVmSpec, type VmSpec, type VmSpecInput } from "./vm-spec.ts";
+
+const log = createLogger("zos.hypervisor");
+
+export type VmState = "running" | "paused" | "stopped" | "unknown";
+
+export interface VmStatus {
+  id: string;
+  state: VmState;
+  /** QEMU's own run state (query-status), e.g. "running", "paused", "shutdown". */
+  qemuState?: string;
+  pid?: number;
+  /** What the owner asked for last: the monitor restarts VMs whose desired state is running. */
+  desired: "running" | "stopped";
+  tap?: string;
+  consoleLog: string;
+}
+
+export interface HypervisorOptions {
+  /** Root of the per-VM state directories. Keep it short: QMP socket paths must fit 107 bytes. */
+  stateDir: string;
+  /** Guest kernel/initramfs dir (default .tools/guest, see scripts/setup.sh). */
+  guestDir?: string;
+  /** "auto" (default) probes KVM once and falls back to TCG. */
+  accel?: Accel | "auto";
+  probeTimeoutMs?: number;
+}
+
+export class Hypervisor {
+  readonly stateDir: string;
+  readonly #guestDir: string | undefined;
+  readonly #accelOption: Accel | "auto";
+  readonly #probeTimeoutMs: number | undefined;
+  #guest: GuestArtifacts | undefined;
+  #accel: Promise<AccelChoice> | undefined;
+
+  constructor(opts: HypervisorOptions) {
+    this.stateDir = opts.stateDir;
+    this.#guestDir = opts.guestDir;
+    this.#accelOption = opts.accel ?? "auto";
+    this.#probeTimeoutMs = opts.probeTimeoutMs;
+  }
+
+  get guest(): GuestArtifacts {
+    this.#guest ??= findGuest(this.#guestDir);
+    return this.#guest;
+  }
+
+  /** The accelerator VMs use (probed once per instance, cached on disk across processes). */
+  accel(): Promise<AccelChoice> {
+    if (this.#accelOption !== "auto") return Promise.resolve({ accel: this.#accelOption, reason: "configured", probeMs: 0 });
+    this.#accel ??= probeAccel({ guest: this.guest, ...(this.#probeTimeoutMs ? { timeoutMs: this.#probeTimeoutMs } : {}) });
+    return this.#accel;
+  }
+
+  paths(id: string): VmPaths {
+    const dir = join(this.stateDir, id);
+    const p: VmPaths = {
+      dir,
+      qmpSocket: join(dir, "qmp.sock"),
+      pidfile: join(dir, "qemu.pid"),
+      consoleLog: join(dir, "console.log"),
+      configDir: join(dir, "config"),
+      specFile: join(dir, "spec.json"),
+      desiredFile: join(dir, "desired"),
+    };
+    if (Buffer.byteLength(p.qmpSocket) > 107) {
+      throw new VmSpecError("QMP socket path too long", { details: { path: p.qmpSocket }, hint: "use a shorter stateDir" });
+    }
+    return p;
+  }
+
+  /**
+   * Boots a VM (or boots it again with its saved spec when only an id is given). Creates missing
+   * disks (sparse, ext4; existing disks are never reformatted) and the tap. On failure everything
+   * this call created is removed again.
+   */
+  async start(input: VmSpecInput | { id: string }): Promise<VmStatus> {
+    const spec = "rootShare" in input ? parseVmSpec(input) : await this.spec(input.id);
+    const paths = this.paths(spec.id);
+    if (readVmPid(paths.pidfile) !== undefined) throw new VmStateError(`vm ${spec.id} is already running`, { details: { id: spec.id } });
+    const { accel } = await this.accel();
+    const guest = this.guest;
+    await mkdir(paths.dir, { recursive: true });
+    await writeFile(paths.specFile, JSON.stringify(spec, null, 2) + "\n");
+    await rm(paths.configDir, { recursive: true, force: true });
+    await writeGuestConfig(paths.configDir, spec);
+    await this.#removeRuntimeFiles(paths);
+
+    const createdDisks: string[] = [];
+    let createdTap: string | undefined;
+    const tap = spec.network ? spec.network.tap ?? tapNameFor(spec.id) : undefined;
+    try {
+      if (spec.rootDisk && (await ensureExt4Disk(spec.rootDisk.path, spec.rootDisk.sizeBytes))) createdDisks.push(spec.rootDisk.path);
+      for (const d of spec.disks) if (await ensureExt4Disk(d.path, d.sizeBytes)) createdDisks.push(d.path);
+      if (spec.network && tap && (await ensureTap(tap, spec.network.bridge))) createdTap = tap;
+      const args = buildQemuArgs({ spec, guest, accel, paths, ...(tap ? { tap, mac: spec.network?.mac ?? macFor(spec.id) } : {}) });
+      await this.#appendConsoleMark(paths.consoleLog, `qemu start (${accel})`);
+      await runHost(QEMU_BINARY, args, { timeoutMs: 30_000 }).catch((e: unknown) => {
+        throw new VmStartError(`qemu did not start vm ${spec.id}`, { details: { id: spec.id, ...(e as { details?: object }).details }, cause: e });
+      });
+      const pid = readVmPid(paths.pidfile);
+      if (pid === undefined) {
+        throw new VmStartError(`qemu exited right after starting vm ${spec.id}`, { details: { id: spec.id, consoleTail: await this.consoleTail(spec.id) } });
+      }
+      await writeFile(paths.desiredFile, "running\n");
+      log.info({ id: spec.id, pid, accel, tap }, "vm started");
+      return await this.status(spec.id);
+    } catch (e) {
+      await this.#killQemu(paths);
+      if (createdTap) await removeTap(createdTap).catch(() => undefined);
+      for (const d of createdDisks) await removeDisk(d);
+      await this.#removeRuntimeFiles(paths);
+      await writeFile(paths.desiredFile, "stopped\n").catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Stops the VM (QMP quit, SIGKILL after `timeoutMs`), removes its tap, socket and pidfile. */
+  async stop(id: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const paths = this.paths(id);
+    const spec = await this.spec(id);
+    await writeFile(paths.desiredFile, "stopped\n");
+    await this.#killQemu(paths, opts.timeoutMs ?? 5_000);
+    if (spec.network) await removeTap(spec.network.tap ?? tapNameFor(id));
+    await this.#removeRuntimeFiles(paths);
+    log.info({ id }, "vm stopped");
+  }
+
+  /** Stops the VM and removes its state, root disk and every disk not marked `keep`. */
+  async delete(id: string): Promise<void> {
+    const spec = await this.spec(id);
+    await this.stop(id);
+    if (spec.rootDisk) await removeDisk(spec.rootDisk.path);
+    for (const d of spec.disks) if (!d.keep) await removeDisk(d.path);
+    await rm(this.paths(id).dir, { recursive: true, force: true });
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.#qmp(id, "stop");
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.#qmp(id, "cont");
+  }
+
+  /** Live state from the pidfile and QMP; "stopped" when no QEMU runs for the id. */
+  async status(id: string): Promise<VmStatus> {
+    const paths = this.paths(id);
+    const spec = await this.spec(id);
+    const desired = (await readFile(paths.desiredFile, "utf8").catch(() => "stopped")).trim() === "running" ? "running" : "stopped";
+    const base = { id, desired, consoleLog: paths.consoleLog, ...(spec.network ? { tap: spec.network.tap ?? tapNameFor(id) } : {}) } as const;
+    const pid = readVmPid(paths.pidfile);
+    if (pid === undefined) return { ...base, state: "stopped" };
+    try {
+      const r = await qmpCommand<{ status: string; running: boolean }>(paths.qmpSocket, "query-status");
+      const state: VmState = r.status === "running" ? "running" : r.status === "paused" ? "paused" : "unknown";
+      return { ...base, state, qemuState: r.status, pid };
+    } catch {
+      return { ...base, state: "unknown", pid };
+    }
+  }
+
+  /**
+   * Takes over a VM another (possibly dead) daemon process started: checks its QEMU is alive and
+   * answers QMP. Returns its status; throws VmStateError when it is not running.
+   */
+  async adopt(id: string): Promise<VmStatus> {
+    const s = await this.status(id);
+    if (s.state === "stopped" || s.state === "unknown") throw new VmStateError(`vm ${id} has no live QEMU to adopt`, { details: { id, state: s.state } });
+    log.info({ id, pid: s.pid }, "vm adopted");
+    return s;
+  }
+
+  /** Ids of all VMs with saved state. */
+  async list(): Promise<string[]> {
+    const entries = await readdir(this.stateDir, { withFileTypes: true }).catch(() => []);
+    const ids: string[] = [];
+    for (const e of entries) {
+      if (e.isDirectory() && (await readFile(join(this.stateDir, e.name, "spec.json")).then(() => true, () => false))) ids.push(e.name);
+    }
+    return ids.sort();
+  }
+
+  /** The saved spec of a VM. */
+  async spec(id: string): Promise<VmSpec> {
+    const text = await readFile(this.paths(id).specFile, "utf8").catch(() => undefined);
+    if (text === undefined) throw new VmNotFoundError(id);
+    return parseVmSpec(JSON.parse(text));
+  }
+
+  /** Last `bytes` of the console log (ttyS0). */
+  async consoleTail(id: string, bytes = 4096): Promise<string> {
+    const fh = await open(this.paths(id).consoleLog, "r").catch(() => undefined);
+    if (!fh) return "";
+    try {
+      const { size } = await fh.stat();
+      const len = Math.min(bytes, size);
+      const buf = Buffer.alloc(len);
+      await fh.read(buf, 0, len, size - len);
+      return buf.toString("utf8");
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Waits until the console log (since the last start) matches `pattern`; returns the match. */
+  async waitForConsole(id: string, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    const consoleLog = this.paths(id).consoleLog;
+    while (true) {
+      const text = await readFile(consoleLog, "utf8").catch(() => "");
+      const m = text.slice(Math.max(0, text.lastIndexOf("zgrid-host: qemu start"))).match(pattern);
+      if (m) return m;
+      if (Date.now() > deadline) {
+        throw new VmStateError(`vm ${id} console did not show ${pattern} within ${timeoutMs} ms`, {
+          details: { id, consoleTail: text.slice(-2000) },
+        });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async #qmp(id: string, command: string): Promise<void> {
+    const paths = this.paths(id);
+    await this.spec(id);
+    if (readVmPid(paths.pidfile) === undefined) throw new VmStateError(`vm ${id} is not running`, { details: { id, command } });
+    await qmpCommand(paths.qmpSocket, command);
+  }
+
+  async #killQemu(paths: VmPaths, timeoutMs = 5_000): Promise<void> {
+    const pid = readVmPid(paths.pidfile);
+    if (pid === undefined) return;
+    await qmpCommand(paths.qmpSocket, "quit", undefined, { timeoutMs: 2_000 }).catch(() => undefined);
+    if (!(await waitForExit(pid, timeoutMs, paths.pidfile))) {
+      killQuietly(pid, "SIGKILL");
+      await waitForExit(pid, 5_000, paths.pidfile);
+    }
+  }
+
+  async #removeRuntimeFiles(paths: VmPaths): Promise<void> {
+    await rm(paths.qmpSocket, { force: true });
+    await rm(paths.pidfile, { force: true });
+  }
+
+  async #appendConsoleMark(consoleLog: string, what: string): Promise<void> {
+    await writeFile(consoleLog, `\nzgrid-host: ${what} at ${new Date().toISOString()}\n`, { flag: "a" });
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Builds the QEMU command line of a container-mode VM: `-M microvm` booting zgrid's uncompressed
+ * guest kernel via PVH, root share + config share over virtio-9p, disks over virtio-blk (found in
+ * the guest by serial), optional tap networking, console on ttyS0 appended to a log file, QMP on a
+ * unix socket, and `-daemonize` so QEMU runs in its own session and outlives the daemon.
+ *
+ * @example
+ * ```ts
+ * const argv = buildQemuArgs({ spec, guest, accel: "tcg", paths, tap: "zt0123456789ab", mac: "02:..." });
+ * ```
+ */
+import type { GuestArtifacts } from "./guest-artifacts.ts";
+import { hostTscKhz } from "./guest-artifacts.ts";
+import { CONFIG_SHARE_TAG, ROOT_DISK_SERIAL, ROOT_SHARE_TAG, diskSerial } from "./guest-config.ts";
+import type { VmSpec } from "./vm-spec.ts";
+
+export type Accel = "kvm" | "tcg";
+
+export const QEMU_BINARY = "qemu-system-x86_64";
+
+export interface VmPaths {
+  dir: string;
+  qmpSocket: string;
+  pidfile: string;
+  consoleLog: string;
+  configDir: string;
+  specFile: string;
+  desiredFile: string;
+}
+
+export interface QemuArgsInput {
+  spec: VmSpec;
+  guest: GuestArtifacts;
+  accel: Accel;
+  paths: VmPaths;
+  tap?: string;
+  mac?: string;
+  /** Extra kernel command line words (e.g. zgrid.probe). */
+  extraCmdline?: string[];
+}
+
+/** QEMU's -drive/-fsdev option values need commas doubled. */
+function optValue(s: string): string {
+  return s.replaceAll(",", ",,");
+}
+
+/** Accelerator arguments: TCG with a 64 MiB translation cache (RSS; no boot-time cost), or KVM. */
+export function accelArgs(accel: Accel): string[] {
+  return accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,tb-size=64", "-cpu", "max"];
+}
+
+export function kernelCmdline(extra: string[] = []): string {
+  return ["console=ttyS0", "panic=1", "quiet", "loglevel=4", `tsc_early_khz=${hostTscKhz()}`, ...extra].join(" ");
+}
+
+export function buildQemuArgs(input: QemuArgsInput): string[] {
+  const { spec, guest, accel, paths } = input;
+  const args = [
+    "-name", `guest=${spec.id}`,
+    "-M", "microvm",
+    ...accelArgs(accel),
+    "-smp", String(spec.cpu),
+    "-m", String(spec.memoryMiB),
+    "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+    "-kernel", guest.kernel,
+    "-initrd", guest.initrd,
+    "-append", kernelCmdline(input.extraCmdline),
+    "-chardev", `file,id=con,path=${optValue(paths.consoleLog)},append=on`,
+    "-serial", "chardev:con",
+    "-qmp", `unix:${paths.qmpSocket},server=on,wait=off`,
+    "-pidfile", paths.pidfile,
+    "-daemonize",
+    "-fsdev", `local,id=zroot,path=${optValue(spec.rootShare)},security_model=none,readonly=on`,
+    "-device", `virtio-9p-device,fsdev=zroot,mount_tag=${ROOT_SHARE_TAG}`,
+    "-fsdev", `local,id=zcfg,path=${optValue(paths.configDir)},security_model=none,readonly=on`,
+    "-device", `virtio-9p-device,fsdev=zcfg,mount_tag=${CONFIG_SHARE_TAG}`,
+  ];
+  if (spec.rootDisk) {
+    args.push("-drive", `file=${optValue(spec.rootDisk.path)},format=raw,if=none,id=zroot-disk`);
+    args.push("-device", `virtio-blk-device,drive=zroot-disk,serial=${ROOT_DISK_SERIAL}`);
+  }
+  spec.disks.forEach((d, i) => {
+    args.push("-drive", `file=${optValue(d.path)},format=raw,if=none,id=zd${i}`);
+    args.push("-device", `virtio-blk-device,drive=zd${i},serial=${diskSerial(i)}`);
+  });
+  if (input.tap) {
+    args.push("-netdev", `tap,id=n0,ifname=${input.tap},script=no,downscript=no`);
+    args.push("-device", `virtio-net-device,netdev=n0${input.mac ? `,mac=${input.mac}` : ""}`);
+  }
+  return args;
+}

@@ -1,0 +1,137 @@
+/**
+ * Restarts crashed VMs. Every `intervalMs` it looks at each VM whose desired state is "running"
+ * (written by Hypervisor.start, cleared by stop): if its QEMU is gone it boots it again from the
+ * saved spec. After `maxFailures` crashes in a row (a VM that stays up `stableMs` is forgiven) it
+ * gives up, stops the VM (tap cleaned up) and reports why (the last console lines: kernel panic,
+ * init FATAL line, ...). Works for VMs adopted from an earlier daemon process too.
+ *
+ * @example
+ * ```ts
+ * const monitor = new VmMonitor({ hypervisor: hv, intervalMs: 5_000 });
+ * monitor.on("restarted", (e) => log.warn(e, "vm restarted"));
+ * monitor.on("gave-up", (e) => report(e.id, e.reason));
+ * monitor.start();  // … monitor.stop();
+ * ```
+ */
+import { EventEmitter } from "node:events";
+import { createLogger } from "@zgrid/log";
+import type { Hypervisor } from "./hypervisor.ts";
+
+const log = createLogger("zos.hypervisor.monitor");
+
+export interface VmMonitorOptions {
+  hypervisor: Hypervisor;
+  /** How often to check (default 5000 ms). */
+  intervalMs?: number;
+  /** Give up after this many failures in a row (default 4). */
+  maxFailures?: number;
+  /** A VM running this long since its last restart has its failure count reset (default 60 s). */
+  stableMs?: number;
+}
+
+export interface MonitorEvent {
+  id: string;
+  /** Failures in a row so far. */
+  failures: number;
+  /** Why the VM went down (last meaningful console line) or why the restart failed. */
+  reason: string;
+}
+
+interface Track {
+  failures: number;
+  lastRestart: number;
+  gaveUp: boolean;
+  lastReason: string;
+}
+
+export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-up": [MonitorEvent] }> {
+  readonly #hv: Hypervisor;
+  readonly #intervalMs: number;
+  readonly #maxFailures: number;
+  readonly #stableMs: number;
+  readonly #tracks = new Map<string, Track>();
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> | undefined;
+
+  constructor(opts: VmMonitorOptions) {
+    super();
+    this.#hv = opts.hypervisor;
+    this.#intervalMs = opts.intervalMs ?? 5_000;
+    this.#maxFailures = opts.maxFailures ?? 4;
+    this.#stableMs = opts.stableMs ?? 60_000;
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.check(), this.#intervalMs);
+  }
+
+  /** Stops checking and waits for a check in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#ticking;
+  }
+
+  /** Failure bookkeeping of a VM (undefined when it never failed). */
+  failures(id: string): { failures: number; gaveUp: boolean; reason: string } | undefined {
+    const t = this.#tracks.get(id);
+    return t && { failures: t.failures, gaveUp: t.gaveUp, reason: t.lastReason };
+  }
+
+  /** One pass over all VMs (also called by the timer). */
+  check(): Promise<void> {
+    this.#ticking ??= this.#checkAll().finally(() => (this.#ticking = undefined));
+    return this.#ticking;
+  }
+
+  async #checkAll(): Promise<void> {
+    for (const id of await this.#hv.list()) {
+      try {
+        await this.#checkOne(id);
+      } catch (e) {
+        log.warn({ id, err: e }, "monitor check failed");
+      }
+    }
+  }
+
+  async #checkOne(id: string): Promise<void> {
+    const status = await this.#hv.status(id);
+    const track = this.#tracks.get(id) ?? { failures: 0, lastRestart: 0, gaveUp: false, lastReason: "" };
+    this.#tracks.set(id, track);
+    if (status.desired !== "running") {
+      this.#tracks.delete(id);
+      return;
+    }
+    if (status.state !== "stopped") {
+      if (track.failures > 0 && Date.now() - track.lastRestart > this.#stableMs) track.failures = 0;
+      return;
+    }
+    track.failures++;
+    track.lastReason = crashReason(await this.#hv.consoleTail(id, 8192));
+    if (track.failures >= this.#maxFailures) {
+      track.gaveUp = true;
+      await this.#hv.stop(id).catch(() => undefined);
+      log.error({ id, failures: track.failures, reason: track.lastReason }, "vm keeps crashing; giving up");
+      this.emit("gave-up", { id, failures: track.failures, reason: track.lastReason });
+      return;
+    }
+    track.lastRestart = Date.now();
+    try {
+      await this.#hv.start({ id });
+      log.warn({ id, failures: track.failures, reason: track.lastReason }, "vm restarted");
+      this.emit("restarted", { id, failures: track.failures, reason: track.lastReason });
+    } catch (e) {
+      track.lastReason = `restart failed: ${(e as Error).message.split("\n")[0]}`;
+      log.warn({ id, err: e }, "vm restart failed");
+    }
+  }
+}
+
+/** The most telling console line of a dead VM. */
+export function crashReason(consoleTail: string): string {
+  const since = consoleTail.slice(Math.max(0, consoleTail.lastIndexOf("zgrid-host: qemu start")));
+  const lines = since.split("\n").map((l) => l.trim()).filter(Boolean);
+  const telling = lines.filter((l) => /FATAL|Kernel panic|Attempted to kill init|Oops|BUG:/.test(l));
+  return telling.at(-1) ?? (lines.length > 1 ? `qemu exited; last console line: ${lines.at(-1)}` : "qemu exited");
+}

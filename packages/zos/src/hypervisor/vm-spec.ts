@@ -1,0 +1,77 @@
+/**
+ * The typed VM spec the hypervisor boots, validated with zod. Container mode: a read-only root
+ * directory (later a FUSE-mounted flist) shared over virtio-9p as the overlay lower layer, a root
+ * disk as the writable upper layer, extra ext4 disks (zmounts) at mountpoints, optional network.
+ *
+ * @example
+ * ```ts
+ * const spec = parseVmSpec({ id: "vm1", cpu: 1, memoryMiB: 256, rootShare: "/srv/flist/ubuntu",
+ *   rootDisk: { path: "/var/zos/vm1/root.img", sizeBytes: 1 << 30 }, disks: [], hostname: "vm1",
+ *   env: { FOO: "1" }, entrypoint: ["/bin/sh", "/start.sh"], sshKeys: [] });
+ * ```
+ */
+import { z } from "zod";
+import { VmSpecError } from "./errors.ts";
+
+const absPath = z.string().regex(/^\/[^\s'"\\:]*$/, "absolute path without whitespace, quotes, backslash or colon");
+const ipv4Cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "IPv4 address with prefix, e.g. 10.1.0.2/24");
+const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, "IPv4 address");
+
+export const vmDiskSchema = z.object({
+  /** Raw image on the host; created sparse and formatted ext4 only when it does not exist yet. */
+  path: absPath,
+  /** Where the guest mounts it (absolute, inside the VM root). */
+  mountpoint: absPath,
+  /** Size for a new disk; an existing disk is never resized nor reformatted. */
+  sizeBytes: z.number().int().positive(),
+  /** Keep the file when the VM is deleted (zmounts outlive their VM). */
+  keep: z.boolean().default(false),
+});
+
+export const vmNetworkSchema = z.object({
+  /** Host bridge the tap is attached to (must exist). */
+  bridge: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/),
+  /** Tap name; derived from the VM id when omitted (see tapNameFor). */
+  tap: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).optional(),
+  /** Guest MAC; derived from the VM id when omitted. */
+  mac: z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i).optional(),
+  ip: ipv4Cidr,
+  gateway: ipv4.optional(),
+  dns: z.array(ipv4).default([]),
+});
+
+export const vmSpecSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "1-63 chars of [A-Za-z0-9_.-]"),
+  cpu: z.number().int().min(1).max(64).default(1),
+  memoryMiB: z.number().int().min(64).default(256),
+  /** Host directory with the root filesystem (read-only lower layer). */
+  rootShare: absPath,
+  /** Writable upper layer; omitted: a tmpfs upper (nothing persists). */
+  rootDisk: z.object({ path: absPath, sizeBytes: z.number().int().positive() }).optional(),
+  disks: z.array(vmDiskSchema).max(16).default([]),
+  network: vmNetworkSchema.optional(),
+  hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/).default("zgrid"),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "env key"), z.string()).default({}),
+  /** argv of the entrypoint inside the root; empty: /sbin/init, else /bin/sh. */
+  entrypoint: z.array(z.string()).default([]),
+  sshKeys: z.array(z.string().regex(/^[^\n]+$/)).default([]),
+});
+
+export type VmSpec = z.output<typeof vmSpecSchema>;
+export type VmSpecInput = z.input<typeof vmSpecSchema>;
+export type VmDisk = z.output<typeof vmDiskSchema>;
+export type VmNetwork = z.output<typeof vmNetworkSchema>;
+
+/** Validates and fills defaults; throws VmSpecError listing every problem. */
+export function parseVmSpec(input: unknown): VmSpec {
+  const r = vmSpecSchema.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new VmSpecError(`invalid VM spec: ${issues.join("; ")}`, { details: { issues } });
+  }
+  const mps = r.data.disks.map((d) => d.mountpoint);
+  if (new Set(mps).size !== mps.length || mps.includes("/")) {
+    throw new VmSpecError("disk mountpoints must be unique and not /", { details: { mountpoints: mps } });
+  }
+  return r.data;
+}

@@ -1,0 +1,2 @@
+// @zgrid/zos public API.
+export * from "./hypervisor/index.ts";
