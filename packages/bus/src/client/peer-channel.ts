@@ -149,7 +149,7 @@ export class PeerChannel {
         this.#lastDialError = error;
         this.#options.log.debug({ err: error, peer: this.peerId.toString() }, "bus dial failed");
         await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 2_000);
+        backoff = Math.min(backoff * 2, 1_000);
       }
     }
   }
@@ -169,7 +169,7 @@ export class PeerChannel {
       try {
         frames = decoder.push(event.data);
       } catch (error) {
-        this.#options.log.warn({ err: error, peer: this.peerId.toString() }, "bus peer sent a broken frame");
+        this.#options.log.warn({ reason: (error as Error).message, peer: this.peerId.toString() }, "bus peer sent a broken frame");
         stream.abort(error as Error);
         return;
       }

@@ -146,7 +146,7 @@ export function serveInboundStream(stream: Stream, connection: Connection, deps:
     try {
       frames = decoder.push(event.data);
     } catch (error) {
-      deps.log.warn({ err: error, peer: remote.toString() }, "bus peer sent a broken stream; closing it");
+      deps.log.warn({ reason: (error as Error).message, peer: remote.toString() }, "bus peer sent a broken stream; closing it");
       stream.abort(error as Error);
       return;
     }

@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { Bus } from "./create-bus.ts";
+import { TestGrid } from "./testing/test-twins.ts";
+
+async function reachableThroughRelay(bus: Bus): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!bus.addresses().some((a) => a.includes("/p2p-circuit"))) {
+    if (Date.now() > deadline) throw new Error(`twin ${bus.twinId} got no relay reservation`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("relay: peers with no public address are reached through a circuit relay", () => {
+  test("A and B know only R: requests both ways go through R, with no data or time cap", async (t) => {
+    const grid = new TestGrid();
+    t.after(() => grid.close());
+    const relay = await grid.bus({ relay: { server: true } });
+    const relayAddr = relay.addresses()[0]!;
+    // No listen address at all: the only way in is the reservation on R.
+    const a = await grid.bus({ listen: [], relay: { reserveOn: [relayAddr] } });
+    const b = await grid.bus({ listen: [], relay: { reserveOn: [relayAddr] } });
+    await reachableThroughRelay(a);
+    await reachableThroughRelay(b);
+    assert.deepEqual((await grid.directory.getTwin(b.twinId))!.addrs, []);
+
+    b.handle("echo", (p: unknown) => p);
+    a.handle("whoami", (_p: unknown, ctx) => ctx.twinId);
+    assert.deepEqual(await a.request(b.twinId, "echo", { via: "relay" }, { timeout: 15_000 }), { via: "relay" });
+    assert.equal(await b.request(a.twinId, "whoami", null, { timeout: 15_000 }), b.twinId);
+    const connections = a.node!.getConnections(peerIdFromString(b.peerId));
+    assert.ok(connections.length > 0 && connections.every((c) => c.remoteAddr.toString().includes("/p2p-circuit")));
+
+    // More than the circuit relay default cap (128 KiB per relayed connection) goes through.
+    const chunk = "z".repeat(100 * 1024);
+    for (let i = 0; i < 4; i++) assert.equal(((await a.request(b.twinId, "echo", chunk)) as string).length, chunk.length);
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => a.request(b.twinId, "echo", i)));
+    assert.deepEqual(answers, Array.from({ length: 200 }, (_, i) => i));
+  });
+});
