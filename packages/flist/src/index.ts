@@ -20,3 +20,5 @@ export * from "./mount/block-cache.ts";
 export * from "./mount/block-fetcher.ts";
 export * from "./mount/flist-fs.ts";
 export * from "./mount/mount-flist.ts";
+export * from "./hub/hub-server.ts";
+export * from "./hub/hub-client.ts";

@@ -1,0 +1,207 @@
+/**
+ * The hub: an HTTP server for blocks and flists.
+ * - `GET|HEAD|PUT /blocks/<hh>/<id>`: blocks in rfs layout (so `<hub>/blocks` is an http store);
+ *   a PUT is stored only when its bytes hash to the id.
+ * - `GET /flists[/<owner>]`: JSON listing; `GET /flists/<owner>/<name>.fl`: the file.
+ * - `PUT /flists/<owner>/<name>.fl`: accepted only when signed by `owner` (a twin address) and
+ *   when the hub holds every block; the route table is rewritten to the hub's blocks.
+ * - `POST /convert {image, name}`: converts an OCI image (registry reference) into a flist signed
+ *   by the hub's key, streaming progress as JSON lines.
+ *
+ * @example
+ * ```ts
+ * const hub = await startHub({ dataDir: "/srv/hub", port: 0, key });
+ * hub.url; // http://127.0.0.1:PORT
+ * await hub.close();
+ * ```
+ */
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createWriteStream } from "node:fs";
+import { createLogger } from "@zgrid/log";
+import { BaseError, type TwinKey } from "@zgrid/types";
+import { checkBlockId } from "../format/block-codec.ts";
+import { editFlist } from "../format/edit-flist.ts";
+import { FlistReader } from "../format/flist-reader.ts";
+import { TAGS } from "../format/schema.ts";
+import { checkFlistSignature } from "../sign/sign-flist.ts";
+import { DirStore } from "../store/dir-store.ts";
+import { handleConvert } from "./hub-convert.ts";
+
+const log = createLogger("flist.hub");
+
+export interface HubOptions {
+  dataDir: string;
+  host?: string;
+  port?: number;
+  /** URL clients reach the hub at (default http://host:port). */
+  publicUrl?: string;
+  /** Key that signs flists the hub converts from OCI images. */
+  key?: TwinKey;
+  /** Largest accepted block (default 16 MiB) and flist (default 1 GiB). */
+  maxBlockBytes?: number;
+  maxFlistBytes?: number;
+}
+
+export interface Hub {
+  url: string;
+  server: Server;
+  store: DirStore;
+  close(): Promise<void>;
+}
+
+export interface HubFlistEntry {
+  owner: string;
+  name: string;
+  url: string;
+  size: number;
+  signer?: string;
+}
+
+const OWNER = /^0x[0-9a-fA-F]{40}$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.fl$/;
+
+class HttpError extends BaseError {
+  override readonly code: string = "HUB_HTTP";
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const c of req) {
+    total += (c as Buffer).length;
+    if (total > max) throw new HttpError(413, `body larger than ${max} bytes`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+export async function startHub(options: HubOptions): Promise<Hub> {
+  const store = new DirStore(join(options.dataDir, "blocks"));
+  const flistDir = join(options.dataDir, "flists");
+  mkdirSync(flistDir, { recursive: true });
+  mkdirSync(store.root, { recursive: true });
+  const maxBlock = options.maxBlockBytes ?? 16 * 2 ** 20;
+  const maxFlist = options.maxFlistBytes ?? 2 ** 30;
+  let publicUrl = options.publicUrl ?? "";
+
+  const list = (owner?: string): HubFlistEntry[] => {
+    const owners = owner ? [owner] : readdirSync(flistDir).filter((o) => OWNER.test(o));
+    return owners.flatMap((o) => (existsSync(join(flistDir, o)) ? readdirSync(join(flistDir, o)) : []).filter((n) => NAME.test(n)).map((name) => {
+      const path = join(flistDir, o, name);
+      let signer: string | undefined;
+      try { const r = FlistReader.open(path); signer = r.tag(TAGS.signer); r.close(); } catch { /* listed anyway */ }
+      return { owner: o, name, url: `${publicUrl}/flists/${o}/${name}`, size: statSync(path).size, signer };
+    }));
+  };
+
+  /** Accepts a .fl file at `tmp` for `owner/name`: signature by owner, all blocks present. */
+  const acceptFlist = async (tmp: string, owner: string, name: string): Promise<HubFlistEntry> => {
+    const reader = FlistReader.open(tmp);
+    try {
+      const sig = await checkFlistSignature(reader, { trustedSigners: [owner] });
+      for (const b of reader.allBlocks()) {
+        if (!(await store.has(b.id))) throw new HttpError(409, `block ${Buffer.from(b.id).toString("hex")} is not on the hub: push blocks first`);
+      }
+      log.info({ owner, name, signer: sig.signer }, "flist accepted");
+    } finally {
+      reader.close();
+    }
+    editFlist(tmp, { routes: [{ start: 0, end: 255, url: `${publicUrl}/blocks` }] });
+    mkdirSync(join(flistDir, owner), { recursive: true });
+    renameSync(tmp, join(flistDir, owner, name));
+    return list(owner).find((e) => e.name === name)!;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://hub");
+    const parts = url.pathname.split("/").filter(Boolean);
+    const method = req.method ?? "GET";
+    if (parts[0] === "blocks" && parts.length === 3 && /^[0-9a-f]{2}$/.test(parts[1]!) && /^[0-9a-f]{64}$/.test(parts[2]!) && parts[2]!.startsWith(parts[1]!)) {
+      const id = Buffer.from(parts[2]!, "hex");
+      if (method === "PUT") {
+        const body = await readBody(req, maxBlock);
+        try { checkBlockId(id, body); } catch { throw new HttpError(400, "block content does not hash to its id"); }
+        await store.set(id, body);
+        return sendJson(res, 201, { id: parts[2] });
+      }
+      const file = join(store.root, parts[1]!, parts[2]!);
+      if (!existsSync(file)) throw new HttpError(404, "no such block");
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": statSync(file).size });
+      if (method === "HEAD") return void res.end();
+      await pipeline(createReadStream(file), res);
+      return;
+    }
+    if (parts[0] === "flists" && method === "GET" && parts.length <= 2) {
+      if (parts[1] && !OWNER.test(parts[1])) throw new HttpError(400, "owner must be a twin address");
+      return sendJson(res, 200, list(parts[1]));
+    }
+    if (parts[0] === "flists" && parts.length === 3) {
+      const [, owner, name] = parts as [string, string, string];
+      if (!OWNER.test(owner) || !NAME.test(name)) throw new HttpError(400, "path must be /flists/<twin address>/<name>.fl");
+      const file = join(flistDir, owner, name);
+      if (method === "GET" || method === "HEAD") {
+        if (!existsSync(file)) throw new HttpError(404, "no such flist");
+        res.writeHead(200, { "content-type": "application/x-sqlite3", "content-length": statSync(file).size });
+        if (method === "HEAD") return void res.end();
+        await pipeline(createReadStream(file), res);
+        return;
+      }
+      if (method === "PUT") {
+        mkdirSync(join(options.dataDir, "tmp"), { recursive: true });
+        const tmp = join(options.dataDir, "tmp", `${Date.now()}-${Math.random().toString(36).slice(2)}.fl`);
+        try {
+          const body = await readBody(req, maxFlist);
+          await pipeline([body], createWriteStream(tmp));
+          return sendJson(res, 201, await acceptFlist(tmp, owner, name));
+        } catch (e) {
+          if (e instanceof BaseError && !(e instanceof HttpError)) throw new HttpError(e.code === "FLIST_SIGNATURE" ? 403 : 400, e.shortMessage);
+          throw e;
+        } finally {
+          rmSync(tmp, { force: true });
+        }
+      }
+    }
+    if (parts[0] === "convert" && method === "POST" && parts.length === 1) {
+      if (!options.key) throw new HttpError(501, "this hub has no signing key: conversion is disabled");
+      const body = JSON.parse((await readBody(req, 65536)).toString() || "{}") as { image?: string; name?: string };
+      await handleConvert(res, { image: body.image, name: body.name, key: options.key, workDir: join(options.dataDir, "tmp"), store, accept: acceptFlist, insecure: true });
+      return;
+    }
+    throw new HttpError(404, "not found");
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      const status = e instanceof HttpError ? e.status : 500;
+      if (status === 500) log.error({ err: (e as Error).message, url: req.url }, "hub request failed");
+      if (!res.headersSent) sendJson(res, status, { error: e instanceof BaseError ? e.shortMessage : (e as Error).message });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  publicUrl ||= `http://${options.host ?? "127.0.0.1"}:${addr.port}`;
+  return {
+    url: publicUrl,
+    server,
+    store,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

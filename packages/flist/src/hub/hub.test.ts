@@ -1,0 +1,65 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { twinKeyFromMnemonic, twinKeyFromPrivateKey } from "@zgrid/types";
+import { StoreError } from "../errors/flist-errors.ts";
+import { lazyUnmount, mountFlist, type MountHandle } from "../mount/mount-flist.ts";
+import { packFlist } from "../pack/pack-flist.ts";
+import { signFlist } from "../sign/sign-flist.ts";
+import { makeSampleTree } from "../testing/sample-tree.ts";
+import { runChild } from "../testing/run-child.ts";
+import { verifyFlist } from "../verify-flist.ts";
+import { listHubFlists, pushFlist } from "./hub-client.ts";
+import { startHub } from "./hub-server.ts";
+
+const key = twinKeyFromMnemonic("test test test test test test test test test test test junk");
+const other = twinKeyFromPrivateKey("0x" + "11".repeat(32));
+
+test("hub round trip: push a signed flist, list it, mount it from http", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "zgrid-hub-test-"));
+  const mounts: MountHandle[] = [];
+  const hub = await startHub({ dataDir: join(dir, "hub") });
+  t.after(async () => {
+    for (const m of mounts) await m.unmount();
+    lazyUnmount(join(dir, "mnt"));
+    await hub.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  makeSampleTree(join(dir, "src"), { bigFileBytes: 2_000_000 });
+  const fl = join(dir, "app.fl");
+  await packFlist({ source: join(dir, "src"), output: fl, stores: [`dir://${join(dir, "local")}`] });
+  await assert.rejects(pushFlist({ hub: hub.url, flist: fl }), StoreError, "unsigned flists are refused");
+  await signFlist(fl, key);
+  const pushed = await pushFlist({ hub: hub.url, flist: fl });
+  assert.ok(pushed.uploadedBlocks > 0);
+  assert.equal(pushed.owner, key.address);
+  assert.equal((await pushFlist({ hub: hub.url, flist: fl })).uploadedBlocks, 0, "second push uploads nothing");
+
+  const listed = await listHubFlists(hub.url, key.address);
+  assert.deepEqual(listed.map((e) => [e.name, e.signer]), [["app.fl", key.address]]);
+  assert.equal((await listHubFlists(hub.url)).length, 1);
+
+  // Uploads under someone else's address, and blocks that do not match their id, are refused.
+  const wrongOwner = await fetch(`${hub.url}/flists/${other.address}/app.fl`, { method: "PUT", body: readFileSync(fl) });
+  assert.equal(wrongOwner.status, 403);
+  const badBlock = await fetch(`${hub.url}/blocks/00/${"00".repeat(32)}`, { method: "PUT", body: "junk" });
+  assert.equal(badBlock.status, 400);
+
+  // Verify and mount straight from the hub (routes point at its /blocks).
+  const local = join(dir, "from-hub.fl");
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(local, Buffer.from(await (await fetch(pushed.url)).arrayBuffer()));
+  const report = await verifyFlist({ flist: local, trustedSigners: [key.address] });
+  assert.equal(report.ok, true);
+  const m = await mountFlist({ flist: pushed.url, mountpoint: join(dir, "mnt"), cache: { dir: join(dir, "cache"), maxBytes: 2 ** 28 }, trustedSigners: [key.address] });
+  mounts.push(m);
+  const r = await runChild("cat", [join(dir, "mnt/bin/big")]);
+  assert.equal(r.status, 0);
+  assert.ok(r.stdout.equals(readFileSync(join(dir, "src/bin/big"))));
+  assert.equal((await runChild("readlink", [join(dir, "mnt/bin/rel-link")])).stdout.toString().trim(), "entry.sh");
+  const metrics = await m.metrics();
+  assert.ok(metrics.blocksFetched >= 4);
+  await assert.rejects(mountFlist({ flist: pushed.url, mountpoint: join(dir, "mnt2"), cache: { dir: join(dir, "cache"), maxBytes: 2 ** 28 }, trustedSigners: [other.address] }), /not a trusted signer/);
+});
