@@ -1,0 +1,80 @@
+// Micro-VM boot benchmark: bare QEMU boot-to-entrypoint vs the same boot through @zgrid/zos's
+// Hypervisor (disk creation, config share, daemonize, QMP, console polling), and RSS per small VM.
+//   node bench/zos/boot.ts [runs=3] [vms=3]
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { Hypervisor, findGuest, writeGuestConfig, parseVmSpec } from "../../packages/zos/src/index.ts";
+import { buildBusyboxRoot } from "../../packages/zos/src/hypervisor/test-fixtures.ts";
+import { accelArgs, kernelCmdline } from "../../packages/zos/src/hypervisor/qemu-command.ts";
+
+const runs = Number(process.argv[2] ?? 3);
+const vmCount = Number(process.argv[3] ?? 3);
+const MARKER = "BENCH-ENTRY";
+const work = await mkdtemp("/tmp/zbench-");
+const root = join(work, "root");
+await buildBusyboxRoot(root, `#!/bin/sh\necho ${MARKER}\nexec sleep 100000\n`);
+const guest = findGuest();
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** QEMU started by hand with the same guest, 9p root + config share, tmpfs upper; serial on stdout. */
+async function bareBoot(): Promise<number> {
+  const cfg = join(work, "bare-cfg");
+  await writeGuestConfig(cfg, parseVmSpec({ id: "bare", rootShare: root, entrypoint: ["/bin/sh", "/start.sh"] }));
+  const t0 = performance.now();
+  const child = spawn("qemu-system-x86_64", [
+    "-M", "microvm", ...accelArgs("tcg"), "-m", "128", "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+    "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", kernelCmdline(), "-serial", "stdio",
+    "-fsdev", `local,id=r,path=${root},security_model=none,readonly=on`, "-device", "virtio-9p-device,fsdev=r,mount_tag=zroot",
+    "-fsdev", `local,id=c,path=${cfg},security_model=none,readonly=on`, "-device", "virtio-9p-device,fsdev=c,mount_tag=zcfg",
+  ], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("bare boot timed out")), 60_000);
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.includes(MARKER)) { clearTimeout(timer); resolve(); }
+      });
+    });
+    return performance.now() - t0;
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+const hv = new Hypervisor({ stateDir: join(work, "s"), accel: "tcg" });
+async function hypervisorBoot(id: string, memoryMiB = 128): Promise<number> {
+  const t0 = performance.now();
+  await hv.start({ id, memoryMiB, rootShare: root, rootDisk: { path: join(work, `${id}.img`), sizeBytes: 64 << 20 }, entrypoint: ["/bin/sh", "/start.sh"] });
+  await hv.waitForConsole(id, new RegExp(MARKER), 60_000);
+  return performance.now() - t0;
+}
+
+async function rssKiB(pid: number): Promise<number> {
+  const m = /VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, "utf8"));
+  return Number(m?.[1] ?? 0);
+}
+
+try {
+  const bare: number[] = [];
+  const viaHv: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    bare.push(await bareBoot());
+    viaHv.push(await hypervisorBoot(`b${i}`));
+    await hv.delete(`b${i}`);
+  }
+  console.log(`boot-to-entrypoint (TCG, ${runs} runs, median): bare qemu ${median(bare).toFixed(0)} ms, via Hypervisor ${median(viaHv).toFixed(0)} ms, ratio hypervisor/bare ${(median(viaHv) / median(bare)).toFixed(2)}`);
+  console.log(`  bare: ${bare.map((x) => x.toFixed(0)).join(", ")} ms; hypervisor: ${viaHv.map((x) => x.toFixed(0)).join(", ")} ms`);
+
+  const ids = Array.from({ length: vmCount }, (_, i) => `r${i}`);
+  await Promise.all(ids.map((id) => hypervisorBoot(id, 128)));
+  await new Promise((r) => setTimeout(r, 1000));
+  const rss = await Promise.all(ids.map(async (id) => rssKiB((await hv.status(id)).pid!)));
+  const avgMiB = rss.reduce((a, b) => a + b, 0) / rss.length / 1024;
+  const avail = Number(/MemAvailable:\s+(\d+)/.exec(await readFile("/proc/meminfo", "utf8"))?.[1] ?? 0) / 1024;
+  console.log(`RSS per idle busybox VM (-m 128, ${vmCount} VMs running): ${avgMiB.toFixed(0)} MiB; ~${Math.floor(avail / avgMiB)} more such VMs fit in MemAvailable ${avail.toFixed(0)} MiB (memory-bound; CPU: 2 cores under TCG)`);
+} finally {
+  for (const id of await hv.list()) await hv.delete(id).catch(() => undefined);
+  await rm(work, { recursive: true, force: true });
+}
