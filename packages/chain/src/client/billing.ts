@@ -1,0 +1,70 @@
+/** Billing calls: settle, token balances and transfers, pricing policies, billing settings. */
+import { parseEventLogs, type Address } from "viem";
+import { gridContractsAbi, gridTokenAbi, registryAbi } from "../abis.ts";
+import type { PricingPolicy, Resources } from "../pricing.ts";
+import { accountOf, read, write, type GridContext } from "./context.ts";
+
+export interface BillingConfig { treasury: Address; farmerPct: number; burnPct: number; gracePeriod: bigint; tokenPrice: bigint }
+export interface SettleResult { paid: boolean; units: bigint; amount: bigint }
+
+export function billingActions(ctx: GridContext) {
+  const { contracts, token, registry } = ctx.addresses;
+  return {
+    /**
+     * Charges what a contract owes (anyone may call it). Not paid -> grace period; paid -> created;
+     * not paid after the grace period -> deleted (out of funds).
+     * @example const { paid, amount } = await client.settle(12);
+     */
+    async settle(contractId: number): Promise<SettleResult> {
+      const receipt = await write(ctx, contracts, gridContractsAbi, "settle", [BigInt(contractId)]);
+      const logs = parseEventLogs({ abi: gridContractsAbi, logs: receipt.logs });
+      const billed = logs.find((l) => l.eventName === "ContractBilled");
+      const unpaid = logs.some((l) => l.eventName === "ContractGracePeriodStarted" || l.eventName === "ContractDeleted");
+      const b = billed?.eventName === "ContractBilled" ? billed.args : undefined;
+      return { paid: !unpaid, units: b?.units ?? 0n, amount: b?.amount ?? 0n };
+    },
+    /** Token balance (base units, 7 decimals) of an account (default: the client's). */
+    async balanceOf(account?: Address): Promise<bigint> {
+      return read(ctx, token, gridTokenAbi, "balanceOf", [account ?? accountOf(ctx)]);
+    },
+    async totalSupply(): Promise<bigint> {
+      return read(ctx, token, gridTokenAbi, "totalSupply", []);
+    },
+    async transfer(to: Address, amount: bigint): Promise<void> {
+      await write(ctx, token, gridTokenAbi, "transfer", [to, amount]);
+    },
+    /** Admin: mints tokens (the dev chain's faucet). */
+    async mint(to: Address, amount: bigint): Promise<void> {
+      await write(ctx, token, gridTokenAbi, "mint", [to, amount]);
+    },
+    async getPricingPolicy(id = 1): Promise<PricingPolicy> {
+      const p = await read(ctx, registry, registryAbi, "getPricingPolicy", [id]);
+      return { ...p };
+    },
+    /** Admin: stores a pricing policy (id 0 creates a new one); returns its id. */
+    async setPricingPolicy(p: PricingPolicy): Promise<number> {
+      const receipt = await write(ctx, registry, registryAbi, "setPricingPolicy", [p]);
+      const [log] = parseEventLogs({ abi: registryAbi, eventName: "PricingPolicyStored", logs: receipt.logs });
+      return log!.args.policyId;
+    },
+    async getBillingConfig(): Promise<BillingConfig> {
+      const [treasury, farmerPct, burnPct, gracePeriod, tokenPrice] = await Promise.all([
+        read(ctx, contracts, gridContractsAbi, "treasury", []),
+        read(ctx, contracts, gridContractsAbi, "farmerPct", []),
+        read(ctx, contracts, gridContractsAbi, "burnPct", []),
+        read(ctx, contracts, gridContractsAbi, "gracePeriod", []),
+        read(ctx, contracts, gridContractsAbi, "tokenPrice", []),
+      ]);
+      return { treasury, farmerPct, burnPct, gracePeriod, tokenPrice };
+    },
+    /** Admin: payout shares (farmer %, burn %, treasury gets the rest), grace period (s), token price (units USD per token). */
+    async setBillingConfig(c: BillingConfig): Promise<void> {
+      await write(ctx, contracts, gridContractsAbi, "setBillingConfig", [c.treasury, c.farmerPct, c.burnPct, c.gracePeriod, c.tokenPrice]);
+    },
+    /** SU and CU (1e-9 units) and their exact numerators, as the chain computes them. */
+    async capacityUnits(r: Resources): Promise<{ suNano: bigint; cuNano: bigint; suNumerator: bigint; cuNumerator: bigint }> {
+      const [suNano, cuNano, suNumerator, cuNumerator] = await read(ctx, registry, registryAbi, "capacityUnits", [r]);
+      return { suNano, cuNano, suNumerator, cuNumerator };
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * What every client action needs: a public client (reads, receipts), an optional wallet client
+ * (writes) and the contracts' addresses. Built by createGridClient.
+ */
+import {
+  createPublicClient, createWalletClient, defineChain, http, type Abi, type Account, type Address, type Chain,
+  type Hash, type Hex, type PublicClient, type Transport, type TransactionReceipt, type WalletClient,
+  type ContractFunctionName, type ContractFunctionArgs, type ReadContractReturnType,
+} from "viem";
+import { privateKeyToAccount, nonceManager } from "viem/accounts";
+import type { GridAddresses } from "../abis.ts";
+import { ChainError } from "../errors/chain-error.ts";
+import { toChainError } from "../errors/decode-revert.ts";
+
+export interface GridClientOptions {
+  /** JSON-RPC URL of the chain (alternative to publicClient/walletClient). */
+  rpcUrl?: string;
+  publicClient?: PublicClient;
+  walletClient?: WalletClient<Transport, Chain | undefined, Account>;
+  /** The signing account: a 0x private key or a viem Account (needed for writes with rpcUrl). */
+  account?: Hex | Account;
+  addresses: GridAddresses;
+  /** Chain id when building clients from rpcUrl (default 31337, the dev chain). */
+  chainId?: number;
+  /** How often to poll for receipts and events, ms (default 50). */
+  pollingIntervalMs?: number;
+}
+
+export interface GridContext {
+  addresses: GridAddresses;
+  publicClient: PublicClient;
+  walletClient: WalletClient<Transport, Chain | undefined, Account> | undefined;
+  pollingIntervalMs: number;
+}
+
+export function createContext(options: GridClientOptions): GridContext {
+  const pollingIntervalMs = options.pollingIntervalMs ?? 50;
+  const chain = defineChain({
+    id: options.chainId ?? 31337, name: "zgrid", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: options.rpcUrl ? [options.rpcUrl] : [] } },
+  });
+  let publicClient = options.publicClient;
+  if (!publicClient) {
+    if (!options.rpcUrl) throw new ChainError("a grid client needs rpcUrl or publicClient");
+    publicClient = createPublicClient({ chain, transport: http(options.rpcUrl, { batch: false }), pollingInterval: pollingIntervalMs }) as PublicClient;
+  }
+  let walletClient = options.walletClient;
+  if (!walletClient && options.account) {
+    if (!options.rpcUrl) throw new ChainError("a grid client with an account needs rpcUrl (or pass walletClient)");
+    const account = typeof options.account === "string" ? privateKeyToAccount(options.account, { nonceManager }) : options.account;
+    walletClient = createWalletClient({ chain, account, transport: http(options.rpcUrl) });
+  }
+  return { addresses: options.addresses, publicClient, walletClient, pollingIntervalMs };
+}
+
+/** Reads a view function; reverts become typed errors. */
+export async function read<const abi extends Abi, fn extends ContractFunctionName<abi, "view" | "pure">>(
+  ctx: GridContext, address: Address, abi: abi, functionName: fn,
+  args: ContractFunctionArgs<abi, "view" | "pure", fn>,
+): Promise<ReadContractReturnType<abi, fn>> {
+  try {
+    return (await ctx.publicClient.readContract({ address, abi, functionName, args } as never)) as ReadContractReturnType<abi, fn>;
+  } catch (e) {
+    throw toChainError(e, String(functionName));
+  }
+}
+
+/** Sends a transaction and waits for its receipt; reverts become typed errors. */
+export async function write<const abi extends Abi, fn extends ContractFunctionName<abi, "nonpayable" | "payable">>(
+  ctx: GridContext, address: Address, abi: abi, functionName: fn,
+  args: ContractFunctionArgs<abi, "nonpayable" | "payable", fn>,
+): Promise<TransactionReceipt> {
+  const wallet = ctx.walletClient;
+  if (!wallet) throw new ChainError(`${String(functionName)} needs an account`, { hint: "create the client with an account (private key)" });
+  let hash: Hash;
+  try {
+    hash = await wallet.writeContract({ address, abi, functionName, args, account: wallet.account, chain: wallet.chain } as never);
+  } catch (e) {
+    throw toChainError(e, String(functionName));
+  }
+  const receipt = await waitForReceipt(ctx, hash);
+  if (receipt.status !== "success") {
+    // mined but reverted (state changed between estimate and execution): replay it to get the reason
+    try {
+      await ctx.publicClient.simulateContract({ address, abi, functionName, args, account: wallet.account, blockNumber: receipt.blockNumber } as never);
+    } catch (e) {
+      throw toChainError(e, String(functionName));
+    }
+    throw new ChainError(`${String(functionName)} reverted in block ${receipt.blockNumber}`, { details: { hash } });
+  }
+  return receipt;
+}
+
+/** Polls for a receipt: at once, then with growing pauses up to the polling interval. */
+export async function waitForReceipt(ctx: GridContext, hash: Hash, timeoutMs = 120_000): Promise<TransactionReceipt> {
+  const start = Date.now();
+  let pause = 0;
+  while (true) {
+    try {
+      return await ctx.publicClient.getTransactionReceipt({ hash });
+    } catch (e) {
+      if (!(e instanceof Error) || e.name !== "TransactionReceiptNotFoundError") throw toChainError(e, "getTransactionReceipt");
+    }
+    if (Date.now() - start > timeoutMs) throw new ChainError(`transaction ${hash} not mined after ${timeoutMs} ms`, { hint: "is the chain mining?" });
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(ctx.pollingIntervalMs, pause * 2 + 5);
+  }
+}
+
+/** The wallet's account address, or an error saying an account is needed. */
+export function accountOf(ctx: GridContext): Address {
+  if (!ctx.walletClient) throw new ChainError("this call needs an account", { hint: "create the client with an account (private key)" });
+  return ctx.walletClient.account.address;
+}
