@@ -35,6 +35,19 @@ export async function ensureExt4Disk(path: string, sizeBytes: number): Promise<b
   return true;
 }
 
+/** An existing raw image (own-kernel/full VMs): grown sparse to `sizeBytes` if smaller, never shrunk. */
+export async function ensureImageSize(path: string, sizeBytes: number): Promise<void> {
+  const st = await stat(path);
+  if (st.size < sizeBytes) {
+    const fh = await open(path, "r+");
+    try {
+      await fh.truncate(sizeBytes);
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
 /** Removes a disk file; a missing file is fine. */
 export async function removeDisk(path: string): Promise<void> {
   await rm(path, { force: true });

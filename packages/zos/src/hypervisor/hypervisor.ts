@@ -20,7 +20,7 @@ import { mkdir, readFile, readdir, rm, writeFile, open } from "node:fs/promises"
 import { join } from "node:path";
 import { createLogger } from "@zgrid/log";
 import { probeAccel, type AccelChoice } from "./accel-probe.ts";
-import { ensureExt4Disk, removeDisk } from "./disk.ts";
+import { ensureExt4Disk, ensureImageSize, removeDisk } from "./disk.ts";
 import { VmNotFoundError, VmStartError, VmStateError, VmSpecError } from "./errors.ts";
 import { findGuest, type GuestArtifacts } from "./guest-artifacts.ts";
 import { writeGuestConfig } from "./guest-config.ts";
@@ -107,7 +107,7 @@ export class Hypervisor {
    * this call created is removed again.
    */
   async start(input: VmSpecInput | { id: string }): Promise<VmStatus> {
-    const spec = "rootShare" in input ? parseVmSpec(input) : await this.spec(input.id);
+    const spec = Object.keys(input).length === 1 && "id" in input ? await this.spec(input.id) : parseVmSpec(input);
     const paths = this.paths(spec.id);
     if (readVmPid(paths.pidfile) !== undefined) throw new VmStateError(`vm ${spec.id} is already running`, { details: { id: spec.id } });
     const { accel } = await this.accel();
@@ -122,7 +122,13 @@ export class Hypervisor {
     let createdTap: string | undefined;
     const tap = spec.network ? spec.network.tap ?? tapNameFor(spec.id) : undefined;
     try {
-      if (spec.rootDisk && (await ensureExt4Disk(spec.rootDisk.path, spec.rootDisk.sizeBytes))) createdDisks.push(spec.rootDisk.path);
+      if (spec.rootDisk && spec.mode === "container") {
+        if (await ensureExt4Disk(spec.rootDisk.path, spec.rootDisk.sizeBytes)) createdDisks.push(spec.rootDisk.path);
+      } else if (spec.rootDisk) {
+        await ensureImageSize(spec.rootDisk.path, spec.rootDisk.sizeBytes).catch((e: unknown) => {
+          throw new VmStartError(`vm ${spec.id}: boot image ${spec.rootDisk?.path} is not usable`, { details: { id: spec.id }, cause: e });
+        });
+      }
       for (const d of spec.disks) if (await ensureExt4Disk(d.path, d.sizeBytes)) createdDisks.push(d.path);
       if (spec.network && tap && (await ensureTap(tap, spec.network.bridge))) createdTap = tap;
       const args = buildQemuArgs({ spec, guest, accel, paths, ...(tap ? { tap, mac: spec.network?.mac ?? macFor(spec.id) } : {}) });
@@ -147,11 +153,21 @@ export class Hypervisor {
     }
   }
 
-  /** Stops the VM (QMP quit, SIGKILL after `timeoutMs`), removes its tap, socket and pidfile. */
-  async stop(id: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+  /**
+   * Stops the VM, removes its tap, socket and pidfile. Own-kernel and full VMs first get an ACPI
+   * power-button press and `graceMs` (default 10 s) to shut down; container VMs (no ACPI daemon;
+   * disks mounted with commit=1) are quit at once. QEMU gets SIGKILL if quit takes > `timeoutMs`.
+   */
+  async stop(id: string, opts: { timeoutMs?: number; graceMs?: number } = {}): Promise<void> {
     const paths = this.paths(id);
     const spec = await this.spec(id);
     await writeFile(paths.desiredFile, "stopped\n");
+    const graceMs = opts.graceMs ?? (spec.mode === "container" ? 0 : 10_000);
+    const pid = readVmPid(paths.pidfile);
+    if (pid !== undefined && graceMs > 0) {
+      await qmpCommand(paths.qmpSocket, "system_powerdown").catch(() => undefined);
+      await waitForExit(pid, graceMs, paths.pidfile);
+    }
     await this.#killQemu(paths, opts.timeoutMs ?? 5_000);
     if (spec.network) await removeTap(spec.network.tap ?? tapNameFor(id));
     await this.#removeRuntimeFiles(paths);
@@ -162,7 +178,7 @@ export class Hypervisor {
   async delete(id: string): Promise<void> {
     const spec = await this.spec(id);
     await this.stop(id);
-    if (spec.rootDisk) await removeDisk(spec.rootDisk.path);
+    if (spec.rootDisk && !spec.rootDisk.keep) await removeDisk(spec.rootDisk.path);
     for (const d of spec.disks) if (!d.keep) await removeDisk(d.path);
     await rm(this.paths(id).dir, { recursive: true, force: true });
   }

@@ -1,8 +1,10 @@
 /**
- * Builds the QEMU command line of a container-mode VM: `-M microvm` booting zgrid's uncompressed
+ * Builds the QEMU command line of a VM. Container mode: `-M microvm` booting zgrid's uncompressed
  * guest kernel via PVH, root share + config share over virtio-9p, disks over virtio-blk (found in
- * the guest by serial), optional tap networking, console on ttyS0 appended to a log file, QMP on a
- * unix socket, and `-daemonize` so QEMU runs in its own session and outlives the daemon.
+ * the guest by serial). Own-kernel mode: the image's kernel/initrd on microvm. Full mode: q35 +
+ * SeaBIOS booting the raw image, PCI devices. All: optional tap networking, console on ttyS0
+ * appended to a log file, QMP on a unix socket, and `-daemonize` so QEMU runs in its own session
+ * and outlives the daemon.
  *
  * @example
  * ```ts
@@ -50,42 +52,58 @@ export function accelArgs(accel: Accel): string[] {
 }
 
 export function kernelCmdline(extra: string[] = []): string {
-  return ["console=ttyS0", "panic=1", "quiet", "loglevel=4", `tsc_early_khz=${hostTscKhz()}`, ...extra].join(" ");
+  return ["console=ttyS0", "panic=1", "quiet", "loglevel=4", `tsc_early_khz=${hostTscKhz()}`, ...extra].filter(Boolean).join(" ");
 }
 
 export function buildQemuArgs(input: QemuArgsInput): string[] {
-  const { spec, guest, accel, paths } = input;
+  const { spec, paths } = input;
+  const full = spec.mode === "full";
+  // microvm has virtio-mmio ("-device" suffix); q35 for firmware boot has PCI.
+  const bus = full ? "pci" : "device";
   const args = [
     "-name", `guest=${spec.id}`,
-    "-M", "microvm",
-    ...accelArgs(accel),
+    "-M", full ? "q35" : "microvm",
+    ...accelArgs(input.accel),
     "-smp", String(spec.cpu),
     "-m", String(spec.memoryMiB),
-    "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-    "-kernel", guest.kernel,
-    "-initrd", guest.initrd,
-    "-append", kernelCmdline(input.extraCmdline),
+    "-nodefaults", "-no-user-config", "-display", "none",
+    // container and own-kernel guests end with a reboot/panic: let QEMU exit so the monitor sees it
+    ...(full ? [] : ["-no-reboot"]),
+    ...bootArgs(input),
     "-chardev", `file,id=con,path=${optValue(paths.consoleLog)},append=on`,
     "-serial", "chardev:con",
     "-qmp", `unix:${paths.qmpSocket},server=on,wait=off`,
     "-pidfile", paths.pidfile,
     "-daemonize",
-    "-fsdev", `local,id=zroot,path=${optValue(spec.rootShare)},security_model=none,readonly=on`,
-    "-device", `virtio-9p-device,fsdev=zroot,mount_tag=${ROOT_SHARE_TAG}`,
-    "-fsdev", `local,id=zcfg,path=${optValue(paths.configDir)},security_model=none,readonly=on`,
-    "-device", `virtio-9p-device,fsdev=zcfg,mount_tag=${CONFIG_SHARE_TAG}`,
   ];
+  if (spec.mode === "container" && spec.rootShare) {
+    args.push("-fsdev", `local,id=zroot,path=${optValue(spec.rootShare)},security_model=none,readonly=on`);
+    args.push("-device", `virtio-9p-device,fsdev=zroot,mount_tag=${ROOT_SHARE_TAG}`);
+  }
+  args.push("-fsdev", `local,id=zcfg,path=${optValue(paths.configDir)},security_model=none,readonly=on`);
+  args.push("-device", `virtio-9p-${bus},fsdev=zcfg,mount_tag=${CONFIG_SHARE_TAG}`);
   if (spec.rootDisk) {
     args.push("-drive", `file=${optValue(spec.rootDisk.path)},format=raw,if=none,id=zroot-disk`);
-    args.push("-device", `virtio-blk-device,drive=zroot-disk,serial=${ROOT_DISK_SERIAL}`);
+    args.push("-device", `virtio-blk-${bus},drive=zroot-disk,serial=${ROOT_DISK_SERIAL}${full ? ",bootindex=0" : ""}`);
   }
   spec.disks.forEach((d, i) => {
     args.push("-drive", `file=${optValue(d.path)},format=raw,if=none,id=zd${i}`);
-    args.push("-device", `virtio-blk-device,drive=zd${i},serial=${diskSerial(i)}`);
+    args.push("-device", `virtio-blk-${bus},drive=zd${i},serial=${diskSerial(i)}`);
   });
   if (input.tap) {
     args.push("-netdev", `tap,id=n0,ifname=${input.tap},script=no,downscript=no`);
-    args.push("-device", `virtio-net-device,netdev=n0${input.mac ? `,mac=${input.mac}` : ""}`);
+    // romfile= : no iPXE option rom needed (and no boot-time cost) for a NIC we never netboot from
+    args.push("-device", `virtio-net-${bus},netdev=n0${input.mac ? `,mac=${input.mac}` : ""}${full ? ",romfile=" : ""}`);
   }
   return args;
+}
+
+function bootArgs(input: QemuArgsInput): string[] {
+  const { spec, guest } = input;
+  if (spec.mode === "full") return [];
+  if (spec.mode === "kernel" && spec.boot) {
+    const cmdline = kernelCmdline([spec.boot.cmdline || "root=/dev/vda rw", ...(input.extraCmdline ?? [])]);
+    return ["-kernel", spec.boot.kernel, ...(spec.boot.initrd ? ["-initrd", spec.boot.initrd] : []), "-append", cmdline];
+  }
+  return ["-kernel", guest.kernel, "-initrd", guest.initrd, "-append", kernelCmdline(input.extraCmdline)];
 }

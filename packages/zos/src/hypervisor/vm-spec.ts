@@ -40,14 +40,32 @@ export const vmNetworkSchema = z.object({
   dns: z.array(ipv4).default([]),
 });
 
+/** Own-kernel mode: the kernel (ELF vmlinux via PVH, or bzImage) and initrd shipped with the image. */
+export const vmBootSchema = z.object({
+  kernel: absPath,
+  initrd: absPath.optional(),
+  /** Appended after `console=ttyS0 panic=1 tsc_early_khz=…`; default `root=/dev/vda rw`. */
+  cmdline: z.string().regex(/^[^\n]*$/).default(""),
+});
+
 export const vmSpecSchema = z.object({
+  /**
+   * container: zgrid's guest kernel boots `rootShare` (overlay over `rootDisk`) on -M microvm.
+   * kernel: `boot.kernel`/`boot.initrd` on -M microvm, `rootDisk` is the existing raw image (vda).
+   * full: firmware (SeaBIOS, -M q35) boots the existing raw image `rootDisk`.
+   */
+  mode: z.enum(["container", "kernel", "full"]).default("container"),
+  boot: vmBootSchema.optional(),
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "1-63 chars of [A-Za-z0-9_.-]"),
   cpu: z.number().int().min(1).max(64).default(1),
   memoryMiB: z.number().int().min(64).default(256),
-  /** Host directory with the root filesystem (read-only lower layer). */
-  rootShare: absPath,
-  /** Writable upper layer; omitted: a tmpfs upper (nothing persists). */
-  rootDisk: z.object({ path: absPath, sizeBytes: z.number().int().positive() }).optional(),
+  /** Host directory with the root filesystem (read-only lower layer); container mode only. */
+  rootShare: absPath.optional(),
+  /**
+   * container: writable upper layer (created ext4 if missing; omitted: tmpfs upper, nothing persists).
+   * kernel/full: the bootable raw image; must exist; grown (sparse) to sizeBytes if smaller.
+   */
+  rootDisk: z.object({ path: absPath, sizeBytes: z.number().int().positive(), keep: z.boolean().default(false) }).optional(),
   disks: z.array(vmDiskSchema).max(16).default([]),
   network: vmNetworkSchema.optional(),
   hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/).default("zgrid"),
@@ -61,6 +79,8 @@ export type VmSpec = z.output<typeof vmSpecSchema>;
 export type VmSpecInput = z.input<typeof vmSpecSchema>;
 export type VmDisk = z.output<typeof vmDiskSchema>;
 export type VmNetwork = z.output<typeof vmNetworkSchema>;
+export type VmBoot = z.output<typeof vmBootSchema>;
+export type VmMode = VmSpec["mode"];
 
 /** Validates and fills defaults; throws VmSpecError listing every problem. */
 export function parseVmSpec(input: unknown): VmSpec {
@@ -69,6 +89,10 @@ export function parseVmSpec(input: unknown): VmSpec {
     const issues = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     throw new VmSpecError(`invalid VM spec: ${issues.join("; ")}`, { details: { issues } });
   }
+  const spec = r.data;
+  if (spec.mode === "container" && !spec.rootShare) throw new VmSpecError("container mode needs rootShare", { details: { id: spec.id } });
+  if (spec.mode === "kernel" && !spec.boot) throw new VmSpecError("kernel mode needs boot.kernel", { details: { id: spec.id } });
+  if (spec.mode !== "container" && !spec.rootDisk) throw new VmSpecError(`${spec.mode} mode needs rootDisk (the image)`, { details: { id: spec.id } });
   const mps = r.data.disks.map((d) => d.mountpoint);
   if (new Set(mps).size !== mps.length || mps.includes("/")) {
     throw new VmSpecError("disk mountpoints must be unique and not /", { details: { mountpoints: mps } });

@@ -1,0 +1,30 @@
+/**
+ * What a primitive (one folder per workload type under primitives/) implements. A manager must
+ * provision and deprovision; update, pause and resume are optional abilities the engine detects.
+ * A manager throws to fail its workload: the engine records the error as the workload's result.
+ */
+import type { Logger } from "@zgrid/log";
+import type { Deployment, Workload, WorkloadTypeName } from "@zgrid/types";
+
+export interface WorkloadContext {
+  deployment: Deployment;
+  /** `<twin>-<contract>-<name>` */
+  workloadId: string;
+  log: Logger;
+  /** Results of workloads of the same deployment provisioned earlier in this pass (by name). */
+  resultOf(name: string): unknown;
+}
+
+export interface WorkloadManager<W extends Workload = Workload> {
+  /** Creates the workload (idempotent: called again after a restart); returns its result data. */
+  provision(ctx: WorkloadContext, w: W): Promise<unknown>;
+  /** Removes everything the workload created (idempotent, also for half-provisioned workloads). */
+  deprovision(ctx: WorkloadContext, w: W): Promise<void>;
+  update?(ctx: WorkloadContext, w: W, previous: W): Promise<unknown>;
+  pause?(ctx: WorkloadContext, w: W): Promise<void>;
+  resume?(ctx: WorkloadContext, w: W): Promise<void>;
+  /** Re-attach to a running workload after a daemon restart; returns false when it is gone. */
+  adopt?(ctx: WorkloadContext, w: W): Promise<boolean>;
+}
+
+export type ManagerMap = Partial<{ [K in WorkloadTypeName]: WorkloadManager<Extract<Workload, { type: K }>> }>;
