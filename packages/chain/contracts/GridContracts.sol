@@ -86,6 +86,7 @@ contract GridContracts is IGridContracts {
   event ContractResumed(uint64 indexed contractId, uint32 indexed nodeId, uint32 indexed twinId);
   event ContractDeleted(uint64 indexed contractId, uint32 indexed nodeId, uint32 indexed twinId, uint8 cause);
   event ContractBilled(uint64 indexed contractId, uint32 indexed nodeId, uint32 indexed twinId, uint256 units, uint256 amount);
+  event ContractUnpaid(uint64 indexed contractId, uint32 indexed nodeId, uint32 indexed twinId, uint256 amountDue, uint256 balance);
   event ContractResourcesReported(uint64 indexed contractId, uint32 indexed nodeId, uint64 cru, uint64 mru, uint64 sru, uint64 hru);
   event NetworkUsageReported(uint64 indexed contractId, uint32 indexed nodeId, uint64 bytes_);
   event BillingConfigChanged(address treasury, uint16 farmerPct, uint16 burnPct, uint64 gracePeriod, uint256 tokenPrice);
@@ -236,7 +237,8 @@ contract GridContracts is IGridContracts {
     Billing storage b = billings[id];
     uint256 units = b.owed / SCALE;
     uint256 amount = units * 1e7 / tokenPrice;
-    if (token.balanceOf(c.owner) >= amount) {
+    uint256 balance = token.balanceOf(c.owner);
+    if (balance >= amount) {
       if (amount > 0) _pay(c, units, amount);
       b.owed -= units * SCALE;
       if (c.state == STATE_GRACE) {
@@ -245,6 +247,7 @@ contract GridContracts is IGridContracts {
       }
       return true;
     }
+    emit ContractUnpaid(id, c.nodeId, c.twinId, amount, balance);
     if (c.state == STATE_CREATED) {
       c.state = STATE_GRACE; c.graceSince = uint64(block.timestamp);
       emit ContractGracePeriodStarted(id, c.nodeId, c.twinId, c.graceSince);

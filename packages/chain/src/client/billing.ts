@@ -19,7 +19,7 @@ export function billingActions(ctx: GridContext) {
       const receipt = await write(ctx, contracts, gridContractsAbi, "settle", [BigInt(contractId)]);
       const logs = parseEventLogs({ abi: gridContractsAbi, logs: receipt.logs });
       const billed = logs.find((l) => l.eventName === "ContractBilled");
-      const unpaid = logs.some((l) => l.eventName === "ContractGracePeriodStarted" || l.eventName === "ContractDeleted");
+      const unpaid = logs.some((l) => l.eventName === "ContractUnpaid");
       const b = billed?.eventName === "ContractBilled" ? billed.args : undefined;
       return { paid: !unpaid, units: b?.units ?? 0n, amount: b?.amount ?? 0n };
     },

@@ -3,7 +3,8 @@
  * error becomes a ChainRevertError subclass with a message that says what happened and a hint that
  * says what to do.
  */
-import { BaseError as ViemBaseError, ContractFunctionRevertedError } from "viem";
+import { BaseError as ViemBaseError, ContractFunctionRevertedError, decodeErrorResult, type Hex } from "viem";
+import { gridAbi } from "../abis.ts";
 import { BaseError } from "@zgrid/types";
 import { AuthorizationError, ChainError, type ChainRevertError } from "./chain-error.ts";
 import { TwinError } from "./twin-errors.ts";
@@ -87,6 +88,14 @@ export function toChainError(e: unknown, action: string): BaseError {
     const reverted = e.walk((x) => x instanceof ContractFunctionRevertedError);
     if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName) {
       return revertToError(reverted.data.errorName, reverted.data.args ?? [], e);
+    }
+    // an error raised by another grid contract down the call (e.g. the registry) is not in the called ABI
+    const raw: Hex | undefined = reverted instanceof ContractFunctionRevertedError ? reverted.raw : undefined;
+    if (raw && raw.length >= 10) {
+      try {
+        const decoded = decodeErrorResult({ abi: gridAbi, data: raw });
+        return revertToError(decoded.errorName, (decoded.args ?? []) as readonly unknown[], e);
+      } catch { /* not a grid error */ }
     }
     if (reverted instanceof ContractFunctionRevertedError && reverted.reason) {
       return new ChainError(`${action} reverted: ${reverted.reason}`, { details: { action }, cause: e });
