@@ -113,6 +113,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
     const adopted = await hv.adopt(id);
     assert.equal(adopted.pid, started.pid);
     assert.equal(adopted.state, "running");
+    await hv.waitForEntrypoint(id, 30_000);
     const m = await hv.waitForConsole(id, /ENTRY host=(\S+) FOO=(.*)\r?\n/, 30_000);
     assert.equal(m[1], "zvm-one");
     assert.equal(m[2]?.trim(), "bar baz 'q'");
@@ -186,6 +187,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
     const gaveUp = once(monitor, "gave-up") as Promise<[MonitorEvent]>;
     monitor.start();
     try {
+      await assert.rejects(hv.waitForEntrypoint("t-bad", 30_000), /entrypoint \/no\/such\/entry not found/);
       const [e] = await gaveUp;
       assert.equal(e.id, "t-bad");
       assert.match(e.reason, /entrypoint \/no\/such\/entry not found/);

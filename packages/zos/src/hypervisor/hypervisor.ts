@@ -16,7 +16,7 @@
  * await hv.delete("vm1");          // root disk and non-`keep` disks removed too
  * ```
  */
-import { mkdir, readFile, readdir, rm, writeFile, open } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, stat, writeFile, open } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger } from "@zgrid/log";
 import { probeAccel, type AccelChoice } from "./accel-probe.ts";
@@ -32,6 +32,7 @@ import { killQuietly, readVmPid, waitForExit } from "./vm-process.ts";
 import { parseVmSpec, type VmSpec, type VmSpecInput } from "./vm-spec.ts";
 
 const log = createLogger("zos.hypervisor");
+const CONSOLE_LOG_MAX = 1 << 20;
 
 export type VmState = "running" | "paused" | "stopped" | "unknown";
 
@@ -268,6 +269,27 @@ export class Hypervisor {
     }
   }
 
+  /**
+   * Waits until a container VM's init execs the entrypoint (`zgrid-init: exec` on the console).
+   * Fails fast with VmStartError when init reports `FATAL` or QEMU exits before that.
+   */
+  async waitForEntrypoint(id: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const paths = this.paths(id);
+    while (true) {
+      const text = await readFile(paths.consoleLog, "utf8").catch(() => "");
+      const since = text.slice(Math.max(0, text.lastIndexOf("zgrid-host: qemu start")));
+      if (/zgrid-init: exec /.test(since)) return;
+      const fatal = /zgrid-init: FATAL: (.*)/.exec(since);
+      const dead = readVmPid(paths.pidfile) === undefined;
+      if (fatal || dead || Date.now() > deadline) {
+        const why = fatal ? fatal[1]!.trim() : dead ? "qemu exited before the entrypoint ran" : `entrypoint not reached within ${timeoutMs} ms`;
+        throw new VmStartError(`vm ${id}: ${why}`, { details: { id, consoleTail: since.slice(-2000) } });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async #qmp(id: string, command: string): Promise<void> {
     const paths = this.paths(id);
     await this.spec(id);
@@ -290,7 +312,13 @@ export class Hypervisor {
     await rm(paths.pidfile, { force: true });
   }
 
+  /** Marks each start in the console log; keeps the log under ~1 MiB across many restarts. */
   async #appendConsoleMark(consoleLog: string, what: string): Promise<void> {
+    const size = await stat(consoleLog).then((s) => s.size, () => 0);
+    if (size > CONSOLE_LOG_MAX) {
+      const tail = (await readFile(consoleLog)).subarray(size - CONSOLE_LOG_MAX / 4);
+      await writeFile(consoleLog, Buffer.concat([Buffer.from("[console log truncated]\n"), tail]));
+    }
     await writeFile(consoleLog, `\nzgrid-host: ${what} at ${new Date().toISOString()}\n`, { flag: "a" });
   }
 }

@@ -1,0 +1,58 @@
+/**
+ * zmount: a raw disk file (sparse, ext4-formatted on creation) that a zmachine attaches at a
+ * mountpoint. Its data outlives VM restarts, daemon restarts and VM re-creation; it is deleted only
+ * with the workload. Update grows it (shrinking would destroy data and is refused).
+ *
+ * @example
+ * ```ts
+ * const manager = zmountManager(nodePaths("/var/lib/zos"));
+ * await manager.provision(ctx, workload); // { volume_id: "7-12-data", path: "/var/lib/zos/disks/7-12-data.img" }
+ * ```
+ */
+import { rm, stat } from "node:fs/promises";
+import type { WorkloadOf } from "@zgrid/types";
+import { ensureExt4Disk } from "../../hypervisor/disk.ts";
+import { runHost } from "../../hypervisor/host-command.ts";
+import type { WorkloadManager } from "../../engine/workload-manager.ts";
+import type { NodePaths } from "../node-paths.ts";
+
+export interface DiskResult {
+  volume_id: string;
+  path: string;
+  size: number;
+}
+
+/** zmount and volume share the disk lifecycle (see volume/volume-manager.ts for why). */
+export type DiskWorkload = WorkloadOf<"zmount"> | WorkloadOf<"volume">;
+
+export function diskManager(paths: NodePaths): WorkloadManager<DiskWorkload> {
+  return {
+    async provision(ctx, w) {
+      const path = paths.disk(ctx.workloadId);
+      await ensureExt4Disk(path, w.data.size);
+      return { volume_id: ctx.workloadId, path, size: w.data.size } satisfies DiskResult;
+    },
+    async update(ctx, w, previous) {
+      const path = paths.disk(ctx.workloadId);
+      if (w.data.size < previous.data.size) {
+        throw new Error(`cannot shrink disk '${w.name}' from ${previous.data.size} to ${w.data.size} bytes: data would be lost`);
+      }
+      if (w.data.size > previous.data.size) {
+        const current = await stat(path).then((s) => s.size, () => 0);
+        if (current === 0) await ensureExt4Disk(path, w.data.size);
+        else {
+          await runHost("truncate", ["-s", String(w.data.size), path]);
+          await runHost("e2fsck", ["-fy", path], { timeoutMs: 120_000 }).catch(() => undefined);
+          await runHost("resize2fs", [path], { timeoutMs: 120_000 });
+        }
+      }
+      return { volume_id: ctx.workloadId, path, size: w.data.size } satisfies DiskResult;
+    },
+    async deprovision(ctx) {
+      await rm(paths.disk(ctx.workloadId), { force: true });
+    },
+    async adopt(ctx) {
+      return stat(paths.disk(ctx.workloadId)).then(() => true, () => false);
+    },
+  };
+}
