@@ -1,0 +1,131 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createGzip } from "node:zlib";
+import { pipeline } from "node:stream/promises";
+import { createWriteStream } from "node:fs";
+import tar from "tar-stream";
+import { twinKeyFromMnemonic } from "@zgrid/types";
+import { OciError } from "../errors/flist-errors.ts";
+import { FlistReader } from "../format/flist-reader.ts";
+import { startHub } from "../hub/hub-server.ts";
+import { describeTree, makeSampleTree, type EntryDescription } from "../testing/sample-tree.ts";
+import { startRegistry } from "../testing/registry.ts";
+import { unpackFlist } from "../unpack-flist.ts";
+import { verifyFlist } from "../verify-flist.ts";
+import { convertOci } from "./convert-oci.ts";
+import { RootfsBuilder } from "./rootfs-builder.ts";
+
+const key = twinKeyFromMnemonic("test test test test test test test test test test test junk");
+
+function run(cmd: string, args: string[], cwd?: string): string {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Tar layers carry whole seconds (umoci rounds); the importer adds /.startup.toml; the root dir is the builder's. */
+function comparable(list: EntryDescription[]): unknown[] {
+  return list
+    .filter((e) => e.path !== "/.startup.toml" && e.path !== "/")
+    .map(({ mtimeUs, ...rest }) => ({ ...rest, mtimeS: Math.round(mtimeUs / 1e6) }));
+}
+
+test("OCI image made with umoci, pushed with skopeo to a real registry, converted -> files equal", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "zgrid-oci-test-"));
+  const registry = await startRegistry(join(dir, "registry"));
+  const hub = await startHub({ dataDir: join(dir, "hub"), key });
+  t.after(async () => {
+    await registry.stop();
+    await hub.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // Layer 1: the sample tree plus files the next layer deletes; layer 2: a whiteout, an opaque
+  // directory replacement and a new file.
+  run("umoci", ["init", "--layout", "img"], dir);
+  run("umoci", ["new", "--image", "img:latest"], dir);
+  run("umoci", ["unpack", "--image", "img:latest", "bundle"], dir);
+  const rootfs = join(dir, "bundle/rootfs");
+  rmSync(rootfs, { recursive: true });
+  makeSampleTree(rootfs, { bigFileBytes: 900_000 });
+  writeFileSync(join(rootfs, "etc/doomed"), "to be deleted\n");
+  cpSync(join(rootfs, "etc/conf.d"), join(rootfs, "opaque"), { recursive: true });
+  run("umoci", ["repack", "--refresh-bundle", "--image", "img:latest", "bundle"], dir);
+  unlinkSync(join(rootfs, "etc/doomed"));
+  rmSync(join(rootfs, "opaque"), { recursive: true });
+  run("mkdir", [join(rootfs, "opaque")]);
+  writeFileSync(join(rootfs, "opaque/new"), "layer 2\n");
+  writeFileSync(join(rootfs, "bin/added"), "layer 2 file\n");
+  linkSync(join(rootfs, "bin/added"), join(rootfs, "bin/added-link"));
+  run("umoci", ["repack", "--image", "img:latest", "bundle"], dir);
+  run("umoci", ["config", "--image", "img:latest", "--config.entrypoint", "/bin/entry.sh", "--config.cmd", "--flag", "--config.env", "FOO=bar", "--config.workingdir", "/etc"], dir);
+  const expected = comparable(describeTree(rootfs));
+
+  const check = async (name: string, source: Parameters<typeof convertOci>[0]["source"]): Promise<void> => {
+    const fl = join(dir, `${name}.fl`);
+    const result = await convertOci({ source, output: fl, stores: [`dir://${join(dir, "store")}`], key });
+    assert.equal(result.layers, 2, name);
+    assert.deepEqual(result.startup, { name: "/bin/entry.sh", args: ["--flag"], env: { FOO: "bar" }, dir: "/etc" });
+    await unpackFlist({ flist: fl, target: join(dir, `out-${name}`), trustedSigners: [key.address] });
+    assert.deepEqual(comparable(describeTree(join(dir, `out-${name}`))), expected, name);
+    const toml = readFileSync(join(dir, `out-${name}/.startup.toml`), "utf8");
+    assert.match(toml, /name = "\/bin\/entry.sh"/);
+    assert.match(toml, /"FOO" = "bar"/);
+    const reader = FlistReader.open(fl);
+    assert.deepEqual(JSON.parse(reader.tag("zgrid.entrypoint")!), result.startup);
+    reader.close();
+  };
+
+  await check("layout", { layout: join(dir, "img"), tag: "latest" });
+  run("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", "oci:" + join(dir, "img") + ":latest", `docker://${registry.host}/demo/app:1.0`]);
+  await check("registry", { registry: `${registry.host}/demo/app:1.0` });
+  run("skopeo", ["copy", "--quiet", "oci:" + join(dir, "img") + ":latest", `docker-archive:${join(dir, "app.tar")}:demo/app:1.0`]);
+  await check("archive", { dockerArchive: join(dir, "app.tar") });
+
+  // The hub converts on request, streaming progress, and publishes under its own address.
+  const res = await fetch(`${hub.url}/convert`, { method: "POST", body: JSON.stringify({ image: `${registry.host}/demo/app:1.0`, name: "app.fl" }) });
+  const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(lines.map((l) => l.phase).filter((p) => p === "layer").length, 2);
+  const last = lines.at(-1)!;
+  assert.equal(last.phase, "published", JSON.stringify(last));
+  assert.equal(last.owner, key.address);
+  const fromHub = join(dir, "hub-app.fl");
+  writeFileSync(fromHub, Buffer.from(await (await fetch(String(last.url))).arrayBuffer()));
+  assert.equal((await verifyFlist({ flist: fromHub, trustedSigners: [key.address] })).ok, true);
+
+  await assert.rejects(convertOci({ source: { registry: `${registry.host}/demo/missing:1` }, output: join(dir, "x.fl"), stores: [`dir://${join(dir, "store")}`] }), OciError);
+  assert.equal(existsSync(join(dir, "x.fl")), false);
+});
+
+async function writeTar(path: string, entries: Array<{ header: Partial<tar.Header> & { name: string }; body?: string }>, gzip = false): Promise<void> {
+  const pack = tar.pack();
+  for (const e of entries) pack.entry(e.header as tar.Header, e.body ?? "");
+  pack.finalize();
+  if (gzip) await pipeline(pack, createGzip(), createWriteStream(path));
+  else await pipeline(pack, createWriteStream(path));
+}
+
+test("hostile or broken layers are refused with OciError and write nothing outside the root", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "zgrid-oci-bad-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const outside = join(dir, "outside");
+  await writeTar(join(dir, "dotdot.tar"), [{ header: { name: "../outside", type: "file" }, body: "x" }]);
+  await assert.rejects(new RootfsBuilder(join(dir, "r1")).applyLayer(join(dir, "dotdot.tar")), (e) => e instanceof OciError && /escapes/.test(e.message));
+  await writeTar(join(dir, "symlink.tar"), [
+    { header: { name: "link", type: "symlink", linkname: dir } },
+    { header: { name: "link/outside", type: "file" }, body: "x" },
+  ]);
+  await assert.rejects(new RootfsBuilder(join(dir, "r2")).applyLayer(join(dir, "symlink.tar")), (e) => e instanceof OciError && /through a symlink/.test(e.message));
+  await writeTar(join(dir, "hardlink.tar"), [{ header: { name: "h", type: "link", linkname: "../../etc/passwd" } }]);
+  await assert.rejects(new RootfsBuilder(join(dir, "r3")).applyLayer(join(dir, "hardlink.tar")), OciError);
+  assert.equal(existsSync(outside), false);
+  await writeTar(join(dir, "good.tar.gz"), [{ header: { name: "big", type: "file" }, body: "y".repeat(100_000) }], true);
+  writeFileSync(join(dir, "cut.tar.gz"), readFileSync(join(dir, "good.tar.gz")).subarray(0, 60));
+  await assert.rejects(new RootfsBuilder(join(dir, "r4")).applyLayer(join(dir, "cut.tar.gz")), (e) => e instanceof OciError && /unreadable/.test(e.message));
+  writeFileSync(join(dir, "junk.tar"), "this is not a tarball at all".repeat(40));
+  await assert.rejects(convertOci({ source: { dockerArchive: join(dir, "junk.tar") }, output: join(dir, "j.fl"), stores: [`dir://${join(dir, "s")}`] }), OciError);
+  await assert.rejects(convertOci({ source: { layout: join(dir, "nope") }, output: join(dir, "j.fl"), stores: [`dir://${join(dir, "s")}`] }), OciError);
+});
