@@ -16,6 +16,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
 import { createLogger } from "@zgrid/log";
 import type { TwinKey } from "@zgrid/types";
+import { BatchSigner } from "./client/batch-signer.ts";
 import { PeerChannel } from "./client/peer-channel.ts";
 import { TwinCache } from "./directory/twin-cache.ts";
 import type { TwinDirectory, TwinRecord } from "./directory/twin-directory.ts";
@@ -29,7 +30,6 @@ import { ReplayCache } from "./server/replay-cache.ts";
 import { TwinRateLimiter, type RateLimit } from "./server/twin-rate-limiter.ts";
 import { FRAME_KIND } from "./wire/frame-codec.ts";
 import { BUS_PROTOCOL } from "./wire/protocol.ts";
-import { signRequest } from "./wire/request-envelope.ts";
 
 export interface BusOptions {
   /** The twin's key: signs requests and is the libp2p identity. */
@@ -98,6 +98,7 @@ class TwinBus implements Bus {
   readonly #limiter: TwinRateLimiter;
   readonly #channels = new Map<number, PeerChannel>();
   readonly #log;
+  readonly #signer: BatchSigner;
   #twins: TwinCache | undefined;
   #node: Libp2p | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -111,6 +112,7 @@ class TwinBus implements Bus {
     this.#limits = resolveBusLimits(options.limits);
     this.#limiter = new TwinRateLimiter(this.#limits.rate);
     this.#log = createLogger("bus", { twin: options.twinId });
+    this.#signer = new BatchSigner(options.key);
   }
 
   get node(): Libp2p | undefined {
@@ -196,16 +198,17 @@ class TwinBus implements Bus {
     const channel = this.#channel(record);
     const now = Date.now();
     const envelope = { uid: randomBytes(16).toString("hex"), timestamp: now, expiration: now + Math.min(timeout, this.#limits.maxTtlMs), source: this.twinId, destination: twinId, command, payload: payload ?? null };
-    let signed;
+    let body: Uint8Array;
     try {
-      signed = signRequest(this.#options.key, envelope);
+      body = encoder.encode(JSON.stringify(envelope));
     } catch (error) {
       throw new BusError("the payload cannot be serialised to JSON", { cause: error, details: { command } });
     }
-    if (signed.body.byteLength > this.#limits.maxMessageBytes) {
-      throw new BusMessageTooLargeError("the request is larger than the maximum message size", { details: { bytes: signed.body.byteLength, max: this.#limits.maxMessageBytes } });
+    if (body.byteLength > this.#limits.maxMessageBytes) {
+      throw new BusMessageTooLargeError("the request is larger than the maximum message size", { details: { bytes: body.byteLength, max: this.#limits.maxMessageBytes } });
     }
-    const frame = await channel.call([signed.signature, signed.body], now + timeout);
+    const auth = await this.#signer.sign(body);
+    const frame = await channel.call([auth, body], now + timeout);
     let value: unknown;
     try {
       value = JSON.parse(new TextDecoder().decode(frame.rest));
@@ -230,7 +233,7 @@ class TwinBus implements Bus {
     if (accountOfPeerId(record.peerId)?.toLowerCase() !== record.account.toLowerCase()) {
       throw new BusTwinRecordError(`twin ${record.id}'s peer id is not the key of its account`, { details: { twinId: record.id, peerId: record.peerId, account: record.account } });
     }
-    const channel = new PeerChannel({ node: this.#node!, peerId: peerIdFromString(record.peerId), addrs: dialAddrs(record), maxBodyBytes: this.#limits.maxMessageBytes + 64, log: this.#log });
+    const channel = new PeerChannel({ node: this.#node!, peerId: peerIdFromString(record.peerId), addrs: dialAddrs(record), maxBodyBytes: this.#limits.maxMessageBytes + 512, log: this.#log });
     this.#channels.set(record.id, channel);
     return channel;
   }
@@ -242,6 +245,8 @@ class TwinBus implements Bus {
     if (record && record.peerId === channel.peerId.toString()) channel.setAddrs(dialAddrs(record));
   }
 }
+
+const encoder = new TextEncoder();
 
 /** Dialable addresses of a twin: its direct addresses, then circuits through its relays. */
 export function dialAddrs(record: TwinRecord): Multiaddr[] {

@@ -12,4 +12,6 @@ export type { BusHandler, HandlerContext } from "./server/inbound-session.ts";
 export type { RateLimit } from "./server/twin-rate-limiter.ts";
 export { BUS_PROTOCOL } from "./wire/protocol.ts";
 export { FRAME_KIND, encodeFrame, FrameDecoder } from "./wire/frame-codec.ts";
-export { signRequest, signBody, requestDigest, verifyRequestSignature, type RequestEnvelope } from "./wire/request-envelope.ts";
+export { signRequest, signBody, signRequestDigest, requestDigest, verifyRequestSignature, verifyRequestDigest, parseEnvelope, type RequestEnvelope } from "./wire/request-envelope.ts";
+export { MAX_BATCH, batchDigest, decodeRequestAuth, encodeRequestAuth, merkleTree, rootFromProof, type RequestAuth } from "./wire/request-auth.ts";
+export { BatchSigner } from "./client/batch-signer.ts";

@@ -11,7 +11,8 @@ import { createPeerNode } from "../node/create-peer-node.ts";
 import { TestGrid, testTwinKey } from "../testing/test-twins.ts";
 import { FRAME_KIND, FrameDecoder, encodeFrame } from "../wire/frame-codec.ts";
 import { BUS_PROTOCOL } from "../wire/protocol.ts";
-import { signRequest, type RequestEnvelope } from "../wire/request-envelope.ts";
+import { batchDigest, encodeRequestAuth, merkleTree } from "../wire/request-auth.ts";
+import { requestDigest, signRequest, signRequestDigest, type RequestEnvelope } from "../wire/request-envelope.ts";
 
 interface Answer {
   kind: number;
@@ -57,7 +58,7 @@ function envelope(over: Partial<RequestEnvelope> = {}): RequestEnvelope {
 
 function requestFrame(id: number, key: TwinKey, env: RequestEnvelope): Uint8Array {
   const { body, signature } = signRequest(key, env);
-  return encodeFrame(FRAME_KIND.request, id, [signature, body]);
+  return encodeFrame(FRAME_KIND.request, id, [encodeRequestAuth(signature), body]);
 }
 
 describe("inbound: every refusal is a typed answer and nothing a peer sends crashes the receiver", () => {
@@ -104,7 +105,7 @@ describe("inbound: every refusal is a typed answer and nothing a peer sends cras
     const { body, signature } = signRequest(keyA, envelope());
     const flipped = Uint8Array.from(signature);
     flipped[10]! ^= 1;
-    s.stream.send(encodeFrame(FRAME_KIND.request, 1, [flipped, body]));
+    s.stream.send(encodeFrame(FRAME_KIND.request, 1, [encodeRequestAuth(flipped), body]));
     s.stream.send(requestFrame(2, testTwinKey(3), envelope())); // signed by twin 3, claims twin 1
     s.stream.send(requestFrame(3, keyA, envelope({ destination: 3 })));
     s.stream.send(requestFrame(4, keyA, envelope({ source: 77 })));
@@ -114,6 +115,22 @@ describe("inbound: every refusal is a typed answer and nothing a peer sends cras
     assert.equal(await s.code(3), "BUS_WRONG_DESTINATION");
     assert.equal(await s.code(4), "BUS_UNKNOWN_SOURCE");
     assert.equal(await s.code(5), "BUS_SOURCE_MISMATCH");
+  });
+
+  test("batch-signed requests: each verifies alone with its proof; a wrong proof or swapped body is refused", async () => {
+    const s = await open();
+    const bodies = [0, 1, 2, 3, 4].map((i) => new TextEncoder().encode(JSON.stringify(envelope({ payload: i }))));
+    const { root, proofs } = merkleTree(bodies.map(requestDigest));
+    const signature = signRequestDigest(keyA, batchDigest(bodies.length, root));
+    // Request 4 is the unpaired last leaf; send in reverse order to show each stands alone.
+    for (const i of [4, 3, 2, 1, 0]) s.stream.send(encodeFrame(FRAME_KIND.request, 10 + i, [encodeRequestAuth(signature, 5, i, proofs[i]), bodies[i]!]));
+    for (const i of [0, 1, 2, 3, 4]) assert.deepEqual(await s.answer(10 + i), { kind: FRAME_KIND.response, value: i });
+    const other = new TextEncoder().encode(JSON.stringify(envelope({ payload: "forged" })));
+    s.stream.send(encodeFrame(FRAME_KIND.request, 20, [encodeRequestAuth(signature, 5, 1, proofs[1]), other]));
+    s.stream.send(encodeFrame(FRAME_KIND.request, 21, [encodeRequestAuth(signature, 5, 2, proofs[1]), bodies[1]!]));
+    s.stream.send(encodeFrame(FRAME_KIND.request, 22, [encodeRequestAuth(signature, 4, 1, proofs[1]), bodies[1]!]));
+    s.stream.send(encodeFrame(FRAME_KIND.request, 23, [encodeRequestAuth(signature, 5, 0, proofs[0]!.slice(1)), bodies[0]!]));
+    for (const id of [20, 21, 22, 23]) assert.equal(await s.code(id), "BUS_BAD_SIGNATURE");
   });
 
   test("oversize and huge frames are skipped and answered; the stream keeps working", async () => {
@@ -134,10 +151,10 @@ describe("inbound: every refusal is a typed answer and nothing a peer sends cras
 
   test("garbage JSON, wrong frame kinds and short frames get BUS_BAD_REQUEST", async () => {
     const s = await open();
-    s.stream.send(encodeFrame(FRAME_KIND.request, 1, [new Uint8Array(65), new TextEncoder().encode("{not json")]));
+    s.stream.send(encodeFrame(FRAME_KIND.request, 1, [encodeRequestAuth(new Uint8Array(65)), new TextEncoder().encode("{not json")]));
     s.stream.send(encodeFrame(FRAME_KIND.response, 2, [new TextEncoder().encode("{}")]));
     s.stream.send(encodeFrame(FRAME_KIND.request, 3, [new Uint8Array(10)]));
-    s.stream.send(encodeFrame(FRAME_KIND.request, 4, [new Uint8Array(65), new TextEncoder().encode('{"uid":1}')]));
+    s.stream.send(encodeFrame(FRAME_KIND.request, 4, [encodeRequestAuth(new Uint8Array(65)), new TextEncoder().encode('{"uid":1}')]));
     for (const id of [1, 2, 3, 4]) assert.equal(await s.code(id), "BUS_BAD_REQUEST");
   });
 

@@ -15,13 +15,14 @@
  */
 import type { Connection, Stream } from "@libp2p/interface";
 import type { Logger } from "@zgrid/log";
-import { BaseError } from "@zgrid/types";
+import { BaseError, bytesToHex } from "@zgrid/types";
 import type { TwinCache } from "../directory/twin-cache.ts";
 import { BUS_ERROR_CODES, errorToWire } from "../errors/bus-errors.ts";
 import { accountOfPeerId, publicKeyOfPeerId } from "../identity/peer-identity.ts";
 import type { BusMetrics } from "../metrics/bus-metrics.ts";
 import { FRAME_KIND, FrameDecoder, encodeFrame, type DecodedFrame } from "../wire/frame-codec.ts";
-import { parseEnvelope, verifyRequestSignature, type RequestEnvelope } from "../wire/request-envelope.ts";
+import { batchDigest, decodeRequestAuth, rootFromProof, type RequestAuth } from "../wire/request-auth.ts";
+import { parseEnvelope, requestDigest, verifyRequestDigest, type RequestEnvelope } from "../wire/request-envelope.ts";
 import type { BusLimits } from "./bus-limits.ts";
 import type { ReplayCache } from "./replay-cache.ts";
 import type { TwinRateLimiter } from "./twin-rate-limiter.ts";
@@ -54,15 +55,31 @@ export interface InboundDeps {
 type WireError = { code: string; message: string; details?: Record<string, unknown>; hint?: string };
 
 const encoder = new TextEncoder();
-const SIGNATURE_BYTES = 65;
 
 /** Attaches the request loop to an inbound stream. */
 export function serveInboundStream(stream: Stream, connection: Connection, deps: InboundDeps): void {
   const remote = connection.remotePeer;
   const remoteAccount = accountOfPeerId(remote);
   const remoteKey = publicKeyOfPeerId(remote);
-  const decoder = new FrameDecoder({ maxBodyBytes: deps.limits.maxMessageBytes + SIGNATURE_BYTES + 16 });
+  const decoder = new FrameDecoder({ maxBodyBytes: deps.limits.maxMessageBytes + 512 });
   let inFlight = 0;
+  // Batch signatures already checked on this stream (digest hex -> signature hex): one ECDSA
+  // verification serves every request of a batch.
+  const verifiedBatches = new Map<string, string>();
+  const verifyAuth = (auth: RequestAuth, key: Uint8Array): boolean => {
+    const leaf = requestDigest(auth.body);
+    if (auth.batchSize === 1 && auth.siblings.length === 0) return verifyRequestDigest(leaf, auth.signature, key);
+    const root = rootFromProof(leaf, auth.batchSize, auth.index, auth.siblings);
+    if (!root) return false;
+    const digest = batchDigest(auth.batchSize, root);
+    const digestHex = bytesToHex(digest);
+    const signatureHex = bytesToHex(auth.signature);
+    if (verifiedBatches.get(digestHex) === signatureHex) return true;
+    if (!verifyRequestDigest(digest, auth.signature, key)) return false;
+    verifiedBatches.set(digestHex, signatureHex);
+    if (verifiedBatches.size > 256) verifiedBatches.delete(verifiedBatches.keys().next().value!);
+    return true;
+  };
 
   const reply = (id: number, kind: number, body: Uint8Array): void => {
     if (stream.writeStatus !== "writable") return;
@@ -96,9 +113,9 @@ export function serveInboundStream(stream: Stream, connection: Connection, deps:
 
   const serveRequest = async (frame: DecodedFrame): Promise<WireError | undefined> => {
     if (frame.kind !== FRAME_KIND.request) return { code: BUS_ERROR_CODES.badRequest, message: "only request frames may be sent to a peer's bus stream" };
-    if (frame.rest.byteLength <= SIGNATURE_BYTES) return { code: BUS_ERROR_CODES.badRequest, message: "request frame too short" };
-    const signature = frame.rest.subarray(0, SIGNATURE_BYTES);
-    const body = frame.rest.subarray(SIGNATURE_BYTES);
+    const auth = decodeRequestAuth(frame.rest);
+    if (typeof auth === "string") return { code: BUS_ERROR_CODES.badRequest, message: auth };
+    const body = auth.body;
     if (body.byteLength > deps.limits.maxMessageBytes) return tooLarge(body.byteLength, deps.limits.maxMessageBytes);
     const envelope = parseEnvelope(body);
     if (typeof envelope === "string") return { code: BUS_ERROR_CODES.badRequest, message: envelope };
@@ -115,7 +132,7 @@ export function serveInboundStream(stream: Stream, connection: Connection, deps:
     if (!deps.limiter.take(envelope.source)) {
       return { code: BUS_ERROR_CODES.rateLimited, message: "too many requests", details: { twin: envelope.source }, hint: "slow down and retry later" };
     }
-    if (!verifyRequestSignature(body, signature, remoteKey)) return { code: BUS_ERROR_CODES.badSignature, message: "the request signature is not valid for the source twin" };
+    if (!verifyAuth(auth, remoteKey)) return { code: BUS_ERROR_CODES.badSignature, message: "the request signature is not valid for the source twin" };
     if (!deps.replay.add(`${envelope.source}:${envelope.uid}`, envelope.expiration)) {
       return { code: BUS_ERROR_CODES.replayed, message: "this request was already received", details: { uid: envelope.uid } };
     }

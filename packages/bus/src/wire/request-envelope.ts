@@ -1,6 +1,6 @@
 /**
  * The signed request envelope. The sender serialises the envelope to JSON once and signs
- * keccak-256("zgrid-bus/1 request\n" || those exact bytes); the receiver verifies the bytes it
+ * SHA-256("zgrid-bus/1 request\n" || those exact bytes); the receiver verifies the bytes it
  * received before parsing them, so no canonical JSON is needed. The signature is 65 bytes
  * r || s || v (low-s), the same form as @zgrid/types' signDigest, so
  * `recoverAddress(requestDigest(body), bytesToHex(signature))` gives the sender's account.
@@ -13,7 +13,8 @@
  * ```
  */
 import * as secp from "tiny-secp256k1";
-import { keccak256, type TwinKey } from "@zgrid/types";
+import { createHash } from "node:crypto";
+import type { TwinKey } from "@zgrid/types";
 
 export interface RequestEnvelope {
   /** Random id, unique per source twin within the validity window (replay protection). */
@@ -36,10 +37,8 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The 32-byte digest a request signature covers. */
 export function requestDigest(body: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(DOMAIN.byteLength + body.byteLength);
-  bytes.set(DOMAIN, 0);
-  bytes.set(body, DOMAIN.byteLength);
-  return keccak256(bytes);
+  // SHA-256 (OpenSSL) rather than keccak (JS): ~6x cheaper, and any 32-byte digest signs alike.
+  return createHash("sha256").update(DOMAIN).update(body).digest();
 }
 
 /** Serialises and signs an envelope. */
@@ -48,9 +47,14 @@ export function signRequest(key: Pick<TwinKey, "privateKey">, envelope: RequestE
   return { body, signature: signBody(key, body) };
 }
 
-/** Signs already serialised envelope bytes (65 bytes r || s || v). */
+/** Signs already serialised envelope bytes on their own (65 bytes r || s || v). */
 export function signBody(key: Pick<TwinKey, "privateKey">, body: Uint8Array): Uint8Array {
-  const { signature, recoveryId } = secp.signRecoverable(requestDigest(body), key.privateKey);
+  return signRequestDigest(key, requestDigest(body));
+}
+
+/** Signs a 32-byte digest: 65 bytes r || s || v, low-s (libsecp256k1 always normalises s). */
+export function signRequestDigest(key: Pick<TwinKey, "privateKey">, digest: Uint8Array): Uint8Array {
+  const { signature, recoveryId } = secp.signRecoverable(digest, key.privateKey);
   const out = new Uint8Array(65);
   out.set(signature, 0);
   out[64] = recoveryId;
@@ -59,9 +63,14 @@ export function signBody(key: Pick<TwinKey, "privateKey">, body: Uint8Array): Ui
 
 /** True when `signature` (65 bytes, low-s) over `body` was made by `publicKey` (33 or 65 bytes). */
 export function verifyRequestSignature(body: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  return verifyRequestDigest(requestDigest(body), signature, publicKey);
+}
+
+/** True when `signature` (65 bytes, low-s) over the 32-byte `digest` was made by `publicKey`. */
+export function verifyRequestDigest(digest: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.byteLength !== 65) return false;
   try {
-    return secp.verify(requestDigest(body), publicKey, signature.subarray(0, 64), true);
+    return secp.verify(digest, publicKey, signature.subarray(0, 64), true);
   } catch {
     return false;
   }

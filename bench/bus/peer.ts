@@ -1,0 +1,61 @@
+/**
+ * Child process of the bus benchmark. Role from argv[2]:
+ *  - relay:  a bus peer serving as circuit relay;
+ *  - server: an HTTP keep-alive echo server, a bus peer (twin 2, direct) and a bus peer reachable
+ *            only through the relay (twin 3), all answering "echo";
+ *  - idle:   one bus peer doing nothing, to measure its resident memory.
+ * Config (JSON) in ZGRID_BENCH_PEER: { records, relay? }. Prints `READY <json>` when serving.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createBus, StaticTwinDirectory, type TwinRecord } from "@zgrid/bus";
+import { testTwinKey } from "@zgrid/bus/testing/test-twins";
+import { verifyRequestSignature } from "@zgrid/bus/wire/request-envelope";
+
+const role = process.argv[2];
+const config = JSON.parse(process.env.ZGRID_BENCH_PEER ?? "{}") as { records: TwinRecord[]; relay?: string };
+const directory = new StaticTwinDirectory(config.records);
+const ready = (info: unknown): void => void process.stdout.write(`READY ${JSON.stringify(info)}\n`);
+const echo = (p: unknown): unknown => p;
+process.on("SIGTERM", () => process.exit(0));
+
+if (role === "relay") {
+  const relay = await createBus({ key: testTwinKey(9), twinId: 9, directory, relay: { server: true } });
+  ready({ addrs: relay.addresses() });
+} else if (role === "idle") {
+  const bus = await createBus({ key: testTwinKey(4), twinId: 4, directory });
+  bus.handle("echo", echo);
+  await new Promise((r) => setTimeout(r, 3_000));
+  globalThis.gc?.();
+  ready({ rssBytes: process.memoryUsage().rss });
+} else if (role === "server") {
+  const limits = { rate: { ratePerSecond: 1e9, burst: 1e9 } };
+  const direct = await createBus({ key: testTwinKey(2), twinId: 2, directory, limits });
+  direct.handle("echo", echo);
+  const relayed = await createBus({ key: testTwinKey(3), twinId: 3, directory, listen: [], relay: { reserveOn: [config.relay!] }, limits });
+  relayed.handle("echo", echo);
+  while (!relayed.addresses().some((a) => a.includes("/p2p-circuit"))) await new Promise((r) => setTimeout(r, 50));
+  const clientKey = testTwinKey(1).publicKey;
+  const http = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      if (req.url === "/signed") {
+        // Like for like: the same signature check the bus does, on the same envelope bytes.
+        const signature = Buffer.from(String(req.headers["x-signature"]), "hex");
+        if (!verifyRequestSignature(body, signature, clientKey)) {
+          res.writeHead(401).end();
+          return;
+        }
+        const envelope = JSON.parse(body.toString()) as { payload: unknown };
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(envelope.payload));
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(JSON.parse(body.toString())));
+    });
+  });
+  http.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+  ready({ direct: direct.addresses(), httpPort: (http.address() as AddressInfo).port });
+}

@@ -1,0 +1,130 @@
+/**
+ * Bus benchmark: latency and throughput of the bus against plain HTTP keep-alive on loopback,
+ * measured in the same run, 64 requests in flight; the same through a circuit relay; RSS of an
+ * idle peer. The server side runs in child processes (bench/bus/peer.ts), the client here.
+ *
+ *   node bench/bus/run.ts [--requests 4000]
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { Agent, request as httpRequest } from "node:http";
+import { fileURLToPath } from "node:url";
+import { createBus, StaticTwinDirectory, type Bus } from "@zgrid/bus";
+import { testTwinKey, testTwinRecord } from "@zgrid/bus/testing/test-twins";
+import { signRequest } from "@zgrid/bus/wire/request-envelope";
+import { bytesToHex } from "@zgrid/types";
+
+const argIndex = process.argv.indexOf("--requests");
+const REQUESTS = argIndex > 0 ? Number(process.argv[argIndex + 1]) : 4000;
+const IN_FLIGHT = 64;
+const WARMUP = 400;
+const payload = { contract_id: 7, twin_id: 12, note: "a deployment lookup of a typical size".padEnd(120, ".") };
+const children: ChildProcess[] = [];
+const peerScript = fileURLToPath(new URL("./peer.ts", import.meta.url));
+
+function startChild(role: string, config: unknown): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, ["--expose-gc", peerScript, role], { env: { ...process.env, ZGRID_BENCH_PEER: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] });
+  children.push(child);
+  let out = "";
+  child.stdout!.setEncoding("utf8");
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`${role} exited with ${code}`)));
+    child.stdout!.on("data", (c: string) => {
+      out += c;
+      const line = out.split("\n").find((l) => l.startsWith("READY "));
+      if (line) resolve(JSON.parse(line.slice(6)) as Record<string, unknown>);
+    });
+  });
+}
+
+interface Result {
+  name: string;
+  p50: number;
+  p99: number;
+  perSecond: number;
+}
+
+/** Runs `total` calls with `inFlight` workers; returns latency quantiles (ms) and throughput. */
+async function measure(name: string, call: () => Promise<unknown>, total = REQUESTS, inFlight = IN_FLIGHT): Promise<Result> {
+  for (let i = 0; i < WARMUP; i += inFlight) await Promise.all(Array.from({ length: inFlight }, call));
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next++ < total) {
+        const t = performance.now();
+        await call();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  return { name, p50: q(0.5), p99: q(0.99), perSecond: latencies.length / seconds };
+}
+
+function httpPost(agent: Agent, port: number, path: string, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path, method: "POST", agent, headers: { "content-type": "application/json", ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => (res.statusCode === 200 ? resolve(JSON.parse(Buffer.concat(chunks).toString())) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+async function main(): Promise<void> {
+  const records = [testTwinRecord(1), testTwinRecord(2), testTwinRecord(3)];
+  const relay = (await startChild("relay", { records })) as { addrs: string[] };
+  const relayAddr = relay.addrs[0]!;
+  const server = (await startChild("server", { records, relay: relayAddr })) as { direct: string[]; httpPort: number };
+  const directory = new StaticTwinDirectory([testTwinRecord(1), testTwinRecord(2, server.direct), testTwinRecord(3, [], [relayAddr])]);
+  const key = testTwinKey(1);
+  const bus: Bus = await createBus({ key, twinId: 1, directory });
+  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+  const body = JSON.stringify(payload);
+  const signedHttp = (): Promise<unknown> => {
+    const now = Date.now();
+    const env = { uid: randomBytes(16).toString("hex"), timestamp: now, expiration: now + 10_000, source: 1, destination: 2, command: "echo", payload };
+    const signed = signRequest(key, env);
+    return httpPost(agent, server.httpPort, "/signed", signed.body, { "x-signature": bytesToHex(signed.signature) });
+  };
+
+  const results: Result[] = [];
+  results.push(await measure("http keep-alive (plain JSON)", () => httpPost(agent, server.httpPort, "/echo", body)));
+  results.push(await measure("http keep-alive + same signed envelope", signedHttp));
+  results.push(await measure("bus direct", () => bus.request(2, "echo", payload)));
+  results.push(await measure("bus through relay", () => bus.request(3, "echo", payload)));
+  const seqHttp = await measure("http, 1 in flight", () => httpPost(agent, server.httpPort, "/echo", body), 1000, 1);
+  const seqBus = await measure("bus direct, 1 in flight", () => bus.request(2, "echo", payload), 1000, 1);
+  const idle = (await startChild("idle", { records })) as { rssBytes: number };
+
+  const pad = (s: string, n: number): string => s.padEnd(n);
+  console.log(`\nbus benchmark: ${REQUESTS} requests, ${IN_FLIGHT} in flight, ${body.length}-byte JSON payload, loopback, ${new Date().toISOString()}`);
+  console.log(`${pad("", 40)}${pad("p50 ms", 10)}${pad("p99 ms", 10)}req/s`);
+  for (const r of [...results, seqHttp, seqBus]) console.log(`${pad(r.name, 40)}${pad(r.p50.toFixed(3), 10)}${pad(r.p99.toFixed(3), 10)}${r.perSecond.toFixed(0)}`);
+  const [http, httpSigned, direct, relayed] = results as [Result, Result, Result, Result];
+  const ratio = (name: string, r: Result, base: Result): void => {
+    const p50 = r.p50 / base.p50;
+    const tput = r.perSecond / base.perSecond;
+    console.log(`${pad(name, 52)} p50 ${p50.toFixed(2)}x (goal <= 1.5x: ${p50 <= 1.5 ? "met" : "NOT met"})   throughput ${tput.toFixed(2)}x (goal >= 0.7x: ${tput >= 0.7 ? "met" : "NOT met"})`);
+  };
+  console.log("");
+  ratio("bus direct vs plain http", direct, http);
+  ratio("bus through relay vs plain http", relayed, http);
+  ratio("bus direct vs http with the same signatures", direct, httpSigned);
+  ratio("bus through relay vs http with the same signatures", relayed, httpSigned);
+  console.log(`\nidle bus peer RSS: ${(idle.rssBytes / 1024 / 1024).toFixed(1)} MiB`);
+  await bus.stop();
+  agent.destroy();
+}
+
+try {
+  await main();
+} finally {
+  for (const c of children) c.kill("SIGTERM");
+}
