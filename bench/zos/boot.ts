@@ -51,9 +51,10 @@ async function hypervisorBoot(id: string, memoryMiB = 128): Promise<number> {
   return performance.now() - t0;
 }
 
-async function rssKiB(pid: number): Promise<number> {
-  const m = /VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, "utf8"));
-  return Number(m?.[1] ?? 0);
+/** RSS and PSS (shared pages such as the mmapped guest kernel split between the VMs) in KiB. */
+async function memKiB(pid: number): Promise<{ rss: number; pss: number }> {
+  const t = await readFile(`/proc/${pid}/smaps_rollup`, "utf8");
+  return { rss: Number(/^Rss:\s+(\d+)/m.exec(t)?.[1] ?? 0), pss: Number(/^Pss:\s+(\d+)/m.exec(t)?.[1] ?? 0) };
 }
 
 try {
@@ -70,10 +71,11 @@ try {
   const ids = Array.from({ length: vmCount }, (_, i) => `r${i}`);
   await Promise.all(ids.map((id) => hypervisorBoot(id, 128)));
   await new Promise((r) => setTimeout(r, 1000));
-  const rss = await Promise.all(ids.map(async (id) => rssKiB((await hv.status(id)).pid!)));
-  const avgMiB = rss.reduce((a, b) => a + b, 0) / rss.length / 1024;
+  const mem = await Promise.all(ids.map(async (id) => memKiB((await hv.status(id)).pid!)));
+  const avg = (k: "rss" | "pss"): number => mem.reduce((a, m) => a + m[k], 0) / mem.length / 1024;
   const avail = Number(/MemAvailable:\s+(\d+)/.exec(await readFile("/proc/meminfo", "utf8"))?.[1] ?? 0) / 1024;
-  console.log(`RSS per idle busybox VM (-m 128, ${vmCount} VMs running): ${avgMiB.toFixed(0)} MiB; ~${Math.floor(avail / avgMiB)} more such VMs fit in MemAvailable ${avail.toFixed(0)} MiB (memory-bound; CPU: 2 cores under TCG)`);
+  console.log(`per idle busybox VM (-m 128, ${vmCount} VMs running): RSS ${avg("rss").toFixed(0)} MiB, PSS ${avg("pss").toFixed(0)} MiB; ` +
+    `~${Math.floor(avail / avg("pss"))} more such VMs fit in MemAvailable ${avail.toFixed(0)} MiB (memory-bound; CPU: 2 cores under TCG)`);
 } finally {
   for (const id of await hv.list()) await hv.delete(id).catch(() => undefined);
   await rm(work, { recursive: true, force: true });

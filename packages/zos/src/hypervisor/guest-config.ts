@@ -3,7 +3,7 @@
  * packages/zos/guest/init:
  *   config.sh        ZG_* shell variables (single-quoted) and `set -- <entrypoint argv>`
  *   env.sh           `export 'KEY=value'` lines
- *   authorized_keys  the SSH keys, one per line
+ *   authorized_keys  the SSH keys (spec.sshKeys, then env SSH_KEY), one per line
  * A share instead of the kernel command line: no length limit, no quoting through QEMU.
  *
  * @example
@@ -53,5 +53,7 @@ export async function writeGuestConfig(dir: string, spec: VmSpec): Promise<void>
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "config.sh"), renderConfigSh(spec));
   await writeFile(join(dir, "env.sh"), renderEnvSh(spec.env));
-  await writeFile(join(dir, "authorized_keys"), spec.sshKeys.map((k) => k.trim() + "\n").join(""));
+  // Zero-OS convention: an SSH_KEY env var also lands in authorized_keys.
+  const keys = [...spec.sshKeys, ...(spec.env.SSH_KEY ? spec.env.SSH_KEY.split("\n") : [])].map((k) => k.trim()).filter(Boolean);
+  await writeFile(join(dir, "authorized_keys"), keys.map((k) => k + "\n").join(""));
 }

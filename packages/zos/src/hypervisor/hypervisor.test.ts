@@ -22,6 +22,7 @@ const ENTRY = `#!/bin/sh
 echo "ENTRY host=$(hostname) FOO=$FOO"
 echo boot >> /data/boots; echo x >> /rootfile; sync
 echo "BOOTS=$(wc -l < /data/boots) ROOTW=$(wc -l < /rootfile)"
+echo "KEYS=$(cat /root/.ssh/authorized_keys | tr '\n' '|')"
 for i in 1 2 3 4 5; do echo "hello-from-$(hostname)" | nc -w 2 "$HOST_IP" "$NC_PORT" && break; sleep 1; done
 exec sleep 100000
 `;
@@ -80,7 +81,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
       disks: [{ path: join(work, "data.img"), mountpoint: "/data", sizeBytes: 32 << 20, keep: true }],
       network: { bridge: bridge.name, ip: `${bridge.guestIp(2)}/24`, gateway: bridge.hostIp },
       hostname: "zvm-one",
-      env: { FOO: "bar baz 'q'", HOST_IP: bridge.hostIp, NC_PORT: String(NC_PORT) },
+      env: { FOO: "bar baz 'q'", SSH_KEY: "ssh-rsa AAAAENV env@zgrid", HOST_IP: bridge.hostIp, NC_PORT: String(NC_PORT) },
       entrypoint: ["/bin/sh", "/start.sh"],
       sshKeys: ["ssh-ed25519 AAAATEST test@zgrid"],
     };
@@ -118,6 +119,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
     assert.equal(m[1], "zvm-one");
     assert.equal(m[2]?.trim(), "bar baz 'q'");
     await hv.waitForConsole(id, /BOOTS=1 ROOTW=1/, 10_000);
+    await hv.waitForConsole(id, /KEYS=ssh-ed25519 AAAATEST test@zgrid\|ssh-rsa AAAAENV env@zgrid\|/, 10_000);
     assert.ok(linkExists(tapNameFor(id)), "tap exists while the VM runs");
     assert.ok(await pingUntil(bridge.guestIp(2)), "host pings the guest on its configured IP");
     const deadline = Date.now() + 15_000;
