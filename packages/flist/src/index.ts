@@ -28,3 +28,4 @@ export * from "./oci/image-source.ts";
 export * from "./oci/registry-client.ts";
 export * from "./oci/startup-file.ts";
 export * from "./oci/convert-oci.ts";
+export * from "./read-flist-meta.ts";
