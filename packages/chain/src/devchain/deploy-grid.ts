@@ -1,7 +1,7 @@
 /**
  * Deploys the four zgrid contracts to any EVM chain and wires them together.
  */
-import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
+import { getAddress, type Account, type Address, type Chain, type PublicClient, type Transport, type WalletClient } from "viem";
 import { gridTokenAbi, registryAbi, gridContractsAbi, governanceAbi, bytecodes, type GridAddresses } from "../abis.ts";
 import { DEV_PRICING_POLICY, type PricingPolicy } from "../pricing.ts";
 
@@ -29,7 +29,7 @@ export async function deployGrid(options: DeployGridOptions): Promise<GridAddres
     const hash = await walletClient.deployContract({ abi, bytecode, args, account, chain } as Parameters<typeof walletClient.deployContract>[0]);
     const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });
     if (!receipt.contractAddress || receipt.status !== "success") throw new Error(`deployment failed: ${hash}`);
-    return receipt.contractAddress;
+    return getAddress(receipt.contractAddress);
   };
   const p = options.pricingPolicy ?? DEV_PRICING_POLICY;
   const token = await deploy(gridTokenAbi, bytecodes.token, []);
