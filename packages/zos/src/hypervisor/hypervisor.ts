@@ -16,10 +16,11 @@
  * await hv.delete("vm1");          // root disk and non-`keep` disks removed too
  * ```
  */
-import { mkdir, readFile, readdir, rm, stat, writeFile, open } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger } from "@zgrid/log";
 import { probeAccel, type AccelChoice } from "./accel-probe.ts";
+import { consoleTail, markConsoleStart, waitForConsole, waitForEntrypoint } from "./vm-console.ts";
 import { ensureExt4Disk, ensureImageSize, removeDisk } from "./disk.ts";
 import { VmNotFoundError, VmStartError, VmStateError, VmSpecError } from "./errors.ts";
 import { findGuest, type GuestArtifacts } from "./guest-artifacts.ts";
@@ -32,7 +33,6 @@ import { killQuietly, readVmPid, waitForExit } from "./vm-process.ts";
 import { parseVmSpec, type VmSpec, type VmSpecInput } from "./vm-spec.ts";
 
 const log = createLogger("zos.hypervisor");
-const CONSOLE_LOG_MAX = 1 << 20;
 
 export type VmState = "running" | "paused" | "stopped" | "unknown";
 
@@ -65,6 +65,7 @@ export class Hypervisor {
   readonly #probeTimeoutMs: number | undefined;
   #guest: GuestArtifacts | undefined;
   #accel: Promise<AccelChoice> | undefined;
+  readonly #locks = new Map<string, Promise<unknown>>();
 
   constructor(opts: HypervisorOptions) {
     this.stateDir = opts.stateDir;
@@ -108,6 +109,10 @@ export class Hypervisor {
    * this call created is removed again.
    */
   async start(input: VmSpecInput | { id: string }): Promise<VmStatus> {
+    return this.#exclusive(input.id, () => this.#start(input));
+  }
+
+  async #start(input: VmSpecInput | { id: string }): Promise<VmStatus> {
     const spec = Object.keys(input).length === 1 && "id" in input ? await this.spec(input.id) : parseVmSpec(input);
     const paths = this.paths(spec.id);
     if (readVmPid(paths.pidfile) !== undefined) throw new VmStateError(`vm ${spec.id} is already running`, { details: { id: spec.id } });
@@ -133,7 +138,7 @@ export class Hypervisor {
       for (const d of spec.disks) if (await ensureExt4Disk(d.path, d.sizeBytes)) createdDisks.push(d.path);
       if (spec.network && tap && (await ensureTap(tap, spec.network.bridge))) createdTap = tap;
       const args = buildQemuArgs({ spec, guest, accel, paths, ...(tap ? { tap, mac: spec.network?.mac ?? macFor(spec.id) } : {}) });
-      await this.#appendConsoleMark(paths.consoleLog, `qemu start (${accel})`);
+      await markConsoleStart(paths.consoleLog, `qemu start (${accel})`);
       await runHost(QEMU_BINARY, args, { timeoutMs: 30_000 }).catch((e: unknown) => {
         throw new VmStartError(`qemu did not start vm ${spec.id}`, { details: { id: spec.id, ...(e as { details?: object }).details }, cause: e });
       });
@@ -160,6 +165,10 @@ export class Hypervisor {
    * disks mounted with commit=1) are quit at once. QEMU gets SIGKILL if quit takes > `timeoutMs`.
    */
   async stop(id: string, opts: { timeoutMs?: number; graceMs?: number } = {}): Promise<void> {
+    return this.#exclusive(id, () => this.#stop(id, opts));
+  }
+
+  async #stop(id: string, opts: { timeoutMs?: number; graceMs?: number }): Promise<void> {
     const paths = this.paths(id);
     const spec = await this.spec(id);
     await writeFile(paths.desiredFile, "stopped\n");
@@ -177,8 +186,12 @@ export class Hypervisor {
 
   /** Stops the VM and removes its state, root disk and every disk not marked `keep`. */
   async delete(id: string): Promise<void> {
+    return this.#exclusive(id, () => this.#delete(id));
+  }
+
+  async #delete(id: string): Promise<void> {
     const spec = await this.spec(id);
-    await this.stop(id);
+    await this.#stop(id, {});
     if (spec.rootDisk && !spec.rootDisk.keep) await removeDisk(spec.rootDisk.path);
     for (const d of spec.disks) if (!d.keep) await removeDisk(d.path);
     await rm(this.paths(id).dir, { recursive: true, force: true });
@@ -238,55 +251,34 @@ export class Hypervisor {
   }
 
   /** Last `bytes` of the console log (ttyS0). */
-  async consoleTail(id: string, bytes = 4096): Promise<string> {
-    const fh = await open(this.paths(id).consoleLog, "r").catch(() => undefined);
-    if (!fh) return "";
-    try {
-      const { size } = await fh.stat();
-      const len = Math.min(bytes, size);
-      const buf = Buffer.alloc(len);
-      await fh.read(buf, 0, len, size - len);
-      return buf.toString("utf8");
-    } finally {
-      await fh.close();
-    }
+  consoleTail(id: string, bytes = 4096): Promise<string> {
+    return consoleTail(this.paths(id).consoleLog, bytes);
   }
 
   /** Waits until the console log (since the last start) matches `pattern`; returns the match. */
-  async waitForConsole(id: string, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    const consoleLog = this.paths(id).consoleLog;
-    while (true) {
-      const text = await readFile(consoleLog, "utf8").catch(() => "");
-      const m = text.slice(Math.max(0, text.lastIndexOf("zgrid-host: qemu start"))).match(pattern);
-      if (m) return m;
-      if (Date.now() > deadline) {
-        throw new VmStateError(`vm ${id} console did not show ${pattern} within ${timeoutMs} ms`, {
-          details: { id, consoleTail: text.slice(-2000) },
-        });
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  waitForConsole(id: string, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    return waitForConsole(this.paths(id).consoleLog, pattern, timeoutMs, id);
   }
 
   /**
    * Waits until a container VM's init execs the entrypoint (`zgrid-init: exec` on the console).
    * Fails fast with VmStartError when init reports `FATAL` or QEMU exits before that.
    */
-  async waitForEntrypoint(id: string, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  waitForEntrypoint(id: string, timeoutMs = 60_000): Promise<void> {
     const paths = this.paths(id);
-    while (true) {
-      const text = await readFile(paths.consoleLog, "utf8").catch(() => "");
-      const since = text.slice(Math.max(0, text.lastIndexOf("zgrid-host: qemu start")));
-      if (/zgrid-init: exec /.test(since)) return;
-      const fatal = /zgrid-init: FATAL: (.*)/.exec(since);
-      const dead = readVmPid(paths.pidfile) === undefined;
-      if (fatal || dead || Date.now() > deadline) {
-        const why = fatal ? fatal[1]!.trim() : dead ? "qemu exited before the entrypoint ran" : `entrypoint not reached within ${timeoutMs} ms`;
-        throw new VmStartError(`vm ${id}: ${why}`, { details: { id, consoleTail: since.slice(-2000) } });
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    return waitForEntrypoint(paths.consoleLog, () => readVmPid(paths.pidfile) !== undefined, timeoutMs, id);
+  }
+
+  /** Serializes start/stop/delete of one VM within this process (e.g. the monitor vs the engine). */
+  async #exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(id, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(id) === tail) this.#locks.delete(id);
     }
   }
 
@@ -312,13 +304,4 @@ export class Hypervisor {
     await rm(paths.pidfile, { force: true });
   }
 
-  /** Marks each start in the console log; keeps the log under ~1 MiB across many restarts. */
-  async #appendConsoleMark(consoleLog: string, what: string): Promise<void> {
-    const size = await stat(consoleLog).then((s) => s.size, () => 0);
-    if (size > CONSOLE_LOG_MAX) {
-      const tail = (await readFile(consoleLog)).subarray(size - CONSOLE_LOG_MAX / 4);
-      await writeFile(consoleLog, Buffer.concat([Buffer.from("[console log truncated]\n"), tail]));
-    }
-    await writeFile(consoleLog, `\nzgrid-host: ${what} at ${new Date().toISOString()}\n`, { flag: "a" });
-  }
 }
