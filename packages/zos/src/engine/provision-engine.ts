@@ -18,7 +18,7 @@
 import type { Logger } from "@zgrid/log";
 import {
   deploymentCapacity, formatBytes, formatCapacity, missingCapacity, planUpdate, sortForInstall, sortForUninstall,
-  workloadCapacity, workloadId, type Capacity, type Deployment, type Workload, type WorkloadResult,
+  workloadId, type Capacity, type Deployment, type Workload, type WorkloadResult,
 } from "@zgrid/types";
 import { freeCapacity, holdsCapacity, usedCapacity } from "./capacity-ledger.ts";
 import type { DeploymentStore, WorkloadChange } from "./deployment-store.ts";
@@ -134,6 +134,18 @@ export class ProvisionEngine {
         }
       }
       this.o.store.put(d);
+    });
+  }
+
+  /** Records a workload failure found outside provisioning (the VM monitor gave up). */
+  markFailed(workloadIdText: string, message: string): Promise<void> {
+    const m = /^(\d+)-(\d+)-(.+)$/.exec(workloadIdText);
+    if (!m) return Promise.resolve();
+    const contractId = Number(m[2]);
+    return this.queue.run(contractId, async () => {
+      const d = this.o.store.get(contractId);
+      const w = d?.workloads.find((x) => x.name === m[3]);
+      if (d && w && w.result?.state !== "deleted") this.setResult(d, w, { created: now(), state: "error", message });
     });
   }
 
@@ -269,5 +281,3 @@ export function isDeleted(d: Deployment): boolean {
 function withResults(d: Deployment, result: (w: Workload) => WorkloadResult): Deployment {
   return { ...d, workloads: d.workloads.map((w) => ({ ...w, result: result(w) }) as Workload) };
 }
-
-export { workloadCapacity };

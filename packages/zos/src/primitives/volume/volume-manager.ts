@@ -1,8 +1,9 @@
 /**
- * volume: in the reference a directory shared into the VM over virtiofs. zgrid's guest has no
- * virtiofsd here (no Debian package for the host side in bookworm's QEMU build), so a volume is an
+ * volume: in the reference a host directory shared into the VM over virtiofs. Here a volume is an
  * ext4 disk image of `size` bytes, like a zmount: the guest sees a directory at the mountpoint with
- * the same size limit, and data outlives VM restarts. Same lifecycle as zmount.
+ * a hard size limit (a shared directory would need a quota), and the data outlives VM restarts.
+ * Debian's QEMU ships /usr/lib/qemu/virtiofsd, but virtiofs needs the guest RAM on a shared memory
+ * backend; moving volumes to it is a later step. Same lifecycle as zmount.
  */
 import type { WorkloadManager } from "../../engine/workload-manager.ts";
 import type { NodePaths } from "../node-paths.ts";

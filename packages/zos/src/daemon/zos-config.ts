@@ -1,0 +1,65 @@
+/**
+ * The node daemon's configuration (a JSON file for `zosd --config`), validated with zod so a bad
+ * config says which field is wrong before anything starts.
+ *
+ * @example
+ * ```json
+ * { "dataDir": "/var/lib/zos", "farmId": 1,
+ *   "chain": { "rpcUrl": "http://127.0.0.1:8545", "addresses": { "token": "0x…", "registry": "0x…", "contracts": "0x…", "governance": "0x…" } },
+ *   "bus": { "listen": ["/ip4/0.0.0.0/tcp/4100"] }, "flist": { "requireSignature": true } }
+ * ```
+ */
+import { z } from "zod";
+import { BaseError } from "@zgrid/types";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/).transform((a) => a as `0x${string}`);
+
+export const zosConfigSchema = z.strictObject({
+  /** Node data: seed, database, disks, VM state, flist cache. */
+  dataDir: z.string().startsWith("/"),
+  /** Short dir for VM sockets (QMP paths must fit 107 bytes); default <dataDir>/vms-state. */
+  vmStateDir: z.string().startsWith("/").optional(),
+  farmId: z.number().int().min(1),
+  chain: z.strictObject({
+    rpcUrl: z.url(),
+    addresses: z.strictObject({ token: address, registry: address, contracts: address, governance: address }),
+  }),
+  bus: z.strictObject({
+    listen: z.array(z.string()).default(["/ip4/127.0.0.1/tcp/0"]),
+    announce: z.array(z.string()).optional(),
+    /** Relays to hold reservations on (multiaddrs with /p2p/). */
+    relays: z.array(z.string()).default([]),
+    relayServer: z.boolean().default(false),
+  }).default({ listen: ["/ip4/127.0.0.1/tcp/0"], relays: [], relayServer: false }),
+  flist: z.strictObject({
+    requireSignature: z.boolean().default(true),
+    trustedSigners: z.array(address).optional(),
+    cacheBytes: z.number().int().min(64 * 1024 * 1024).default(8 * 1024 ** 3),
+    stores: z.array(z.string()).optional(),
+  }).default({ requireSignature: true, cacheBytes: 8 * 1024 ** 3 }),
+  capacity: z.strictObject({ cru: z.number().int().min(1), mru: z.number().int().min(1), sru: z.number().int().min(0), hru: z.number().int().min(0) }).partial().default({}),
+  location: z.strictObject({ city: z.string().max(64), country: z.string().max(64) }).partial().default({}),
+  publicConfig: z.strictObject({ ip4: z.string(), gw4: z.string(), ip6: z.string(), gw6: z.string(), domain: z.string() }).partial().default({}),
+  hypervisor: z.strictObject({ accel: z.enum(["auto", "kvm", "tcg"]).default("auto"), guestDir: z.string().optional() }).default({ accel: "auto" }),
+  intervals: z.strictObject({
+    reconcileMs: z.number().int().min(100).default(600_000),
+    uptimeMs: z.number().int().min(1000).default(40 * 60_000),
+    monitorMs: z.number().int().min(100).default(10_000),
+  }).default({ reconcileMs: 600_000, uptimeMs: 40 * 60_000, monitorMs: 10_000 }),
+});
+
+export type ZosConfig = z.output<typeof zosConfigSchema>;
+export type ZosConfigInput = z.input<typeof zosConfigSchema>;
+
+export class ZosConfigError extends BaseError {
+  override readonly code: string = "ZOS_CONFIG";
+}
+
+export function parseZosConfig(input: unknown): ZosConfig {
+  const r = zosConfigSchema.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new ZosConfigError(`invalid node config: ${issues.join("; ")}`, { details: { issues }, hint: "fix the config file and start again" });
+  }
+  return r.data;
+}

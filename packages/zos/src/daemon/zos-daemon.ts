@@ -1,0 +1,149 @@
+/**
+ * The Zero-OS node daemon: one place that starts and stops every long-lived part, in order —
+ * identity, chain client, twin, bus, store, hypervisor, engine (re-adopting what an earlier
+ * process left running), API routes, registration, chain sync, VM monitor, uptime reports.
+ * Nothing here touches a workload: only signed, contracted deployments and the chain drive it.
+ *
+ * @example
+ * ```ts
+ * const zos = await startZosDaemon(parseZosConfig(JSON.parse(readFileSync("zos.json", "utf8"))));
+ * zos.info; // { account, twinId, nodeId, peerId, addresses }
+ * await zos.stop(); // VMs keep running; a new daemon re-adopts them
+ * ```
+ */
+import { join } from "node:path";
+import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
+import { createGridClient } from "@zgrid/chain";
+import { createLogger } from "@zgrid/log";
+import { BaseError, bytesToHex, WORKLOAD_TYPE_NAMES, type Deployment } from "@zgrid/types";
+import { registerRoutes } from "../api/register-routes.ts";
+import { ChainSync, type WatchableChain } from "../chain/chain-sync.ts";
+import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
+import { registerNode, scheduleUptime } from "../chain/registrar.ts";
+import { systemReserve, usedCapacity } from "../engine/capacity-ledger.ts";
+import { openDeploymentStore, type DeploymentStore } from "../engine/deployment-store.ts";
+import { ProvisionEngine, isDeleted } from "../engine/provision-engine.ts";
+import type { ManagerMap } from "../engine/workload-manager.ts";
+import { Hypervisor } from "../hypervisor/hypervisor.ts";
+import { VmMonitor } from "../hypervisor/vm-monitor.ts";
+import { measureCapacity } from "../node/node-capacity.ts";
+import { loadNodeIdentity } from "../node/node-identity.ts";
+import { networkManager, type NetworkResult } from "../primitives/network/network-manager.ts";
+import { nodePaths } from "../primitives/node-paths.ts";
+import { volumeManager } from "../primitives/volume/volume-manager.ts";
+import { FlistMounts } from "../primitives/zmachine/flist-mounts.ts";
+import { zmachineManager } from "../primitives/zmachine/zmachine-manager.ts";
+import { diskManager } from "../primitives/zmount/zmount-manager.ts";
+import type { ZosConfig } from "./zos-config.ts";
+
+export const ZOS_VERSION = "0.1.0";
+
+export class NodeNotFundedError extends BaseError {
+  override readonly code: string = "NODE_NOT_FUNDED";
+}
+
+export interface ZosDaemon {
+  info: { account: `0x${string}`; twinId: number; nodeId: number; peerId: string; addresses: string[] };
+  engine: ProvisionEngine;
+  hypervisor: Hypervisor;
+  bus: Bus;
+  stop(): Promise<void>;
+}
+
+export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
+  const log = createLogger("zos", { farm: config.farmId });
+  const key = loadNodeIdentity(config.dataDir);
+  const chain = createGridClient({ rpcUrl: config.chain.rpcUrl, addresses: config.chain.addresses, account: `0x${bytesToHex(key.privateKey)}` });
+  const gas = await chain.publicClient.getBalance({ address: key.address });
+  if (gas === 0n) {
+    throw new NodeNotFundedError(`node account ${key.address} has no funds to pay for chain transactions`, {
+      details: { account: key.address },
+      hint: "send it some native currency (on the local grid: `zgrid twin fund`), then start again",
+    });
+  }
+  const peerId = peerIdOfTwinKey(key).toString();
+  let twinId = await chain.twinIdByAccount(key.address);
+  if (twinId === 0) twinId = await chain.createTwin({ peerId, relays: [] });
+
+  const stoppers: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const s of stoppers.reverse()) await Promise.resolve(s()).catch((e: unknown) => log.warn({ err: e }, "stop step failed"));
+  };
+  try {
+    const bus = await createBus({
+      key, twinId, directory: chainTwinDirectory(chain),
+      listen: config.bus.listen,
+      ...(config.bus.announce ? { announce: config.bus.announce } : {}),
+      relay: { server: config.bus.relayServer, reserveOn: config.bus.relays },
+    });
+    stoppers.push(() => bus.stop());
+    const addresses = [...bus.addresses().map((a) => a.replace(/\/p2p\/[^/]+$/, "")).filter((a) => !a.includes("/p2p-circuit")), ...config.bus.relays];
+    const total = measureCapacity(config.dataDir, config.capacity);
+    const { nodeId } = await registerNode(chain, { farmId: config.farmId, peerId, addresses, capacity: total, location: config.location, publicConfig: config.publicConfig, log });
+    const nlog = log.child({ node: nodeId });
+
+    const store = openDeploymentStore(join(config.dataDir, "zos.db"));
+    stoppers.push(() => store.close());
+    const paths = nodePaths(config.dataDir);
+    const hypervisor = new Hypervisor({ stateDir: config.vmStateDir ?? join(config.dataDir, "vms-state"), accel: config.hypervisor.accel, ...(config.hypervisor.guestDir ? { guestDir: config.hypervisor.guestDir } : {}) });
+    const flists = new FlistMounts({ cacheDir: paths.cacheDir, cacheBytes: config.flist.cacheBytes, requireSignature: config.flist.requireSignature,
+      ...(config.flist.trustedSigners ? { trustedSigners: config.flist.trustedSigners } : {}), ...(config.flist.stores ? { stores: config.flist.stores } : {}) });
+    const managers: ManagerMap = {
+      zmount: diskManager(paths),
+      volume: volumeManager(paths),
+      network: networkManager({ nodeId }),
+      zmachine: zmachineManager({ paths, hypervisor, flists, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
+    };
+    const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: total, log: nlog });
+    stoppers.push(() => engine.queue.idle());
+    await engine.adoptAll();
+
+    registerRoutes(bus, {
+      engine,
+      version: ZOS_VERSION,
+      features: Object.keys(managers),
+      statistics: () => statistics(store, total),
+      privateIps: (twin, network) => store.list({ twinId: twin }).filter((d) => !isDeleted(d)).flatMap((d) => d.workloads)
+        .flatMap((w) => (w.type === "zmachine" && w.result?.state !== "deleted" ? w.data.network.interfaces.filter((i) => i.network === network).map((i) => i.ip) : [])),
+      wireguardPorts: () => store.list().filter((d) => !isDeleted(d)).flatMap((d) => d.workloads)
+        .flatMap((w) => (w.type === "network" && w.result?.state === "ok" ? [w.data.wireguard_listen_port] : [])),
+    });
+    stoppers.push(() => { for (const c of ["deploy", "update", "get", "list", "changes"]) bus.unhandle(`zos.deployment.${c}`); });
+
+    const sync = new ChainSync({ nodeId, chain: chain as unknown as WatchableChain, engine, store, cursorFile: join(config.dataDir, "chain.cursor"), intervalMs: config.intervals.reconcileMs, log: nlog });
+    await sync.start();
+    stoppers.push(() => sync.stop());
+
+    const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs });
+    monitor.on("gave-up", (e) => void engine.markFailed(e.id, `VM crashed ${e.failures} times, gave up: ${e.reason}`));
+    monitor.start();
+    stoppers.push(() => monitor.stop());
+    const stopUptime = scheduleUptime(chain, { intervalMs: config.intervals.uptimeMs, startedAt: Date.now(), log: nlog });
+    stoppers.push(stopUptime);
+
+    nlog.info({ twin: twinId, peerId, addresses, capacity: total, features: WORKLOAD_TYPE_NAMES.filter((t) => t in managers) }, "node daemon ready");
+    return { info: { account: key.address, twinId, nodeId, peerId, addresses }, engine, hypervisor, bus, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+function findNetwork(store: DeploymentStore, d: Deployment, name: string): NetworkResult | undefined {
+  const candidates = [store.get(d.contract_id) ?? d, ...store.list({ twinId: d.twin_id }).filter((x) => x.contract_id !== d.contract_id)];
+  for (const dep of candidates) {
+    const w = dep.workloads.find((x) => x.name === name && x.type === "network" && x.result?.state === "ok");
+    if (w) return w.result?.data as NetworkResult;
+  }
+  return undefined;
+}
+
+function statistics(store: DeploymentStore, total: ReturnType<typeof measureCapacity>) {
+  const live = store.list().filter((d) => !isDeleted(d));
+  return {
+    total,
+    used: usedCapacity(live),
+    system: systemReserve(total.mru),
+    users: { deployments: live.length, workloads: live.reduce((n, d) => n + d.workloads.filter((w) => w.result?.state !== "deleted").length, 0) },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The node's flist mounts: one lazy, verified FUSE mount per zmachine (via @zgrid/flist), sharing
+ * one block cache. Mounts run as detached processes with a pidfile beside the mountpoint, so they
+ * survive a daemon restart together with the VMs that use them and can be re-adopted.
+ *
+ * @example
+ * ```ts
+ * const mounts = new FlistMounts({ cacheDir: "/var/lib/zos/cache", cacheBytes: 8 * 2 ** 30, requireSignature: true });
+ * const m = await mounts.mount("https://hub/flists/0xabc/debian.fl", "/var/lib/zos/mnt/7-12-vm");
+ * mounts.isMounted("/var/lib/zos/mnt/7-12-vm"); // true
+ * await mounts.unmount("/var/lib/zos/mnt/7-12-vm");
+ * ```
+ */
+import { readFileSync } from "node:fs";
+import { readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { FlistReader, TAGS, lazyUnmount, mountFlist } from "@zgrid/flist";
+
+export interface FlistMountsOptions {
+  cacheDir: string;
+  cacheBytes: number;
+  /** Refuse unsigned flists. Signed ones are always verified. */
+  requireSignature: boolean;
+  /** When set, only these publishers' signatures are accepted. */
+  trustedSigners?: string[];
+  /** Store specs overriding the flists' own routes (e.g. the local hub). */
+  stores?: string[];
+}
+
+/** The flist's startup file (written by OCI conversion), when it has one. */
+export interface FlistStartup {
+  name: string;
+  args: string[];
+  env: Record<string, string>;
+  dir: string;
+}
+
+export interface MountedFlist {
+  mountpoint: string;
+  flistPath: string;
+  startup: FlistStartup | undefined;
+}
+
+export class FlistMounts {
+  private readonly o: FlistMountsOptions;
+
+  constructor(options: FlistMountsOptions) {
+    this.o = options;
+  }
+
+  /** Mounts (or re-uses a live mount of) the flist at `mountpoint`. */
+  async mount(flist: string, mountpoint: string): Promise<MountedFlist> {
+    const meta = `${mountpoint}.json`;
+    if (this.isMounted(mountpoint)) {
+      const known = JSON.parse(await readFile(meta, "utf8").catch(() => "{}")) as { flist?: string; flistPath?: string };
+      if (known.flist === flist && known.flistPath) return { mountpoint, flistPath: known.flistPath, startup: readStartup(known.flistPath) };
+      await this.unmount(mountpoint);
+    }
+    const options: Parameters<typeof mountFlist>[0] & { persist: boolean } = {
+      flist,
+      mountpoint,
+      cache: { dir: this.o.cacheDir, maxBytes: this.o.cacheBytes },
+      requireSignature: this.o.requireSignature,
+      ...(this.o.trustedSigners ? { trustedSigners: this.o.trustedSigners } : {}),
+      ...(this.o.stores ? { stores: this.o.stores } : {}),
+      // The mount process must outlive this daemon, like the VM using it (re-adoption).
+      persist: true,
+    };
+    const handle = await mountFlist(options);
+    await writeFile(meta, JSON.stringify({ flist, flistPath: handle.flistPath, pid: handle.pid }) + "\n");
+    return { mountpoint, flistPath: handle.flistPath, startup: readStartup(handle.flistPath) };
+  }
+
+  /** True when a FUSE filesystem is mounted at `mountpoint` (from /proc/self/mountinfo). */
+  isMounted(mountpoint: string): boolean {
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8");
+    return mounts.split("\n").some((line) => line.split(" ")[4] === mountpoint);
+  }
+
+  /** Stops the mount process and lazily unmounts; harmless when nothing is mounted. */
+  async unmount(mountpoint: string): Promise<void> {
+    const meta = `${mountpoint}.json`;
+    const known = JSON.parse(await readFile(meta, "utf8").catch(() => "{}")) as { pid?: number };
+    if (known.pid && isAlive(known.pid)) {
+      process.kill(known.pid, "SIGTERM");
+      for (let i = 0; i < 50 && isAlive(known.pid); i++) await new Promise((r) => setTimeout(r, 100));
+      if (isAlive(known.pid)) process.kill(known.pid, "SIGKILL");
+    }
+    lazyUnmount(mountpoint);
+    await rm(meta, { force: true });
+    await rmdir(mountpoint).catch(() => undefined);
+  }
+}
+
+function readStartup(flistPath: string): FlistStartup | undefined {
+  const reader = FlistReader.open(flistPath);
+  try {
+    const text = reader.tag(TAGS.entrypoint);
+    return text ? (JSON.parse(text) as FlistStartup) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    reader.close();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

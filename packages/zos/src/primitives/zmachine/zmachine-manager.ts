@@ -1,0 +1,143 @@
+/**
+ * zmachine: a micro VM from an flist (DESIGN.md "zmachine on a node"). The flist is mounted lazily
+ * and verified (FlistMounts); the mode follows its content: `/image.raw` -> full VM (the image
+ * copied to the VM's disk, booted with firmware); otherwise container mode: zgrid's guest kernel
+ * boots the flist as a read-only 9p root under a copy-on-write overlay on a root disk of `size`.
+ * The VM joins the network's bridge with its IP and the subnet's gateway; zmounts attach at their
+ * mountpoints; SSH_KEY from env is installed for root; entrypoint and env from the workload, else
+ * the flist's startup file.
+ *
+ * @example
+ * ```ts
+ * const manager = zmachineManager({ paths, hypervisor, flists });
+ * await manager.provision(ctx, w); // { id: "7-12-vm", ip: "10.20.2.5", console: "/…/console.log", mode: "container" }
+ * ```
+ */
+import { lstatSync } from "node:fs";
+import { copyFile, mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { MiB, minRootSize, type WorkloadOf } from "@zgrid/types";
+import type { Hypervisor } from "../../hypervisor/hypervisor.ts";
+import type { VmSpecInput } from "../../hypervisor/vm-spec.ts";
+import type { WorkloadContext, WorkloadManager } from "../../engine/workload-manager.ts";
+import type { NetworkResult } from "../network/network-manager.ts";
+import type { NodePaths } from "../node-paths.ts";
+import type { DiskResult } from "../zmount/zmount-manager.ts";
+import type { FlistMounts, MountedFlist } from "./flist-mounts.ts";
+
+export interface ZmachineDeps {
+  paths: NodePaths;
+  hypervisor: Hypervisor;
+  flists: FlistMounts;
+  /** A network of the deployment's twin on this node (own deployment or a sharable one). */
+  findNetwork(ctx: WorkloadContext, name: string): NetworkResult | undefined;
+}
+
+export interface ZmachineResult {
+  id: string;
+  ip: string;
+  mode: "container" | "full";
+  console: string;
+}
+
+type ZMachine = WorkloadOf<"zmachine">;
+
+export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
+  const stop = async (ctx: WorkloadContext) => {
+    const known = await deps.hypervisor.list();
+    if (known.includes(ctx.workloadId)) await deps.hypervisor.delete(ctx.workloadId);
+    await deps.flists.unmount(deps.paths.flistMount(ctx.workloadId));
+    await rm(deps.paths.vmDir(ctx.workloadId), { recursive: true, force: true });
+  };
+  return {
+    async provision(ctx, w) {
+      const nic = w.data.network.interfaces[0];
+      if (!nic) throw new Error("zmachine has no network interface");
+      const net = deps.findNetwork(ctx, nic.network);
+      if (!net) throw new Error(`network '${nic.network}' is not ready on this node`);
+      const status = await deps.hypervisor.status(ctx.workloadId).catch(() => undefined);
+      if (status && (status.state === "running" || status.state === "paused")) {
+        return { id: ctx.workloadId, ip: nic.ip, mode: "container", console: status.consoleLog } satisfies ZmachineResult;
+      }
+      let mounted: MountedFlist;
+      try {
+        mounted = await deps.flists.mount(w.data.flist, deps.paths.flistMount(ctx.workloadId));
+      } catch (e) {
+        throw new Error(`flist ${w.data.flist} refused: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+      try {
+        const spec = await vmSpec(ctx, w, net, mounted, deps);
+        const started = await deps.hypervisor.start(spec);
+        ctx.log.info({ mode: spec.mode, ip: nic.ip }, "zmachine started");
+        return { id: ctx.workloadId, ip: nic.ip, mode: spec.mode === "full" ? "full" : "container", console: started.consoleLog } satisfies ZmachineResult;
+      } catch (e) {
+        await stop(ctx).catch(() => undefined);
+        throw e;
+      }
+    },
+    async deprovision(ctx) {
+      await stop(ctx);
+    },
+    async pause(ctx) {
+      await deps.hypervisor.pause(ctx.workloadId);
+    },
+    async resume(ctx) {
+      await deps.hypervisor.resume(ctx.workloadId);
+    },
+    async adopt(ctx) {
+      const s = await deps.hypervisor.adopt(ctx.workloadId).catch(() => undefined);
+      if (!s) return false;
+      const full = (await deps.hypervisor.spec(ctx.workloadId)).mode === "full";
+      return full || deps.flists.isMounted(deps.paths.flistMount(ctx.workloadId));
+    },
+  };
+}
+
+async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, flist: MountedFlist, deps: ZmachineDeps): Promise<VmSpecInput> {
+  const nic = w.data.network.interfaces[0]!;
+  const { cpu, memory } = w.data.compute_capacity;
+  const vmDir = deps.paths.vmDir(ctx.workloadId);
+  await mkdir(vmDir, { recursive: true });
+  const disks = w.data.mounts.map((m) => {
+    const disk = ctx.resultOf(m.name) as DiskResult | undefined;
+    if (!disk?.path) throw new Error(`disk '${m.name}' is not ready`);
+    return { path: disk.path, mountpoint: m.mountpoint, sizeBytes: disk.size, keep: true };
+  });
+  const env: Record<string, string> = { ...(flist.startup?.env ?? {}), ...w.data.env };
+  const sshKeys = (w.data.env.SSH_KEY ?? "").split("\n").map((k) => k.trim()).filter(Boolean);
+  const base = {
+    id: ctx.workloadId,
+    cpu,
+    memoryMiB: Math.floor(memory / MiB),
+    disks,
+    network: { bridge: net.bridge, ip: `${nic.ip}/${net.prefix}`, gateway: net.gateway },
+    hostname: w.name.replace(/_/g, "-").replace(/^-+/, "").slice(0, 63) || "zmachine",
+    env,
+    sshKeys,
+  };
+  const size = w.data.size || minRootSize(cpu, memory);
+  if (exists(flist.mountpoint, "image.raw")) {
+    // Full VM: the image is copied (sparse) onto the VM's own disk, so the flist stays read-only.
+    const disk = join(vmDir, "image.img");
+    await copyFile(join(flist.mountpoint, "image.raw"), disk);
+    return { ...base, mode: "full", rootDisk: { path: disk, sizeBytes: size } } as VmSpecInput;
+  }
+  const entrypoint = w.data.entrypoint.trim() !== "" ? w.data.entrypoint.trim().split(/\s+/) : flist.startup ? [flist.startup.name, ...flist.startup.args] : [];
+  const argv0 = entrypoint[0] ?? "/sbin/init";
+  if (argv0.startsWith("/") && !exists(flist.mountpoint, argv0) && !(entrypoint.length === 0 && exists(flist.mountpoint, "bin/sh"))) {
+    throw new Error(entrypoint.length === 0
+      ? "the image has no entrypoint: set the zmachine's entrypoint (the flist has no startup file, /sbin/init or /bin/sh)"
+      : `entrypoint ${argv0} does not exist in the flist`);
+  }
+  return { ...base, mode: "container", rootShare: flist.mountpoint, rootDisk: { path: join(vmDir, "root.img"), sizeBytes: size }, entrypoint };
+}
+
+/** lstat, not stat: a symlink in the flist must not be followed to the host's file system. */
+function exists(root: string, path: string): boolean {
+  try {
+    lstatSync(join(root, path));
+    return true;
+  } catch {
+    return false;
+  }
+}
