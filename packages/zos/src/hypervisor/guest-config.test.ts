@@ -18,7 +18,7 @@ const spec = parseVmSpec({
   disks: [{ path: "/var/vm/a.img", mountpoint: "/data", sizeBytes: 1 << 20 }, { path: "/var/vm/b.img", mountpoint: "/var/lib/db", sizeBytes: 1 << 20 }],
   network: { bridge: "br0", ip: "10.1.0.2/24", gateway: "10.1.0.1", dns: ["1.1.1.1"] },
   hostname: "web",
-  env: { TRICKY: `it's "quoted" $HOME \`x\` \\ ;`, EMPTY: "" },
+  env: { SSH_KEY: "ssh-ed25519 AAAA x@y\nssh-rsa BBBB z@w", TRICKY: `it's "quoted" $HOME \`x\` \\ ;`, EMPTY: "" },
   entrypoint: ["/bin/app", "--name", "a b'c"],
   sshKeys: ["ssh-ed25519 AAAA x@y"],
 });
@@ -32,7 +32,7 @@ test("config.sh and env.sh read back exactly in busybox sh", async () => {
     const out = execFileSync("/bin/busybox", ["sh", "-c", script], { encoding: "utf8" }).split("\n");
     assert.deepEqual(out.slice(0, 12), ["web", "zroot", "zd0:/data zd1:/var/lib/db", "10.1.0.2/24", "10.1.0.1", "1.1.1.1",
       `it's "quoted" $HOME \`x\` \\ ;`, "[]", "3", "/bin/app", "--name", "a b'c"]);
-    assert.equal(await readFile(join(dir, "authorized_keys"), "utf8"), "ssh-ed25519 AAAA x@y\n");
+    assert.equal(await readFile(join(dir, "authorized_keys"), "utf8"), "ssh-ed25519 AAAA x@y\nssh-rsa BBBB z@w\n", "spec keys + SSH_KEY env, deduplicated");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -54,6 +54,6 @@ export async function writeGuestConfig(dir: string, spec: VmSpec): Promise<void>
   await writeFile(join(dir, "config.sh"), renderConfigSh(spec));
   await writeFile(join(dir, "env.sh"), renderEnvSh(spec.env));
   // Zero-OS convention: an SSH_KEY env var also lands in authorized_keys.
-  const keys = [...spec.sshKeys, ...(spec.env.SSH_KEY ? spec.env.SSH_KEY.split("\n") : [])].map((k) => k.trim()).filter(Boolean);
+  const keys = [...new Set([...spec.sshKeys, ...(spec.env.SSH_KEY ?? "").split("\n")].map((k) => k.trim()).filter(Boolean))];
   await writeFile(join(dir, "authorized_keys"), keys.map((k) => k + "\n").join(""));
 }
