@@ -12,7 +12,7 @@
  */
 import { fork, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FlistFormatError, MountError } from "../errors/flist-errors.ts";
@@ -35,6 +35,12 @@ export interface MountOptions {
   readAhead?: number;
   /** Seconds to wait for the mount (default 30). */
   timeoutSeconds?: number;
+  /**
+   * Keep the mount when this process exits (default false): the mount process is detached, logs to
+   * `<mountpoint>.log`, and is stopped with SIGTERM to `pid`. The node daemon uses it so a VM's root
+   * filesystem survives a daemon restart.
+   */
+  persist?: boolean;
 }
 
 export interface MountMetrics extends FetchMetrics {
@@ -84,9 +90,20 @@ export async function mountFlist(options: MountOptions): Promise<MountHandle> {
   }
   lazyUnmount(options.mountpoint);
   mkdirSync(options.mountpoint, { recursive: true });
-  const args = { flist: flistPath, mountpoint: options.mountpoint, cache: { dir: join(options.cache.dir, "blocks"), maxBytes: options.cache.maxBytes }, stores: options.stores, readAhead: options.readAhead };
-  const child = fork(WORKER, [JSON.stringify(args)], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: ["--no-warnings"] });
+  const persist = options.persist ?? false;
+  const args = { flist: flistPath, mountpoint: options.mountpoint, cache: { dir: join(options.cache.dir, "blocks"), maxBytes: options.cache.maxBytes }, stores: options.stores, readAhead: options.readAhead, persist };
+  const logFd = persist ? openSync(`${options.mountpoint}.log`, "a") : undefined;
+  const child = fork(WORKER, [JSON.stringify(args)], {
+    stdio: logFd === undefined ? ["ignore", "inherit", "inherit", "ipc"] : ["ignore", logFd, logFd, "ipc"],
+    execArgv: ["--no-warnings"],
+    detached: persist,
+  });
+  if (logFd !== undefined) closeSync(logFd);
   await waitReady(child, options.timeoutSeconds ?? 30);
+  if (persist) {
+    child.disconnect();
+    child.unref();
+  }
   let nextId = 1;
   let exited = child.exitCode !== null;
   child.once("exit", () => { exited = true; });
@@ -95,7 +112,7 @@ export async function mountFlist(options: MountOptions): Promise<MountHandle> {
     flistPath,
     pid: child.pid!,
     metrics: () => new Promise((resolve, reject) => {
-      if (exited) return reject(new MountError("mount process has exited"));
+      if (exited || !child.connected) return reject(new MountError(exited ? "mount process has exited" : "metrics of a persistent mount are in its log"));
       const id = nextId++;
       const onMsg = (m: { type?: string; id?: number; metrics?: MountMetrics }): void => {
         if (m.type === "metrics" && m.id === id) {
@@ -107,7 +124,13 @@ export async function mountFlist(options: MountOptions): Promise<MountHandle> {
       child.send({ type: "metrics", id });
     }),
     unmount: async () => {
-      if (!exited) {
+      if (!exited && !child.connected) {
+        const gone = new Promise<void>((r) => child.once("exit", () => r()));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await gone;
+        clearTimeout(timer);
+      } else if (!exited) {
         const gone = new Promise<void>((r) => child.once("exit", () => r()));
         child.send({ type: "unmount" });
         const timer = setTimeout(() => child.kill("SIGKILL"), 5000);

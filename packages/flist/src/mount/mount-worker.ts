@@ -24,6 +24,8 @@ export interface WorkerOptions {
   stores?: string[];
   readAhead?: number;
   parallel?: number;
+  /** Outlive the parent: ignore the IPC channel closing (see MountOptions.persist). */
+  persist?: boolean;
 }
 
 interface FuseInstance {
@@ -72,7 +74,7 @@ function main(): void {
   });
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
-  process.on("disconnect", stop);
+  if (!options.persist) process.on("disconnect", stop);
 }
 
 main();

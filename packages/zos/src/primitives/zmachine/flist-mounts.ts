@@ -55,7 +55,7 @@ export class FlistMounts {
       if (known.flist === flist && known.flistPath) return { mountpoint, flistPath: known.flistPath, startup: readStartup(known.flistPath) };
       await this.unmount(mountpoint);
     }
-    const options: Parameters<typeof mountFlist>[0] & { persist: boolean } = {
+    const options: Parameters<typeof mountFlist>[0] = {
       flist,
       mountpoint,
       cache: { dir: this.o.cacheDir, maxBytes: this.o.cacheBytes },
@@ -87,6 +87,7 @@ export class FlistMounts {
     }
     lazyUnmount(mountpoint);
     await rm(meta, { force: true });
+    await rm(`${mountpoint}.log`, { force: true });
     await rmdir(mountpoint).catch(() => undefined);
   }
 }
