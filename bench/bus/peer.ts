@@ -3,32 +3,44 @@
  *  - relay:  a bus peer serving as circuit relay;
  *  - server: an HTTP keep-alive echo server, a bus peer (twin 2, direct) and a bus peer reachable
  *            only through the relay (twin 3), all answering "echo";
- *  - idle:   one bus peer doing nothing, to measure its resident memory.
+ *  - idle:   one bus peer doing nothing, to measure its resident memory;
+ *  - idle-http: a bare Node HTTP server, for scale.
  * Config (JSON) in ZGRID_BENCH_PEER: { records, relay? }. Prints `READY <json>` when serving.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createBus, StaticTwinDirectory, type TwinRecord } from "@zgrid/bus";
-import { testTwinKey } from "@zgrid/bus/testing/test-twins";
-import { verifyRequestSignature } from "@zgrid/bus/wire/request-envelope";
+import type { TwinRecord } from "@zgrid/bus";
 
 const role = process.argv[2];
 const config = JSON.parse(process.env.ZGRID_BENCH_PEER ?? "{}") as { records: TwinRecord[]; relay?: string };
-const directory = new StaticTwinDirectory(config.records);
+// The bus is imported only by the roles that use it, so idle-http measures a bare Node process.
+const loadBus = async () => {
+  const [bus, twins, envelope] = await Promise.all([import("@zgrid/bus"), import("@zgrid/bus/testing/test-twins"), import("@zgrid/bus/wire/request-envelope")]);
+  return { createBus: bus.createBus, directory: new bus.StaticTwinDirectory(config.records), testTwinKey: twins.testTwinKey, verifyRequestSignature: envelope.verifyRequestSignature };
+};
 const ready = (info: unknown): void => void process.stdout.write(`READY ${JSON.stringify(info)}\n`);
 const echo = (p: unknown): unknown => p;
 process.on("SIGTERM", () => process.exit(0));
 
 if (role === "relay") {
+  const { createBus, directory, testTwinKey } = await loadBus();
   const relay = await createBus({ key: testTwinKey(9), twinId: 9, directory, relay: { server: true } });
   ready({ addrs: relay.addresses() });
 } else if (role === "idle") {
+  const { createBus, directory, testTwinKey } = await loadBus();
   const bus = await createBus({ key: testTwinKey(4), twinId: 4, directory });
   bus.handle("echo", echo);
   await new Promise((r) => setTimeout(r, 3_000));
   globalThis.gc?.();
   ready({ rssBytes: process.memoryUsage().rss });
+} else if (role === "idle-http") {
+  const http = createServer((_req, res) => res.end("{}"));
+  await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+  await new Promise((r) => setTimeout(r, 3_000));
+  globalThis.gc?.();
+  ready({ rssBytes: process.memoryUsage().rss });
 } else if (role === "server") {
+  const { createBus, directory, testTwinKey, verifyRequestSignature } = await loadBus();
   const limits = { rate: { ratePerSecond: 1e9, burst: 1e9 } };
   const direct = await createBus({ key: testTwinKey(2), twinId: 2, directory, limits });
   direct.handle("echo", echo);

@@ -4,6 +4,7 @@
  * idle peer. The server side runs in child processes (bench/bus/peer.ts), the client here.
  *
  *   node bench/bus/run.ts [--requests 4000]
+ *   BENCH_PROF_ROLE=server|relay node bench/bus/run.ts   # CPU profile of that child in /tmp/bus-bench-prof
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -17,13 +18,14 @@ import { bytesToHex } from "@zgrid/types";
 const argIndex = process.argv.indexOf("--requests");
 const REQUESTS = argIndex > 0 ? Number(process.argv[argIndex + 1]) : 4000;
 const IN_FLIGHT = 64;
-const WARMUP = 400;
+const WARMUP = 256;
+const ROUNDS = 3;
 const payload = { contract_id: 7, twin_id: 12, note: "a deployment lookup of a typical size".padEnd(120, ".") };
 const children: ChildProcess[] = [];
 const peerScript = fileURLToPath(new URL("./peer.ts", import.meta.url));
 
 function startChild(role: string, config: unknown): Promise<Record<string, unknown>> {
-  const child = spawn(process.execPath, ["--expose-gc", peerScript, role], { env: { ...process.env, ZGRID_BENCH_PEER: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--expose-gc", ...(process.env.BENCH_PROF_ROLE === role ? ["--cpu-prof", "--cpu-prof-dir=/tmp/bus-bench-prof"] : []), peerScript, role], { env: { ...process.env, ZGRID_BENCH_PEER: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   let out = "";
   child.stdout!.setEncoding("utf8");
@@ -44,10 +46,14 @@ interface Result {
   perSecond: number;
 }
 
-/** Runs `total` calls with `inFlight` workers; returns latency quantiles (ms) and throughput. */
-async function measure(name: string, call: () => Promise<unknown>, total = REQUESTS, inFlight = IN_FLIGHT): Promise<Result> {
+interface Samples {
+  latencies: number[];
+  seconds: number;
+}
+
+/** Runs `total` calls with `inFlight` workers; adds their latencies (ms) and wall time to `into`. */
+async function run(call: () => Promise<unknown>, total: number, inFlight: number, into: Samples): Promise<void> {
   for (let i = 0; i < WARMUP; i += inFlight) await Promise.all(Array.from({ length: inFlight }, call));
-  const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -55,14 +61,28 @@ async function measure(name: string, call: () => Promise<unknown>, total = REQUE
       while (next++ < total) {
         const t = performance.now();
         await call();
-        latencies.push(performance.now() - t);
+        into.latencies.push(performance.now() - t);
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  return { name, p50: q(0.5), p99: q(0.99), perSecond: latencies.length / seconds };
+  into.seconds += (performance.now() - started) / 1000;
+}
+
+/**
+ * Measures each case in ROUNDS interleaved rounds (the machine is shared: load drifts, and
+ * interleaving spreads it over every case alike), then pools the samples.
+ */
+async function measureAll(cases: Array<{ name: string; call: () => Promise<unknown>; inFlight: number }>, total: number): Promise<Result[]> {
+  const samples = cases.map(() => ({ latencies: [] as number[], seconds: 0 }));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, c] of cases.entries()) await run(c.call, Math.ceil(total / ROUNDS), c.inFlight, samples[i]!);
+  }
+  return cases.map((c, i) => {
+    const { latencies, seconds } = samples[i]!;
+    latencies.sort((a, b) => a - b);
+    const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+    return { name: c.name, p50: q(0.5), p99: q(0.99), perSecond: latencies.length / seconds };
+  });
 }
 
 function httpPost(agent: Agent, port: number, path: string, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<unknown> {
@@ -94,19 +114,28 @@ async function main(): Promise<void> {
     return httpPost(agent, server.httpPort, "/signed", signed.body, { "x-signature": bytesToHex(signed.signature) });
   };
 
-  const results: Result[] = [];
-  results.push(await measure("http keep-alive (plain JSON)", () => httpPost(agent, server.httpPort, "/echo", body)));
-  results.push(await measure("http keep-alive + same signed envelope", signedHttp));
-  results.push(await measure("bus direct", () => bus.request(2, "echo", payload)));
-  results.push(await measure("bus through relay", () => bus.request(3, "echo", payload)));
-  const seqHttp = await measure("http, 1 in flight", () => httpPost(agent, server.httpPort, "/echo", body), 1000, 1);
-  const seqBus = await measure("bus direct, 1 in flight", () => bus.request(2, "echo", payload), 1000, 1);
+  const results = await measureAll(
+    [
+      { name: "http keep-alive (plain JSON)", call: () => httpPost(agent, server.httpPort, "/echo", body), inFlight: IN_FLIGHT },
+      { name: "http + a signature per request", call: signedHttp, inFlight: IN_FLIGHT },
+      { name: "bus direct", call: () => bus.request(2, "echo", payload), inFlight: IN_FLIGHT },
+      { name: "bus through relay", call: () => bus.request(3, "echo", payload), inFlight: IN_FLIGHT },
+    ],
+    REQUESTS,
+  );
+  const [seqHttp, seqBus] = await measureAll(
+    [
+      { name: "http, 1 in flight", call: () => httpPost(agent, server.httpPort, "/echo", body), inFlight: 1 },
+      { name: "bus direct, 1 in flight", call: () => bus.request(2, "echo", payload), inFlight: 1 },
+    ],
+    1500,
+  );
   const idle = (await startChild("idle", { records })) as { rssBytes: number };
 
   const pad = (s: string, n: number): string => s.padEnd(n);
   console.log(`\nbus benchmark: ${REQUESTS} requests, ${IN_FLIGHT} in flight, ${body.length}-byte JSON payload, loopback, ${new Date().toISOString()}`);
   console.log(`${pad("", 40)}${pad("p50 ms", 10)}${pad("p99 ms", 10)}req/s`);
-  for (const r of [...results, seqHttp, seqBus]) console.log(`${pad(r.name, 40)}${pad(r.p50.toFixed(3), 10)}${pad(r.p99.toFixed(3), 10)}${r.perSecond.toFixed(0)}`);
+  for (const r of [...results, seqHttp!, seqBus!]) console.log(`${pad(r.name, 40)}${pad(r.p50.toFixed(3), 10)}${pad(r.p99.toFixed(3), 10)}${r.perSecond.toFixed(0)}`);
   const [http, httpSigned, direct, relayed] = results as [Result, Result, Result, Result];
   const ratio = (name: string, r: Result, base: Result): void => {
     const p50 = r.p50 / base.p50;
@@ -116,9 +145,11 @@ async function main(): Promise<void> {
   console.log("");
   ratio("bus direct vs plain http", direct, http);
   ratio("bus through relay vs plain http", relayed, http);
-  ratio("bus direct vs http with the same signatures", direct, httpSigned);
-  ratio("bus through relay vs http with the same signatures", relayed, httpSigned);
-  console.log(`\nidle bus peer RSS: ${(idle.rssBytes / 1024 / 1024).toFixed(1)} MiB`);
+  ratio("bus direct vs http + a signature per request", direct, httpSigned);
+  ratio("bus through relay vs http + a signature per request", relayed, httpSigned);
+  const idleHttp = (await startChild("idle-http", { records })) as { rssBytes: number };
+  const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  console.log(`\nidle RSS: bus peer ${mib(idle.rssBytes)}; for scale, a bare Node HTTP server in the same setup ${mib(idleHttp.rssBytes)}`);
   await bus.stop();
   agent.destroy();
 }
@@ -127,4 +158,5 @@ try {
   await main();
 } finally {
   for (const c of children) c.kill("SIGTERM");
+  if (process.env.BENCH_PROF_ROLE) await new Promise((r) => setTimeout(r, 1000)); // let the profile be written
 }

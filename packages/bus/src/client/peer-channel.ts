@@ -14,6 +14,7 @@
 import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "@zgrid/log";
+import { Uint8ArrayList } from "uint8arraylist";
 import { BUS_ERROR_CODES, BusConnectionLostError, BusStoppedError, BusTimeoutError, BusUnreachableError } from "../errors/bus-errors.ts";
 import { FRAME_KIND, FrameDecoder, encodeFrame, type DecodedFrame } from "../wire/frame-codec.ts";
 import { BUS_PROTOCOL } from "../wire/protocol.ts";
@@ -47,6 +48,9 @@ export class PeerChannel {
   #stream: Stream | undefined;
   #opening: Promise<void> | undefined;
   #lastDialError: unknown;
+  /** Ids of requests waiting to be written (new, or to resend after a loss). */
+  #unsent: number[] = [];
+  #flushScheduled = false;
   #nextId = 1;
   #closed = false;
 
@@ -77,7 +81,8 @@ export class PeerChannel {
     return new Promise<DecodedFrame>((resolve, reject) => {
       const timer = setTimeout(() => this.#expire(id), Math.max(0, deadline - Date.now()));
       this.#pending.set(id, { frame: encodeFrame(FRAME_KIND.request, id, parts), resolve, reject, timer, sentOn: undefined, resent: 0 });
-      this.#flush();
+      this.#unsent.push(id);
+      this.#scheduleFlush();
     });
   }
 
@@ -107,22 +112,34 @@ export class PeerChannel {
 
   /** Writes every unsent request, opening the stream first when needed. */
   #flush(): void {
+    this.#flushScheduled = false;
     const stream = this.#stream;
     if (stream === undefined || stream.writeStatus !== "writable") {
       this.#open();
       return;
     }
-    for (const p of this.#pending.values()) {
-      if (p.sentOn === stream) continue;
+    // Everything queued goes out in one write: one yamux frame, one Noise frame, one syscall.
+    const batch = new Uint8ArrayList();
+    for (const id of this.#unsent) {
+      const p = this.#pending.get(id);
+      if (!p || p.sentOn === stream) continue;
       p.sentOn = stream;
-      try {
-        stream.send(p.frame);
-      } catch (error) {
-        this.#options.log.debug({ err: error }, "bus stream write failed");
-        this.#lost(stream);
-        return;
-      }
+      batch.append(p.frame);
     }
+    this.#unsent = [];
+    if (batch.byteLength === 0) return;
+    try {
+      stream.send(batch);
+    } catch (error) {
+      this.#options.log.debug({ err: error }, "bus stream write failed");
+      this.#lost(stream);
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => this.#flush());
   }
 
   #open(): void {
@@ -202,6 +219,7 @@ export class PeerChannel {
       } else {
         p.resent++;
         p.sentOn = undefined;
+        this.#unsent.push(id);
       }
     }
     if (this.#pending.size > 0 && !this.#closed) this.#flush();

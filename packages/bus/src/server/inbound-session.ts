@@ -15,6 +15,7 @@
  */
 import type { Connection, Stream } from "@libp2p/interface";
 import type { Logger } from "@zgrid/log";
+import { Uint8ArrayList } from "uint8arraylist";
 import { BaseError, bytesToHex } from "@zgrid/types";
 import type { TwinCache } from "../directory/twin-cache.ts";
 import { BUS_ERROR_CODES, errorToWire } from "../errors/bus-errors.ts";
@@ -81,13 +82,24 @@ export function serveInboundStream(stream: Stream, connection: Connection, deps:
     return true;
   };
 
-  const reply = (id: number, kind: number, body: Uint8Array): void => {
-    if (stream.writeStatus !== "writable") return;
+  // Answers finished in the same event-loop turn leave in one write (one yamux and Noise frame).
+  let outgoing: Uint8ArrayList | undefined;
+  const flushReplies = (): void => {
+    const batch = outgoing;
+    outgoing = undefined;
+    if (!batch || stream.writeStatus !== "writable") return;
     try {
-      stream.send(encodeFrame(kind, id, [body]));
+      stream.send(batch);
     } catch (error) {
       deps.log.debug({ err: error }, "bus reply failed");
     }
+  };
+  const reply = (id: number, kind: number, body: Uint8Array): void => {
+    if (!outgoing) {
+      outgoing = new Uint8ArrayList();
+      setImmediate(flushReplies);
+    }
+    outgoing.append(encodeFrame(kind, id, [body]));
   };
   const replyError = (id: number, error: WireError): void => {
     deps.metrics.inbound.error(error.code);
