@@ -7,7 +7,7 @@ import {
   type Hash, type Hex, type PublicClient, type Transport, type TransactionReceipt, type WalletClient,
   type ContractFunctionName, type ContractFunctionArgs, type ReadContractReturnType,
 } from "viem";
-import { privateKeyToAccount, nonceManager } from "viem/accounts";
+import { privateKeyToAccount } from "viem/accounts";
 import type { GridAddresses } from "../abis.ts";
 import { ChainError } from "../errors/chain-error.ts";
 import { toChainError } from "../errors/decode-revert.ts";
@@ -31,7 +31,11 @@ export interface GridContext {
   publicClient: PublicClient;
   walletClient: WalletClient<Transport, Chain | undefined, Account> | undefined;
   pollingIntervalMs: number;
+  /** Local nonce and fee caches: a write costs estimate + send + receipt, not 7 round trips. */
+  txState: { nextNonce?: number; nonceLoading?: Promise<void>; fees?: { at: number; value: FeeFields } };
 }
+
+type FeeFields = { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; gasPrice?: bigint };
 
 export function createContext(options: GridClientOptions): GridContext {
   const pollingIntervalMs = options.pollingIntervalMs ?? 50;
@@ -47,10 +51,10 @@ export function createContext(options: GridClientOptions): GridContext {
   let walletClient = options.walletClient;
   if (!walletClient && options.account) {
     if (!options.rpcUrl) throw new ChainError("a grid client with an account needs rpcUrl (or pass walletClient)");
-    const account = typeof options.account === "string" ? privateKeyToAccount(options.account, { nonceManager }) : options.account;
+    const account = typeof options.account === "string" ? privateKeyToAccount(options.account) : options.account;
     walletClient = createWalletClient({ chain, account, transport: http(options.rpcUrl) });
   }
-  return { addresses: options.addresses, publicClient, walletClient, pollingIntervalMs };
+  return { addresses: options.addresses, publicClient, walletClient, pollingIntervalMs, txState: {} };
 }
 
 /** Reads a view function; reverts become typed errors. */
@@ -74,7 +78,14 @@ export async function write<const abi extends Abi, fn extends ContractFunctionNa
   if (!wallet) throw new ChainError(`${String(functionName)} needs an account`, { hint: "create the client with an account (private key)" });
   let hash: Hash;
   try {
-    hash = await wallet.writeContract({ address, abi, functionName, args, account: wallet.account, chain: wallet.chain } as never);
+    // estimate ourselves and add 25%: concurrent transactions can change the gas a call needs
+    // between the estimate and the execution (e.g. a storage slot another transaction just wrote)
+    // estimate as a JSON-RPC account (from only): a local account would make viem fill nonce and fees first
+    const estimate = await ctx.publicClient.estimateContractGas({ address, abi, functionName, args, account: wallet.account.address } as never);
+    const gas = (estimate * 125n) / 100n;
+    const fees = await feesOf(ctx);
+    hash = await sendWithNonce(ctx, (nonce) =>
+      wallet.writeContract({ address, abi, functionName, args, account: wallet.account, chain: wallet.chain, gas, nonce, ...fees } as never));
   } catch (e) {
     throw toChainError(e, String(functionName));
   }
@@ -89,6 +100,44 @@ export async function write<const abi extends Abi, fn extends ContractFunctionNa
     throw new ChainError(`${String(functionName)} reverted in block ${receipt.blockNumber}`, { details: { hash } });
   }
   return receipt;
+}
+
+/** Fees cached for a second; the max fee is twice the estimate so a rising base fee still fits. */
+async function feesOf(ctx: GridContext): Promise<FeeFields> {
+  const cached = ctx.txState.fees;
+  if (cached && Date.now() - cached.at < 1000) return cached.value;
+  const f = (await ctx.publicClient.estimateFeesPerGas()) as FeeFields;
+  const value: FeeFields = f.maxFeePerGas !== undefined
+    ? { maxFeePerGas: f.maxFeePerGas * 2n, maxPriorityFeePerGas: f.maxPriorityFeePerGas ?? 0n }
+    : { gasPrice: (f.gasPrice ?? 0n) * 2n };
+  ctx.txState.fees = { at: Date.now(), value };
+  return value;
+}
+
+/**
+ * Sends with a locally counted nonce (fetched once); when the chain says the nonce is wrong (another
+ * client of the same account sent meanwhile), fetches it again and retries.
+ */
+async function sendWithNonce(ctx: GridContext, send: (nonce: number) => Promise<Hash>): Promise<Hash> {
+  const st = ctx.txState;
+  for (let attempt = 0; ; attempt++) {
+    if (st.nextNonce === undefined) {
+      st.nonceLoading ??= ctx.publicClient
+        .getTransactionCount({ address: accountOf(ctx), blockTag: "pending" })
+        .then((n) => { st.nextNonce = n; })
+        .finally(() => { st.nonceLoading = undefined; });
+      await st.nonceLoading;
+    }
+    const nonce = st.nextNonce!;
+    st.nextNonce = nonce + 1;
+    try {
+      return await send(nonce);
+    } catch (e) {
+      st.nextNonce = undefined;
+      if (attempt < 3 && /nonce/i.test(e instanceof Error ? e.message : String(e))) continue;
+      throw e;
+    }
+  }
 }
 
 /** Polls for a receipt: at once, then with growing pauses up to the polling interval. */
