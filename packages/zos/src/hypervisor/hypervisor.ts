@@ -174,7 +174,8 @@ export class Hypervisor {
     await writeFile(paths.desiredFile, "stopped\n");
     const graceMs = opts.graceMs ?? (spec.mode === "container" ? 0 : 10_000);
     const pid = readVmPid(paths.pidfile);
-    if (pid !== undefined && graceMs > 0) {
+    const paused = pid !== undefined && graceMs > 0 && (await qmpCommand<{ status: string }>(paths.qmpSocket, "query-status").then((r) => r.status === "paused", () => false));
+    if (pid !== undefined && graceMs > 0 && !paused) {
       await qmpCommand(paths.qmpSocket, "system_powerdown").catch(() => undefined);
       await waitForExit(pid, graceMs, paths.pidfile);
     }
