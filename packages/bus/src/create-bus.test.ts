@@ -22,6 +22,17 @@ describe("createBus: request/response between real libp2p peers on loopback", ()
     assert.equal(await b!.request(a!.twinId, "ping"), "pong");
   });
 
+  test("WebSocket transport: a peer listening on /ws only is reached there", async (t) => {
+    const grid = new TestGrid();
+    t.after(() => grid.close());
+    const a = await grid.bus();
+    const b = await grid.bus({ listen: ["/ip4/127.0.0.1/tcp/0/ws"] });
+    assert.ok((await grid.directory.getTwin(b.twinId))!.addrs.every((addr) => addr.includes("/ws")));
+    b.handle("echo", (p: unknown) => p);
+    assert.deepEqual(await a.request(b.twinId, "echo", { over: "ws" }), { over: "ws" });
+    await assert.rejects(a.request(a.twinId, "echo"), BusUnreachableError);
+  });
+
   test("1,000 concurrent requests all get their own answer", async (t) => {
     const grid = new TestGrid();
     t.after(() => grid.close());

@@ -193,7 +193,13 @@ class TwinBus implements Bus {
   async #request(twinId: number, command: string, payload: unknown, timeout: number): Promise<unknown> {
     const twins = this.#twins;
     if (!twins || !this.#node) throw new BusStoppedError("the bus is not started", { hint: "call bus.start() first" });
-    const record = await twins.get(twinId);
+    if (twinId === this.twinId) throw new BusUnreachableError("a bus peer cannot send requests to its own twin", { details: { twinId } });
+    let record: TwinRecord | undefined;
+    try {
+      record = await twins.get(twinId);
+    } catch (error) {
+      throw new BusUnreachableError(`twin ${twinId} could not be looked up`, { cause: error, details: { twinId }, hint: "check the twin directory (chain connection)" });
+    }
     if (!record) throw new BusUnreachableError(`twin ${twinId} is not known`, { details: { twinId } });
     const channel = this.#channel(record);
     const now = Date.now();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Bus } from "./create-bus.ts";
-import { TestGrid } from "./testing/test-twins.ts";
+import { TestGrid, testTwinRecord } from "./testing/test-twins.ts";
 
 async function reachableThroughRelay(bus: Bus): Promise<void> {
   const deadline = Date.now() + 15_000;
@@ -20,7 +20,9 @@ describe("relay: peers with no public address are reached through a circuit rela
     const relayAddr = relay.addresses()[0]!;
     // No listen address at all: the only way in is the reservation on R.
     const a = await grid.bus({ listen: [], relay: { reserveOn: [relayAddr] } });
-    const b = await grid.bus({ listen: [], relay: { reserveOn: [relayAddr] } });
+    // B is given no relay option: it reserves on the relays listed in its own twin record.
+    grid.directory.set(testTwinRecord(3, [], [relayAddr]));
+    const b = await grid.bus({ twinId: 3, listen: [] });
     await reachableThroughRelay(a);
     await reachableThroughRelay(b);
     assert.deepEqual((await grid.directory.getTwin(b.twinId))!.addrs, []);

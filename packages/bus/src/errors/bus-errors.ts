@@ -28,7 +28,6 @@ export const BUS_ERROR_CODES = {
   rateLimited: "BUS_RATE_LIMITED",
   unknownCommand: "BUS_UNKNOWN_COMMAND",
   internal: "BUS_INTERNAL",
-  shuttingDown: "BUS_SHUTTING_DOWN",
 } as const;
 
 /** Base class of every bus error. */

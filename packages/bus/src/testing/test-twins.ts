@@ -37,7 +37,7 @@ export class TestGrid {
     if (!this.directory.has(twinId)) this.directory.set(testTwinRecord(twinId, [], options.relay?.reserveOn ?? []));
     const bus = await createBus({ key: testTwinKey(twinId), twinId, directory: this.directory, ...options });
     this.#buses.push(bus);
-    this.publish(bus, options.relay?.reserveOn ?? []);
+    await this.publish(bus, options.relay?.reserveOn);
     return bus;
   }
 
@@ -48,9 +48,10 @@ export class TestGrid {
   }
 
   /** Writes a bus's current direct addresses (not its circuit ones) into its twin record. */
-  publish(bus: Bus, relays: string[] = []): void {
+  async publish(bus: Bus, relays?: string[]): Promise<void> {
     const direct = bus.addresses().filter((a) => !a.includes("/p2p-circuit"));
-    this.directory.set(testTwinRecord(bus.twinId, direct, relays));
+    const known = await this.directory.getTwin(bus.twinId);
+    this.directory.set(testTwinRecord(bus.twinId, direct, relays ?? known?.relays ?? []));
   }
 
   async close(): Promise<void> {
