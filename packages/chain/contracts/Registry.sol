@@ -50,6 +50,7 @@ contract Registry {
   event NodePowerTargetChanged(uint32 indexed nodeId, uint32 indexed farmId, bool up);
   event NodePowerStateChanged(uint32 indexed nodeId, uint32 indexed farmId, bool up);
   event PricingPolicyStored(uint32 indexed policyId);
+  event ContractsModuleSet(address module);
 
   constructor(PricingPolicy memory defaultPolicy) {
     admin = msg.sender;
@@ -59,7 +60,10 @@ contract Registry {
   modifier onlyAdmin() { if (msg.sender != admin) revert NotAdmin(msg.sender); _; }
   modifier onlyContracts() { if (msg.sender != address(contractsModule)) revert NotContractsModule(msg.sender); _; }
 
-  function setContractsModule(IGridContracts module) external onlyAdmin { contractsModule = module; }
+  function setContractsModule(IGridContracts module) external onlyAdmin {
+    contractsModule = module;
+    emit ContractsModuleSet(address(module));
+  }
 
   // ---------------- twins ----------------
   function createTwin(string calldata peerId, string[] calldata relays) external returns (uint32 id) {

@@ -33,6 +33,13 @@ export function billingActions(ctx: GridContext) {
     async transfer(to: Address, amount: bigint): Promise<void> {
       await write(ctx, token, gridTokenAbi, "transfer", [to, amount]);
     },
+    /** ERC-20 approve (not needed for billing: the contracts module is a trusted operator). */
+    async approve(spender: Address, amount: bigint): Promise<void> {
+      await write(ctx, token, gridTokenAbi, "approve", [spender, amount]);
+    },
+    async allowance(owner: Address, spender: Address): Promise<bigint> {
+      return read(ctx, token, gridTokenAbi, "allowance", [owner, spender]);
+    },
     /** Admin: mints tokens (the dev chain's faucet). */
     async mint(to: Address, amount: bigint): Promise<void> {
       await write(ctx, token, gridTokenAbi, "mint", [to, amount]);

@@ -7,6 +7,8 @@ import { ContractError } from "../errors/contract-errors.ts";
 import { FarmError } from "../errors/farm-errors.ts";
 import { NodeError } from "../errors/node-errors.ts";
 import { GIB } from "../pricing.ts";
+import { TwinError } from "../errors/twin-errors.ts";
+import { devAccount } from "../devchain/dev-accounts.ts";
 
 describe("IT contracts", () => {
   let g: TestGrid;
@@ -37,6 +39,10 @@ describe("IT contracts", () => {
     await assertRevert(g.user.createNodeContract({ nodeId: g.nodeId1, deploymentHash: testHash(12), metadata: "x".repeat(513) }), "MetadataTooLong", ContractError);
     await g.user.cancelContract(await g.user.createNodeContract({ nodeId: g.nodeId1, deploymentHash: testHash(13), metadata: "x".repeat(512) }));
     await assertRevert(g.user.createNodeContract({ nodeId: 99, deploymentHash: testHash(12) }), "NodeNotFound", NodeError);
+    const noTwin = g.clientFor(devAccount(18).privateKey);
+    await assertRevert(noTwin.createNodeContract({ nodeId: g.nodeId1, deploymentHash: testHash(12) }), "NoTwin", TwinError);
+    await assertRevert(noTwin.createNameContract("nameless"), "NoTwin", TwinError);
+    await assertRevert(noTwin.createRentContract(g.nodeId1), "NoTwin", TwinError);
 
     // the same hash on another node is fine
     const other = await g.user.createNodeContract({ nodeId: g.nodeId2, deploymentHash: testHash(10) });
