@@ -7,6 +7,7 @@ interface IRegistry {
   function twinIdByAccount(address account) external view returns (uint32);
   function nodeFacts(uint32 nodeId) external view returns (NodeFacts memory);
   function getPricingPolicy(uint32 id) external view returns (PricingPolicy memory);
+  function pricesOf(uint32 id) external view returns (Prices memory);
   function reserveIps(uint32 farmId, uint32 count, uint64 contractId) external returns (string[] memory, string[] memory);
   function releaseIps(uint32 farmId, uint64 contractId) external;
 }
@@ -15,6 +16,7 @@ interface IGridToken {
   function balanceOf(address account) external view returns (uint256);
   function transferFrom(address from, address to, uint256 value) external returns (bool);
   function burnFrom(address from, uint256 value) external;
+  function operatorPay(address from, address to1, uint256 amount1, address to2, uint256 amount2, uint256 burn) external;
 }
 
 /// IT contracts (node, name, rent) and their billing in the grid token.
@@ -39,17 +41,22 @@ contract GridContracts is IGridContracts {
   uint256 public constant MAX_METADATA = 512;
   uint256 public constant MONTH = 30 days;
 
+  // fields ordered to pack into three storage slots before the hash
   struct Contract {
-    uint64 id; uint32 twinId; uint8 kind; uint8 state; uint8 cause;
-    uint32 nodeId; uint32 farmId; uint32 publicIpCount;
-    uint64 createdAt; uint64 graceSince;
-    address owner;   // the twin's account, which pays
-    address payee;   // the farmer's account (0 for name contracts: treasury)
+    uint64 id; uint32 twinId; uint32 nodeId; uint32 farmId; uint32 publicIpCount;
+    uint32 nodeTwinId; // the node's twin, which reports usage (fixed for a node)
+    uint8 kind; uint8 state; uint8 cause;
+    address owner;     // the twin's account, which pays
+    uint64 createdAt;
+    address payee;     // the farmer's account (0 for name contracts: treasury)
+    uint64 graceSince;
+    uint32 policyId;
     bytes32 deploymentHash;
     string metadata;
     string name;
   }
-  struct Billing { uint256 rate; uint256 owed; uint64 lastAccrued; uint256 totalPaid; }
+  struct Billing { uint256 rate; uint256 owed; uint64 lastAccrued; uint192 totalPaid; }
+  struct Positions { uint128 inNode; uint128 inTwin; } // index + 1 in liveByNode / liveByTwin
   struct ContractView {
     Contract c; Resources used; uint64 networkBytes; string[] publicIps; string[] gateways; Billing billing;
   }
@@ -75,8 +82,7 @@ contract GridContracts is IGridContracts {
   mapping(uint32 => uint64) public rentContractOf;
   mapping(uint32 => uint64[]) private liveByNode;
   mapping(uint32 => uint64[]) private liveByTwin;
-  mapping(uint64 => uint256) private posInNode; // index + 1
-  mapping(uint64 => uint256) private posInTwin;
+  mapping(uint64 => Positions) private positions;
 
   event NodeContractCreated(uint64 indexed contractId, uint32 indexed nodeId, uint32 indexed twinId, bytes32 deploymentHash, uint32 publicIps, string metadata);
   event NodeContractUpdated(uint64 indexed contractId, uint32 indexed nodeId, uint32 indexed twinId, bytes32 deploymentHash, string metadata);
@@ -116,11 +122,13 @@ contract GridContracts is IGridContracts {
 
     id = _newContract(twinId, KIND_NODE, nodeId, f.farmId, f.farmerAccount);
     Contract storage c = contracts[id];
-    c.deploymentHash = deploymentHash; c.metadata = metadata; c.publicIpCount = publicIpCount;
+    c.publicIpCount = publicIpCount; c.nodeTwinId = f.twinId; c.policyId = f.pricingPolicyId;
+    c.deploymentHash = deploymentHash;
+    if (bytes(metadata).length > 0) c.metadata = metadata;
     liveByNodeHash[key] = id;
-    _push(liveByNode[nodeId], posInNode, id);
+    positions[id].inNode = uint128(_push(liveByNode[nodeId], id));
     if (publicIpCount > 0) (ips[id], gateways[id]) = registry.reserveIps(f.farmId, publicIpCount, id);
-    billings[id].rate = _nodeContractRate(c, f.pricingPolicyId);
+    billings[id].rate = _nodeContractRate(c, registry.pricesOf(f.pricingPolicyId));
     emit NodeContractCreated(id, nodeId, twinId, deploymentHash, publicIpCount, metadata);
   }
 
@@ -134,7 +142,8 @@ contract GridContracts is IGridContracts {
     id = _newContract(twinId, KIND_NAME, 0, 0, address(0));
     contracts[id].name = name;
     liveByName[key] = id;
-    billings[id].rate = uint256(registry.getPricingPolicy(1).uniqueName) * 2 * 9600 * GIB;
+    contracts[id].policyId = 1;
+    billings[id].rate = uint256(registry.pricesOf(1).uniqueName) * 2 * 9600 * GIB;
     emit NameContractCreated(id, twinId, name);
   }
 
@@ -147,7 +156,8 @@ contract GridContracts is IGridContracts {
     if (liveByNode[nodeId].length != 0) revert NodeHasContracts(nodeId, liveByNode[nodeId].length);
     id = _newContract(twinId, KIND_RENT, nodeId, f.farmId, f.farmerAccount);
     rentContractOf[nodeId] = id;
-    PricingPolicy memory p = registry.getPricingPolicy(f.pricingPolicyId);
+    contracts[id].nodeTwinId = f.twinId; contracts[id].policyId = f.pricingPolicyId;
+    Prices memory p = registry.pricesOf(f.pricingPolicyId);
     billings[id].rate = uint256(p.su) * CapacityMath.suNumerator(f.resources) * 8
       + uint256(p.cu) * CapacityMath.cuNumerator(f.resources) * 1200;
     emit RentContractCreated(id, nodeId, twinId);
@@ -159,7 +169,7 @@ contract GridContracts is IGridContracts {
     c.id = id; c.twinId = twinId; c.kind = kind; c.nodeId = nodeId; c.farmId = farmId;
     c.createdAt = uint64(block.timestamp); c.owner = msg.sender; c.payee = payee;
     billings[id].lastAccrued = uint64(block.timestamp);
-    _push(liveByTwin[twinId], posInTwin, id);
+    positions[id].inTwin = uint128(_push(liveByTwin[twinId], id));
   }
 
   // ---------------- update / cancel ----------------
@@ -205,17 +215,17 @@ contract GridContracts is IGridContracts {
     Contract storage c = _liveNodeContractOfNode(id);
     _accrue(c);
     used[id] = r;
-    billings[id].rate = _nodeContractRate(c, registry.nodeFacts(c.nodeId).pricingPolicyId);
+    billings[id].rate = _nodeContractRate(c, registry.pricesOf(c.policyId));
     emit ContractResourcesReported(id, c.nodeId, r.cru, r.mru, r.sru, r.hru);
   }
 
   /// The node's twin reports network traffic (bytes) of a node contract since its last report.
   function reportNetworkUsage(uint64 id, uint64 bytes_) external {
     Contract storage c = _liveNodeContractOfNode(id);
-    PricingPolicy memory p = registry.getPricingPolicy(registry.nodeFacts(c.nodeId).pricingPolicyId);
+    Prices memory p = registry.pricesOf(c.policyId);
     networkBytes[id] += bytes_;
     uint256 cost = uint256(p.nu) * bytes_ * (DEN / GIB); // DEN-scaled units
-    billings[id].owed += cost * _discountPct(c.owner, billings[id].rate);
+    billings[id].owed += cost * _discountPct(token.balanceOf(c.owner), billings[id].rate);
     emit NetworkUsageReported(id, c.nodeId, bytes_);
   }
 
@@ -233,11 +243,11 @@ contract GridContracts is IGridContracts {
     Contract storage c = contracts[id];
     if (c.id == 0) revert ContractNotFound(id);
     if (c.state == STATE_DELETED) revert ContractNotLive(id);
-    _accrue(c);
+    uint256 balance = token.balanceOf(c.owner);
+    _accrueWith(c, balance);
     Billing storage b = billings[id];
     uint256 units = b.owed / SCALE;
     uint256 amount = units * 1e7 / tokenPrice;
-    uint256 balance = token.balanceOf(c.owner);
     if (balance >= amount) {
       if (amount > 0) _pay(c, units, amount);
       b.owed -= units * SCALE;
@@ -274,19 +284,26 @@ contract GridContracts is IGridContracts {
 
   function _accrue(Contract storage c) private {
     Billing storage b = billings[c.id];
+    if (block.timestamp == b.lastAccrued || b.rate == 0) { b.lastAccrued = uint64(block.timestamp); return; }
+    _accrueWith(c, token.balanceOf(c.owner));
+  }
+
+  /// Adds the cost since the last accrual; the discount follows the balance at this moment.
+  function _accrueWith(Contract storage c, uint256 balance) private {
+    Billing storage b = billings[c.id];
     uint256 elapsed = block.timestamp - b.lastAccrued;
     if (elapsed == 0) return;
     b.lastAccrued = uint64(block.timestamp);
     uint256 rate = b.rate;
-    if (c.kind == KIND_RENT && !registry.nodeFacts(c.nodeId).powerStateUp) rate = 0;
     if (rate == 0) return;
-    b.owed += rate * elapsed * _discountPct(c.owner, rate);
+    if (c.kind == KIND_RENT && !registry.nodeFacts(c.nodeId).powerStateUp) return;
+    b.owed += rate * elapsed * _discountPct(balance, rate);
   }
 
   /// Discount by months of cost the balance covers: >=1.5: 20%, >=3: 30%, >=6: 40%, >=18: 60%.
-  function _discountPct(address owner, uint256 rate) private view returns (uint256) {
+  function _discountPct(uint256 balance, uint256 rate) private view returns (uint256) {
     if (rate == 0) return 100;
-    uint256 balance10 = token.balanceOf(owner) * tokenPrice / 1e7 * DEN * 10;
+    uint256 balance10 = balance * tokenPrice / 1e7 * DEN * 10;
     uint256 monthly = rate * MONTH;
     if (balance10 >= monthly * 180) return 40;
     if (balance10 >= monthly * 60) return 60;
@@ -311,15 +328,12 @@ contract GridContracts is IGridContracts {
     uint256 toBurn = amount * burnPct / 100;
     uint256 toTreasury = amount - toFarmer - toBurn;
     address farmer = c.payee == address(0) ? treasury : c.payee;
-    if (toFarmer > 0) token.transferFrom(c.owner, farmer, toFarmer);
-    if (toTreasury > 0) token.transferFrom(c.owner, treasury, toTreasury);
-    if (toBurn > 0) token.burnFrom(c.owner, toBurn);
-    billings[c.id].totalPaid += amount;
+    token.operatorPay(c.owner, farmer, toFarmer, treasury, toTreasury, toBurn);
+    billings[c.id].totalPaid += uint192(amount);
     emit ContractBilled(c.id, c.nodeId, c.twinId, units, amount);
   }
 
-  function _nodeContractRate(Contract storage c, uint32 policyId) private view returns (uint256 rate) {
-    PricingPolicy memory p = registry.getPricingPolicy(policyId);
+  function _nodeContractRate(Contract storage c, Prices memory p) private view returns (uint256 rate) {
     rate = uint256(p.ipu) * c.publicIpCount * 2 * 9600 * GIB;
     // on a rented node the rent pays for the capacity
     if (rentContractOf[c.nodeId] == 0) {
@@ -333,14 +347,14 @@ contract GridContracts is IGridContracts {
     c.state = STATE_DELETED; c.cause = cause; c.graceSince = 0;
     if (c.kind == KIND_NODE) {
       delete liveByNodeHash[keccak256(abi.encode(c.nodeId, c.deploymentHash))];
-      _remove(liveByNode[c.nodeId], posInNode, id);
+      _removeFromNode(c.nodeId, id);
       if (c.publicIpCount > 0) registry.releaseIps(c.farmId, id);
     } else if (c.kind == KIND_NAME) {
       delete liveByName[keccak256(bytes(c.name))];
     } else {
       delete rentContractOf[c.nodeId];
     }
-    _remove(liveByTwin[c.twinId], posInTwin, id);
+    _removeFromTwin(c.twinId, id);
     emit ContractDeleted(id, c.nodeId, c.twinId, cause);
   }
 
@@ -384,27 +398,41 @@ contract GridContracts is IGridContracts {
     if (c.state == STATE_DELETED) revert ContractNotLive(id);
   }
 
+
   function _liveNodeContractOfNode(uint64 id) private view returns (Contract storage c) {
     c = contracts[id];
     if (c.id == 0) revert ContractNotFound(id);
     if (c.kind != KIND_NODE) revert NotNodeContract(id);
     uint32 sender = _senderTwin();
-    if (registry.nodeFacts(c.nodeId).twinId != sender) revert NotNodeTwin(c.nodeId, sender);
+    if (c.nodeTwinId != sender) revert NotNodeTwin(c.nodeId, sender);
     if (c.state == STATE_DELETED) revert ContractNotLive(id);
   }
 
-  function _push(uint64[] storage list, mapping(uint64 => uint256) storage pos, uint64 id) private {
+  /// Appends to a list; returns the new element's index + 1.
+  function _push(uint64[] storage list, uint64 id) private returns (uint256) {
     list.push(id);
-    pos[id] = list.length;
+    return list.length;
   }
 
-  function _remove(uint64[] storage list, mapping(uint64 => uint256) storage pos, uint64 id) private {
-    uint256 i = pos[id];
+  function _removeFromNode(uint32 nodeId, uint64 id) private {
+    uint64[] storage list = liveByNode[nodeId];
+    uint256 i = positions[id].inNode;
     if (i == 0) return;
     uint64 last = list[list.length - 1];
     list[i - 1] = last;
-    pos[last] = i;
+    positions[last].inNode = uint128(i);
     list.pop();
-    delete pos[id];
+    positions[id].inNode = 0;
+  }
+
+  function _removeFromTwin(uint32 twinId, uint64 id) private {
+    uint64[] storage list = liveByTwin[twinId];
+    uint256 i = positions[id].inTwin;
+    if (i == 0) return;
+    uint64 last = list[list.length - 1];
+    list[i - 1] = last;
+    positions[last].inTwin = uint128(i);
+    list.pop();
+    positions[id].inTwin = 0;
   }
 }

@@ -41,6 +41,15 @@ contract GridToken {
     emit Transfer(from, address(0), value);
   }
 
+  /// One debit of `from` paying two accounts and burning a part (billing's payout in one call).
+  function operatorPay(address from, address to1, uint256 amount1, address to2, uint256 amount2, uint256 burn) external {
+    if (msg.sender != operator) revert NotContractsModule(msg.sender);
+    _take(from, amount1 + amount2 + burn);
+    if (amount1 > 0) { balanceOf[to1] += amount1; emit Transfer(from, to1, amount1); }
+    if (amount2 > 0) { balanceOf[to2] += amount2; emit Transfer(from, to2, amount2); }
+    if (burn > 0) { totalSupply -= burn; emit Transfer(from, address(0), burn); }
+  }
+
   function transfer(address to, uint256 value) external returns (bool) {
     _take(msg.sender, value);
     balanceOf[to] += value;

@@ -19,6 +19,9 @@ struct NodeInput {
   string serial;
 }
 
+/// The prices of a pricing policy, without its name (cheap to read from another contract).
+struct Prices { uint64 su; uint64 cu; uint64 nu; uint64 ipu; uint64 uniqueName; }
+
 /// What the contracts module needs to know about a node, in one call.
 struct NodeFacts {
   bool exists;

@@ -310,6 +310,12 @@ contract Registry {
     emit PricingPolicyStored(id);
   }
 
+  function pricesOf(uint32 id) external view returns (Prices memory) {
+    PricingPolicy storage p = policies[id];
+    if (p.id == 0) revert PricingPolicyNotFound(id);
+    return Prices(p.su, p.cu, p.nu, p.ipu, p.uniqueName);
+  }
+
   function getPricingPolicy(uint32 id) external view returns (PricingPolicy memory) {
     if (policies[id].id == 0) revert PricingPolicyNotFound(id);
     return policies[id];
