@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { BaseError } from "@zgrid/types";
-import { BusMessageTooLargeError, BusRemoteError, BusTimeoutError, BusTwinRecordError, BusUnreachableError } from "./errors/bus-errors.ts";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { BusConnectionLostError, BusMessageTooLargeError, BusRemoteError, BusStoppedError, BusTimeoutError, BusTwinRecordError, BusUnreachableError } from "./errors/bus-errors.ts";
 import { TestGrid, testTwinKey, testTwinRecord } from "./testing/test-twins.ts";
 
 class DeploymentNotFoundError extends BaseError {
@@ -91,6 +92,36 @@ describe("createBus: request/response between real libp2p peers on loopback", ()
     // The channel still works afterwards.
     b!.handle("ok", () => true);
     assert.equal(await a!.request(b!.twinId, "ok"), true);
+  });
+
+  test("a connection lost mid-request: the resend is refused as a replay, so the caller learns it may have run", async (t) => {
+    const grid = new TestGrid();
+    t.after(() => grid.close());
+    const [a, b] = await grid.buses(2);
+    let runs = 0;
+    b!.handle("slow", async () => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 300));
+      return "done";
+    });
+    const pending = a!.request(b!.twinId, "slow", {}, { timeout: 10_000 });
+    while (runs === 0) await new Promise((r) => setTimeout(r, 10));
+    await a!.node!.hangUp(peerIdFromString(b!.peerId));
+    await assert.rejects(pending, (e: unknown) => e instanceof BusConnectionLostError && e.details.maybeExecuted === true);
+    assert.equal(runs, 1, "executed at most once");
+    assert.equal(await a!.request(b!.twinId, "slow"), "done");
+  });
+
+  test("stop() fails pending requests and later ones with BusStoppedError", async (t) => {
+    const grid = new TestGrid();
+    t.after(() => grid.close());
+    const [a, b] = await grid.buses(2);
+    b!.handle("never", () => new Promise(() => {}));
+    const pending = assert.rejects(a!.request(b!.twinId, "never", {}, { timeout: 10_000 }), BusStoppedError);
+    await new Promise((r) => setTimeout(r, 100));
+    await a!.stop();
+    await pending;
+    await assert.rejects(a!.request(b!.twinId, "never"), BusStoppedError);
   });
 
   test("unknown twins, dead peers and bad twin records fail fast and typed", async (t) => {

@@ -180,6 +180,7 @@ export class PeerChannel {
 
   #attach(stream: Stream): void {
     this.#stream = stream;
+    stream.maxWriteBufferLength = Math.max(16 * 1024 * 1024, 8 * this.#options.maxBodyBytes);
     const decoder = new FrameDecoder({ maxBodyBytes: this.#options.maxBodyBytes });
     stream.addEventListener("message", (event) => {
       let frames;

@@ -63,6 +63,9 @@ export function serveInboundStream(stream: Stream, connection: Connection, deps:
   const remoteAccount = accountOfPeerId(remote);
   const remoteKey = publicKeyOfPeerId(remote);
   const decoder = new FrameDecoder({ maxBodyBytes: deps.limits.maxMessageBytes + 512 });
+  // A peer that sends requests but never reads the answers gets its stream reset, instead of
+  // the answers piling up in memory without bound.
+  stream.maxWriteBufferLength = writeBufferLimit(deps.limits);
   let inFlight = 0;
   // Batch signatures already checked on this stream (digest hex -> signature hex): one ECDSA
   // verification serves every request of a batch.
@@ -212,4 +215,9 @@ function checkTime(envelope: RequestEnvelope, limits: BusLimits): WireError | un
 
 function tooLarge(bytes: number, max: number, what = "request"): WireError {
   return { code: BUS_ERROR_CODES.tooLarge, message: `the ${what} is larger than this peer accepts`, details: { bytes, max } };
+}
+
+/** Bytes a bus stream may hold unsent before it is reset (the remote is not reading). */
+function writeBufferLimit(limits: Pick<BusLimits, "maxMessageBytes">): number {
+  return Math.max(16 * 1024 * 1024, 8 * limits.maxMessageBytes);
 }
