@@ -99,9 +99,11 @@ describe("createBus: request/response between real libp2p peers on loopback", ()
     t.after(() => grid.close());
     const [a, b] = await grid.buses(2);
     let runs = 0;
+    let release = (): void => {};
+    const gate = new Promise<void>((r) => (release = r));
     b!.handle("slow", async () => {
       runs++;
-      await new Promise((r) => setTimeout(r, 300));
+      if (runs === 1) await gate; // the first call is still running when the connection drops
       return "done";
     });
     const pending = a!.request(b!.twinId, "slow", {}, { timeout: 10_000 });
@@ -109,6 +111,7 @@ describe("createBus: request/response between real libp2p peers on loopback", ()
     await a!.node!.hangUp(peerIdFromString(b!.peerId));
     await assert.rejects(pending, (e: unknown) => e instanceof BusConnectionLostError && e.details.maybeExecuted === true);
     assert.equal(runs, 1, "executed at most once");
+    release();
     assert.equal(await a!.request(b!.twinId, "slow"), "done");
   });
 
@@ -151,7 +154,7 @@ describe("createBus: request/response between real libp2p peers on loopback", ()
   test("per-twin rate limiting refuses the excess with BUS_RATE_LIMITED", async (t) => {
     const grid = new TestGrid();
     t.after(() => grid.close());
-    const b = await grid.bus({ limits: { rate: { ratePerSecond: 1, burst: 5 } } });
+    const b = await grid.bus({ limits: { rate: { ratePerSecond: 0.001, burst: 5 } } });
     const [a, c] = await grid.buses(2);
     b.handle("ok", () => true);
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => a!.request(b.twinId, "ok")));
