@@ -89,3 +89,21 @@ test("a tampered block fails the read with EIO, is counted and never cached", as
   assert.ok(metrics.verifyFailures >= 1);
   assert.equal(existsSync(join(dir, "cache/blocks", blockPath(id))), false, "a bad block is never cached");
 });
+
+test("the prefetch tag fetches listed files right after mount; unsigned flists are refused when a signature is required", async (t) => {
+  const { dir, mounts } = setup(t);
+  makeSampleTree(join(dir, "src"), { bigFileBytes: 1_600_000 });
+  const fl = join(dir, "a.fl");
+  await packFlist({ source: join(dir, "src"), output: fl, stores: [`dir://${join(dir, "store")}`], tags: { "zgrid.prefetch": "/bin/big\n/etc/hostname\n/missing" } });
+  await assert.rejects(mountFlist({ flist: fl, mountpoint: join(dir, "mnt"), cache: { dir: join(dir, "cache"), maxBytes: 2 ** 26 }, requireSignature: true }), /not signed/);
+  const m = await mountFlist({ flist: fl, mountpoint: join(dir, "mnt"), cache: { dir: join(dir, "cache"), maxBytes: 2 ** 26 } });
+  mounts.push(m);
+  const deadline = Date.now() + 20_000;
+  let metrics = await m.metrics();
+  while (metrics.blocksFetched < 5 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    metrics = await m.metrics();
+  }
+  assert.equal(metrics.blocksFetched, 5, "4 blocks of /bin/big + 1 of /etc/hostname, without any read");
+  assert.equal(metrics.prefetched, 5);
+});
