@@ -11,6 +11,7 @@
  * await zos.stop(); // VMs keep running; a new daemon re-adopts them
  * ```
  */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
 import { createGridClient } from "@zgrid/chain";
@@ -70,13 +71,15 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     for (const s of stoppers.reverse()) await Promise.resolve(s()).catch((e: unknown) => log.warn({ err: e }, "stop step failed"));
   };
   try {
+    const portFile = join(config.dataDir, "bus.port");
     const bus = await createBus({
       key, twinId, directory: chainTwinDirectory(chain),
-      listen: config.bus.listen,
+      listen: stableListen(config.bus.listen, portFile),
       ...(config.bus.announce ? { announce: config.bus.announce } : {}),
       relay: { server: config.bus.relayServer, reserveOn: config.bus.relays },
     });
     stoppers.push(() => bus.stop());
+    rememberPort(bus.addresses(), portFile);
     const addresses = [...bus.addresses().map((a) => a.replace(/\/p2p\/[^/]+$/, "")).filter((a) => !a.includes("/p2p-circuit")), ...config.bus.relays];
     const total = measureCapacity(config.dataDir, config.capacity);
     const { nodeId } = await registerNode(chain, { farmId: config.farmId, peerId, addresses, capacity: total, location: config.location, publicConfig: config.publicConfig, log });
@@ -127,6 +130,20 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     await stopAll();
     throw e;
   }
+}
+
+/**
+ * A node keeps its bus port across restarts: with `/tcp/0` the first start picks a free port and
+ * later starts reuse it, so peers holding the old twin record still reach the node.
+ */
+function stableListen(listen: string[], portFile: string): string[] {
+  const saved = existsSync(portFile) ? readFileSync(portFile, "utf8").trim() : "";
+  return /^\d+$/.test(saved) ? listen.map((a) => a.replace(/\/tcp\/0$/, `/tcp/${saved}`)) : listen;
+}
+
+function rememberPort(addresses: string[], portFile: string): void {
+  const port = addresses.map((a) => /\/tcp\/(\d+)/.exec(a)?.[1]).find(Boolean);
+  if (port) writeFileSync(portFile, `${port}\n`);
 }
 
 function findNetwork(store: DeploymentStore, d: Deployment, name: string): NetworkResult | undefined {

@@ -228,6 +228,7 @@ export class ProvisionEngine {
 
   private async reportUsage(d: Deployment): Promise<void> {
     const fresh = this.o.store.get(d.contract_id) ?? d;
+    if (isDeleted(fresh)) return; // the contract is gone: nothing to report
     const used = this.usedBy(fresh);
     try {
       await this.o.chain.reportContractResources(d.contract_id, { cru: BigInt(used.cru), mru: BigInt(used.mru), sru: BigInt(used.sru), hru: BigInt(used.hru) });

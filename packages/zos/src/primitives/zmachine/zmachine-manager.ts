@@ -24,6 +24,10 @@ import type { NetworkResult } from "../network/network-manager.ts";
 import type { NodePaths } from "../node-paths.ts";
 import type { DiskResult } from "../zmount/zmount-manager.ts";
 import type { FlistMounts, MountedFlist } from "./flist-mounts.ts";
+import { verifyMountedFlist } from "./verify-mounted-flist.ts";
+
+/** Images up to this size are read (and so verified) entirely before the VM boots. */
+const VERIFY_WHOLE_BYTES = 64 * 1024 * 1024;
 
 export interface ZmachineDeps {
   paths: NodePaths;
@@ -67,6 +71,10 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
       }
       try {
         const spec = await vmSpec(ctx, w, net, mounted, deps);
+        const entry = spec.mode === "container" && spec.entrypoint?.[0] ? [spec.entrypoint[0]] : [];
+        await verifyMountedFlist(mounted.mountpoint, entry, VERIFY_WHOLE_BYTES).catch((e: unknown) => {
+          throw new Error(`flist ${w.data.flist} refused: ${e instanceof Error ? e.message : String(e)}`);
+        });
         const started = await deps.hypervisor.start(spec);
         ctx.log.info({ mode: spec.mode, ip: nic.ip }, "zmachine started");
         return { id: ctx.workloadId, ip: nic.ip, mode: spec.mode === "full" ? "full" : "container", console: started.consoleLog } satisfies ZmachineResult;

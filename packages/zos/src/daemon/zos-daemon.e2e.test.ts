@@ -1,0 +1,223 @@
+// End to end with real components: dev chain, hub, a zosd process, QEMU micro VMs, FUSE flists,
+// the bus. A twin contracts and deploys a zmachine from a signed busybox flist; the VM runs its
+// entrypoint and writes to a zmount; an update adds a disk; every refusal is checked with its
+// message; the daemon is SIGKILLed and the VM re-adopted; cancel leaves nothing behind.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { BusRemoteError } from "@zgrid/bus";
+import { deploymentHashHex, parseDeployment, signDeployment, type Deployment, type TwinKey } from "@zgrid/types";
+import { tapNameFor } from "../hypervisor/tap.ts";
+import { networkNames } from "../primitives/node-paths.ts";
+import { randomWgKey, startNodeFixture, type NodeFixture, type Twin } from "../testing/node-fixture.ts";
+
+const MiB = 1024 ** 2;
+const ENTRYPOINT = `#!/bin/sh
+echo "ZGRID-ENTRYPOINT host=$(hostname) greeting=$GREETING"
+echo "written-by-vm" > /data/proof.txt && sync && echo "ZGRID-DISK-OK"
+exec sleep 100000
+`;
+
+let f: NodeFixture;
+const wgKey = randomWgKey();
+
+function deploymentJson(twin: number, o: { flist: string; memory?: number; cpu?: number; version?: number; extraDisk?: boolean; contractId?: number; metadata?: string }) {
+  const v = o.version ?? 0;
+  return {
+    version: v, twin_id: twin, contract_id: o.contractId ?? 0, metadata: o.metadata ?? "e2e", description: "",
+    signature_requirement: { requests: [{ twin_id: twin, required: true, weight: 1 }], weight_required: 1 },
+    workloads: [
+      { version: 0, name: "net", type: "network", data: { ip_range: "10.77.0.0/16", subnet: "10.77.3.0/24", wireguard_private_key: wgKey, wireguard_listen_port: 51820, peers: [] } },
+      { version: 0, name: "data", type: "zmount", data: { size: 64 * MiB } },
+      ...(o.extraDisk ? [{ version: v, name: "extra", type: "zmount", data: { size: 32 * MiB } }] : []),
+      { version: 0, name: "vm", type: "zmachine", data: {
+        flist: o.flist, network: { interfaces: [{ network: "net", ip: "10.77.3.5" }] }, size: 0,
+        compute_capacity: { cpu: o.cpu ?? 1, memory: o.memory ?? 256 * MiB }, mounts: [{ name: "data", mountpoint: "/data" }],
+        entrypoint: "/start.sh", env: { GREETING: "hello-zgrid", SSH_KEY: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e2 e2e@test" },
+      } },
+    ],
+  };
+}
+
+/** Creates the contract (with `hash` or the deployment's own), signs with `key`, returns the signed deployment. */
+async function contracted(owner: Twin, json: ReturnType<typeof deploymentJson>, o: { hash?: `0x${string}`; key?: TwinKey } = {}): Promise<Deployment> {
+  const d = parseDeployment(json, { externalNetworks: ["net"] }); // "net" may be shared from the first deployment
+  const contractId = await owner.client.createNodeContract({ nodeId: f.node.nodeId, deploymentHash: o.hash ?? deploymentHashHex(d) });
+  return signDeployment({ ...d, contract_id: contractId }, owner.id, o.key ?? owner.key);
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < end) {
+    last = await fn();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 2000)}`);
+}
+
+const get = (twin: Twin, contractId: number) => twin.bus.request<Deployment>(f.node.twinId, "zos.deployment.get", { contract_id: contractId }, { timeout: 20_000 });
+const stateOf = (d: Deployment, name: string) => d.workloads.find((w) => w.name === name)?.result;
+const settled = (d: Deployment) => d.workloads.every((w) => w.result && w.result.state !== "init");
+
+async function refused(twin: Twin, command: string, payload: unknown): Promise<BusRemoteError> {
+  try {
+    await twin.bus.request(f.node.twinId, command, payload, { timeout: 20_000 });
+  } catch (e) {
+    assert.ok(e instanceof BusRemoteError, `expected a typed remote error, got ${String(e)}`);
+    return e;
+  }
+  throw new Error(`${command} was accepted`);
+}
+
+describe("zos node daemon end to end", { timeout: 600_000 }, () => {
+  before(async () => {
+    f = await startNodeFixture({ entrypoint: ENTRYPOINT });
+    await f.startNode();
+  });
+  after(async () => {
+    await f?.stop();
+  });
+
+  let deployment: Deployment;
+  let qemuPid: number | undefined;
+
+  test("deploys a zmachine: entrypoint runs, env and hostname applied, zmount written", async () => {
+    deployment = await contracted(f.user, deploymentJson(f.user.id, { flist: f.flistUrl }));
+    const ack = await f.user.bus.request<{ accepted: boolean }>(f.node.twinId, "zos.deployment.deploy", deployment, { timeout: 20_000 });
+    assert.equal(ack.accepted, true);
+    const d = await waitFor("workloads to settle", () => get(f.user, deployment.contract_id), settled);
+    for (const w of d.workloads) assert.equal(w.result?.state, "ok", `${w.name}: ${w.result?.message}`);
+    const vm = stateOf(d, "vm")?.data as { ip: string; console: string; id: string };
+    assert.equal(vm.ip, "10.77.3.5");
+    const consoleText = await waitFor("the entrypoint marker", async () => (existsSync(vm.console) ? readFileSync(vm.console, "utf8") : ""), (t) => t.includes("ZGRID-DISK-OK"));
+    assert.match(consoleText, /ZGRID-ENTRYPOINT host=vm greeting=hello-zgrid/);
+    const disk = (stateOf(d, "data")?.data as { path: string }).path;
+    const proof = spawnSync("debugfs", ["-R", "cat /proof.txt", disk], { encoding: "utf8" }).stdout;
+    assert.equal(proof.trim(), "written-by-vm");
+    qemuPid = (await f.hypervisor.status(vm.id)).pid;
+    assert.ok(qemuPid, "qemu runs");
+    const changes = await f.user.bus.request<Array<{ name: string; state: string }>>(f.node.twinId, "zos.deployment.changes", { contract_id: d.contract_id });
+    assert.ok(changes.some((c) => c.name === "vm" && c.state === "init") && changes.some((c) => c.name === "vm" && c.state === "ok"));
+  });
+
+  test("another twin can neither read nor change the deployment", async () => {
+    const e = await refused(f.stranger, "zos.deployment.get", { contract_id: deployment.contract_id });
+    assert.equal(e.code, "DEPLOYMENT_NOT_FOUND");
+    const list = await f.stranger.bus.request<Deployment[]>(f.node.twinId, "zos.deployment.list", {});
+    assert.equal(list.length, 0);
+    const e2 = await refused(f.stranger, "zos.deployment.update", { ...deployment, version: 1 });
+    assert.equal(e2.code, "TWIN_MISMATCH");
+  });
+
+  test("refusals say what was wrong", async () => {
+    // each case its own metadata: the chain refuses two live contracts with the same (node, hash)
+    let n = 0;
+    const base = () => deploymentJson(f.user.id, { flist: f.flistUrl, metadata: `refusal-${n++}` });
+    // wrong hash on the contract
+    const wrongHash = await contracted(f.user, base(), { hash: `0x${"ab".repeat(32)}` });
+    assert.match((await refused(f.user, "zos.deployment.deploy", wrongHash)).message, /holds hash 0xabab.*the deployment hashes to/);
+    // forged signature: the stranger's key under the user's twin id
+    const forged = await contracted(f.user, base(), { key: f.stranger.key });
+    const fe = await refused(f.user, "zos.deployment.deploy", forged);
+    assert.equal(fe.code, "SIGNATURE");
+    assert.match(fe.message, /does not match the deployment/);
+    // the user's signed deployment sent by another twin
+    const good = await contracted(f.user, base());
+    assert.match((await refused(f.stranger, "zos.deployment.deploy", good)).message, /belongs to twin \d+ but the request came from twin \d+/);
+    // replay of an accepted deployment
+    assert.equal((await refused(f.user, "zos.deployment.deploy", deployment)).code, "DEPLOYMENT_CONFLICT");
+    // invalid: cpu 0
+    const bad = base();
+    bad.workloads[2]!.data = { ...(bad.workloads[2]!.data as object), compute_capacity: { cpu: 0, memory: 256 * MiB } } as never;
+    const ve = await refused(f.user, "zos.deployment.deploy", bad);
+    assert.equal(ve.code, "VALIDATION");
+    assert.match(ve.message, /workload 'vm' \(zmachine\): data.compute_capacity.cpu = 0/);
+    // too big for the node
+    const huge = await contracted(f.user, deploymentJson(f.user.id, { flist: f.flistUrl, memory: 512 * 1024 * MiB, metadata: "huge" }));
+    const ce = await refused(f.user, "zos.deployment.deploy", huge);
+    assert.equal(ce.code, "INSUFFICIENT_CAPACITY");
+    assert.match(ce.message, /mru needs 512 GiB, .* free/);
+    // contract of another node
+    const other = parseDeployment(base());
+    const otherId = await f.user.client.createNodeContract({ nodeId: f.grid.nodeId1, deploymentHash: deploymentHashHex(other) });
+    const oe = await refused(f.user, "zos.deployment.deploy", signDeployment({ ...other, contract_id: otherId }, f.user.id, f.user.key));
+    assert.match(oe.message, new RegExp(`is for node ${f.grid.nodeId1}, not this node`));
+    for (const id of [wrongHash, forged, good, huge].map((d) => d.contract_id).concat(otherId)) await f.user.client.cancelContract(id);
+  });
+
+  test("an unsigned flist on a node that requires signatures is refused", async () => {
+    const json = deploymentJson(f.user.id, { flist: f.unsignedFlistUrl, metadata: "unsigned" });
+    json.workloads[0]!.data = { ...(json.workloads[0]!.data as object), subnet: "10.77.4.0/24" } as never;
+    json.workloads[0]!.name = "net2";
+    (json.workloads[2]!.data as { network: { interfaces: Array<{ network: string; ip: string }> } }).network.interfaces = [{ network: "net2", ip: "10.77.4.5" }];
+    const d = await contracted(f.user, json);
+    await f.user.bus.request(f.node.twinId, "zos.deployment.deploy", d);
+    const r = await waitFor("vm to fail", () => get(f.user, d.contract_id), settled);
+    assert.equal(stateOf(r, "vm")?.state, "error");
+    assert.match(stateOf(r, "vm")?.message ?? "", /refused: .*is not signed/);
+    await f.user.client.cancelContract(d.contract_id);
+    await waitFor("cleanup", () => get(f.user, d.contract_id), (x) => x.workloads.every((w) => w.result?.state === "deleted"));
+  });
+
+  test("an update adds a disk", async () => {
+    const next = parseDeployment(deploymentJson(f.user.id, { flist: f.flistUrl, version: 1, extraDisk: true, contractId: deployment.contract_id }));
+    await f.user.client.updateNodeContract(deployment.contract_id, { deploymentHash: deploymentHashHex(next) });
+    await f.user.bus.request(f.node.twinId, "zos.deployment.update", signDeployment(next, f.user.id, f.user.key));
+    const d = await waitFor("extra disk", () => get(f.user, deployment.contract_id), (x) => stateOf(x, "extra")?.state === "ok");
+    assert.equal(d.version, 1);
+    assert.equal(stateOf(d, "vm")?.state, "ok");
+    assert.ok(existsSync((stateOf(d, "extra")?.data as { path: string }).path));
+    deployment = d;
+  });
+
+  test("SIGKILLed daemon: the VM keeps running and is re-adopted", async () => {
+    f.killNode();
+    assert.doesNotThrow(() => process.kill(qemuPid!, 0), "qemu survives the daemon");
+    await f.startNode();
+    const d = await get(f.user, deployment.contract_id);
+    assert.equal(stateOf(d, "vm")?.state, "ok");
+    assert.equal((await f.hypervisor.status(`${f.user.id}-${deployment.contract_id}-vm`)).pid, qemuPid, "same QEMU process");
+  });
+
+  test("a tampered block in the store is refused", async () => {
+    const blocksDir = join(f.hubBlocksDir, "blocks");
+    const blocks = readdirSync(blocksDir).flatMap((hh) => readdirSync(join(blocksDir, hh)).map((b) => join(blocksDir, hh, b)));
+    for (const b of blocks) {
+      const bytes = readFileSync(b);
+      bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 0xff;
+      writeFileSync(b, bytes);
+    }
+    const json = deploymentJson(f.user.id, { flist: f.flistUrl, metadata: "tampered" });
+    json.workloads = json.workloads.filter((w) => w.name !== "net" && w.name !== "data");
+    (json.workloads[0]!.data as { mounts: unknown[] }).mounts = [];
+    json.workloads[0]!.name = "vm2";
+    (json.workloads[0]!.data as { network: { interfaces: Array<{ network: string; ip: string }> } }).network.interfaces = [{ network: "net", ip: "10.77.3.6" }];
+    // a fresh cache, or the node would serve the verified blocks it already holds
+    spawnSync("sh", ["-c", `rm -rf ${join(f.node.dataDir, "cache", "blocks")}/*`]);
+    const d = await contracted(f.user, json);
+    await f.user.bus.request(f.node.twinId, "zos.deployment.deploy", d);
+    const r = await waitFor("vm2 to fail", () => get(f.user, d.contract_id), settled);
+    assert.equal(stateOf(r, "vm2")?.state, "error");
+    assert.match(stateOf(r, "vm2")?.message ?? "", /refused: .*(hash|EIO)/);
+    await f.user.client.cancelContract(d.contract_id);
+  });
+
+  test("cancelling the contract removes the VM, disks, taps, mounts and network", async () => {
+    const wid = `${f.user.id}-${deployment.contract_id}-vm`;
+    const disk = (stateOf(deployment, "data")?.data as { path: string }).path;
+    await f.user.client.cancelContract(deployment.contract_id);
+    await waitFor("deprovision", () => get(f.user, deployment.contract_id), (x) => x.workloads.every((w) => w.result?.state === "deleted"));
+    assert.throws(() => process.kill(qemuPid!, 0), "qemu is gone");
+    assert.ok(!existsSync(disk), "zmount file removed");
+    const n = networkNames(f.node.nodeId, f.user.id, "net");
+    const links = spawnSync("ip", ["-br", "link"], { encoding: "utf8" }).stdout;
+    for (const name of [n.bridge, n.vethHost, tapNameFor(wid)]) assert.ok(!links.includes(name), `${name} removed`);
+    assert.ok(!existsSync(`/run/netns/${n.namespace}`), "namespace removed");
+    assert.ok(!readFileSync("/proc/self/mountinfo", "utf8").includes(join(f.node.dataDir, "mnt")), "flist unmounted");
+    assert.deepEqual(await f.hypervisor.list(), [], "no VM state left");
+  });
+});

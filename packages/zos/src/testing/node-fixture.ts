@@ -1,0 +1,148 @@
+/**
+ * A one-node grid for end-to-end tests: dev chain (farm, user and stranger twins), a hub with a
+ * signed busybox flist, and a real `zosd` process for the node. Everything it starts is stopped by
+ * `stop()`, which also removes VMs, mounts, interfaces and files a failing test may leave.
+ *
+ * @example
+ * ```ts
+ * const grid = await startNodeFixture({ entrypoint: "#!/bin/sh\necho hi\nexec sleep 1000\n" });
+ * const userBus = grid.user.bus; // request(grid.node.twinId, "zos.deployment.get", …)
+ * await grid.stop();
+ * ```
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { createBus, type Bus } from "@zgrid/bus";
+import type { GridClient } from "@zgrid/chain";
+import { startTestGrid, type TestGrid } from "@zgrid/chain/devchain/test-grid";
+import { editFlist, packFlist, pushFlist, signFlist, startHub, type Hub } from "@zgrid/flist";
+import { twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types";
+import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
+import { Hypervisor } from "../hypervisor/hypervisor.ts";
+import { buildBusyboxRoot } from "../hypervisor/test-fixtures.ts";
+import type { ZosConfigInput } from "../daemon/zos-config.ts";
+
+const ZOSD = fileURLToPath(new URL("../../bin/zosd.ts", import.meta.url));
+
+export interface Twin { id: number; key: TwinKey; client: GridClient; bus: Bus }
+
+export interface NodeFixture {
+  grid: TestGrid;
+  hub: Hub;
+  /** Hub URL of the signed busybox flist, and of an unsigned one. */
+  flistUrl: string;
+  unsignedFlistUrl: string;
+  /** Directory store holding the flist blocks as the hub got them (to tamper with). */
+  hubBlocksDir: string;
+  user: Twin;
+  stranger: Twin;
+  node: { twinId: number; nodeId: number; account: string; dataDir: string; vmStateDir: string; configPath: string };
+  hypervisor: Hypervisor;
+  startNode(): Promise<void>;
+  /** SIGKILLs the daemon (VMs and mounts stay). */
+  killNode(): void;
+  stop(): Promise<void>;
+}
+
+export async function startNodeFixture(o: { entrypoint: string; requireSignature?: boolean }): Promise<NodeFixture> {
+  const tmp = mkdtempSync(join(tmpdir(), "zos-e2e-"));
+  const vmStateDir = mkdtempSync("/tmp/zv-");
+  const cleanups: Array<() => Promise<void> | void> = [() => rmSync(tmp, { recursive: true, force: true }), () => rmSync(vmStateDir, { recursive: true, force: true })];
+  let daemon: ChildProcess | undefined;
+  const hypervisor = new Hypervisor({ stateDir: vmStateDir });
+  const stop = async () => {
+    daemon?.kill("SIGKILL");
+    for (const id of await hypervisor.list()) await hypervisor.delete(id).catch(() => undefined);
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  };
+  try {
+    const grid = await startTestGrid({ twins: 5 });
+    cleanups.push(() => grid.stop());
+    const hub = await startHub({ dataDir: join(tmp, "hub"), port: 0 });
+    cleanups.push(() => hub.close());
+    const twin = async (index: 3 | 4): Promise<Twin> => {
+      const t = grid.chain.twins[index]!;
+      const key = twinKeyFromPrivateKey(t.privateKey);
+      const client = index === 3 ? grid.user : grid.stranger;
+      const bus = await createBus({ key, twinId: t.twinId, directory: chainTwinDirectory(client) });
+      cleanups.push(() => bus.stop());
+      return { id: t.twinId, key, client, bus };
+    };
+    const user = await twin(3);
+    const stranger = await twin(4);
+
+    const root = join(tmp, "root");
+    await buildBusyboxRoot(root, o.entrypoint);
+    const local = `dir://${join(tmp, "blocks")}`;
+    const fl = join(tmp, "busybox.fl");
+    await packFlist({ source: root, output: fl, stores: [local] });
+    // The same image unsigned, placed on the hub by hand (the hub itself only takes signed uploads).
+    const unsigned = join(tmp, "hub", "flists", user.key.address, "busybox-unsigned.fl");
+    await signFlist(fl, user.key);
+    const pushed = await pushFlist({ hub: hub.url, flist: fl, stores: [local] });
+    mkdirSync(join(tmp, "hub", "flists", user.key.address), { recursive: true });
+    copyFileSync(join(tmp, "busybox.fl"), unsigned);
+    editFlist(unsigned, { routes: [{ start: 0, end: 255, url: `${hub.url}/blocks` }], removeTags: ["zgrid.signer", "zgrid.signature", "zgrid.root"] });
+    const unsignedUrl = `${hub.url}/flists/${user.key.address}/busybox-unsigned.fl`;
+
+    const dataDir = join(tmp, "node");
+    const configPath = join(tmp, "zos.json");
+    const config: ZosConfigInput = {
+      dataDir, vmStateDir, farmId: grid.farmId,
+      chain: { rpcUrl: grid.chain.rpcUrl, addresses: grid.chain.addresses },
+      flist: { requireSignature: o.requireSignature ?? true, stores: [`${hub.url}/blocks`], cacheBytes: 256 * 1024 * 1024 },
+      intervals: { reconcileMs: 2_000, monitorMs: 1_000, uptimeMs: 60_000 },
+      hypervisor: { accel: "tcg" },
+    };
+    writeFileSync(configPath, JSON.stringify(config));
+    const account = JSON.parse(spawnSync(process.execPath, [ZOSD, "--config", configPath, "--account"], { encoding: "utf8" }).stdout) as { account: `0x${string}` };
+    await grid.admin.walletClient!.sendTransaction({ to: account.account, value: 10n ** 20n, chain: null });
+    const node = { twinId: 0, nodeId: 0, account: account.account, dataDir, vmStateDir, configPath };
+    cleanups.push(() => cleanupNodeLeftovers(dataDir));
+
+    const fixture: NodeFixture = {
+      grid, hub, flistUrl: pushed.url, unsignedFlistUrl: unsignedUrl, hubBlocksDir: join(tmp, "hub"),
+      user, stranger, node, hypervisor, stop,
+      async startNode() {
+        daemon = spawn(process.execPath, [ZOSD, "--config", configPath], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "warn" } });
+        const line = await new Promise<string>((resolve, reject) => {
+          const rl = createInterface({ input: daemon!.stdout! });
+          rl.once("line", resolve);
+          daemon!.once("exit", (code) => reject(new Error(`zosd exited (${code}) before it was ready`)));
+        });
+        const ready = JSON.parse(line) as { ready: boolean; twinId: number; nodeId: number; error?: { message: string } };
+        if (!ready.ready) throw new Error(`zosd failed: ${ready.error?.message}`);
+        node.twinId = ready.twinId;
+        node.nodeId = ready.nodeId;
+      },
+      killNode() {
+        daemon?.kill("SIGKILL");
+        daemon = undefined;
+      },
+    };
+    return fixture;
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Removes what a crashed test may leave: FUSE mounts under the data dir, and zgrid bridges/namespaces it made. */
+function cleanupNodeLeftovers(dataDir: string): void {
+  const mnt = join(dataDir, "mnt");
+  for (const e of (() => { try { return readdirSync(mnt); } catch { return []; } })()) {
+    if (!e.endsWith(".json") && !e.endsWith(".log")) spawnSync("fusermount", ["-uz", join(mnt, e)]);
+  }
+  for (const line of spawnSync("pgrep", ["-af", "mount-worker.ts"], { encoding: "utf8" }).stdout.split("\n")) {
+    if (line.includes(dataDir)) spawnSync("kill", ["-9", line.split(" ")[0]!]);
+  }
+}
+
+export function randomWgKey(): string {
+  return randomBytes(32).toString("base64");
+}
