@@ -34,6 +34,17 @@ describe("createBus: request/response between real libp2p peers on loopback", ()
     await assert.rejects(a.request(a.twinId, "echo"), BusUnreachableError);
   });
 
+  test("a client with no address at all can call, and be called back over its own connection", async (t) => {
+    const grid = new TestGrid();
+    t.after(() => grid.close());
+    const client = await grid.bus({ listen: [] });
+    const node = await grid.bus();
+    assert.deepEqual(client.addresses(), []);
+    client.handle("notify", (p: { n: number }) => p.n + 1);
+    node.handle("hello", async (_p: unknown, ctx) => node.request(ctx.twinId, "notify", { n: 41 }));
+    assert.equal(await client.request(node.twinId, "hello"), 42);
+  });
+
   test("1,000 concurrent requests all get their own answer", async (t) => {
     const grid = new TestGrid();
     t.after(() => grid.close());
