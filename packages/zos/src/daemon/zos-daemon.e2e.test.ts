@@ -174,6 +174,35 @@ describe("zos node daemon end to end", { timeout: 600_000 }, () => {
     deployment = d;
   });
 
+  test("the node reports itself, its statistics and its contracts' used resources to the chain", async () => {
+    const node = await f.grid.admin.getNode(f.node.nodeId);
+    assert.equal(node.farmId, f.grid.farmId);
+    assert.ok(node.resources.cru >= 1n && node.resources.mru > 0n && node.resources.sru > 0n);
+    assert.ok(node.lastUptimeReport > 0n, "uptime reported");
+    const contract = await f.grid.admin.getContract(deployment.contract_id);
+    assert.equal(contract.used.cru, 1n);
+    assert.equal(contract.used.mru, BigInt(256 * MiB));
+    const stats = await f.user.bus.request<{ total: { cru: number }; used: { cru: number; mru: number }; users: { deployments: number } }>(f.node.twinId, "zos.statistics.get", {});
+    assert.equal(stats.used.cru, 1);
+    assert.equal(stats.users.deployments, 1);
+    assert.deepEqual(await f.user.bus.request(f.node.twinId, "zos.network.list_private_ips", { network_name: "net" }), ["10.77.3.5"]);
+    assert.ok((await f.user.bus.request<string[]>(f.node.twinId, "zos.system.node_features_get", {})).includes("zmachine"));
+  });
+
+  test("grace period pauses the VM; funds back resume it", async () => {
+    const wid = `${f.user.id}-${deployment.contract_id}-vm`;
+    const balance = await f.user.client.balanceOf();
+    await f.user.client.transfer(f.stranger.key.address, balance);
+    await f.grid.chain.advanceTime(3600);
+    assert.equal((await f.grid.admin.settle(deployment.contract_id)).paid, false);
+    await waitFor("vm paused", () => get(f.user, deployment.contract_id), (d) => stateOf(d, "vm")?.state === "paused");
+    assert.equal((await f.hypervisor.status(wid)).state, "paused");
+    await f.stranger.client.transfer(f.user.key.address, balance);
+    assert.equal((await f.grid.admin.settle(deployment.contract_id)).paid, true);
+    await waitFor("vm resumed", () => get(f.user, deployment.contract_id), (d) => stateOf(d, "vm")?.state === "ok");
+    assert.equal((await f.hypervisor.status(wid)).state, "running");
+  });
+
   test("SIGKILLed daemon: the VM keeps running and is re-adopted", async () => {
     f.killNode();
     assert.doesNotThrow(() => process.kill(qemuPid!, 0), "qemu survives the daemon");
