@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { GiB, parseDeployment, type Deployment } from "@zgrid/types";
+import { sampleDeploymentJson } from "@zgrid/types/testing/sample-deployment";
+import { freeCapacity, systemReserve, usedCapacity } from "./capacity-ledger.ts";
+
+test("system reserve is max(10% RAM, 2 GiB)", () => {
+  assert.equal(systemReserve(8 * GiB).mru, 2 * GiB);
+  assert.equal(systemReserve(64 * GiB).mru, Math.floor(6.4 * GiB));
+});
+
+test("free capacity: total - reserve - live workloads; deleted and failed workloads free theirs", () => {
+  const d = parseDeployment(sampleDeploymentJson());
+  const total = { cru: 8, mru: 32 * GiB, sru: 500 * GiB, hru: 1000 * GiB, ipv4u: 0 };
+  const live: Deployment = { ...d, workloads: d.workloads.map((w) => ({ ...w, result: { created: 1, state: "ok", message: "" } })) };
+  assert.deepEqual(usedCapacity([live]), { cru: 2, mru: 2 * GiB, sru: 12 * GiB, hru: 5 * GiB, ipv4u: 1 });
+  assert.deepEqual(freeCapacity(total, [live]), { cru: 6, mru: 32 * GiB - Math.floor(3.2 * GiB) - 2 * GiB, sru: 488 * GiB, hru: 995 * GiB, ipv4u: 0 });
+  const gone: Deployment = { ...d, workloads: d.workloads.map((w) => ({ ...w, result: { created: 1, state: w.name === "vm" ? "deleted" : "error", message: "" } })) };
+  assert.deepEqual(usedCapacity([gone]), { cru: 0, mru: 0, sru: 0, hru: 0, ipv4u: 0 });
+});

@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parseDeployment } from "@zgrid/types";
+import { sampleDeploymentJson } from "@zgrid/types/testing/sample-deployment";
+import { openDeploymentStore } from "./deployment-store.ts";
+
+test("deployments and their history survive reopening the database", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "zos-store-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "zos.db");
+  const d = { ...parseDeployment(sampleDeploymentJson({ twinId: 7 })), contract_id: 12 };
+  let store = openDeploymentStore(path);
+  store.put(d);
+  store.put({ ...d, contract_id: 13, twin_id: 8, signature_requirement: { ...d.signature_requirement, requests: [{ twin_id: 8, required: false, weight: 1 }] } });
+  store.recordChange({ contract_id: 12, name: "vm", type: "zmachine", version: 0, state: "init", message: "", at: 1 });
+  store.recordChange({ contract_id: 12, name: "vm", type: "zmachine", version: 0, state: "ok", message: "", at: 2 });
+  store.close();
+  store = openDeploymentStore(path);
+  assert.deepEqual(store.get(12), d);
+  assert.equal(store.get(99), undefined);
+  assert.deepEqual(store.list({ twinId: 7 }).map((x) => x.contract_id), [12]);
+  assert.deepEqual(store.list().map((x) => x.contract_id), [12, 13]);
+  assert.deepEqual(store.changes(12).map((c) => c.state), ["init", "ok"]);
+  store.put({ ...d, version: 1 });
+  assert.equal(store.get(12)?.version, 1);
+  store.remove(12);
+  assert.equal(store.get(12), undefined);
+  store.close();
+});
