@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { startTestGrid, type TestGrid } from "../devchain/test-grid.ts";
 import { assertRevert } from "../devchain/assert-revert.ts";
 import { devAccount } from "../devchain/dev-accounts.ts";
-import { AuthorizationError } from "../errors/chain-error.ts";
+import { AuthorizationError, ChainError } from "../errors/chain-error.ts";
+import { createGridClient } from "./create-grid-client.ts";
 import { TwinError } from "../errors/twin-errors.ts";
 import { FarmError } from "../errors/farm-errors.ts";
 import { ContractError } from "../errors/contract-errors.ts";
@@ -86,4 +87,9 @@ describe("twins and farms", () => {
     assert.equal((await g.admin.getPricingPolicy(2)).name, "cheap");
     await g.admin.setFarmPricingPolicy(g.farmId, 1);
   });
+});
+
+test("an unreachable chain is a ChainError that says so", async () => {
+  const c = createGridClient({ rpcUrl: "http://127.0.0.1:1", addresses: { token: "0x0000000000000000000000000000000000000001", registry: "0x0000000000000000000000000000000000000002", contracts: "0x0000000000000000000000000000000000000003", governance: "0x0000000000000000000000000000000000000004" } });
+  await assert.rejects(c.getTwin(1), (e: unknown) => e instanceof ChainError && e.message.includes("cannot reach the chain at http://127.0.0.1:1") && !!e.hint);
 });

@@ -3,7 +3,7 @@
  * error becomes a ChainRevertError subclass with a message that says what happened and a hint that
  * says what to do.
  */
-import { BaseError as ViemBaseError, ContractFunctionRevertedError, decodeErrorResult, type Hex } from "viem";
+import { BaseError as ViemBaseError, ContractFunctionRevertedError, HttpRequestError, decodeErrorResult, type Hex } from "viem";
 import { gridAbi } from "../abis.ts";
 import { BaseError } from "@zgrid/types";
 import { AuthorizationError, ChainError, type ChainRevertError } from "./chain-error.ts";
@@ -99,6 +99,13 @@ export function toChainError(e: unknown, action: string): BaseError {
     }
     if (reverted instanceof ContractFunctionRevertedError && reverted.reason) {
       return new ChainError(`${action} reverted: ${reverted.reason}`, { details: { action }, cause: e });
+    }
+    const http = e.walk((x) => x instanceof HttpRequestError);
+    if (http instanceof HttpRequestError) {
+      return new ChainError(`cannot reach the chain at ${http.url}`, {
+        details: { action, url: http.url, status: http.status }, cause: e,
+        hint: "is the chain running? start a dev chain with `node packages/chain/bin/devchain.ts`",
+      });
     }
     return new ChainError(`${action} failed: ${e.shortMessage}`, { details: { action }, cause: e });
   }
