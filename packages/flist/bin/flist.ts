@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-warnings
 /**
  * zgrid-flist: pack, unpack, inspect/ls, tag, sign, verify, mount, convert, push, hub.
  * (Absorbed by the `zgrid` CLI later; every command calls one library function.)

@@ -128,4 +128,12 @@ test("unpack refuses a non-empty target and hostile names", async (t) => {
   await assert.rejects(unpackFlist({ flist: fl, target: join(dir, "out") }), FlistFormatError);
   assert.equal(existsSync(join(dir, "out")), false);
   assert.equal(existsSync(join(dir, "b")), false);
+  // An entry hanging under a symlink (which points outside) is refused: nothing is written through it.
+  const db3 = new DatabaseSync(fl);
+  db3.prepare("update inode set name = 'etc' where name = 'a/../../b'").run();
+  db3.prepare("update inode set size = 6 where name = 'hostname'").run();
+  db3.prepare("update inode set parent = (select ino from inode where name = 'abs-link') where name = 'hostname'").run();
+  db3.close();
+  await assert.rejects(unpackFlist({ flist: fl, target: join(dir, "out") }), /not reachable from the root/);
+  assert.equal(existsSync(join(dir, "out")), false);
 });

@@ -190,6 +190,11 @@ export class FlistReader {
         stack.push({ path, inode: kid });
       }
     }
+    // An entry whose parent is a symlink or file (or missing) would be invisible: refuse the listing.
+    const total = num((this.#db.prepare("select count(*) as n from inode").get() as Row).n);
+    if (total !== seen.size) {
+      throw new FlistFormatError(`${this.path}: ${total - seen.size} entries are not reachable from the root (parent is not a directory)`, { details: { total, reachable: seen.size } });
+    }
   }
 
   /** Checks that a file's declared size agrees with its blocks (rejects absurd sizes). */

@@ -79,3 +79,17 @@ test("fetcher: one download per block for concurrent readers, verified cache hit
   assert.equal(cache.get(bs[2]!.id), undefined);
   assert.equal(fetcher.metrics.verifyFailures, 2);
 });
+
+test("two processes' caches on one directory keep the total under the cap", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "zgrid-cache-shared-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const bs = blocks(140, 2000);
+  const cap = bs[0]!.data.length * 6;
+  const a = new BlockCache({ dir, maxBytes: cap });
+  const b = new BlockCache({ dir, maxBytes: cap });
+  for (const x of bs.slice(0, 5)) a.put(x.id, x.data);
+  for (const x of bs.slice(5)) b.put(x.id, x.data);
+  const onDisk = new BlockCache({ dir, maxBytes: Number.MAX_SAFE_INTEGER });
+  assert.ok(onDisk.bytes <= cap, `${onDisk.bytes} bytes on disk, cap ${cap}`);
+  assert.ok(b.get(bs[139]!.id), "the most recent block survives");
+});

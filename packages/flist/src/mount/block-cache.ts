@@ -3,7 +3,8 @@
  * a size cap with LRU eviction. Entries hold ciphertext exactly as fetched, so a hit is verified
  * like a fetch (the caller decodes with decodeBlock). Writes are atomic (temp + rename), so
  * processes sharing the directory never see half a block. Each process tracks recency of what it
- * uses; files are also touched so a new process starts from the on-disk order.
+ * uses; files are also touched, and every 128 writes the directory is re-scanned, so blocks other
+ * mounts added count towards the cap and a new process starts from the on-disk order.
  *
  * @example
  * ```ts
@@ -29,11 +30,18 @@ export class BlockCache {
   /** hex id -> size, in LRU order (oldest first: Map keeps insertion order). */
   readonly #entries = new Map<string, number>();
   #bytes = 0;
+  #putsSinceScan = 0;
 
   constructor(options: BlockCacheOptions) {
     this.dir = options.dir;
     this.maxBytes = options.maxBytes;
     mkdirSync(this.dir, { recursive: true });
+    this.#scan();
+  }
+
+  /** Re-reads the directory: keeps this process's recency for known blocks, adds others' by mtime. */
+  #scan(): void {
+    this.#putsSinceScan = 0;
     const found: Array<{ hex: string; size: number; mtime: number }> = [];
     for (const sub of readdirSync(this.dir)) {
       if (!/^[0-9a-f]{2}$/.test(sub)) continue;
@@ -45,9 +53,20 @@ export class BlockCache {
         } catch { /* evicted meanwhile */ }
       }
     }
+    const known = new Map(this.#entries);
+    this.#entries.clear();
+    this.#bytes = 0;
+    const onDisk = new Set(found.map((f) => f.hex));
+    // Blocks new to this process are older than anything it used itself.
     for (const f of found.sort((a, b) => a.mtime - b.mtime)) {
+      if (known.has(f.hex)) continue;
       this.#entries.set(f.hex, f.size);
       this.#bytes += f.size;
+    }
+    for (const [hex, size] of known) {
+      if (!onDisk.has(hex)) continue;
+      this.#entries.set(hex, size);
+      this.#bytes += size;
     }
     this.#evict();
   }
@@ -96,7 +115,8 @@ export class BlockCache {
     if (this.#entries.has(hex)) this.#forget(hex);
     this.#entries.set(hex, data.length);
     this.#bytes += data.length;
-    this.#evict();
+    if (++this.#putsSinceScan >= 128) this.#scan();
+    else this.#evict();
   }
 
   /** Drops a block (e.g. one that failed verification). */

@@ -72,9 +72,19 @@ export async function fetchFlistFile(flist: string, cacheDir: string): Promise<s
   return path;
 }
 
-/** Lazy-unmounts a stale mount (after a crash); harmless when nothing is mounted. */
+/**
+ * Lazy-unmounts a stale mount (after a crash); harmless when nothing is mounted. Tries
+ * fusermount (Debian `fuse`), fusermount3 (`fuse3`, which replaces `fuse`), then umount -l.
+ */
 export function lazyUnmount(mountpoint: string): void {
-  spawnSync("fusermount", ["-uz", mountpoint], { stdio: "ignore" });
+  for (const [cmd, args] of [["fusermount", ["-uz", mountpoint]], ["fusermount3", ["-uz", mountpoint]], ["umount", ["-l", mountpoint]]] as const) {
+    const r = spawnSync(cmd, args, { stdio: "ignore" });
+    if (r.status === 0 || !isMounted(mountpoint)) return;
+  }
+}
+
+function isMounted(mountpoint: string): boolean {
+  return spawnSync("mountpoint", ["-q", mountpoint], { stdio: "ignore" }).status === 0;
 }
 
 export async function mountFlist(options: MountOptions): Promise<MountHandle> {
