@@ -1,2 +1,13 @@
 // @zgrid/zos public API.
 export * from "./hypervisor/index.ts";
+export { startZosDaemon, ZOS_VERSION, NodeNotFundedError, type ZosDaemon } from "./daemon/zos-daemon.ts";
+export { parseZosConfig, zosConfigSchema, ZosConfigError, type ZosConfig, type ZosConfigInput } from "./daemon/zos-config.ts";
+export { ProvisionEngine, isDeleted, type EngineOptions } from "./engine/provision-engine.ts";
+export { verifyDeployment } from "./engine/verify-deployment.ts";
+export * from "./engine/engine-errors.ts";
+export type { NodeChain, ChainContract, ChainTwin } from "./engine/node-chain.ts";
+export type { WorkloadManager, WorkloadContext, ManagerMap } from "./engine/workload-manager.ts";
+export { openDeploymentStore, type DeploymentStore, type WorkloadChange } from "./engine/deployment-store.ts";
+export { chainTwinDirectory } from "./chain/chain-twin-directory.ts";
+export { loadNodeIdentity } from "./node/node-identity.ts";
+export { networkNames, nodePaths } from "./primitives/node-paths.ts";
