@@ -6,6 +6,7 @@ export * from "./directory/twin-cache.ts";
 export * from "./errors/bus-errors.ts";
 export * from "./identity/peer-identity.ts";
 export * from "./metrics/bus-metrics.ts";
+export * from "./metrics/prometheus-text.ts";
 export * from "./node/create-peer-node.ts";
 export * from "./server/bus-limits.ts";
 export type { BusHandler, HandlerContext } from "./server/inbound-session.ts";

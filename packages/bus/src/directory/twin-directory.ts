@@ -26,6 +26,9 @@ export interface TwinRecord {
 export interface TwinDirectory {
   /** The twin's record, or undefined when no such twin exists. */
   getTwin(twinId: number): Promise<TwinRecord | undefined>;
-  /** Subscribes to record changes (twin updated on chain); returns an unsubscribe function. */
+  /**
+   * Subscribes to record changes; returns an unsubscribe function. Fire it for created twins
+   * too: the bus caches misses for 2 s, and a new twin's first calls should not wait for that.
+   */
   onTwinUpdated?(callback: (twinId: number) => void): () => void;
 }
