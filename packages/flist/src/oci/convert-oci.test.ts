@@ -14,6 +14,7 @@ import { FlistReader } from "../format/flist-reader.ts";
 import { startHub } from "../hub/hub-server.ts";
 import { describeTree, makeSampleTree, type EntryDescription } from "../testing/sample-tree.ts";
 import { startRegistry } from "../testing/registry.ts";
+import { runChild } from "../testing/run-child.ts";
 import { unpackFlist } from "../unpack-flist.ts";
 import { verifyFlist } from "../verify-flist.ts";
 import { convertOci } from "./convert-oci.ts";
@@ -98,6 +99,32 @@ test("OCI image made with umoci, pushed with skopeo to a real registry, converte
 
   await assert.rejects(convertOci({ source: { registry: `${registry.host}/demo/missing:1` }, output: join(dir, "x.fl"), stores: [`dir://${join(dir, "store")}`] }), OciError);
   assert.equal(existsSync(join(dir, "x.fl")), false);
+});
+
+test("registry with token auth: skopeo pushes with credentials, the importer pulls with an anonymous bearer token", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "zgrid-oci-token-"));
+  const registry = await startRegistry(join(dir, "registry"), { tokenAuth: true });
+  t.after(async () => {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const unauth = await fetch(`http://${registry.host}/v2/`);
+  assert.equal(unauth.status, 401);
+  assert.match(unauth.headers.get("www-authenticate") ?? "", /^Bearer realm=/);
+  run("umoci", ["init", "--layout", "img"], dir);
+  run("umoci", ["new", "--image", "img:latest"], dir);
+  run("umoci", ["unpack", "--image", "img:latest", "bundle"], dir);
+  writeFileSync(join(dir, "bundle/rootfs/hello"), "token auth\n");
+  run("umoci", ["repack", "--image", "img:latest", "bundle"], dir);
+  // The token service runs in this process: skopeo must not block the event loop.
+  const push = await runChild("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "tester:secret", `oci:${join(dir, "img")}:latest`, `docker://${registry.host}/demo/secret:1`]);
+  assert.equal(push.status, 0, push.stderr);
+  const before = registry.tokensIssued;
+  const result = await convertOci({ source: { registry: `${registry.host}/demo/secret:1` }, output: join(dir, "s.fl"), stores: [`dir://${join(dir, "store")}`] });
+  assert.equal(result.layers, 1);
+  assert.ok(registry.tokensIssued > before, "the importer fetched a token");
+  await unpackFlist({ flist: join(dir, "s.fl"), target: join(dir, "out") });
+  assert.equal(readFileSync(join(dir, "out/hello"), "utf8"), "token auth\n");
 });
 
 async function writeTar(path: string, entries: Array<{ header: Partial<tar.Header> & { name: string }; body?: string }>, gzip = false): Promise<void> {
