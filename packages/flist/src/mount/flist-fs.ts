@@ -37,6 +37,8 @@ export class FlistFs {
   readonly #blockSize: number;
   readonly #readAhead: number;
   readonly #paths = new Map<string, FlistInode | null>();
+  /** Children by name of recently listed directories (big dirs are looked up many times). */
+  readonly #dirs = new Map<number, Map<string, FlistInode>>();
   readonly #open = new Map<number, OpenFile>();
   #nextFd = 10;
 
@@ -55,15 +57,27 @@ export class FlistFs {
     const cut = path.lastIndexOf("/");
     const parent = this.resolve(cut === 0 ? "/" : path.slice(0, cut));
     let found: FlistInode | undefined;
-    if (parent && (parent.mode & S_IFMT) === S_IFDIR) {
-      const name = path.slice(cut + 1);
-      const kids = this.#reader.children(parent.ino);
-      // fuse-native passes names as UTF-8 strings: a non-UTF-8 name is shown with U+FFFD and
-      // found again by that lossy form.
-      found = kids.find((k) => k.name.equals(Buffer.from(name))) ?? kids.find((k) => k.name.toString() === name);
-    }
+    if (parent && (parent.mode & S_IFMT) === S_IFDIR) found = this.#childrenByName(parent.ino).get(path.slice(cut + 1));
+    if (this.#paths.size > 200_000) this.#paths.clear();
     this.#paths.set(path, found ?? null);
     return found;
+  }
+
+  /**
+   * Children keyed by the string fuse-native uses: names are passed as UTF-8 strings, so a
+   * non-UTF-8 name shows with U+FFFD and is found again by that lossy form.
+   */
+  #childrenByName(ino: number): Map<string, FlistInode> {
+    let map = this.#dirs.get(ino);
+    if (map) {
+      this.#dirs.delete(ino);
+    } else {
+      map = new Map();
+      for (const k of this.#reader.children(ino)) if (!map.has(k.name.toString())) map.set(k.name.toString(), k);
+      if (this.#dirs.size >= 1024) this.#dirs.delete(this.#dirs.keys().next().value!);
+    }
+    this.#dirs.set(ino, map);
+    return map;
   }
 
   #stat(inode: FlistInode): Record<string, unknown> {

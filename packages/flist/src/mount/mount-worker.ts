@@ -44,7 +44,11 @@ function main(): void {
   const fetcher = new BlockFetcher({ store, cache, parallel: options.parallel });
   const fs = new FlistFs(reader, fetcher, { readAhead: options.readAhead });
   const Fuse = createRequire(import.meta.url)("fuse-native") as FuseCtor;
-  const fuse = new Fuse(options.mountpoint, fs.operations(), { force: true, mkdir: true, fsname: "zgrid-flist", subtype: "flist", autoUnmount: false });
+  const fuse = new Fuse(options.mountpoint, fs.operations(), {
+    force: true, mkdir: true, fsname: "zgrid-flist", subtype: "flist",
+    // Read-only, verified content never changes: let the kernel keep pages and attributes.
+    kernelCache: true, attrTimeout: 3600, entryTimeout: 3600,
+  });
   const send = (msg: unknown): void => { if (process.send) process.send(msg); };
   let stopping = false;
   const stop = (): void => {
