@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import type { TransactionReceipt } from "viem";
-import { gridContractsAbi, registryAbi, devAccount, GIB, type GridClient } from "@zgrid/chain";
+import { gridContractsAbi, gridTokenAbi, registryAbi, devAccount, GIB, type GridClient } from "@zgrid/chain";
 import { write } from "@zgrid/chain/client/context";
 import { startTestGrid, testHash } from "@zgrid/chain/devchain/test-grid";
 
@@ -42,12 +42,18 @@ try {
   rows.push(["reportUptime", gas(await write(g.node1.context, a.registry, registryAbi, "reportUptime", [3600n, ts]))]);
   rows.push(["cancelContract (0 IPs)", gas(await write(g.user.context, a.contracts, gridContractsAbi, "cancelContract", [id]))]);
   rows.push(["cancelContract (1 public IP)", gas(await write(g.user.context, a.contracts, gridContractsAbi, "cancelContract", [idOf(rCreateIp)]))]);
-  console.log("gas per call (dev chain, solc 0.8.30 optimizer 200 runs):");
-  for (const [name, g2] of rows) console.log(`  ${name.padEnd(36)} ${g2.toLocaleString("en-US").padStart(9)} gas`);
+  // baseline: a plain ERC-20 transfer of the grid token, same client path
+  const transferGas = gas(await write(g.user.context, a.token, gridTokenAbi, "transfer", [g.stranger.account!, 1n]));
+  console.log("gas per call (dev chain, solc 0.8.30 optimizer 200 runs; baseline = one ERC-20 transfer):");
+  console.log(`  ${"ERC-20 transfer (baseline)".padEnd(36)} ${transferGas.toLocaleString("en-US").padStart(9)} gas`);
+  for (const [name, g2] of rows) console.log(`  ${name.padEnd(36)} ${g2.toLocaleString("en-US").padStart(9)} gas  x${(g2 / transferGas).toFixed(2)}`);
 
   // ---- throughput through the client ----
   const N = 300;
   let t0 = performance.now();
+  for (let i = 0; i < N; i++) await g.user.transfer(g.stranger.account!, 1n);
+  const transfers = N / ((performance.now() - t0) / 1000);
+  t0 = performance.now();
   for (let i = 0; i < N; i++) await g.user.createNodeContract({ nodeId: g.nodeId1, deploymentHash: testHash(hashN++) });
   const seq = N / ((performance.now() - t0) / 1000);
   const extra = [6, 7, 8, 9, 10, 11, 12, 13].map((i) => g.clientFor(devAccount(i).privateKey));
@@ -56,9 +62,10 @@ try {
   t0 = performance.now();
   await Promise.all(users.map(async (c) => { for (let i = 0; i < N / 10; i++) await c.createNodeContract({ nodeId: g.nodeId2, deploymentHash: testHash(hashN++) }); }));
   const par = (users.length * (N / 10)) / ((performance.now() - t0) / 1000);
-  console.log(`\nnode contracts created through the client (each waits for its receipt):`);
-  console.log(`  1 account, sequential        ${seq.toFixed(0).padStart(6)} contracts/s`);
-  console.log(`  ${users.length} accounts, concurrent      ${par.toFixed(0).padStart(6)} contracts/s  (x${(par / seq).toFixed(2)} vs sequential)`);
+  console.log(`\nthrough the client, each write waiting for its receipt:`);
+  console.log(`  token transfers, 1 account (baseline) ${transfers.toFixed(0).padStart(6)} tx/s`);
+  console.log(`  node contracts, 1 account             ${seq.toFixed(0).padStart(6)} contracts/s  (x${(seq / transfers).toFixed(2)} vs transfers)`);
+  console.log(`  node contracts, ${users.length} accounts at once   ${par.toFixed(0).padStart(6)} contracts/s  (x${(par / seq).toFixed(2)} vs 1 account)`);
 
   // ---- settle cost vs number of live contracts ----
   const settleGas = async (): Promise<number> => {
