@@ -49,11 +49,14 @@ export function renderEnvSh(env: Record<string, string>): string {
   return Object.entries(env).map(([k, v]) => `export ${shQuote(`${k}=${v}`)}\n`).join("");
 }
 
+/** spec.sshKeys plus the lines of env SSH_KEY (Zero-OS convention), deduplicated. */
+export function authorizedKeys(spec: VmSpec): string[] {
+  return [...new Set([...spec.sshKeys, ...(spec.env.SSH_KEY ?? "").split("\n")].map((k) => k.trim()).filter(Boolean))];
+}
+
 export async function writeGuestConfig(dir: string, spec: VmSpec): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "config.sh"), renderConfigSh(spec));
   await writeFile(join(dir, "env.sh"), renderEnvSh(spec.env));
-  // Zero-OS convention: an SSH_KEY env var also lands in authorized_keys.
-  const keys = [...new Set([...spec.sshKeys, ...(spec.env.SSH_KEY ?? "").split("\n")].map((k) => k.trim()).filter(Boolean))];
-  await writeFile(join(dir, "authorized_keys"), keys.map((k) => k + "\n").join(""));
+  await writeFile(join(dir, "authorized_keys"), authorizedKeys(spec).map((k) => k + "\n").join(""));
 }

@@ -25,6 +25,7 @@ import { ensureExt4Disk, ensureImageSize, removeDisk } from "./disk.ts";
 import { VmNotFoundError, VmStartError, VmStateError, VmSpecError } from "./errors.ts";
 import { findGuest, type GuestArtifacts } from "./guest-artifacts.ts";
 import { writeGuestConfig } from "./guest-config.ts";
+import { writeCloudInitSeed } from "./cloud-init-seed.ts";
 import { runHost } from "./host-command.ts";
 import { qmpCommand } from "./qmp-client.ts";
 import { QEMU_BINARY, buildQemuArgs, type Accel, type VmPaths } from "./qemu-command.ts";
@@ -96,6 +97,7 @@ export class Hypervisor {
       configDir: join(dir, "config"),
       specFile: join(dir, "spec.json"),
       desiredFile: join(dir, "desired"),
+      seedDisk: join(dir, "seed.img"),
     };
     if (Buffer.byteLength(p.qmpSocket) > 107) {
       throw new VmSpecError("QMP socket path too long", { details: { path: p.qmpSocket }, hint: "use a shorter stateDir" });
@@ -137,7 +139,9 @@ export class Hypervisor {
       }
       for (const d of spec.disks) if (await ensureExt4Disk(d.path, d.sizeBytes)) createdDisks.push(d.path);
       if (spec.network && tap && (await ensureTap(tap, spec.network.bridge))) createdTap = tap;
-      const args = buildQemuArgs({ spec, guest, accel, paths, ...(tap ? { tap, mac: spec.network?.mac ?? macFor(spec.id) } : {}) });
+      const mac = tap ? spec.network?.mac ?? macFor(spec.id) : undefined;
+      if (spec.mode !== "container") await writeCloudInitSeed(paths.seedDisk, spec, mac);
+      const args = buildQemuArgs({ spec, guest, accel, paths, ...(tap && mac ? { tap, mac } : {}), ...(spec.mode !== "container" ? { seedDisk: paths.seedDisk } : {}) });
       await markConsoleStart(paths.consoleLog, `qemu start (${accel})`);
       await runHost(QEMU_BINARY, args, { timeoutMs: 30_000 }).catch((e: unknown) => {
         throw new VmStartError(`qemu did not start vm ${spec.id}`, { details: { id: spec.id, ...(e as { details?: object }).details }, cause: e });

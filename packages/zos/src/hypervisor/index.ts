@@ -3,7 +3,8 @@ export { Hypervisor, type HypervisorOptions, type VmState, type VmStatus } from 
 export { parseVmSpec, vmSpecSchema, type VmSpec, type VmSpecInput, type VmDisk, type VmNetwork } from "./vm-spec.ts";
 export { probeAccel, probeBoot, type AccelChoice, type ProbeOptions } from "./accel-probe.ts";
 export { findGuest, defaultGuestDir, hostTscKhz, type GuestArtifacts } from "./guest-artifacts.ts";
-export { renderConfigSh, renderEnvSh, writeGuestConfig, shQuote } from "./guest-config.ts";
+export { renderConfigSh, renderEnvSh, writeGuestConfig, shQuote, authorizedKeys } from "./guest-config.ts";
+export { renderCloudInit, writeCloudInitSeed, type CloudInitFiles } from "./cloud-init-seed.ts";
 export { buildQemuArgs, type Accel, type VmPaths } from "./qemu-command.ts";
 export { qmpCommand } from "./qmp-client.ts";
 export { ensureExt4Disk, removeDisk } from "./disk.ts";

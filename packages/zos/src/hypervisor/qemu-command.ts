@@ -15,6 +15,7 @@ import type { GuestArtifacts } from "./guest-artifacts.ts";
 import { hostTscKhz } from "./guest-artifacts.ts";
 import { CONFIG_SHARE_TAG, ROOT_DISK_SERIAL, ROOT_SHARE_TAG, diskSerial } from "./guest-config.ts";
 import type { VmSpec } from "./vm-spec.ts";
+import { SEED_DISK_SERIAL } from "./cloud-init-seed.ts";
 
 export type Accel = "kvm" | "tcg";
 
@@ -28,6 +29,8 @@ export interface VmPaths {
   configDir: string;
   specFile: string;
   desiredFile: string;
+  /** cloud-init seed image (kernel/full modes). */
+  seedDisk: string;
 }
 
 export interface QemuArgsInput {
@@ -37,6 +40,8 @@ export interface QemuArgsInput {
   paths: VmPaths;
   tap?: string;
   mac?: string;
+  /** cloud-init NoCloud seed image (kernel/full modes). */
+  seedDisk?: string;
   /** Extra kernel command line words (e.g. zgrid.probe). */
   extraCmdline?: string[];
 }
@@ -94,6 +99,10 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
     args.push("-drive", `file=${optValue(d.path)},format=raw,if=none,id=zd${i}`);
     args.push("-device", `virtio-blk-${bus},drive=zd${i},serial=${diskSerial(i)}`);
   });
+  if (input.seedDisk) {
+    args.push("-drive", `file=${optValue(input.seedDisk)},format=raw,if=none,id=zseed,readonly=on`);
+    args.push("-device", `virtio-blk-${bus},drive=zseed,serial=${SEED_DISK_SERIAL}`);
+  }
   if (input.tap) {
     args.push("-netdev", `tap,id=n0,ifname=${input.tap},script=no,downscript=no`);
     // romfile= : no iPXE option rom needed (and no boot-time cost) for a NIC we never netboot from

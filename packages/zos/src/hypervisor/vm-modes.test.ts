@@ -40,6 +40,7 @@ describe("own-kernel and full-VM modes (real QEMU, TCG)", { timeout: 90_000 }, (
     const s = await hv.start({ id: "t-full", mode: "full", memoryMiB: 64, rootDisk: { path: image, sizeBytes: 1 << 20 } });
     assert.equal(s.state, "running");
     await hv.waitForConsole("t-full", /ZGRID-FULLVM-BOOT/, 30_000);
+    assert.ok(existsSync(join(hv.paths("t-full").dir, "seed.img")), "cloud-init seed attached");
     await hv.stop("t-full", { graceMs: 300 });
     assert.ok(!isVmProcess(s.pid!, "qemu"));
     assert.ok(!existsSync(hv.paths("t-full").qmpSocket));
