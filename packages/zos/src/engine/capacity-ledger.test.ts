@@ -14,7 +14,8 @@ test("free capacity: total - reserve - live workloads; deleted and failed worklo
   const total = { cru: 8, mru: 32 * GiB, sru: 500 * GiB, hru: 1000 * GiB, ipv4u: 0 };
   const live: Deployment = { ...d, workloads: d.workloads.map((w) => ({ ...w, result: { created: 1, state: "ok", message: "" } })) };
   assert.deepEqual(usedCapacity([live]), { cru: 2, mru: 2 * GiB, sru: 12 * GiB, hru: 5 * GiB, ipv4u: 1 });
-  assert.deepEqual(freeCapacity(total, [live]), { cru: 6, mru: 32 * GiB - Math.floor(3.2 * GiB) - 2 * GiB, sru: 488 * GiB, hru: 995 * GiB, ipv4u: 0 });
+  assert.deepEqual(freeCapacity(total, [live], 1), { cru: 6, mru: 32 * GiB - Math.floor(3.2 * GiB) - 2 * GiB, sru: 488 * GiB, hru: 995 * GiB, ipv4u: 0 });
+  assert.equal(freeCapacity(total, [live]).cru, 8 * 4 - 2, "vCPUs overcommit 4 per core by default");
   const gone: Deployment = { ...d, workloads: d.workloads.map((w) => ({ ...w, result: { created: 1, state: w.name === "vm" ? "deleted" : "error", message: "" } })) };
   assert.deepEqual(usedCapacity([gone]), { cru: 0, mru: 0, sru: 0, hru: 0, ipv4u: 0 });
 });

@@ -27,6 +27,11 @@ export function usedCapacity(deployments: readonly Deployment[]): Capacity {
   return addCapacity(...deployments.flatMap((d) => d.workloads.filter(holdsCapacity).map(workloadCapacity)));
 }
 
-export function freeCapacity(total: Capacity, deployments: readonly Deployment[]): Capacity {
-  return subtractCapacity(subtractCapacity(total, systemReserve(total.mru)), usedCapacity(deployments));
+/**
+ * vCPUs are time-shared, so a node may sell more of them than it has cores (`cpuOvercommit`,
+ * default 4 per core); memory and disks are never overcommitted.
+ */
+export function freeCapacity(total: Capacity, deployments: readonly Deployment[], cpuOvercommit = 4): Capacity {
+  const sellable = { ...total, cru: total.cru * cpuOvercommit };
+  return subtractCapacity(subtractCapacity(sellable, systemReserve(total.mru)), usedCapacity(deployments));
 }

@@ -44,6 +44,8 @@ export interface NodeFixture {
   node: { twinId: number; nodeId: number; account: string; dataDir: string; vmStateDir: string; configPath: string };
   hypervisor: Hypervisor;
   startNode(): Promise<void>;
+  /** Pid of the running zosd, if any. */
+  nodePid(): number | undefined;
   /** SIGKILLs the daemon (VMs and mounts stay). */
   killNode(): void;
   stop(): Promise<void>;
@@ -109,7 +111,7 @@ export async function startNodeFixture(o: { entrypoint: string; requireSignature
       grid, hub, flistUrl: pushed.url, unsignedFlistUrl: unsignedUrl, hubBlocksDir: join(tmp, "hub"),
       user, stranger, node, hypervisor, stop,
       async startNode() {
-        daemon = spawn(process.execPath, [ZOSD, "--config", configPath], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "warn" } });
+        daemon = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "warn" } });
         const line = await new Promise<string>((resolve, reject) => {
           const rl = createInterface({ input: daemon!.stdout! });
           rl.once("line", resolve);
@@ -120,6 +122,7 @@ export async function startNodeFixture(o: { entrypoint: string; requireSignature
         node.twinId = ready.twinId;
         node.nodeId = ready.nodeId;
       },
+      nodePid: () => daemon?.pid,
       killNode() {
         daemon?.kill("SIGKILL");
         daemon = undefined;

@@ -1,0 +1,121 @@
+// Control-plane overhead of the node daemon: deploy-to-entrypoint of a zmachine through zosd (bus
+// request, signature and contract checks, flist mount + verification, disks, network, QEMU) vs a
+// bare QEMU boot of the same guest kernel, initramfs and busybox root; warm and cold block cache;
+// daemon idle RSS; how many small VMs this machine holds.
+//   node bench/zos/deploy.ts [runs=3]
+import { spawn } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { totalmem } from "node:os";
+import { join } from "node:path";
+import { deploymentHashHex, parseDeployment, signDeployment, type Deployment } from "../../packages/types/src/index.ts";
+import { findGuest, parseVmSpec, writeGuestConfig } from "../../packages/zos/src/index.ts";
+import { buildBusyboxRoot } from "../../packages/zos/src/hypervisor/test-fixtures.ts";
+import { accelArgs, kernelCmdline } from "../../packages/zos/src/hypervisor/qemu-command.ts";
+import { randomWgKey, startNodeFixture } from "../../packages/zos/src/testing/node-fixture.ts";
+
+const runs = Number(process.argv[2] ?? 3);
+const MARKER = "BENCH-ENTRY";
+const ENTRY = `#!/bin/sh\necho ${MARKER}\nexec sleep 100000\n`;
+const MiB = 1024 ** 2;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+
+/** QEMU by hand: same kernel, initramfs, busybox root over 9p, 256 MiB, serial on stdout. */
+async function bareBoot(root: string, work: string): Promise<number> {
+  const cfg = join(work, "bare-cfg");
+  await writeGuestConfig(cfg, parseVmSpec({ id: "bare", rootShare: root, entrypoint: ["/start.sh"] }));
+  const guest = findGuest();
+  const t0 = performance.now();
+  const child = spawn("qemu-system-x86_64", [
+    "-M", "microvm", ...accelArgs("tcg"), "-m", "256", "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+    "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", kernelCmdline(), "-serial", "stdio",
+    "-fsdev", `local,id=r,path=${root},security_model=none,readonly=on`, "-device", "virtio-9p-device,fsdev=r,mount_tag=zroot",
+    "-fsdev", `local,id=c,path=${cfg},security_model=none,readonly=on`, "-device", "virtio-9p-device,fsdev=c,mount_tag=zcfg",
+  ], { stdio: ["ignore", "pipe", "ignore"] });
+  try {
+    let out = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("bare boot timed out")), 60_000);
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.includes(MARKER)) { clearTimeout(timer); resolve(); }
+      });
+    });
+    return performance.now() - t0;
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+const work = await mkdtemp("/tmp/zbench-deploy-");
+const root = join(work, "root");
+await buildBusyboxRoot(root, ENTRY);
+const f = await startNodeFixture({ entrypoint: ENTRY });
+try {
+  await f.startNode();
+  const wg = randomWgKey();
+  let seq = 0;
+  const deploy = async (withNetwork: boolean): Promise<{ ms: number; d: Deployment }> => {
+    const n = seq++;
+    const json = {
+      version: 0, twin_id: f.user.id, metadata: `bench-${n}`,
+      signature_requirement: { requests: [{ twin_id: f.user.id, required: true, weight: 1 }], weight_required: 1 },
+      workloads: [
+        ...(withNetwork ? [{ name: "net", type: "network", data: { ip_range: "10.88.0.0/16", subnet: "10.88.1.0/24", wireguard_private_key: wg, wireguard_listen_port: 51900, peers: [] } }] : []),
+        { name: `vm${n}`, type: "zmachine", data: { flist: f.flistUrl, network: { interfaces: [{ network: "net", ip: `10.88.1.${10 + n}` }] }, compute_capacity: { cpu: 1, memory: 256 * MiB }, entrypoint: "/start.sh" } },
+      ],
+    };
+    const parsed = parseDeployment(json, { externalNetworks: ["net"] });
+    const contractId = await f.user.client.createNodeContract({ nodeId: f.node.nodeId, deploymentHash: deploymentHashHex(parsed) });
+    const signed = signDeployment({ ...parsed, contract_id: contractId }, f.user.id, f.user.key);
+    const t0 = performance.now();
+    await f.user.bus.request(f.node.twinId, "zos.deployment.deploy", signed);
+    for (;;) {
+      const d = await f.user.bus.request<Deployment>(f.node.twinId, "zos.deployment.get", { contract_id: contractId });
+      const vm = d.workloads.find((w) => w.type === "zmachine")?.result;
+      if (vm?.state === "error") throw new Error(vm.message);
+      const consolePath = (vm?.data as { console?: string } | undefined)?.console;
+      if (vm?.state === "ok" && consolePath && readFileSync(consolePath, "utf8").includes(MARKER)) return { ms: performance.now() - t0, d };
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const cancel = async (d: Deployment) => {
+    await f.user.client.cancelContract(d.contract_id);
+    for (;;) {
+      const x = await f.user.bus.request<Deployment>(f.node.twinId, "zos.deployment.get", { contract_id: d.contract_id });
+      if (x.workloads.every((w) => w.result?.state === "deleted")) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  const first = await deploy(true); // holds the network; its flist blocks warm the cache
+  const bare: number[] = [];
+  const warm: number[] = [];
+  const cold: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    bare.push(await bareBoot(root, work));
+    const w = await deploy(false);
+    warm.push(w.ms);
+    await cancel(w.d);
+    rmSync(join(f.node.dataDir, "cache", "blocks"), { recursive: true, force: true });
+    const c = await deploy(false);
+    cold.push(c.ms);
+    await cancel(c.d);
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  const idleRss = rssKiB(f.nodePid()!);
+  const vmPid = (await f.hypervisor.status(`${f.user.id}-${first.d.contract_id}-vm0`)).pid!;
+  const vmRss = rssKiB(vmPid);
+  const reserve = Math.max(totalmem() * 0.1, 2 * 1024 ** 3);
+  const b = median(bare);
+  console.log(`bare QEMU boot-to-entrypoint      ${b.toFixed(0)} ms (median of ${runs})`);
+  console.log(`zosd deploy-to-entrypoint, warm   ${median(warm).toFixed(0)} ms  ratio ${(median(warm) / b).toFixed(2)}x (goal <= 1.3x)`);
+  console.log(`zosd deploy-to-entrypoint, cold   ${median(cold).toFixed(0)} ms  ratio ${(median(cold) / b).toFixed(2)}x (blocks from the hub over loopback http)`);
+  console.log(`zosd idle RSS                     ${(idleRss / 1024).toFixed(1)} MiB`);
+  console.log(`one 256 MiB VM: QEMU RSS          ${(vmRss / 1024).toFixed(1)} MiB`);
+  console.log(`small VMs this machine holds      ${Math.floor((totalmem() - reserve) / (256 * MiB))} by reserved memory (256 MiB each), ${Math.floor((totalmem() - reserve) / (vmRss * 1024))} by measured RSS`);
+} finally {
+  await f.stop();
+  rmSync(work, { recursive: true, force: true });
+}
