@@ -35,6 +35,11 @@ try {
   rows.push(["reportContractResources (first)", gas(await write(g.node1.context, a.contracts, gridContractsAbi, "reportContractResources", [id, used]))]);
   rows.push(["reportContractResources (again)", gas(await write(g.node1.context, a.contracts, gridContractsAbi, "reportContractResources", [id, { ...used, cru: 3n }]))]);
   rows.push(["updateNodeContract (new hash)", gas(await write(g.user.context, a.contracts, gridContractsAbi, "updateNodeContract", [id, testHash(hashN++), ""]))]);
+  const batchIds: bigint[] = [];
+  for (let i = 0; i < 10; i++) batchIds.push(idOf(await createRaw(g.user, g.nodeId1)));
+  const batchGas = gas(await write(g.node1.context, a.contracts, gridContractsAbi, "reportContractResourcesBatch", [batchIds, batchIds.map(() => used)]));
+  rows.push(["reportContractResourcesBatch, per contract (10)", Math.round(batchGas / 10)]);
+  for (const b of batchIds) await write(g.user.context, a.contracts, gridContractsAbi, "cancelContract", [b]);
   await g.chain.advanceTime(3600);
   rows.push(["settle (1 h owed)", gas(await write(g.stranger.context, a.contracts, gridContractsAbi, "settle", [id]))]);
   rows.push(["settle (nothing new)", gas(await write(g.stranger.context, a.contracts, gridContractsAbi, "settle", [id]))]);
@@ -45,8 +50,8 @@ try {
   // baseline: a plain ERC-20 transfer of the grid token, same client path
   const transferGas = gas(await write(g.user.context, a.token, gridTokenAbi, "transfer", [g.stranger.account!, 1n]));
   console.log("gas per call (dev chain, solc 0.8.30 optimizer 200 runs; baseline = one ERC-20 transfer):");
-  console.log(`  ${"ERC-20 transfer (baseline)".padEnd(36)} ${transferGas.toLocaleString("en-US").padStart(9)} gas`);
-  for (const [name, g2] of rows) console.log(`  ${name.padEnd(36)} ${g2.toLocaleString("en-US").padStart(9)} gas  x${(g2 / transferGas).toFixed(2)}`);
+  console.log(`  ${"ERC-20 transfer (baseline)".padEnd(48)} ${transferGas.toLocaleString("en-US").padStart(9)} gas`);
+  for (const [name, g2] of rows) console.log(`  ${name.padEnd(48)} ${g2.toLocaleString("en-US").padStart(9)} gas  x${(g2 / transferGas).toFixed(2)}`);
 
   // ---- throughput through the client ----
   const N = 300;

@@ -212,11 +212,26 @@ contract GridContracts is IGridContracts {
   // ---------------- node reports ----------------
   /// The node's twin reports what a node contract uses now; billing follows from this moment.
   function reportContractResources(uint64 id, Resources calldata r) external {
-    Contract storage c = _liveNodeContractOfNode(id);
+    _report(_liveNodeContractOfNode(id), r);
+  }
+
+  /// Many reports in one transaction (a node reporting all its contracts). Deleted contracts are skipped.
+  function reportContractResourcesBatch(uint64[] calldata ids, Resources[] calldata r) external {
+    uint32 sender = _senderTwin();
+    for (uint256 i = 0; i < ids.length; i++) {
+      Contract storage c = contracts[ids[i]];
+      if (c.id == 0) revert ContractNotFound(ids[i]);
+      if (c.kind != KIND_NODE) revert NotNodeContract(ids[i]);
+      if (c.nodeTwinId != sender) revert NotNodeTwin(c.nodeId, sender);
+      if (c.state != STATE_DELETED) _report(c, r[i]);
+    }
+  }
+
+  function _report(Contract storage c, Resources calldata r) private {
     _accrue(c);
-    used[id] = r;
-    billings[id].rate = _nodeContractRate(c, registry.pricesOf(c.policyId));
-    emit ContractResourcesReported(id, c.nodeId, r.cru, r.mru, r.sru, r.hru);
+    used[c.id] = r;
+    billings[c.id].rate = _nodeContractRate(c, registry.pricesOf(c.policyId));
+    emit ContractResourcesReported(c.id, c.nodeId, r.cru, r.mru, r.sru, r.hru);
   }
 
   /// The node's twin reports network traffic (bytes) of a node contract since its last report.

@@ -87,6 +87,17 @@ describe("IT contracts", () => {
     assert.ok(c.billing.rate > 0n);
     const name = await g.user.createNameContract("reported");
     await assertRevert(g.node1.reportContractResources(name, used), "NotNodeContract", ContractError);
+    // batch: one transaction for several contracts; deleted ones are skipped
+    const id2 = await g.user.createNodeContract({ nodeId: g.nodeId1, deploymentHash: testHash(41) });
+    const gone = await g.user.createNodeContract({ nodeId: g.nodeId1, deploymentHash: testHash(42) });
+    await g.user.cancelContract(gone);
+    const more = { ...used, cru: 4n };
+    await assertRevert(g.node2.reportContractResourcesBatch([{ contractId: id, used: more }]), "NotNodeTwin", AuthorizationError);
+    await g.node1.reportContractResourcesBatch([{ contractId: id, used: more }, { contractId: id2, used }, { contractId: gone, used }]);
+    assert.deepEqual((await g.user.getContract(id)).used, more);
+    assert.deepEqual((await g.user.getContract(id2)).used, used);
+    assert.equal((await g.user.getContract(gone)).used.cru, 0n);
+    await g.user.cancelContract(id2);
     await g.user.cancelContract(id);
     await assertRevert(g.node1.reportContractResources(id, used), "ContractNotLive", ContractError);
     await g.user.cancelContract(name);

@@ -45,6 +45,10 @@ export function contractActions(ctx: GridContext) {
     async reportContractResources(contractId: number, used: Resources): Promise<void> {
       await write(ctx, address, gridContractsAbi, "reportContractResources", [BigInt(contractId), used]);
     },
+    /** The node's twin reports many contracts in one transaction (deleted ones are skipped). */
+    async reportContractResourcesBatch(reports: { contractId: number; used: Resources }[]): Promise<void> {
+      await write(ctx, address, gridContractsAbi, "reportContractResourcesBatch", [reports.map((r) => BigInt(r.contractId)), reports.map((r) => r.used)]);
+    },
     /** The node's twin reports network traffic (bytes) since its last report. */
     async reportNetworkUsage(contractId: number, bytes: bigint): Promise<void> {
       await write(ctx, address, gridContractsAbi, "reportNetworkUsage", [BigInt(contractId), bytes]);

@@ -61,6 +61,7 @@ export interface DevChain {
 export async function startDevChain(options: DevChainOptions = {}): Promise<DevChain> {
   const chainId = options.chainId ?? 31337;
   const nTwins = options.twins ?? 5;
+  if (nTwins < 0 || nTwins > 19) throw new RangeError("the dev chain has 19 twin accounts (dev accounts 1..19)");
   const journal = options.stateFile ? readJournal(options.stateFile) : [];
   const restored = journal.length > 0;
   const provider = await createEdrProvider({ chainId, ...(restored ? { initialDate: new Date(0) } : {}) });
