@@ -24,6 +24,7 @@ import { BusError, BusMessageTooLargeError, BusRemoteError, BusStoppedError, Bus
 import { accountOfPeerId, peerIdOfTwinKey } from "./identity/peer-identity.ts";
 import { BusMetrics, type BusMetricsSnapshot } from "./metrics/bus-metrics.ts";
 import { createPeerNode, type RelayServerOptions } from "./node/create-peer-node.ts";
+import { keepRelayReservations } from "./node/relay-reservations.ts";
 import { resolveBusLimits, type BusLimits } from "./server/bus-limits.ts";
 import { serveInboundStream, type BusHandler } from "./server/inbound-session.ts";
 import { ReplayCache } from "./server/replay-cache.ts";
@@ -45,6 +46,8 @@ export interface BusOptions {
     server?: boolean | RelayServerOptions;
     /** Relays to hold reservations on; default: the relays in this twin's own record. */
     reserveOn?: string[];
+    /** How often lost reservations are looked for and renewed (ms, default 5000). */
+    checkIntervalMs?: number;
   };
   limits?: Partial<Omit<BusLimits, "rate">> & { rate?: Partial<RateLimit> };
   /** How long twin records are cached (they are also dropped on twin-updated events). */
@@ -102,6 +105,7 @@ class TwinBus implements Bus {
   #twins: TwinCache | undefined;
   #node: Libp2p | undefined;
   #unsubscribe: (() => void) | undefined;
+  #reservations: { stop(): void } | undefined;
   #starting: Promise<void> | undefined;
 
   constructor(options: BusOptions) {
@@ -135,12 +139,14 @@ class TwinBus implements Bus {
       key: this.#options.key,
       listen: this.#options.listen ?? ["/ip4/127.0.0.1/tcp/0"],
       ...(this.#options.announce ? { announce: this.#options.announce } : {}),
-      reserveOn,
       ...(this.#options.relay?.server ? { relayServer: this.#options.relay.server } : {}),
     });
     const deps = { twinId: this.twinId, twins, handlers: this.#handlers, replay: this.#replay, limiter: this.#limiter, limits: this.#limits, metrics: this.#metrics, log: this.#log };
     await node.handle(BUS_PROTOCOL, (stream, connection) => serveInboundStream(stream, connection, deps), { maxInboundStreams: 64, runOnLimitedConnection: true });
     this.#unsubscribe = directory.onTwinUpdated?.((twinId) => void this.#refreshChannel(twinId));
+    const reservations = keepRelayReservations(node, reserveOn, { log: this.#log, ...(this.#options.relay?.checkIntervalMs ? { intervalMs: this.#options.relay.checkIntervalMs } : {}) });
+    this.#reservations = reservations;
+    await reservations.firstCheck;
     this.#twins = twins;
     this.#node = node;
     this.#log.debug({ peerId: this.peerId, addrs: this.addresses() }, "bus started");
@@ -154,6 +160,7 @@ class TwinBus implements Bus {
     for (const channel of this.#channels.values()) channel.close();
     this.#channels.clear();
     this.#unsubscribe?.();
+    this.#reservations?.stop();
     this.#twins?.close();
     const node = this.#node;
     this.#node = undefined;

@@ -40,4 +40,25 @@ describe("relay: peers with no public address are reached through a circuit rela
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => a.request(b.twinId, "echo", i)));
     assert.deepEqual(answers, Array.from({ length: 200 }, (_, i) => i));
   });
+
+  test("a relay down at start or restarted: the peer reserves again and is reachable again", async (t) => {
+    const grid = new TestGrid();
+    t.after(() => grid.close());
+    const first = await grid.bus({ twinId: 1, relay: { server: true } });
+    const relayAddr = first.addresses()[0]!;
+    const listen = [relayAddr.replace(/\/p2p\/.*$/, "")];
+    await first.stop();
+    // R is down: B still starts, and keeps trying.
+    grid.directory.set(testTwinRecord(3, [], [relayAddr]));
+    const b = await grid.bus({ twinId: 3, listen: [], relay: { checkIntervalMs: 200 } });
+    b.handle("echo", (p: unknown) => p);
+    const a = await grid.bus({ twinId: 2, listen: [] });
+    const second = await grid.bus({ twinId: 1, relay: { server: true }, listen });
+    await reachableThroughRelay(b);
+    assert.equal(await a.request(3, "echo", "one", { timeout: 20_000 }), "one");
+    // R restarts: B loses its reservation, takes a new one; A's request waits for it.
+    await second.stop();
+    await grid.bus({ twinId: 1, relay: { server: true }, listen });
+    assert.equal(await a.request(3, "echo", "two", { timeout: 20_000 }), "two");
+  });
 });

@@ -35,8 +35,6 @@ export interface PeerNodeOptions {
   listen: string[];
   /** Addresses to announce instead of the listen addresses (public address behind a port map). */
   announce?: string[];
-  /** Relays (multiaddrs with `/p2p/<id>`) to hold a reservation on: this peer is reachable there. */
-  reserveOn?: string[];
   /** Serve as a circuit relay for other peers. */
   relayServer?: boolean | RelayServerOptions;
 }
@@ -60,7 +58,7 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<Libp2p> 
   return createLibp2p({
     privateKey: libp2pKeyOfTwinKey(options.key),
     addresses: {
-      listen: [...options.listen, ...(options.reserveOn ?? []).map((r) => `${r}/p2p-circuit`)],
+      listen: options.listen,
       ...(options.announce ? { announce: options.announce } : {}),
     },
     transports: [tcp(), webSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
