@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds zgrid's guest kernel + initramfs for the micro-VM layer (packages/zos/src/hypervisor).
-# Idempotent: a stamp over the inputs (this script, guest/init, kernel package version) makes a
-# second run return in well under a second. Output: $ZGRID_GUEST_DIR (default .tools/guest):
+# Idempotent: a stamp over the inputs (this script, guest/init, busybox) makes a second run return
+# in well under a second without asking apt. Output: $ZGRID_GUEST_DIR (default .tools/guest):
 #   vmlinux        uncompressed kernel (ELF, booted by QEMU through PVH; no bzImage decompression)
 #   initramfs.cpio uncompressed newc archive: busybox-static, the virtio/9p/overlay/ext4 modules, /init
 #   version        kernel release, for logs
@@ -19,6 +19,16 @@ modules=(virtio_ring virtio virtio_mmio
   9pnet 9pnet_virtio netfs fscache 9p overlay virtio_blk crc32c_generic jbd2 mbcache crc16 ext4
   failover net_failover virtio_net)
 
+busybox=/bin/busybox
+[ -x "$busybox" ] && "$busybox" --list >/dev/null || { echo "zos setup: busybox-static missing (apt-get install busybox-static)" >&2; exit 1; }
+# Fast path without apt: the inputs we own are unchanged and a guest is built. The kernel package
+# is pinned by that build (reproducible); a kernel upgrade comes with a change to this script or
+# after removing $out.
+inputs="$( (cat "${BASH_SOURCE[0]}" "$here/guest/init"; sha256sum "$busybox" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$out/inputs" 2>/dev/null || true)" = "$inputs" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ]; then
+  exit 0
+fi
+
 resolve_kpkg() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1; }
 kpkg="$(resolve_kpkg)"
 if [ -z "$kpkg" ] && [ ! -s "$out/vmlinux" ]; then apt-get update -qq >/dev/null 2>&1 || true; kpkg="$(resolve_kpkg)"; fi
@@ -26,10 +36,9 @@ if [ -z "$kpkg" ] && [ ! -s "$out/vmlinux" ]; then apt-get update -qq >/dev/null
 if [ -z "$kpkg" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ]; then exit 0; fi
 [ -n "$kpkg" ] || { echo "zos setup: cannot resolve linux-image-amd64 (apt-get update?)" >&2; exit 1; }
 kver="$(apt-cache policy "$kpkg" | sed -n 's/^ *Candidate: //p')"
-busybox=/bin/busybox
-[ -x "$busybox" ] && "$busybox" --list >/dev/null || { echo "zos setup: busybox-static missing (apt-get install busybox-static)" >&2; exit 1; }
 stamp="$( (cat "${BASH_SOURCE[0]}" "$here/guest/init"; echo "$kpkg $kver"; sha256sum "$busybox") | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$out/stamp" 2>/dev/null || true)" = "$stamp" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ]; then
+  echo "$inputs" > "$out/inputs"
   exit 0
 fi
 
@@ -68,6 +77,8 @@ for m in "${modules[@]}"; do
   case "$f" in *.xz) xz -dc "$f" > "$ir/lib/modules/$m.ko" ;; *) cp "$f" "$ir/lib/modules/$m.ko" ;; esac
   echo "$m" >> "$ir/lib/modules/order"
 done
+# byte-reproducible archive: fixed mtimes, sorted names, no inode/dev numbers, root owner
+find "$ir" -exec touch -h -d @0 {} +
 (cd "$ir" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --reproducible --quiet -R 0:0 > "$work/initramfs.cpio")
 
 mkdir -p "$out"
@@ -75,4 +86,5 @@ mv -f "$work/vmlinux" "$out/vmlinux"
 mv -f "$work/initramfs.cpio" "$out/initramfs.cpio"
 echo "$release" > "$out/version"
 echo "$stamp" > "$out/stamp"
+echo "$inputs" > "$out/inputs"
 step "guest ready: kernel $release ($(du -h "$out/vmlinux" | cut -f1)), initramfs $(du -h "$out/initramfs.cpio" | cut -f1)"
