@@ -3,7 +3,7 @@
  * (writes) and the contracts' addresses. Built by createGridClient.
  */
 import {
-  createPublicClient, createWalletClient, defineChain, http, type Abi, type Account, type Address, type Chain,
+  createPublicClient, createWalletClient, custom, defineChain, http, type Abi, type Account, type Address, type Chain,
   type Hash, type Hex, type PublicClient, type Transport, type TransactionReceipt, type WalletClient,
   type ContractFunctionName, type ContractFunctionArgs, type ReadContractReturnType,
 } from "viem";
@@ -50,9 +50,10 @@ export function createContext(options: GridClientOptions): GridContext {
   }
   let walletClient = options.walletClient;
   if (!walletClient && options.account) {
-    if (!options.rpcUrl) throw new ChainError("a grid client with an account needs rpcUrl (or pass walletClient)");
     const account = typeof options.account === "string" ? privateKeyToAccount(options.account) : options.account;
-    walletClient = createWalletClient({ chain, account, transport: http(options.rpcUrl) });
+    // without a URL, send through the public client's transport
+    const transport = options.rpcUrl ? http(options.rpcUrl) : custom({ request: publicClient.request });
+    walletClient = createWalletClient({ chain: publicClient.chain ?? chain, account, transport });
   }
   return { addresses: options.addresses, publicClient, walletClient, pollingIntervalMs, txState: {} };
 }

@@ -5,6 +5,7 @@ import { assertRevert } from "../devchain/assert-revert.ts";
 import { devAccount } from "../devchain/dev-accounts.ts";
 import { AuthorizationError, ChainError } from "../errors/chain-error.ts";
 import { createGridClient } from "./create-grid-client.ts";
+import { createPublicClient, custom, type PublicClient } from "viem";
 import { TwinError } from "../errors/twin-errors.ts";
 import { FarmError } from "../errors/farm-errors.ts";
 import { ContractError } from "../errors/contract-errors.ts";
@@ -75,6 +76,13 @@ describe("twins and farms", () => {
     assert.equal((await g.farmer.getFarm(g.farmId)).dedicated, true);
     await assertRevert(g.user.createNodeContract({ nodeId: g.nodeId1, deploymentHash: testHash(2) }), "NodeDedicatedNeedsRent", ContractError);
     await g.farmer.setFarmDedicated(g.farmId, false);
+  });
+
+  test("a client over the in-process EIP-1193 provider (no URL) reads and writes", async () => {
+    const publicClient = createPublicClient({ transport: custom(g.chain.provider) }) as PublicClient;
+    const c = createGridClient({ publicClient, addresses: g.chain.addresses, account: devAccount(16).privateKey });
+    const id = await c.createTwin({ peerId: "in-process" });
+    assert.equal((await c.getTwin(id)).peerId, "in-process");
   });
 
   test("admin sets a farm's pricing policy; others are refused", async () => {
