@@ -24,7 +24,7 @@ import { BusError, BusMessageTooLargeError, BusRemoteError, BusStoppedError, Bus
 import { accountOfPeerId, peerIdOfTwinKey } from "./identity/peer-identity.ts";
 import { BusMetrics, type BusMetricsSnapshot } from "./metrics/bus-metrics.ts";
 import { createPeerNode, type RelayServerOptions } from "./node/create-peer-node.ts";
-import { keepRelayReservations } from "./node/relay-reservations.ts";
+import { keepRelayReservations, type RelayReservations } from "./node/relay-reservations.ts";
 import { resolveBusLimits, type BusLimits } from "./server/bus-limits.ts";
 import { serveInboundStream, type BusHandler } from "./server/inbound-session.ts";
 import { ReplayCache } from "./server/replay-cache.ts";
@@ -105,7 +105,7 @@ class TwinBus implements Bus {
   #twins: TwinCache | undefined;
   #node: Libp2p | undefined;
   #unsubscribe: (() => void) | undefined;
-  #reservations: { stop(): void } | undefined;
+  #reservations: RelayReservations | undefined;
   #starting: Promise<void> | undefined;
 
   constructor(options: BusOptions) {
@@ -143,7 +143,10 @@ class TwinBus implements Bus {
     });
     const deps = { twinId: this.twinId, twins, handlers: this.#handlers, replay: this.#replay, limiter: this.#limiter, limits: this.#limits, metrics: this.#metrics, log: this.#log };
     await node.handle(BUS_PROTOCOL, (stream, connection) => serveInboundStream(stream, connection, deps), { maxInboundStreams: 64, runOnLimitedConnection: true });
-    this.#unsubscribe = directory.onTwinUpdated?.((twinId) => void this.#refreshChannel(twinId));
+    this.#unsubscribe = directory.onTwinUpdated?.((twinId) => {
+      if (twinId === this.twinId) void this.#refreshOwnRelays();
+      else void this.#refreshChannel(twinId);
+    });
     const reservations = keepRelayReservations(node, reserveOn, { log: this.#log, ...(this.#options.relay?.checkIntervalMs ? { intervalMs: this.#options.relay.checkIntervalMs } : {}) });
     this.#reservations = reservations;
     await reservations.firstCheck;
@@ -249,6 +252,13 @@ class TwinBus implements Bus {
     const channel = new PeerChannel({ node: this.#node!, peerId: peerIdFromString(record.peerId), addrs: dialAddrs(record), maxBodyBytes: this.#limits.maxMessageBytes + 512, log: this.#log });
     this.#channels.set(record.id, channel);
     return channel;
+  }
+
+  /** This twin's record changed: reserve on its relays (unless they were given explicitly). */
+  async #refreshOwnRelays(): Promise<void> {
+    if (this.#options.relay?.reserveOn || !this.#twins) return;
+    const own = await this.#twins.get(this.twinId).catch(() => undefined);
+    if (own) this.#reservations?.setRelays(own.relays);
   }
 
   async #refreshChannel(twinId: number): Promise<void> {

@@ -61,4 +61,14 @@ describe("relay: peers with no public address are reached through a circuit rela
     await grid.bus({ twinId: 1, relay: { server: true }, listen });
     assert.equal(await a.request(3, "echo", "two", { timeout: 20_000 }), "two");
   });
+
+  test("relays added to a twin's record later are reserved on (twin-updated event)", async (t) => {
+    const grid = new TestGrid();
+    t.after(() => grid.close());
+    const relay = await grid.bus({ relay: { server: true } });
+    const b = await grid.bus({ listen: [] });
+    assert.deepEqual(b.addresses(), []);
+    grid.directory.set(testTwinRecord(b.twinId, [], [relay.addresses()[0]!]));
+    await reachableThroughRelay(b);
+  });
 });

@@ -25,7 +25,16 @@ function relayPeerId(relay: string): string | undefined {
   return /\/p2p\/([^/]+)$/.exec(relay)?.[1];
 }
 
-export function keepRelayReservations(node: Libp2p, relays: string[], options: { log: Logger; intervalMs?: number }): { firstCheck: Promise<void>; stop(): void } {
+export interface RelayReservations {
+  /** Settles once every relay was tried once. */
+  firstCheck: Promise<void>;
+  /** Replaces the relay list (twin record changed); new relays are reserved on the next check. */
+  setRelays(relays: string[]): void;
+  stop(): void;
+}
+
+export function keepRelayReservations(node: Libp2p, initialRelays: string[], options: { log: Logger; intervalMs?: number }): RelayReservations {
+  let relays = initialRelays;
   // libp2p 3 has no public "listen on this address now"; its transport manager does it.
   const transports = (node as unknown as { components?: { transportManager?: ListeningTransports } }).components?.transportManager;
   let stopped = false;
@@ -52,7 +61,7 @@ export function keepRelayReservations(node: Libp2p, relays: string[], options: {
     return running;
   };
 
-  if (!transports && relays.length > 0) options.log.warn("libp2p internals changed: relay reservations are not kept");
+  if (!transports) options.log.warn("libp2p internals changed: relay reservations cannot be made");
   const firstCheck = relays.length > 0 ? check() : Promise.resolve();
   const timer = setInterval(() => {
     if (!stopped) void check();
@@ -60,6 +69,10 @@ export function keepRelayReservations(node: Libp2p, relays: string[], options: {
   timer.unref();
   return {
     firstCheck,
+    setRelays(next) {
+      relays = next;
+      if (!stopped) void check();
+    },
     stop() {
       stopped = true;
       clearInterval(timer);
