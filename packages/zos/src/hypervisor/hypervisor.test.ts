@@ -82,7 +82,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
       network: { bridge: bridge.name, ip: `${bridge.guestIp(2)}/24`, gateway: bridge.hostIp },
       hostname: "zvm-one",
       env: { FOO: "bar baz 'q'", SSH_KEY: "ssh-rsa AAAAENV env@zgrid", HOST_IP: bridge.hostIp, NC_PORT: String(NC_PORT) },
-      entrypoint: ["/bin/sh", "/start.sh"],
+      entrypoint: ["sh", "/start.sh"], // bare name: init looks it up in the root's PATH
       sshKeys: ["ssh-ed25519 AAAATEST test@zgrid"],
     };
   });
@@ -115,6 +115,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
     assert.equal(adopted.pid, started.pid);
     assert.equal(adopted.state, "running");
     await hv.waitForEntrypoint(id, 30_000);
+    await hv.waitForConsole(id, /zgrid-init: exec \/bin\/sh \/start.sh/, 5_000);
     const m = await hv.waitForConsole(id, /ENTRY host=(\S+) FOO=(.*)\r?\n/, 30_000);
     assert.equal(m[1], "zvm-one");
     assert.equal(m[2]?.trim(), "bar baz 'q'");
