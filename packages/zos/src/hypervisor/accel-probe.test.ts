@@ -7,11 +7,11 @@ import { tmpdir } from "node:os";
 import { probeAccel } from "./accel-probe.ts";
 import { findGuest } from "./guest-artifacts.ts";
 
-test("TCG boots the guest to userspace; a broken or absent KVM falls back to TCG and is cached", { timeout: 60_000 }, async (t) => {
+test("TCG boots the guest to userspace; a broken or absent KVM falls back to TCG and is cached", { timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "zprobe-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const guest = findGuest();
-  const tcg = await probeAccel({ guest, accel: "tcg", force: true, cacheFile: join(dir, "tcg.json"), timeoutMs: 30_000 });
+  const tcg = await probeAccel({ guest, accel: "tcg", force: true, cacheFile: join(dir, "tcg.json"), timeoutMs: 60_000 });
   assert.equal(tcg.accel, "tcg");
   assert.match(tcg.reason, /booted/);
 

@@ -31,7 +31,7 @@ function ping(ip: string): Promise<boolean> {
   return new Promise((resolve) => execFile("ping", ["-c", "1", "-W", "1", ip], (err) => resolve(!err)));
 }
 
-async function pingUntil(ip: string, timeoutMs = 20_000): Promise<boolean> {
+async function pingUntil(ip: string, timeoutMs = 30_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) if (await ping(ip)) return true;
   return false;
@@ -54,7 +54,7 @@ async function readLine(child: ChildProcess): Promise<string> {
   return out.trim();
 }
 
-describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
+describe("hypervisor (real QEMU, TCG)", { timeout: 300_000 }, () => {
   let work: string;
   let hv: Hypervisor;
   let bridge: TestBridge;
@@ -114,16 +114,16 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
     const adopted = await hv.adopt(id);
     assert.equal(adopted.pid, started.pid);
     assert.equal(adopted.state, "running");
-    await hv.waitForEntrypoint(id, 30_000);
+    await hv.waitForEntrypoint(id, 60_000);
     await hv.waitForConsole(id, /zgrid-init: exec \/bin\/sh \/start.sh/, 5_000);
-    const m = await hv.waitForConsole(id, /ENTRY host=(\S+) FOO=(.*)\r?\n/, 30_000);
+    const m = await hv.waitForConsole(id, /ENTRY host=(\S+) FOO=(.*)\r?\n/, 60_000);
     assert.equal(m[1], "zvm-one");
     assert.equal(m[2]?.trim(), "bar baz 'q'");
-    await hv.waitForConsole(id, /BOOTS=1 ROOTW=1/, 10_000);
-    await hv.waitForConsole(id, /KEYS=ssh-ed25519 AAAATEST test@zgrid\|ssh-rsa AAAAENV env@zgrid\|/, 10_000);
+    await hv.waitForConsole(id, /BOOTS=1 ROOTW=1/, 20_000);
+    await hv.waitForConsole(id, /KEYS=ssh-ed25519 AAAATEST test@zgrid\|ssh-rsa AAAAENV env@zgrid\|/, 20_000);
     assert.ok(linkExists(tapNameFor(id)), "tap exists while the VM runs");
     assert.ok(await pingUntil(bridge.guestIp(2)), "host pings the guest on its configured IP");
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 30_000;
     while (!received.includes("hello-from-zvm-one") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     assert.ok(received.includes("hello-from-zvm-one"), `guest reached the host over the tap (got ${JSON.stringify(received)})`);
   });
@@ -144,7 +144,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
     assert.ok(!linkExists(tapNameFor(id)), "tap removed");
     assert.ok(!existsSync(hv.paths(id).qmpSocket) && !existsSync(hv.paths(id).pidfile), "socket and pidfile removed");
     await hv.start({ id });
-    await hv.waitForConsole(id, /BOOTS=2 ROOTW=2/, 30_000);
+    await hv.waitForConsole(id, /BOOTS=2 ROOTW=2/, 60_000);
   });
 
   test("the monitor restarts a killed QEMU", async () => {
@@ -155,10 +155,10 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
     try {
       const { pid } = await hv.status(id);
       process.kill(pid!, "SIGKILL");
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 60_000;
       while (restarted.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.equal(restarted[0]?.id, id);
-      await hv.waitForConsole(id, /BOOTS=3 ROOTW=3/, 30_000);
+      await hv.waitForConsole(id, /BOOTS=3 ROOTW=3/, 60_000);
       assert.notEqual((await hv.status(id)).pid, pid);
     } finally {
       await monitor.stop();
@@ -190,7 +190,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 150_000 }, () => {
     const gaveUp = once(monitor, "gave-up") as Promise<[MonitorEvent]>;
     monitor.start();
     try {
-      await assert.rejects(hv.waitForEntrypoint("t-bad", 30_000), /entrypoint \/no\/such\/entry not found/);
+      await assert.rejects(hv.waitForEntrypoint("t-bad", 60_000), /entrypoint \/no\/such\/entry not found/);
       const [e] = await gaveUp;
       assert.equal(e.id, "t-bad");
       assert.match(e.reason, /entrypoint \/no\/such\/entry not found/);

@@ -20,7 +20,7 @@ function markerBootSector(): Buffer {
   return sector;
 }
 
-describe("own-kernel and full-VM modes (real QEMU, TCG)", { timeout: 90_000 }, () => {
+describe("own-kernel and full-VM modes (real QEMU, TCG)", { timeout: 180_000 }, () => {
   let work: string;
   let hv: Hypervisor;
 
@@ -39,7 +39,7 @@ describe("own-kernel and full-VM modes (real QEMU, TCG)", { timeout: 90_000 }, (
     await writeFile(image, markerBootSector());
     const s = await hv.start({ id: "t-full", mode: "full", memoryMiB: 64, rootDisk: { path: image, sizeBytes: 1 << 20 } });
     assert.equal(s.state, "running");
-    await hv.waitForConsole("t-full", /ZGRID-FULLVM-BOOT/, 30_000);
+    await hv.waitForConsole("t-full", /ZGRID-FULLVM-BOOT/, 60_000);
     assert.ok(existsSync(join(hv.paths("t-full").dir, "seed.img")), "cloud-init seed attached");
     await hv.stop("t-full", { graceMs: 300 });
     assert.ok(!isVmProcess(s.pid!, "qemu"));
@@ -54,7 +54,7 @@ describe("own-kernel and full-VM modes (real QEMU, TCG)", { timeout: 90_000 }, (
     await writeFile(image, Buffer.alloc(4096));
     await hv.start({ id: "t-kern", mode: "kernel", memoryMiB: 128, boot: { kernel: guest.kernel, initrd: guest.initrd, cmdline: "zgrid.probe" },
       rootDisk: { path: image, sizeBytes: 1 << 20, keep: true } });
-    await hv.waitForConsole("t-kern", /ZGRID-PROBE-OK/, 30_000);
+    await hv.waitForConsole("t-kern", /ZGRID-PROBE-OK/, 60_000);
     await hv.delete("t-kern");
     assert.ok(existsSync(image), "kept image survives delete");
   });
