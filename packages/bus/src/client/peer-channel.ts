@@ -209,8 +209,8 @@ export class PeerChannel {
 
   /** The stream broke: resend what was on it (once), fail what was resent already. */
   #lost(stream: Stream): void {
-    if (this.#stream !== stream) return;
-    this.#stream = undefined;
+    // Also for a stream already replaced (it stopped being writable first): its requests count.
+    if (this.#stream === stream) this.#stream = undefined;
     if (stream.status === "open") stream.abort(new Error("bus stream lost"));
     const resends = this.#options.resends ?? 1;
     for (const [id, p] of this.#pending) {
@@ -223,7 +223,7 @@ export class PeerChannel {
         this.#unsent.push(id);
       }
     }
-    if (this.#pending.size > 0 && !this.#closed) this.#flush();
+    if (this.#unsent.length > 0 && !this.#closed) this.#flush();
   }
 }
 
