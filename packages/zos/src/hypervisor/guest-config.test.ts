@@ -57,7 +57,7 @@ test("tap names fit IFNAMSIZ and MACs are stable, unicast, locally administered"
 });
 
 test("qemu command line: microvm, TCG with tb-size, tsc_early_khz, disks by serial, tap", () => {
-  const paths = { dir: "/s/x", qmpSocket: "/s/x/qmp.sock", pidfile: "/s/x/qemu.pid", consoleLog: "/s/x/console.log", configDir: "/s/x/config", specFile: "/s/x/spec.json", desiredFile: "/s/x/desired", seedDisk: "/s/x/seed.img" };
+  const paths = { dir: "/s/x", qmpSocket: "/s/x/qmp.sock", pidfile: "/s/x/qemu.pid", consoleLog: "/s/x/console.log", configDir: "/s/x/config", specFile: "/s/x/spec.json", desiredFile: "/s/x/desired", failureFile: "/s/x/failure", seedDisk: "/s/x/seed.img" };
   const args = buildQemuArgs({ spec, guest: { dir: "/g", kernel: "/g/vmlinux", initrd: "/g/initramfs.cpio", release: "r" }, accel: "tcg", paths, tap: "zt1", mac: "02:00:00:00:00:01" });
   const joined = args.join(" ");
   assert.ok(joined.includes("-M microvm -accel tcg,tb-size=64 -cpu max"));

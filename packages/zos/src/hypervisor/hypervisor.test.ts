@@ -194,7 +194,9 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 300_000 }, () => {
       const [e] = await gaveUp;
       assert.equal(e.id, "t-bad");
       assert.match(e.reason, /entrypoint \/no\/such\/entry not found/);
-      assert.equal((await hv.status("t-bad")).desired, "stopped");
+      const after = await hv.status("t-bad");
+      assert.equal(after.desired, "stopped");
+      assert.match(after.failure ?? "", /entrypoint \/no\/such\/entry not found/, "reason persisted for a restarted daemon");
     } finally {
       await monitor.stop();
       await hv.delete("t-bad");

@@ -47,6 +47,8 @@ export interface VmStatus {
   desired: "running" | "stopped";
   tap?: string;
   consoleLog: string;
+  /** Why the monitor gave up on this VM (cleared by the next start). */
+  failure?: string;
 }
 
 export interface HypervisorOptions {
@@ -97,6 +99,7 @@ export class Hypervisor {
       configDir: join(dir, "config"),
       specFile: join(dir, "spec.json"),
       desiredFile: join(dir, "desired"),
+      failureFile: join(dir, "failure"),
       seedDisk: join(dir, "seed.img"),
     };
     if (Buffer.byteLength(p.qmpSocket) > 107) {
@@ -151,6 +154,7 @@ export class Hypervisor {
         throw new VmStartError(`qemu exited right after starting vm ${spec.id}`, { details: { id: spec.id, consoleTail: await this.consoleTail(spec.id) } });
       }
       await writeFile(paths.desiredFile, "running\n");
+      await rm(paths.failureFile, { force: true });
       log.info({ id: spec.id, pid, accel, tap }, "vm started");
       return await this.status(spec.id);
     } catch (e) {
@@ -189,6 +193,15 @@ export class Hypervisor {
     log.info({ id }, "vm stopped");
   }
 
+  /**
+   * Stops a VM that keeps crashing and records why (kept in `<id>/failure` until the next start,
+   * shown as `status().failure`, also after a daemon restart). Used by VmMonitor.
+   */
+  async markFailed(id: string, reason: string): Promise<void> {
+    await this.stop(id);
+    await writeFile(this.paths(id).failureFile, reason.split("\n")[0]!.slice(0, 500) + "\n");
+  }
+
   /** Stops the VM and removes its state, root disk and every disk not marked `keep`. */
   async delete(id: string): Promise<void> {
     return this.#exclusive(id, () => this.#delete(id));
@@ -215,7 +228,12 @@ export class Hypervisor {
     const paths = this.paths(id);
     const spec = await this.spec(id);
     const desired = (await readFile(paths.desiredFile, "utf8").catch(() => "stopped")).trim() === "running" ? "running" : "stopped";
-    const base = { id, desired, consoleLog: paths.consoleLog, ...(spec.network ? { tap: spec.network.tap ?? tapNameFor(id) } : {}) } as const;
+    const failure = (await readFile(paths.failureFile, "utf8").catch(() => "")).trim();
+    const base = {
+      id, desired, consoleLog: paths.consoleLog,
+      ...(spec.network ? { tap: spec.network.tap ?? tapNameFor(id) } : {}),
+      ...(failure ? { failure } : {}),
+    } as const;
     const pid = readVmPid(paths.pidfile);
     if (pid === undefined) return { ...base, state: "stopped" };
     try {

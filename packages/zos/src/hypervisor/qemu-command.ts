@@ -29,6 +29,7 @@ export interface VmPaths {
   configDir: string;
   specFile: string;
   desiredFile: string;
+  failureFile: string;
   /** cloud-init seed image (kernel/full modes). */
   seedDisk: string;
 }

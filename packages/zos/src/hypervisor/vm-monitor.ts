@@ -111,7 +111,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
     track.lastReason = crashReason(await this.#hv.consoleTail(id, 8192));
     if (track.failures >= this.#maxFailures) {
       track.gaveUp = true;
-      await this.#hv.stop(id).catch(() => undefined);
+      await this.#hv.markFailed(id, track.lastReason).catch(() => undefined);
       log.error({ id, failures: track.failures, reason: track.lastReason }, "vm keeps crashing; giving up");
       this.emit("gave-up", { id, failures: track.failures, reason: track.lastReason });
       return;
