@@ -142,16 +142,24 @@ class TwinBus implements Bus {
       ...(this.#options.relay?.server ? { relayServer: this.#options.relay.server } : {}),
     });
     const deps = { twinId: this.twinId, twins, handlers: this.#handlers, replay: this.#replay, limiter: this.#limiter, limits: this.#limits, metrics: this.#metrics, log: this.#log };
-    await node.handle(BUS_PROTOCOL, (stream, connection) => serveInboundStream(stream, connection, deps), { maxInboundStreams: 64, runOnLimitedConnection: true });
+    try {
+      await node.handle(BUS_PROTOCOL, (stream, connection) => serveInboundStream(stream, connection, deps), { maxInboundStreams: 64, runOnLimitedConnection: true });
+    } catch (error) {
+      await node.stop();
+      twins.close();
+      throw error;
+    }
+    this.#twins = twins;
+    this.#node = node;
     this.#unsubscribe = directory.onTwinUpdated?.((twinId) => {
       if (twinId === this.twinId) void this.#refreshOwnRelays();
       else void this.#refreshChannel(twinId);
     });
     const reservations = keepRelayReservations(node, reserveOn, { log: this.#log, ...(this.#options.relay?.checkIntervalMs ? { intervalMs: this.#options.relay.checkIntervalMs } : {}) });
     this.#reservations = reservations;
+    // Once start() resolves the peer is reachable through its relays (unless one is down: then
+    // this waits at most one dial timeout, and the reservation is retried in the background).
     await reservations.firstCheck;
-    this.#twins = twins;
-    this.#node = node;
     this.#log.debug({ peerId: this.peerId, addrs: this.addresses() }, "bus started");
   }
 
