@@ -3,7 +3,12 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { Libp2p, Stream } from "@libp2p/interface";
+import { tcp } from "@libp2p/tcp";
+import { createLibp2p } from "libp2p";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { TwinKey } from "@zgrid/types";
 import type { Bus } from "../create-bus.ts";
@@ -170,6 +175,14 @@ describe("inbound: every refusal is a typed answer and nothing a peer sends cras
     s.stream.send(requestFrame(1, keyA, envelope()));
     assert.equal(await s.code(1), "OK");
     assert.deepEqual(await c.request(2, "echo", [1]), [1]);
+  });
+
+  test("a peer whose id is not a secp256k1 key (no twin can have it) is refused", async (t) => {
+    const stranger = await createLibp2p({ privateKey: await generateKeyPair("Ed25519"), transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
+    t.after(() => stranger.stop());
+    const s = new RawStream(await stranger.dialProtocol(multiaddr(b.addresses()[0]!), BUS_PROTOCOL));
+    s.stream.send(requestFrame(1, keyA, envelope()));
+    assert.equal(await s.code(1), "BUS_SOURCE_MISMATCH");
   });
 
   after(async () => {
