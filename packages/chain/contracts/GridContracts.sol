@@ -383,10 +383,16 @@ contract GridContracts is IGridContracts {
   }
 
   // ---------------- reads ----------------
-  function getContract(uint64 id) external view returns (ContractView memory v) {
+  function getContract(uint64 id) public view returns (ContractView memory v) {
     if (contracts[id].id == 0) revert ContractNotFound(id);
     v.c = contracts[id]; v.used = used[id]; v.networkBytes = networkBytes[id];
     v.publicIps = ips[id]; v.gateways = gateways[id]; v.billing = billings[id];
+  }
+
+  /// Several contracts in one call (a node resyncing all its contracts).
+  function getContracts(uint64[] calldata ids) external view returns (ContractView[] memory views) {
+    views = new ContractView[](ids.length);
+    for (uint256 i = 0; i < ids.length; i++) views[i] = getContract(ids[i]);
   }
 
   function listNodeContracts(uint32 nodeId) external view returns (uint64[] memory) { return liveByNode[nodeId]; }

@@ -31,6 +31,9 @@ describe("IT contracts", () => {
     const farm = await g.user.getFarm(g.farmId);
     for (const p of c.publicIps) assert.equal(farm.publicIps.find((f) => f.ip === p.ip)?.contractId, id);
     assert.deepEqual(await g.user.listNodeContracts(g.nodeId1), [id]);
+    assert.deepEqual(await g.node1.getNodeContracts(g.nodeId1), [c]);
+    assert.deepEqual(await g.node1.getContracts([id, id]), [c, c]);
+    assert.deepEqual(await g.node1.getNodeContracts(g.nodeId2), []);
     assert.deepEqual(await g.user.listTwinContracts(userTwin), [id]);
     assert.equal(await g.user.contractIdByNodeHash(g.nodeId1, testHash(10)), id);
 

@@ -1,8 +1,23 @@
 /** IT contract calls: node, name and rent contracts; node reports; reads. */
-import { parseEventLogs, type Hex } from "viem";
+import { parseEventLogs, type Hex, type ReadContractReturnType } from "viem";
 import { gridContractsAbi } from "../abis.ts";
 import { read, write, type GridContext } from "./context.ts";
 import { CONTRACT_KINDS, CONTRACT_STATES, DELETE_CAUSES, type GridContract, type Resources } from "./types.ts";
+
+type ContractView = ReadContractReturnType<typeof gridContractsAbi, "getContract">;
+
+function toGridContract(v: ContractView): GridContract {
+  const c = v.c;
+  return {
+    id: Number(c.id), twinId: c.twinId, kind: CONTRACT_KINDS[c.kind]!, state: CONTRACT_STATES[c.state]!,
+    cause: DELETE_CAUSES[c.cause], nodeId: c.nodeId, farmId: c.farmId,
+    deploymentHash: c.deploymentHash, metadata: c.metadata, name: c.name,
+    publicIpCount: c.publicIpCount, publicIps: v.publicIps.map((ip, i) => ({ ip, gateway: v.gateways[i] ?? "" })),
+    createdAt: c.createdAt, graceSince: c.graceSince, owner: c.owner, payee: c.payee,
+    used: { ...v.used }, networkBytes: v.networkBytes,
+    billing: { rate: v.billing.rate, owed: v.billing.owed, lastAccrued: v.billing.lastAccrued, totalPaid: v.billing.totalPaid },
+  };
+}
 
 export function contractActions(ctx: GridContext) {
   const address = ctx.addresses.contracts;
@@ -54,17 +69,19 @@ export function contractActions(ctx: GridContext) {
       await write(ctx, address, gridContractsAbi, "reportNetworkUsage", [BigInt(contractId), bytes]);
     },
     async getContract(contractId: number): Promise<GridContract> {
-      const v = await read(ctx, address, gridContractsAbi, "getContract", [BigInt(contractId)]);
-      const c = v.c;
-      return {
-        id: Number(c.id), twinId: c.twinId, kind: CONTRACT_KINDS[c.kind]!, state: CONTRACT_STATES[c.state]!,
-        cause: DELETE_CAUSES[c.cause], nodeId: c.nodeId, farmId: c.farmId,
-        deploymentHash: c.deploymentHash, metadata: c.metadata, name: c.name,
-        publicIpCount: c.publicIpCount, publicIps: v.publicIps.map((ip, i) => ({ ip, gateway: v.gateways[i] ?? "" })),
-        createdAt: c.createdAt, graceSince: c.graceSince, owner: c.owner, payee: c.payee,
-        used: { ...v.used }, networkBytes: v.networkBytes,
-        billing: { rate: v.billing.rate, owed: v.billing.owed, lastAccrued: v.billing.lastAccrued, totalPaid: v.billing.totalPaid },
-      };
+      return toGridContract(await read(ctx, address, gridContractsAbi, "getContract", [BigInt(contractId)]));
+    },
+    /** Several contracts in one call. */
+    async getContracts(contractIds: number[]): Promise<GridContract[]> {
+      return (await read(ctx, address, gridContractsAbi, "getContracts", [contractIds.map(BigInt)])).map(toGridContract);
+    },
+    /**
+     * The live node contracts of a node, in full (what a node resyncs from).
+     * @example for (const c of await client.getNodeContracts(nodeId)) console.log(c.id, c.deploymentHash, c.state);
+     */
+    async getNodeContracts(nodeId: number): Promise<GridContract[]> {
+      const list = await read(ctx, address, gridContractsAbi, "listNodeContracts", [nodeId]);
+      return list.length === 0 ? [] : (await read(ctx, address, gridContractsAbi, "getContracts", [list])).map(toGridContract);
     },
     /** Ids of the live node contracts on a node. */
     async listNodeContracts(nodeId: number): Promise<number[]> {
