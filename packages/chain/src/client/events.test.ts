@@ -10,7 +10,7 @@ describe("events", () => {
 
   const key = (e: GridEvent) => `${e.blockNumber}:${e.logIndex}`;
   const waitFor = async (cond: () => boolean) => {
-    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 3000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(cond(), "timed out waiting for events");
   };
 
