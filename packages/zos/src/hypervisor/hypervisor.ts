@@ -16,13 +16,12 @@
  * await hv.delete("vm1");          // root disk and non-`keep` disks removed too
  * ```
  */
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createLogger } from "@zgrid/log";
 import { probeAccel, type AccelChoice } from "./accel-probe.ts";
 import { consoleTail, markConsoleStart, waitForConsole, waitForEntrypoint } from "./vm-console.ts";
 import { ensureExt4Disk, ensureImageSize, removeDisk } from "./disk.ts";
-import { VmNotFoundError, VmStartError, VmStateError, VmSpecError } from "./errors.ts";
+import { VmStartError, VmStateError } from "./errors.ts";
 import { findGuest, type GuestArtifacts } from "./guest-artifacts.ts";
 import { writeGuestConfig } from "./guest-config.ts";
 import { writeCloudInitSeed } from "./cloud-init-seed.ts";
@@ -32,6 +31,7 @@ import { QEMU_BINARY, buildQemuArgs, type Accel, type VmPaths } from "./qemu-com
 import { ensureTap, macFor, removeTap, tapNameFor } from "./tap.ts";
 import { killQuietly, readVmPid, waitForExit } from "./vm-process.ts";
 import { parseVmSpec, type VmSpec, type VmSpecInput } from "./vm-spec.ts";
+import { listVmIds, readDesired, readFailure, readVmSpec, vmPaths } from "./vm-state-dir.ts";
 
 const log = createLogger("zos.hypervisor");
 
@@ -90,23 +90,9 @@ export class Hypervisor {
   }
 
   paths(id: string): VmPaths {
-    const dir = join(this.stateDir, id);
-    const p: VmPaths = {
-      dir,
-      qmpSocket: join(dir, "qmp.sock"),
-      pidfile: join(dir, "qemu.pid"),
-      consoleLog: join(dir, "console.log"),
-      configDir: join(dir, "config"),
-      specFile: join(dir, "spec.json"),
-      desiredFile: join(dir, "desired"),
-      failureFile: join(dir, "failure"),
-      seedDisk: join(dir, "seed.img"),
-    };
-    if (Buffer.byteLength(p.qmpSocket) > 107) {
-      throw new VmSpecError("QMP socket path too long", { details: { path: p.qmpSocket }, hint: "use a shorter stateDir" });
-    }
-    return p;
+    return vmPaths(this.stateDir, id);
   }
+
 
   /**
    * Boots a VM (or boots it again with its saved spec when only an id is given). Creates missing
@@ -227,8 +213,8 @@ export class Hypervisor {
   async status(id: string): Promise<VmStatus> {
     const paths = this.paths(id);
     const spec = await this.spec(id);
-    const desired = (await readFile(paths.desiredFile, "utf8").catch(() => "stopped")).trim() === "running" ? "running" : "stopped";
-    const failure = (await readFile(paths.failureFile, "utf8").catch(() => "")).trim();
+    const desired = await readDesired(paths);
+    const failure = await readFailure(paths);
     const base = {
       id, desired, consoleLog: paths.consoleLog,
       ...(spec.network ? { tap: spec.network.tap ?? tapNameFor(id) } : {}),
@@ -257,21 +243,15 @@ export class Hypervisor {
   }
 
   /** Ids of all VMs with saved state. */
-  async list(): Promise<string[]> {
-    const entries = await readdir(this.stateDir, { withFileTypes: true }).catch(() => []);
-    const ids: string[] = [];
-    for (const e of entries) {
-      if (e.isDirectory() && (await readFile(join(this.stateDir, e.name, "spec.json")).then(() => true, () => false))) ids.push(e.name);
-    }
-    return ids.sort();
+  list(): Promise<string[]> {
+    return listVmIds(this.stateDir);
   }
 
   /** The saved spec of a VM. */
-  async spec(id: string): Promise<VmSpec> {
-    const text = await readFile(this.paths(id).specFile, "utf8").catch(() => undefined);
-    if (text === undefined) throw new VmNotFoundError(id);
-    return parseVmSpec(JSON.parse(text));
+  spec(id: string): Promise<VmSpec> {
+    return readVmSpec(this.paths(id), id);
   }
+
 
   /** Last `bytes` of the console log (ttyS0). */
   consoleTail(id: string, bytes = 4096): Promise<string> {
