@@ -22,6 +22,7 @@ const ENTRY = `#!/bin/sh
 echo "ENTRY host=$(hostname) FOO=$FOO"
 echo boot >> /data/boots; echo x >> /rootfile; sync
 echo "BOOTS=$(wc -l < /data/boots) ROOTW=$(wc -l < /rootfile)"
+echo "MOUNTS pts=$(grep -c devpts /proc/mounts) shm=$(grep -c ' /dev/shm ' /proc/mounts) hosts=$(grep -c zvm-one /etc/hosts) path=$PATH"
 echo "KEYS=$(cat /root/.ssh/authorized_keys | tr '\n' '|')"
 for i in 1 2 3 4 5; do echo "hello-from-$(hostname)" | nc -w 2 "$HOST_IP" "$NC_PORT" && break; sleep 1; done
 exec sleep 100000
@@ -120,6 +121,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 300_000 }, () => {
     assert.equal(m[1], "zvm-one");
     assert.equal(m[2]?.trim(), "bar baz 'q'");
     await hv.waitForConsole(id, /BOOTS=1 ROOTW=1/, 20_000);
+    await hv.waitForConsole(id, /MOUNTS pts=1 shm=1 hosts=1 path=\/usr\/local\/sbin:/, 20_000);
     await hv.waitForConsole(id, /KEYS=ssh-ed25519 AAAATEST test@zgrid\|ssh-rsa AAAAENV env@zgrid\|/, 20_000);
     assert.ok(linkExists(tapNameFor(id)), "tap exists while the VM runs");
     assert.ok(await pingUntil(bridge.guestIp(2)), "host pings the guest on its configured IP");
