@@ -11,7 +11,7 @@
  * ```
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, existsSync, linkSync, lchownSync, lutimesSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, rmdirSync, symlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, lstatSync, linkSync, lchownSync, lutimesSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, rmdirSync, symlinkSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { createLogger } from "@zgrid/log";
 import { UnpackError } from "./errors/flist-errors.ts";
@@ -50,6 +50,9 @@ export function splitRdev(rdev: number): { major: bigint; minor: bigint } {
 export async function unpackFlist(options: UnpackOptions): Promise<UnpackStats> {
   const started = performance.now();
   const target = resolve(options.target);
+  if (existsSync(target) && !lstatSync(target).isDirectory()) {
+    throw new UnpackError(`${target} exists and is not a directory`, { hint: "unpack into a new or empty directory", details: { target } });
+  }
   if (existsSync(target) && readdirSync(target).length > 0) {
     throw new UnpackError(`${target} is not empty`, { hint: "unpack into a new or empty directory", details: { target } });
   }

@@ -23,7 +23,6 @@ export interface ConvertRequest {
   workDir: string;
   store: DirStore;
   accept(tmp: string, owner: string, name: string): Promise<HubFlistEntry>;
-  insecure?: boolean;
 }
 
 export async function handleConvert(res: ServerResponse, req: ConvertRequest): Promise<void> {

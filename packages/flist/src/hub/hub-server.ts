@@ -178,7 +178,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     if (parts[0] === "convert" && method === "POST" && parts.length === 1) {
       if (!options.key) throw new HttpError(501, "this hub has no signing key: conversion is disabled");
       const body = JSON.parse((await readBody(req, 65536)).toString() || "{}") as { image?: string; name?: string };
-      await handleConvert(res, { image: body.image, name: body.name, key: options.key, workDir: join(options.dataDir, "tmp"), store, accept: acceptFlist, insecure: true });
+      await handleConvert(res, { image: body.image, name: body.name, key: options.key, workDir: join(options.dataDir, "tmp"), store, accept: acceptFlist });
       return;
     }
     throw new HttpError(404, "not found");

@@ -29,6 +29,8 @@ interface OpenFile {
   inode: FlistInode;
   blocks: FlistBlock[];
   lastBlock: number;
+  /** Current read-ahead window in blocks (grows while the reader stays sequential). */
+  ahead: number;
 }
 
 export class FlistFs {
@@ -104,9 +106,13 @@ export class FlistFs {
     const end = Math.min(size, pos + len);
     const first = Math.floor(pos / this.#blockSize);
     const last = Math.floor((end - 1) / this.#blockSize);
-    // Sequential reader: fetch the next blocks in parallel while this read is served.
-    if (first === file.lastBlock || first === file.lastBlock + 1) {
-      this.#fetcher.prefetch(file.blocks.slice(last + 1, last + 1 + this.#readAhead));
+    // A reader moving on to the next block is sequential: fetch ahead, doubling the window up to
+    // readAhead (like the kernel), so random access (mmap'ed libraries) wastes no bandwidth.
+    if (first === file.lastBlock + 1) {
+      file.ahead = Math.min(this.#readAhead, Math.max(2, file.ahead * 2));
+      this.#fetcher.prefetch(file.blocks.slice(last + 1, last + 1 + file.ahead));
+    } else if (first !== file.lastBlock) {
+      file.ahead = 0;
     }
     file.lastBlock = last;
     let copied = 0;
@@ -156,7 +162,7 @@ export class FlistFs {
           const blocks = this.#reader.blocks(inode.ino);
           this.#reader.checkSize(inode, blocks);
           const fd = this.#nextFd++;
-          this.#open.set(fd, { inode, blocks, lastBlock: -2 });
+          this.#open.set(fd, { inode, blocks, lastBlock: -2, ahead: 0 });
           (cb as Cb)(0, fd);
         } catch (e) {
           log.error({ file: path, err: (e as Error).message }, "open failed");

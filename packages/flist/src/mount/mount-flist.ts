@@ -66,7 +66,7 @@ export async function fetchFlistFile(flist: string, cacheDir: string): Promise<s
   const dir = join(cacheDir, "flists");
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${createHash("sha256").update(flist).digest("hex").slice(0, 32)}.fl`);
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   writeFileSync(tmp, Buffer.from(await res.arrayBuffer()));
   renameSync(tmp, path);
   return path;

@@ -124,7 +124,7 @@ export async function packFlist(options: PackOptions): Promise<PackStats> {
         if (got < blockSize) break;
       }
       stats.bytes += total;
-      // The file changed size while being packed: record what was read.
+      // A file that changed while being packed would be listed inconsistently: refuse.
       if (total !== inode.size) throw new Error(`${path.toString()} changed while packing (${inode.size} -> ${total} bytes)`);
     } finally {
       closeSync(fd);
