@@ -94,7 +94,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     const managers: ManagerMap = {
       zmount: diskManager(paths),
       volume: volumeManager(paths),
-      network: networkManager({ nodeId }),
+      network: networkManager({ nodeId, scope: key.address }),
       zmachine: zmachineManager({ paths, hypervisor, flists, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
     };
     const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: total, log: nlog });

@@ -39,8 +39,9 @@ export interface NetworkNames {
  * networkNames(3, 7, "net"); // { id: "5f1c9a2e", bridge: "b-5f1c9a2e", namespace: "n-5f1c9a2e", … }
  * ```
  */
-export function networkNames(nodeId: number, twinId: number, name: string): NetworkNames {
-  // Unique per node too: several node daemons may share one host (the local grid).
-  const id = createHash("sha256").update(`${nodeId}/${twinId}/${name}`).digest("hex").slice(0, 8);
+export function networkNames(nodeId: number, twinId: number, name: string, scope = ""): NetworkNames {
+  // Unique per node too: several node daemons may share one host (the local grid); `scope` (the
+  // node's account) keeps nodes of different grids (same node id) on one machine apart.
+  const id = createHash("sha256").update(`${nodeId}/${twinId}/${name}${scope ? `/${scope}` : ""}`).digest("hex").slice(0, 8);
   return { id, bridge: `b-${id}`, namespace: `n-${id}`, vethHost: `vh-${id}`, vethNs: `vn-${id}` };
 }

@@ -1,8 +1,9 @@
 /**
- * network, the node-local part: per (twin, network) a bridge the VMs' taps join, and a network
- * namespace holding the subnet's gateway (.1) on a veth into the bridge, with forwarding on. The
- * cross-node WireGuard mesh plugs into that namespace (networking issue). Idempotent; deleting
- * removes every interface and the namespace.
+ * network: per (twin, network) on this node a bridge the VMs' taps join, and a network namespace
+ * holding the subnet's gateway (.1) on a veth into the bridge, with forwarding on, and the
+ * WireGuard interface `w-<id>` of the network (its UDP socket on the node's own address, see
+ * wireguard-link.ts) with the workload's key, port and peers, and a route per peer's allowed IPs.
+ * Idempotent; deleting removes every interface, the wireguard-go process and the namespace.
  *
  * @example
  * ```ts
@@ -15,6 +16,7 @@ import { runHost } from "../../hypervisor/host-command.ts";
 import { linkExists } from "../../hypervisor/tap.ts";
 import type { WorkloadManager } from "../../engine/workload-manager.ts";
 import { networkNames } from "../node-paths.ts";
+import { configureWireguard, deleteWireguardLink, ensureWireguardLink, linkInNamespace } from "./wireguard-link.ts";
 
 export interface NetworkResult {
   bridge: string;
@@ -23,6 +25,35 @@ export interface NetworkResult {
   subnet: string;
   prefix: number;
   ip_range: string;
+  /** The WireGuard interface in the namespace. */
+  wireguard: string;
+  listen_port: number;
+}
+
+/** Whether a UDP port is bound in this (the node's) namespace. */
+async function udpPortInUse(port: number): Promise<boolean> {
+  const { stdout } = await runHost("ss", ["-Hlun", `sport = :${port}`]);
+  return stdout.trim() !== "";
+}
+
+/** wg interface, peers and routes: exactly the workload's. */
+async function ensureMesh(ns: string, wg: string, w: WorkloadOf<"network">): Promise<void> {
+  if (!(await linkInNamespace(ns, wg)) && (await udpPortInUse(w.data.wireguard_listen_port))) {
+    throw new Error(`wireguard_listen_port ${w.data.wireguard_listen_port} is already used on this node: pick another port`);
+  }
+  await ensureWireguardLink(wg, ns);
+  await configureWireguard(wg, ns, {
+    privateKey: w.data.wireguard_private_key,
+    listenPort: w.data.wireguard_listen_port,
+    peers: w.data.peers.map((p) => ({ publicKey: p.wireguard_public_key, allowedIps: p.allowed_ips, endpoint: p.endpoint })),
+  });
+  await inNs(ns, "ip", "link", "set", wg, "up");
+  const wanted = new Set(w.data.peers.flatMap((p) => p.allowed_ips).filter((a) => a !== w.data.subnet));
+  const { stdout } = await inNs(ns, "ip", "-4", "route", "show", "dev", wg);
+  for (const line of stdout.split("\n").map((l) => l.trim().split(" ")[0] ?? "").filter(Boolean)) {
+    if (!wanted.has(line)) await inNs(ns, "ip", "route", "del", line, "dev", wg).catch(() => undefined);
+  }
+  for (const dst of wanted) await inNs(ns, "ip", "route", "replace", dst, "dev", wg);
 }
 
 const ip = (...args: string[]) => runHost("ip", args);
@@ -33,10 +64,11 @@ export function gatewayOf(subnet: string): string {
   return subnet.replace(/\.\d+\/\d+$/, ".1");
 }
 
-export function networkManager(o: { nodeId: number }): WorkloadManager<WorkloadOf<"network">> {
+/** `scope`: the node's account, so nodes of different grids on one machine never share names. */
+export function networkManager(o: { nodeId: number; scope?: string }): WorkloadManager<WorkloadOf<"network">> {
   return {
     async provision(ctx, w) {
-      const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name);
+      const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name, o.scope);
       const gateway = gatewayOf(w.data.subnet);
       if (!linkExists(n.bridge)) await ip("link", "add", n.bridge, "type", "bridge");
       await ip("link", "set", n.bridge, "up");
@@ -47,22 +79,28 @@ export function networkManager(o: { nodeId: number }): WorkloadManager<WorkloadO
       await inNs(n.namespace, "ip", "link", "set", n.vethNs, "up");
       await inNs(n.namespace, "ip", "addr", "replace", `${gateway}/24`, "dev", n.vethNs);
       await inNs(n.namespace, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
-      ctx.log.info({ bridge: n.bridge, namespace: n.namespace, gateway }, "network ready");
-      return { bridge: n.bridge, namespace: n.namespace, gateway, subnet: w.data.subnet, prefix: 24, ip_range: w.data.ip_range } satisfies NetworkResult;
+      const wg = `w-${n.id}`;
+      await ensureMesh(n.namespace, wg, w);
+      ctx.log.info({ bridge: n.bridge, namespace: n.namespace, gateway, peers: w.data.peers.length }, "network ready");
+      return {
+        bridge: n.bridge, namespace: n.namespace, gateway, subnet: w.data.subnet, prefix: 24, ip_range: w.data.ip_range,
+        wireguard: wg, listen_port: w.data.wireguard_listen_port,
+      } satisfies NetworkResult;
     },
     async update(ctx, w) {
-      // Peers and keys belong to the mesh (networking issue); the local part only needs the subnet.
+      // Key, port, peers and routes are re-applied in place (wg syncconf): VMs stay connected.
       return this.provision(ctx, w);
     },
     async deprovision(ctx, w) {
-      const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name);
+      const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name, o.scope);
+      if (existsSync(`/run/netns/${n.namespace}`)) await deleteWireguardLink(`w-${n.id}`, n.namespace);
       if (linkExists(n.vethHost)) await ip("link", "del", n.vethHost);
       if (existsSync(`/run/netns/${n.namespace}`)) await ip("netns", "del", n.namespace);
       if (linkExists(n.bridge)) await ip("link", "del", n.bridge);
     },
     async adopt(ctx, w) {
-      const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name);
-      return linkExists(n.bridge) && existsSync(`/run/netns/${n.namespace}`);
+      const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name, o.scope);
+      return linkExists(n.bridge) && existsSync(`/run/netns/${n.namespace}`) && (await linkInNamespace(n.namespace, `w-${n.id}`));
     },
   };
 }

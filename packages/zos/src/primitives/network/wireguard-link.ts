@@ -1,0 +1,83 @@
+/**
+ * A WireGuard interface living in a network namespace but with its UDP socket in the node's own
+ * namespace (the classic WireGuard namespace trick): created here, then moved into the namespace.
+ * Kernel WireGuard where `ip link add type wireguard` works, else Debian's `wireguard-go`
+ * (userspace, TUN; its process keeps the socket here and exits when the link is deleted).
+ *
+ * @example
+ * ```ts
+ * await ensureWireguardLink("w-5f1c9a2e", "n-5f1c9a2e");
+ * await configureWireguard("w-5f1c9a2e", "n-5f1c9a2e", { privateKey, listenPort: 51820, peers });
+ * ```
+ */
+import { execFile } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runHost } from "../../hypervisor/host-command.ts";
+import { linkExists } from "../../hypervisor/tap.ts";
+
+let kernelWireguard: boolean | undefined;
+
+/** Whether this kernel has WireGuard (probed once per process). */
+export async function hasKernelWireguard(): Promise<boolean> {
+  if (kernelWireguard === undefined) {
+    const probe = `wgprobe${process.pid % 100000}`;
+    kernelWireguard = await runHost("ip", ["link", "add", probe, "type", "wireguard"]).then(() => true, () => false);
+    if (kernelWireguard) await runHost("ip", ["link", "del", probe]).catch(() => undefined);
+  }
+  return kernelWireguard;
+}
+
+/** Whether `name` exists inside `namespace`. */
+export async function linkInNamespace(namespace: string, name: string): Promise<boolean> {
+  return runHost("ip", ["-n", namespace, "link", "show", name]).then(() => true, () => false);
+}
+
+export async function ensureWireguardLink(name: string, namespace: string): Promise<void> {
+  if (await linkInNamespace(namespace, name)) return;
+  if (!linkExists(name)) {
+    if (await hasKernelWireguard()) await runHost("ip", ["link", "add", name, "type", "wireguard"]);
+    else {
+      // wireguard-go daemonizes itself: it outlives the node daemon like the VMs do.
+      await new Promise<void>((resolve, reject) => {
+        execFile("wireguard-go", [name], { env: { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1" }, timeout: 20_000 }, (err, _o, stderr) => {
+          if (err) reject(new Error(`wireguard-go ${name} failed: ${stderr.trim().split("\n").pop() ?? err.message}`));
+          else resolve();
+        });
+      });
+    }
+  }
+  await runHost("ip", ["link", "set", name, "netns", namespace]);
+}
+
+export interface WireguardConfig {
+  privateKey: string;
+  listenPort: number;
+  peers: Array<{ publicKey: string; allowedIps: string[]; endpoint: string }>;
+}
+
+/** Sets key, port and exactly these peers (`wg syncconf`), from inside the namespace. */
+export async function configureWireguard(name: string, namespace: string, c: WireguardConfig): Promise<void> {
+  const lines = ["[Interface]", `PrivateKey = ${c.privateKey}`, `ListenPort = ${c.listenPort}`];
+  for (const p of c.peers) {
+    lines.push("", "[Peer]", `PublicKey = ${p.publicKey}`);
+    if (p.allowedIps.length) lines.push(`AllowedIPs = ${p.allowedIps.join(", ")}`);
+    if (p.endpoint) lines.push(`Endpoint = ${p.endpoint}`, "PersistentKeepalive = 20");
+  }
+  const dir = mkdtempSync(join(tmpdir(), "zwg-"));
+  chmodSync(dir, 0o700);
+  const file = join(dir, "wg.conf");
+  try {
+    writeFileSync(file, `${lines.join("\n")}\n`, { mode: 0o600 });
+    await runHost("ip", ["netns", "exec", namespace, "wg", "syncconf", name, file]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Deletes the link (a wireguard-go process ends with it). */
+export async function deleteWireguardLink(name: string, namespace: string): Promise<void> {
+  if (await linkInNamespace(namespace, name)) await runHost("ip", ["-n", namespace, "link", "del", name]);
+  if (linkExists(name)) await runHost("ip", ["link", "del", name]);
+}

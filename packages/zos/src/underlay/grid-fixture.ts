@@ -1,0 +1,152 @@
+/**
+ * A multi-node local grid for end-to-end tests (not public API): an underlay with one node host
+ * per node, a dev chain and a hub listening on the host's underlay address, a signed busybox
+ * flist, and a real `zosd` process in each node host. `stop()` removes everything, also after a
+ * failed test: daemons, VMs, network namespaces of the given networks, node hosts, the underlay.
+ *
+ * @example
+ * ```ts
+ * const g = await startGridFixture({ nodes: 2, entrypoint: "#!/bin/sh\nexec sleep 1000\n" });
+ * g.nodes[0].host.address; // "10.249.0.11"
+ * await g.stop();
+ * ```
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { createBus } from "@zgrid/bus";
+import { startTestGrid, type TestGrid } from "@zgrid/chain/devchain/test-grid";
+import { packFlist, pushFlist, signFlist, startHub, type Hub } from "@zgrid/flist";
+import { twinKeyFromPrivateKey } from "@zgrid/types";
+import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
+import { Hypervisor } from "../hypervisor/hypervisor.ts";
+import { buildBusyboxRoot } from "../hypervisor/test-fixtures.ts";
+import type { ZosConfigInput } from "../daemon/zos-config.ts";
+import { networkNames } from "../primitives/node-paths.ts";
+import type { Twin } from "../testing/node-fixture.ts";
+import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "./underlay.ts";
+
+const ZOSD = fileURLToPath(new URL("../../bin/zosd.ts", import.meta.url));
+
+export interface GridNode {
+  host: NodeHost;
+  twinId: number;
+  nodeId: number;
+  /** The node's chain account (scopes its host interface names). */
+  account: string;
+  dataDir: string;
+  hypervisor: Hypervisor;
+  process?: ChildProcess;
+}
+
+export interface GridFixture {
+  underlay: Underlay;
+  grid: TestGrid;
+  hub: Hub;
+  flistUrl: string;
+  user: Twin;
+  stranger: Twin;
+  nodes: GridNode[];
+  /** Network names (twin, name) whose namespaces stop() removes on every node. */
+  trackNetwork(twinId: number, name: string): void;
+  stop(): Promise<void>;
+}
+
+export async function startGridFixture(o: { nodes: number; entrypoint: string; domain?: string; subnetOctet?: number }): Promise<GridFixture> {
+  const tmp = mkdtempSync(join(tmpdir(), "zgrid-net-"));
+  const octet = o.subnetOctet ?? 249;
+  const cleanups: Array<() => Promise<void> | void> = [() => rmSync(tmp, { recursive: true, force: true })];
+  const nodes: GridNode[] = [];
+  const networks: Array<[number, string]> = [];
+  const stop = async () => {
+    for (const n of nodes) n.process?.kill("SIGKILL");
+    for (const n of nodes) for (const id of await n.hypervisor.list().catch(() => [])) await n.hypervisor.delete(id).catch(() => undefined);
+    for (const n of nodes) {
+      for (const [twin, name] of networks) {
+        const nn = networkNames(n.nodeId, twin, name, n.account);
+        if (existsSync(`/run/netns/${nn.namespace}`)) {
+          spawnSync("ip", ["-n", nn.namespace, "link", "del", `w-${nn.id}`]);
+          spawnSync("ip", ["netns", "del", nn.namespace]);
+        }
+      }
+      unmountAll(join(n.dataDir, "mnt"));
+    }
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  };
+  try {
+    const underlay = await createUnderlay({ bridge: `zgrid${octet}`, hostAddress: `10.${octet}.0.1` });
+    cleanups.push(() => underlay.destroy());
+    const grid = await startTestGrid({ twins: 5, host: underlay.hostAddress });
+    cleanups.push(() => grid.stop());
+    const hub = await startHub({ dataDir: join(tmp, "hub"), port: 0, host: underlay.hostAddress });
+    cleanups.push(() => hub.close());
+    const twin = async (index: 3 | 4): Promise<Twin> => {
+      const t = grid.chain.twins[index]!;
+      const key = twinKeyFromPrivateKey(t.privateKey);
+      const client = index === 3 ? grid.user : grid.stranger;
+      const bus = await createBus({ key, twinId: t.twinId, directory: chainTwinDirectory(client), listen: [`/ip4/${underlay.hostAddress}/tcp/0`] });
+      cleanups.push(() => bus.stop());
+      return { id: t.twinId, key, client, bus };
+    };
+    const user = await twin(3);
+    const stranger = await twin(4);
+    const root = join(tmp, "root");
+    await buildBusyboxRoot(root, o.entrypoint);
+    const local = `dir://${join(tmp, "blocks")}`;
+    const fl = join(tmp, "busybox.fl");
+    await packFlist({ source: root, output: fl, stores: [local] });
+    await signFlist(fl, user.key);
+    const pushed = await pushFlist({ hub: hub.url, flist: fl, stores: [local] });
+
+    for (let i = 0; i < o.nodes; i++) {
+      const host = await createNodeHost(underlay, { name: `t${octet}n${i + 1}`, address: `10.${octet}.0.${11 + i}` });
+      const dataDir = join(tmp, `node${i + 1}`);
+      const vmStateDir = mkdtempSync("/tmp/zv-");
+      cleanups.push(() => host.destroy(), () => rmSync(vmStateDir, { recursive: true, force: true }));
+      const node: GridNode = { host, twinId: 0, nodeId: 0, account: "", dataDir, hypervisor: new Hypervisor({ stateDir: vmStateDir }) };
+      nodes.push(node);
+      const config: ZosConfigInput = {
+        dataDir, vmStateDir, farmId: grid.farmId,
+        chain: { rpcUrl: grid.chain.rpcUrl, addresses: grid.chain.addresses },
+        bus: { listen: [`/ip4/${host.address}/tcp/0`] },
+        flist: { requireSignature: true, stores: [`${hub.url}/blocks`], cacheBytes: 256 * 1024 * 1024 },
+        intervals: { reconcileMs: 2_000, monitorMs: 1_000, uptimeMs: 60_000 },
+        hypervisor: { accel: "tcg" },
+        publicConfig: o.domain && i === 0 ? { domain: o.domain } : {},
+      };
+      const configPath = join(tmp, `zos${i + 1}.json`);
+      writeFileSync(configPath, JSON.stringify(config));
+      const [cmd, args] = host.command(process.execPath, ["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath]);
+      const account = JSON.parse(spawnSync(cmd, [...args, "--account"], { encoding: "utf8" }).stdout) as { account: `0x${string}` };
+      node.account = account.account;
+      await grid.admin.walletClient!.sendTransaction({ to: account.account, value: 10n ** 20n, chain: null });
+      node.process = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "warn" } });
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: node.process!.stdout! }).once("line", resolve);
+        node.process!.once("exit", (code) => reject(new Error(`zosd ${i + 1} exited (${code}) before it was ready`)));
+      });
+      const ready = JSON.parse(line) as { ready: boolean; twinId: number; nodeId: number; error?: { message: string } };
+      if (!ready.ready) throw new Error(`zosd ${i + 1} failed: ${ready.error?.message}`);
+      node.twinId = ready.twinId;
+      node.nodeId = ready.nodeId;
+    }
+    return {
+      underlay, grid, hub, flistUrl: pushed.url, user, stranger, nodes, stop,
+      trackNetwork: (twin, name) => void networks.push([twin, name]),
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function unmountAll(mnt: string): void {
+  const entries = (() => { try { return readdirSync(mnt); } catch { return []; } })();
+  for (const e of entries) if (!e.endsWith(".json") && !e.endsWith(".log")) spawnSync("fusermount", ["-uz", join(mnt, e)]);
+  for (const line of spawnSync("pgrep", ["-af", "mount-worker.ts"], { encoding: "utf8" }).stdout.split("\n")) {
+    if (line.includes(mnt.replace(/\/mnt$/, ""))) spawnSync("kill", ["-9", line.split(" ")[0]!]);
+  }
+}
