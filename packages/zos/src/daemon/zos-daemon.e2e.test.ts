@@ -63,6 +63,12 @@ const get = (twin: Twin, contractId: number) => twin.bus.request<Deployment>(f.n
 const stateOf = (d: Deployment, name: string) => d.workloads.find((w) => w.name === name)?.result;
 const settled = (d: Deployment) => d.workloads.every((w) => w.result && w.result.state !== "init");
 
+/** Cancels the contract on chain and waits until the node has removed everything. */
+async function cancelAndWait(contractId: number): Promise<void> {
+  await f.user.client.cancelContract(contractId);
+  await waitFor(`contract ${contractId} deprovisioned`, () => get(f.user, contractId), (x) => x.workloads.every((w) => w.result?.state === "deleted"));
+}
+
 async function refused(twin: Twin, command: string, payload: unknown): Promise<BusRemoteError> {
   try {
     await twin.bus.request(f.node.twinId, command, payload, { timeout: 20_000 });
@@ -151,7 +157,7 @@ describe("zos node daemon end to end", { timeout: 600_000 }, () => {
 
   test("an unsigned flist on a node that requires signatures is refused", async () => {
     const json = deploymentJson(f.user.id, { flist: f.unsignedFlistUrl, metadata: "unsigned" });
-    json.workloads[0]!.data = { ...(json.workloads[0]!.data as object), subnet: "10.77.4.0/24" } as never;
+    json.workloads[0]!.data = { ...(json.workloads[0]!.data as object), subnet: "10.77.4.0/24", wireguard_listen_port: 51821 } as never;
     json.workloads[0]!.name = "net2";
     (json.workloads[2]!.data as { network: { interfaces: Array<{ network: string; ip: string }> } }).network.interfaces = [{ network: "net2", ip: "10.77.4.5" }];
     const d = await contracted(f.user, json);
@@ -159,8 +165,46 @@ describe("zos node daemon end to end", { timeout: 600_000 }, () => {
     const r = await waitFor("vm to fail", () => get(f.user, d.contract_id), settled);
     assert.equal(stateOf(r, "vm")?.state, "error");
     assert.match(stateOf(r, "vm")?.message ?? "", /refused: .*is not signed/);
-    await f.user.client.cancelContract(d.contract_id);
-    await waitFor("cleanup", () => get(f.user, d.contract_id), (x) => x.workloads.every((w) => w.result?.state === "deleted"));
+    await cancelAndWait(d.contract_id);
+  });
+
+  /** Deploys a single-VM deployment on the shared network "net" and waits until it settles. */
+  async function deployVm(name: string, ip: string, data: Record<string, unknown>) {
+    const json = deploymentJson(f.user.id, { flist: f.flistUrl, metadata: name });
+    json.workloads = json.workloads.filter((w) => w.type === "zmachine");
+    json.workloads[0]!.name = name;
+    json.workloads[0]!.data = { ...(json.workloads[0]!.data as object), mounts: [], network: { interfaces: [{ network: "net", ip }] }, ...data } as never;
+    const d = await contracted(f.user, json);
+    await f.user.bus.request(f.node.twinId, "zos.deployment.deploy", d);
+    return { d, settled: await waitFor(`${name} to settle`, () => get(f.user, d.contract_id), settled) };
+  }
+
+  test("bad images are refused with a reason: missing flist, no entrypoint", async () => {
+    const missing = await deployVm("vm404", "10.77.3.20", { flist: `${f.hub.url}/flists/${f.user.key.address}/nope.fl` });
+    assert.equal(stateOf(missing.settled, "vm404")?.state, "error");
+    assert.match(stateOf(missing.settled, "vm404")?.message ?? "", /nope\.fl.*(404|not found)/i);
+    const noEntry = await deployVm("vmbare", "10.77.3.21", { flist: f.noEntrypointFlistUrl, entrypoint: "" });
+    assert.equal(stateOf(noEntry.settled, "vmbare")?.state, "error");
+    assert.match(stateOf(noEntry.settled, "vmbare")?.message ?? "", /has no entrypoint/);
+    for (const x of [missing, noEntry]) await cancelAndWait(x.d.contract_id);
+  });
+
+  test("a VM that keeps crashing is restarted, then given up with the reason", async () => {
+    const { d } = await deployVm("crashy", "10.77.3.22", { entrypoint: "/bin/sh -c exit" });
+    const r = await waitFor("monitor to give up", () => get(f.user, d.contract_id), (x) => stateOf(x, "crashy")?.state === "error", 180_000);
+    assert.match(stateOf(r, "crashy")?.message ?? "", /crashed 4 times, gave up/);
+    await cancelAndWait(d.contract_id);
+  });
+
+  test("garbage over the bus gets typed errors and never crashes the daemon", async () => {
+    const payloads: unknown[] = [null, "deploy", 42, [], { workloads: "x" }, { twin_id: f.user.id, signature_requirement: {}, workloads: [{ type: "zmachine", data: { compute_capacity: { cpu: 1e308 } } }] }, { contract_id: -1 }, { contract_id: "1" }];
+    for (const command of ["zos.deployment.deploy", "zos.deployment.update", "zos.deployment.get", "zos.deployment.changes"]) {
+      for (const p of payloads) {
+        const e = await refused(f.user, command, p);
+        assert.ok(["VALIDATION", "DEPLOYMENT_NOT_FOUND"].includes(e.code), `${command} ${JSON.stringify(p)} -> ${e.code}: ${e.message}`);
+      }
+    }
+    assert.equal(stateOf(await get(f.user, deployment.contract_id), "vm")?.state, "ok", "still serving");
   });
 
   test("an update adds a disk", async () => {
@@ -232,7 +276,7 @@ describe("zos node daemon end to end", { timeout: 600_000 }, () => {
     const r = await waitFor("vm2 to fail", () => get(f.user, d.contract_id), settled);
     assert.equal(stateOf(r, "vm2")?.state, "error");
     assert.match(stateOf(r, "vm2")?.message ?? "", /refused: .*(hash|EIO)/);
-    await f.user.client.cancelContract(d.contract_id);
+    await cancelAndWait(d.contract_id);
   });
 
   test("cancelling the contract removes the VM, disks, taps, mounts and network", async () => {

@@ -36,6 +36,8 @@ export interface NodeFixture {
   hub: Hub;
   /** Hub URL of the signed busybox flist, and of an unsigned one. */
   flistUrl: string;
+  /** A signed flist with no entrypoint, no /sbin/init and no /bin/sh. */
+  noEntrypointFlistUrl: string;
   unsignedFlistUrl: string;
   /** Directory store holding the flist blocks as the hub got them (to tamper with). */
   hubBlocksDir: string;
@@ -87,6 +89,13 @@ export async function startNodeFixture(o: { entrypoint: string; requireSignature
     const unsigned = join(tmp, "hub", "flists", user.key.address, "busybox-unsigned.fl");
     await signFlist(fl, user.key);
     const pushed = await pushFlist({ hub: hub.url, flist: fl, stores: [local] });
+    const bare = join(tmp, "bare-root");
+    mkdirSync(join(bare, "etc"), { recursive: true });
+    writeFileSync(join(bare, "etc", "hostname"), "bare\n");
+    const bareFl = join(tmp, "noentry.fl");
+    await packFlist({ source: bare, output: bareFl, stores: [local] });
+    await signFlist(bareFl, user.key);
+    const noEntry = await pushFlist({ hub: hub.url, flist: bareFl, stores: [local] });
     mkdirSync(join(tmp, "hub", "flists", user.key.address), { recursive: true });
     copyFileSync(join(tmp, "busybox.fl"), unsigned);
     editFlist(unsigned, { routes: [{ start: 0, end: 255, url: `${hub.url}/blocks` }], removeTags: ["zgrid.signer", "zgrid.signature", "zgrid.root"] });
@@ -108,7 +117,7 @@ export async function startNodeFixture(o: { entrypoint: string; requireSignature
     cleanups.push(() => cleanupNodeLeftovers(dataDir));
 
     const fixture: NodeFixture = {
-      grid, hub, flistUrl: pushed.url, unsignedFlistUrl: unsignedUrl, hubBlocksDir: join(tmp, "hub"),
+      grid, hub, flistUrl: pushed.url, unsignedFlistUrl: unsignedUrl, noEntrypointFlistUrl: noEntry.url, hubBlocksDir: join(tmp, "hub"),
       user, stranger, node, hypervisor, stop,
       async startNode() {
         daemon = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "warn" } });
