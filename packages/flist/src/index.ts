@@ -6,6 +6,7 @@ export * from "./format/block-codec.ts";
 export * from "./format/flist-reader.ts";
 export * from "./format/flist-writer.ts";
 export * from "./format/edit-flist.ts";
+export * from "./format/local-flist.ts";
 export * from "./store/block-store.ts";
 export * from "./store/dir-store.ts";
 export * from "./store/http-store.ts";

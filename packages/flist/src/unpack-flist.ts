@@ -17,6 +17,7 @@ import { createLogger } from "@zgrid/log";
 import { UnpackError } from "./errors/flist-errors.ts";
 import { decodeBlock } from "./format/block-codec.ts";
 import { FlistReader } from "./format/flist-reader.ts";
+import { withLocalFlist } from "./format/local-flist.ts";
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, TAGS, type FlistInode, type FlistXattr } from "./format/schema.ts";
 import { restoreXattrs } from "./pack/xattrs.ts";
 import { checkFlistSignature } from "./sign/sign-flist.ts";
@@ -26,6 +27,7 @@ import { resolveStores } from "./store/resolve-stores.ts";
 const log = createLogger("flist.unpack");
 
 export interface UnpackOptions {
+  /** Path or http(s) URL of the .fl file. */
   flist: string;
   target: string;
   stores?: BlockStore | string[];
@@ -48,6 +50,10 @@ export function splitRdev(rdev: number): { major: bigint; minor: bigint } {
 }
 
 export async function unpackFlist(options: UnpackOptions): Promise<UnpackStats> {
+  return withLocalFlist(options.flist, (path) => unpackLocal(path, options));
+}
+
+async function unpackLocal(flist: string, options: UnpackOptions): Promise<UnpackStats> {
   const started = performance.now();
   const target = resolve(options.target);
   if (existsSync(target) && !lstatSync(target).isDirectory()) {
@@ -56,7 +62,7 @@ export async function unpackFlist(options: UnpackOptions): Promise<UnpackStats> 
   if (existsSync(target) && readdirSync(target).length > 0) {
     throw new UnpackError(`${target} is not empty`, { hint: "unpack into a new or empty directory", details: { target } });
   }
-  const reader = FlistReader.open(options.flist);
+  const reader = FlistReader.open(flist);
   const staging = `${target}.partial-${process.pid}`;
   const isRoot = process.getuid?.() === 0;
   const stats: UnpackStats = { entries: 0, bytes: 0, seconds: 0 };

@@ -13,13 +13,14 @@ import { BlockIntegrityError } from "./errors/flist-errors.ts";
 import { decodeBlock } from "./format/block-codec.ts";
 import { FlistReader } from "./format/flist-reader.ts";
 import { toHex } from "./format/hash.ts";
+import { withLocalFlist } from "./format/local-flist.ts";
 import { S_IFMT, S_IFREG, TAGS } from "./format/schema.ts";
 import { checkFlistSignature } from "./sign/sign-flist.ts";
 import type { BlockStore } from "./store/block-store.ts";
 import { resolveStores } from "./store/resolve-stores.ts";
 
 export interface VerifyOptions {
-  /** Path of the .fl file. */
+  /** Path or http(s) URL of the .fl file. */
   flist: string;
   /** Stores to fetch from (specs or a store); default: the flist's routes. */
   stores?: BlockStore | string[];
@@ -51,8 +52,12 @@ export interface VerifyReport {
 
 /** Throws SignatureError / FlistFormatError; block problems land in `failures`. */
 export async function verifyFlist(options: VerifyOptions): Promise<VerifyReport> {
+  return withLocalFlist(options.flist, (path) => verifyLocal(path, options));
+}
+
+async function verifyLocal(path: string, options: VerifyOptions): Promise<VerifyReport> {
   const started = performance.now();
-  const reader = FlistReader.open(options.flist);
+  const reader = FlistReader.open(path);
   try {
     const report: VerifyReport = { ok: true, files: 0, blocks: 0, bytes: 0, seconds: 0, failures: [] };
     const signed = reader.tag(TAGS.signature) !== undefined;

@@ -11,6 +11,7 @@ import { signFlist } from "../sign/sign-flist.ts";
 import { makeSampleTree } from "../testing/sample-tree.ts";
 import { runChild } from "../testing/run-child.ts";
 import { verifyFlist } from "../verify-flist.ts";
+import { unpackFlist } from "../unpack-flist.ts";
 import { listHubFlists, pushFlist } from "./hub-client.ts";
 import { startHub } from "./hub-server.ts";
 
@@ -48,11 +49,10 @@ test("hub round trip: push a signed flist, list it, mount it from http", async (
   assert.equal(badBlock.status, 400);
 
   // Verify and mount straight from the hub (routes point at its /blocks).
-  const local = join(dir, "from-hub.fl");
-  const { writeFileSync } = await import("node:fs");
-  writeFileSync(local, Buffer.from(await (await fetch(pushed.url)).arrayBuffer()));
-  const report = await verifyFlist({ flist: local, trustedSigners: [key.address] });
+  const report = await verifyFlist({ flist: pushed.url, trustedSigners: [key.address] });
   assert.equal(report.ok, true);
+  await unpackFlist({ flist: pushed.url, target: join(dir, "unpacked") });
+  assert.ok(readFileSync(join(dir, "unpacked/bin/big")).equals(readFileSync(join(dir, "src/bin/big"))));
   const m = await mountFlist({ flist: pushed.url, mountpoint: join(dir, "mnt"), cache: { dir: join(dir, "cache"), maxBytes: 2 ** 28 }, trustedSigners: [key.address] });
   mounts.push(m);
   const r = await runChild("cat", [join(dir, "mnt/bin/big")]);

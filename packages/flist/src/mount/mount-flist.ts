@@ -11,12 +11,12 @@
  * ```
  */
 import { fork, spawnSync, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
-import { closeSync, mkdirSync, openSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FlistFormatError, MountError } from "../errors/flist-errors.ts";
+import { MountError } from "../errors/flist-errors.ts";
 import { FlistReader } from "../format/flist-reader.ts";
+import { fetchFlistFile } from "../format/local-flist.ts";
 import { TAGS } from "../format/schema.ts";
 import { checkFlistSignature } from "../sign/sign-flist.ts";
 import type { FetchMetrics } from "./block-fetcher.ts";
@@ -57,20 +57,6 @@ export interface MountHandle {
 }
 
 const WORKER = fileURLToPath(new URL("./mount-worker.ts", import.meta.url));
-
-/** Downloads an http(s) flist into the cache dir; returns local paths unchanged. */
-export async function fetchFlistFile(flist: string, cacheDir: string): Promise<string> {
-  if (!/^https?:\/\//.test(flist)) return flist;
-  const res = await fetch(flist);
-  if (!res.ok) throw new FlistFormatError(`cannot download ${flist}: HTTP ${res.status}`, { details: { url: flist, status: res.status }, hint: "check the URL" });
-  const dir = join(cacheDir, "flists");
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${createHash("sha256").update(flist).digest("hex").slice(0, 32)}.fl`);
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  writeFileSync(tmp, Buffer.from(await res.arrayBuffer()));
-  renameSync(tmp, path);
-  return path;
-}
 
 /**
  * Lazy-unmounts a stale mount (after a crash); harmless when nothing is mounted. Tries
