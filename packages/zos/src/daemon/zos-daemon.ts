@@ -29,11 +29,14 @@ import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { VmMonitor } from "../hypervisor/vm-monitor.ts";
 import { measureCapacity } from "../node/node-capacity.ts";
 import { loadNodeIdentity } from "../node/node-identity.ts";
+import { gatewayManagers } from "../primitives/gateway/gateway-managers.ts";
+import { HaproxyGateway } from "../primitives/gateway/haproxy-gateway.ts";
 import { networkManager, type NetworkResult } from "../primitives/network/network-manager.ts";
 import { nodePaths } from "../primitives/node-paths.ts";
 import { volumeManager } from "../primitives/volume/volume-manager.ts";
 import { FlistMounts } from "../primitives/zmachine/flist-mounts.ts";
 import { zmachineManager } from "../primitives/zmachine/zmachine-manager.ts";
+import { zlogsManager } from "../primitives/zlogs/zlogs-manager.ts";
 import { diskManager } from "../primitives/zmount/zmount-manager.ts";
 import type { ZosConfig } from "./zos-config.ts";
 
@@ -96,7 +99,12 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       volume: volumeManager(paths),
       network: networkManager({ nodeId, scope: key.address }),
       zmachine: zmachineManager({ paths, hypervisor, flists, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
+      zlogs: zlogsManager({ consoleOf: async (ctx, vm) => (await hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
     };
+    const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), ...config.gateway });
+    const gateways = gatewayManagers({ domain: config.publicConfig.domain, names: chain, proxy: gatewayProxy, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) });
+    managers["gateway-name-proxy"] = gateways.name;
+    managers["gateway-fqdn-proxy"] = gateways.fqdn;
     const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: total, log: nlog });
     stoppers.push(() => engine.queue.idle());
     await engine.adoptAll();

@@ -4,7 +4,10 @@
 // refusals, deletes leave no interfaces or wireguard-go processes.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { deploymentHashHex, parseDeployment, signDeployment, type Deployment } from "@zgrid/types";
 import { networkNames } from "../primitives/node-paths.ts";
@@ -29,6 +32,47 @@ done
 `;
 
 let g: GridFixture;
+
+/** A tiny WebSocket server for the test (RFC 6455 handshake; unfragmented masked text frames). */
+function startWsServer(host: string): Promise<{ server: Server; url: string; lines: string[] }> {
+  const lines: string[] = [];
+  const server = createServer();
+  server.on("upgrade", (req, socket) => {
+    const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    let buf = Buffer.alloc(0);
+    socket.on("data", (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        if (buf.length < 2) return;
+        let len = buf[1]! & 0x7f;
+        let off = 2;
+        if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
+        else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+        if (buf.length < off + 4 + len) return;
+        const mask = buf.subarray(off, off + 4);
+        const payload = Buffer.from(buf.subarray(off + 4, off + 4 + len).map((b, i) => b ^ mask[i % 4]!));
+        if ((buf[0]! & 0x0f) === 1) lines.push(payload.toString("utf8"));
+        buf = buf.subarray(off + 4 + len);
+      }
+    });
+    socket.on("error", () => undefined);
+  });
+  return new Promise((resolve) => server.listen(0, host, () => resolve({ server, url: `ws://${host}:${(server.address() as AddressInfo).port}/logs`, lines })));
+}
+
+function httpGet(host: string, port: number, hostHeader: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path: "/", headers: { host: hostHeader }, timeout: 5000 }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}
 let plan: NetworkPlan;
 
 type Json = Record<string, unknown>;
@@ -88,16 +132,23 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
   });
 
   const contracts: Array<[GridNode, number]> = [];
+  let ipA = "";
+  let ws: Awaited<ReturnType<typeof startWsServer>>;
 
-  test("a VM on node A reaches HTTP in a VM on node B over the private network", async () => {
+  test("a VM on node A reaches HTTP in a VM on node B over the private network; zlogs and a name gateway on A", async (t) => {
+    ws = await startWsServer(g.underlay.hostAddress);
+    t.after(() => ws.server.close());
+    await g.user.client.createNameContract("web");
     const [a, b] = g.nodes as [GridNode, GridNode];
     plan = planNetwork({ ipRange: "10.31.0.0/16", nodes: g.nodes.map((n) => ({ nodeId: n.nodeId, endpoint: n.host.address, listenPort: 51830 })) });
     const [pa, pb] = plan.nodes;
-    const ipA = pa!.subnet.replace(/0\/24$/, "5");
+    ipA = pa!.subnet.replace(/0\/24$/, "5");
     const ipB = pb!.subnet.replace(/0\/24$/, "5");
     const da = await deploy(g.user, a, deploymentJson(g.user.id, [
       { name: "net", type: "network", data: pa!.workload },
       vm("vma", ipA, { PEER: ipB }),
+      { name: "logs", type: "zlogs", data: { zmachine: "vma", output: ws.url } },
+      { name: "web", type: "gateway-name-proxy", data: { name: "web", backends: [`http://${ipA}:80`], network: "net" } },
     ], "net-a"));
     const db = await deploy(g.user, b, deploymentJson(g.user.id, [
       { name: "net", type: "network", data: pb!.workload },
@@ -108,6 +159,27 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     await settledOk(b, db.contract_id);
     const text = await waitFor("guest A's HTTP answer from guest B", () => readConsole(consoleOf(sa, "vma")), (t) => t.includes("body=hello-from-vmb"));
     assert.match(text, new RegExp(`ZGRID-HTTP peer=${ipB.replace(/\./g, "\\.")} body=hello-from-vmb`));
+    // zlogs: the console lines arrive at the ws server
+    await waitFor("console lines over ws", async () => ws.lines.join("\n"), (x) => x.includes("ZGRID-HTTP peer="));
+    // the name gateway on node A serves VM A's HTTP (over the private network namespace)
+    const res = await waitFor("the gateway", () => httpGet(a.host.address, 80, "web.gw1.test"), (r) => r?.status === 200);
+    assert.equal(res.body.trim(), "hello-from-vma");
+    assert.equal((await httpGet(a.host.address, 80, "other.gw1.test")).status, 404);
+  });
+
+  test("refusals: a gateway name the twin does not hold, a loopback backend, a gateway on a node without domain", async () => {
+    const [a, b] = g.nodes as [GridNode, GridNode];
+    await g.stranger.client.createNameContract("taken");
+    const gw = (name: string, backends = ["http://10.31.2.5:80"]) => ({ name: "gw", type: "gateway-name-proxy", data: { name, backends } });
+    const d1 = await deploy(g.user, a, deploymentJson(g.user.id, [gw("taken")], "gw-taken"));
+    const d2 = await deploy(g.user, a, deploymentJson(g.user.id, [gw("nobody")], "gw-nobody"));
+    const d3 = await deploy(g.user, b, deploymentJson(g.user.id, [gw("web")], "gw-nodomain"));
+    const msg = async (node: GridNode, id: number) => (await waitFor("an error", () => get(node, id), (x) => !!x && settled(x))).workloads[0]!.result?.message ?? "";
+    assert.match(await msg(a, d1.contract_id), /name 'taken' is held by twin \d+, not by twin \d+/);
+    assert.match(await msg(a, d2.contract_id), /name 'nobody' has no name contract/);
+    assert.match(await msg(b, d3.contract_id), /not a gateway: it has no domain/);
+    for (const id of [d1, d2, d3].map((d) => d.contract_id)) await g.user.client.cancelContract(id);
+    assert.throws(() => parseDeployment(deploymentJson(g.user.id, [gw("web", ["http://127.0.0.1:80"])], "loop")), /not loopback/);
   });
 
   test("deleting the networks leaves no namespace, interface or wireguard-go process", async () => {
@@ -119,5 +191,8 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
       assert.doesNotMatch(links, new RegExp(`${names.bridge}|${names.vethHost}|w-${names.id}|zt`));
       assert.equal(spawnSync("pgrep", ["-f", `wireguard-go w-${names.id}`]).status, 1, "wireguard-go ended");
     }
+    const [a] = g.nodes as [GridNode];
+    await waitFor("haproxy to stop", async () => existsSync(`${a.dataDir}/gateway/haproxy.pid`), (x) => !x);
+    await assert.rejects(httpGet(a.host.address, 80, "web.gw1.test"), /ECONNREFUSED/);
   });
 });

@@ -1,0 +1,84 @@
+/**
+ * gateway-name-proxy and gateway-fqdn-proxy on a node with a domain (publicConfig.domain). A name
+ * gateway serves `<name>.<domain>` and needs the twin's live name contract for `name` on chain; an
+ * FQDN gateway serves the user's own domain (pointed at this node). Both route through the node's
+ * HaproxyGateway; backends given with `network` are reached inside that private network.
+ *
+ * @example
+ * ```ts
+ * const m = gatewayManagers({ domain: "gw1.example", names: chain, proxy, findNetwork });
+ * managers["gateway-name-proxy"] = m.name; managers["gateway-fqdn-proxy"] = m.fqdn;
+ * ```
+ */
+import type { WorkloadOf } from "@zgrid/types";
+import type { WorkloadContext, WorkloadManager } from "../../engine/workload-manager.ts";
+import type { NetworkResult } from "../network/network-manager.ts";
+import type { HaproxyGateway } from "./haproxy-gateway.ts";
+
+export interface NameContracts {
+  contractIdByName(name: string): Promise<number>;
+  getContract(id: number): Promise<{ twinId: number; state: string }>;
+}
+
+export interface GatewayDeps {
+  domain: string | undefined;
+  names: NameContracts;
+  proxy: HaproxyGateway;
+  findNetwork(ctx: WorkloadContext, name: string): NetworkResult | undefined;
+}
+
+type Gw = WorkloadOf<"gateway-name-proxy"> | WorkloadOf<"gateway-fqdn-proxy">;
+
+export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<WorkloadOf<"gateway-name-proxy">>; fqdn: WorkloadManager<WorkloadOf<"gateway-fqdn-proxy">> } {
+  const domain = () => {
+    if (!deps.domain) throw new Error("this node is not a gateway: it has no domain (publicConfig.domain)");
+    return deps.domain;
+  };
+  const route = async (ctx: WorkloadContext, w: Gw, fqdn: string) => {
+    const owner = deps.proxy.owner(fqdn);
+    if (owner && owner !== ctx.workloadId) throw new Error(`${fqdn} is already served by another gateway on this node`);
+    let namespace: string | undefined;
+    if (w.data.network) {
+      const net = deps.findNetwork(ctx, w.data.network);
+      if (!net) throw new Error(`network '${w.data.network}' of twin ${ctx.deployment.twin_id} is not on this node`);
+      namespace = net.namespace;
+    }
+    await deps.proxy.set(ctx.workloadId, { fqdn, backends: w.data.backends, tlsPassthrough: w.data.tls_passthrough, ...(namespace ? { namespace } : {}) });
+    ctx.log.info({ fqdn, backends: w.data.backends.length, network: w.data.network }, "gateway serving");
+    return { fqdn };
+  };
+  const common = {
+    async deprovision(ctx: WorkloadContext) {
+      await deps.proxy.remove(ctx.workloadId);
+    },
+  };
+  return {
+    name: {
+      ...common,
+      async provision(ctx, w) {
+        const fqdn = `${w.data.name}.${domain()}`;
+        const id = await deps.names.contractIdByName(w.data.name);
+        if (!id) throw new Error(`name '${w.data.name}' has no name contract: create one (createNameContract) before deploying the gateway`);
+        const c = await deps.names.getContract(id);
+        if (c.state === "deleted") throw new Error(`the name contract of '${w.data.name}' is deleted`);
+        if (c.twinId !== ctx.deployment.twin_id) throw new Error(`name '${w.data.name}' is held by twin ${c.twinId}, not by twin ${ctx.deployment.twin_id}`);
+        return route(ctx, w, fqdn);
+      },
+      async adopt(ctx, w) {
+        return this.provision(ctx, w).then(() => true, () => false);
+      },
+    },
+    fqdn: {
+      ...common,
+      async provision(ctx, w) {
+        const d = domain();
+        const fqdn = w.data.fqdn.toLowerCase().replace(/\.$/, "");
+        if (fqdn === d || fqdn.endsWith(`.${d}`)) throw new Error(`${fqdn} is under the node's own domain: use a gateway-name-proxy`);
+        return route(ctx, w, fqdn);
+      },
+      async adopt(ctx, w) {
+        return this.provision(ctx, w).then(() => true, () => false);
+      },
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The node's gateway proxy: one HAProxy process (a real, well-kept proxy) serving every gateway
+ * workload of the node: HTTP reverse proxy by Host header on `httpPort`, TLS passthrough by SNI on
+ * `httpsPort`. Backends on a private network are reached from inside that network's namespace
+ * (HAProxy's per-server `namespace`). Each change rewrites the config and soft-reloads HAProxy
+ * (`-sf`: open connections finish on the old process); with no routes left HAProxy is stopped.
+ * HAProxy daemonizes, so it outlives the node daemon; `adopt` re-adds routes after a restart.
+ *
+ * @example
+ * ```ts
+ * const gw = new HaproxyGateway({ dir: "/var/lib/zos/gateway", httpPort: 80, httpsPort: 443 });
+ * await gw.set("7-12-web", { fqdn: "web.gw1.example", backends: ["http://10.20.2.5:80"], tlsPassthrough: false, namespace: "n-5f1c9a2e" });
+ * await gw.remove("7-12-web");
+ * ```
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runHost } from "../../hypervisor/host-command.ts";
+
+export interface GatewayRoute {
+  fqdn: string;
+  backends: string[];
+  tlsPassthrough: boolean;
+  /** Network namespace the backends are reached from (private network backends). */
+  namespace?: string;
+}
+
+export class HaproxyGateway {
+  readonly #dir: string;
+  readonly #httpPort: number;
+  readonly #httpsPort: number;
+  readonly #routes = new Map<string, GatewayRoute>();
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(o: { dir: string; httpPort: number; httpsPort: number }) {
+    this.#dir = o.dir;
+    this.#httpPort = o.httpPort;
+    this.#httpsPort = o.httpsPort;
+  }
+
+  /** The workload id serving `fqdn`, if any. */
+  owner(fqdn: string): string | undefined {
+    for (const [id, r] of this.#routes) if (r.fqdn === fqdn.toLowerCase()) return id;
+    return undefined;
+  }
+
+  set(id: string, route: GatewayRoute): Promise<void> {
+    this.#routes.set(id, { ...route, fqdn: route.fqdn.toLowerCase() });
+    return this.#apply();
+  }
+
+  remove(id: string): Promise<void> {
+    if (!this.#routes.delete(id)) return Promise.resolve();
+    return this.#apply();
+  }
+
+  /** Stops HAProxy (the node is shutting its gateway down). */
+  async stopProxy(): Promise<void> {
+    const pid = this.#pid();
+    if (pid) process.kill(pid, "SIGTERM");
+    rmSync(join(this.#dir, "haproxy.pid"), { force: true });
+  }
+
+  #pid(): number | undefined {
+    const file = join(this.#dir, "haproxy.pid");
+    if (!existsSync(file)) return undefined;
+    const pid = Number(readFileSync(file, "utf8").trim().split("\n")[0]);
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #apply(): Promise<void> {
+    const run = this.#chain.then(async () => {
+      mkdirSync(this.#dir, { recursive: true });
+      if (this.#routes.size === 0) return this.stopProxy();
+      const cfg = join(this.#dir, "haproxy.cfg");
+      writeFileSync(cfg, this.config());
+      await runHost("haproxy", ["-c", "-q", "-f", cfg]);
+      const old = this.#pid();
+      await runHost("haproxy", ["-D", "-p", join(this.#dir, "haproxy.pid"), "-f", cfg, ...(old ? ["-sf", String(old)] : [])]);
+    });
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The HAProxy configuration for the current routes. */
+  config(): string {
+    const name = (id: string) => id.replace(/[^A-Za-z0-9_-]/g, "_");
+    const http = [...this.#routes].filter(([, r]) => !r.tlsPassthrough);
+    const tls = [...this.#routes].filter(([, r]) => r.tlsPassthrough);
+    const out = [
+      "global", "  maxconn 4096", "",
+      "defaults", "  timeout connect 5s", "  timeout client 60s", "  timeout server 60s", "  timeout tunnel 1h", "",
+      "frontend http", `  bind :${this.#httpPort}`, "  mode http", "  option forwardfor",
+      ...http.map(([id, r]) => `  use_backend h_${name(id)} if { hdr(host),field(1,:),lower -m str ${r.fqdn} }`),
+      "  default_backend h__none", "",
+      "backend h__none", "  mode http", "  http-request return status 404 content-type text/plain string \"no gateway for this host\"", "",
+    ];
+    for (const [id, r] of http) {
+      out.push(`backend h_${name(id)}`, "  mode http", "  balance roundrobin");
+      r.backends.forEach((b, i) => {
+        const u = new URL(b);
+        const ssl = u.protocol === "https:" ? " ssl verify none" : "";
+        out.push(`  server s${i} ${u.host}${ssl}${r.namespace ? ` namespace ${r.namespace}` : ""}`);
+      });
+      out.push("");
+    }
+    if (tls.length) {
+      out.push("frontend tls", `  bind :${this.#httpsPort}`, "  mode tcp", "  tcp-request inspect-delay 5s", "  tcp-request content accept if { req_ssl_hello_type 1 }");
+      for (const [id, r] of tls) out.push(`  use_backend t_${name(id)} if { req_ssl_sni -i ${r.fqdn} }`);
+      out.push("");
+      for (const [id, r] of tls) {
+        out.push(`backend t_${name(id)}`, "  mode tcp", "  balance roundrobin");
+        r.backends.forEach((b, i) => out.push(`  server s${i} ${b}${r.namespace ? ` namespace ${r.namespace}` : ""}`));
+        out.push("");
+      }
+    }
+    return `${out.join("\n")}\n`;
+  }
+}
