@@ -1,0 +1,170 @@
+// End to end through the `zgrid` command, as a user would run it: a fresh data dir, `zgrid up`
+// (dev chain, hub, two real node daemons), deploy a VM and reach its web server, refusals with
+// their exit codes, a refused deploy and a Ctrl-C leave no contract, `apply` a two-VM spec, change
+// and re-apply it, delete it, and `zgrid down` leaves nothing running.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import type { ContractInfo, LocalGridInfo, VmInfo } from "@zgrid/client";
+import { packFlist } from "@zgrid/flist";
+import { buildBusyboxRoot } from "@zgrid/zos/hypervisor/test-fixtures";
+import { isAlive } from "./local-grid/local-grid.ts";
+
+const ZGRID = fileURLToPath(new URL("../bin/zgrid.ts", import.meta.url));
+const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e2 e2e@test";
+let dataDir: string;
+let info: LocalGridInfo;
+
+interface Run { code: number; stdout: string; stderr: string; json: unknown }
+
+function zgrid(...args: string[]): Run {
+  const r = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "--json", ...args], { encoding: "utf8", timeout: 300_000, env: { ...process.env, ZGRID_LOG_LEVEL: "warn" } });
+  let json: unknown;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+function ok<T>(...args: string[]): T {
+  const r = zgrid(...args);
+  assert.equal(r.code, 0, `zgrid ${args.join(" ")} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.json as T;
+}
+
+function failing(code: number, ...args: string[]): { code: string; message: string; hint?: string } {
+  const r = zgrid(...args);
+  assert.equal(r.code, code, `zgrid ${args.join(" ")}: expected exit ${code}, got ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return (r.json as { error: { code: string; message: string; hint?: string } }).error;
+}
+
+const contractIds = () => ok<ContractInfo[]>("contracts", "ls").map((c) => c.id).sort((a, b) => a - b);
+
+async function waitFor<T>(what: string, fn: () => T, good: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T = fn();
+  while (!good(last)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 500));
+    last = fn();
+  }
+  return last;
+}
+
+describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
+  before(() => {
+    dataDir = mkdtempSync(join(tmpdir(), "zgrid-cli-e2e-"));
+  });
+  after(() => {
+    spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "down"], { stdio: "ignore", timeout: 120_000 });
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("zgrid up starts a local grid from a fresh data dir", () => {
+    info = ok<LocalGridInfo>("up", "--nodes", "2");
+    assert.equal(info.nodes.length, 2);
+    assert.ok(info.flists.busybox?.startsWith(info.hubUrl));
+    const nodes = ok<Array<{ nodeId: number; up: boolean }>>("nodes", "ls");
+    assert.deepEqual(nodes.map((n) => n.up), [true, true]);
+    assert.equal(ok<{ twinId: number }>("twin", "show").twinId, info.user.twinId);
+  });
+
+  let web: VmInfo;
+  test("deploy a VM, see it ok with its IP in `vm ls`, reach its web server", async () => {
+    web = ok<VmInfo>("vm", "deploy", "web", "--flist", "busybox", "--ssh-key", SSH_KEY, "--env", "GREETING=hi");
+    assert.equal(web.state, "ok");
+    assert.match(web.ip, /^10\.\d+\.\d+\.2$/);
+    const listed = ok<VmInfo[]>("vm", "ls").find((v) => v.name === "web");
+    assert.equal(listed?.state, "ok");
+    assert.equal(listed?.ip, web.ip);
+    const page = await waitFor("the VM's web server", () => spawnSync("ip", ["netns", "exec", web.namespace, "curl", "-s", "-m", "3", `http://${web.ip}/`], { encoding: "utf8" }).stdout, (s) => s.includes("hello from web"));
+    assert.match(page, /hello from web/);
+    const consoleOut = ok<{ console: string }>("vm", "console", "web");
+    assert.match(consoleOut.console, /ZGRID-READY web/);
+  });
+
+  test("bad input: no capacity, unknown node, missing flist, duplicate name, bad spec", () => {
+    const cap = failing(4, "vm", "deploy", "big", "--memory", "64G");
+    assert.match(cap.message, /^no node has 64 GiB memory free; the most is [\d.]+ (GiB|MiB) on node \d+$/);
+    assert.match(failing(3, "vm", "deploy", "x", "--node", "99").message, /node 99 does not exist/);
+    assert.equal(failing(3, "vm", "deploy", "x", "--flist", `${info.hubUrl}/flists/nobody/none.fl`).code, "FLIST_NOT_FOUND");
+    assert.match(failing(2, "vm", "deploy", "web").message, /already exists/);
+    const spec = join(dataDir, "bad.yaml");
+    writeFileSync(spec, "project: p\nnetworks:\n  - name: net\nvms:\n  - name: a\n    network: net\n    flist: busybox\n    memory: 12\n");
+    const e = failing(2, "apply", "-f", spec);
+    assert.equal(e.code, "SPEC");
+    assert.match(e.message, /bad\.yaml:8: vms\.0\.memory: /);
+  });
+
+  test("a deploy the node refuses (unsigned flist) leaves no contract behind", async () => {
+    const before = contractIds();
+    // an unsigned image placed on the hub by hand (the hub itself takes signed uploads only)
+    const root = join(dataDir, "unsigned-root");
+    await buildBusyboxRoot(root, "#!/bin/sh\nexec sleep 1000\n");
+    const dir = join(dataDir, "hub", "flists", info.user.address);
+    mkdirSync(dir, { recursive: true });
+    await packFlist({ source: root, output: join(dataDir, "unsigned.fl"), stores: [`dir://${join(dataDir, "hub", "blocks")}`] });
+    copyFileSync(join(dataDir, "unsigned.fl"), join(dir, "unsigned.fl"));
+    const e = failing(6, "vm", "deploy", "unsigned", "--node", String(web.nodeId), "--flist", `${info.hubUrl}/flists/${info.user.address}/unsigned.fl`);
+    assert.match(e.message, /failed on node \d+: .*not signed/);
+    assert.deepEqual(contractIds(), before);
+  });
+
+  test("Ctrl-C during a deploy rolls back its contracts", async () => {
+    const before = contractIds();
+    const child = spawn(process.execPath, [ZGRID, "--data-dir", dataDir, "vm", "deploy", "interrupted", "--node", String(web.nodeId)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ZGRID_LOG_LEVEL: "warn" } });
+    let stderr = "";
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    await new Promise<void>((resolve) => child.stderr.on("data", (b: Buffer) => {
+      stderr += b.toString();
+      if (stderr.includes("creating a contract")) resolve();
+    }));
+    child.kill("SIGINT");
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /rolling back/);
+    assert.deepEqual(contractIds(), before);
+  });
+
+  test("apply a spec with two VMs on two nodes, change it, re-apply, delete it", () => {
+    const [n1, n2] = info.nodes.map((n) => n.nodeId);
+    const spec = join(dataDir, "shop.yaml");
+    const write = (mode: string) => writeFileSync(spec, [
+      "project: shop", "networks:", "  - name: shopnet", "    ip_range: 10.61.0.0/16", "vms:",
+      `  - name: front`, `    node: ${n1}`, "    network: shopnet", "    flist: busybox",
+      `  - name: back`, `    node: ${n2}`, "    network: shopnet", "    flist: busybox", `    env: { MODE: ${mode} }`, "",
+    ].join("\n"));
+    write("one");
+    const first = ok<{ plan: Array<{ action: string; name: string }>; vms: VmInfo[] }>("apply", "-f", spec);
+    assert.deepEqual(first.plan.map((s) => `${s.action} ${s.name}`).sort(), ["create back", "create front"]);
+    assert.deepEqual(first.vms.map((v) => [v.name, v.state, v.nodeId]).sort(), [["back", "ok", n2], ["front", "ok", n1]]);
+    const backIp = first.vms.find((v) => v.name === "back")!.ip;
+    assert.match(backIp, new RegExp(`^10\\.61\\.${n2}\\.`));
+    write("two");
+    const second = ok<{ plan: Array<{ action: string; name: string }>; vms: VmInfo[] }>("apply", "-f", spec);
+    assert.deepEqual(second.plan.filter((s) => s.action !== "delete" || true).map((s) => `${s.action} ${s.name}`).sort(), ["keep front", "replace back"]);
+    assert.ok(second.vms.every((v) => v.state === "ok"));
+    const again = ok<{ plan: Array<{ action: string }> }>("apply", "-f", spec, "--dry-run");
+    assert.ok(again.plan.every((s) => s.action === "keep"), JSON.stringify(again.plan));
+    ok("delete", "-f", spec);
+    assert.deepEqual(ok<VmInfo[]>("vm", "ls").map((v) => v.name), ["web"]);
+    assert.ok(!ok<ContractInfo[]>("contracts", "ls").some((c) => c.metadata?.project === "shop"));
+  });
+
+  test("removing everything leaves no live contract; zgrid down leaves nothing running", () => {
+    ok("vm", "rm", "web");
+    ok("network", "rm", "default");
+    assert.deepEqual(contractIds(), []);
+    ok("down");
+    assert.ok(!existsSync(join(dataDir, "grid.json")));
+    for (const pid of [info.supervisorPid, ...info.nodes.map((n) => n.pid)]) assert.ok(!isAlive(pid), `process ${pid} is gone`);
+    for (const n of info.nodes) assert.ok(!existsSync(n.vmStateDir), `${n.vmStateDir} removed`);
+    assert.ok(!existsSync(`/run/netns/${web.namespace}`), "network namespace removed");
+    assert.ok(!spawnSync("pgrep", ["-af", "mount-worker"], { encoding: "utf8" }).stdout.includes(dataDir), "no flist mount left");
+  });
+});

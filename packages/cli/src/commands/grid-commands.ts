@@ -1,0 +1,46 @@
+/**
+ * `zgrid up`, `zgrid down`, `zgrid status`: the local grid.
+ */
+import type { Command } from "commander";
+import { readLocalGrid } from "@zgrid/client";
+import { downLocalGrid, isAlive, upLocalGrid } from "../local-grid/local-grid.ts";
+import { table, type Output } from "../output.ts";
+import type { GlobalOptions } from "../context.ts";
+
+export function registerGridCommands(program: Command, ctx: () => { opts: GlobalOptions; io: Output }): void {
+  program.command("up").description("start the local grid: dev chain, flist hub, N node daemons, a funded twin, a busybox flist")
+    .option("--nodes <n>", "number of nodes", "2")
+    .option("--accel <mode>", "VM accelerator for the nodes: auto | tcg | kvm", "auto")
+    .action(async (o: { nodes: string; accel: string }) => {
+      const { opts, io } = ctx();
+      const started = performance.now();
+      const info = await upLocalGrid({ dataDir: opts.dataDir, nodes: Number(o.nodes), accel: o.accel, onProgress: io.progress });
+      const seconds = (performance.now() - started) / 1000;
+      io.result({ ...info, adminKey: undefined, farmerKey: undefined, user: { ...info.user, privateKey: undefined }, seconds }, () => [
+        `local grid ${info.fresh ? "up" : "already up"} in ${opts.dataDir} (${seconds.toFixed(1)} s)`,
+        `  dev chain   ${info.rpcUrl}`,
+        `  flist hub   ${info.hubUrl}`,
+        `  farm        ${info.farmId}`,
+        `  your twin   ${info.user.twinId} (${info.user.address})`,
+        ...info.nodes.map((n) => `  node ${n.nodeId}      zosd pid ${n.pid}, data ${n.dataDir}, log ${n.log}`),
+        ...Object.entries(info.flists).map(([k, v]) => `  flist ${k.padEnd(6)} ${v}`),
+        `next: zgrid vm deploy web --flist busybox   (then: zgrid vm ls)`,
+      ].join("\n"));
+    });
+
+  program.command("down").description("stop the local grid: cancel contracts, remove VMs, stop every process (state kept for the next up)")
+    .action(async () => {
+      const { opts, io } = ctx();
+      const r = await downLocalGrid({ dataDir: opts.dataDir, onProgress: io.progress });
+      io.result(r, () => `local grid down (${r.cancelled.length} contract(s) cancelled${r.removedVms ? `, ${r.removedVms} leftover VM(s) removed` : ""})`);
+    });
+
+  program.command("status").description("what the local grid runs and where")
+    .action(() => {
+      const { opts, io } = ctx();
+      const info = readLocalGrid(opts.dataDir);
+      const nodes = info.nodes.map((n) => ({ node: n.nodeId, twin: n.twinId, pid: n.pid, alive: isAlive(n.pid), log: n.log }));
+      io.result({ rpcUrl: info.rpcUrl, hubUrl: info.hubUrl, host: { pid: info.supervisorPid, alive: isAlive(info.supervisorPid) }, nodes, flists: info.flists }, () =>
+        `chain ${info.rpcUrl}\nhub   ${info.hubUrl}\nhost  pid ${info.supervisorPid} ${isAlive(info.supervisorPid) ? "running" : "NOT running"}\n` + table(nodes, ["node", "twin", "pid", "alive", "log"]));
+    });
+}

@@ -1,0 +1,140 @@
+/**
+ * `zgrid network|contracts|nodes|twin|farm|gw`: the grid's other nouns.
+ */
+import type { Command } from "commander";
+import { createGridClient } from "@zgrid/chain";
+import { InputError, LocalGridError, formatBytes, parseSize, readLocalGrid, type NodeFilter } from "@zgrid/client";
+import { openGrid, type GlobalOptions } from "../context.ts";
+import { table, type Output } from "../output.ts";
+
+type Ctx = () => { opts: GlobalOptions; io: Output };
+
+export function registerResourceCommands(program: Command, ctx: Ctx): void {
+  const network = program.command("network").description("private networks");
+  network.command("ls").action(async () => {
+    const { opts, io } = ctx();
+    const grid = await openGrid(opts);
+    try {
+      const nets = await grid.networks.list();
+      io.result(nets, () => table(nets.map((n) => ({ name: n.name, ipRange: n.ipRange, parts: n.parts.map((p) => `node ${p.nodeId}: ${p.subnet} (contract ${p.contractId})`).join("; ") })), ["name", "ipRange", "parts"]));
+    } finally {
+      await grid.close();
+    }
+  });
+  network.command("rm <name>").description("remove a network (refused while VMs use it)").action(async (name: string) => {
+    const { opts, io } = ctx();
+    const grid = await openGrid(opts);
+    try {
+      const users = (await grid.vms.list()).filter((v) => v.network === name).map((v) => v.name);
+      const ids = await grid.networks.delete(name, users);
+      io.result({ name, cancelled: ids }, () => (ids.length ? `removed network '${name}' (contracts ${ids.join(", ")})` : `no network named '${name}'`));
+    } finally {
+      await grid.close();
+    }
+  });
+
+  const contracts = program.command("contracts").description("your IT contracts");
+  contracts.command("ls").description("live contracts with what they are for and their cost").action(async () => {
+    const { opts, io } = ctx();
+    const grid = await openGrid(opts);
+    try {
+      const list = await grid.contracts.list();
+      io.result(list, () => table(list.map((c) => ({ ...c, for: c.metadata ? `${c.metadata.kind} ${c.metadata.name}` : "", node: c.nodeId, "usd/h": c.costPerHourUsd.toFixed(4) })), ["id", "kind", "state", "node", "for", "usd/h"]));
+    } finally {
+      await grid.close();
+    }
+  });
+  contracts.command("cancel <ids...>").description("cancel contracts by id").action(async (ids: string[]) => {
+    const { opts, io } = ctx();
+    const grid = await openGrid(opts);
+    try {
+      for (const id of ids) {
+        if (!/^\d+$/.test(id)) throw new InputError(`contract id ${id} is not a number`);
+        await grid.contracts.cancel(Number(id));
+        io.progress(`cancelled contract ${id}`);
+      }
+      io.result({ cancelled: ids.map(Number) }, () => `cancelled ${ids.join(", ")}`);
+    } finally {
+      await grid.close();
+    }
+  });
+
+  program.command("nodes").description("nodes").command("ls").description("nodes that are up, most free memory first")
+    .option("--cru <n>", "free vCPUs at least").option("--mru <size>", "free memory at least (MiB or 2G)").option("--sru <size>", "free SSD at least")
+    .option("--farm <id>", "farm").option("--country <code>", "country").option("--has-domain", "with a domain").option("--public-ips <n>", "free public IPs in the farm")
+    .option("--all", "include nodes that are down or rented")
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const { opts, io } = ctx();
+      const grid = await openGrid(opts);
+      try {
+        const filter: NodeFilter = {
+          ...(o.cru ? { cru: Number(o.cru) } : {}), ...(o.mru ? { mru: parseSize(String(o.mru)) } : {}), ...(o.sru ? { sru: parseSize(String(o.sru)) } : {}),
+          ...(o.farm ? { farmId: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}), ...(o.hasDomain ? { hasDomain: true } : {}),
+          ...(o.publicIps ? { publicIps: Number(o.publicIps) } : {}), ...(o.all ? { includeDown: true, includeRented: true } : {}),
+        };
+        const nodes = await grid.nodes.list(filter);
+        io.result(nodes, () => table(nodes.map((n) => ({ id: n.nodeId, farm: n.farmId, up: n.up, country: n.country, "free cpu": n.free.cru, "free mem": formatBytes(n.free.mru), "free ssd": formatBytes(n.free.sru), "public ips": n.freePublicIps, deployments: n.deployments })), ["id", "farm", "up", "country", "free cpu", "free mem", "free ssd", "public ips", "deployments"]));
+      } finally {
+        await grid.close();
+      }
+    });
+
+  const twin = program.command("twin").description("your twin");
+  twin.command("show").action(async () => {
+    const { opts, io } = ctx();
+    const grid = await openGrid(opts);
+    try {
+      const t = await grid.twin();
+      io.result(t, () => `twin ${t.twinId}\n  account ${t.address}\n  balance ${(Number(t.balance) / 1e7).toFixed(2)} ZGT`);
+    } finally {
+      await grid.close();
+    }
+  });
+  twin.command("fund").description("local grid: mint tokens to your twin").option("--amount <zgt>", "tokens", "1000000").action(async (o: { amount: string }) => {
+    const { opts, io } = ctx();
+    const info = readLocalGrid(opts.dataDir);
+    const admin = createGridClient({ rpcUrl: info.rpcUrl, addresses: info.addresses, account: info.adminKey });
+    await admin.mint(info.user.address as `0x${string}`, BigInt(Math.round(Number(o.amount) * 1e7)));
+    const balance = await admin.balanceOf(info.user.address as `0x${string}`);
+    io.result({ twinId: info.user.twinId, balance }, () => `twin ${info.user.twinId} funded: balance ${(Number(balance) / 1e7).toFixed(2)} ZGT`);
+  });
+
+  const farm = program.command("farm").description("farms (farmers)");
+  farm.command("create <name>").description("create a farm owned by your twin").action(async (name: string) => {
+    const { opts, io } = ctx();
+    const grid = await openGrid(opts);
+    try {
+      const id = await grid.chain.createFarm({ name });
+      io.result({ farmId: id, name }, () => `farm ${id} '${name}' created; next: zgrid node config --farm ${id} > zos.json, then run zosd with it`);
+    } finally {
+      await grid.close();
+    }
+  });
+  farm.command("ip-add <farmId> <cidr> <gateway>").description("add a public IP to your farm").action(async (farmId: string, ip: string, gateway: string) => {
+    const { opts, io } = ctx();
+    const grid = await openGrid(opts);
+    try {
+      await grid.chain.addFarmIp(Number(farmId), { ip, gateway });
+      io.result({ farmId: Number(farmId), ip, gateway }, () => `added ${ip} to farm ${farmId}`);
+    } finally {
+      await grid.close();
+    }
+  });
+  program.command("node").description("node registration (farmers)").command("config").description("print a zosd config for a node of your farm on this grid (zosd registers the node itself when it starts)")
+    .requiredOption("--farm <id>", "farm id").option("--data-dir <dir>", "the node's data dir", "/var/lib/zos")
+    .action((o: { farm: string; dataDir: string }) => {
+      const { opts, io } = ctx();
+      let chain: { rpcUrl: string; addresses: unknown };
+      try {
+        chain = readLocalGrid(opts.dataDir);
+      } catch {
+        throw new LocalGridError("no grid to take the chain address from", { hint: "start the local grid (`zgrid up`)" });
+      }
+      const config = { dataDir: o.dataDir, farmId: Number(o.farm), chain: { rpcUrl: chain.rpcUrl, addresses: chain.addresses }, bus: { listen: ["/ip4/0.0.0.0/tcp/0"] } };
+      io.result(config, () => JSON.stringify(config, null, 2) + "\n# fund the account `zosd --config zos.json --account` prints, then: zosd --config zos.json");
+    });
+
+  program.command("gw").description("gateways (name and FQDN proxies)").argument("[args...]").action(() => {
+    throw new InputError("gateways are not provided by the nodes yet", { hint: "nodes get gateway workloads with the networking work (issue 8); reach VMs through their network for now" });
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * The process that is the local grid: it runs the dev chain (state in `<dataDir>/chain.jsonl`, so a
+ * second `zgrid up` replays it), the flist hub, and one `zosd` child per node, then writes
+ * `<dataDir>/grid.json` and serves until SIGTERM. `zgrid up` starts it detached; `zgrid down`
+ * stops it. First start also makes the farm and publishes a signed busybox flist.
+ *
+ * @example
+ * ```ts
+ * await runLocalGridHost({ dataDir: "/var/lib/zgrid", nodes: 2 }); // resolves when stopped
+ * ```
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { createGridClient, startDevChain, type DevChain } from "@zgrid/chain";
+import { localGridInfoPath, type LocalGridInfo } from "@zgrid/client";
+import { TAGS, packFlist, pushFlist, signFlist, startHub, type Hub } from "@zgrid/flist";
+import { createLogger } from "@zgrid/log";
+import { twinKeyFromPrivateKey } from "@zgrid/types";
+import type { ZosConfigInput } from "@zgrid/zos";
+import { buildBusyboxRoot } from "@zgrid/zos/hypervisor/test-fixtures";
+
+const ZOSD = fileURLToPath(new URL("../../../zos/bin/zosd.ts", import.meta.url));
+const GiB = 1024 ** 3;
+const log = createLogger("cli.local-grid");
+
+/** What the busybox flist runs: a web server on :80 (reach test) and a marker on the console. */
+export const BUSYBOX_ENTRYPOINT = `#!/bin/sh
+mkdir -p /www
+echo "hello from $(hostname)" > /www/index.html
+httpd -p 80 -h /www
+echo "ZGRID-READY $(hostname)"
+exec sleep 2147483647
+`;
+
+interface Setup { farmId: number; flists: Record<string, string> }
+
+/** A short per-data-dir directory for VM sockets (QMP paths must fit 107 bytes). */
+export function vmStateDirFor(dataDir: string, index: number): string {
+  return `/tmp/zgv-${createHash("sha256").update(dataDir).digest("hex").slice(0, 8)}-${index}`;
+}
+
+export async function runLocalGridHost(o: { dataDir: string; nodes: number; accel?: "auto" | "tcg" | "kvm" }): Promise<void> {
+  const dataDir = o.dataDir;
+  mkdirSync(dataDir, { recursive: true });
+  const ports = await stablePorts(join(dataDir, "ports.json"));
+  const children: ChildProcess[] = [];
+  let chain: DevChain | undefined;
+  let hub: Hub | undefined;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    rmSync(localGridInfoPath(dataDir), { force: true });
+    await Promise.all(children.map((c) => new Promise<void>((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) return resolve();
+      const t = setTimeout(() => c.kill("SIGKILL"), 10_000);
+      c.once("exit", () => { clearTimeout(t); resolve(); });
+      c.kill("SIGTERM");
+    })));
+    await hub?.close().catch(() => undefined);
+    await chain?.stop().catch(() => undefined);
+  };
+  const done = new Promise<void>((resolve) => {
+    for (const s of ["SIGTERM", "SIGINT"] as const) process.once(s, () => void stop().then(resolve));
+  });
+  try {
+    chain = await startDevChain({ port: ports.chain, stateFile: join(dataDir, "chain.jsonl"), twins: 5 });
+    hub = await startHub({ dataDir: join(dataDir, "hub"), port: ports.hub, host: "127.0.0.1" });
+    const admin = createGridClient({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, account: chain.admin.privateKey, pollingIntervalMs: 20 });
+    const farmerKey = chain.twins[0]!.privateKey;
+    const setup = await firstSetup(dataDir, chain, hub, farmerKey);
+    const nodes: LocalGridInfo["nodes"] = [];
+    for (let i = 0; i < o.nodes; i++) {
+      const dir = join(dataDir, "nodes", String(i));
+      mkdirSync(dir, { recursive: true });
+      const config: ZosConfigInput = {
+        dataDir: dir, vmStateDir: vmStateDirFor(dataDir, i), farmId: setup.farmId,
+        chain: { rpcUrl: chain.rpcUrl, addresses: chain.addresses },
+        flist: { requireSignature: true, stores: [`${hub.url}/blocks`], cacheBytes: 512 * 1024 * 1024 },
+        // distinct sizes so the node finder has a choice to make: 2, 4, 6 … GiB free for VMs
+        capacity: { cru: 2, mru: (4 + 2 * i) * GiB },
+        location: { city: "Localhost", country: "ZZ" },
+        intervals: { reconcileMs: 5_000, monitorMs: 2_000, uptimeMs: 60_000 },
+        hypervisor: { accel: o.accel ?? "auto" },
+      };
+      const configPath = join(dir, "zos.json");
+      writeFileSync(configPath, JSON.stringify(config, null, 2));
+      const account = JSON.parse(spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath, "--account"], { encoding: "utf8" }).stdout) as { account: `0x${string}` };
+      const balance = await chain.publicClient.getBalance({ address: account.account });
+      if (balance < 10n ** 19n) await admin.walletClient!.sendTransaction({ to: account.account, value: 10n ** 20n, chain: null });
+      const logFile = join(dir, "zosd.log");
+      const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath], {
+        stdio: ["ignore", "pipe", openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
+      });
+      children.push(child);
+      const ready = await readyLine(child, logFile);
+      nodes.push({ index: i, nodeId: ready.nodeId, twinId: ready.twinId, pid: child.pid!, dataDir: dir, vmStateDir: config.vmStateDir!, log: logFile });
+      log.info({ node: ready.nodeId }, "node ready");
+    }
+    const user = chain.twins[3]!;
+    const info: LocalGridInfo = {
+      dataDir, supervisorPid: process.pid, rpcUrl: chain.rpcUrl, addresses: chain.addresses, adminKey: chain.admin.privateKey,
+      hubUrl: hub.url, farmId: setup.farmId, farmerKey,
+      user: { twinId: user.twinId, privateKey: user.privateKey, address: user.address }, flists: setup.flists, nodes,
+    };
+    writeFileSync(localGridInfoPath(dataDir) + ".tmp", JSON.stringify(info, null, 2));
+    spawnSync("mv", [localGridInfoPath(dataDir) + ".tmp", localGridInfoPath(dataDir)]);
+    for (const c of children) c.once("exit", (code) => { if (!stopping) log.error({ pid: c.pid, code }, "a node daemon exited"); });
+  } catch (e) {
+    log.error({ err: String(e) }, "local grid failed to start");
+    writeFileSync(join(dataDir, "up-error.txt"), (e instanceof Error ? e.message : String(e)) + "\n");
+    await stop();
+    throw e;
+  }
+  await done;
+}
+
+/** Farm and flists, made once per data dir (the chain state file keeps them). */
+async function firstSetup(dataDir: string, chain: DevChain, hub: Hub, farmerKey: `0x${string}`): Promise<Setup> {
+  const path = join(dataDir, "setup.json");
+  if (existsSync(path) && chain.restored) return JSON.parse(readFileSync(path, "utf8")) as Setup;
+  const farmer = createGridClient({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, account: farmerKey, pollingIntervalMs: 20 });
+  const farmId = await farmer.createFarm({ name: "local" });
+  await farmer.addFarmIp(farmId, { ip: "185.69.0.10/24", gateway: "185.69.0.1" });
+  const work = join(dataDir, "build", "busybox");
+  rmSync(work, { recursive: true, force: true });
+  await buildBusyboxRoot(join(work, "root"), BUSYBOX_ENTRYPOINT);
+  const fl = join(work, "busybox.fl");
+  const local = `dir://${join(work, "blocks")}`;
+  await packFlist({ source: join(work, "root"), output: fl, stores: [local], tags: { [TAGS.entrypoint]: JSON.stringify({ name: "/start.sh", args: [], env: {}, dir: "/" }) } });
+  await signFlist(fl, twinKeyFromPrivateKey(farmerKey));
+  const pushed = await pushFlist({ hub: hub.url, flist: fl, stores: [local] });
+  const setup: Setup = { farmId, flists: { busybox: pushed.url } };
+  writeFileSync(path, JSON.stringify(setup, null, 2));
+  return setup;
+}
+
+function readyLine(child: ChildProcess, logFile: string): Promise<{ twinId: number; nodeId: number }> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once("line", (line) => {
+      try {
+        const r = JSON.parse(line) as { ready: boolean; twinId: number; nodeId: number; error?: { message: string } };
+        if (r.ready) resolve(r);
+        else reject(new Error(`zosd failed: ${r.error?.message ?? line} (log: ${logFile})`));
+      } catch {
+        reject(new Error(`zosd printed ${line} (log: ${logFile})`));
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`zosd exited (${code}) before it was ready; see ${logFile}`)));
+  });
+}
+
+/** Ports picked on first start and kept, so flist URLs (which name the hub) stay valid. */
+async function stablePorts(path: string): Promise<{ chain: number; hub: number }> {
+  if (existsSync(path)) return JSON.parse(readFileSync(path, "utf8")) as { chain: number; hub: number };
+  const free = () => new Promise<number>((resolve, reject) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    }).on("error", reject);
+  });
+  const ports = { chain: await free(), hub: await free() };
+  writeFileSync(path, JSON.stringify(ports));
+  return ports;
+}

@@ -1,0 +1,174 @@
+/**
+ * `zgrid up` / `zgrid down`: start the local grid host detached and wait for it, or take the whole
+ * grid down so nothing is left running (contracts cancelled so nodes remove their VMs, node
+ * daemons and host stopped, then any leftover VM, FUSE mount, namespace or bridge removed).
+ *
+ * @example
+ * ```ts
+ * const info = await upLocalGrid({ dataDir, nodes: 2, onProgress: (m) => process.stderr.write(m + "\n") });
+ * await downLocalGrid({ dataDir });
+ * ```
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LocalGridError, connectGrid, localGridConnection, localGridInfoPath, readLocalGrid, type LocalGridInfo } from "@zgrid/client";
+import { Hypervisor, networkNames } from "@zgrid/zos";
+import { vmStateDirFor } from "./local-grid-host.ts";
+
+const HOST_BIN = fileURLToPath(new URL("../../bin/zgrid-local-grid.ts", import.meta.url));
+
+type Progress = (message: string) => void;
+
+export function isAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+function hostPid(dataDir: string): number | undefined {
+  const n = Number(readFileSync(join(dataDir, "host.pid"), "utf8").trim());
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function runningHost(dataDir: string): number | undefined {
+  try {
+    const pid = hostPid(dataDir);
+    return isAlive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the local grid (or returns the running one). `fresh` tells whether it was started now. */
+export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: string; onProgress?: Progress; timeoutMs?: number }): Promise<LocalGridInfo & { fresh: boolean }> {
+  const progress = o.onProgress ?? (() => undefined);
+  mkdirSync(o.dataDir, { recursive: true });
+  const running = runningHost(o.dataDir);
+  if (running && existsSync(localGridInfoPath(o.dataDir))) return { ...readLocalGrid(o.dataDir), fresh: false };
+  if (running) throw new LocalGridError(`a local grid host (pid ${running}) is starting or stuck in ${o.dataDir}`, { hint: "wait, or run `zgrid down` and `zgrid up` again" });
+  rmSync(localGridInfoPath(o.dataDir), { force: true });
+  rmSync(join(o.dataDir, "up-error.txt"), { force: true });
+  const logFile = join(o.dataDir, "grid.log");
+  progress(`starting the local grid in ${o.dataDir}: dev chain, flist hub, ${o.nodes} node daemon(s) (log: ${logFile})`);
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", HOST_BIN, "--data-dir", o.dataDir, "--nodes", String(o.nodes), ...(o.accel ? ["--accel", o.accel] : [])], {
+    detached: true, stdio: ["ignore", openSync(logFile, "a"), openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
+  });
+  child.unref();
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(join(o.dataDir, "host.pid"), String(child.pid));
+  const end = Date.now() + (o.timeoutMs ?? 300_000);
+  let ready = 0;
+  while (Date.now() < end) {
+    if (existsSync(localGridInfoPath(o.dataDir))) return { ...readLocalGrid(o.dataDir), fresh: true };
+    if (!isAlive(child.pid)) {
+      const why = existsSync(join(o.dataDir, "up-error.txt")) ? readFileSync(join(o.dataDir, "up-error.txt"), "utf8").trim() : tail(logFile);
+      throw new LocalGridError(`the local grid failed to start: ${why}`, { details: { log: logFile }, hint: `read ${logFile}; run \`zgrid down\` then \`zgrid up\` again` });
+    }
+    const n = countReady(logFile);
+    if (n > ready) progress(`node ${n}/${o.nodes} ready`);
+    ready = n;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new LocalGridError(`the local grid did not start within ${(o.timeoutMs ?? 300_000) / 1000} s`, { hint: `read ${logFile}` });
+}
+
+/** Stops everything `up` started and removes what nodes leave behind. Safe to run twice. */
+export async function downLocalGrid(o: { dataDir: string; nodes?: number; onProgress?: Progress }): Promise<{ cancelled: number[]; removedVms: number }> {
+  const progress = o.onProgress ?? (() => undefined);
+  let info: LocalGridInfo | undefined;
+  try {
+    info = readLocalGrid(o.dataDir);
+  } catch {
+    info = undefined;
+  }
+  const cancelled: number[] = [];
+  const networks: Array<{ nodeId: number; twinId: number; name: string }> = [];
+  if (info && isAlive(info.supervisorPid)) {
+    const grid = await connectGrid(localGridConnection(o.dataDir));
+    try {
+      const contracts = await grid.contracts.list();
+      for (const c of contracts) if (c.metadata?.kind === "network") networks.push({ nodeId: c.nodeId, twinId: grid.twinId, name: c.metadata.name });
+      for (const c of contracts) {
+        progress(`cancelling contract ${c.id}${c.metadata ? ` (${c.metadata.kind} '${c.metadata.name}')` : ""}`);
+        await grid.contracts.cancel(c.id).catch(() => undefined);
+        cancelled.push(c.id);
+      }
+    } finally {
+      await grid.close();
+    }
+    if (cancelled.length) await waitNoVms(info, 60_000);
+  }
+  const pid = info?.supervisorPid ?? runningHost(o.dataDir);
+  if (pid && isAlive(pid)) {
+    progress(`stopping the local grid host (pid ${pid})`);
+    process.kill(pid, "SIGTERM");
+    const end = Date.now() + 30_000;
+    while (isAlive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+    if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  }
+  for (const n of info?.nodes ?? []) if (isAlive(n.pid)) process.kill(n.pid, "SIGKILL");
+  const removedVms = await removeLeftovers(o.dataDir, info, networks, o.nodes);
+  rmSync(localGridInfoPath(o.dataDir), { force: true });
+  rmSync(join(o.dataDir, "host.pid"), { force: true });
+  return { cancelled, removedVms };
+}
+
+async function waitNoVms(info: LocalGridInfo, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    let left = 0;
+    for (const n of info.nodes) left += (await new Hypervisor({ stateDir: n.vmStateDir }).list().catch(() => [])).length;
+    if (left === 0) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function removeLeftovers(dataDir: string, info: LocalGridInfo | undefined, networks: Array<{ nodeId: number; twinId: number; name: string }>, nodeCount = 8): Promise<number> {
+  let removed = 0;
+  const nodeDirs = info?.nodes.map((n) => ({ dataDir: n.dataDir, vmStateDir: n.vmStateDir }))
+    ?? Array.from({ length: nodeCount }, (_, i) => ({ dataDir: join(dataDir, "nodes", String(i)), vmStateDir: vmStateDirFor(dataDir, i) }));
+  for (const n of nodeDirs) {
+    if (existsSync(n.vmStateDir)) {
+      const hv = new Hypervisor({ stateDir: n.vmStateDir });
+      for (const id of await hv.list().catch(() => [])) {
+        await hv.delete(id).catch(() => undefined);
+        removed++;
+      }
+    }
+    rmSync(n.vmStateDir, { recursive: true, force: true });
+    const mnt = join(n.dataDir, "mnt");
+    for (const e of existsSync(mnt) ? readdirSync(mnt) : []) if (!e.endsWith(".json") && !e.endsWith(".log")) spawnSync("fusermount", ["-uz", join(mnt, e)]);
+    for (const line of spawnSync("pgrep", ["-af", "mount-worker"], { encoding: "utf8" }).stdout.split("\n")) {
+      if (line.includes(n.dataDir)) spawnSync("kill", ["-9", line.split(" ")[0]!]);
+    }
+  }
+  for (const net of networks) {
+    const names = networkNames(net.nodeId, net.twinId, net.name);
+    if (existsSync(`/run/netns/${names.namespace}`)) spawnSync("ip", ["netns", "del", names.namespace]);
+    for (const link of [names.bridge, names.vethHost]) spawnSync("ip", ["link", "del", link], { stdio: "ignore" });
+  }
+  return removed;
+}
+
+function countReady(logFile: string): number {
+  try {
+    return (readFileSync(logFile, "utf8").match(/"msg":"node ready"/g) ?? []).length;
+  } catch {
+    return 0;
+  }
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, "utf8").trim().split("\n").slice(-5).join(" | ");
+  } catch {
+    return "(no log)";
+  }
+}

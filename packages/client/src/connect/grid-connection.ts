@@ -1,0 +1,58 @@
+/**
+ * Where a grid is and who we are on it: the chain's RPC URL and contract addresses, the twin's key,
+ * and, for the local grid, the file `zgrid up` writes (`<dataDir>/grid.json`).
+ *
+ * @example
+ * ```ts
+ * const conn = localGridConnection("/var/lib/zgrid");   // or { rpcUrl, addresses, mnemonic }
+ * const grid = await connectGrid(conn);
+ * ```
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { LocalGridError } from "../errors/client-errors.ts";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/).transform((a) => a as `0x${string}`);
+const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/).transform((a) => a as `0x${string}`);
+
+export const gridConnectionSchema = z.object({
+  rpcUrl: z.url(),
+  addresses: z.object({ token: address, registry: address, contracts: address, governance: address }),
+  privateKey: privateKey.optional(),
+  mnemonic: z.string().optional(),
+  /** Local grid only: the dev chain's admin key (faucet: `twin fund`). */
+  adminKey: privateKey.optional(),
+});
+export type GridConnection = z.output<typeof gridConnectionSchema>;
+
+/** What `zgrid up` writes to `<dataDir>/grid.json`. */
+export interface LocalGridInfo {
+  dataDir: string;
+  supervisorPid: number;
+  rpcUrl: string;
+  addresses: GridConnection["addresses"];
+  adminKey: `0x${string}`;
+  hubUrl: string;
+  farmId: number;
+  farmerKey: `0x${string}`;
+  user: { twinId: number; privateKey: `0x${string}`; address: string };
+  flists: Record<string, string>;
+  nodes: Array<{ index: number; nodeId: number; twinId: number; pid: number; dataDir: string; vmStateDir: string; log: string }>;
+}
+
+export function localGridInfoPath(dataDir: string): string {
+  return join(dataDir, "grid.json");
+}
+
+/** Reads the local grid's info; throws LocalGridError with a hint when it is not up. */
+export function readLocalGrid(dataDir: string): LocalGridInfo {
+  const path = localGridInfoPath(dataDir);
+  if (!existsSync(path)) throw new LocalGridError(`no local grid is running in ${dataDir}`, { details: { dataDir }, hint: "start one with `zgrid up` (or pass --data-dir / set ZGRID_DATA_DIR)" });
+  return JSON.parse(readFileSync(path, "utf8")) as LocalGridInfo;
+}
+
+export function localGridConnection(dataDir: string): GridConnection {
+  const g = readLocalGrid(dataDir);
+  return { rpcUrl: g.rpcUrl, addresses: g.addresses, privateKey: g.user.privateKey, adminKey: g.adminKey };
+}

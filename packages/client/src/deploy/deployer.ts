@@ -1,0 +1,135 @@
+/**
+ * Deploys one deployment on one node the way REFERENCE.md's client does: validate -> contract ->
+ * sign -> send over the bus -> wait for every workload with progress. A `DeployTransaction` keeps
+ * every contract it made, and `rollback()` cancels them all: a failure or Ctrl-C leaks nothing.
+ *
+ * @example
+ * ```ts
+ * const tx = new DeployTransaction(grid);
+ * try { await tx.deploy({ nodeId, workloads, metadata, signal, onProgress }); }
+ * catch (e) { await tx.rollback(); throw e; }
+ * ```
+ */
+import type { Bus } from "@zgrid/bus";
+import type { GridClient } from "@zgrid/chain";
+import { createLogger } from "@zgrid/log";
+import { BaseError, deploymentHashHex, parseDeployment, signDeployment, type Deployment, type TwinKey } from "@zgrid/types";
+import { DeployAbortedError, DeployFailedError } from "../errors/client-errors.ts";
+
+const log = createLogger("client.deployer");
+
+export interface DeployContext {
+  chain: GridClient;
+  key: TwinKey;
+  twinId: number;
+  bus(): Promise<Bus>;
+}
+
+export type ProgressFn = (message: string) => void;
+
+export interface DeployRequest {
+  nodeId: number;
+  nodeTwinId: number;
+  workloads: unknown[];
+  /** Stored on the contract (≤ 512 bytes) and on the deployment. */
+  metadata: string;
+  /** Networks of this twin on the node the deployment may use without defining them. */
+  externalNetworks?: string[];
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  timeoutMs?: number;
+}
+
+export class DeployTransaction {
+  readonly created: number[] = [];
+  private readonly ctx: DeployContext;
+
+  constructor(ctx: DeployContext) {
+    this.ctx = ctx;
+  }
+
+  /** Contract, sign, send, wait until every workload is ok; throws DeployFailedError otherwise. */
+  async deploy(r: DeployRequest): Promise<Deployment> {
+    const progress = r.onProgress ?? (() => undefined);
+    const json = {
+      version: 0, twin_id: this.ctx.twinId, contract_id: 0, metadata: r.metadata, description: "",
+      signature_requirement: { requests: [{ twin_id: this.ctx.twinId, required: true, weight: 1 }], weight_required: 1 },
+      workloads: r.workloads,
+    };
+    const d = parseDeployment(json, { externalNetworks: r.externalNetworks ?? [] });
+    checkAborted(r.signal);
+    progress(`creating a contract on node ${r.nodeId}`);
+    const contractId = await this.ctx.chain.createNodeContract({ nodeId: r.nodeId, deploymentHash: deploymentHashHex(d), metadata: r.metadata });
+    this.created.push(contractId);
+    checkAborted(r.signal);
+    const signed = signDeployment({ ...d, contract_id: contractId }, this.ctx.twinId, this.ctx.key);
+    progress(`sending deployment ${contractId} to node ${r.nodeId}`);
+    const bus = await this.ctx.bus();
+    try {
+      await bus.request(r.nodeTwinId, "zos.deployment.deploy", signed, { timeout: 30_000 });
+    } catch (e) {
+      const why = e instanceof BaseError ? e.shortMessage : String(e);
+      throw new DeployFailedError(`node ${r.nodeId} refused the deployment: ${why}`, { cause: e, details: { nodeId: r.nodeId, contractId, code: (e as { code?: string }).code }, hint: hintFor((e as { code?: string }).code) });
+    }
+    return this.wait(r.nodeTwinId, r.nodeId, contractId, progress, r.signal, r.timeoutMs ?? 180_000);
+  }
+
+  /** Cancels every contract this transaction made (newest first); errors are logged, not thrown. */
+  async rollback(onProgress?: ProgressFn): Promise<number[]> {
+    const cancelled: number[] = [];
+    for (const id of [...this.created].reverse()) {
+      try {
+        onProgress?.(`rolling back: cancelling contract ${id}`);
+        await this.ctx.chain.cancelContract(id);
+        cancelled.push(id);
+      } catch (e) {
+        log.warn({ contractId: id, err: String(e) }, "rollback: cancel failed");
+      }
+    }
+    this.created.length = 0;
+    return cancelled;
+  }
+
+  private async wait(nodeTwin: number, nodeId: number, contractId: number, progress: ProgressFn, signal: AbortSignal | undefined, timeoutMs: number): Promise<Deployment> {
+    const bus = await this.ctx.bus();
+    const seen = new Map<string, string>();
+    const end = Date.now() + timeoutMs;
+    while (true) {
+      checkAborted(signal);
+      const d = await bus.request<Deployment>(nodeTwin, "zos.deployment.get", { contract_id: contractId }, { timeout: 20_000 });
+      for (const w of d.workloads) {
+        const state = w.result?.state ?? "init";
+        if (seen.get(w.name) !== state) progress(`${w.type} '${w.name}': ${state}${w.result?.message ? ` (${w.result.message})` : ""}`);
+        seen.set(w.name, state);
+      }
+      const failed = d.workloads.find((w) => w.result?.state === "error");
+      if (failed) {
+        throw new DeployFailedError(`workload '${failed.name}' (${failed.type}) failed on node ${nodeId}: ${failed.result?.message ?? "no message"}`, {
+          details: { nodeId, contractId, workload: failed.name }, hint: "fix the input and deploy again; the contracts made were cancelled",
+        });
+      }
+      if (d.workloads.every((w) => w.result?.state === "ok")) return d;
+      if (Date.now() > end) throw new DeployFailedError(`deployment ${contractId} on node ${nodeId} did not become ready in ${timeoutMs / 1000} s`, { details: { nodeId, contractId }, hint: "look at the node's log; the contracts made were cancelled" });
+      await sleep(400, signal);
+    }
+  }
+}
+
+function hintFor(code: string | undefined): string {
+  switch (code) {
+    case "INSUFFICIENT_CAPACITY": return "pick another node (`zgrid nodes ls`) or ask for less";
+    case "VALIDATION": return "fix the field named in the message";
+    default: return "the contract made for it was cancelled; fix the cause and deploy again";
+  }
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new DeployAbortedError("deploy interrupted", { hint: "every contract made for it was cancelled; run the command again" });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}

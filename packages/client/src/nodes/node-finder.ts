@@ -1,0 +1,150 @@
+/**
+ * Finds nodes for a workload. Chain records say what a node is (farm, location, public config,
+ * power); the node's own live statistics (`zos.statistics.get` over the bus) say what it can still
+ * give, so a dead node or stale capacity on chain is never picked. Sorted by free memory.
+ *
+ * @example
+ * ```ts
+ * const nodes = await grid.nodes.list({ mru: 2 * GiB, country: "BE" });
+ * const node = await grid.nodes.pick({ cru: 1, mru: 512 * MiB, sru: 0 }); // throws NoCapacityError
+ * ```
+ */
+import type { Bus } from "@zgrid/bus";
+import type { GridClient } from "@zgrid/chain";
+import { NoCapacityError, UnknownNodeError } from "../errors/client-errors.ts";
+import { formatBytes } from "../format.ts";
+
+const GiB = 1024 ** 3;
+/** vCPUs a node sells per core (the node's own capacity ledger uses the same number). */
+const CPU_OVERCOMMIT = 4;
+
+export interface Resources { cru: number; mru: number; sru: number; hru: number }
+
+export interface NodeInfo {
+  nodeId: number;
+  farmId: number;
+  twinId: number;
+  country: string;
+  city: string;
+  domain: string;
+  /** Answered its statistics just now and its power state is up. */
+  up: boolean;
+  rentedBy: number | undefined;
+  /** Resources the chain record declares. */
+  total: Resources;
+  /** What the node says it can still give (zero when it did not answer). */
+  free: Resources;
+  freePublicIps: number;
+  deployments: number;
+}
+
+export interface NodeFilter extends Partial<Resources> {
+  farmId?: number;
+  country?: string;
+  publicIps?: number;
+  hasDomain?: boolean;
+  /** Include nodes that did not answer (default false). */
+  includeDown?: boolean;
+  /** Include nodes rented by another twin (default false). */
+  includeRented?: boolean;
+}
+
+interface LiveStatistics { total: Resources; used: Resources; system?: Partial<Resources>; users: { deployments: number } }
+
+export class NodeFinder {
+  private readonly chain: GridClient;
+  private readonly bus: () => Promise<Bus>;
+  private readonly twinId: number;
+
+  constructor(o: { chain: GridClient; bus: () => Promise<Bus>; twinId: number }) {
+    this.chain = o.chain;
+    this.bus = o.bus;
+    this.twinId = o.twinId;
+  }
+
+  /** One node's record and live capacity; UnknownNodeError when it does not exist. */
+  async get(nodeId: number): Promise<NodeInfo> {
+    const count = await this.chain.nodeCount();
+    if (!Number.isInteger(nodeId) || nodeId < 1 || nodeId > count) throw new UnknownNodeError(nodeId);
+    const info = await this.describe(nodeId);
+    if (!info) throw new UnknownNodeError(nodeId);
+    return info;
+  }
+
+  /** Nodes matching the filter, most free memory first. */
+  async list(filter: NodeFilter = {}): Promise<NodeInfo[]> {
+    const count = await this.chain.nodeCount();
+    const all = (await Promise.all(Array.from({ length: count }, (_, i) => this.describe(i + 1)))).filter((n): n is NodeInfo => n !== undefined);
+    return all.filter((n) => matches(n, filter, this.twinId)).sort((a, b) => b.free.mru - a.free.mru || b.free.cru - a.free.cru || a.nodeId - b.nodeId);
+  }
+
+  /**
+   * The best node for `need`, or NoCapacityError naming the closest node ("no node has 8 GiB memory
+   * free; the most is 6 GiB on node 3").
+   */
+  async pick(need: Resources, filter: NodeFilter = {}): Promise<NodeInfo> {
+    const candidates = await this.list({ ...filter, cru: undefined, mru: undefined, sru: undefined, hru: undefined });
+    const fits = candidates.filter((n) => fitsIn(need, n.free));
+    if (fits[0]) return fits[0];
+    if (candidates.length === 0) {
+      throw new NoCapacityError("no node is up that matches the filter", { details: { filter }, hint: "list nodes with `zgrid nodes ls --all`; start a local grid with `zgrid up`" });
+    }
+    for (const [key, label] of [["mru", "memory"], ["sru", "SSD"], ["cru", "vCPUs"], ["hru", "HDD"]] as const) {
+      if (candidates.some((n) => n.free[key] >= need[key])) continue;
+      const best = [...candidates].sort((a, b) => b.free[key] - a.free[key])[0]!;
+      const fmt = (v: number) => (key === "cru" ? String(v) : formatBytes(v));
+      throw new NoCapacityError(`no node has ${fmt(need[key])} ${label} free; the most is ${fmt(best.free[key])} on node ${best.nodeId}`, {
+        details: { need, best: { nodeId: best.nodeId, free: best.free } }, hint: "ask for less, or free capacity (`zgrid vm rm`)",
+      });
+    }
+    throw new NoCapacityError("no single node has all of the resources free at once", { details: { need }, hint: "ask for less, or pick a node with --node" });
+  }
+
+  private async describe(nodeId: number): Promise<NodeInfo | undefined> {
+    const node = await this.chain.getNode(nodeId).catch(() => undefined);
+    if (!node || node.id === 0 || node.twinId === 0) return undefined;
+    const [rent, farm, stats] = await Promise.all([
+      this.chain.rentContractOf(nodeId).catch(() => 0),
+      this.chain.getFarm(node.farmId).catch(() => undefined),
+      this.liveStatistics(node.twinId),
+    ]);
+    const rentedBy = rent ? (await this.chain.getContract(rent)).twinId : undefined;
+    const total = { cru: Number(node.resources.cru), mru: Number(node.resources.mru), sru: Number(node.resources.sru), hru: Number(node.resources.hru) };
+    return {
+      nodeId, farmId: node.farmId, twinId: node.twinId, country: node.location.country, city: node.location.city, domain: node.publicConfig.domain,
+      up: stats !== undefined && node.power.state === "up" && node.power.target === "up",
+      rentedBy, total, free: stats ? freeOf(stats) : { cru: 0, mru: 0, sru: 0, hru: 0 },
+      freePublicIps: farm ? farm.publicIps.filter((ip) => ip.contractId === 0).length : 0,
+      deployments: stats?.users.deployments ?? 0,
+    };
+  }
+
+  private async liveStatistics(nodeTwin: number): Promise<LiveStatistics | undefined> {
+    try {
+      const bus = await this.bus();
+      return await bus.request<LiveStatistics>(nodeTwin, "zos.statistics.get", {}, { timeout: 4_000 });
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function freeOf(s: LiveStatistics): Resources {
+  const sys = { cru: 0, mru: Math.max(Math.floor(s.total.mru * 0.1), 2 * GiB), sru: 0, hru: 0, ...s.system };
+  const f = (k: keyof Resources, mult = 1) => Math.max(0, s.total[k] * mult - (sys[k] ?? 0) - s.used[k]);
+  return { cru: f("cru", CPU_OVERCOMMIT), mru: f("mru"), sru: f("sru"), hru: f("hru") };
+}
+
+function fitsIn(need: Resources, free: Resources): boolean {
+  return need.cru <= free.cru && need.mru <= free.mru && need.sru <= free.sru && need.hru <= free.hru;
+}
+
+function matches(n: NodeInfo, f: NodeFilter, me: number): boolean {
+  if (!f.includeDown && !n.up) return false;
+  if (!f.includeRented && n.rentedBy !== undefined && n.rentedBy !== me) return false;
+  if (f.farmId !== undefined && n.farmId !== f.farmId) return false;
+  if (f.country !== undefined && n.country.toLowerCase() !== f.country.toLowerCase()) return false;
+  if (f.hasDomain && !n.domain) return false;
+  if (f.publicIps && n.freePublicIps < f.publicIps) return false;
+  return fitsIn({ cru: f.cru ?? 0, mru: f.mru ?? 0, sru: f.sru ?? 0, hru: f.hru ?? 0 }, n.free);
+}

@@ -1,0 +1,107 @@
+/**
+ * Converges the grid to a spec: a plan (create / replace / delete / keep per VM, then network parts
+ * no longer used), then its execution. A VM whose model changed is replaced (its contract is
+ * cancelled and a new one made), because a zmachine is not updatable in place.
+ *
+ * @example
+ * ```ts
+ * const plan = await planSpec(grid, spec);     // show it
+ * await applyPlan(grid, spec, plan, { onProgress });
+ * await deleteSpec(grid, spec);
+ * ```
+ */
+import { createHash } from "node:crypto";
+import type { Grid } from "../grid.ts";
+import type { ProgressFn } from "../deploy/deployer.ts";
+import { InputError } from "../errors/client-errors.ts";
+import type { VmModel } from "../models/vm-model.ts";
+import type { VmInfo } from "../vms/vm-service.ts";
+import type { Spec } from "./spec-file.ts";
+
+export interface PlanStep {
+  action: "create" | "replace" | "delete" | "keep";
+  kind: "vm" | "network";
+  name: string;
+  nodeId?: number;
+  reason?: string;
+}
+
+export type Plan = PlanStep[];
+
+/** The hash a VM's contract keeps, so a re-apply sees a change. */
+export function vmSpecHash(vm: VmModel, ipRange: string | undefined): string {
+  return createHash("sha256").update(JSON.stringify({ vm, ipRange })).digest("hex").slice(0, 12);
+}
+
+export async function planSpec(grid: Grid, spec: Spec): Promise<Plan> {
+  const all = await grid.vms.list();
+  const mine = all.filter((v) => v.project === spec.project);
+  const plan: Plan = [];
+  for (const vm of spec.vms) {
+    const other = all.find((v) => v.name === vm.name && v.project !== spec.project);
+    if (other) throw new InputError(`VM '${vm.name}' exists outside project '${spec.project}'`, { hint: "rename it in the spec or remove the other one" });
+    const cur = mine.find((v) => v.name === vm.name);
+    const hash = vmSpecHash(vm, ipRangeOf(spec, vm.network));
+    if (!cur) plan.push({ action: "create", kind: "vm", name: vm.name, ...(vm.node ? { nodeId: vm.node } : {}) });
+    else if (cur.spec !== hash || cur.state !== "ok") plan.push({ action: "replace", kind: "vm", name: vm.name, nodeId: cur.nodeId, reason: cur.spec !== hash ? "changed" : `state ${cur.state}` });
+    else plan.push({ action: "keep", kind: "vm", name: vm.name, nodeId: cur.nodeId });
+  }
+  for (const cur of mine) if (!spec.vms.some((v) => v.name === cur.name)) plan.push({ action: "delete", kind: "vm", name: cur.name, nodeId: cur.nodeId });
+  // network parts of this project on nodes where no VM of the spec will stay
+  const keepNodes = (network: string) => new Set(plan.filter((s) => s.kind === "vm" && s.action !== "delete").map((s) => {
+    const vm = spec.vms.find((v) => v.name === s.name);
+    return vm?.network === network ? (vm.node ?? s.nodeId) : undefined;
+  }));
+  for (const n of await grid.networks.list()) {
+    for (const p of n.parts) {
+      if (p.project !== spec.project) continue;
+      const declared = spec.networks.some((x) => x.name === n.name);
+      if (!declared || !keepNodes(n.name).has(p.nodeId)) plan.push({ action: "delete", kind: "network", name: n.name, nodeId: p.nodeId });
+    }
+  }
+  return plan;
+}
+
+export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgress?: ProgressFn; signal?: AbortSignal } = {}): Promise<VmInfo[]> {
+  const progress = o.onProgress ?? (() => undefined);
+  for (const s of plan.filter((x) => x.kind === "vm" && (x.action === "delete" || x.action === "replace"))) {
+    progress(`vm '${s.name}': removing${s.action === "replace" ? " (to replace it)" : ""}`);
+    await grid.vms.delete(s.name);
+  }
+  const made: VmInfo[] = [];
+  for (const s of plan.filter((x) => x.kind === "vm" && (x.action === "create" || x.action === "replace"))) {
+    const vm = spec.vms.find((v) => v.name === s.name)!;
+    progress(`vm '${s.name}': deploying`);
+    const ipRange = ipRangeOf(spec, vm.network);
+    made.push(await grid.vms.deploy(vm, { project: spec.project, spec: vmSpecHash(vm, ipRange), ...(ipRange ? { ipRange } : {}), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) }));
+  }
+  for (const s of plan.filter((x) => x.kind === "network" && x.action === "delete")) {
+    const part = (await grid.networks.list()).find((n) => n.name === s.name)?.parts.find((p) => p.nodeId === s.nodeId);
+    if (!part) continue;
+    progress(`network '${s.name}': removing its part on node ${s.nodeId}`);
+    await grid.contracts.cancel(part.contractId);
+  }
+  return made;
+}
+
+/** Removes every VM and network part of the spec's project. */
+export async function deleteSpec(grid: Grid, spec: Spec, o: { onProgress?: ProgressFn } = {}): Promise<Plan> {
+  const plan: Plan = [];
+  for (const vm of (await grid.vms.list()).filter((v) => v.project === spec.project)) {
+    o.onProgress?.(`vm '${vm.name}': removing`);
+    await grid.vms.delete(vm.name);
+    plan.push({ action: "delete", kind: "vm", name: vm.name, nodeId: vm.nodeId });
+  }
+  for (const n of await grid.networks.list()) {
+    for (const p of n.parts.filter((x) => x.project === spec.project)) {
+      o.onProgress?.(`network '${n.name}': removing its part on node ${p.nodeId}`);
+      await grid.contracts.cancel(p.contractId);
+      plan.push({ action: "delete", kind: "network", name: n.name, nodeId: p.nodeId });
+    }
+  }
+  return plan;
+}
+
+function ipRangeOf(spec: Spec, network: string): string | undefined {
+  return spec.networks.find((n) => n.name === network)?.ip_range;
+}

@@ -1,0 +1,178 @@
+/**
+ * VMs: deploy (node finder, network part, free IP, contract, sign, send, wait; rollback on any
+ * failure or abort), list, get, delete.
+ *
+ * @example
+ * ```ts
+ * const vm = await grid.vms.deploy({ name: "web", flist, memory: 512, ssh_key }, { onProgress: console.error });
+ * vm.ip; vm.reach; // "ip netns exec n-1a2b3c4d ssh root@10.147.3.2"
+ * await grid.vms.delete("web");
+ * ```
+ */
+import type { Bus } from "@zgrid/bus";
+import type { GridClient } from "@zgrid/chain";
+import { networkNames } from "@zgrid/zos";
+import type { Deployment } from "@zgrid/types";
+import type { ContractService } from "../contracts/contract-service.ts";
+import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
+import { FlistNotFoundError, InputError, NoCapacityError, NoFundsError, NotFoundError } from "../errors/client-errors.ts";
+import { formatBytes } from "../format.ts";
+import { encodeMetadata } from "../models/contract-metadata.ts";
+import { vmModelSchema, vmNeeds, vmWorkloads, type VmModel, type VmModelInput } from "../models/vm-model.ts";
+import type { NetworkService } from "../networks/network-service.ts";
+import type { NodeFinder } from "../nodes/node-finder.ts";
+import { zodToInputError } from "../models/zod-errors.ts";
+
+export interface VmInfo {
+  name: string;
+  nodeId: number;
+  contractId: number;
+  network: string;
+  ip: string;
+  /** ok | init | error | deleted | paused | unreachable */
+  state: string;
+  message: string;
+  flist: string;
+  cpu: number;
+  memoryMiB: number;
+  project?: string;
+  spec?: string;
+  /** Console log path on the node's host (local grid: readable here). */
+  consoleLog: string;
+  /** The host namespace holding the VM's gateway (local grid), and how to reach the VM. */
+  namespace: string;
+  reach: string;
+}
+
+export interface DeployOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  project?: string;
+  spec?: string;
+  ipRange?: string;
+}
+
+export class VmService {
+  private readonly ctx: DeployContext;
+  private readonly chain: GridClient;
+  private readonly nodes: NodeFinder;
+  private readonly networks: NetworkService;
+  private readonly contracts: ContractService;
+
+  constructor(o: { ctx: DeployContext; nodes: NodeFinder; networks: NetworkService; contracts: ContractService }) {
+    this.ctx = o.ctx;
+    this.chain = o.ctx.chain;
+    this.nodes = o.nodes;
+    this.networks = o.networks;
+    this.contracts = o.contracts;
+  }
+
+  /** Checks the input, picks a node, deploys; on any failure (or abort) cancels every contract it made. */
+  async deploy(input: VmModelInput, o: DeployOptions = {}): Promise<VmInfo> {
+    const parsed = vmModelSchema.safeParse(input);
+    if (!parsed.success) throw zodToInputError(parsed.error, `vm '${String((input as { name?: unknown }).name ?? "")}'`);
+    const vm = parsed.data;
+    const progress = o.onProgress ?? (() => undefined);
+    if (vm.public_ip) throw new InputError("public IPs are not provided by the nodes yet", { hint: "deploy without --public-ip; reach the VM through its private network" });
+    if ((await this.contracts.list()).some((c) => c.metadata?.kind === "vm" && c.metadata.name === vm.name)) {
+      throw new InputError(`a VM named '${vm.name}' already exists`, { details: { name: vm.name }, hint: "pick another name, or remove it with `zgrid vm rm " + vm.name + "`" });
+    }
+    progress(`checking flist ${vm.flist}`);
+    await checkFlist(vm.flist);
+    if ((await this.chain.balanceOf(this.ctx.key.address)) === 0n) {
+      throw new NoFundsError(`twin ${this.ctx.twinId} has no tokens to pay for contracts`, { details: { twinId: this.ctx.twinId, address: this.ctx.key.address }, hint: "fund it (`zgrid twin fund` on the local grid) and try again" });
+    }
+    const node = await this.chooseNode(vm, progress);
+    const tx = new DeployTransaction(this.ctx);
+    try {
+      const part = await this.networks.ensure(tx, { name: vm.network, nodeId: node.nodeId, nodeTwinId: node.twinId, ...(o.ipRange ? { ipRange: o.ipRange } : {}), ...(o.project ? { project: o.project } : {}), onProgress: progress, ...(o.signal ? { signal: o.signal } : {}) });
+      const ip = await this.networks.freeIp(part, node.twinId);
+      const d = await tx.deploy({
+        nodeId: node.nodeId, nodeTwinId: node.twinId, workloads: vmWorkloads(vm, ip), externalNetworks: [vm.network],
+        metadata: encodeMetadata({ kind: "vm", name: vm.name, network: vm.network, ...(o.project ? { project: o.project } : {}), ...(o.spec ? { spec: o.spec } : {}) }),
+        onProgress: progress, ...(o.signal ? { signal: o.signal } : {}),
+      });
+      return this.describe(node.nodeId, d, vm.name, vm.network, o.project, o.spec);
+    } catch (e) {
+      const cancelled = await tx.rollback(progress);
+      if (cancelled.length) progress(`rolled back: cancelled contract(s) ${cancelled.join(", ")}`);
+      throw e;
+    }
+  }
+
+  async list(): Promise<VmInfo[]> {
+    const vms = (await this.contracts.list()).filter((c) => c.metadata?.kind === "vm");
+    return Promise.all(vms.map(async (c) => {
+      const m = c.metadata!;
+      const d = await this.fetchDeployment(c.nodeId, c.id).catch(() => undefined);
+      return this.describe(c.nodeId, d, m.name, m.network ?? "", m.project, m.spec, c.id);
+    }));
+  }
+
+  async get(name: string): Promise<VmInfo> {
+    const vm = (await this.list()).find((v) => v.name === name);
+    if (!vm) throw new NotFoundError(`no VM named '${name}'`, { details: { name }, hint: "list VMs with `zgrid vm ls`" });
+    return vm;
+  }
+
+  /** Cancels the VM's contract and waits (up to `timeoutMs`) until the node removed it. */
+  async delete(name: string, o: { timeoutMs?: number } = {}): Promise<VmInfo> {
+    const vm = await this.get(name);
+    await this.contracts.cancel(vm.contractId);
+    const end = Date.now() + (o.timeoutMs ?? 60_000);
+    while (Date.now() < end) {
+      const d = await this.fetchDeployment(vm.nodeId, vm.contractId).catch(() => undefined);
+      if (!d || d.workloads.every((w) => w.result?.state === "deleted")) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    return { ...vm, state: "deleted" };
+  }
+
+  private async chooseNode(vm: VmModel, progress: ProgressFn) {
+    const need = vmNeeds(vm);
+    if (vm.node === undefined) {
+      progress("finding a node");
+      const n = await this.nodes.pick(need, { ...(vm.farm ? { farmId: vm.farm } : {}), ...(vm.country ? { country: vm.country } : {}) });
+      progress(`picked node ${n.nodeId} (${formatBytes(n.free.mru)} memory free)`);
+      return n;
+    }
+    const n = await this.nodes.get(vm.node);
+    if (!n.up) throw new NoCapacityError(`node ${vm.node} is not answering`, { details: { nodeId: vm.node }, hint: "pick another node (`zgrid nodes ls`) or leave --node out" });
+    if (need.mru > n.free.mru) throw new NoCapacityError(`node ${vm.node} has ${formatBytes(n.free.mru)} memory free, the VM needs ${formatBytes(need.mru)}`, { details: { nodeId: vm.node, free: n.free }, hint: "ask for less or leave --node out" });
+    if (need.cru > n.free.cru || need.sru > n.free.sru) throw new NoCapacityError(`node ${vm.node} lacks the CPU or disk the VM needs`, { details: { nodeId: vm.node, free: n.free, need } });
+    return n;
+  }
+
+  private async fetchDeployment(nodeId: number, contractId: number): Promise<Deployment> {
+    const node = await this.chain.getNode(nodeId);
+    const bus: Bus = await this.ctx.bus();
+    return bus.request<Deployment>(node.twinId, "zos.deployment.get", { contract_id: contractId }, { timeout: 8_000 });
+  }
+
+  private describe(nodeId: number, d: Deployment | undefined, name: string, network: string, project?: string, spec?: string, contractId?: number): VmInfo {
+    const w = d?.workloads.find((x) => x.name === name && x.type === "zmachine");
+    const data = (w?.result?.data ?? {}) as { ip?: string; console?: string };
+    const wd = (w?.data ?? {}) as { flist?: string; compute_capacity?: { cpu: number; memory: number }; network?: { interfaces: Array<{ ip: string }> } };
+    const ip = data.ip ?? wd.network?.interfaces[0]?.ip ?? "";
+    const ns = networkNames(nodeId, this.ctx.twinId, network).namespace;
+    return {
+      name, nodeId, contractId: d?.contract_id ?? contractId ?? 0, network, ip,
+      state: d ? (w?.result?.state ?? "init") : "unreachable", message: w?.result?.message ?? "",
+      flist: wd.flist ?? "", cpu: wd.compute_capacity?.cpu ?? 0, memoryMiB: Math.round((wd.compute_capacity?.memory ?? 0) / 1024 ** 2),
+      ...(project ? { project } : {}), ...(spec ? { spec } : {}),
+      consoleLog: data.console ?? "", namespace: ns, reach: ip ? `ip netns exec ${ns} ssh root@${ip}` : "",
+    };
+  }
+}
+
+/** Fetches the flist's header; FlistNotFoundError when the hub does not have it. */
+export async function checkFlist(url: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (e) {
+    throw new FlistNotFoundError(url, `cannot connect: ${(e as Error).message}`);
+  }
+  await res.body?.cancel();
+  if (!res.ok) throw new FlistNotFoundError(url, `HTTP ${res.status}`);
+}
