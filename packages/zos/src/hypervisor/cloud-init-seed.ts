@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * await writeCloudInitSeed("/var/lib/zos/vms/vm1/seed.img", spec, "02:ab:cd:ef:01:02");
+ * await writeCloudInitSeed("/var/lib/zos/vms/vm1/seed.img", spec);
  * ```
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -16,6 +16,7 @@ import { runHost } from "./host-command.ts";
 import { removeDisk } from "./disk.ts";
 import type { VmSpec } from "./vm-spec.ts";
 import { authorizedKeys } from "./guest-config.ts";
+import { vmNics } from "./vm-nics.ts";
 
 /** virtio-blk serial of the seed disk. */
 export const SEED_DISK_SERIAL = "cidata";
@@ -26,8 +27,8 @@ export interface CloudInitFiles {
   "network-config"?: string;
 }
 
-/** The seed's file contents for a spec (`mac` = the guest NIC's MAC). */
-export function renderCloudInit(spec: VmSpec, mac: string | undefined): CloudInitFiles {
+/** The seed's file contents for a spec. */
+export function renderCloudInit(spec: VmSpec): CloudInitFiles {
   const keys = authorizedKeys(spec);
   const userData = {
     hostname: spec.hostname,
@@ -43,23 +44,24 @@ export function renderCloudInit(spec: VmSpec, mac: string | undefined): CloudIni
     "meta-data": JSON.stringify({ "instance-id": spec.id, "local-hostname": spec.hostname }, null, 2) + "\n",
     "user-data": "#cloud-config\n" + JSON.stringify(userData, null, 2) + "\n",
   };
-  const net = spec.network;
-  if (net && mac) {
-    const eth = {
-      match: { macaddress: mac },
-      "set-name": "eth0",
-      addresses: [net.ip],
-      ...(net.gateway ? { routes: [{ to: "0.0.0.0/0", via: net.gateway }] } : {}),
-      ...(net.dns.length > 0 ? { nameservers: { addresses: net.dns } } : {}),
-    };
-    files["network-config"] = JSON.stringify({ version: 2, ethernets: { eth0: eth } }, null, 2) + "\n";
+  const nics = vmNics(spec);
+  if (nics.length > 0) {
+    const gatewayNic = nics.find((n) => n.net.gateway);
+    const ethernets = Object.fromEntries(nics.map((n) => [`eth${n.index}`, {
+      match: { macaddress: n.mac },
+      "set-name": `eth${n.index}`,
+      addresses: [n.net.ip],
+      ...(n === gatewayNic ? { routes: [{ to: "0.0.0.0/0", via: n.net.gateway }] } : {}),
+      ...(n.net.dns.length > 0 ? { nameservers: { addresses: n.net.dns } } : {}),
+    }]));
+    files["network-config"] = JSON.stringify({ version: 2, ethernets }, null, 2) + "\n";
   }
   return files;
 }
 
 /** Writes the seed image (replacing an old one). */
-export async function writeCloudInitSeed(path: string, spec: VmSpec, mac: string | undefined): Promise<void> {
-  const files = renderCloudInit(spec, mac);
+export async function writeCloudInitSeed(path: string, spec: VmSpec): Promise<void> {
+  const files = renderCloudInit(spec);
   const dir = await mkdtemp(join(tmpdir(), "zseed-"));
   try {
     const names = Object.keys(files) as (keyof CloudInitFiles)[];

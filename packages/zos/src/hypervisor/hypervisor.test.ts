@@ -59,6 +59,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 300_000 }, () => {
   let work: string;
   let hv: Hypervisor;
   let bridge: TestBridge;
+  let bridge2: TestBridge;
   let server: Server;
   const received: string[] = [];
   const children: ChildProcess[] = [];
@@ -70,6 +71,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 300_000 }, () => {
     await buildBusyboxRoot(join(work, "root"), ENTRY);
     hv = new Hypervisor({ stateDir: join(work, "s"), accel: "tcg" });
     bridge = await createTestBridge();
+    bridge2 = await createTestBridge();
     server = createServer((s) => s.on("data", (d) => received.push(String(d).trim())));
     server.listen(NC_PORT, bridge.hostIp);
     await once(server, "listening");
@@ -81,6 +83,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 300_000 }, () => {
       rootDisk: { path: join(work, "root.img"), sizeBytes: 64 << 20 },
       disks: [{ path: join(work, "data.img"), mountpoint: "/data", sizeBytes: 32 << 20, keep: true }],
       network: { bridge: bridge.name, ip: `${bridge.guestIp(2)}/24`, gateway: bridge.hostIp },
+      extraNetworks: [{ bridge: bridge2.name, ip: `${bridge2.guestIp(3)}/24` }],
       hostname: "zvm-one",
       env: { FOO: "bar baz 'q'", SSH_KEY: "ssh-rsa AAAAENV env@zgrid", HOST_IP: bridge.hostIp, NC_PORT: String(NC_PORT) },
       entrypoint: ["sh", "/start.sh"], // bare name: init looks it up in the root's PATH
@@ -97,6 +100,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 300_000 }, () => {
     }
     server?.close();
     await bridge?.remove();
+    await bridge2?.remove();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -125,6 +129,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 300_000 }, () => {
     await hv.waitForConsole(id, /KEYS=ssh-ed25519 AAAATEST test@zgrid\|ssh-rsa AAAAENV env@zgrid\|/, 20_000);
     assert.ok(linkExists(tapNameFor(id)), "tap exists while the VM runs");
     assert.ok(await pingUntil(bridge.guestIp(2)), "host pings the guest on its configured IP");
+    assert.ok(await pingUntil(bridge2.guestIp(3)), "and on the second NIC's IP");
     const deadline = Date.now() + 30_000;
     while (!received.includes("hello-from-zvm-one") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     assert.ok(received.includes("hello-from-zvm-one"), `guest reached the host over the tap (got ${JSON.stringify(received)})`);
@@ -139,9 +144,11 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 300_000 }, () => {
   });
 
   test("stop leaves nothing behind; a new start keeps zmount and root disk data", async () => {
-    const { pid } = await hv.status(id);
+    const { pid, taps } = await hv.status(id);
+    assert.equal(taps.length, 2);
     await hv.stop(id);
     assert.equal((await hv.status(id)).state, "stopped");
+    for (const t of taps) assert.ok(!linkExists(t), `tap ${t} removed`);
     assert.ok(!isVmProcess(pid!, "qemu"), "qemu process gone");
     assert.ok(!linkExists(tapNameFor(id)), "tap removed");
     assert.ok(!existsSync(hv.paths(id).qmpSocket) && !existsSync(hv.paths(id).pidfile), "socket and pidfile removed");
@@ -187,7 +194,7 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 300_000 }, () => {
   });
 
   test("the monitor gives up on a VM that keeps crashing and reports why", async () => {
-    await hv.start({ ...spec, id: "t-bad", network: undefined, disks: [], rootDisk: undefined, entrypoint: ["/no/such/entry"] });
+    await hv.start({ ...spec, id: "t-bad", network: undefined, extraNetworks: [], disks: [], rootDisk: undefined, entrypoint: ["/no/such/entry"] });
     const monitor = new VmMonitor({ hypervisor: hv, intervalMs: 300, maxFailures: 2 });
     const gaveUp = once(monitor, "gave-up") as Promise<[MonitorEvent]>;
     monitor.start();

@@ -28,7 +28,8 @@ import { writeCloudInitSeed } from "./cloud-init-seed.ts";
 import { runHost } from "./host-command.ts";
 import { qmpCommand } from "./qmp-client.ts";
 import { QEMU_BINARY, buildQemuArgs, type Accel, type VmPaths } from "./qemu-command.ts";
-import { ensureTap, macFor, removeTap, tapNameFor } from "./tap.ts";
+import { ensureTap, removeTap } from "./tap.ts";
+import { vmNics } from "./vm-nics.ts";
 import { killQuietly, readVmPid, waitForExit } from "./vm-process.ts";
 import { parseVmSpec, type VmSpec, type VmSpecInput } from "./vm-spec.ts";
 import { listVmIds, readDesired, readFailure, readVmSpec, vmPaths } from "./vm-state-dir.ts";
@@ -45,7 +46,10 @@ export interface VmStatus {
   pid?: number;
   /** What the owner asked for last: the monitor restarts VMs whose desired state is running. */
   desired: "running" | "stopped";
+  /** Tap of the first NIC. */
   tap?: string;
+  /** Taps of all NICs, in spec order. */
+  taps: string[];
   consoleLog: string;
   /** Why the monitor gave up on this VM (cleared by the next start). */
   failure?: string;
@@ -116,8 +120,8 @@ export class Hypervisor {
     await this.#removeRuntimeFiles(paths);
 
     const createdDisks: string[] = [];
-    let createdTap: string | undefined;
-    const tap = spec.network ? spec.network.tap ?? tapNameFor(spec.id) : undefined;
+    const createdTaps: string[] = [];
+    const nics = vmNics(spec);
     try {
       if (spec.rootDisk && spec.mode === "container") {
         if (await ensureExt4Disk(spec.rootDisk.path, spec.rootDisk.sizeBytes)) createdDisks.push(spec.rootDisk.path);
@@ -127,10 +131,9 @@ export class Hypervisor {
         });
       }
       for (const d of spec.disks) if (await ensureExt4Disk(d.path, d.sizeBytes)) createdDisks.push(d.path);
-      if (spec.network && tap && (await ensureTap(tap, spec.network.bridge))) createdTap = tap;
-      const mac = tap ? spec.network?.mac ?? macFor(spec.id) : undefined;
-      if (spec.mode !== "container") await writeCloudInitSeed(paths.seedDisk, spec, mac);
-      const args = buildQemuArgs({ spec, guest, accel, paths, ...(tap && mac ? { tap, mac } : {}), ...(spec.mode !== "container" ? { seedDisk: paths.seedDisk } : {}) });
+      for (const nic of nics) if (await ensureTap(nic.tap, nic.net.bridge)) createdTaps.push(nic.tap);
+      if (spec.mode !== "container") await writeCloudInitSeed(paths.seedDisk, spec);
+      const args = buildQemuArgs({ spec, guest, accel, paths, ...(spec.mode !== "container" ? { seedDisk: paths.seedDisk } : {}) });
       await markConsoleStart(paths.consoleLog, `qemu start (${accel})`);
       await runHost(QEMU_BINARY, args, { timeoutMs: 30_000 }).catch((e: unknown) => {
         throw new VmStartError(`qemu did not start vm ${spec.id}`, { details: { id: spec.id, ...(e as { details?: object }).details }, cause: e });
@@ -141,11 +144,11 @@ export class Hypervisor {
       }
       await writeFile(paths.desiredFile, "running\n");
       await rm(paths.failureFile, { force: true });
-      log.info({ id: spec.id, pid, accel, tap }, "vm started");
+      log.info({ id: spec.id, pid, accel, taps: nics.map((n) => n.tap) }, "vm started");
       return await this.status(spec.id);
     } catch (e) {
       await this.#killQemu(paths);
-      if (createdTap) await removeTap(createdTap).catch(() => undefined);
+      for (const t of createdTaps) await removeTap(t).catch(() => undefined);
       for (const d of createdDisks) await removeDisk(d);
       await this.#removeRuntimeFiles(paths);
       await writeFile(paths.desiredFile, "stopped\n").catch(() => undefined);
@@ -174,7 +177,7 @@ export class Hypervisor {
       await waitForExit(pid, graceMs, paths.pidfile);
     }
     await this.#killQemu(paths, opts.timeoutMs ?? 5_000);
-    if (spec.network) await removeTap(spec.network.tap ?? tapNameFor(id));
+    for (const nic of vmNics(spec)) await removeTap(nic.tap);
     await this.#removeRuntimeFiles(paths);
     log.info({ id }, "vm stopped");
   }
@@ -217,7 +220,8 @@ export class Hypervisor {
     const failure = await readFailure(paths);
     const base = {
       id, desired, consoleLog: paths.consoleLog,
-      ...(spec.network ? { tap: spec.network.tap ?? tapNameFor(id) } : {}),
+      taps: vmNics(spec).map((n) => n.tap),
+      ...(spec.network ? { tap: vmNics(spec)[0]!.tap } : {}),
       ...(failure ? { failure } : {}),
     } as const;
     const pid = readVmPid(paths.pidfile);

@@ -9,5 +9,6 @@ export { buildQemuArgs, type Accel, type VmPaths } from "./qemu-command.ts";
 export { qmpCommand } from "./qmp-client.ts";
 export { ensureExt4Disk, removeDisk } from "./disk.ts";
 export { ensureTap, removeTap, tapNameFor, macFor, linkExists } from "./tap.ts";
+export { vmNics, type VmNic } from "./vm-nics.ts";
 export { VmMonitor, type VmMonitorOptions, type MonitorEvent } from "./vm-monitor.ts";
 export * from "./errors.ts";

@@ -16,6 +16,7 @@ import { hostTscKhz } from "./guest-artifacts.ts";
 import { CONFIG_SHARE_TAG, ROOT_DISK_SERIAL, ROOT_SHARE_TAG, diskSerial } from "./guest-config.ts";
 import type { VmSpec } from "./vm-spec.ts";
 import { SEED_DISK_SERIAL } from "./cloud-init-seed.ts";
+import { vmNics } from "./vm-nics.ts";
 
 export type Accel = "kvm" | "tcg";
 
@@ -39,8 +40,6 @@ export interface QemuArgsInput {
   guest: GuestArtifacts;
   accel: Accel;
   paths: VmPaths;
-  tap?: string;
-  mac?: string;
   /** cloud-init NoCloud seed image (kernel/full modes). */
   seedDisk?: string;
   /** Extra kernel command line words (e.g. zgrid.probe). */
@@ -104,10 +103,10 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
     args.push("-drive", `file=${optValue(input.seedDisk)},format=raw,if=none,id=zseed,readonly=on`);
     args.push("-device", `virtio-blk-${bus},drive=zseed,serial=${SEED_DISK_SERIAL}`);
   }
-  if (input.tap) {
-    args.push("-netdev", `tap,id=n0,ifname=${input.tap},script=no,downscript=no`);
+  for (const nic of vmNics(spec)) {
+    args.push("-netdev", `tap,id=n${nic.index},ifname=${nic.tap},script=no,downscript=no`);
     // romfile= : no iPXE option rom needed (and no boot-time cost) for a NIC we never netboot from
-    args.push("-device", `virtio-net-${bus},netdev=n0${input.mac ? `,mac=${input.mac}` : ""}${full ? ",romfile=" : ""}`);
+    args.push("-device", `virtio-net-${bus},netdev=n${nic.index},mac=${nic.mac}${full ? ",romfile=" : ""}`);
   }
   return args;
 }

@@ -68,6 +68,8 @@ export const vmSpecSchema = z.object({
   rootDisk: z.object({ path: absPath, sizeBytes: z.number().int().positive(), keep: z.boolean().default(false) }).optional(),
   disks: z.array(vmDiskSchema).max(16).default([]),
   network: vmNetworkSchema.optional(),
+  /** More NICs (eth1… in cloud-init terms); only one network should carry a gateway. */
+  extraNetworks: z.array(vmNetworkSchema).max(7).default([]),
   hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/).default("zgrid"),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "env key"), z.string()).default({}),
   /** argv of the entrypoint inside the root; empty: /sbin/init, else /bin/sh. */
@@ -93,6 +95,7 @@ export function parseVmSpec(input: unknown): VmSpec {
   if (spec.mode === "container" && !spec.rootShare) throw new VmSpecError("container mode needs rootShare", { details: { id: spec.id } });
   if (spec.mode === "kernel" && !spec.boot) throw new VmSpecError("kernel mode needs boot.kernel", { details: { id: spec.id } });
   if (spec.mode !== "container" && !spec.rootDisk) throw new VmSpecError(`${spec.mode} mode needs rootDisk (the image)`, { details: { id: spec.id } });
+  if (spec.extraNetworks.length > 0 && !spec.network) throw new VmSpecError("extraNetworks need network (the first NIC)", { details: { id: spec.id } });
   const mps = r.data.disks.map((d) => d.mountpoint);
   if (new Set(mps).size !== mps.length || mps.includes("/")) {
     throw new VmSpecError("disk mountpoints must be unique and not /", { details: { mountpoints: mps } });
