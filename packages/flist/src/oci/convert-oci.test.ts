@@ -16,6 +16,7 @@ import { describeTree, makeSampleTree, type EntryDescription } from "../testing/
 import { startRegistry } from "../testing/registry.ts";
 import { runChild } from "../testing/run-child.ts";
 import { unpackFlist } from "../unpack-flist.ts";
+import { readFlistMeta } from "../read-flist-meta.ts";
 import { verifyFlist } from "../verify-flist.ts";
 import { convertOci } from "./convert-oci.ts";
 import { RootfsBuilder } from "./rootfs-builder.ts";
@@ -78,6 +79,10 @@ test("OCI image made with umoci, pushed with skopeo to a real registry, converte
     const reader = FlistReader.open(fl);
     assert.deepEqual(JSON.parse(reader.tag("zgrid.entrypoint")!), result.startup);
     reader.close();
+    const meta = readFlistMeta(fl);
+    assert.deepEqual(meta.startup, result.startup);
+    assert.equal(meta.signer, key.address);
+    assert.equal(meta.mode, "container");
   };
 
   await check("layout", { layout: join(dir, "img"), tag: "latest" });
