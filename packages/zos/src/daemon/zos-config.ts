@@ -40,6 +40,8 @@ export const zosConfigSchema = z.strictObject({
   capacity: z.strictObject({ cru: z.number().int().min(1), mru: z.number().int().min(1), sru: z.number().int().min(0), hru: z.number().int().min(0) }).partial().default({}),
   location: z.strictObject({ city: z.string().max(64), country: z.string().max(64) }).partial().default({}),
   publicConfig: z.strictObject({ ip4: z.string(), gw4: z.string(), ip6: z.string(), gw6: z.string(), domain: z.string() }).partial().default({}),
+  /** The node's bridge on the farm's public segment (public IPs of VMs); the underlay makes it. */
+  publicBridge: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).default("br-pub"),
   /** Ports of the gateway proxy (on gateway nodes: publicConfig.domain set). */
   gateway: z.strictObject({ httpPort: z.number().int().min(1).max(65535).default(80), httpsPort: z.number().int().min(1).max(65535).default(443) })
     .default({ httpPort: 80, httpsPort: 443 }),

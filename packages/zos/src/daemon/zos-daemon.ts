@@ -31,6 +31,7 @@ import { measureCapacity } from "../node/node-capacity.ts";
 import { loadNodeIdentity } from "../node/node-identity.ts";
 import { gatewayManagers } from "../primitives/gateway/gateway-managers.ts";
 import { HaproxyGateway } from "../primitives/gateway/haproxy-gateway.ts";
+import { ipManager } from "../primitives/ip/ip-manager.ts";
 import { networkManager, type NetworkResult } from "../primitives/network/network-manager.ts";
 import { nodePaths } from "../primitives/node-paths.ts";
 import { volumeManager } from "../primitives/volume/volume-manager.ts";
@@ -99,13 +100,16 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       volume: volumeManager(paths),
       network: networkManager({ nodeId, scope: key.address }),
       zmachine: zmachineManager({ paths, hypervisor, flists, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
+      ip: ipManager({ chain, publicBridge: config.publicBridge, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
       zlogs: zlogsManager({ consoleOf: async (ctx, vm) => (await hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
     };
     const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), ...config.gateway });
     const gateways = gatewayManagers({ domain: config.publicConfig.domain, names: chain, proxy: gatewayProxy, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) });
     managers["gateway-name-proxy"] = gateways.name;
     managers["gateway-fqdn-proxy"] = gateways.fqdn;
-    const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: total, log: nlog });
+    // Public IPs belong to the farm, not the node: the chain reserves them per contract and the ip
+    // manager refuses a deployment needing more than its contract holds, so the node sets no limit.
+    const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: { ...total, ipv4u: Number.MAX_SAFE_INTEGER }, log: nlog });
     stoppers.push(() => engine.queue.idle());
     await engine.adoptAll();
 

@@ -153,10 +153,12 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     const db = await deploy(g.user, b, deploymentJson(g.user.id, [
       { name: "net", type: "network", data: pb!.workload },
       vm("vmb", ipB, {}),
-    ], "net-b"));
+      { name: "pub", type: "ip", data: { v4: true } },
+      vm("vmc", ipB.replace(/5$/, "6"), {}, { public_ip: "pub" }),
+    ], "net-b"), 1);
     contracts.push([a, da.contract_id], [b, db.contract_id]);
     const sa = await settledOk(a, da.contract_id);
-    await settledOk(b, db.contract_id);
+    const sb = await settledOk(b, db.contract_id);
     const text = await waitFor("guest A's HTTP answer from guest B", () => readConsole(consoleOf(sa, "vma")), (t) => t.includes("body=hello-from-vmb"));
     assert.match(text, new RegExp(`ZGRID-HTTP peer=${ipB.replace(/\./g, "\\.")} body=hello-from-vmb`));
     // zlogs: the console lines arrive at the ws server
@@ -165,6 +167,12 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     const res = await waitFor("the gateway", () => httpGet(a.host.address, 80, "web.gw1.test"), (r) => r?.status === 200);
     assert.equal(res.body.trim(), "hello-from-vma");
     assert.equal((await httpGet(a.host.address, 80, "other.gw1.test")).status, 404);
+    // the third VM's public IP (from the contract's farm IPs) answers from the underlay
+    const pub = (sb.workloads.find((w) => w.name === "pub")?.result?.data as { ip: string; gateway: string });
+    assert.match(pub.ip, /^185\.69\.0\.\d+\/24$/);
+    assert.equal(pub.gateway, "185.69.0.1");
+    const direct = await waitFor("the public IP", () => httpGet(pub.ip.replace(/\/24$/, ""), 80, "x"), (r) => r?.status === 200);
+    assert.equal(direct.body.trim(), "hello-from-vmc");
   });
 
   test("refusals: a gateway name the twin does not hold, a loopback backend, a gateway on a node without domain", async () => {
@@ -180,6 +188,11 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     assert.match(await msg(b, d3.contract_id), /not a gateway: it has no domain/);
     for (const id of [d1, d2, d3].map((d) => d.contract_id)) await g.user.client.cancelContract(id);
     assert.throws(() => parseDeployment(deploymentJson(g.user.id, [gw("web", ["http://127.0.0.1:80"])], "loop")), /not loopback/);
+    // a public IP the contract did not reserve; more IPs than the farm's pool has
+    const d4 = await deploy(g.user, b, deploymentJson(g.user.id, [{ name: "pub", type: "ip", data: { v4: true } }], "ip-unreserved"));
+    assert.match(await msg(b, d4.contract_id), /reserves 0 public IPs but the deployment needs 1/);
+    await g.user.client.cancelContract(d4.contract_id);
+    await assert.rejects(g.user.client.createNodeContract({ nodeId: b.nodeId, deploymentHash: `0x${"cd".repeat(32)}`, publicIps: 9 }));
   });
 
   test("deleting the networks leaves no namespace, interface or wireguard-go process", async () => {
@@ -188,7 +201,7 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
       const names = networkNames(node.nodeId, g.user.id, "net", node.account);
       await waitFor("the network to be gone", async () => existsSync(`/run/netns/${names.namespace}`), (x) => !x);
       const links = spawnSync("ip", ["netns", "exec", node.host.namespace, "ip", "-o", "link"], { encoding: "utf8" }).stdout;
-      assert.doesNotMatch(links, new RegExp(`${names.bridge}|${names.vethHost}|w-${names.id}|zt`));
+      assert.doesNotMatch(links, new RegExp(`${names.bridge}|${names.vethHost}|w-${names.id}|zt|pu-`));
       assert.equal(spawnSync("pgrep", ["-f", `wireguard-go w-${names.id}`]).status, 1, "wireguard-go ended");
     }
     const [a] = g.nodes as [GridNode];
