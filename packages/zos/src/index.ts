@@ -11,3 +11,7 @@ export { openDeploymentStore, type DeploymentStore, type WorkloadChange } from "
 export { chainTwinDirectory } from "./chain/chain-twin-directory.ts";
 export { loadNodeIdentity } from "./node/node-identity.ts";
 export { networkNames, nodePaths } from "./primitives/node-paths.ts";
+export { planNetwork, generateWgKeyPair, wgKeyPairFromPrivate, subnetOf, type NetworkPlan, type PlannedNode, type PlanNodeInput, type NetworkWorkloadData, type NetworkPeer, type WgKeyPair } from "./primitives/network/plan.ts";
+export { createUnderlay, createNodeHost, PUBLIC_BRIDGE, type Underlay, type UnderlayOptions, type NodeHost } from "./underlay/underlay.ts";
+export { HaproxyGateway, type GatewayRoute } from "./primitives/gateway/haproxy-gateway.ts";
+export { ConsoleStreamer } from "./primitives/zlogs/console-streamer.ts";
