@@ -1,12 +1,11 @@
 // Micro-VM boot benchmark: bare QEMU boot-to-entrypoint vs the same boot through @zgrid/zos's
 // Hypervisor (disk creation, config share, daemonize, QMP, console polling), and RSS per small VM.
 //   node bench/zos/boot.ts [runs=3] [vms=3]
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { Hypervisor, findGuest, writeGuestConfig, parseVmSpec } from "../../packages/zos/src/index.ts";
+import { Hypervisor } from "../../packages/zos/src/index.ts";
 import { buildBusyboxRoot } from "../../packages/zos/src/hypervisor/test-fixtures.ts";
-import { accelArgs, kernelCmdline } from "../../packages/zos/src/hypervisor/qemu-command.ts";
+import { bareBoot as bareBootAt } from "./bare-boot.ts";
 
 const runs = Number(process.argv[2] ?? 3);
 const vmCount = Number(process.argv[3] ?? 3);
@@ -14,34 +13,9 @@ const MARKER = "BENCH-ENTRY";
 const work = await mkdtemp("/tmp/zbench-");
 const root = join(work, "root");
 await buildBusyboxRoot(root, `#!/bin/sh\necho ${MARKER}\nexec sleep 100000\n`);
-const guest = findGuest();
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** QEMU started by hand with the same guest, 9p root + config share, tmpfs upper; serial on stdout. */
-async function bareBoot(): Promise<number> {
-  const cfg = join(work, "bare-cfg");
-  await writeGuestConfig(cfg, parseVmSpec({ id: "bare", rootShare: root, entrypoint: ["/bin/sh", "/start.sh"] }));
-  const t0 = performance.now();
-  const child = spawn("qemu-system-x86_64", [
-    "-M", "microvm", ...accelArgs("tcg"), "-m", "128", "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-    "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", kernelCmdline(), "-serial", "stdio",
-    "-fsdev", `local,id=r,path=${root},security_model=none,readonly=on`, "-device", "virtio-9p-device,fsdev=r,mount_tag=zroot",
-    "-fsdev", `local,id=c,path=${cfg},security_model=none,readonly=on`, "-device", "virtio-9p-device,fsdev=c,mount_tag=zcfg",
-  ], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("bare boot timed out")), 60_000);
-      child.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-        if (out.includes(MARKER)) { clearTimeout(timer); resolve(); }
-      });
-    });
-    return performance.now() - t0;
-  } finally {
-    child.kill("SIGKILL");
-  }
-}
+const bareBoot = () => bareBootAt({ root, work, entrypoint: ["/bin/sh", "/start.sh"], marker: MARKER });
 
 const hv = new Hypervisor({ stateDir: join(work, "s"), accel: "tcg" });
 /** Through Hypervisor.start; withDisk adds a 64 MiB ext4 root disk (mkfs on the host, ext4 upper). */

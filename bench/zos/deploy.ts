@@ -3,15 +3,13 @@
 // bare QEMU boot of the same guest kernel, initramfs and busybox root; warm and cold block cache;
 // daemon idle RSS; how many small VMs this machine holds.
 //   node bench/zos/deploy.ts [runs=3]
-import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { totalmem } from "node:os";
 import { join } from "node:path";
 import { deploymentHashHex, parseDeployment, signDeployment, type Deployment } from "../../packages/types/src/index.ts";
-import { findGuest, parseVmSpec, writeGuestConfig } from "../../packages/zos/src/index.ts";
 import { buildBusyboxRoot } from "../../packages/zos/src/hypervisor/test-fixtures.ts";
-import { accelArgs, kernelCmdline } from "../../packages/zos/src/hypervisor/qemu-command.ts";
+import { bareBoot } from "./bare-boot.ts";
 import { randomWgKey, startNodeFixture } from "../../packages/zos/src/testing/node-fixture.ts";
 
 const runs = Number(process.argv[2] ?? 3);
@@ -20,33 +18,6 @@ const ENTRY = `#!/bin/sh\necho ${MARKER}\nexec sleep 100000\n`;
 const MiB = 1024 ** 2;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-
-/** QEMU by hand: same kernel, initramfs, busybox root over 9p, 256 MiB, serial on stdout. */
-async function bareBoot(root: string, work: string): Promise<number> {
-  const cfg = join(work, "bare-cfg");
-  await writeGuestConfig(cfg, parseVmSpec({ id: "bare", rootShare: root, entrypoint: ["/start.sh"] }));
-  const guest = findGuest();
-  const t0 = performance.now();
-  const child = spawn("qemu-system-x86_64", [
-    "-M", "microvm", ...accelArgs("tcg"), "-m", "256", "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-    "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", kernelCmdline(), "-serial", "stdio",
-    "-fsdev", `local,id=r,path=${root},security_model=none,readonly=on`, "-device", "virtio-9p-device,fsdev=r,mount_tag=zroot",
-    "-fsdev", `local,id=c,path=${cfg},security_model=none,readonly=on`, "-device", "virtio-9p-device,fsdev=c,mount_tag=zcfg",
-  ], { stdio: ["ignore", "pipe", "ignore"] });
-  try {
-    let out = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("bare boot timed out")), 60_000);
-      child.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-        if (out.includes(MARKER)) { clearTimeout(timer); resolve(); }
-      });
-    });
-    return performance.now() - t0;
-  } finally {
-    child.kill("SIGKILL");
-  }
-}
 
 const work = await mkdtemp("/tmp/zbench-deploy-");
 const root = join(work, "root");
@@ -94,7 +65,7 @@ try {
   const warm: number[] = [];
   const cold: number[] = [];
   for (let i = 0; i < runs; i++) {
-    bare.push(await bareBoot(root, work));
+    bare.push(await bareBoot({ root, work, entrypoint: ["/start.sh"], marker: MARKER, memoryMiB: 256 }));
     const w = await deploy(false);
     warm.push(w.ms);
     await cancel(w.d);
