@@ -45,6 +45,15 @@ test("hub round trip: push a signed flist, list it, mount it from http", async (
   // Uploads under someone else's address, and blocks that do not match their id, are refused.
   const wrongOwner = await fetch(`${hub.url}/flists/${other.address}/app.fl`, { method: "PUT", body: readFileSync(fl) });
   assert.equal(wrongOwner.status, 403);
+  // A signed flist whose blocks are not on the hub is refused (409).
+  const other2 = join(dir, "other.fl");
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  mkdirSync(join(dir, "src2"));
+  writeFileSync(join(dir, "src2/new"), "content the hub has never seen");
+  await packFlist({ source: join(dir, "src2"), output: other2, stores: [`dir://${join(dir, "local2")}`] });
+  await signFlist(other2, key);
+  const missing = await fetch(`${hub.url}/flists/${key.address}/other.fl`, { method: "PUT", body: readFileSync(other2) });
+  assert.equal(missing.status, 409);
   const badBlock = await fetch(`${hub.url}/blocks/00/${"00".repeat(32)}`, { method: "PUT", body: "junk" });
   assert.equal(badBlock.status, 400);
 

@@ -7,6 +7,7 @@
  * assert.deepEqual(describeTree("/tmp/out"), describeTree("/tmp/src"));
  * ```
  */
+import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
@@ -94,4 +95,19 @@ export function describeTree(root: string): EntryDescription[] {
   };
   visit(Buffer.from(root), "/");
   return out;
+}
+
+/**
+ * Asserts two described trees are equal, mtimes within a tolerance: unpack restores mtimes through
+ * a double of seconds (sub-microsecond error), tar layers carry whole seconds.
+ */
+export function assertSameTree(actual: EntryDescription[], expected: EntryDescription[], options: { mtimeToleranceUs: number; skip?: (e: EntryDescription) => boolean; what?: string }): void {
+  const keep = (l: EntryDescription[]): EntryDescription[] => l.filter((e) => !options.skip?.(e));
+  const strip = (l: EntryDescription[]): unknown[] => keep(l).map(({ mtimeUs: _m, ...rest }) => rest);
+  assert.deepEqual(strip(actual), strip(expected), options.what);
+  const a = keep(actual);
+  keep(expected).forEach((e, i) => {
+    const d = Math.abs(a[i]!.mtimeUs - e.mtimeUs);
+    assert.ok(d <= options.mtimeToleranceUs, `${options.what ?? ""}: mtime of ${e.path} differs by ${d} us`);
+  });
 }
