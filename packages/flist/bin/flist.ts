@@ -89,7 +89,9 @@ async function main(argv: string[]): Promise<number> {
     case "tag": {
       const fl = need(p[0], "<fl>");
       if (o.set || o.rm) editFlist(fl, { setTags: kv(o.set), removeTags: o.rm });
-      out(FlistReader.open(fl).tags());
+      const reader = FlistReader.open(fl);
+      out(reader.tags());
+      reader.close();
       return 0;
     }
     case "sign":
