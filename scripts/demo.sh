@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Quick start command 1: sets everything up (idempotent) and runs zgrid's main job on the
-# embedded local grid. Until the CLI lands (`zgrid up` + deploy a VM), it runs the best demo there is.
+# Quick start command 1: sets everything up (idempotent), starts the local grid (`zgrid up`),
+# deploys a VM with your SSH key and prints how to reach it. `zgrid down` stops it all.
 set -euo pipefail
 here="$(dirname "${BASH_SOURCE[0]}")"
 bash "$here/setup.sh"

@@ -10,9 +10,9 @@
  * ```
  */
 import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
-import { createGridClient, type GridClient } from "@zgrid/chain";
+import { createGridClient, type GridClient } from "@zgrid/chain/client/create-grid-client";
 import { twinKeyFromMnemonic, twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types";
-import { chainTwinDirectory } from "@zgrid/zos";
+import { chainTwinDirectory } from "@zgrid/zos/chain/chain-twin-directory";
 import type { GridConnection } from "./connect/grid-connection.ts";
 import { ContractService } from "./contracts/contract-service.ts";
 import type { DeployContext } from "./deploy/deployer.ts";
@@ -54,7 +54,7 @@ export async function connectGrid(conn: GridConnection, o: { createTwin?: boolea
   const ctx: DeployContext = { chain, key, twinId, bus };
   const contracts = new ContractService({ chain, twinId });
   const nodes = new NodeFinder({ chain, bus, twinId });
-  const networks = new NetworkService({ contracts, bus });
+  const networks = new NetworkService({ contracts, bus, chain });
   const vms = new VmService({ ctx, nodes, networks, contracts });
   return {
     chain, key, twinId, connection: conn, nodes, vms, networks, contracts, bus,

@@ -3,7 +3,6 @@
  */
 import type { Command } from "commander";
 import { readLocalGrid } from "@zgrid/client";
-import { downLocalGrid, isAlive, upLocalGrid } from "../local-grid/local-grid.ts";
 import { table, type Output } from "../output.ts";
 import type { GlobalOptions } from "../context.ts";
 
@@ -13,6 +12,7 @@ export function registerGridCommands(program: Command, ctx: () => { opts: Global
     .option("--accel <mode>", "VM accelerator for the nodes: auto | tcg | kvm", "auto")
     .action(async (o: { nodes: string; accel: string }) => {
       const { opts, io } = ctx();
+      const { upLocalGrid } = await import("../local-grid/local-grid.ts");
       const started = performance.now();
       const info = await upLocalGrid({ dataDir: opts.dataDir, nodes: Number(o.nodes), accel: o.accel, onProgress: io.progress });
       const seconds = (performance.now() - started) / 1000;
@@ -31,13 +31,15 @@ export function registerGridCommands(program: Command, ctx: () => { opts: Global
   program.command("down").description("stop the local grid: cancel contracts, remove VMs, stop every process (state kept for the next up)")
     .action(async () => {
       const { opts, io } = ctx();
+      const { downLocalGrid } = await import("../local-grid/local-grid.ts");
       const r = await downLocalGrid({ dataDir: opts.dataDir, onProgress: io.progress });
       io.result(r, () => `local grid down (${r.cancelled.length} contract(s) cancelled${r.removedVms ? `, ${r.removedVms} leftover VM(s) removed` : ""})`);
     });
 
   program.command("status").description("what the local grid runs and where")
-    .action(() => {
+    .action(async () => {
       const { opts, io } = ctx();
+      const { isAlive } = await import("../local-grid/local-grid.ts");
       const info = readLocalGrid(opts.dataDir);
       const nodes = info.nodes.map((n) => ({ node: n.nodeId, twin: n.twinId, pid: n.pid, alive: isAlive(n.pid), log: n.log }));
       io.result({ rpcUrl: info.rpcUrl, hubUrl: info.hubUrl, host: { pid: info.supervisorPid, alive: isAlive(info.supervisorPid) }, nodes, flists: info.flists }, () =>

@@ -10,7 +10,6 @@
  * ```
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -23,6 +22,7 @@ import { createLogger } from "@zgrid/log";
 import { twinKeyFromPrivateKey } from "@zgrid/types";
 import type { ZosConfigInput } from "@zgrid/zos";
 import { buildBusyboxRoot } from "@zgrid/zos/hypervisor/test-fixtures";
+import { vmStateDirFor } from "./local-grid-paths.ts";
 
 const ZOSD = fileURLToPath(new URL("../../../zos/bin/zosd.ts", import.meta.url));
 const GiB = 1024 ** 3;
@@ -38,11 +38,6 @@ exec sleep 2147483647
 `;
 
 interface Setup { farmId: number; flists: Record<string, string> }
-
-/** A short per-data-dir directory for VM sockets (QMP paths must fit 107 bytes). */
-export function vmStateDirFor(dataDir: string, index: number): string {
-  return `/tmp/zgv-${createHash("sha256").update(dataDir).digest("hex").slice(0, 8)}-${index}`;
-}
 
 export async function runLocalGridHost(o: { dataDir: string; nodes: number; accel?: "auto" | "tcg" | "kvm" }): Promise<void> {
   const dataDir = o.dataDir;

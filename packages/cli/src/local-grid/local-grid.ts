@@ -10,12 +10,13 @@
  * ```
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalGridError, connectGrid, localGridConnection, localGridInfoPath, readLocalGrid, type LocalGridInfo } from "@zgrid/client";
-import { Hypervisor, networkNames } from "@zgrid/zos";
-import { vmStateDirFor } from "./local-grid-host.ts";
+import { Hypervisor } from "@zgrid/zos/hypervisor/hypervisor";
+import { networkNames } from "@zgrid/zos/primitives/node-paths";
+import { vmStateDirFor } from "./local-grid-paths.ts";
 
 const HOST_BIN = fileURLToPath(new URL("../../bin/zgrid-local-grid.ts", import.meta.url));
 
@@ -61,7 +62,6 @@ export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: s
     detached: true, stdio: ["ignore", openSync(logFile, "a"), openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
   });
   child.unref();
-  const { writeFileSync } = await import("node:fs");
   writeFileSync(join(o.dataDir, "host.pid"), String(child.pid));
   const end = Date.now() + (o.timeoutMs ?? 300_000);
   let ready = 0;
@@ -89,12 +89,16 @@ export async function downLocalGrid(o: { dataDir: string; nodes?: number; onProg
     info = undefined;
   }
   const cancelled: number[] = [];
-  const networks: Array<{ nodeId: number; twinId: number; name: string }> = [];
+  const networks: Array<{ nodeId: number; twinId: number; name: string; scope: string }> = [];
   if (info && isAlive(info.supervisorPid)) {
     const grid = await connectGrid(localGridConnection(o.dataDir));
     try {
       const contracts = await grid.contracts.list();
-      for (const c of contracts) if (c.metadata?.kind === "network") networks.push({ nodeId: c.nodeId, twinId: grid.twinId, name: c.metadata.name });
+      for (const c of contracts) {
+        if (c.metadata?.kind !== "network") continue;
+        const scope = (await grid.chain.getTwin((await grid.chain.getNode(c.nodeId)).twinId)).account;
+        networks.push({ nodeId: c.nodeId, twinId: grid.twinId, name: c.metadata.name, scope });
+      }
       for (const c of contracts) {
         progress(`cancelling contract ${c.id}${c.metadata ? ` (${c.metadata.kind} '${c.metadata.name}')` : ""}`);
         await grid.contracts.cancel(c.id).catch(() => undefined);
@@ -130,7 +134,7 @@ async function waitNoVms(info: LocalGridInfo, timeoutMs: number): Promise<void> 
   }
 }
 
-async function removeLeftovers(dataDir: string, info: LocalGridInfo | undefined, networks: Array<{ nodeId: number; twinId: number; name: string }>, nodeCount = 8): Promise<number> {
+async function removeLeftovers(dataDir: string, info: LocalGridInfo | undefined, networks: Array<{ nodeId: number; twinId: number; name: string; scope: string }>, nodeCount = 8): Promise<number> {
   let removed = 0;
   const nodeDirs = info?.nodes.map((n) => ({ dataDir: n.dataDir, vmStateDir: n.vmStateDir }))
     ?? Array.from({ length: nodeCount }, (_, i) => ({ dataDir: join(dataDir, "nodes", String(i)), vmStateDir: vmStateDirFor(dataDir, i) }));
@@ -150,7 +154,7 @@ async function removeLeftovers(dataDir: string, info: LocalGridInfo | undefined,
     }
   }
   for (const net of networks) {
-    const names = networkNames(net.nodeId, net.twinId, net.name);
+    const names = networkNames(net.nodeId, net.twinId, net.name, net.scope);
     if (existsSync(`/run/netns/${names.namespace}`)) spawnSync("ip", ["netns", "del", names.namespace]);
     for (const link of [names.bridge, names.vethHost]) spawnSync("ip", ["link", "del", link], { stdio: "ignore" });
   }

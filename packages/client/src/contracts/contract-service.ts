@@ -7,7 +7,8 @@
  * await grid.contracts.cancel(12);
  * ```
  */
-import { RATE_DEN, type GridClient } from "@zgrid/chain";
+import type { GridClient } from "@zgrid/chain";
+import { RATE_DEN } from "@zgrid/chain/pricing";
 import { NotFoundError } from "../errors/client-errors.ts";
 import { parseMetadata, type ContractMetadata } from "../models/contract-metadata.ts";
 

@@ -74,6 +74,30 @@ export class DeployTransaction {
     return this.wait(r.nodeTwinId, r.nodeId, contractId, progress, r.signal, r.timeoutMs ?? 180_000);
   }
 
+  /**
+   * Updates a live deployment in place (only network, zmount, volume, zdb can change): version + 1,
+   * changed workloads carry the new version, the contract gets the new hash, then the node.
+   */
+  async update(r: { nodeId: number; nodeTwinId: number; current: Deployment; workloads: Array<{ name: string; type: string; data: unknown }>; onProgress?: ProgressFn; signal?: AbortSignal }): Promise<Deployment> {
+    const version = r.current.version + 1;
+    const old = new Map(r.current.workloads.map((w) => [w.name, w]));
+    const workloads = r.workloads.map((w) => {
+      const before = old.get(w.name);
+      const same = before && JSON.stringify(before.data) === JSON.stringify(w.data);
+      return { version: same ? before.version : version, name: w.name, type: w.type, data: w.data, description: before?.description ?? "", metadata: before?.metadata ?? "" };
+    });
+    const next = parseDeployment({
+      version, twin_id: this.ctx.twinId, contract_id: r.current.contract_id, metadata: r.current.metadata, description: r.current.description,
+      signature_requirement: { requests: [{ twin_id: this.ctx.twinId, required: true, weight: 1 }], weight_required: 1 }, workloads,
+    });
+    checkAborted(r.signal);
+    r.onProgress?.(`updating deployment ${r.current.contract_id} on node ${r.nodeId} (version ${version})`);
+    await this.ctx.chain.updateNodeContract(r.current.contract_id, { deploymentHash: deploymentHashHex(next), metadata: r.current.metadata });
+    const bus = await this.ctx.bus();
+    await bus.request(r.nodeTwinId, "zos.deployment.update", signDeployment(next, this.ctx.twinId, this.ctx.key), { timeout: 30_000 });
+    return this.wait(r.nodeTwinId, r.nodeId, r.current.contract_id, r.onProgress ?? (() => undefined), r.signal, 120_000, version);
+  }
+
   /** Cancels every contract this transaction made (newest first); errors are logged, not thrown. */
   async rollback(onProgress?: ProgressFn): Promise<number[]> {
     const cancelled: number[] = [];
@@ -90,7 +114,7 @@ export class DeployTransaction {
     return cancelled;
   }
 
-  private async wait(nodeTwin: number, nodeId: number, contractId: number, progress: ProgressFn, signal: AbortSignal | undefined, timeoutMs: number): Promise<Deployment> {
+  private async wait(nodeTwin: number, nodeId: number, contractId: number, progress: ProgressFn, signal: AbortSignal | undefined, timeoutMs: number, version = 0): Promise<Deployment> {
     const bus = await this.ctx.bus();
     const seen = new Map<string, string>();
     const end = Date.now() + timeoutMs;
@@ -108,7 +132,7 @@ export class DeployTransaction {
           details: { nodeId, contractId, workload: failed.name }, hint: "fix the input and deploy again; the contracts made were cancelled",
         });
       }
-      if (d.workloads.every((w) => w.result?.state === "ok")) return d;
+      if (d.version >= version && d.workloads.every((w) => w.result?.state === "ok")) return d;
       if (Date.now() > end) throw new DeployFailedError(`deployment ${contractId} on node ${nodeId} did not become ready in ${timeoutMs / 1000} s`, { details: { nodeId, contractId }, hint: "look at the node's log; the contracts made were cancelled" });
       await sleep(400, signal);
     }

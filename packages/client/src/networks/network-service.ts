@@ -1,8 +1,8 @@
 /**
  * Private networks. A network is one ip range (/16); each node it spans holds a /24 of it
  * (third octet = node id) in its own contract, so VMs deployed later on that node join it and
- * removing one VM never removes the network. Cross-node WireGuard peering is not wired yet (issue
- * 8): the parts of one network on different nodes do not reach each other.
+ * removing one VM never removes the network. Parts on several nodes are peered with WireGuard
+ * (every part lists all the others as peers; planned with @zgrid/zos's planNetwork).
  *
  * @example
  * ```ts
@@ -12,7 +12,9 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Bus } from "@zgrid/bus";
+import type { GridClient } from "@zgrid/chain";
 import type { Deployment } from "@zgrid/types";
+import { planNetwork, type NetworkWorkloadData } from "@zgrid/zos/primitives/network/plan";
 import { InputError } from "../errors/client-errors.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
 import type { DeployTransaction, ProgressFn } from "../deploy/deployer.ts";
@@ -46,10 +48,12 @@ export function subnetFor(ipRange: string, nodeId: number): string {
 export class NetworkService {
   private readonly contracts: ContractService;
   private readonly bus: () => Promise<Bus>;
+  private readonly chain: GridClient;
 
-  constructor(o: { contracts: ContractService; bus: () => Promise<Bus> }) {
+  constructor(o: { contracts: ContractService; bus: () => Promise<Bus>; chain: GridClient }) {
     this.contracts = o.contracts;
     this.bus = o.bus;
+    this.chain = o.chain;
   }
 
   async list(): Promise<NetworkInfo[]> {
@@ -66,25 +70,68 @@ export class NetworkService {
 
   /** The network's part on the node, deploying it (in `tx`, so it rolls back) when missing. */
   async ensure(tx: DeployTransaction, o: { name: string; nodeId: number; nodeTwinId: number; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal }): Promise<NetworkPart> {
+    const parts = await this.converge(tx, { ...o, nodes: [{ nodeId: o.nodeId, nodeTwinId: o.nodeTwinId }] });
+    return parts.find((p) => p.nodeId === o.nodeId)!;
+  }
+
+  /**
+   * Makes the network span at least `nodes`: a part (with its /24) on each new node, and every
+   * part's WireGuard peers set to all the others (existing parts are updated in place), so VMs on
+   * different nodes reach each other. New parts are made in `tx` (rolled back on failure).
+   */
+  async converge(tx: DeployTransaction, o: { name: string; nodes: Array<{ nodeId: number; nodeTwinId: number }>; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal }): Promise<NetworkPart[]> {
     const existing = (await this.list()).find((n) => n.name === o.name);
-    const part = existing?.parts.find((p) => p.nodeId === o.nodeId);
     const ipRange = existing?.ipRange || o.ipRange || defaultIpRange(o.name);
     if (o.ipRange && existing && existing.ipRange !== o.ipRange) {
       throw new InputError(`network '${o.name}' already exists with ip range ${existing.ipRange}, not ${o.ipRange}`, { hint: "use another name or remove the network first (`zgrid network rm`)" });
     }
-    if (part) return { name: o.name, nodeId: o.nodeId, contractId: part.contractId, ipRange, subnet: part.subnet, created: false };
-    const subnet = subnetFor(ipRange, o.nodeId);
-    o.onProgress?.(`network '${o.name}': adding ${subnet} on node ${o.nodeId}`);
-    const workload = {
-      version: 0, name: o.name, type: "network",
-      data: { ip_range: ipRange, subnet, wireguard_private_key: randomBytes(32).toString("base64"), wireguard_listen_port: 20000 + randomBytes(2).readUInt16BE() % 10000, peers: [] },
-    };
-    const d: Deployment = await tx.deploy({
-      nodeId: o.nodeId, nodeTwinId: o.nodeTwinId, workloads: [workload],
-      metadata: encodeMetadata({ kind: "network", name: o.name, network: ipRange, ...(o.project ? { project: o.project } : {}) }),
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}),
-    });
-    return { name: o.name, nodeId: o.nodeId, contractId: d.contract_id, ipRange, subnet, created: true };
+    const bus = await this.bus();
+    const current = await Promise.all((existing?.parts ?? []).map(async (p) => {
+      const nodeTwinId = (await this.chain.getNode(p.nodeId)).twinId;
+      const d = await bus.request<Deployment>(nodeTwinId, "zos.deployment.get", { contract_id: p.contractId }, { timeout: 10_000 });
+      const w = d.workloads.find((x) => x.type === "network" && x.name === o.name);
+      return { nodeId: p.nodeId, nodeTwinId, contractId: p.contractId, deployment: d, data: w?.data as NetworkWorkloadData | undefined };
+    }));
+    const fresh = o.nodes.filter((n) => !current.some((c) => c.nodeId === n.nodeId));
+    if (fresh.length === 0 && current.every((c) => c.data)) return current.map((c) => ({ name: o.name, nodeId: c.nodeId, contractId: c.contractId, ipRange, subnet: c.data!.subnet, created: false }));
+    const all = [...current.map((c) => ({ nodeId: c.nodeId, nodeTwinId: c.nodeTwinId })), ...fresh];
+    const inputs = await Promise.all(all.map(async (n) => {
+      const c = current.find((x) => x.nodeId === n.nodeId)?.data;
+      return {
+        nodeId: n.nodeId, endpoint: await this.endpointOf(n.nodeId), subnet: c?.subnet ?? subnetFor(ipRange, n.nodeId),
+        listenPort: c?.wireguard_listen_port ?? 20000 + (randomBytes(2).readUInt16BE() % 10000), ...(c ? { privateKey: c.wireguard_private_key } : {}),
+      };
+    }));
+    const plan = planNetwork({ ipRange, nodes: inputs });
+    const parts: NetworkPart[] = [];
+    for (const n of all) {
+      const planned = plan.nodes.find((p) => p.nodeId === n.nodeId)!;
+      const workload = { name: o.name, type: "network", data: planned.workload };
+      const cur = current.find((c) => c.nodeId === n.nodeId);
+      if (!cur) {
+        o.onProgress?.(`network '${o.name}': adding ${planned.subnet} on node ${n.nodeId}`);
+        const d = await tx.deploy({
+          nodeId: n.nodeId, nodeTwinId: n.nodeTwinId, workloads: [{ version: 0, ...workload }],
+          metadata: encodeMetadata({ kind: "network", name: o.name, network: ipRange, ...(o.project ? { project: o.project } : {}) }),
+          ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}),
+        });
+        parts.push({ name: o.name, nodeId: n.nodeId, contractId: d.contract_id, ipRange, subnet: planned.subnet, created: true });
+      } else {
+        if (JSON.stringify(cur.data?.peers ?? []) !== JSON.stringify(planned.workload.peers)) {
+          o.onProgress?.(`network '${o.name}': peering node ${n.nodeId} with ${planned.workload.peers.length} other node(s)`);
+          await tx.update({ nodeId: n.nodeId, nodeTwinId: n.nodeTwinId, current: cur.deployment, workloads: cur.deployment.workloads.map((w) => (w.name === o.name ? workload : { name: w.name, type: w.type, data: w.data })), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+        }
+        parts.push({ name: o.name, nodeId: n.nodeId, contractId: cur.contractId, ipRange, subnet: planned.subnet, created: false });
+      }
+    }
+    return parts;
+  }
+
+  /** Where other nodes reach the node's WireGuard: its public IPv4, else its host (local grid: 127.0.0.1). */
+  private async endpointOf(nodeId: number): Promise<string> {
+    const node = await this.chain.getNode(nodeId);
+    const ip4 = node.publicConfig.ip4.split("/")[0];
+    return ip4 || node.interfaces.flatMap((i) => i.ips).map((ip) => ip.split("/")[0]!).find((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip)) || "127.0.0.1";
   }
 
   /** A free host address in the part's /24 (from .2), asking the node which are taken. */

@@ -11,7 +11,7 @@
  */
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
-import { networkNames } from "@zgrid/zos";
+import { networkNames } from "@zgrid/zos/primitives/node-paths";
 import type { Deployment } from "@zgrid/types";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
@@ -58,6 +58,7 @@ export class VmService {
   private readonly nodes: NodeFinder;
   private readonly networks: NetworkService;
   private readonly contracts: ContractService;
+  private readonly accounts = new Map<number, Promise<string>>();
 
   constructor(o: { ctx: DeployContext; nodes: NodeFinder; networks: NetworkService; contracts: ContractService }) {
     this.ctx = o.ctx;
@@ -92,7 +93,7 @@ export class VmService {
         metadata: encodeMetadata({ kind: "vm", name: vm.name, network: vm.network, ...(o.project ? { project: o.project } : {}), ...(o.spec ? { spec: o.spec } : {}) }),
         onProgress: progress, ...(o.signal ? { signal: o.signal } : {}),
       });
-      return this.describe(node.nodeId, d, vm.name, vm.network, o.project, o.spec);
+      return await this.describe(node.nodeId, d, vm.name, vm.network, o.project, o.spec);
     } catch (e) {
       const cancelled = await tx.rollback(progress);
       if (cancelled.length) progress(`rolled back: cancelled contract(s) ${cancelled.join(", ")}`);
@@ -149,12 +150,22 @@ export class VmService {
     return bus.request<Deployment>(node.twinId, "zos.deployment.get", { contract_id: contractId }, { timeout: 8_000 });
   }
 
-  private describe(nodeId: number, d: Deployment | undefined, name: string, network: string, project?: string, spec?: string, contractId?: number): VmInfo {
+  /** The node's chain account: it scopes the host names of the node's networks. */
+  private async nodeAccount(nodeId: number): Promise<string> {
+    let p = this.accounts.get(nodeId);
+    if (!p) {
+      p = this.chain.getNode(nodeId).then((n) => this.chain.getTwin(n.twinId)).then((t) => t.account);
+      this.accounts.set(nodeId, p);
+    }
+    return p;
+  }
+
+  private async describe(nodeId: number, d: Deployment | undefined, name: string, network: string, project?: string, spec?: string, contractId?: number): Promise<VmInfo> {
     const w = d?.workloads.find((x) => x.name === name && x.type === "zmachine");
     const data = (w?.result?.data ?? {}) as { ip?: string; console?: string };
     const wd = (w?.data ?? {}) as { flist?: string; compute_capacity?: { cpu: number; memory: number }; network?: { interfaces: Array<{ ip: string }> } };
     const ip = data.ip ?? wd.network?.interfaces[0]?.ip ?? "";
-    const ns = networkNames(nodeId, this.ctx.twinId, network).namespace;
+    const ns = networkNames(nodeId, this.ctx.twinId, network, await this.nodeAccount(nodeId)).namespace;
     return {
       name, nodeId, contractId: d?.contract_id ?? contractId ?? 0, network, ip,
       state: d ? (w?.result?.state ?? "init") : "unreachable", message: w?.result?.message ?? "",
