@@ -12,7 +12,7 @@
  * ```
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -65,12 +65,17 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
     for (const n of nodes) n.process?.kill("SIGKILL");
     for (const n of nodes) for (const id of await n.hypervisor.list().catch(() => [])) await n.hypervisor.delete(id).catch(() => undefined);
     for (const n of nodes) {
+      // HAProxy and wireguard-go daemonize (they outlive zosd, like the VMs): end them by pid.
+      const pidFile = join(n.dataDir, "gateway", "haproxy.pid");
+      if (existsSync(pidFile)) for (const pid of readFileSync(pidFile, "utf8").split(/\s+/).filter(Boolean)) killPid(Number(pid));
       for (const [twin, name] of networks) {
         const nn = networkNames(n.nodeId, twin, name, n.account);
         if (existsSync(`/run/netns/${nn.namespace}`)) {
           spawnSync("ip", ["-n", nn.namespace, "link", "del", `w-${nn.id}`]);
           spawnSync("ip", ["netns", "del", nn.namespace]);
         }
+        const left = spawnSync("pgrep", ["-f", `^wireguard-go w-${nn.id}$`], { encoding: "utf8" }).stdout;
+        for (const pid of left.split("\n").filter(Boolean)) killPid(Number(pid));
       }
       unmountAll(join(n.dataDir, "mnt"));
     }
@@ -140,6 +145,14 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
   } catch (e) {
     await stop();
     throw e;
+  }
+}
+
+function killPid(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
   }
 }
 

@@ -188,6 +188,22 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     assert.match(await msg(b, d3.contract_id), /not a gateway: it has no domain/);
     for (const id of [d1, d2, d3].map((d) => d.contract_id)) await g.user.client.cancelContract(id);
     assert.throws(() => parseDeployment(deploymentJson(g.user.id, [gw("web", ["http://127.0.0.1:80"])], "loop")), /not loopback/);
+    // an FQDN gateway to VM A over the private network works; the stranger cannot use the user's network
+    const fq = await deploy(g.user, a, deploymentJson(g.user.id, [{ name: "shop", type: "gateway-fqdn-proxy", data: { fqdn: "shop.example.org", backends: [`http://${ipA}:80`], network: "net" } }], "fqdn"));
+    assert.equal((await waitFor("fqdn gateway", () => get(a, fq.contract_id), (x) => !!x && settled(x))).workloads[0]!.result?.state, "ok");
+    assert.equal((await waitFor("fqdn route", () => httpGet(a.host.address, 80, "shop.example.org"), (r) => r?.status === 200)).body.trim(), "hello-from-vma");
+    await g.user.client.cancelContract(fq.contract_id);
+    const sj = deploymentJson(g.stranger.id, [{ name: "shop", type: "gateway-fqdn-proxy", data: { fqdn: "evil.example.org", backends: [`http://${ipA}:80`], network: "net" } }], "stranger-net");
+    const sd = await deploy(g.stranger, a, sj).then((d) => d, (e: Error) => e);
+    if (sd instanceof Error) assert.match(sd.message, /net/);
+    else {
+      const m = (await waitFor("stranger refused", () => g.stranger.bus.request<Deployment>(a.twinId, "zos.deployment.get", { contract_id: sd.contract_id }), (x) => !!x && settled(x))).workloads[0]!.result?.message ?? "";
+      assert.match(m, /network 'net' of twin \d+ is not on this node/);
+      await g.stranger.client.cancelContract(sd.contract_id);
+    }
+    // overlapping subnets in a network workload are refused before anything is stored
+    const overlap = { ...plan.nodes[0]!.workload, peers: [{ ...plan.nodes[0]!.workload.peers[0]!, subnet: plan.nodes[0]!.subnet, allowed_ips: [plan.nodes[0]!.subnet] }] };
+    assert.throws(() => parseDeployment(deploymentJson(g.user.id, [{ name: "net2", type: "network", data: overlap }], "overlap")), /a subnet no other node of the network uses/);
     // a public IP the contract did not reserve; more IPs than the farm's pool has
     const d4 = await deploy(g.user, b, deploymentJson(g.user.id, [{ name: "pub", type: "ip", data: { v4: true } }], "ip-unreserved"));
     assert.match(await msg(b, d4.contract_id), /reserves 0 public IPs but the deployment needs 1/);
