@@ -135,8 +135,28 @@ export class FlistFs {
     return copied;
   }
 
-  /** The fuse-native operations object. */
+  /**
+   * The fuse-native operations object. Every operation is guarded: an unexpected error (e.g. a
+   * listing that turns out corrupt) answers EIO instead of killing the mount process.
+   */
   operations(): Record<string, Cb> {
+    const ops = this.#rawOperations();
+    const guarded: Record<string, Cb> = {};
+    for (const [name, op] of Object.entries(ops)) {
+      guarded[name] = (...args: unknown[]) => {
+        const cb = args[args.length - 1] as Cb;
+        try {
+          op(...args);
+        } catch (e) {
+          log.error({ op: name, path: args[0], err: (e as Error).message }, "operation failed");
+          cb(EIO);
+        }
+      };
+    }
+    return guarded;
+  }
+
+  #rawOperations(): Record<string, Cb> {
     return {
       getattr: (path: unknown, cb: unknown) => {
         const inode = this.resolve(path as string);
