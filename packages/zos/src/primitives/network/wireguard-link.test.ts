@@ -63,6 +63,11 @@ test("two namespaces and a user joined over WireGuard from a plan", async (t) =>
   assert.ok(await retry(u, a!.subnet.replace(/0\/24$/, "1")), "the user reaches node A");
   assert.ok(await retry(u, b!.subnet.replace(/0\/24$/, "1")), "the user reaches node B through node A");
 
+  // an update applies exactly the new peer list (wg syncconf): without peers node A is cut off
+  await configureWireguard(links[0]!, nss[0]!, { privateKey: a!.workload.wireguard_private_key, listenPort: a!.workload.wireguard_listen_port, peers: [] });
+  assert.equal((await sh(nss[0]!, "wg", "show", links[0]!, "peers")).stdout.trim(), "");
+  assert.ok(!ping(nss[0]!, b!.subnet.replace(/0\/24$/, "1")), "no peer, no path");
+
   for (const [i, ns] of nss.entries()) await deleteWireguardLink(links[i]!, ns);
   await new Promise((r) => setTimeout(r, 500));
   for (const l of links) assert.notEqual(spawnSync("pgrep", ["-f", `^wireguard-go ${l}$`]).status, 0, `wireguard-go ${l} ended`);
