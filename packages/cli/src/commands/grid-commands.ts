@@ -10,11 +10,17 @@ export function registerGridCommands(program: Command, ctx: () => { opts: Global
   program.command("up").description("start the local grid: dev chain, flist hub, N node daemons, a funded twin, a busybox flist")
     .option("--nodes <n>", "number of nodes", "2")
     .option("--accel <mode>", "VM accelerator for the nodes: auto | tcg | kvm", "auto")
-    .action(async (o: { nodes: string; accel: string }) => {
+    .option("--debian", "also build (once, debootstrap, minutes) and publish a Debian 12 flist with sshd")
+    .action(async (o: { nodes: string; accel: string; debian?: boolean }) => {
       const { opts, io } = ctx();
       const { upLocalGrid } = await import("../local-grid/local-grid.ts");
       const started = performance.now();
-      const info = await upLocalGrid({ dataDir: opts.dataDir, nodes: Number(o.nodes), accel: o.accel, onProgress: io.progress });
+      let info = await upLocalGrid({ dataDir: opts.dataDir, nodes: Number(o.nodes), accel: o.accel, onProgress: io.progress });
+      if (o.debian) {
+        const { ensureDebianFlist } = await import("../local-grid/debian-flist.ts");
+        await ensureDebianFlist({ dataDir: opts.dataDir, onProgress: io.progress });
+        info = { ...readLocalGrid(opts.dataDir), fresh: info.fresh };
+      }
       const seconds = (performance.now() - started) / 1000;
       io.result({ ...info, adminKey: undefined, farmerKey: undefined, user: { ...info.user, privateKey: undefined }, seconds }, () => [
         `local grid ${info.fresh ? "up" : "already up"} in ${opts.dataDir} (${seconds.toFixed(1)} s)`,
@@ -34,6 +40,17 @@ export function registerGridCommands(program: Command, ctx: () => { opts: Global
       const { downLocalGrid } = await import("../local-grid/local-grid.ts");
       const r = await downLocalGrid({ dataDir: opts.dataDir, onProgress: io.progress });
       io.result(r, () => `local grid down (${r.cancelled.length} contract(s) cancelled${r.removedVms ? `, ${r.removedVms} leftover VM(s) removed` : ""})`);
+    });
+
+  program.command("debian").description("local grid: build (once, with debootstrap) and publish a Debian 12 flist with sshd as flist 'debian'")
+    .option("--mirror <url>", "Debian mirror", "http://deb.debian.org/debian")
+    .action(async (o: { mirror: string }) => {
+      const { opts, io } = ctx();
+      const { ensureDebianFlist } = await import("../local-grid/debian-flist.ts");
+      const started = performance.now();
+      const url = await ensureDebianFlist({ dataDir: opts.dataDir, mirror: o.mirror, onProgress: io.progress });
+      const seconds = (performance.now() - started) / 1000;
+      io.result({ flist: "debian", url, seconds }, () => `flist debian: ${url} (${seconds.toFixed(1)} s)\nnext: zgrid vm deploy box --flist debian --memory 512 --ssh-key ~/.ssh/id_ed25519.pub`);
     });
 
   program.command("status").description("what the local grid runs and where")

@@ -1,0 +1,78 @@
+/**
+ * A Debian 12 flist with an SSH server, built once per data dir with debootstrap (minbase +
+ * openssh-server, a few minutes: Debian's mirror must be reachable), signed by the local farm and
+ * pushed to the local hub. Cached: the tree in `<dataDir>/build/debian/root`, the flist URL in
+ * `setup.json` and `grid.json` (`flists.debian`). Its entrypoint makes host keys and runs sshd.
+ *
+ * @example
+ * ```ts
+ * const url = await ensureDebianFlist({ dataDir, onProgress: console.error });
+ * ```
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { LocalGridError, localGridInfoPath, readLocalGrid } from "@zgrid/client";
+import { TAGS, packFlist, pushFlist, signFlist } from "@zgrid/flist";
+import { twinKeyFromPrivateKey } from "@zgrid/types";
+
+export const DEBIAN_ENTRYPOINT = `#!/bin/sh
+# zgrid: host keys on first boot, then sshd in the foreground (PID 1's child)
+ssh-keygen -A >/dev/null 2>&1
+mkdir -p /run/sshd
+echo "ZGRID-READY $(hostname)"
+exec /usr/sbin/sshd -D -e
+`;
+
+export async function ensureDebianFlist(o: { dataDir: string; mirror?: string; onProgress?: (m: string) => void }): Promise<string> {
+  const progress = o.onProgress ?? (() => undefined);
+  const info = readLocalGrid(o.dataDir);
+  if (info.flists.debian) {
+    const res = await fetch(info.flists.debian).catch(() => undefined);
+    await res?.body?.cancel();
+    if (res?.ok) return info.flists.debian;
+  }
+  const work = join(o.dataDir, "build", "debian");
+  const root = join(work, "root");
+  mkdirSync(work, { recursive: true });
+  if (!existsSync(join(root, "usr/sbin/sshd"))) {
+    rmSync(`${root}.tmp`, { recursive: true, force: true });
+    progress("debootstrap: Debian 12 minbase + openssh-server (a few minutes, once per data dir)");
+    const mirror = o.mirror ?? "http://deb.debian.org/debian";
+    await run("debootstrap", ["--variant=minbase", "--include=openssh-server,iproute2,iputils-ping,curl,ca-certificates", "bookworm", `${root}.tmp`, mirror], join(work, "debootstrap.log"));
+    rmSync(root, { recursive: true, force: true });
+    renameSync(`${root}.tmp`, root);
+  }
+  writeFileSync(join(root, "start.sh"), DEBIAN_ENTRYPOINT);
+  chmodSync(join(root, "start.sh"), 0o755);
+  // apt caches are not part of the image
+  rmSync(join(root, "var/cache/apt/archives"), { recursive: true, force: true });
+  mkdirSync(join(root, "var/cache/apt/archives/partial"), { recursive: true });
+  progress("packing, signing and pushing the Debian flist");
+  const fl = join(work, "debian.fl");
+  const blocks = `dir://${join(work, "blocks")}`;
+  await packFlist({ source: root, output: fl, stores: [blocks], tags: { [TAGS.entrypoint]: JSON.stringify({ name: "/start.sh", args: [], env: {}, dir: "/" }) } });
+  await signFlist(fl, twinKeyFromPrivateKey(info.farmerKey));
+  const pushed = await pushFlist({ hub: info.hubUrl, flist: fl, stores: [blocks] });
+  for (const file of [join(o.dataDir, "setup.json"), localGridInfoPath(o.dataDir)]) {
+    const j = JSON.parse(readFileSync(file, "utf8")) as { flists: Record<string, string> };
+    j.flists.debian = pushed.url;
+    writeFileSync(file, JSON.stringify(j, null, 2));
+  }
+  return pushed.url;
+}
+
+function run(cmd: string, args: string[], log: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    p.stdout.on("data", (b: Buffer) => out.push(b));
+    p.stderr.on("data", (b: Buffer) => out.push(b));
+    p.once("error", (e) => reject(new LocalGridError(`${cmd} cannot run: ${e.message}`, { hint: "install debootstrap (packages/cli/apt-packages.txt)" })));
+    p.once("exit", (code) => {
+      writeFileSync(log, Buffer.concat(out));
+      if (code === 0) resolve();
+      else reject(new LocalGridError(`${cmd} failed (exit ${code}); see ${log}`, { details: { log }, hint: "check that Debian's mirror is reachable, then run it again" }));
+    });
+  });
+}
