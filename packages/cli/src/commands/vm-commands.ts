@@ -101,7 +101,7 @@ export function registerVmCommands(program: Command, ctx: () => { opts: GlobalOp
 export function describeVm(v: VmInfo): string {
   return [
     `vm ${v.name}: ${v.state}${v.message ? ` (${v.message})` : ""}`,
-    `  node ${v.nodeId}, contract ${v.contractId}, network ${v.network}, ip ${v.ip || "-"}`,
+    `  node ${v.nodeId}, contract ${v.contractId}, network ${v.network}, ip ${v.ip || "-"}${v.publicIp ? `, public ip ${v.publicIp}` : ""}`,
     `  ${v.cpu} vCPU, ${v.memoryMiB} MiB, flist ${v.flist}`,
     ...(v.consoleLog ? [`  console: zgrid vm console ${v.name}   (${v.consoleLog})`] : []),
     ...(v.ip ? [`  reach it: ip netns exec ${v.namespace} ssh root@${v.ip}   or   ip netns exec ${v.namespace} curl http://${v.ip}/`] : []),

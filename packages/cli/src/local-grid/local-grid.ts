@@ -155,8 +155,18 @@ async function removeLeftovers(dataDir: string, info: LocalGridInfo | undefined,
   }
   for (const net of networks) {
     const names = networkNames(net.nodeId, net.twinId, net.name, net.scope);
-    if (existsSync(`/run/netns/${names.namespace}`)) spawnSync("ip", ["netns", "del", names.namespace]);
+    if (existsSync(`/run/netns/${names.namespace}`)) {
+      spawnSync("ip", ["-n", names.namespace, "link", "del", `w-${names.id}`], { stdio: "ignore" });
+      spawnSync("ip", ["netns", "del", names.namespace]);
+    }
     for (const link of [names.bridge, names.vethHost]) spawnSync("ip", ["link", "del", link], { stdio: "ignore" });
+    // wireguard-go daemonizes (it outlives zosd like the VMs do): end a leftover one by pid
+    for (const pid of spawnSync("pgrep", ["-f", `^wireguard-go w-${names.id}$`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) spawnSync("kill", ["-9", pid]);
+  }
+  for (const n of nodeDirs) {
+    // HAProxy (gateways) daemonizes too
+    const pidFile = join(n.dataDir, "gateway", "haproxy.pid");
+    if (existsSync(pidFile)) for (const pid of readFileSync(pidFile, "utf8").split(/\s+/).filter(Boolean)) spawnSync("kill", ["-9", pid]);
   }
   return removed;
 }

@@ -33,6 +33,8 @@ export interface DeployRequest {
   workloads: unknown[];
   /** Stored on the contract (≤ 512 bytes) and on the deployment. */
   metadata: string;
+  /** Public IPv4s to reserve from the node's farm on the contract (for `ip` workloads). */
+  publicIps?: number;
   /** Networks of this twin on the node the deployment may use without defining them. */
   externalNetworks?: string[];
   signal?: AbortSignal;
@@ -59,7 +61,7 @@ export class DeployTransaction {
     const d = parseDeployment(json, { externalNetworks: r.externalNetworks ?? [] });
     checkAborted(r.signal);
     progress(`creating a contract on node ${r.nodeId}`);
-    const contractId = await this.ctx.chain.createNodeContract({ nodeId: r.nodeId, deploymentHash: deploymentHashHex(d), metadata: r.metadata });
+    const contractId = await this.ctx.chain.createNodeContract({ nodeId: r.nodeId, deploymentHash: deploymentHashHex(d), metadata: r.metadata, ...(r.publicIps ? { publicIps: r.publicIps } : {}) });
     this.created.push(contractId);
     checkAborted(r.signal);
     const signed = signDeployment({ ...d, contract_id: contractId }, this.ctx.twinId, this.ctx.key);

@@ -46,13 +46,17 @@ export function vmNeeds(vm: VmModel): { cru: number; mru: number; sru: number; h
   return { cru: vm.cpu, mru: vm.memory * MiB, sru: (vm.rootfs + vm.disks.reduce((s, d) => s + d.size, 0)) * MiB, hru: 0 };
 }
 
+/** Name of the `ip` workload of a VM with a public IP. */
+export const publicIpName = (vm: { name: string }) => `${vm.name}_ip`.slice(0, 36);
+
 export function vmWorkloads(vm: VmModel, ip: string): unknown[] {
   const env = { ...vm.env, ...(vm.ssh_key ? { SSH_KEY: vm.ssh_key } : {}) };
   return [
     ...vm.disks.map((d) => ({ version: 0, name: d.name, type: "zmount", data: { size: d.size * MiB } })),
+    ...(vm.public_ip ? [{ version: 0, name: publicIpName(vm), type: "ip", data: { v4: true } }] : []),
     {
       version: 0, name: vm.name, type: "zmachine", data: {
-        flist: vm.flist, network: { interfaces: [{ network: vm.network, ip }] }, size: vm.rootfs * MiB,
+        flist: vm.flist, network: { interfaces: [{ network: vm.network, ip }], ...(vm.public_ip ? { public_ip: publicIpName(vm) } : {}) }, size: vm.rootfs * MiB,
         compute_capacity: { cpu: vm.cpu, memory: vm.memory * MiB }, mounts: vm.disks.map((d) => ({ name: d.name, mountpoint: d.mountpoint })),
         entrypoint: vm.entrypoint, env,
       },

@@ -37,6 +37,8 @@ export interface VmInfo {
   memoryMiB: number;
   project?: string;
   spec?: string;
+  /** The public IPv4 (CIDR) when the VM has one. */
+  publicIp: string;
   /** Console log path on the node's host (local grid: readable here). */
   consoleLog: string;
   /** The host namespace holding the VM's gateway (local grid), and how to reach the VM. */
@@ -74,7 +76,6 @@ export class VmService {
     if (!parsed.success) throw zodToInputError(parsed.error, `vm '${String((input as { name?: unknown }).name ?? "")}'`);
     const vm = parsed.data;
     const progress = o.onProgress ?? (() => undefined);
-    if (vm.public_ip) throw new InputError("public IPs are not provided by the nodes yet", { hint: "deploy without --public-ip; reach the VM through its private network" });
     if ((await this.contracts.list()).some((c) => c.metadata?.kind === "vm" && c.metadata.name === vm.name)) {
       throw new InputError(`a VM named '${vm.name}' already exists`, { details: { name: vm.name }, hint: "pick another name, or remove it with `zgrid vm rm " + vm.name + "`" });
     }
@@ -89,7 +90,7 @@ export class VmService {
       const part = await this.networks.ensure(tx, { name: vm.network, nodeId: node.nodeId, nodeTwinId: node.twinId, ...(o.ipRange ? { ipRange: o.ipRange } : {}), ...(o.project ? { project: o.project } : {}), onProgress: progress, ...(o.signal ? { signal: o.signal } : {}) });
       const ip = await this.networks.freeIp(part, node.twinId);
       const d = await tx.deploy({
-        nodeId: node.nodeId, nodeTwinId: node.twinId, workloads: vmWorkloads(vm, ip), externalNetworks: [vm.network],
+        nodeId: node.nodeId, nodeTwinId: node.twinId, workloads: vmWorkloads(vm, ip), externalNetworks: [vm.network], publicIps: vm.public_ip ? 1 : 0,
         metadata: encodeMetadata({ kind: "vm", name: vm.name, network: vm.network, ...(o.project ? { project: o.project } : {}), ...(o.spec ? { spec: o.spec } : {}) }),
         onProgress: progress, ...(o.signal ? { signal: o.signal } : {}),
       });
@@ -133,13 +134,14 @@ export class VmService {
     const need = vmNeeds(vm);
     if (vm.node === undefined) {
       progress("finding a node");
-      const n = await this.nodes.pick(need, { ...(vm.farm ? { farmId: vm.farm } : {}), ...(vm.country ? { country: vm.country } : {}) });
+      const n = await this.nodes.pick(need, { ...(vm.farm ? { farmId: vm.farm } : {}), ...(vm.country ? { country: vm.country } : {}), ...(vm.public_ip ? { publicIps: 1 } : {}) });
       progress(`picked node ${n.nodeId} (${formatBytes(n.free.mru)} memory free)`);
       return n;
     }
     const n = await this.nodes.get(vm.node);
     if (!n.up) throw new NoCapacityError(`node ${vm.node} is not answering`, { details: { nodeId: vm.node }, hint: "pick another node (`zgrid nodes ls`) or leave --node out" });
     if (need.mru > n.free.mru) throw new NoCapacityError(`node ${vm.node} has ${formatBytes(n.free.mru)} memory free, the VM needs ${formatBytes(need.mru)}`, { details: { nodeId: vm.node, free: n.free }, hint: "ask for less or leave --node out" });
+    if (vm.public_ip && n.freePublicIps < 1) throw new NoCapacityError(`the farm of node ${vm.node} has no free public IP`, { details: { nodeId: vm.node, farmId: n.farmId }, hint: "leave --node out to find one, or ask the farmer for IPs" });
     if (need.cru > n.free.cru || need.sru > n.free.sru) throw new NoCapacityError(`node ${vm.node} lacks the CPU or disk the VM needs`, { details: { nodeId: vm.node, free: n.free, need } });
     return n;
   }
@@ -165,9 +167,10 @@ export class VmService {
     const data = (w?.result?.data ?? {}) as { ip?: string; console?: string };
     const wd = (w?.data ?? {}) as { flist?: string; compute_capacity?: { cpu: number; memory: number }; network?: { interfaces: Array<{ ip: string }> } };
     const ip = data.ip ?? wd.network?.interfaces[0]?.ip ?? "";
+    const pub = d?.workloads.find((x) => x.type === "ip")?.result?.data as { ip?: string } | undefined;
     const ns = networkNames(nodeId, this.ctx.twinId, network, await this.nodeAccount(nodeId)).namespace;
     return {
-      name, nodeId, contractId: d?.contract_id ?? contractId ?? 0, network, ip,
+      name, nodeId, contractId: d?.contract_id ?? contractId ?? 0, network, ip, publicIp: pub?.ip ?? "",
       state: d ? (w?.result?.state ?? "init") : "unreachable", message: w?.result?.message ?? "",
       flist: wd.flist ?? "", cpu: wd.compute_capacity?.cpu ?? 0, memoryMiB: Math.round((wd.compute_capacity?.memory ?? 0) / 1024 ** 2),
       ...(project ? { project } : {}), ...(spec ? { spec } : {}),
