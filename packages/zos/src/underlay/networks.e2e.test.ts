@@ -27,6 +27,10 @@ while true; do
   else
     echo "ZGRID-TICK $(hostname)"
   fi
+  if [ -n "$OUTSIDE" ]; then
+    r=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 \${OUTSIDE%:*} \${OUTSIDE#*:} | tail -n 1)
+    echo "ZGRID-EGRESS body=$r"
+  fi
   sleep 2
 done
 `;
@@ -36,7 +40,7 @@ let g: GridFixture;
 /** A tiny WebSocket server for the test (RFC 6455 handshake; unfragmented masked text frames). */
 function startWsServer(host: string): Promise<{ server: Server; url: string; lines: string[] }> {
   const lines: string[] = [];
-  const server = createServer();
+  const server = createServer((_req, res) => res.end("hello-from-underlay\n"));
   server.on("upgrade", (req, socket) => {
     const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
@@ -152,7 +156,7 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     ], "net-a"));
     const db = await deploy(g.user, b, deploymentJson(g.user.id, [
       { name: "net", type: "network", data: pb!.workload },
-      vm("vmb", ipB, {}),
+      vm("vmb", ipB, { OUTSIDE: new URL(ws.url).host }),
       { name: "pub", type: "ip", data: { v4: true } },
       vm("vmc", ipB.replace(/5$/, "6"), {}, { public_ip: "pub" }),
     ], "net-b"), 1);
@@ -161,6 +165,8 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     const sb = await settledOk(b, db.contract_id);
     const text = await waitFor("guest A's HTTP answer from guest B", () => readConsole(consoleOf(sa, "vma")), (t) => t.includes("body=hello-from-vmb"));
     assert.match(text, new RegExp(`ZGRID-HTTP peer=${ipB.replace(/\./g, "\\.")} body=hello-from-vmb`));
+    // egress: guest B (no public IP) reaches a server on the underlay through the node's ndmz
+    await waitFor("guest B's egress", () => readConsole(consoleOf(sb, "vmb")), (x) => x.includes("ZGRID-EGRESS body=hello-from-underlay"));
     // zlogs: the console lines arrive at the ws server
     await waitFor("console lines over ws", async () => ws.lines.join("\n"), (x) => x.includes("ZGRID-HTTP peer="));
     // the name gateway on node A serves VM A's HTTP (over the private network namespace)
@@ -217,7 +223,7 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
       const names = networkNames(node.nodeId, g.user.id, "net", node.account);
       await waitFor("the network to be gone", async () => existsSync(`/run/netns/${names.namespace}`), (x) => !x);
       const links = spawnSync("ip", ["netns", "exec", node.host.namespace, "ip", "-o", "link"], { encoding: "utf8" }).stdout;
-      assert.doesNotMatch(links, new RegExp(`${names.bridge}|${names.vethHost}|w-${names.id}|zt|pu-`));
+      assert.doesNotMatch(links, new RegExp(`${names.bridge}|${names.vethHost}|w-${names.id}|ve-${names.id}|zt|pu-`));
       assert.equal(spawnSync("pgrep", ["-f", `wireguard-go w-${names.id}`]).status, 1, "wireguard-go ended");
     }
     const [a] = g.nodes as [GridNode];

@@ -3,8 +3,8 @@
  * on chain (the chain hands them out from the farm's pool, so an address outside the pool or taken
  * by another contract never reaches a node); the n-th v4 ip workload of the deployment gets the
  * contract's n-th IP. The node puts the address on a veth from the VM's network namespace into the
- * node's public bridge (`br-pub`, the farm's segment with its gateway), makes the farm gateway the
- * namespace's default route and maps the address 1:1 onto the VM's private IP (DNAT in, SNAT out),
+ * node's public bridge (`br-pub`, the farm's segment with its gateway), routes the VM's traffic
+ * (by source) via the farm gateway and maps the address 1:1 onto the VM's private IP (DNAT in, SNAT out),
  * so the VM is reachable at the public IP and leaves from it. IPv6 is refused: not configured here.
  *
  * @example
@@ -43,6 +43,11 @@ type Ip = WorkloadOf<"ip">;
 export function ipLinkNames(workloadId: string): { host: string; ns: string } {
   const h = createHash("sha256").update(workloadId).digest("hex").slice(0, 8);
   return { host: `pu-${h}`, ns: `pn-${h}` };
+}
+
+/** The namespace routing table of an ip workload's source route. */
+function routeTable(workloadId: string): string {
+  return String(1000 + (parseInt(createHash("sha256").update(workloadId).digest("hex").slice(0, 6), 16) % 30000));
 }
 
 interface Binding { ns: string; publicIp: string; privateIp: string; link: string }
@@ -89,7 +94,12 @@ export function ipManager(deps: IpDeps): WorkloadManager<Ip> {
         const inNs = (...a: string[]) => runHost("ip", ["-n", binding.ns, ...a]);
         await inNs("link", "set", link.ns, "up");
         await inNs("addr", "replace", reserved.ip, "dev", link.ns);
-        await inNs("route", "replace", "default", "via", reserved.gateway, "dev", link.ns);
+        // Only this VM leaves through the farm gateway (source routing); the namespace's other VMs
+        // keep the ndmz default route.
+        const table = routeTable(ctx.workloadId);
+        await inNs("route", "replace", "default", "via", reserved.gateway, "dev", link.ns, "onlink", "table", table);
+        const rules = (await inNs("rule", "show", "from", binding.privateIp, "lookup", table)).stdout.trim();
+        if (!rules) await inNs("rule", "add", "from", binding.privateIp, "lookup", table, "priority", "100");
         await natRules(binding, true);
         ctx.log.info({ ip: reserved.ip, zmachine: vm?.name }, "public ip ready");
       }
@@ -102,6 +112,7 @@ export function ipManager(deps: IpDeps): WorkloadManager<Ip> {
       const link = ipLinkNames(ctx.workloadId);
       const r = w.result?.data as IpResult | undefined;
       if (r?.namespace && r.private_ip) {
+        await runHost("ip", ["-n", r.namespace, "rule", "del", "from", r.private_ip, "lookup", routeTable(ctx.workloadId)]).catch(() => undefined);
         await natRules({ ns: r.namespace, publicIp: r.ip.replace(/\/\d+$/, ""), privateIp: r.private_ip, link: link.ns }, false).catch(() => undefined);
       }
       if (linkExists(link.host)) await runHost("ip", ["link", "del", link.host]);

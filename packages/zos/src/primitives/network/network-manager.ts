@@ -2,7 +2,8 @@
  * network: per (twin, network) on this node a bridge the VMs' taps join, and a network namespace
  * holding the subnet's gateway (.1) on a veth into the bridge, with forwarding on, and the
  * WireGuard interface `w-<id>` of the network (its UDP socket on the node's own address, see
- * wireguard-link.ts) with the workload's key, port and peers, and a route per peer's allowed IPs.
+ * wireguard-link.ts) with the workload's key, port and peers, and a route per peer's allowed IPs;
+ * outbound traffic leaves through the node's ndmz (egress.ts).
  * Idempotent; deleting removes every interface, the wireguard-go process and the namespace.
  *
  * @example
@@ -16,6 +17,7 @@ import { runHost } from "../../hypervisor/host-command.ts";
 import { linkExists } from "../../hypervisor/tap.ts";
 import type { WorkloadManager } from "../../engine/workload-manager.ts";
 import { networkNames } from "../node-paths.ts";
+import { ensureEgress, removeEgress } from "./egress.ts";
 import { configureWireguard, deleteWireguardLink, ensureWireguardLink, linkInNamespace } from "./wireguard-link.ts";
 
 export interface NetworkResult {
@@ -81,6 +83,7 @@ export function networkManager(o: { nodeId: number; scope?: string }): WorkloadM
       await inNs(n.namespace, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
       const wg = `w-${n.id}`;
       await ensureMesh(n.namespace, wg, w);
+      await ensureEgress(n, w.data.subnet);
       ctx.log.info({ bridge: n.bridge, namespace: n.namespace, gateway, peers: w.data.peers.length }, "network ready");
       return {
         bridge: n.bridge, namespace: n.namespace, gateway, subnet: w.data.subnet, prefix: 24, ip_range: w.data.ip_range,
@@ -94,6 +97,7 @@ export function networkManager(o: { nodeId: number; scope?: string }): WorkloadM
     async deprovision(ctx, w) {
       const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name, o.scope);
       if (existsSync(`/run/netns/${n.namespace}`)) await deleteWireguardLink(`w-${n.id}`, n.namespace);
+      await removeEgress(n);
       if (linkExists(n.vethHost)) await ip("link", "del", n.vethHost);
       if (existsSync(`/run/netns/${n.namespace}`)) await ip("netns", "del", n.namespace);
       if (linkExists(n.bridge)) await ip("link", "del", n.bridge);
