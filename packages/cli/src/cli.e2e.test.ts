@@ -56,6 +56,12 @@ function okDespiteWgRace<T>(...args: string[]): T {
   return r.json as T;
 }
 
+/** Runs a command in the VM's private network namespace (inside its node host's mount namespace). */
+function inVmNetwork(vm: VmInfo, ...cmd: string[]): string {
+  const node = info.nodes.find((n) => n.nodeId === vm.nodeId)!;
+  return spawnSync("nsenter", [`--mount=/proc/${node.pid}/ns/mnt`, "ip", "netns", "exec", vm.namespace, ...cmd], { encoding: "utf8" }).stdout;
+}
+
 const contractIds = () => ok<ContractInfo[]>("contracts", "ls").map((c) => c.id).sort((a, b) => a - b);
 
 async function waitFor<T>(what: string, fn: () => T, good: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
@@ -81,6 +87,7 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
   test("zgrid up starts a local grid from a fresh data dir", () => {
     info = ok<LocalGridInfo>("up", "--nodes", "2");
     assert.equal(info.nodes.length, 2);
+    assert.ok(info.underlay && info.nodes.every((n) => n.address), "nodes run in node hosts on the underlay");
     assert.ok(info.flists.busybox?.startsWith(info.hubUrl));
     const nodes = ok<Array<{ nodeId: number; up: boolean }>>("nodes", "ls");
     assert.deepEqual(nodes.map((n) => n.up), [true, true]);
@@ -95,10 +102,20 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
     const listed = ok<VmInfo[]>("vm", "ls").find((v) => v.name === "web");
     assert.equal(listed?.state, "ok");
     assert.equal(listed?.ip, web.ip);
-    const page = await waitFor("the VM's web server", () => spawnSync("ip", ["netns", "exec", web.namespace, "curl", "-s", "-m", "3", `http://${web.ip}/`], { encoding: "utf8" }).stdout, (s) => s.includes("hello from web"));
+    const page = await waitFor("the VM's web server", () => inVmNetwork(web, "curl", "-s", "-m", "3", `http://${web.ip}/`), (s) => s.includes("hello from web"));
     assert.match(page, /hello from web/);
     const consoleOut = ok<{ console: string }>("vm", "console", "web");
     assert.match(consoleOut.console, /ZGRID-READY web/);
+  });
+
+  test("a VM with a public IP answers on it from the host", async () => {
+    const other = info.nodes.find((n) => n.nodeId !== web.nodeId)!.nodeId;
+    const pub = okDespiteWgRace<VmInfo>("vm", "deploy", "pubvm", "--public-ip", "--node", String(other));
+    assert.match(pub.publicIp, /^185\.\d+\.0\.1\d\/24$/);
+    const address = pub.publicIp.split("/")[0]!;
+    const page = await waitFor("the public IP", () => spawnSync("curl", ["-s", "-m", "3", `http://${address}/`], { encoding: "utf8" }).stdout, (s) => s.includes("hello from pubvm"));
+    assert.match(page, /hello from pubvm/);
+    ok("vm", "rm", "pubvm");
   });
 
   test("bad input: no capacity, unknown node, missing flist, duplicate name, bad spec", () => {
@@ -159,8 +176,8 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
     const backIp = first.vms.find((v) => v.name === "back")!.ip;
     assert.match(backIp, new RegExp(`^10\\.61\\.${n2}\\.`));
     // one network across the two nodes: front's side of it reaches back over WireGuard
-    const frontNs = first.vms.find((v) => v.name === "front")!.namespace;
-    const page = await waitFor("back through the WireGuard mesh", () => spawnSync("ip", ["netns", "exec", frontNs, "curl", "-s", "-m", "3", `http://${backIp}/`], { encoding: "utf8" }).stdout, (x) => x.includes("hello from back"));
+    const front = first.vms.find((v) => v.name === "front")!;
+    const page = await waitFor("back through the WireGuard mesh", () => inVmNetwork(front, "curl", "-s", "-m", "3", `http://${backIp}/`), (x) => x.includes("hello from back"));
     assert.match(page, /hello from back/);
     write("two");
     const second = okDespiteWgRace<{ plan: Array<{ action: string; name: string }>; vms: VmInfo[] }>("apply", "-f", spec);
@@ -175,13 +192,15 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
 
   test("removing everything leaves no live contract; zgrid down leaves nothing running", () => {
     ok("vm", "rm", "web");
-    ok("network", "rm", "default");
+    for (const n of ok<Array<{ name: string }>>("network", "ls")) ok("network", "rm", n.name);
     assert.deepEqual(contractIds(), []);
     ok("down");
     assert.ok(!existsSync(join(dataDir, "grid.json")));
     for (const pid of [info.supervisorPid, ...info.nodes.map((n) => n.pid)]) assert.ok(!isAlive(pid), `process ${pid} is gone`);
     for (const n of info.nodes) assert.ok(!existsSync(n.vmStateDir), `${n.vmStateDir} removed`);
     assert.ok(!existsSync(`/run/netns/${web.namespace}`), "network namespace removed");
+    for (const ns of info.underlay?.hosts ?? []) assert.ok(!existsSync(`/run/netns/${ns}`), `node host ${ns} removed`);
+    assert.ok(!spawnSync("ip", ["-br", "link"], { encoding: "utf8" }).stdout.includes(info.underlay!.bridge), "underlay bridge removed");
     assert.ok(!spawnSync("pgrep", ["-af", "mount-worker"], { encoding: "utf8" }).stdout.includes(dataDir), "no flist mount left");
   });
 });

@@ -10,12 +10,13 @@ export function registerGridCommands(program: Command, ctx: () => { opts: Global
   program.command("up").description("start the local grid: dev chain, flist hub, N node daemons, a funded twin, a busybox flist")
     .option("--nodes <n>", "number of nodes", "2")
     .option("--accel <mode>", "VM accelerator for the nodes: auto | tcg | kvm", "auto")
+    .option("--host-nodes", "run the node daemons directly on this host instead of node hosts on an underlay bridge (no public IPs); fixed at the data dir's first up")
     .option("--debian", "also build (once, debootstrap, minutes) and publish a Debian 12 flist with sshd")
-    .action(async (o: { nodes: string; accel: string; debian?: boolean }) => {
+    .action(async (o: { nodes: string; accel: string; debian?: boolean; hostNodes?: boolean }) => {
       const { opts, io } = ctx();
       const { upLocalGrid } = await import("../local-grid/local-grid.ts");
       const started = performance.now();
-      let info = await upLocalGrid({ dataDir: opts.dataDir, nodes: Number(o.nodes), accel: o.accel, onProgress: io.progress });
+      let info = await upLocalGrid({ dataDir: opts.dataDir, nodes: Number(o.nodes), accel: o.accel, underlay: !o.hostNodes, onProgress: io.progress });
       if (o.debian) {
         const { ensureDebianFlist } = await import("../local-grid/debian-flist.ts");
         await ensureDebianFlist({ dataDir: opts.dataDir, onProgress: io.progress });
@@ -28,7 +29,8 @@ export function registerGridCommands(program: Command, ctx: () => { opts: Global
         `  flist hub   ${info.hubUrl}`,
         `  farm        ${info.farmId}`,
         `  your twin   ${info.user.twinId} (${info.user.address})`,
-        ...info.nodes.map((n) => `  node ${n.nodeId}      zosd pid ${n.pid}, data ${n.dataDir}, log ${n.log}`),
+        ...(info.underlay ? [`  underlay    bridge ${info.underlay.bridge}, this host ${info.underlay.hostAddress}`] : []),
+        ...info.nodes.map((n) => `  node ${n.nodeId}      zosd pid ${n.pid}${n.address ? ` at ${n.address}` : ""}, data ${n.dataDir}, log ${n.log}`),
         ...Object.entries(info.flists).map(([k, v]) => `  flist ${k.padEnd(6)} ${v}`),
         `next: zgrid vm deploy web --flist busybox   (then: zgrid vm ls)`,
       ].join("\n"));
@@ -59,7 +61,7 @@ export function registerGridCommands(program: Command, ctx: () => { opts: Global
       const { isAlive } = await import("../local-grid/local-grid.ts");
       const info = readLocalGrid(opts.dataDir);
       const nodes = info.nodes.map((n) => ({ node: n.nodeId, twin: n.twinId, pid: n.pid, alive: isAlive(n.pid), log: n.log }));
-      io.result({ rpcUrl: info.rpcUrl, hubUrl: info.hubUrl, host: { pid: info.supervisorPid, alive: isAlive(info.supervisorPid) }, nodes, flists: info.flists }, () =>
+      io.result({ rpcUrl: info.rpcUrl, hubUrl: info.hubUrl, ...(info.underlay ? { underlay: info.underlay } : {}), host: { pid: info.supervisorPid, alive: isAlive(info.supervisorPid) }, nodes, flists: info.flists }, () =>
         `chain ${info.rpcUrl}\nhub   ${info.hubUrl}\nhost  pid ${info.supervisorPid} ${isAlive(info.supervisorPid) ? "running" : "NOT running"}\n` + table(nodes, ["node", "twin", "pid", "alive", "log"]));
     });
 }

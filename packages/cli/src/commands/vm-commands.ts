@@ -3,7 +3,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { InputError, NotFoundError, parseSize, type VmInfo, type VmModelInput } from "@zgrid/client";
+import { InputError, NotFoundError, parseSize, readLocalGrid, type VmInfo, type VmModelInput } from "@zgrid/client";
 import { knownFlists, openGrid, type GlobalOptions } from "../context.ts";
 import { table, type Output } from "../output.ts";
 import { withInterrupt } from "../interrupt.ts";
@@ -42,7 +42,7 @@ export function registerVmCommands(program: Command, ctx: () => { opts: GlobalOp
           ...(o.sshKey ? { ssh_key: readKey(String(o.sshKey)) } : {}), ...(o.entrypoint ? { entrypoint: String(o.entrypoint) } : {}), ...(o.publicIp ? { public_ip: true } : {}),
         };
         const info = await withInterrupt(io, (signal) => grid.vms.deploy(model, { signal, onProgress: io.progress }));
-        io.result(info, () => describeVm(info));
+        io.result(info, () => describeVm(info, opts));
       } finally {
         await grid.close();
       }
@@ -64,7 +64,7 @@ export function registerVmCommands(program: Command, ctx: () => { opts: GlobalOp
     const grid = await openGrid(opts);
     try {
       const info = await grid.vms.get(name);
-      io.result(info, () => describeVm(info));
+      io.result(info, () => describeVm(info, opts));
     } finally {
       await grid.close();
     }
@@ -98,13 +98,30 @@ export function registerVmCommands(program: Command, ctx: () => { opts: GlobalOp
     });
 }
 
-export function describeVm(v: VmInfo): string {
+/**
+ * How to get into the VM's private network from this host: on the local grid with node hosts the
+ * network namespaces belong to the node's mount namespace, so enter it first.
+ */
+export function reachPrefix(v: VmInfo, opts: GlobalOptions): string {
+  try {
+    const g = readLocalGrid(opts.dataDir);
+    const node = g.underlay ? g.nodes.find((n) => n.nodeId === v.nodeId) : undefined;
+    if (node) return `nsenter --mount=/proc/${node.pid}/ns/mnt ip netns exec ${v.namespace}`;
+  } catch {
+    // not the local grid
+  }
+  return `ip netns exec ${v.namespace}`;
+}
+
+export function describeVm(v: VmInfo, opts: GlobalOptions): string {
+  const via = reachPrefix(v, opts);
   return [
     `vm ${v.name}: ${v.state}${v.message ? ` (${v.message})` : ""}`,
     `  node ${v.nodeId}, contract ${v.contractId}, network ${v.network}, ip ${v.ip || "-"}${v.publicIp ? `, public ip ${v.publicIp}` : ""}`,
     `  ${v.cpu} vCPU, ${v.memoryMiB} MiB, flist ${v.flist}`,
     ...(v.consoleLog ? [`  console: zgrid vm console ${v.name}   (${v.consoleLog})`] : []),
-    ...(v.ip ? [`  reach it: ip netns exec ${v.namespace} ssh root@${v.ip}   or   ip netns exec ${v.namespace} curl http://${v.ip}/`] : []),
+    ...(v.publicIp ? [`  reach it: ssh root@${v.publicIp.split("/")[0]}   or   curl http://${v.publicIp.split("/")[0]}/`] : []),
+    ...(v.ip ? [`  private:  ${via} ssh root@${v.ip}   (or curl http://${v.ip}/)`] : []),
   ].join("\n");
 }
 

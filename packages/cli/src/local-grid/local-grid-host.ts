@@ -10,6 +10,7 @@
  * ```
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -21,6 +22,7 @@ import { TAGS, packFlist, pushFlist, signFlist, startHub, type Hub } from "@zgri
 import { createLogger } from "@zgrid/log";
 import { twinKeyFromPrivateKey } from "@zgrid/types";
 import type { ZosConfigInput } from "@zgrid/zos";
+import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "@zgrid/zos/underlay/underlay";
 import { buildBusyboxRoot } from "@zgrid/zos/hypervisor/test-fixtures";
 import { vmStateDirFor } from "./local-grid-paths.ts";
 
@@ -39,10 +41,11 @@ exec sleep 2147483647
 
 interface Setup { farmId: number; flists: Record<string, string> }
 
-export async function runLocalGridHost(o: { dataDir: string; nodes: number; accel?: "auto" | "tcg" | "kvm" }): Promise<void> {
+export async function runLocalGridHost(o: { dataDir: string; nodes: number; accel?: "auto" | "tcg" | "kvm"; underlay?: boolean }): Promise<void> {
   const dataDir = o.dataDir;
   mkdirSync(dataDir, { recursive: true });
-  const ports = await stablePorts(join(dataDir, "ports.json"));
+  const ports = await stablePorts(join(dataDir, "ports.json"), o.underlay ?? false);
+  const net = underlayNames(dataDir);
   const children: ChildProcess[] = [];
   let chain: DevChain | undefined;
   let hub: Hub | undefined;
@@ -60,19 +63,30 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
     await hub?.close().catch(() => undefined);
     await chain?.stop().catch(() => undefined);
   };
+  const destroyUnderlay = async () => {
+    for (const h of hosts) await h.destroy().catch(() => undefined);
+    await underlay?.destroy().catch(() => undefined);
+  };
   const done = new Promise<void>((resolve) => {
-    for (const s of ["SIGTERM", "SIGINT"] as const) process.once(s, () => void stop().then(resolve));
+    for (const s of ["SIGTERM", "SIGINT"] as const) process.once(s, () => void stop().then(destroyUnderlay).then(resolve));
   });
+  let underlay: Underlay | undefined;
+  const hosts: NodeHost[] = [];
   try {
-    chain = await startDevChain({ port: ports.chain, stateFile: join(dataDir, "chain.jsonl"), twins: 5 });
-    hub = await startHub({ dataDir: join(dataDir, "hub"), port: ports.hub, host: "127.0.0.1" });
+    if (ports.underlay) underlay = await createUnderlay({ bridge: net.bridge, hostAddress: net.hostAddress, publicGateways: [`${net.publicPrefix}.1/24`] });
+    const listenHost = underlay?.hostAddress ?? "127.0.0.1";
+    chain = await startDevChain({ port: ports.chain, host: listenHost, stateFile: join(dataDir, "chain.jsonl"), twins: 5 });
+    hub = await startHub({ dataDir: join(dataDir, "hub"), port: ports.hub, host: listenHost });
     const admin = createGridClient({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, account: chain.admin.privateKey, pollingIntervalMs: 20 });
     const farmerKey = chain.twins[0]!.privateKey;
-    const setup = await firstSetup(dataDir, chain, hub, farmerKey);
+    const setup = await firstSetup(dataDir, chain, hub, farmerKey, ports.underlay ? net.publicPrefix : "185.69.0");
     const nodes: LocalGridInfo["nodes"] = [];
     for (let i = 0; i < o.nodes; i++) {
       const dir = join(dataDir, "nodes", String(i));
       mkdirSync(dir, { recursive: true });
+      const host = underlay ? await createNodeHost(underlay, { name: `${net.tag}n${i}`, address: `${net.prefix}.0.${11 + i}` }) : undefined;
+      if (host) hosts.push(host);
+      const run = (args: string[]): [string, string[]] => (host ? host.command(process.execPath, args) : [process.execPath, args]);
       const config: ZosConfigInput = {
         dataDir: dir, vmStateDir: vmStateDirFor(dataDir, i), farmId: setup.farmId,
         chain: { rpcUrl: chain.rpcUrl, addresses: chain.addresses },
@@ -80,21 +94,24 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
         // distinct sizes so the node finder has a choice to make: 2, 4, 6 … GiB free for VMs
         capacity: { cru: 2, mru: (4 + 2 * i) * GiB },
         location: { city: "Localhost", country: "ZZ" },
+        ...(host ? { bus: { listen: [`/ip4/${host.address}/tcp/0`] }, publicConfig: { ip4: `${host.address}/16`, gw4: underlay!.hostAddress } } : {}),
         intervals: { reconcileMs: 5_000, monitorMs: 2_000, uptimeMs: 60_000 },
         hypervisor: { accel: o.accel ?? "auto" },
       };
       const configPath = join(dir, "zos.json");
       writeFileSync(configPath, JSON.stringify(config, null, 2));
-      const account = JSON.parse(spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath, "--account"], { encoding: "utf8" }).stdout) as { account: `0x${string}` };
+      const [accCmd, accArgs] = run(["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath, "--account"]);
+      const account = JSON.parse(spawnSync(accCmd, accArgs, { encoding: "utf8" }).stdout) as { account: `0x${string}` };
       const balance = await chain.publicClient.getBalance({ address: account.account });
       if (balance < 10n ** 19n) await admin.walletClient!.sendTransaction({ to: account.account, value: 10n ** 20n, chain: null });
       const logFile = join(dir, "zosd.log");
-      const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath], {
+      const [cmd, args] = run(["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath]);
+      const child = spawn(cmd, args, {
         stdio: ["ignore", "pipe", openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
       });
       children.push(child);
       const ready = await readyLine(child, logFile);
-      nodes.push({ index: i, nodeId: ready.nodeId, twinId: ready.twinId, pid: child.pid!, dataDir: dir, vmStateDir: config.vmStateDir!, log: logFile });
+      nodes.push({ index: i, nodeId: ready.nodeId, twinId: ready.twinId, pid: child.pid!, dataDir: dir, vmStateDir: config.vmStateDir!, log: logFile, ...(host ? { address: host.address } : {}) });
       log.info({ node: ready.nodeId }, "node ready");
     }
     const user = chain.twins[3]!;
@@ -102,6 +119,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       dataDir, supervisorPid: process.pid, rpcUrl: chain.rpcUrl, addresses: chain.addresses, adminKey: chain.admin.privateKey,
       hubUrl: hub.url, farmId: setup.farmId, farmerKey,
       user: { twinId: user.twinId, privateKey: user.privateKey, address: user.address }, flists: setup.flists, nodes,
+      ...(underlay ? { underlay: { bridge: underlay.bridge, hostAddress: underlay.hostAddress, hosts: hosts.map((h) => h.namespace) } } : {}),
     };
     writeFileSync(localGridInfoPath(dataDir) + ".tmp", JSON.stringify(info, null, 2));
     spawnSync("mv", [localGridInfoPath(dataDir) + ".tmp", localGridInfoPath(dataDir)]);
@@ -110,18 +128,19 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
     log.error({ err: String(e) }, "local grid failed to start");
     writeFileSync(join(dataDir, "up-error.txt"), (e instanceof Error ? e.message : String(e)) + "\n");
     await stop();
+    await destroyUnderlay();
     throw e;
   }
   await done;
 }
 
 /** Farm and flists, made once per data dir (the chain state file keeps them). */
-async function firstSetup(dataDir: string, chain: DevChain, hub: Hub, farmerKey: `0x${string}`): Promise<Setup> {
+async function firstSetup(dataDir: string, chain: DevChain, hub: Hub, farmerKey: `0x${string}`, publicPrefix: string): Promise<Setup> {
   const path = join(dataDir, "setup.json");
   if (existsSync(path) && chain.restored) return JSON.parse(readFileSync(path, "utf8")) as Setup;
   const farmer = createGridClient({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, account: farmerKey, pollingIntervalMs: 20 });
   const farmId = await farmer.createFarm({ name: "local" });
-  await farmer.addFarmIp(farmId, { ip: "185.69.0.10/24", gateway: "185.69.0.1" });
+  for (const n of [10, 11, 12]) await farmer.addFarmIp(farmId, { ip: `${publicPrefix}.${n}/24`, gateway: `${publicPrefix}.1` });
   const work = join(dataDir, "build", "busybox");
   rmSync(work, { recursive: true, force: true });
   await buildBusyboxRoot(join(work, "root"), BUSYBOX_ENTRYPOINT);
@@ -151,16 +170,26 @@ function readyLine(child: ChildProcess, logFile: string): Promise<{ twinId: numb
   });
 }
 
-/** Ports picked on first start and kept, so flist URLs (which name the hub) stay valid. */
-async function stablePorts(path: string): Promise<{ chain: number; hub: number }> {
-  if (existsSync(path)) return JSON.parse(readFileSync(path, "utf8")) as { chain: number; hub: number };
+/**
+ * Names of this data dir's underlay: bridge `zg<tag>`, host 10.<o>.0.1/16, node hosts `zh-<tag>n<i>`
+ * at 10.<o>.0.11+, farm IPs 185.<o>.0.10-12 (o = 200..239 from the data dir, so grids do not collide).
+ */
+export function underlayNames(dataDir: string): { tag: string; bridge: string; prefix: string; hostAddress: string; publicPrefix: string } {
+  const h = createHash("sha256").update(dataDir).digest("hex");
+  const o = 200 + (parseInt(h.slice(0, 2), 16) % 40);
+  return { tag: h.slice(2, 6), bridge: `zg${h.slice(2, 6)}`, prefix: `10.${o}`, hostAddress: `10.${o}.0.1`, publicPrefix: `185.${o}.0` };
+}
+
+/** Ports (and the mode) picked on first start and kept, so flist URLs (which name the hub) stay valid. */
+async function stablePorts(path: string, underlay: boolean): Promise<{ chain: number; hub: number; underlay: boolean }> {
+  if (existsSync(path)) return { underlay: false, ...(JSON.parse(readFileSync(path, "utf8")) as { chain: number; hub: number; underlay?: boolean }) };
   const free = () => new Promise<number>((resolve, reject) => {
     const s = createServer().listen(0, "127.0.0.1", () => {
       const port = (s.address() as { port: number }).port;
       s.close(() => resolve(port));
     }).on("error", reject);
   });
-  const ports = { chain: await free(), hub: await free() };
+  const ports = { chain: await free(), hub: await free(), underlay };
   writeFileSync(path, JSON.stringify(ports));
   return ports;
 }

@@ -48,7 +48,7 @@ function runningHost(dataDir: string): number | undefined {
 }
 
 /** Starts the local grid (or returns the running one). `fresh` tells whether it was started now. */
-export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: string; onProgress?: Progress; timeoutMs?: number }): Promise<LocalGridInfo & { fresh: boolean }> {
+export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: string; underlay?: boolean; onProgress?: Progress; timeoutMs?: number }): Promise<LocalGridInfo & { fresh: boolean }> {
   const progress = o.onProgress ?? (() => undefined);
   mkdirSync(o.dataDir, { recursive: true });
   const running = runningHost(o.dataDir);
@@ -58,7 +58,7 @@ export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: s
   rmSync(join(o.dataDir, "up-error.txt"), { force: true });
   const logFile = join(o.dataDir, "grid.log");
   progress(`starting the local grid in ${o.dataDir}: dev chain, flist hub, ${o.nodes} node daemon(s) (log: ${logFile})`);
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", HOST_BIN, "--data-dir", o.dataDir, "--nodes", String(o.nodes), ...(o.accel ? ["--accel", o.accel] : [])], {
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", HOST_BIN, "--data-dir", o.dataDir, "--nodes", String(o.nodes), ...(o.accel ? ["--accel", o.accel] : []), ...(o.underlay ? ["--underlay"] : [])], {
     detached: true, stdio: ["ignore", openSync(logFile, "a"), openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
   });
   child.unref();
@@ -163,6 +163,12 @@ async function removeLeftovers(dataDir: string, info: LocalGridInfo | undefined,
     // wireguard-go daemonizes (it outlives zosd like the VMs do): end a leftover one by pid
     for (const pid of spawnSync("pgrep", ["-f", `^wireguard-go w-${names.id}$`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) spawnSync("kill", ["-9", pid]);
   }
+  // node hosts and the underlay bridge, when the host could not remove them itself
+  for (const ns of info?.underlay?.hosts ?? []) {
+    spawnSync("ip", ["link", "del", ns.replace(/^zh-/, "zu-")], { stdio: "ignore" });
+    if (existsSync(`/run/netns/${ns}`)) spawnSync("ip", ["netns", "del", ns]);
+  }
+  if (info?.underlay) spawnSync("ip", ["link", "del", info.underlay.bridge], { stdio: "ignore" });
   for (const n of nodeDirs) {
     // HAProxy (gateways) daemonizes too
     const pidFile = join(n.dataDir, "gateway", "haproxy.pid");

@@ -38,7 +38,9 @@ export interface LocalGridInfo {
   farmerKey: `0x${string}`;
   user: { twinId: number; privateKey: `0x${string}`; address: string };
   flists: Record<string, string>;
-  nodes: Array<{ index: number; nodeId: number; twinId: number; pid: number; dataDir: string; vmStateDir: string; log: string }>;
+  nodes: Array<{ index: number; nodeId: number; twinId: number; pid: number; dataDir: string; vmStateDir: string; log: string; address?: string }>;
+  /** Set when the nodes run in node hosts on an underlay bridge (`zgrid up --underlay`). */
+  underlay?: { bridge: string; hostAddress: string; hosts: string[] };
 }
 
 export function localGridInfoPath(dataDir: string): string {
