@@ -34,11 +34,16 @@ zgrid("up", "--debian");
 zgrid("nodes", "ls");
 const existing = JSON.parse(spawnSync(process.execPath, [zgridBin, "--data-dir", dataDir, "--json", "vm", "ls"], { encoding: "utf8" }).stdout) as Array<{ name: string }>;
 if (existing.some((v) => v.name === "demo")) zgrid("vm", "rm", "demo");
-zgrid("vm", "deploy", "demo", "--flist", "debian", "--memory", "512", "--ssh-key", pub, "--env", "GREETING=hello");
-const vm = JSON.parse(spawnSync(process.execPath, [zgridBin, "--data-dir", dataDir, "--json", "vm", "get", "demo"], { encoding: "utf8" }).stdout) as { ip: string; namespace: string };
+const info = JSON.parse(spawnSync(process.execPath, [zgridBin, "--data-dir", dataDir, "--json", "status"], { encoding: "utf8" }).stdout) as { underlay?: unknown };
+// node hosts on an underlay (the default) can give the VM a public IP: SSH straight from this host
+const publicIp = info.underlay !== undefined;
+zgrid("vm", "deploy", "demo", "--flist", "debian", "--memory", "512", "--ssh-key", pub, "--env", "GREETING=hello", ...(publicIp ? ["--public-ip"] : []));
+const vm = JSON.parse(spawnSync(process.execPath, [zgridBin, "--data-dir", dataDir, "--json", "vm", "get", "demo"], { encoding: "utf8" }).stdout) as { ip: string; publicIp: string; namespace: string };
 zgrid("vm", "ls");
 
-const ssh = ["ip", "netns", "exec", vm.namespace, "ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", `root@${vm.ip}`];
+const target = vm.publicIp ? vm.publicIp.split("/")[0]! : vm.ip;
+const via = vm.publicIp ? [] : ["ip", "netns", "exec", vm.namespace];
+const ssh = [...via, "ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", `root@${target}`];
 const remote = "head -1 /etc/os-release; uname -r; hostname";
 process.stdout.write(`\n$ ${ssh.join(" ")} '${remote}'\n`);
 let answer = "";
@@ -50,9 +55,9 @@ process.stdout.write(answer || "(sshd not answering yet: see `zgrid vm console d
 zgrid("contracts", "ls");
 process.stdout.write(`
 A Debian 12 VM runs on the local grid with your key (${pub}). Reach it from this host:
-  ip netns exec ${vm.namespace} ssh -i ${key} root@${vm.ip}
+  ${[...via, "ssh", "-i", key, `root@${target}`].join(" ")}
+  zgrid --data-dir ${dataDir} vm get demo                # its private IP, and how to reach that
   zgrid --data-dir ${dataDir} vm console demo            # its console
-(the VM's gateway lives in network namespace ${vm.namespace}; the zgrid command is
- node ${zgridBin} — or alias zgrid="node ${zgridBin}")
+(the zgrid command is node ${zgridBin} — or alias zgrid="node ${zgridBin}")
 Next: zgrid vm ls · zgrid apply -f spec.yaml · zgrid vm rm demo · zgrid down
 `);
