@@ -1,6 +1,6 @@
 // bench/cli: how long a user waits. Times, through the real `zgrid` command on a fresh data dir:
 //   - `zgrid up` from cold (new chain, farm, flist packed and pushed, node daemons registered)
-//   - deploy-to-reachable: `zgrid vm deploy` until the VM's web server answers over HTTP
+//   - deploy-to-reachable: `zgrid vm deploy --public-ip` until the VM's web server answers on it
 //   - `zgrid down`, then `zgrid up` again (warm: the chain journal replays) as the ratio's baseline
 //   node bench/cli/run.ts [--nodes 2]
 import { spawnSync } from "node:child_process";
@@ -24,10 +24,12 @@ const timed = <T>(fn: () => T): [T, number] => {
 };
 try {
   const [, coldUp] = timed(() => zgrid("up", "--nodes", values.nodes!));
-  const [vm, deploy] = timed(() => zgrid("vm", "deploy", "bench", "--flist", "busybox"));
+  // a public IP (node hosts on the underlay): reachable from this host as a user would reach it
+  const [vm, deploy] = timed(() => zgrid("vm", "deploy", "bench", "--flist", "busybox", "--public-ip"));
+  const address = String(vm.publicIp).split("/")[0]!;
   const [, reach] = timed(() => {
     for (let i = 0; i < 240; i++) {
-      const out = spawnSync("ip", ["netns", "exec", String(vm.namespace), "curl", "-s", "-m", "2", `http://${String(vm.ip)}/`], { encoding: "utf8" }).stdout;
+      const out = spawnSync("curl", ["-s", "-m", "2", `http://${address}/`], { encoding: "utf8" }).stdout;
       if (out.includes("hello from bench")) return;
       spawnSync("sleep", ["0.25"]);
     }

@@ -96,7 +96,7 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
 
   let web: VmInfo;
   test("deploy a VM, see it ok with its IP in `vm ls`, reach its web server", async () => {
-    web = okDespiteWgRace<VmInfo>("vm", "deploy", "web", "--flist", "busybox", "--ssh-key", SSH_KEY, "--env", "GREETING=hi");
+    web = okDespiteWgRace<VmInfo>("vm", "deploy", "web", "--node", String(info.nodes[0]!.nodeId), "--flist", "busybox", "--ssh-key", SSH_KEY, "--env", "GREETING=hi");
     assert.equal(web.state, "ok");
     assert.match(web.ip, /^10\.\d+\.\d+\.2$/);
     const listed = ok<VmInfo[]>("vm", "ls").find((v) => v.name === "web");
@@ -106,6 +106,17 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
     assert.match(page, /hello from web/);
     const consoleOut = ok<{ console: string }>("vm", "console", "web");
     assert.match(consoleOut.console, /ZGRID-READY web/);
+  });
+
+  test("a gateway publishes the VM as <name>.<node domain>", async () => {
+    const gw = ok<{ fqdn: string; nodeId: number }>("gw", "create", "shop", "--vm", "web");
+    const node = info.nodes.find((n) => n.nodeId === gw.nodeId)!;
+    assert.match(gw.fqdn, /^shop\.gw\./);
+    const page = await waitFor("the gateway", () => spawnSync("curl", ["-s", "-m", "3", "--resolve", `${gw.fqdn}:80:${node.address}`, `http://${gw.fqdn}/`], { encoding: "utf8" }).stdout, (s) => s.includes("hello from web"));
+    assert.match(page, /hello from web/);
+    assert.deepEqual(ok<Array<{ name: string }>>("gw", "ls").map((g) => g.name), ["shop"]);
+    ok("gw", "rm", "shop");
+    assert.ok(!ok<ContractInfo[]>("contracts", "ls").some((c) => c.kind === "name" || c.metadata?.kind === "gateway"), "gateway and name contracts cancelled");
   });
 
   test("a VM with a public IP answers on it from the host", async () => {

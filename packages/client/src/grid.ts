@@ -20,6 +20,7 @@ import { InputError, NoFundsError } from "./errors/client-errors.ts";
 import { NetworkService } from "./networks/network-service.ts";
 import { NodeFinder } from "./nodes/node-finder.ts";
 import { VmService } from "./vms/vm-service.ts";
+import { GatewayService } from "./gateways/gateway-service.ts";
 
 export interface Grid {
   chain: GridClient;
@@ -30,6 +31,7 @@ export interface Grid {
   vms: VmService;
   networks: NetworkService;
   contracts: ContractService;
+  gateways: GatewayService;
   bus(): Promise<Bus>;
   /** The twin's id, account and token balance (base units, 7 decimals). */
   twin(): Promise<{ twinId: number; address: string; balance: bigint }>;
@@ -56,8 +58,9 @@ export async function connectGrid(conn: GridConnection, o: { createTwin?: boolea
   const nodes = new NodeFinder({ chain, bus, twinId });
   const networks = new NetworkService({ contracts, bus, chain });
   const vms = new VmService({ ctx, nodes, networks, contracts });
+  const gateways = new GatewayService({ ctx, vms, nodes, contracts });
   return {
-    chain, key, twinId, connection: conn, nodes, vms, networks, contracts, bus,
+    chain, key, twinId, connection: conn, nodes, vms, networks, contracts, gateways, bus,
     async twin() {
       return { twinId, address: key.address, balance: await chain.balanceOf(key.address) };
     },

@@ -12,3 +12,4 @@ export { vmModelSchema, vmWorkloads, vmNeeds, type VmModel, type VmModelInput } 
 export { encodeMetadata, parseMetadata, type ContractMetadata } from "./models/contract-metadata.ts";
 export * from "./spec/spec-file.ts";
 export * from "./spec/apply-spec.ts";
+export { GatewayService, type GatewayInfo } from "./gateways/gateway-service.ts";

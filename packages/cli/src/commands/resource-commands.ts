@@ -134,7 +134,36 @@ export function registerResourceCommands(program: Command, ctx: Ctx): void {
       io.result(config, () => JSON.stringify(config, null, 2) + "\n# fund the account `zosd --config zos.json --account` prints, then: zosd --config zos.json");
     });
 
-  program.command("gw").description("gateways (name and FQDN proxies)").argument("[args...]").action(() => {
-    throw new InputError("gateways are not provided by the nodes yet", { hint: "nodes get gateway workloads with the networking work (issue 8); reach VMs through their network for now" });
+  const gw = program.command("gw").description("gateways: publish a VM's port as <name>.<gateway node domain>");
+  gw.command("create <name>").description("publish a VM (its node must have a domain)").requiredOption("--vm <name>", "the VM").option("--port <n>", "the VM's HTTP port", "80")
+    .action(async (name: string, o: { vm: string; port: string }) => {
+      const { opts, io } = ctx();
+      const grid = await openGrid(opts);
+      try {
+        const g = await grid.gateways.create({ name, vm: o.vm, port: Number(o.port), onProgress: io.progress });
+        io.result(g, () => `gateway ${g.fqdn} -> ${g.backend} (node ${g.nodeId}, contract ${g.contractId}, name contract ${g.nameContractId})`);
+      } finally {
+        await grid.close();
+      }
+    });
+  gw.command("ls").action(async () => {
+    const { opts, io } = ctx();
+    const grid = await openGrid(opts);
+    try {
+      const list = await grid.gateways.list();
+      io.result(list, () => table(list.map((g) => ({ ...g, node: g.nodeId })), ["name", "fqdn", "vm", "node", "contractId"]));
+    } finally {
+      await grid.close();
+    }
+  });
+  gw.command("rm <name>").action(async (name: string) => {
+    const { opts, io } = ctx();
+    const grid = await openGrid(opts);
+    try {
+      const g = await grid.gateways.delete(name);
+      io.result(g, () => `removed gateway ${g.fqdn}`);
+    } finally {
+      await grid.close();
+    }
   });
 }

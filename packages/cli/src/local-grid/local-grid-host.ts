@@ -94,7 +94,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
         // distinct sizes so the node finder has a choice to make: 2, 4, 6 … GiB free for VMs
         capacity: { cru: 2, mru: (4 + 2 * i) * GiB },
         location: { city: "Localhost", country: "ZZ" },
-        ...(host ? { bus: { listen: [`/ip4/${host.address}/tcp/0`] }, publicConfig: { ip4: `${host.address}/16`, gw4: underlay!.hostAddress } } : {}),
+        ...(host ? { bus: { listen: [`/ip4/${host.address}/tcp/0`] }, publicConfig: { ip4: `${host.address}/16`, gw4: underlay!.hostAddress, ...(i === 0 ? { domain: `gw.${net.tag}.zgrid.test` } : {}) } } : {}),
         intervals: { reconcileMs: 5_000, monitorMs: 2_000, uptimeMs: 60_000 },
         hypervisor: { accel: o.accel ?? "auto" },
       };

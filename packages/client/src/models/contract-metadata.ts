@@ -9,11 +9,13 @@
  */
 export interface ContractMetadata {
   v: 1;
-  kind: "vm" | "network";
+  kind: "vm" | "network" | "gateway";
   name: string;
   network?: string;
   /** Set by `apply -f`: the spec's project, so a re-apply finds what it owns. */
   project?: string;
+  /** Gateways: the name contract holding the name (cancelled with it). */
+  nameContract?: number;
   /** Short hash of the model that made it (apply replaces it when the model changes). */
   spec?: string;
 }
@@ -27,7 +29,7 @@ export function encodeMetadata(m: Omit<ContractMetadata, "v">): string {
 export function parseMetadata(text: string): ContractMetadata | undefined {
   try {
     const m = JSON.parse(text) as Partial<ContractMetadata>;
-    if (m.v === 1 && (m.kind === "vm" || m.kind === "network") && typeof m.name === "string") return m as ContractMetadata;
+    if (m.v === 1 && (m.kind === "vm" || m.kind === "network" || m.kind === "gateway") && typeof m.name === "string") return m as ContractMetadata;
   } catch {
     // not ours: contracts made by other tools
   }
