@@ -4,7 +4,7 @@
 // and re-apply it, delete it, and `zgrid down` leaves nothing running.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -140,6 +140,20 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
     const e = failing(2, "apply", "-f", spec);
     assert.equal(e.code, "SPEC");
     assert.match(e.message, /bad\.yaml:8: vms\.0\.memory: /);
+  });
+
+  test("no funds: deploy refused before any contract; `twin fund` fixes it", async () => {
+    const { createGridClient } = await import("@zgrid/chain");
+    // the user's key is in grid.json (`up` does not print it)
+    const key = (JSON.parse(readFileSync(join(dataDir, "grid.json"), "utf8")) as LocalGridInfo).user.privateKey;
+    const user = createGridClient({ rpcUrl: info.rpcUrl, addresses: info.addresses, account: key });
+    const before = contractIds();
+    await user.transfer((await user.getTwin(1)).account, await user.balanceOf()); // everything to the farmer (twin 1)
+    const e = failing(5, "vm", "deploy", "broke");
+    assert.equal(e.code, "NO_FUNDS");
+    assert.match(e.hint ?? "", /twin fund/);
+    assert.deepEqual(contractIds(), before);
+    assert.ok(BigInt(ok<{ balance: string }>("twin", "fund", "--amount", "1000").balance) > 0n);
   });
 
   test("a deploy the node refuses (unsigned flist) leaves no contract behind", async () => {
