@@ -92,7 +92,8 @@ try {
   const pubA = (da.workloads.find((w) => w.name === "pub")!.result!.data as { ip: string }).ip.replace(/\/\d+$/, "");
   const consoleOf = (d: Deployment, name: string) => (d.workloads.find((w) => w.name === name)!.result!.data as { console: string }).console;
   const { readFileSync } = await import("node:fs");
-  const textA = await waitFor("the VM benchmark", async () => readFileSync(consoleOf(da, "vma"), "utf8"), (t) => t.includes("ZGRID-BENCH-DONE"), 600_000);
+  const textA = await waitFor("the VM benchmark", async () => readFileSync(consoleOf(da, "vma"), "utf8"), (t) => t.includes("ZGRID-BENCH-DONE"), 300_000)
+    .catch((e: Error) => { throw new Error(`${e.message}; VM A's console:\n${readFileSync(consoleOf(da, "vma"), "utf8").slice(-2000)}`); });
   const textB = readFileSync(consoleOf(db, "vmb"), "utf8");
   const pings = (path: string) => [...textA.matchAll(new RegExp(`ZGRID-PING path=${path} round-trip min/avg/max = [\\d.]+/([\\d.]+)/`, "g"))].map((m) => Number(m[1]));
   const mbps = (port: number) => [...textB.matchAll(new RegExp(`ZGRID-RECV port=${port} bytes=(\\d+) start=([\\d.]+) end=([\\d.]+)`, "g"))]

@@ -158,7 +158,7 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
       { name: "net", type: "network", data: pb!.workload },
       vm("vmb", ipB, { OUTSIDE: new URL(ws.url).host }),
       { name: "pub", type: "ip", data: { v4: true } },
-      vm("vmc", ipB.replace(/5$/, "6"), {}, { public_ip: "pub" }),
+      vm("vmc", ipB.replace(/5$/, "6"), { PEER: ipA }, { public_ip: "pub" }),
     ], "net-b"), 1);
     contracts.push([a, da.contract_id], [b, db.contract_id]);
     const sa = await settledOk(a, da.contract_id);
@@ -179,6 +179,8 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     assert.equal(pub.gateway, "185.69.0.1");
     const direct = await waitFor("the public IP", () => httpGet(pub.ip.replace(/\/24$/, ""), 80, "x"), (r) => r?.status === 200);
     assert.equal(direct.body.trim(), "hello-from-vmc");
+    // and the VM with the public IP still reaches the private network (node A) over WireGuard
+    await waitFor("vmc's HTTP answer from vma", () => readConsole(consoleOf(sb, "vmc")), (x) => x.includes("body=hello-from-vma"));
   });
 
   test("refusals: a gateway name the twin does not hold, a loopback backend, a gateway on a node without domain", async () => {

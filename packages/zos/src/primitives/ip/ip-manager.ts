@@ -98,8 +98,10 @@ export function ipManager(deps: IpDeps): WorkloadManager<Ip> {
         // keep the ndmz default route.
         const table = routeTable(ctx.workloadId);
         await inNs("route", "replace", "default", "via", reserved.gateway, "dev", link.ns, "onlink", "table", table);
-        const rules = (await inNs("rule", "show", "from", binding.privateIp, "lookup", table)).stdout.trim();
-        if (!rules) await inNs("rule", "add", "from", binding.privateIp, "lookup", table, "priority", "100");
+        // main first for everything but its default route (the private network, the segment), then table
+        const rules = (await inNs("rule", "show", "from", binding.privateIp)).stdout;
+        if (!rules.includes("suppress_prefixlength")) await inNs("rule", "add", "from", binding.privateIp, "lookup", "main", "suppress_prefixlength", "0", "priority", "99");
+        if (!rules.includes(`lookup ${table}`)) await inNs("rule", "add", "from", binding.privateIp, "lookup", table, "priority", "100");
         await natRules(binding, true);
         ctx.log.info({ ip: reserved.ip, zmachine: vm?.name }, "public ip ready");
       }
@@ -113,6 +115,7 @@ export function ipManager(deps: IpDeps): WorkloadManager<Ip> {
       const r = w.result?.data as IpResult | undefined;
       if (r?.namespace && r.private_ip) {
         await runHost("ip", ["-n", r.namespace, "rule", "del", "from", r.private_ip, "lookup", routeTable(ctx.workloadId)]).catch(() => undefined);
+        await runHost("ip", ["-n", r.namespace, "rule", "del", "from", r.private_ip, "lookup", "main", "suppress_prefixlength", "0"]).catch(() => undefined);
         await natRules({ ns: r.namespace, publicIp: r.ip.replace(/\/\d+$/, ""), privateIp: r.private_ip, link: link.ns }, false).catch(() => undefined);
       }
       if (linkExists(link.host)) await runHost("ip", ["link", "del", link.host]);
