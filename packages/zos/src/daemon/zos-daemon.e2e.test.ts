@@ -286,7 +286,7 @@ describe("zos node daemon end to end", { timeout: 600_000 }, () => {
     await waitFor("deprovision", () => get(f.user, deployment.contract_id), (x) => x.workloads.every((w) => w.result?.state === "deleted"));
     assert.throws(() => process.kill(qemuPid!, 0), "qemu is gone");
     assert.ok(!existsSync(disk), "zmount file removed");
-    const n = networkNames(f.node.nodeId, f.user.id, "net");
+    const n = networkNames(f.node.nodeId, f.user.id, "net", f.node.account);
     const links = spawnSync("ip", ["-br", "link"], { encoding: "utf8" }).stdout;
     for (const name of [n.bridge, n.vethHost, tapNameFor(wid)]) assert.ok(!links.includes(name), `${name} removed`);
     assert.ok(!existsSync(`/run/netns/${n.namespace}`), "namespace removed");

@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -23,7 +23,11 @@ import { startTestGrid, type TestGrid } from "@zgrid/chain/devchain/test-grid";
 import { editFlist, packFlist, pushFlist, signFlist, startHub, type Hub } from "@zgrid/flist";
 import { twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types";
 import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
+import { openDeploymentStore } from "../engine/deployment-store.ts";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
+import { linkExists } from "../hypervisor/tap.ts";
+import { NDMZ_BRIDGE, egressLinks } from "../primitives/network/egress.ts";
+import { networkNames } from "../primitives/node-paths.ts";
 import { buildBusyboxRoot } from "../hypervisor/test-fixtures.ts";
 import type { ZosConfigInput } from "../daemon/zos-config.ts";
 
@@ -59,10 +63,17 @@ export async function startNodeFixture(o: { entrypoint: string; requireSignature
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(tmp, { recursive: true, force: true }), () => rmSync(vmStateDir, { recursive: true, force: true })];
   let daemon: ChildProcess | undefined;
   const hypervisor = new Hypervisor({ stateDir: vmStateDir });
+  // The node runs in this machine's own namespace: remember what it shares with the host (the
+  // egress bridge and its masquerade rule) so stop() removes them only when the node made them.
+  const hadNdmz = linkExists(NDMZ_BRIDGE);
   const stop = async () => {
     daemon?.kill("SIGKILL");
     for (const id of await hypervisor.list()) await hypervisor.delete(id).catch(() => undefined);
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    if (!hadNdmz && linkExists(NDMZ_BRIDGE)) {
+      spawnSync("ip", ["link", "del", NDMZ_BRIDGE]);
+      spawnSync("iptables", ["-t", "nat", "-D", "POSTROUTING", "-s", "100.127.0.0/16", "!", "-o", NDMZ_BRIDGE, "-j", "MASQUERADE"]);
+    }
   };
   try {
     const grid = await startTestGrid({ twins: 5 });
@@ -114,7 +125,7 @@ export async function startNodeFixture(o: { entrypoint: string; requireSignature
     const account = JSON.parse(spawnSync(process.execPath, [ZOSD, "--config", configPath, "--account"], { encoding: "utf8" }).stdout) as { account: `0x${string}` };
     await grid.admin.walletClient!.sendTransaction({ to: account.account, value: 10n ** 20n, chain: null });
     const node = { twinId: 0, nodeId: 0, account: account.account, dataDir, vmStateDir, configPath };
-    cleanups.push(() => cleanupNodeLeftovers(dataDir));
+    cleanups.push(() => cleanupNodeLeftovers(dataDir, node));
 
     const fixture: NodeFixture = {
       grid, hub, flistUrl: pushed.url, unsignedFlistUrl: unsignedUrl, noEntrypointFlistUrl: noEntry.url, hubBlocksDir: join(tmp, "hub"),
@@ -144,8 +155,23 @@ export async function startNodeFixture(o: { entrypoint: string; requireSignature
   }
 }
 
-/** Removes what a crashed test may leave: FUSE mounts under the data dir, and zgrid bridges/namespaces it made. */
-function cleanupNodeLeftovers(dataDir: string): void {
+/**
+ * Removes what a failed test may leave: every network the node's store knows (namespace, bridge,
+ * veths, wireguard-go, egress link), the gateway's HAProxy, FUSE mounts and mount processes.
+ */
+function cleanupNodeLeftovers(dataDir: string, node: { nodeId: number; account: string }): void {
+  if (existsSync(join(dataDir, "zos.db"))) {
+    const store = openDeploymentStore(join(dataDir, "zos.db"));
+    const networks = store.list().flatMap((d) => d.workloads.filter((w) => w.type === "network").map((w) => networkNames(node.nodeId, d.twin_id, w.name, node.account)));
+    store.close();
+    for (const n of networks) {
+      for (const pid of spawnSync("pgrep", ["-f", `^wireguard-go w-${n.id}$`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) spawnSync("kill", ["-9", pid]);
+      if (existsSync(`/run/netns/${n.namespace}`)) spawnSync("ip", ["netns", "del", n.namespace]);
+      for (const link of [n.bridge, n.vethHost, egressLinks(n).node]) if (linkExists(link)) spawnSync("ip", ["link", "del", link]);
+    }
+  }
+  const haproxyPid = join(dataDir, "gateway", "haproxy.pid");
+  if (existsSync(haproxyPid)) for (const pid of readFileSync(haproxyPid, "utf8").split(/\s+/).filter(Boolean)) spawnSync("kill", ["-9", pid]);
   const mnt = join(dataDir, "mnt");
   for (const e of (() => { try { return readdirSync(mnt); } catch { return []; } })()) {
     if (!e.endsWith(".json") && !e.endsWith(".log")) spawnSync("fusermount", ["-uz", join(mnt, e)]);
