@@ -11,7 +11,7 @@
  * ```
  */
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runHost } from "../../hypervisor/host-command.ts";
@@ -46,9 +46,20 @@ export async function ensureWireguardLink(name: string, namespace: string): Prom
           else resolve();
         });
       });
+      // The foreground wireguard-go exits before its daemon has made the control socket; `wg`
+      // right after that fails ("Unable to modify interface: Protocol not supported"). Wait for it.
+      await waitFor(() => linkExists(name) && existsSync(`/var/run/wireguard/${name}.sock`), 10_000, `wireguard-go ${name} did not come up`);
     }
   }
   await runHost("ip", ["link", "set", name, "netns", namespace]);
+}
+
+async function waitFor(ok: () => boolean, timeoutMs: number, message: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(message);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export interface WireguardConfig {
