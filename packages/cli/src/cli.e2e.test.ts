@@ -44,18 +44,6 @@ function failing(code: number, ...args: string[]): { code: string; message: stri
   return (r.json as { error: { code: string; message: string; hint?: string } }).error;
 }
 
-/**
- * Like ok(), but runs the command a second time when a node hit the known wireguard-go start race
- * (zos: `wg syncconf` before wireguard-go's UAPI socket exists -> "Protocol not supported"); a user
- * re-runs `apply` / `deploy` the same way, and the first attempt rolled back its contracts.
- */
-function okDespiteWgRace<T>(...args: string[]): T {
-  const r = zgrid(...args);
-  if (r.code === 6 && r.stdout.includes("Protocol not supported")) return ok<T>(...args);
-  assert.equal(r.code, 0, `zgrid ${args.join(" ")} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r.json as T;
-}
-
 /** Runs a command in the VM's private network namespace (inside its node host's mount namespace). */
 function inVmNetwork(vm: VmInfo, ...cmd: string[]): string {
   const node = info.nodes.find((n) => n.nodeId === vm.nodeId)!;
@@ -96,7 +84,7 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
 
   let web: VmInfo;
   test("deploy a VM, see it ok with its IP in `vm ls`, reach its web server", async () => {
-    web = okDespiteWgRace<VmInfo>("vm", "deploy", "web", "--node", String(info.nodes[0]!.nodeId), "--flist", "busybox", "--ssh-key", SSH_KEY, "--env", "GREETING=hi");
+    web = ok<VmInfo>("vm", "deploy", "web", "--node", String(info.nodes[0]!.nodeId), "--flist", "busybox", "--ssh-key", SSH_KEY, "--env", "GREETING=hi");
     assert.equal(web.state, "ok");
     assert.match(web.ip, /^10\.\d+\.\d+\.2$/);
     const listed = ok<VmInfo[]>("vm", "ls").find((v) => v.name === "web");
@@ -121,7 +109,7 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
 
   test("a VM with a public IP answers on it from the host", async () => {
     const other = info.nodes.find((n) => n.nodeId !== web.nodeId)!.nodeId;
-    const pub = okDespiteWgRace<VmInfo>("vm", "deploy", "pubvm", "--public-ip", "--node", String(other));
+    const pub = ok<VmInfo>("vm", "deploy", "pubvm", "--public-ip", "--node", String(other));
     assert.match(pub.publicIp, /^185\.\d+\.0\.1\d\/24$/);
     const address = pub.publicIp.split("/")[0]!;
     const page = await waitFor("the public IP", () => spawnSync("curl", ["-s", "-m", "3", `http://${address}/`], { encoding: "utf8" }).stdout, (s) => s.includes("hello from pubvm"));
@@ -194,7 +182,7 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
       `  - name: back`, `    node: ${n2}`, "    network: shopnet", "    flist: busybox", `    env: { MODE: ${mode} }`, "",
     ].join("\n"));
     write("one");
-    const first = okDespiteWgRace<{ plan: Array<{ action: string; name: string }>; vms: VmInfo[] }>("apply", "-f", spec);
+    const first = ok<{ plan: Array<{ action: string; name: string }>; vms: VmInfo[] }>("apply", "-f", spec);
     if (first.plan.some((s) => s.action === "keep")) first.plan = first.plan.map((s) => ({ ...s, action: "create" })); // second attempt after the race
     assert.deepEqual(first.plan.map((s) => `${s.action} ${s.name}`).sort(), ["create back", "create front"]);
     assert.deepEqual(first.vms.map((v) => [v.name, v.state, v.nodeId]).sort(), [["back", "ok", n2], ["front", "ok", n1]]);
@@ -205,7 +193,7 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
     const page = await waitFor("back through the WireGuard mesh", () => inVmNetwork(front, "curl", "-s", "-m", "3", `http://${backIp}/`), (x) => x.includes("hello from back"));
     assert.match(page, /hello from back/);
     write("two");
-    const second = okDespiteWgRace<{ plan: Array<{ action: string; name: string }>; vms: VmInfo[] }>("apply", "-f", spec);
+    const second = ok<{ plan: Array<{ action: string; name: string }>; vms: VmInfo[] }>("apply", "-f", spec);
     assert.deepEqual(second.plan.map((s) => `${s.action} ${s.name}`).sort(), ["keep front", "replace back"]);
     assert.ok(second.vms.every((v) => v.state === "ok"));
     const again = ok<{ plan: Array<{ action: string }> }>("apply", "-f", spec, "--dry-run");
