@@ -81,9 +81,29 @@ export async function configureWireguard(name: string, namespace: string, c: Wir
   const file = join(dir, "wg.conf");
   try {
     writeFileSync(file, `${lines.join("\n")}\n`, { mode: 0o600 });
-    await runHost("ip", ["netns", "exec", namespace, "wg", "syncconf", name, file]);
+    if (await hasKernelWireguard()) await runHost("ip", ["netns", "exec", namespace, "wg", "syncconf", name, file]);
+    else await syncUserspace(name, file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * wireguard-go is configured over its UAPI socket (/var/run/wireguard/<name>.sock), which does not
+ * depend on the network namespace: `wg` runs here, without `ip netns exec` (whose extra mount
+ * namespace was seen, inside the full test suite, to make `wg` miss the socket: "Unable to retrieve
+ * current interface configuration: Protocol not supported"). A daemon still settling after the move
+ * into the namespace gets a few short retries.
+ */
+async function syncUserspace(name: string, file: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runHost("wg", ["syncconf", name, file]);
+      return;
+    } catch (e) {
+      if (attempt >= 10 || !/Protocol not supported|No such file|Connection refused/.test(String((e as { details?: { stderr?: string } }).details?.stderr ?? e))) throw e;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
   }
 }
 
