@@ -20,7 +20,7 @@ import {
   deploymentCapacity, formatBytes, formatCapacity, missingCapacity, planUpdate, sortForInstall, sortForUninstall,
   workloadId, type Capacity, type Deployment, type Workload, type WorkloadResult,
 } from "@zgrid/types";
-import { freeCapacity, holdsCapacity, usedCapacity } from "./capacity-ledger.ts";
+import { freeCapacity, usedCapacity } from "./capacity-ledger.ts";
 import type { DeploymentStore, WorkloadChange } from "./deployment-store.ts";
 import { DeploymentConflictError, DeploymentNotFoundError, InsufficientCapacityError } from "./engine-errors.ts";
 import type { NodeChain } from "./node-chain.ts";
@@ -56,7 +56,7 @@ export class ProvisionEngine {
       if (existing && !isDeleted(existing)) {
         throw new DeploymentConflictError(`contract ${d.contract_id} is already deployed on this node`, { hint: "use zos.deployment.update with version + 1" });
       }
-      this.checkCapacity(deploymentCapacity(d), d.contract_id);
+      this.ensureFits(deploymentCapacity(d), d.contract_id);
       const accepted = withResults(d, () => ({ created: now(), state: "init", message: "" }));
       this.o.store.put(accepted);
       for (const w of accepted.workloads) this.record(accepted, w);
@@ -72,10 +72,7 @@ export class ProvisionEngine {
       const current = this.o.store.get(next.contract_id);
       if (!current || isDeleted(current)) throw new DeploymentNotFoundError(next.contract_id, { hint: "deploy it first with zos.deployment.deploy" });
       const plan = planUpdate(current, next);
-      const others = this.o.store.list().filter((d) => d.contract_id !== next.contract_id);
-      const need = usedCapacity([{ ...next, workloads: next.workloads }]);
-      const free = freeCapacity(this.o.totalCapacity, others);
-      this.ensureFits(need, free, next.contract_id);
+      this.ensureFits(deploymentCapacity(next), next.contract_id);
       const keep = new Map(current.workloads.map((w) => [w.name, w.result]));
       const accepted = withResults(next, (w) => (plan.unchanged.some((u) => u.name === w.name) && keep.get(w.name)) || { created: now(), state: "init", message: "" });
       this.o.store.put({ ...accepted, workloads: [...accepted.workloads, ...plan.removed] });
@@ -170,11 +167,6 @@ export class ProvisionEngine {
     }
   }
 
-  /** Capacity in use by live workloads, per deployment (reported to the chain). */
-  usedBy(d: Deployment): Capacity {
-    return usedCapacity([{ ...d, workloads: d.workloads.filter(holdsCapacity) }]);
-  }
-
   private async install(d: Deployment, workloads: readonly Workload[], previous?: Map<string, Workload>): Promise<void> {
     for (const w of sortForInstall(workloads)) {
       const m = this.manager(w);
@@ -229,7 +221,7 @@ export class ProvisionEngine {
   private async reportUsage(d: Deployment): Promise<void> {
     const fresh = this.o.store.get(d.contract_id) ?? d;
     if (isDeleted(fresh)) return; // the contract is gone: nothing to report
-    const used = this.usedBy(fresh);
+    const used = usedCapacity([fresh]);
     try {
       await this.o.chain.reportContractResources(d.contract_id, { cru: BigInt(used.cru), mru: BigInt(used.mru), sru: BigInt(used.sru), hru: BigInt(used.hru) });
     } catch (e) {
@@ -238,11 +230,10 @@ export class ProvisionEngine {
     }
   }
 
-  private checkCapacity(need: Capacity, contractId: number): void {
-    this.ensureFits(need, freeCapacity(this.o.totalCapacity, this.o.store.list()), contractId);
-  }
-
-  private ensureFits(need: Capacity, free: Capacity, contractId: number): void {
+  /** Throws unless `need` fits next to every other deployment (an update replaces its own). */
+  private ensureFits(need: Capacity, contractId: number): void {
+    const others = this.o.store.list().filter((d) => d.contract_id !== contractId);
+    const free = freeCapacity(this.o.totalCapacity, others);
     const missing = missingCapacity(need, free);
     if (missing.length === 0) return;
     const show = (r: string, n: number) => (r === "cru" ? `${n} cpu` : r === "ipv4u" ? `${n} ip` : formatBytes(n));

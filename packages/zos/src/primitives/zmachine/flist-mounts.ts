@@ -13,7 +13,7 @@
  */
 import { readFileSync } from "node:fs";
 import { readFile, rm, rmdir, writeFile } from "node:fs/promises";
-import { FlistReader, TAGS, lazyUnmount, mountFlist } from "@zgrid/flist";
+import { lazyUnmount, mountFlist, readFlistMeta, type FlistMeta } from "@zgrid/flist";
 
 export interface FlistMountsOptions {
   cacheDir: string;
@@ -26,18 +26,11 @@ export interface FlistMountsOptions {
   stores?: string[];
 }
 
-/** The flist's startup file (written by OCI conversion), when it has one. */
-export interface FlistStartup {
-  name: string;
-  args: string[];
-  env: Record<string, string>;
-  dir: string;
-}
-
 export interface MountedFlist {
   mountpoint: string;
   flistPath: string;
-  startup: FlistStartup | undefined;
+  /** Startup, content mode and size, read from the listing (no block is fetched). */
+  meta: FlistMeta;
 }
 
 export class FlistMounts {
@@ -52,7 +45,7 @@ export class FlistMounts {
     const meta = `${mountpoint}.json`;
     if (this.isMounted(mountpoint)) {
       const known = JSON.parse(await readFile(meta, "utf8").catch(() => "{}")) as { flist?: string; flistPath?: string };
-      if (known.flist === flist && known.flistPath) return { mountpoint, flistPath: known.flistPath, startup: readStartup(known.flistPath) };
+      if (known.flist === flist && known.flistPath) return { mountpoint, flistPath: known.flistPath, meta: readFlistMeta(known.flistPath) };
       await this.unmount(mountpoint);
     }
     const options: Parameters<typeof mountFlist>[0] = {
@@ -67,7 +60,7 @@ export class FlistMounts {
     };
     const handle = await mountFlist(options);
     await writeFile(meta, JSON.stringify({ flist, flistPath: handle.flistPath, pid: handle.pid }) + "\n");
-    return { mountpoint, flistPath: handle.flistPath, startup: readStartup(handle.flistPath) };
+    return { mountpoint, flistPath: handle.flistPath, meta: readFlistMeta(handle.flistPath) };
   }
 
   /** True when a FUSE filesystem is mounted at `mountpoint` (from /proc/self/mountinfo). */
@@ -89,18 +82,6 @@ export class FlistMounts {
     await rm(meta, { force: true });
     await rm(`${mountpoint}.log`, { force: true });
     await rmdir(mountpoint).catch(() => undefined);
-  }
-}
-
-function readStartup(flistPath: string): FlistStartup | undefined {
-  const reader = FlistReader.open(flistPath);
-  try {
-    const text = reader.tag(TAGS.entrypoint);
-    return text ? (JSON.parse(text) as FlistStartup) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    reader.close();
   }
 }
 

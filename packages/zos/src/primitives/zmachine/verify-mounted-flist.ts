@@ -2,12 +2,13 @@
  * Reads a freshly mounted flist before a VM boots from it. Every block read through the mount is
  * re-hashed by @zgrid/flist, so a tampered block fails this read with EIO and the zmachine is
  * refused with a message naming the file — instead of a VM that dies later on an I/O error.
- * Small images (up to `wholeLimitBytes`) are read entirely, which also warms the cache for boot;
- * larger ones have their entrypoint read, and the rest is verified lazily on every read.
+ * The caller decides from the listing's size (FlistMeta.bytes): small images are read entirely
+ * ("all"), which also warms the cache for boot; larger ones have their entrypoint read, and the
+ * rest is verified lazily on every read.
  *
  * @example
  * ```ts
- * await verifyMountedFlist("/var/lib/zos/mnt/7-12-vm", ["/start.sh"], 64 * 2 ** 20);
+ * await verifyMountedFlist("/var/lib/zos/mnt/7-12-vm", meta.bytes <= 64 * 2 ** 20 ? "all" : ["/start.sh"]);
  * ```
  */
 import { lstat, open, readdir } from "node:fs/promises";
@@ -30,28 +31,17 @@ async function readAll(path: string, shown: string): Promise<void> {
   }
 }
 
-async function treeSize(root: string, limit: number): Promise<{ files: string[]; bytes: number } | undefined> {
-  const files: string[] = [];
-  let bytes = 0;
-  const walk = async (dir: string): Promise<boolean> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        if (!(await walk(p))) return false;
-      } else if (e.isFile()) {
-        bytes += (await lstat(p)).size;
-        if (bytes > limit) return false;
-        files.push(p);
-      }
-    }
-    return true;
-  };
-  return (await walk(root)) ? { files, bytes } : undefined;
+/** Every regular file under `root` (directory entries only: no stat through the mount). */
+async function allFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) out.push(join(e.parentPath, e.name));
+  }
+  return out;
 }
 
-export async function verifyMountedFlist(mountpoint: string, mustRead: readonly string[], wholeLimitBytes: number): Promise<void> {
-  const whole = await treeSize(mountpoint, wholeLimitBytes);
-  const files = whole ? whole.files : mustRead.map((p) => join(mountpoint, p));
+export async function verifyMountedFlist(mountpoint: string, read: "all" | readonly string[]): Promise<void> {
+  const files = read === "all" ? await allFiles(mountpoint) : read.map((p) => join(mountpoint, p));
   for (const f of files) {
     const st = await lstat(f).catch(() => undefined);
     if (!st?.isFile()) continue;

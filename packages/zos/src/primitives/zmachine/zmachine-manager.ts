@@ -72,7 +72,7 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
       try {
         const spec = await vmSpec(ctx, w, net, mounted, deps);
         const entry = spec.mode === "container" && spec.entrypoint?.[0] ? [spec.entrypoint[0]] : [];
-        await verifyMountedFlist(mounted.mountpoint, entry, VERIFY_WHOLE_BYTES).catch((e: unknown) => {
+        await verifyMountedFlist(mounted.mountpoint, mounted.meta.bytes <= VERIFY_WHOLE_BYTES ? "all" : entry).catch((e: unknown) => {
           throw new Error(`flist ${w.data.flist} refused: ${e instanceof Error ? e.message : String(e)}`);
         });
         const started = await deps.hypervisor.start(spec);
@@ -111,7 +111,8 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
     if (!disk?.path) throw new Error(`disk '${m.name}' is not ready`);
     return { path: disk.path, mountpoint: m.mountpoint, sizeBytes: disk.size, keep: true };
   });
-  const env: Record<string, string> = { ...(flist.startup?.env ?? {}), ...w.data.env };
+  const startup = flist.meta.startup;
+  const env: Record<string, string> = { ...(startup?.env ?? {}), ...w.data.env };
   const sshKeys = (w.data.env.SSH_KEY ?? "").split("\n").map((k) => k.trim()).filter(Boolean);
   const base = {
     id: ctx.workloadId,
@@ -124,13 +125,13 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
     sshKeys,
   };
   const size = w.data.size || minRootSize(cpu, memory);
-  if (exists(flist.mountpoint, "image.raw")) {
+  if (flist.meta.mode === "image") {
     // Full VM: the image is copied (sparse) onto the VM's own disk, so the flist stays read-only.
     const disk = join(vmDir, "image.img");
     await copyFile(join(flist.mountpoint, "image.raw"), disk);
     return { ...base, mode: "full", rootDisk: { path: disk, sizeBytes: size } } as VmSpecInput;
   }
-  const entrypoint = w.data.entrypoint.trim() !== "" ? w.data.entrypoint.trim().split(/\s+/) : flist.startup ? [flist.startup.name, ...flist.startup.args] : [];
+  const entrypoint = w.data.entrypoint.trim() !== "" ? w.data.entrypoint.trim().split(/\s+/) : startup ? [startup.name, ...startup.args] : [];
   const argv0 = entrypoint[0] ?? "/sbin/init";
   if (argv0.startsWith("/") && !exists(flist.mountpoint, argv0) && !(entrypoint.length === 0 && exists(flist.mountpoint, "bin/sh"))) {
     throw new Error(entrypoint.length === 0
