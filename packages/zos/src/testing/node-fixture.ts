@@ -10,19 +10,16 @@
  * await grid.stop();
  * ```
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { createBus, type Bus } from "@zgrid/bus";
+import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
 import { startTestGrid, type TestGrid } from "@zgrid/chain/devchain/test-grid";
-import { editFlist, packFlist, pushFlist, signFlist, startHub, type Hub } from "@zgrid/flist";
-import { twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types";
-import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
+import { editFlist, startHub, type Hub } from "@zgrid/flist";
+import type { TwinKey } from "@zgrid/types";
 import { openDeploymentStore } from "../engine/deployment-store.ts";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { linkExists } from "../hypervisor/tap.ts";
@@ -30,8 +27,7 @@ import { NDMZ_BRIDGE, egressLinks } from "../primitives/network/egress.ts";
 import { networkNames } from "../primitives/node-paths.ts";
 import { buildBusyboxRoot } from "../hypervisor/test-fixtures.ts";
 import type { ZosConfigInput } from "../daemon/zos-config.ts";
-
-const ZOSD = fileURLToPath(new URL("../../bin/zosd.ts", import.meta.url));
+import { fundNode, nodeAccount, publishFlist, startZosd, testTwin, zosdCommand } from "./zosd-process.ts";
 
 export interface Twin { id: number; key: TwinKey; client: GridClient; bus: Bus }
 
@@ -80,35 +76,21 @@ export async function startNodeFixture(o: { entrypoint: string; requireSignature
     cleanups.push(() => grid.stop());
     const hub = await startHub({ dataDir: join(tmp, "hub"), port: 0 });
     cleanups.push(() => hub.close());
-    const twin = async (index: 3 | 4): Promise<Twin> => {
-      const t = grid.chain.twins[index]!;
-      const key = twinKeyFromPrivateKey(t.privateKey);
-      const client = index === 3 ? grid.user : grid.stranger;
-      const bus = await createBus({ key, twinId: t.twinId, directory: chainTwinDirectory(client) });
-      cleanups.push(() => bus.stop());
-      return { id: t.twinId, key, client, bus };
-    };
-    const user = await twin(3);
-    const stranger = await twin(4);
+    const onStop = (f: () => Promise<void>) => void cleanups.push(f);
+    const user = await testTwin(grid, 3, onStop);
+    const stranger = await testTwin(grid, 4, onStop);
 
     const root = join(tmp, "root");
     await buildBusyboxRoot(root, o.entrypoint);
-    const local = `dir://${join(tmp, "blocks")}`;
-    const fl = join(tmp, "busybox.fl");
-    await packFlist({ source: root, output: fl, stores: [local] });
-    // The same image unsigned, placed on the hub by hand (the hub itself only takes signed uploads).
-    const unsigned = join(tmp, "hub", "flists", user.key.address, "busybox-unsigned.fl");
-    await signFlist(fl, user.key);
-    const pushed = await pushFlist({ hub: hub.url, flist: fl, stores: [local] });
+    const busybox = await publishFlist({ root, tmp, name: "busybox", hub, key: user.key });
     const bare = join(tmp, "bare-root");
     mkdirSync(join(bare, "etc"), { recursive: true });
     writeFileSync(join(bare, "etc", "hostname"), "bare\n");
-    const bareFl = join(tmp, "noentry.fl");
-    await packFlist({ source: bare, output: bareFl, stores: [local] });
-    await signFlist(bareFl, user.key);
-    const noEntry = await pushFlist({ hub: hub.url, flist: bareFl, stores: [local] });
+    const noEntry = await publishFlist({ root: bare, tmp, name: "noentry", hub, key: user.key });
+    // The same busybox image unsigned, placed on the hub by hand (the hub only takes signed uploads).
+    const unsigned = join(tmp, "hub", "flists", user.key.address, "busybox-unsigned.fl");
     mkdirSync(join(tmp, "hub", "flists", user.key.address), { recursive: true });
-    copyFileSync(join(tmp, "busybox.fl"), unsigned);
+    copyFileSync(busybox.path, unsigned);
     editFlist(unsigned, { routes: [{ start: 0, end: 255, url: `${hub.url}/blocks` }], removeTags: ["zgrid.signer", "zgrid.signature", "zgrid.root"] });
     const unsignedUrl = `${hub.url}/flists/${user.key.address}/busybox-unsigned.fl`;
 
@@ -122,25 +104,20 @@ export async function startNodeFixture(o: { entrypoint: string; requireSignature
       hypervisor: { accel: "tcg" },
     };
     writeFileSync(configPath, JSON.stringify(config));
-    const account = JSON.parse(spawnSync(process.execPath, [ZOSD, "--config", configPath, "--account"], { encoding: "utf8" }).stdout) as { account: `0x${string}` };
-    await grid.admin.walletClient!.sendTransaction({ to: account.account, value: 10n ** 20n, chain: null });
-    const node = { twinId: 0, nodeId: 0, account: account.account, dataDir, vmStateDir, configPath };
+    const [cmd, args] = zosdCommand(configPath);
+    const account = nodeAccount(cmd, args);
+    await fundNode(grid, account);
+    const node = { twinId: 0, nodeId: 0, account, dataDir, vmStateDir, configPath };
     cleanups.push(() => cleanupNodeLeftovers(dataDir, node));
 
     const fixture: NodeFixture = {
-      grid, hub, flistUrl: pushed.url, unsignedFlistUrl: unsignedUrl, noEntrypointFlistUrl: noEntry.url, hubBlocksDir: join(tmp, "hub"),
+      grid, hub, flistUrl: busybox.url, unsignedFlistUrl: unsignedUrl, noEntrypointFlistUrl: noEntry.url, hubBlocksDir: join(tmp, "hub"),
       user, stranger, node, hypervisor, stop,
       async startNode() {
-        daemon = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "warn" } });
-        const line = await new Promise<string>((resolve, reject) => {
-          const rl = createInterface({ input: daemon!.stdout! });
-          rl.once("line", resolve);
-          daemon!.once("exit", (code) => reject(new Error(`zosd exited (${code}) before it was ready`)));
-        });
-        const ready = JSON.parse(line) as { ready: boolean; twinId: number; nodeId: number; error?: { message: string } };
-        if (!ready.ready) throw new Error(`zosd failed: ${ready.error?.message}`);
-        node.twinId = ready.twinId;
-        node.nodeId = ready.nodeId;
+        const started = await startZosd(cmd, args);
+        daemon = started.process;
+        node.twinId = started.twinId;
+        node.nodeId = started.nodeId;
       },
       nodePid: () => daemon?.pid,
       killNode() {

@@ -11,25 +11,19 @@
  * await g.stop();
  * ```
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { createBus } from "@zgrid/bus";
 import { startTestGrid, type TestGrid } from "@zgrid/chain/devchain/test-grid";
-import { packFlist, pushFlist, signFlist, startHub, type Hub } from "@zgrid/flist";
-import { twinKeyFromPrivateKey } from "@zgrid/types";
-import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
+import { startHub, type Hub } from "@zgrid/flist";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { buildBusyboxRoot } from "../hypervisor/test-fixtures.ts";
 import type { ZosConfigInput } from "../daemon/zos-config.ts";
 import { networkNames } from "../primitives/node-paths.ts";
 import type { Twin } from "../testing/node-fixture.ts";
+import { fundNode, nodeAccount, publishFlist, startZosd, testTwin, zosdCommand } from "../testing/zosd-process.ts";
 import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "./underlay.ts";
-
-const ZOSD = fileURLToPath(new URL("../../bin/zosd.ts", import.meta.url));
 
 export interface GridNode {
   host: NodeHost;
@@ -88,23 +82,13 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
     cleanups.push(() => grid.stop());
     const hub = await startHub({ dataDir: join(tmp, "hub"), port: 0, host: underlay.hostAddress });
     cleanups.push(() => hub.close());
-    const twin = async (index: 3 | 4): Promise<Twin> => {
-      const t = grid.chain.twins[index]!;
-      const key = twinKeyFromPrivateKey(t.privateKey);
-      const client = index === 3 ? grid.user : grid.stranger;
-      const bus = await createBus({ key, twinId: t.twinId, directory: chainTwinDirectory(client), listen: [`/ip4/${underlay.hostAddress}/tcp/0`] });
-      cleanups.push(() => bus.stop());
-      return { id: t.twinId, key, client, bus };
-    };
-    const user = await twin(3);
-    const stranger = await twin(4);
+    const onStop = (f: () => Promise<void>) => void cleanups.push(f);
+    const listen = [`/ip4/${underlay.hostAddress}/tcp/0`];
+    const user = await testTwin(grid, 3, onStop, listen);
+    const stranger = await testTwin(grid, 4, onStop, listen);
     const root = join(tmp, "root");
     await buildBusyboxRoot(root, o.entrypoint);
-    const local = `dir://${join(tmp, "blocks")}`;
-    const fl = join(tmp, "busybox.fl");
-    await packFlist({ source: root, output: fl, stores: [local] });
-    await signFlist(fl, user.key);
-    const pushed = await pushFlist({ hub: hub.url, flist: fl, stores: [local] });
+    const pushed = await publishFlist({ root, tmp, name: "busybox", hub, key: user.key });
 
     for (let i = 0; i < o.nodes; i++) {
       const host = await createNodeHost(underlay, { name: `t${octet}n${i + 1}`, address: `10.${octet}.0.${11 + i}` });
@@ -124,17 +108,13 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
       };
       const configPath = join(tmp, `zos${i + 1}.json`);
       writeFileSync(configPath, JSON.stringify(config));
-      const [cmd, args] = host.command(process.execPath, ["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath]);
-      const account = JSON.parse(spawnSync(cmd, [...args, "--account"], { encoding: "utf8" }).stdout) as { account: `0x${string}` };
-      node.account = account.account;
-      await grid.admin.walletClient!.sendTransaction({ to: account.account, value: 10n ** 20n, chain: null });
-      node.process = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "warn" } });
-      const line = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: node.process!.stdout! }).once("line", resolve);
-        node.process!.once("exit", (code) => reject(new Error(`zosd ${i + 1} exited (${code}) before it was ready`)));
+      const [cmd, args] = host.command(...zosdCommand(configPath));
+      node.account = nodeAccount(cmd, args);
+      await fundNode(grid, node.account as `0x${string}`);
+      const ready = await startZosd(cmd, args).catch((e: unknown) => {
+        throw new Error(`zosd ${i + 1}: ${e instanceof Error ? e.message : String(e)}`);
       });
-      const ready = JSON.parse(line) as { ready: boolean; twinId: number; nodeId: number; error?: { message: string } };
-      if (!ready.ready) throw new Error(`zosd ${i + 1} failed: ${ready.error?.message}`);
+      node.process = ready.process;
       node.twinId = ready.twinId;
       node.nodeId = ready.nodeId;
     }
