@@ -10,6 +10,7 @@
  * ```
  */
 import type { GridClient } from "@zgrid/chain";
+import type { GatewayResult } from "@zgrid/types";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
 import { InputError, NotFoundError } from "../errors/client-errors.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
@@ -52,7 +53,7 @@ export class GatewayService {
         metadata: encodeMetadata({ kind: "gateway", name: o.name, network: o.vm, nameContract: nameContractId }),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}),
       });
-      const fqdn = ((d.workloads[0]?.result?.data ?? {}) as { fqdn?: string }).fqdn ?? `${o.name}.${node.domain}`;
+      const fqdn = ((d.workloads[0]?.result?.data ?? {}) as Partial<GatewayResult>).fqdn ?? `${o.name}.${node.domain}`;
       return { name: o.name, fqdn, nodeId: vm.nodeId, contractId: d.contract_id, nameContractId, backend, vm: o.vm };
     } catch (e) {
       await tx.rollback(o.onProgress);

@@ -9,6 +9,17 @@ import { defineWorkloadType } from "./workload-type.ts";
 const schema = z.strictObject({ v4: z.boolean().default(false), v6: z.boolean().default(false) });
 export type IpData = z.infer<typeof schema>;
 
+/** What the node reports for a public IP (`workload.result.data`). */
+export interface IpResult {
+  ip: string;
+  gateway: string;
+  ip6: string;
+  zmachine: string;
+  /** The 1:1 mapping (kept so deprovision works after the contract released the IP). */
+  namespace?: string;
+  private_ip?: string;
+}
+
 export const ip = defineWorkloadType<IpData>({
   type: "ip",
   schema,

@@ -16,12 +16,12 @@ import { join } from "node:path";
 import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
 import { createGridClient } from "@zgrid/chain";
 import { createLogger } from "@zgrid/log";
-import { BaseError, bytesToHex, WORKLOAD_TYPE_NAMES, type Deployment } from "@zgrid/types";
+import { BaseError, bytesToHex, WORKLOAD_TYPE_NAMES, type Deployment, type NodeStatistics } from "@zgrid/types";
 import { registerRoutes } from "../api/register-routes.ts";
 import { ChainSync, type WatchableChain } from "../chain/chain-sync.ts";
 import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
 import { registerNode, scheduleUptime } from "../chain/registrar.ts";
-import { systemReserve, usedCapacity } from "../engine/capacity-ledger.ts";
+import { freeCapacity, systemReserve, usedCapacity } from "../engine/capacity-ledger.ts";
 import { openDeploymentStore, type DeploymentStore } from "../engine/deployment-store.ts";
 import { ProvisionEngine, isDeleted } from "../engine/provision-engine.ts";
 import type { ManagerMap } from "../engine/workload-manager.ts";
@@ -113,7 +113,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     stoppers.push(() => engine.queue.idle());
     await engine.adoptAll();
 
-    registerRoutes(bus, {
+    const unregisterRoutes = registerRoutes(bus, {
       engine,
       version: ZOS_VERSION,
       features: Object.keys(managers),
@@ -123,7 +123,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       wireguardPorts: () => store.list().filter((d) => !isDeleted(d)).flatMap((d) => d.workloads)
         .flatMap((w) => (w.type === "network" && w.result?.state === "ok" ? [w.data.wireguard_listen_port] : [])),
     });
-    stoppers.push(() => { for (const c of ["deploy", "update", "get", "list", "changes"]) bus.unhandle(`zos.deployment.${c}`); });
+    stoppers.push(unregisterRoutes);
 
     const sync = new ChainSync({ nodeId, chain: chain as unknown as WatchableChain, engine, store, cursorFile: join(config.dataDir, "chain.cursor"), intervalMs: config.intervals.reconcileMs, log: nlog });
     await sync.start();
@@ -167,12 +167,15 @@ function findNetwork(store: DeploymentStore, d: Deployment, name: string): Netwo
   return undefined;
 }
 
-function statistics(store: DeploymentStore, total: ReturnType<typeof measureCapacity>) {
+function statistics(store: DeploymentStore, total: ReturnType<typeof measureCapacity>): NodeStatistics {
   const live = store.list().filter((d) => !isDeleted(d));
   return {
     total,
     used: usedCapacity(live),
     system: systemReserve(total.mru),
+    // What the engine's capacity check would still accept (reserve and CPU overcommit applied),
+    // so clients never re-code those rules.
+    free: freeCapacity(total, live),
     users: { deployments: live.length, workloads: live.reduce((n, d) => n + d.workloads.filter((w) => w.result?.state !== "deleted").length, 0) },
   };
 }

@@ -18,7 +18,7 @@
 import type { Logger } from "@zgrid/log";
 import {
   deploymentCapacity, formatBytes, formatCapacity, missingCapacity, planUpdate, sortForInstall, sortForUninstall,
-  workloadId, type Capacity, type Deployment, type Workload, type WorkloadResult,
+  parseWorkloadId, workloadId, type Capacity, type Deployment, type Workload, type WorkloadResult,
 } from "@zgrid/types";
 import { freeCapacity, usedCapacity } from "./capacity-ledger.ts";
 import type { DeploymentStore, WorkloadChange } from "./deployment-store.ts";
@@ -136,12 +136,12 @@ export class ProvisionEngine {
 
   /** Records a workload failure found outside provisioning (the VM monitor gave up). */
   markFailed(workloadIdText: string, message: string): Promise<void> {
-    const m = /^(\d+)-(\d+)-(.+)$/.exec(workloadIdText);
-    if (!m) return Promise.resolve();
-    const contractId = Number(m[2]);
+    const ref = parseWorkloadId(workloadIdText);
+    if (!ref) return Promise.resolve();
+    const { contractId } = ref;
     return this.queue.run(contractId, async () => {
       const d = this.o.store.get(contractId);
-      const w = d?.workloads.find((x) => x.name === m[3]);
+      const w = d?.workloads.find((x) => x.name === ref.name);
       if (d && w && w.result?.state !== "deleted") this.setResult(d, w, { created: now(), state: "error", message });
     });
   }

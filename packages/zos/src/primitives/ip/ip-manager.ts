@@ -27,15 +27,8 @@ export interface IpDeps {
   findNetwork(ctx: WorkloadContext, name: string): NetworkResult | undefined;
 }
 
-export interface IpResult {
-  ip: string;
-  gateway: string;
-  ip6: string;
-  zmachine: string;
-  /** The 1:1 mapping (kept so deprovision works after the contract released the IP). */
-  namespace?: string;
-  private_ip?: string;
-}
+import type { IpResult } from "@zgrid/types";
+export type { IpResult };
 
 type Ip = WorkloadOf<"ip">;
 

@@ -20,17 +20,8 @@ import { networkNames } from "../node-paths.ts";
 import { ensureEgress, removeEgress } from "./egress.ts";
 import { configureWireguard, deleteWireguardLink, ensureWireguardLink, linkInNamespace } from "./wireguard-link.ts";
 
-export interface NetworkResult {
-  bridge: string;
-  namespace: string;
-  gateway: string;
-  subnet: string;
-  prefix: number;
-  ip_range: string;
-  /** The WireGuard interface in the namespace. */
-  wireguard: string;
-  listen_port: number;
-}
+import type { NetworkResult } from "@zgrid/types";
+export type { NetworkResult };
 
 /** Whether a UDP port is bound in this (the node's) namespace. */
 async function udpPortInUse(port: number): Promise<boolean> {
