@@ -2,7 +2,7 @@
  * `zgrid network|contracts|nodes|twin|farm|gw`: the grid's other nouns.
  */
 import type { Command } from "commander";
-import { createGridClient } from "@zgrid/chain/client/create-grid-client";
+import { createGridClient } from "@zgrid/chain/client";
 import { InputError, LocalGridError, formatBytes, parseSize, readLocalGrid, type NodeFilter } from "@zgrid/client";
 import { openGrid, type GlobalOptions } from "../context.ts";
 import { table, type Output } from "../output.ts";

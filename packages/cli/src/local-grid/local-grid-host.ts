@@ -22,8 +22,8 @@ import { TAGS, packFlist, pushFlist, signFlist, startHub, type Hub } from "@zgri
 import { createLogger } from "@zgrid/log";
 import { twinKeyFromPrivateKey } from "@zgrid/types";
 import type { ZosConfigInput } from "@zgrid/zos";
-import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "@zgrid/zos/underlay/underlay";
-import { buildBusyboxRoot } from "@zgrid/zos/hypervisor/test-fixtures";
+import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "@zgrid/zos";
+import { buildBusyboxRoot } from "@zgrid/zos/hypervisor";
 import { vmStateDirFor } from "./local-grid-paths.ts";
 
 const ZOSD = fileURLToPath(new URL("../../../zos/bin/zosd.ts", import.meta.url));

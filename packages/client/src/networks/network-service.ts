@@ -13,7 +13,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
-import { planNetwork, type NetworkWorkloadData } from "@zgrid/zos/primitives/network/plan";
+import { planNetwork, type NetworkWorkloadData } from "@zgrid/types";
 import { InputError } from "../errors/client-errors.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
 import type { DeployTransaction, ProgressFn } from "../deploy/deployer.ts";

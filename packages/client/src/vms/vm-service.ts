@@ -11,7 +11,7 @@
  */
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
-import { networkNames } from "@zgrid/zos/primitives/node-paths";
+import { networkNames } from "@zgrid/types";
 import type { Deployment, IpResult, ZmachineResult } from "@zgrid/types";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";

@@ -14,12 +14,11 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
-import { createGridClient } from "@zgrid/chain";
+import { chainTwinDirectory, createGridClient } from "@zgrid/chain";
 import { createLogger } from "@zgrid/log";
 import { BaseError, bytesToHex, WORKLOAD_TYPE_NAMES, type Deployment, type NodeStatistics } from "@zgrid/types";
 import { registerRoutes } from "../api/register-routes.ts";
 import { ChainSync, type WatchableChain } from "../chain/chain-sync.ts";
-import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
 import { registerNode, scheduleUptime } from "../chain/registrar.ts";
 import { freeCapacity, systemReserve, usedCapacity } from "../engine/capacity-ledger.ts";
 import { openDeploymentStore, type DeploymentStore } from "../engine/deployment-store.ts";
