@@ -1,4 +1,5 @@
-// Lint config for every package: typescript-eslint's recommended rules, type-aware where cheap.
+// Lint config for every package: typescript-eslint's type-checked recommended rules (one TypeScript
+// program for the repo via the project service), no floating promises, package boundaries.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -24,13 +25,34 @@ const TEST_FILES = ["**/*.test.ts", "**/testing/**", "**/*fixture*.ts", "**/test
 export default tseslint.config(
   { ignores: ["**/node_modules/**", ".tools/**", ".data/**", "**/generated/**"] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+  },
   {
     languageOptions: { globals: { process: "readonly", console: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", URL: "readonly", TextEncoder: "readonly", TextDecoder: "readonly", AbortController: "readonly", AbortSignal: "readonly", fetch: "readonly", performance: "readonly", queueMicrotask: "readonly", structuredClone: "readonly", setImmediate: "readonly" } },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error",
       "no-constant-condition": ["error", { checkLoops: false }],
+      // node:test's test()/describe() return promises the runner awaits itself.
+      "@typescript-eslint/no-floating-promises": ["error", { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["test", "describe", "it", "suite", "before", "after", "beforeEach", "afterEach"] }] }],
+      // Type-checked rules not yet enforced: each had findings across files other work was editing
+      // at the time (counts when turned on: no-unsafe-* 188, mostly JSON in tests; unbound-method
+      // 14, io.progress passed as a callback; no-unnecessary-type-assertion 38; require-await 17;
+      // no-base-to-string 4; restrict-template-expressions 2; no-redundant-type-constituents 1).
+      // Turn each on and fix its findings in its own change.
+      "@typescript-eslint/no-unsafe-argument": "off",
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-call": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-unsafe-return": "off",
+      "@typescript-eslint/unbound-method": "off",
+      "@typescript-eslint/no-unnecessary-type-assertion": "off",
+      "@typescript-eslint/require-await": "off",
+      "@typescript-eslint/no-base-to-string": "off",
+      "@typescript-eslint/restrict-template-expressions": "off",
+      "@typescript-eslint/no-redundant-type-constituents": "off",
     },
   },
   {
@@ -41,5 +63,9 @@ export default tseslint.config(
     files: ["packages/*/src/**/*.ts", "packages/*/bin/**/*.ts"],
     ignores: TEST_FILES,
     rules: { "no-restricted-imports": ["error", { patterns: [deepImport, crossPackagePath, testingImport] }] },
+  },
+  {
+    files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
+    ...tseslint.configs.disableTypeChecked,
   },
 );
