@@ -8,7 +8,7 @@ export * from "./engine/engine-errors.ts";
 export type { NodeChain, ChainContract, ChainTwin } from "./engine/node-chain.ts";
 export type { WorkloadManager, WorkloadContext, ManagerMap } from "./engine/workload-manager.ts";
 export { openDeploymentStore, type DeploymentStore, type WorkloadChange } from "./engine/deployment-store.ts";
-export { chainTwinDirectory } from "@zgrid/chain";
+export { chainTwinDirectory } from "@zgrid/chain/client";
 export { loadNodeIdentity } from "./node/node-identity.ts";
 export { networkNames, nodePaths } from "./primitives/node-paths.ts";
 export { planNetwork, generateWgKeyPair, wgKeyPairFromPrivate, subnetOf, type NetworkPlan, type PlannedNode, type PlanNodeInput, type NetworkWorkloadData, type NetworkPeer, type WgKeyPair } from "@zgrid/types";

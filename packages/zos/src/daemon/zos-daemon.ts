@@ -14,7 +14,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
-import { chainTwinDirectory, createGridClient } from "@zgrid/chain";
+import { chainTwinDirectory, createGridClient } from "@zgrid/chain/client";
 import { createLogger } from "@zgrid/log";
 import { BaseError, bytesToHex, WORKLOAD_TYPE_NAMES, type Deployment, type NodeStatistics } from "@zgrid/types";
 import { registerRoutes } from "../api/register-routes.ts";
