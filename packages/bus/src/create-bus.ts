@@ -11,6 +11,7 @@
  * ```
  */
 import { randomBytes } from "node:crypto";
+import type { CircuitRelayService } from "@libp2p/circuit-relay-v2";
 import type { Libp2p } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
@@ -26,7 +27,8 @@ import { BusMetrics, type BusMetricsSnapshot } from "./metrics/bus-metrics.ts";
 import { createPeerNode, type RelayServerOptions } from "./node/create-peer-node.ts";
 import { keepRelayReservations, type RelayReservations } from "./node/relay-reservations.ts";
 import { resolveBusLimits, type BusLimits } from "./server/bus-limits.ts";
-import { serveInboundStream, type BusHandler } from "./server/inbound-session.ts";
+import { InboundGuard } from "./server/inbound-guard.ts";
+import { SESSION_HELLO, serveInboundStream, type BusHandler } from "./server/inbound-session.ts";
 import { ReplayCache } from "./server/replay-cache.ts";
 import { TwinRateLimiter, type RateLimit } from "./server/twin-rate-limiter.ts";
 import { FRAME_KIND } from "./wire/frame-codec.ts";
@@ -56,6 +58,11 @@ export interface BusOptions {
   defaultTimeoutMs?: number;
   /** Start at once (default true). */
   start?: boolean;
+  /**
+   * Authenticated sessions (default true): after one signed request on a stream is answered,
+   * later requests on it carry no signature (README, "Sessions"). false signs every request.
+   */
+  sessions?: boolean;
 }
 
 export interface RequestOptions {
@@ -107,6 +114,7 @@ class TwinBus implements Bus {
   #unsubscribe: (() => void) | undefined;
   #reservations: RelayReservations | undefined;
   #starting: Promise<void> | undefined;
+  #guard: InboundGuard | undefined;
 
   constructor(options: BusOptions) {
     this.#options = options;
@@ -135,15 +143,24 @@ class TwinBus implements Bus {
     const { directory } = this.#options;
     const twins = new TwinCache(directory, { ...(this.#options.twinCacheTtlMs ? { ttlMs: this.#options.twinCacheTtlMs } : {}) });
     const reserveOn = this.#options.relay?.reserveOn ?? (await directory.getTwin(this.twinId).catch(() => undefined))?.relays ?? [];
+    const guard = new InboundGuard(this.#limits, {
+      log: this.#log,
+      // A peer holding a relay reservation here may stay silent: others reach it through us.
+      isExempt: (connection) => (this.#node?.services as { relay?: CircuitRelayService } | undefined)?.relay?.reservations.has(connection.remotePeer) ?? false,
+    });
     const node = await createPeerNode({
       key: this.#options.key,
+      connectionGater: { denyInboundConnection: (maConn) => !guard.allowConnection(maConn.remoteAddr) },
       listen: this.#options.listen ?? ["/ip4/127.0.0.1/tcp/0"],
       ...(this.#options.announce ? { announce: this.#options.announce } : {}),
       ...(this.#options.relay?.server ? { relayServer: this.#options.relay.server } : {}),
     });
-    const deps = { twinId: this.twinId, twins, handlers: this.#handlers, replay: this.#replay, limiter: this.#limiter, limits: this.#limits, metrics: this.#metrics, log: this.#log };
+    node.addEventListener("connection:open", (event) => void guard.opened(event.detail));
+    node.addEventListener("connection:close", (event) => guard.closed(event.detail));
+    const deps = { twinId: this.twinId, twins, handlers: this.#handlers, replay: this.#replay, limiter: this.#limiter, limits: this.#limits, metrics: this.#metrics, log: this.#log, guard };
     try {
-      await node.handle(BUS_PROTOCOL, (stream, connection) => serveInboundStream(stream, connection, deps), { maxInboundStreams: 64, runOnLimitedConnection: true });
+      // The guard holds each connection to its own stream limit (lower until proven).
+      await node.handle(BUS_PROTOCOL, (stream, connection) => serveInboundStream(stream, connection, deps), { maxInboundStreams: this.#limits.maxStreamsPerConnection, runOnLimitedConnection: true });
     } catch (error) {
       await node.stop();
       twins.close();
@@ -151,6 +168,7 @@ class TwinBus implements Bus {
     }
     this.#twins = twins;
     this.#node = node;
+    this.#guard = guard;
     this.#unsubscribe = directory.onTwinUpdated?.((twinId) => {
       if (twinId === this.twinId) void this.#refreshOwnRelays();
       else void this.#refreshChannel(twinId);
@@ -173,6 +191,7 @@ class TwinBus implements Bus {
     this.#unsubscribe?.();
     this.#reservations?.stop();
     this.#twins?.close();
+    this.#guard?.clear();
     const node = this.#node;
     this.#node = undefined;
     this.#twins = undefined;
@@ -192,7 +211,7 @@ class TwinBus implements Bus {
   }
 
   metrics(): BusMetricsSnapshot {
-    return this.#metrics.snapshot(this.#channels.size);
+    return this.#metrics.snapshot(this.#channels.size, this.#guard?.snapshot());
   }
 
   async request<T = unknown>(twinId: number, command: string, payload?: unknown, options: RequestOptions = {}): Promise<T> {
@@ -231,8 +250,7 @@ class TwinBus implements Bus {
     if (body.byteLength > this.#limits.maxMessageBytes) {
       throw new BusMessageTooLargeError("the request is larger than the maximum message size", { details: { bytes: body.byteLength, max: this.#limits.maxMessageBytes } });
     }
-    const auth = await this.#signer.sign(body);
-    const frame = await channel.call([auth, body], now + timeout);
+    const frame = await channel.call(body, now + timeout);
     let value: unknown;
     try {
       value = JSON.parse(new TextDecoder().decode(frame.rest));
@@ -257,7 +275,13 @@ class TwinBus implements Bus {
     if (accountOfPeerId(record.peerId)?.toLowerCase() !== record.account.toLowerCase()) {
       throw new BusTwinRecordError(`twin ${record.id}'s peer id is not the key of its account`, { details: { twinId: record.id, peerId: record.peerId, account: record.account } });
     }
-    const channel = new PeerChannel({ node: this.#node!, peerId: peerIdFromString(record.peerId), addrs: dialAddrs(record), maxBodyBytes: this.#limits.maxMessageBytes + 512, log: this.#log });
+    const twinId = record.id;
+    // A signed, tiny request that opens a session before a large one (strangers' frames are capped).
+    const hello = (): Uint8Array => {
+      const now = Date.now();
+      return encoder.encode(JSON.stringify({ uid: randomBytes(16).toString("hex"), timestamp: now, expiration: now + 60_000, source: this.twinId, destination: twinId, command: SESSION_HELLO, payload: null }));
+    };
+    const channel = new PeerChannel({ node: this.#node!, peerId: peerIdFromString(record.peerId), addrs: dialAddrs(record), maxBodyBytes: this.#limits.maxMessageBytes + 512, log: this.#log, signer: this.#signer, sessions: this.#options.sessions !== false, hello });
     this.#channels.set(record.id, channel);
     return channel;
   }
