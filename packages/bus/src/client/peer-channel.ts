@@ -60,6 +60,8 @@ interface Pending {
   /** The stream the request was last written to. */
   sentOn: Stream | undefined;
   resent: number;
+  /** A hello was sent to open a session for this (large) request. */
+  helloSent?: boolean;
 }
 
 export class PeerChannel {
@@ -156,9 +158,16 @@ export class PeerChannel {
     }
     // Everything queued goes out in one write: one yamux frame, one Noise frame, one syscall.
     const batch = new Uint8ArrayList();
+    const deferred: number[] = [];
     for (const id of this.#unsent) {
       const p = this.#pending.get(id);
       if (!p || p.sentOn === stream) continue;
+      if (this.#sessionStream !== stream && p.body.byteLength > HELLO_ABOVE_BYTES && this.#options.hello && this.#options.sessions !== false && !p.helloSent) {
+        // Too large for a stream without a session (a resend after a loss): open one first.
+        p.helloSent = true;
+        deferred.push(id);
+        continue;
+      }
       p.sentOn = stream;
       // A session request may only travel on the stream whose session is open; elsewhere
       // (a resend on a new stream) it is signed first.
@@ -166,6 +175,15 @@ export class PeerChannel {
       batch.append(p.auth ? encodeFrame(FRAME_KIND.request, id, [p.auth, p.body]) : encodeFrame(FRAME_KIND.sessionRequest, id, [p.body]));
     }
     this.#unsent = [];
+    if (deferred.length > 0) {
+      const hello = this.#options.hello!;
+      void this.call(hello(), Date.now() + 10_000)
+        .catch(() => undefined)
+        .finally(() => {
+          this.#unsent.push(...deferred);
+          this.#scheduleFlush();
+        });
+    }
     if (batch.byteLength === 0) return;
     try {
       stream.send(batch);

@@ -18,25 +18,13 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { twinKeyFromPrivateKey } from "@zgrid/types";
 import { createPeerNode } from "../node/create-peer-node.ts";
 import { BUS_PROTOCOL } from "../wire/protocol.ts";
+import { frameHead } from "./frame-head.ts";
 
 interface StrangerConfig {
   target: string;
   strangers: number;
   streams: number;
   claims: number[];
-}
-
-/** The head of a request frame that claims `length` body bytes. */
-export function frameHead(length: number, id: number): Uint8Array {
-  const out: number[] = [];
-  for (let v = length; ; v = Math.floor(v / 128)) {
-    if (v < 128) {
-      out.push(v);
-      break;
-    }
-    out.push((v % 128) | 0x80);
-  }
-  return Uint8Array.from([...out, 1, id]);
 }
 
 /** One stranger's flood: returns how many streams the target let it open. */
