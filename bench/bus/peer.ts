@@ -32,7 +32,8 @@ if (role === "relay") {
   bus.handle("echo", echo);
   await new Promise((r) => setTimeout(r, 3_000));
   globalThis.gc?.();
-  ready({ rssBytes: process.memoryUsage().rss });
+  const m = process.memoryUsage();
+  ready({ rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal });
 } else if (role === "idle-http") {
   const http = createServer((_req, res) => res.end("{}"));
   await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));

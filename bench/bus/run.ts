@@ -24,8 +24,8 @@ const payload = { contract_id: 7, twin_id: 12, note: "a deployment lookup of a t
 const children: ChildProcess[] = [];
 const peerScript = fileURLToPath(new URL("./peer.ts", import.meta.url));
 
-function startChild(role: string, config: unknown): Promise<Record<string, unknown>> {
-  const child = spawn(process.execPath, ["--expose-gc", ...(process.env.BENCH_PROF_ROLE === role ? ["--cpu-prof", "--cpu-prof-dir=/tmp/bus-bench-prof"] : []), peerScript, role], { env: { ...process.env, ZGRID_BENCH_PEER: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] });
+function startChild(role: string, config: unknown, nodeFlags: string[] = []): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, ["--expose-gc", ...nodeFlags, ...(process.env.BENCH_PROF_ROLE === role ? ["--cpu-prof", "--cpu-prof-dir=/tmp/bus-bench-prof"] : []), peerScript, role], { env: { ...process.env, ZGRID_BENCH_PEER: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   let out = "";
   child.stdout!.setEncoding("utf8");
@@ -159,9 +159,14 @@ async function main(): Promise<void> {
   seq("bus 1 in flight, session vs http 1 in flight", seqBus!);
   seq("bus 1 in flight, signed each (old) vs http", seqSigned!);
   const idleHttp = (await startChild("idle-http", { records })) as { rssBytes: number };
+  // What dominates an idle peer: loaded code (libp2p, @zgrid/types with zod, pino, two WASM
+  // modules) and V8's young generation grown during start-up; the latter is a Node flag away.
+  const idleSmallHeap = (await startChild("idle", { records }, ["--max-semi-space-size=1"])) as { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number };
   const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
   const rssRatio = idle.rssBytes / idleHttp.rssBytes;
   console.log(`\nidle RSS: bus peer ${mib(idle.rssBytes)} (${rssRatio.toFixed(2)}x a bare Node HTTP server in the same setup, ${mib(idleHttp.rssBytes)}; goal <= 100 MiB: ${idle.rssBytes <= 100 * 1024 * 1024 ? "met" : "NOT met"}; before: ~157 MiB vs ~72 MiB)`);
+  const idleHeap = idle as unknown as { heapUsedBytes: number; heapTotalBytes: number };
+  console.log(`  its V8 heap: ${mib(idleHeap.heapUsedBytes)} used of ${mib(idleHeap.heapTotalBytes)}; the same peer under node --max-semi-space-size=1: RSS ${mib(idleSmallHeap.rssBytes)}, heap ${mib(idleSmallHeap.heapUsedBytes)} of ${mib(idleSmallHeap.heapTotalBytes)}`);
   await bus.stop();
   await signedBus.stop();
   agent.destroy();

@@ -10,7 +10,7 @@
  * await bus.stop();
  * ```
  */
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { CircuitRelayService } from "@libp2p/circuit-relay-v2";
 import type { Libp2p } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -240,7 +240,7 @@ class TwinBus implements Bus {
     if (!record) throw new BusUnreachableError(`twin ${twinId} is not known`, { details: { twinId } });
     const channel = this.#channel(record);
     const now = Date.now();
-    const envelope = { uid: randomBytes(16).toString("hex"), timestamp: now, expiration: now + Math.min(timeout, this.#limits.maxTtlMs), source: this.twinId, destination: twinId, command, payload: payload ?? null };
+    const envelope = { uid: randomUUID(), timestamp: now, expiration: now + Math.min(timeout, this.#limits.maxTtlMs), source: this.twinId, destination: twinId, command, payload: payload ?? null };
     let body: Uint8Array;
     try {
       body = encoder.encode(JSON.stringify(envelope));
@@ -279,7 +279,7 @@ class TwinBus implements Bus {
     // A signed, tiny request that opens a session before a large one (strangers' frames are capped).
     const hello = (): Uint8Array => {
       const now = Date.now();
-      return encoder.encode(JSON.stringify({ uid: randomBytes(16).toString("hex"), timestamp: now, expiration: now + 60_000, source: this.twinId, destination: twinId, command: SESSION_HELLO, payload: null }));
+      return encoder.encode(JSON.stringify({ uid: randomUUID(), timestamp: now, expiration: now + 60_000, source: this.twinId, destination: twinId, command: SESSION_HELLO, payload: null }));
     };
     const channel = new PeerChannel({ node: this.#node!, peerId: peerIdFromString(record.peerId), addrs: dialAddrs(record), maxBodyBytes: this.#limits.maxMessageBytes + 512, log: this.#log, signer: this.#signer, sessions: this.#options.sessions !== false, hello });
     this.#channels.set(record.id, channel);
