@@ -146,11 +146,11 @@ class TwinBus implements Bus {
     const guard = new InboundGuard(this.#limits, {
       log: this.#log,
       // A peer holding a relay reservation here may stay silent: others reach it through us.
-      isExempt: (connection) => (this.#node?.services as { relay?: CircuitRelayService } | undefined)?.relay?.reservations.has(connection.remotePeer) ?? false,
+      isExempt: (peer) => (this.#node?.services as { relay?: CircuitRelayService } | undefined)?.relay?.reservations.has(peer) ?? false,
     });
     const node = await createPeerNode({
       key: this.#options.key,
-      connectionGater: { denyInboundConnection: (maConn) => !guard.allowConnection(maConn.remoteAddr) },
+      connectionGater: { denyInboundEncryptedConnection: (peer, maConn) => !guard.allowConnection(maConn.remoteAddr, peer) },
       listen: this.#options.listen ?? ["/ip4/127.0.0.1/tcp/0"],
       ...(this.#options.announce ? { announce: this.#options.announce } : {}),
       ...(this.#options.relay?.server ? { relayServer: this.#options.relay.server } : {}),

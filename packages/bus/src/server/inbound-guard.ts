@@ -4,7 +4,9 @@
  * Noise authenticated); until then it is a stranger's and gets little:
  *
  * - connections: at most `maxUnprovenConnections` unproven inbound ones in total and
- *   `maxUnprovenConnectionsPerIp` from one IP (checked by the connection gater, before Noise);
+ *   `maxUnprovenConnectionsPerIp` from one IP (checked by the connection gater once Noise named
+ *   the peer: a peer that proved itself before, e.g. a twin behind the same NAT as an attacker,
+ *   is always let in; peers holding a relay reservation here do not count);
  * - streams: `maxUnprovenStreamsPerConnection` bus streams (proven: `maxStreamsPerConnection`);
  * - bytes: frames over `maxUnprovenFrameBytes` are refused and skipped unbuffered, and all
  *   unproven connections together buffer at most `maxUnprovenBufferedBytes` (the stream that
@@ -17,12 +19,12 @@
  *
  * @example
  * ```ts
- * const guard = new InboundGuard(limits, { log, isExempt: (c) => relay.reservations.has(c.remotePeer) });
- * createPeerNode({ …, connectionGater: { denyInboundConnection: (c) => !guard.allowConnection(c.remoteAddr) } });
+ * const guard = new InboundGuard(limits, { log, isExempt: (peer) => relay.reservations.has(peer) });
+ * createPeerNode({ …, connectionGater: { denyInboundEncryptedConnection: (peer, c) => !guard.allowConnection(c.remoteAddr, peer) } });
  * node.addEventListener("connection:open", (e) => guard.opened(e.detail));
  * ```
  */
-import type { Connection } from "@libp2p/interface";
+import type { Connection, PeerId } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "@zgrid/log";
 import type { BusLimits } from "./bus-limits.ts";
@@ -32,6 +34,7 @@ export interface GuardedConnection {
   readonly id: string;
   readonly inbound: boolean;
   readonly ip: string | undefined;
+  readonly peer: PeerId;
   proven: boolean;
   /** The twin whose signed request proved the connection. */
   twin: number | undefined;
@@ -64,7 +67,9 @@ export function ipOf(addr: Multiaddr | undefined): string | undefined {
 export class InboundGuard {
   readonly #limits: GuardLimits;
   readonly #log: Logger;
-  readonly #isExempt: (connection: Connection) => boolean;
+  readonly #isExempt: (peer: PeerId) => boolean;
+  /** Peers that proved themselves (bounded, oldest forgotten first). */
+  readonly #provenPeers = new Set<string>();
   readonly #conns = new Map<string, GuardedConnection>();
   readonly #twinBuffered = new Map<number, number>();
   #unprovenBuffered = 0;
@@ -74,19 +79,20 @@ export class InboundGuard {
   #resetStreams = 0;
   #closedIdle = 0;
 
-  constructor(limits: GuardLimits, options: { log: Logger; isExempt?: (connection: Connection) => boolean }) {
+  constructor(limits: GuardLimits, options: { log: Logger; isExempt?: (peer: PeerId) => boolean }) {
     this.#limits = limits;
     this.#log = options.log;
     this.#isExempt = options.isExempt ?? (() => false);
   }
 
-  /** Connection gater: may a new inbound connection from this address be accepted? */
-  allowConnection(remoteAddr: Multiaddr | undefined): boolean {
+  /** Connection gater: may a new inbound connection from this address and peer be accepted? */
+  allowConnection(remoteAddr: Multiaddr | undefined, peer?: PeerId): boolean {
+    if (peer && (this.#provenPeers.has(peer.toString()) || this.#isExempt(peer))) return true;
     const ip = ipOf(remoteAddr);
     let total = 0;
     let fromIp = 0;
     for (const c of this.#conns.values()) {
-      if (!c.inbound || c.proven) continue;
+      if (!c.inbound || c.proven || this.#isExempt(c.peer)) continue;
       total++;
       if (ip !== undefined && c.ip === ip) fromIp++;
     }
@@ -103,7 +109,7 @@ export class InboundGuard {
     const known = this.#conns.get(connection.id);
     if (known) return known;
     const inbound = connection.direction === "inbound";
-    const state: GuardedConnection = { id: connection.id, inbound, ip: ipOf(connection.remoteAddr), proven: false, twin: undefined, streams: 0, buffered: 0, timer: undefined };
+    const state: GuardedConnection = { id: connection.id, inbound, ip: ipOf(connection.remoteAddr), peer: connection.remotePeer, proven: false, twin: undefined, streams: 0, buffered: 0, timer: undefined };
     this.#conns.set(connection.id, state);
     if (inbound) this.#armIdle(connection, state);
     return state;
@@ -145,6 +151,10 @@ export class InboundGuard {
     if (state.proven) return;
     state.proven = true;
     state.twin = twin;
+    const peer = state.peer.toString();
+    this.#provenPeers.delete(peer);
+    this.#provenPeers.add(peer);
+    if (this.#provenPeers.size > 4096) this.#provenPeers.delete(this.#provenPeers.values().next().value!);
     clearTimeout(state.timer);
     state.timer = undefined;
     // What the stranger buffered now counts against the twin.
@@ -179,7 +189,7 @@ export class InboundGuard {
 
   snapshot(): GuardSnapshot {
     let unproven = 0;
-    for (const c of this.#conns.values()) if (c.inbound && !c.proven) unproven++;
+    for (const c of this.#conns.values()) if (c.inbound && !c.proven && !this.#isExempt(c.peer)) unproven++;
     return {
       unprovenConnections: unproven,
       unprovenBufferedBytes: this.#unprovenBuffered,
@@ -219,7 +229,7 @@ export class InboundGuard {
     state.timer = setTimeout(() => {
       state.timer = undefined;
       if (state.proven || !this.#conns.has(state.id)) return;
-      if (this.#isExempt(connection)) {
+      if (this.#isExempt(connection.remotePeer)) {
         this.#armIdle(connection, state);
         return;
       }
