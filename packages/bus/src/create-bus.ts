@@ -11,7 +11,7 @@
  * ```
  */
 import { randomUUID } from "node:crypto";
-import type { CircuitRelayService } from "@libp2p/circuit-relay-v2";
+import { RELAY_V2_HOP_CODEC, type CircuitRelayService } from "@libp2p/circuit-relay-v2";
 import type { Libp2p } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
@@ -145,8 +145,11 @@ class TwinBus implements Bus {
     const reserveOn = this.#options.relay?.reserveOn ?? (await directory.getTwin(this.twinId).catch(() => undefined))?.relays ?? [];
     const guard = new InboundGuard(this.#limits, {
       log: this.#log,
-      // A peer holding a relay reservation here may stay silent: others reach it through us.
-      isExempt: (peer) => (this.#node?.services as { relay?: CircuitRelayService } | undefined)?.relay?.reservations.has(peer) ?? false,
+      // Relay users may stay silent on the bus: a reservation holder is reached through us, and a
+      // connection carrying a circuit (an open hop stream) talks to the circuit's target.
+      isExempt: (peer, connection) =>
+        ((this.#node?.services as { relay?: CircuitRelayService } | undefined)?.relay?.reservations.has(peer) ?? false) ||
+        (connection?.streams.some((s) => s.protocol === RELAY_V2_HOP_CODEC) ?? false),
     });
     const node = await createPeerNode({
       key: this.#options.key,

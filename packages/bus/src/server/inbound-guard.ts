@@ -6,20 +6,22 @@
  * - connections: at most `maxUnprovenConnections` unproven inbound ones in total and
  *   `maxUnprovenConnectionsPerIp` from one IP (checked by the connection gater once Noise named
  *   the peer: a peer that proved itself before, e.g. a twin behind the same NAT as an attacker,
- *   is always let in; peers holding a relay reservation here do not count);
+ *   is always let in; relay users — peers holding a reservation here, connections carrying a
+ *   relayed circuit — do not count);
  * - streams: `maxUnprovenStreamsPerConnection` bus streams (proven: `maxStreamsPerConnection`);
  * - bytes: frames over `maxUnprovenFrameBytes` are refused and skipped unbuffered, and all
  *   unproven connections together buffer at most `maxUnprovenBufferedBytes` (the stream that
  *   would cross it is reset);
- * - time: an inbound connection still unproven after `unprovenIdleMs` is closed (a peer holding
- *   a relay reservation on this peer is exempt: it may stay silent, it is reached through us).
+ * - time: an inbound connection still unproven after `unprovenIdleMs` is closed (relay users
+ *   are exempt: a reservation holder is reached through us, a relayed circuit's source talks to
+ *   its target, not to us).
  *
  * Proven connections are held per twin: partial frames of one twin's connections together stay
  * under `maxBufferedBytesPerTwin`, so one twin's flood cannot take memory from the others.
  *
  * @example
  * ```ts
- * const guard = new InboundGuard(limits, { log, isExempt: (peer) => relay.reservations.has(peer) });
+ * const guard = new InboundGuard(limits, { log, isExempt: (peer, connection) => relay.reservations.has(peer) });
  * createPeerNode({ …, connectionGater: { denyInboundEncryptedConnection: (peer, c) => !guard.allowConnection(c.remoteAddr, peer) } });
  * node.addEventListener("connection:open", (e) => guard.opened(e.detail));
  * ```
@@ -35,6 +37,7 @@ export interface GuardedConnection {
   readonly inbound: boolean;
   readonly ip: string | undefined;
   readonly peer: PeerId;
+  readonly connection: Connection;
   proven: boolean;
   /** The twin whose signed request proved the connection. */
   twin: number | undefined;
@@ -67,7 +70,7 @@ export function ipOf(addr: Multiaddr | undefined): string | undefined {
 export class InboundGuard {
   readonly #limits: GuardLimits;
   readonly #log: Logger;
-  readonly #isExempt: (peer: PeerId) => boolean;
+  readonly #isExempt: (peer: PeerId, connection?: Connection) => boolean;
   /** Peers that proved themselves (bounded, oldest forgotten first). */
   readonly #provenPeers = new Set<string>();
   readonly #conns = new Map<string, GuardedConnection>();
@@ -79,7 +82,8 @@ export class InboundGuard {
   #resetStreams = 0;
   #closedIdle = 0;
 
-  constructor(limits: GuardLimits, options: { log: Logger; isExempt?: (peer: PeerId) => boolean }) {
+  /** `isExempt(peer, connection?)`: a relay user (the connection is absent while still gated). */
+  constructor(limits: GuardLimits, options: { log: Logger; isExempt?: (peer: PeerId, connection?: Connection) => boolean }) {
     this.#limits = limits;
     this.#log = options.log;
     this.#isExempt = options.isExempt ?? (() => false);
@@ -92,7 +96,7 @@ export class InboundGuard {
     let total = 0;
     let fromIp = 0;
     for (const c of this.#conns.values()) {
-      if (!c.inbound || c.proven || this.#isExempt(c.peer)) continue;
+      if (!c.inbound || c.proven || this.#isExempt(c.peer, c.connection)) continue;
       total++;
       if (ip !== undefined && c.ip === ip) fromIp++;
     }
@@ -109,7 +113,7 @@ export class InboundGuard {
     const known = this.#conns.get(connection.id);
     if (known) return known;
     const inbound = connection.direction === "inbound";
-    const state: GuardedConnection = { id: connection.id, inbound, ip: ipOf(connection.remoteAddr), peer: connection.remotePeer, proven: false, twin: undefined, streams: 0, buffered: 0, timer: undefined };
+    const state: GuardedConnection = { id: connection.id, inbound, ip: ipOf(connection.remoteAddr), peer: connection.remotePeer, connection, proven: false, twin: undefined, streams: 0, buffered: 0, timer: undefined };
     this.#conns.set(connection.id, state);
     if (inbound) this.#armIdle(connection, state);
     return state;
@@ -189,7 +193,7 @@ export class InboundGuard {
 
   snapshot(): GuardSnapshot {
     let unproven = 0;
-    for (const c of this.#conns.values()) if (c.inbound && !c.proven && !this.#isExempt(c.peer)) unproven++;
+    for (const c of this.#conns.values()) if (c.inbound && !c.proven && !this.#isExempt(c.peer, c.connection)) unproven++;
     return {
       unprovenConnections: unproven,
       unprovenBufferedBytes: this.#unprovenBuffered,
@@ -229,7 +233,7 @@ export class InboundGuard {
     state.timer = setTimeout(() => {
       state.timer = undefined;
       if (state.proven || !this.#conns.has(state.id)) return;
-      if (this.#isExempt(connection.remotePeer)) {
+      if (this.#isExempt(connection.remotePeer, connection)) {
         this.#armIdle(connection, state);
         return;
       }
