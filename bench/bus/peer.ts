@@ -54,6 +54,10 @@ if (role === "relay") {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
+      if (req.url === "/cpu") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(process.cpuUsage()));
+        return;
+      }
       if (req.url === "/signed") {
         // Like for like: the same signature check the bus does, on the same envelope bytes.
         const signature = Buffer.from(String(req.headers["x-signature"]), "hex");
