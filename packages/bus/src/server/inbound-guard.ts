@@ -129,6 +129,8 @@ export class InboundGuard {
 
   /** A bus stream opened on a connection; a reason string when it must be refused. */
   openStream(connection: Connection): GuardedConnection | string {
+    // A stream handled after its connection closed must not leave a state behind.
+    if (connection.status !== "open") return "the connection is closing";
     const state = this.opened(connection);
     const max = state.proven ? this.#limits.maxStreamsPerConnection : this.#limits.maxUnprovenStreamsPerConnection;
     if (state.streams >= max) {
