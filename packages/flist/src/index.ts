@@ -32,3 +32,4 @@ export * from "./oci/convert-oci.ts";
 export * from "./read-flist-meta.ts";
 export * from "./format/resolve-in-listing.ts";
 export * from "./format/listing-limits.ts";
+export * from "./store/bounded-fetch.ts";

@@ -17,6 +17,7 @@ import { withLocalFlist } from "./format/local-flist.ts";
 import { S_IFMT, S_IFREG, TAGS } from "./format/schema.ts";
 import { checkFlistSignature } from "./sign/sign-flist.ts";
 import type { BlockStore } from "./store/block-store.ts";
+import type { HttpStoreOptions } from "./store/http-store.ts";
 import { resolveStores } from "./store/resolve-stores.ts";
 
 export interface VerifyOptions {
@@ -30,6 +31,8 @@ export interface VerifyOptions {
   /** Skip fetching blocks (signature and listing only). */
   skipBlocks?: boolean;
   concurrency?: number;
+  /** Limits, cancellation and egress hook for http(s) fetches (the .fl and blocks). */
+  http?: HttpStoreOptions;
 }
 
 export interface BlockFailure {
@@ -52,7 +55,7 @@ export interface VerifyReport {
 
 /** Throws SignatureError / FlistFormatError; block problems land in `failures`. */
 export async function verifyFlist(options: VerifyOptions): Promise<VerifyReport> {
-  return withLocalFlist(options.flist, (path) => verifyLocal(path, options));
+  return withLocalFlist(options.flist, (path) => verifyLocal(path, options), options.http);
 }
 
 async function verifyLocal(path: string, options: VerifyOptions): Promise<VerifyReport> {
@@ -80,7 +83,7 @@ async function verifyLocal(path: string, options: VerifyOptions): Promise<Verify
       }
     }
     if (options.skipBlocks) return { ...report, seconds: (performance.now() - started) / 1000 };
-    const store = resolveStores(reader, options.stores);
+    const store = resolveStores(reader, options.stores, options.http);
     const queue = [...users.entries()];
     const worker = async (): Promise<void> => {
       while (queue.length > 0) {
