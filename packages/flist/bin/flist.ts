@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "push":
-      out(await pushFlist({ hub: need(o.hub, "--hub <url>"), flist: need(p[0], "<fl>"), stores: o.store }));
+      out(await pushFlist({ hub: need(o.hub, "--hub <url>"), flist: need(p[0], "<fl>"), stores: o.store, key: keyFromEnv(false) }));
       return 0;
     case "list":
       out(await listHubFlists(need(o.hub, "--hub <url>"), o.owner));

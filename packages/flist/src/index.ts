@@ -33,3 +33,4 @@ export * from "./read-flist-meta.ts";
 export * from "./format/resolve-in-listing.ts";
 export * from "./format/listing-limits.ts";
 export * from "./store/bounded-fetch.ts";
+export * from "./hub/hub-auth.ts";

@@ -31,12 +31,12 @@ test("hub round trip: push a signed flist, list it, mount it from http", async (
   makeSampleTree(join(dir, "src"), { bigFileBytes: 2_000_000 });
   const fl = join(dir, "app.fl");
   await packFlist({ source: join(dir, "src"), output: fl, stores: [`dir://${join(dir, "local")}`] });
-  await assert.rejects(pushFlist({ hub: hub.url, flist: fl }), StoreError, "unsigned flists are refused");
+  await assert.rejects(pushFlist({ hub: hub.url, flist: fl, key }), StoreError, "unsigned flists are refused");
   await signFlist(fl, key);
-  const pushed = await pushFlist({ hub: hub.url, flist: fl });
+  const pushed = await pushFlist({ hub: hub.url, flist: fl, key });
   assert.ok(pushed.uploadedBlocks > 0);
   assert.equal(pushed.owner, key.address);
-  assert.equal((await pushFlist({ hub: hub.url, flist: fl })).uploadedBlocks, 0, "second push uploads nothing");
+  assert.equal((await pushFlist({ hub: hub.url, flist: fl, key })).uploadedBlocks, 0, "second push uploads nothing");
 
   const listed = await listHubFlists(hub.url, key.address);
   assert.deepEqual(listed.map((e) => [e.name, e.signer]), [["app.fl", key.address]]);
