@@ -129,7 +129,9 @@ async function unpackLocal(flist: string, options: UnpackOptions): Promise<Unpac
     for (let i = done.length - 1; i >= 0; i--) {
       const { disk, inode } = done[i]!;
       const t = inode.mtime + inode.mtimeNsec / 1e9;
-      lutimesSync(disk, t, t);
+      // Node turns a negative number into "now"; a numeric string is taken as is.
+      const when = t < 0 ? String(t) : t;
+      lutimesSync(disk, when, when);
     }
     if (existsSync(target)) rmdirSync(target);
     renameSync(staging, target);
