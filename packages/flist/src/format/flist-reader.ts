@@ -71,6 +71,8 @@ export class FlistReader {
     check("entries", count("select count(*) as n from inode"), limits.maxEntries, "split the image or raise limits.maxEntries");
     check("blocks", count("select count(*) as n from block"), limits.maxBlocks, "raise limits.maxBlocks for very large images");
     check("bytes", count(`select coalesce(sum(size), 0) as n from inode where (mode & 61440) = ${S_IFREG}`), limits.maxTotalBytes, "raise limits.maxTotalBytes");
+    check("tags", count("select count(*) as n from tag"), limits.maxTags, "an flist needs a handful of tags");
+    check("routes", count("select count(*) as n from route"), limits.maxRoutes, "an flist needs a handful of routes");
     if (this.#hasXattrs) check("xattrs", count("select count(*) as n from zgrid_xattr"), limits.maxXattrs, "raise limits.maxXattrs");
   }
 

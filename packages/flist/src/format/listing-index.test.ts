@@ -110,3 +110,16 @@ test("hostile structure: unreachable entries, duplicate names and a root listed 
     }
   }
 });
+
+test("limits: a flood of routes or tags is refused at open", (t) => {
+  const dir = tmp(t);
+  const fl = writeDirListing(join(dir, "routes.fl"), { dirs: 1 });
+  const db = new DatabaseSync(fl);
+  db.exec("BEGIN");
+  for (let i = 0; i < 300; i++) db.prepare("insert into route (start, end, url) values (0, 255, ?)").run(`http://10.0.0.${i % 250}/blocks`);
+  for (let i = 0; i < 1100; i++) db.prepare("insert into tag (key, value) values (?, 'x')").run(`k${i}`);
+  db.exec("COMMIT");
+  db.close();
+  assert.throws(() => FlistReader.open(fl), (e: unknown) => e instanceof FlistFormatError && /1100 tags, more than the limit of 1000/.test(e.message));
+  assert.throws(() => FlistReader.open(fl, { limits: { maxTags: 2000 } }), (e: unknown) => e instanceof FlistFormatError && /300 routes, more than the limit of 256/.test(e.message));
+});

@@ -26,6 +26,10 @@ export interface ListingLimits {
   maxTotalBytes: number;
   /** Rows of zgrid_xattr. Default 1,000,000. */
   maxXattrs: number;
+  /** Rows of the tag table. Default 1,000. */
+  maxTags: number;
+  /** Rows of the route table (one store each). Default 256. */
+  maxRoutes: number;
 }
 
 export const DEFAULT_LISTING_LIMITS: Readonly<ListingLimits> = Object.freeze({
@@ -37,6 +41,8 @@ export const DEFAULT_LISTING_LIMITS: Readonly<ListingLimits> = Object.freeze({
   maxTargetBytes: 4096,
   maxTotalBytes: 4 * 2 ** 40,
   maxXattrs: 1_000_000,
+  maxTags: 1_000,
+  maxRoutes: 256,
 });
 
 /** Defaults overridden by `partial`. */
