@@ -45,6 +45,14 @@ export const zosConfigSchema = z.strictObject({
   /** Ports of the gateway proxy (on gateway nodes: publicConfig.domain set). */
   gateway: z.strictObject({ httpPort: z.number().int().min(1).max(65535).default(80), httpsPort: z.number().int().min(1).max(65535).default(443) })
     .default({ httpPort: 80, httpsPort: 443 }),
+  /**
+   * What the node fetches or connects to for tenants (egress/egress-policy.ts). `allow`: `host:port`,
+   * URLs or CIDRs always allowed (e.g. the farm's own hub on the underlay); `services`: more
+   * underlay service addresses to refuse (the chain RPC, flist stores and bus listen addresses
+   * are always added).
+   */
+  egress: z.strictObject({ allow: z.array(z.string().max(256)).max(256).default([]), services: z.array(z.string().max(256)).max(256).default([]) })
+    .default({ allow: [], services: [] }),
   hypervisor: z.strictObject({ accel: z.enum(["auto", "kvm", "tcg"]).default("auto"), guestDir: z.string().optional() }).default({ accel: "auto" }),
   intervals: z.strictObject({
     reconcileMs: z.number().int().min(100).default(600_000),

@@ -40,6 +40,7 @@ import { zmachineManager } from "../primitives/zmachine/zmachine-manager.ts";
 import { zlogsManager } from "../primitives/zlogs/zlogs-manager.ts";
 import { diskManager } from "../primitives/zmount/zmount-manager.ts";
 import type { ZosConfig } from "./zos-config.ts";
+import { EgressPolicy } from "../egress/egress-policy.ts";
 
 export const ZOS_VERSION = "0.1.0";
 
@@ -92,8 +93,18 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     const store = openDeploymentStore(join(config.dataDir, "zos.db"));
     stoppers.push(() => store.close());
     const paths = nodePaths(config.dataDir);
+    const egress = new EgressPolicy({
+      allow: config.egress.allow,
+      services: [config.chain.rpcUrl, ...(config.flist.stores ?? []), ...config.bus.listen, ...bus.addresses(), ...config.egress.services],
+    });
     const hypervisor = new Hypervisor({ stateDir: config.vmStateDir ?? join(config.dataDir, "vms-state"), accel: config.hypervisor.accel, ...(config.hypervisor.guestDir ? { guestDir: config.hypervisor.guestDir } : {}) });
-    const flists = new FlistMounts({ cacheDir: paths.cacheDir, cacheBytes: config.flist.cacheBytes, requireSignature: config.flist.requireSignature,
+    // The farm's own stores (its hub) may be fetched from for flists, and only for flists.
+    const storeOrigins = (config.flist.stores ?? []).filter((s) => /^https?:\/\//.test(s)).map((s) => new URL(s).origin);
+    const flistEgress = new EgressPolicy({
+      allow: [...config.egress.allow, ...storeOrigins],
+      services: [config.chain.rpcUrl, ...config.bus.listen, ...bus.addresses(), ...config.egress.services],
+    });
+    const flists = new FlistMounts({ cacheDir: paths.cacheDir, cacheBytes: config.flist.cacheBytes, requireSignature: config.flist.requireSignature, policy: flistEgress,
       ...(config.flist.trustedSigners ? { trustedSigners: config.flist.trustedSigners } : {}), ...(config.flist.stores ? { stores: config.flist.stores } : {}) });
     const managers: ManagerMap = {
       zmount: diskManager(paths),
@@ -101,10 +112,10 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       network: networkManager({ nodeId, scope: key.address }),
       zmachine: zmachineManager({ paths, hypervisor, flists, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
       ip: ipManager({ chain, publicBridge: config.publicBridge, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
-      zlogs: zlogsManager({ consoleOf: async (ctx, vm) => (await hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
+      zlogs: zlogsManager({ policy: egress, consoleOf: async (ctx, vm) => (await hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
     };
     const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), ...config.gateway });
-    const gateways = gatewayManagers({ domain: config.publicConfig.domain, names: chain, proxy: gatewayProxy, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) });
+    const gateways = gatewayManagers({ domain: config.publicConfig.domain, names: chain, proxy: gatewayProxy, policy: egress, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) });
     managers["gateway-name-proxy"] = gateways.name;
     managers["gateway-fqdn-proxy"] = gateways.fqdn;
     // Public IPs belong to the farm, not the node: the chain reserves them per contract and the ip

@@ -36,6 +36,8 @@ export interface EngineOptions {
   /** Measured total capacity of the node. */
   totalCapacity: Capacity;
   log: Logger;
+  /** Deadline of one workload's provision/update (default 10 min); then it fails and the queue moves on. */
+  installTimeoutMs?: number;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -43,6 +45,9 @@ const now = () => Math.floor(Date.now() / 1000);
 export class ProvisionEngine {
   readonly queue = new KeyedQueue();
   private readonly o: EngineOptions;
+  /** One per contract with work in flight: a cancel/delete aborts that contract's install. */
+  private readonly aborts = new Map<number, AbortController>();
+  private readonly deprovisioning = new Set<number>();
 
   constructor(options: EngineOptions) {
     this.o = options;
@@ -103,13 +108,25 @@ export class ProvisionEngine {
     return this.o.store.changes(contractId);
   }
 
-  /** Removes every workload of a deployment (contract cancelled or deleted on chain). */
+  /**
+   * Removes every workload of a deployment (contract cancelled or deleted on chain). An install
+   * of this contract still in flight is aborted first, so a hung fetch never holds the removal.
+   * A second call while one is queued joins it.
+   */
   deprovision(contractId: number, reason: string): Promise<void> {
+    this.aborts.get(contractId)?.abort(new Error(`contract ${contractId}: ${reason}`));
+    if (this.deprovisioning.has(contractId)) return this.queue.run(contractId, async () => undefined);
+    this.deprovisioning.add(contractId);
     return this.queue.run(contractId, async () => {
-      const d = this.o.store.get(contractId);
-      if (!d || isDeleted(d)) return;
-      this.o.log.info({ contract: contractId, reason }, "deprovisioning deployment");
-      await this.uninstall(d, d.workloads, reason);
+      try {
+        const d = this.o.store.get(contractId);
+        if (!d || isDeleted(d)) return;
+        this.o.log.info({ contract: contractId, reason }, "deprovisioning deployment");
+        await this.uninstall(d, d.workloads, reason);
+      } finally {
+        this.deprovisioning.delete(contractId);
+        this.aborts.delete(contractId);
+      }
     });
   }
 
@@ -168,15 +185,23 @@ export class ProvisionEngine {
   }
 
   private async install(d: Deployment, workloads: readonly Workload[], previous?: Map<string, Workload>): Promise<void> {
+    const contract = this.aborts.get(d.contract_id) ?? new AbortController();
+    this.aborts.set(d.contract_id, contract);
     for (const w of sortForInstall(workloads)) {
       const m = this.manager(w);
       const before = previous?.get(w.name);
       let result: WorkloadResult;
       if (!m) {
         result = { created: now(), state: "error", message: `workload type '${w.type}' is not supported by this node` };
+      } else if (contract.signal.aborted) {
+        result = { created: now(), state: "error", message: `not provisioned: ${(contract.signal.reason as Error).message}` };
       } else {
+        const limit = this.o.installTimeoutMs ?? 600_000;
+        const signal = AbortSignal.any([contract.signal, AbortSignal.timeout(limit)]);
         try {
-          const data = before && m.update ? await m.update(this.context(d, w), w as never, before as never) : await m.provision(this.context(d, w), w as never);
+          const ctx = { ...this.context(d, w), signal };
+          const work = before && m.update ? m.update(ctx, w as never, before as never) : m.provision(ctx, w as never);
+          const data = await untilAborted(work, signal, () => `provisioning took longer than ${Math.round(limit / 1000)} s`);
           result = { created: now(), state: "ok", message: "", data };
         } catch (e) {
           this.o.log.warn({ contract: d.contract_id, workload: w.name, err: e }, "workload failed");
@@ -263,6 +288,26 @@ export class ProvisionEngine {
       resultOf: (name) => (this.o.store.get(d.contract_id) ?? d).workloads.find((x) => x.name === name)?.result?.data,
     };
   }
+}
+
+/**
+ * `work`, or a rejection as soon as `signal` aborts (the manager got the signal too; a manager
+ * that ignores it can no longer hold the contract's queue).
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, timeoutMessage: () => string): Promise<T> {
+  work.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(abortError(signal, timeoutMessage));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal, timeoutMessage));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function abortError(signal: AbortSignal, timeoutMessage: () => string): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof DOMException && r.name === "TimeoutError") return new Error(timeoutMessage());
+  return r instanceof Error ? r : new Error("aborted");
 }
 
 /** A deployment whose every workload is deleted. */

@@ -11,6 +11,7 @@
  * ```
  */
 import type { WorkloadOf } from "@zgrid/types";
+import type { EgressPolicy } from "../../egress/egress-policy.ts";
 import type { WorkloadContext, WorkloadManager } from "../../engine/workload-manager.ts";
 import type { NetworkResult } from "../network/network-manager.ts";
 import type { HaproxyGateway } from "./haproxy-gateway.ts";
@@ -24,6 +25,8 @@ export interface GatewayDeps {
   domain: string | undefined;
   names: NameContracts;
   proxy: HaproxyGateway;
+  /** Every backend must pass it (no loopback, own or service address, in any encoding). */
+  policy: EgressPolicy;
   findNetwork(ctx: WorkloadContext, name: string): NetworkResult | undefined;
 }
 
@@ -43,7 +46,14 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
       if (!net) throw new Error(`network '${w.data.network}' of twin ${ctx.deployment.twin_id} is not on this node`);
       namespace = net.namespace;
     }
-    await deps.proxy.set(ctx.workloadId, { fqdn, backends: w.data.backends, tlsPassthrough: w.data.tls_passthrough, ...(namespace ? { namespace } : {}) });
+    // Checked addresses with explicit ports (http://ip:80 keeps its port; https defaults to 443).
+    const backends: string[] = [];
+    for (const b of w.data.backends) {
+      const t = await deps.policy.resolve(w.data.tls_passthrough ? b : b.replace(/\/$/, ""));
+      const host = t.family === 6 ? `[${t.address}]` : t.address;
+      backends.push(w.data.tls_passthrough ? `${host}:${t.port}` : `${new URL(b).protocol}//${host}:${t.port}`);
+    }
+    await deps.proxy.set(ctx.workloadId, { fqdn, backends, tlsPassthrough: w.data.tls_passthrough, ...(namespace ? { namespace } : {}) });
     ctx.log.info({ fqdn, backends: w.data.backends.length, network: w.data.network }, "gateway serving");
     return { fqdn };
   };
