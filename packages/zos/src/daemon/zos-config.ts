@@ -53,6 +53,18 @@ export const zosConfigSchema = z.strictObject({
    */
   egress: z.strictObject({ allow: z.array(z.string().max(256)).max(256).default([]), services: z.array(z.string().max(256)).max(256).default([]) })
     .default({ allow: [], services: [] }),
+  /** Per-twin limits on this node (each network runs a wireguard-go, each zmachine a QEMU). */
+  quotas: z.strictObject({
+    networks: z.number().int().min(0).default(16), gateways: z.number().int().min(0).default(32),
+    zmachines: z.number().int().min(0).default(64), zlogs: z.number().int().min(0).default(64),
+  }).default({ networks: 16, gateways: 32, zmachines: 64, zlogs: 64 }),
+  /** Each VM's console log is rotated at `consoleLogBytes` (one older copy kept: 2 × the cap on disk). */
+  limits: z.strictObject({
+    consoleLogBytes: z.number().int().min(64 * 1024).default(8 * 1024 ** 2),
+    installTimeoutMs: z.number().int().min(1000).default(600_000),
+    flistDownloadTimeoutMs: z.number().int().min(1000).default(60_000),
+    maxFlistBytes: z.number().int().min(1024 * 1024).default(64 * 1024 ** 2),
+  }).default({ consoleLogBytes: 8 * 1024 ** 2, installTimeoutMs: 600_000, flistDownloadTimeoutMs: 60_000, maxFlistBytes: 64 * 1024 ** 2 }),
   hypervisor: z.strictObject({ accel: z.enum(["auto", "kvm", "tcg"]).default("auto"), guestDir: z.string().optional() }).default({ accel: "auto" }),
   intervals: z.strictObject({
     reconcileMs: z.number().int().min(100).default(600_000),

@@ -105,6 +105,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       services: [config.chain.rpcUrl, ...config.bus.listen, ...bus.addresses(), ...config.egress.services],
     });
     const flists = new FlistMounts({ cacheDir: paths.cacheDir, cacheBytes: config.flist.cacheBytes, requireSignature: config.flist.requireSignature, policy: flistEgress,
+      downloadTimeoutMs: config.limits.flistDownloadTimeoutMs, maxFlistBytes: config.limits.maxFlistBytes,
       ...(config.flist.trustedSigners ? { trustedSigners: config.flist.trustedSigners } : {}), ...(config.flist.stores ? { stores: config.flist.stores } : {}) });
     const managers: ManagerMap = {
       zmount: diskManager(paths),
@@ -120,7 +121,8 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     managers["gateway-fqdn-proxy"] = gateways.fqdn;
     // Public IPs belong to the farm, not the node: the chain reserves them per contract and the ip
     // manager refuses a deployment needing more than its contract holds, so the node sets no limit.
-    const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: { ...total, ipv4u: Number.MAX_SAFE_INTEGER }, log: nlog });
+    const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: { ...total, ipv4u: Number.MAX_SAFE_INTEGER }, log: nlog,
+      quotas: config.quotas, installTimeoutMs: config.limits.installTimeoutMs });
     stoppers.push(() => engine.queue.idle());
     await engine.adoptAll();
 

@@ -55,8 +55,8 @@ export async function egressDownload(url: string, file: string, o: EgressFetchOp
         }
         const length = Number(res.headers["content-length"] ?? NaN);
         if (length > o.maxBytes) {
-          res.destroy();
-          return reject(tooBig(url, o.maxBytes));
+          reject(tooBig(url, o.maxBytes));
+          return res.destroy();
         }
         let got = 0;
         const out = createWriteStream(tmp);
@@ -64,9 +64,9 @@ export async function egressDownload(url: string, file: string, o: EgressFetchOp
         res.on("data", (chunk: Buffer) => {
           got += chunk.length;
           if (got > o.maxBytes) {
+            reject(tooBig(url, o.maxBytes));
             res.destroy();
             out.destroy();
-            reject(tooBig(url, o.maxBytes));
           }
         });
         res.on("error", fail);

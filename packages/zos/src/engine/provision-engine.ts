@@ -17,10 +17,11 @@
  */
 import type { Logger } from "@zgrid/log";
 import {
-  deploymentCapacity, formatBytes, formatCapacity, missingCapacity, planUpdate, sortForInstall, sortForUninstall,
+  formatBytes, formatCapacity, missingCapacity, planUpdate, sortForInstall, sortForUninstall,
   workloadId, type Capacity, type Deployment, type Workload, type WorkloadResult,
 } from "@zgrid/types";
 import { freeCapacity, usedCapacity } from "./capacity-ledger.ts";
+import { checkTwinQuota, DEFAULT_TWIN_QUOTAS, type TwinQuotas } from "./twin-quota.ts";
 import type { DeploymentStore, WorkloadChange } from "./deployment-store.ts";
 import { DeploymentConflictError, DeploymentNotFoundError, InsufficientCapacityError } from "./engine-errors.ts";
 import type { NodeChain } from "./node-chain.ts";
@@ -38,6 +39,8 @@ export interface EngineOptions {
   log: Logger;
   /** Deadline of one workload's provision/update (default 10 min); then it fails and the queue moves on. */
   installTimeoutMs?: number;
+  /** Per-twin limits (networks, gateways, zmachines, zlogs); default DEFAULT_TWIN_QUOTAS. */
+  quotas?: TwinQuotas;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -61,7 +64,8 @@ export class ProvisionEngine {
       if (existing && !isDeleted(existing)) {
         throw new DeploymentConflictError(`contract ${d.contract_id} is already deployed on this node`, { hint: "use zos.deployment.update with version + 1" });
       }
-      this.ensureFits(deploymentCapacity(d), d.contract_id);
+      this.ensureFits(usedCapacity([d]), d.contract_id);
+      this.ensureQuota(d);
       const accepted = withResults(d, () => ({ created: now(), state: "init", message: "" }));
       this.o.store.put(accepted);
       for (const w of accepted.workloads) this.record(accepted, w);
@@ -77,7 +81,8 @@ export class ProvisionEngine {
       const current = this.o.store.get(next.contract_id);
       if (!current || isDeleted(current)) throw new DeploymentNotFoundError(next.contract_id, { hint: "deploy it first with zos.deployment.deploy" });
       const plan = planUpdate(current, next);
-      this.ensureFits(deploymentCapacity(next), next.contract_id);
+      this.ensureFits(usedCapacity([next]), next.contract_id);
+      this.ensureQuota(next);
       const keep = new Map(current.workloads.map((w) => [w.name, w.result]));
       const accepted = withResults(next, (w) => (plan.unchanged.some((u) => u.name === w.name) && keep.get(w.name)) || { created: now(), state: "init", message: "" });
       this.o.store.put({ ...accepted, workloads: [...accepted.workloads, ...plan.removed] });
@@ -267,6 +272,11 @@ export class ProvisionEngine {
       details: { contract_id: contractId, need, free, missing },
       hint: `pick a node with ${formatCapacity(need)} free, or ask for less`,
     });
+  }
+
+  private ensureQuota(d: Deployment): void {
+    const others = this.o.store.list({ twinId: d.twin_id }).filter((x) => x.contract_id !== d.contract_id && !isDeleted(x));
+    checkTwinQuota(this.o.quotas ?? DEFAULT_TWIN_QUOTAS, others, d);
   }
 
   private verifyOptions(sender: number) {

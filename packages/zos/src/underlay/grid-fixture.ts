@@ -102,6 +102,8 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
         chain: { rpcUrl: grid.chain.rpcUrl, addresses: grid.chain.addresses },
         bus: { listen: [`/ip4/${host.address}/tcp/0`] },
         flist: { requireSignature: true, stores: [`${hub.url}/blocks`], cacheBytes: 256 * 1024 * 1024 },
+        // The tests' zlogs servers listen on the host's underlay address (the grid's service host).
+        egress: { allow: [`${underlay.hostAddress}/32`] },
         intervals: { reconcileMs: 2_000, monitorMs: 1_000, uptimeMs: 60_000 },
         hypervisor: { accel: "tcg" },
         publicConfig: o.domain && i === 0 ? { domain: o.domain } : {},

@@ -27,7 +27,7 @@ test("backend ports are explicit, IPv6 is ipv6@, a vanished namespace only empti
   assert.match(cfg, /server s0 ipv6@2a01:4f8::5:8080\n/);
   assert.match(cfg, /server s0 10\.20\.2\.5:80 namespace n-alive\n/);
   assert.doesNotMatch(cfg, /10\.30\.2\.5/, "the orphaned route has no server");
-  assert.match(cfg, /backend h_orphan\n  mode http\n  balance roundrobin\n/);
+  assert.match(cfg, /backend h_orphan\n {2}mode http\n {2}balance roundrobin\n\n/);
   assert.match(cfg, /server s0 85\.1\.2\.6:443\n/);
   assert.match(cfg, /server s1 ipv6@2a01:4f8::6:443\n/);
   // HAProxy itself accepts the whole config (the orphan does not break the others)
