@@ -142,7 +142,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     await sync.start();
     stoppers.push(() => sync.stop());
 
-    const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs });
+    const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs, consoleLogBytes: config.limits.consoleLogBytes });
     monitor.on("gave-up", (e) => void engine.markFailed(e.id, `VM crashed ${e.failures} times, gave up: ${e.reason}`));
     monitor.start();
     stoppers.push(() => monitor.stop());
