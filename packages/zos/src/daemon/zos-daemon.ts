@@ -33,6 +33,7 @@ import { gatewayManagers } from "../primitives/gateway/gateway-managers.ts";
 import { HaproxyGateway } from "../primitives/gateway/haproxy-gateway.ts";
 import { ipManager } from "../primitives/ip/ip-manager.ts";
 import { networkManager, type NetworkResult } from "../primitives/network/network-manager.ts";
+import { EgressAddressBook } from "../primitives/network/egress-addresses.ts";
 import { nodePaths } from "../primitives/node-paths.ts";
 import { volumeManager } from "../primitives/volume/volume-manager.ts";
 import { FlistMounts } from "../primitives/zmachine/flist-mounts.ts";
@@ -110,7 +111,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     const managers: ManagerMap = {
       zmount: diskManager(paths),
       volume: volumeManager(paths),
-      network: networkManager({ nodeId, scope: key.address }),
+      network: networkManager({ nodeId, scope: key.address, egressAddresses: new EgressAddressBook(join(config.dataDir, "egress-addresses.json")) }),
       zmachine: zmachineManager({ paths, hypervisor, flists, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
       ip: ipManager({ chain, publicBridge: config.publicBridge, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
       zlogs: zlogsManager({ policy: egress, consoleOf: async (ctx, vm) => (await hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
