@@ -43,8 +43,14 @@ export const zosConfigSchema = z.strictObject({
   /** The node's bridge on the farm's public segment (public IPs of VMs); the underlay makes it. */
   publicBridge: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).default("br-pub"),
   /** Ports of the gateway proxy (on gateway nodes: publicConfig.domain set). */
-  gateway: z.strictObject({ httpPort: z.number().int().min(1).max(65535).default(80), httpsPort: z.number().int().min(1).max(65535).default(443) })
-    .default({ httpPort: 80, httpsPort: 443 }),
+  /**
+   * Ports of the gateway proxy; FQDN gateways need a TXT record `_zgrid.<fqdn>` = `zgrid-twin=<id>`,
+   * looked up through `fqdnResolvers` (`ip` or `ip:port`; default the system's resolvers).
+   */
+  gateway: z.strictObject({
+    httpPort: z.number().int().min(1).max(65535).default(80), httpsPort: z.number().int().min(1).max(65535).default(443),
+    fqdnResolvers: z.array(z.string().max(64)).max(8).optional(),
+  }).default({ httpPort: 80, httpsPort: 443 }),
   /**
    * What the node fetches or connects to for tenants (egress/egress-policy.ts). `allow`: `host:port`,
    * URLs or CIDRs always allowed (e.g. the farm's own hub on the underlay); `services`: more

@@ -31,6 +31,7 @@ import { measureCapacity } from "../node/node-capacity.ts";
 import { loadNodeIdentity } from "../node/node-identity.ts";
 import { gatewayManagers } from "../primitives/gateway/gateway-managers.ts";
 import { HaproxyGateway } from "../primitives/gateway/haproxy-gateway.ts";
+import { fqdnProver } from "../primitives/gateway/fqdn-proof.ts";
 import { ipManager } from "../primitives/ip/ip-manager.ts";
 import { networkManager, type NetworkResult } from "../primitives/network/network-manager.ts";
 import { EgressAddressBook } from "../primitives/network/egress-addresses.ts";
@@ -116,8 +117,9 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       ip: ipManager({ chain, publicBridge: config.publicBridge, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
       zlogs: zlogsManager({ policy: egress, consoleOf: async (ctx, vm) => (await hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
     };
-    const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), ...config.gateway });
-    const gateways = gatewayManagers({ domain: config.publicConfig.domain, names: chain, proxy: gatewayProxy, policy: egress, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) });
+    const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), httpPort: config.gateway.httpPort, httpsPort: config.gateway.httpsPort });
+    const gateways = gatewayManagers({ domain: config.publicConfig.domain, names: chain, proxy: gatewayProxy, policy: egress,
+      proveFqdn: fqdnProver({ ...(config.gateway.fqdnResolvers ? { resolvers: config.gateway.fqdnResolvers } : {}) }), findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) });
     managers["gateway-name-proxy"] = gateways.name;
     managers["gateway-fqdn-proxy"] = gateways.fqdn;
     // Public IPs belong to the farm, not the node: the chain reserves them per contract and the ip

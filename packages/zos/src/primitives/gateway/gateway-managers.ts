@@ -27,6 +27,8 @@ export interface GatewayDeps {
   proxy: HaproxyGateway;
   /** Every backend must pass it (no loopback, own or service address, in any encoding). */
   policy: EgressPolicy;
+  /** Proof that the twin controls an FQDN (fqdn-proof.ts); none: FQDNs are not checked (tests only). */
+  proveFqdn?: (fqdn: string, twinId: number) => Promise<void>;
   findNetwork(ctx: WorkloadContext, name: string): NetworkResult | undefined;
 }
 
@@ -37,7 +39,7 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
     if (!deps.domain) throw new Error("this node is not a gateway: it has no domain (publicConfig.domain)");
     return deps.domain;
   };
-  const route = async (ctx: WorkloadContext, w: Gw, fqdn: string) => {
+  const route = async (ctx: WorkloadContext, w: Gw, fqdn: string, own = false) => {
     const owner = deps.proxy.owner(fqdn);
     if (owner && owner !== ctx.workloadId) throw new Error(`${fqdn} is already served by another gateway on this node`);
     let namespace: string | undefined;
@@ -46,6 +48,7 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
       if (!net) throw new Error(`network '${w.data.network}' of twin ${ctx.deployment.twin_id} is not on this node`);
       namespace = net.namespace;
     }
+    if (own) await deps.proveFqdn?.(fqdn, ctx.deployment.twin_id);
     // Checked addresses with explicit ports (http://ip:80 keeps its port; https defaults to 443).
     const backends: string[] = [];
     for (const b of w.data.backends) {
@@ -84,7 +87,7 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
         const d = domain();
         const fqdn = w.data.fqdn.toLowerCase().replace(/\.$/, "");
         if (fqdn === d || fqdn.endsWith(`.${d}`)) throw new Error(`${fqdn} is under the node's own domain: use a gateway-name-proxy`);
-        return route(ctx, w, fqdn);
+        return route(ctx, w, fqdn, true);
       },
       async adopt(ctx, w) {
         return this.provision(ctx, w).then(() => true, () => false);
