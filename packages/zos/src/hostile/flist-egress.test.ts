@@ -24,6 +24,10 @@ let notWs: HttpServer;
 let notWsHits = 0;
 const intervals: NodeJS.Timeout[] = [];
 const tmp = mkdtempSync(join(tmpdir(), "hostile-"));
+async function assertResponsive(): Promise<void> {
+  const worst = await statisticsLatency(f, f.stranger, 5);
+  assert.ok(worst < LATENCY_BOUND_MS, `another twin waited ${Math.round(worst)} ms for zos.statistics.get`);
+}
 const port = (s: Server | HttpServer) => (s.address() as AddressInfo).port;
 const listen = (s: Server | HttpServer) => new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
 
@@ -36,6 +40,7 @@ describe("a hostile tenant on a live node", { timeout: 900_000 }, () => {
     // the node may reach the drip and the not-WebSocket servers (stand-ins for hostile public hosts), never the probe
     f = await startNodeFixture({ entrypoint: "#!/bin/sh\nwhile true; do echo console-line; sleep 0.2; done\n", egressAllow: [`127.0.0.1:${port(drip)}`, `127.0.0.1:${port(notWs)}`] });
     await f.startNode();
+    await statisticsLatency(f, f.stranger, 1); // the stranger's first request dials the node: not part of the bound
   });
   after(async () => {
     for (const i of intervals) clearInterval(i);
@@ -56,7 +61,7 @@ describe("a hostile tenant on a live node", { timeout: 900_000 }, () => {
       assert.match(r?.message ?? "", /refused to connect to .*loopback address/, u);
     }
     assert.equal(probeHits, 0, "nothing connected to the loopback service");
-    assert.ok(await statisticsLatency(f, f.stranger, 3) < LATENCY_BOUND_MS);
+    await assertResponsive();
     await cancelAndWait(f, f.user, d.contract_id);
   });
 
@@ -81,7 +86,7 @@ describe("a hostile tenant on a live node", { timeout: 900_000 }, () => {
     assert.match(resultOf(got, "inside")?.message ?? "", /entrypoint \/etc\/shadow is not a file in the flist/, "resolved in the image, not on the host");
     const vms = await f.hypervisor.list();
     assert.deepEqual(vms.filter((id) => id.includes(`-${d.contract_id}-`)), [], "no VM was started");
-    assert.ok(await statisticsLatency(f, f.stranger, 3) < LATENCY_BOUND_MS);
+    await assertResponsive();
     await cancelAndWait(f, f.user, d.contract_id);
   });
 
@@ -90,7 +95,7 @@ describe("a hostile tenant on a live node", { timeout: 900_000 }, () => {
     await waitFor("the network", () => getDeployment(f, f.user, d.contract_id), (x) => resultOf(x, "net")?.state === "ok");
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal(resultOf(await getDeployment(f, f.user, d.contract_id), "slow")?.state, "init", "still downloading");
-    assert.ok(await statisticsLatency(f, f.stranger, 5) < LATENCY_BOUND_MS, "another twin is served while the download hangs");
+    await assertResponsive();
     const t0 = Date.now();
     await cancelAndWait(f, f.user, d.contract_id, 30_000);
     assert.ok(Date.now() - t0 < 30_000);
@@ -102,14 +107,14 @@ describe("a hostile tenant on a live node", { timeout: 900_000 }, () => {
     const d = await deploy(f, f.user, deployment(f.user.id, [
       network(4),
       vm("vm", f.flistUrl, "10.88.4.10"),
-      { version: 0, name: "logs-notws", type: "zlogs", data: { zmachine: "vm", output: `ws://127.0.0.1:${port(notWs)}/logs` } },
-      { version: 0, name: "logs-lo", type: "zlogs", data: { zmachine: "vm", output: `redis://2130706433:${port(probe)}/pwned` } },
-      { version: 0, name: "logs-lo6", type: "zlogs", data: { zmachine: "vm", output: `ws://[::ffff:127.0.0.1]:${port(probe)}/x` } },
+      { version: 0, name: "logs_notws", type: "zlogs", data: { zmachine: "vm", output: `ws://127.0.0.1:${port(notWs)}/logs` } },
+      { version: 0, name: "logs_lo", type: "zlogs", data: { zmachine: "vm", output: `redis://2130706433:${port(probe)}/pwned` } },
+      { version: 0, name: "logs_lo6", type: "zlogs", data: { zmachine: "vm", output: `ws://[::ffff:127.0.0.1]:${port(probe)}/x` } },
     ]));
     const got = await waitFor("workloads", () => getDeployment(f, f.user, d.contract_id), settled, 180_000);
     assert.equal(resultOf(got, "vm")?.state, "ok", resultOf(got, "vm")?.message);
-    assert.equal(resultOf(got, "logs-notws")?.state, "ok");
-    for (const n of ["logs-lo", "logs-lo6"]) {
+    assert.equal(resultOf(got, "logs_notws")?.state, "ok");
+    for (const n of ["logs_lo", "logs_lo6"]) {
       assert.equal(resultOf(got, n)?.state, "error");
       assert.match(resultOf(got, n)?.message ?? "", /refused to connect to .*loopback address/);
     }
@@ -119,7 +124,7 @@ describe("a hostile tenant on a live node", { timeout: 900_000 }, () => {
     assert.ok(pid !== undefined && (() => { try { process.kill(pid, 0); return true; } catch { return false; } })(), "zosd is alive");
     assert.ok(notWsHits <= 6, `reconnects back off (${notWsHits} attempts)`);
     assert.equal(probeHits, 0);
-    assert.ok(await statisticsLatency(f, f.stranger, 3) < LATENCY_BOUND_MS);
+    await assertResponsive();
     await cancelAndWait(f, f.user, d.contract_id);
   });
 });
