@@ -13,10 +13,8 @@
  * await manager.provision(ctx, w); // { id: "7-12-vm", ip: "10.20.2.5", console: "/…/console.log", mode: "container" }
  * ```
  */
-import { constants, createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { FlistReader } from "@zgrid/flist";
 import { MiB, minRootSize, type WorkloadOf } from "@zgrid/types";
 import type { Hypervisor } from "../../hypervisor/hypervisor.ts";
@@ -26,6 +24,7 @@ import type { NetworkResult } from "../network/network-manager.ts";
 import type { NodePaths } from "../node-paths.ts";
 import type { DiskResult } from "../zmount/zmount-manager.ts";
 import type { FlistMounts, MountedFlist } from "./flist-mounts.ts";
+import { copyImage } from "./copy-image.ts";
 import { resolveInFlist } from "./flist-path.ts";
 import { verifyMountedFlist } from "./verify-mounted-flist.ts";
 
@@ -153,15 +152,5 @@ function inFlist(flist: MountedFlist, path: string): ReturnType<typeof resolveIn
     return resolveInFlist(reader, path);
   } finally {
     reader.close();
-  }
-}
-
-async function copyImage(from: string, to: string, signal?: AbortSignal): Promise<void> {
-  const fh = await open(from, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    if (!(await fh.stat()).isFile()) throw new Error("/image.raw of the flist is not a regular file");
-    await pipeline(createReadStream("", { fd: fh, autoClose: false }), createWriteStream(to), ...(signal ? [{ signal }] : []));
-  } finally {
-    await fh.close();
   }
 }
