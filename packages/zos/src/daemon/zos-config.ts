@@ -46,6 +46,8 @@ export const zosConfigSchema = z.strictObject({
   gateway: z.strictObject({ httpPort: z.number().int().min(1).max(65535).default(80), httpsPort: z.number().int().min(1).max(65535).default(443) })
     .default({ httpPort: 80, httpsPort: 443 }),
   hypervisor: z.strictObject({ accel: z.enum(["auto", "kvm", "tcg"]).default("auto"), guestDir: z.string().optional() }).default({ accel: "auto" }),
+  /** Prometheus text endpoint (GET /metrics) on this port; absent = none. */
+  metrics: z.strictObject({ port: z.number().int().min(0).max(65535), host: z.string().default("127.0.0.1") }).optional(),
   intervals: z.strictObject({
     reconcileMs: z.number().int().min(100).default(600_000),
     uptimeMs: z.number().int().min(1000).default(40 * 60_000),
