@@ -1,5 +1,6 @@
 // @zgrid/explorer — chain indexer, node liveness, REST API, dashboard, metrics. See README.md.
 export * from "./explorer.ts";
+export * from "./explorer-twin.ts";
 export * from "./db/db.ts";
 export { migrate } from "./db/schema.ts";
 export * from "./indexer/chain-source.ts";

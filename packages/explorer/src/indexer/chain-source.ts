@@ -4,6 +4,7 @@
  * (`getGridEvents`), block headers, and the state of a node or contract as of a block (so the index
  * replays exactly, whenever it runs).
  */
+import { createPublicClient, http, type PublicClient } from "viem";
 import { createContext, getGridEvents, gridContractsAbi, registryAbi, type GridAddresses, type GridContext, type GridEvent } from "@zgrid/chain";
 
 export interface BlockHeader { number: bigint; hash: string; parentHash: string; timestamp: bigint }
@@ -23,8 +24,8 @@ export interface ChainSource {
   head(): Promise<bigint>;
   header(block: bigint): Promise<BlockHeader>;
   events(fromBlock: bigint, toBlock: bigint): Promise<IndexedEvent[]>;
-  /** Extra state read at `block` for events that do not carry it (node records, contract rates). */
-  enrich(event: IndexedEvent): Promise<void>;
+  /** Extra state read at each event's block for events that do not carry it (node records, contract rates). */
+  enrich(events: IndexedEvent[]): Promise<void>;
 }
 
 /** JSON-safe copy: bigint → string, arrays and objects copied. */
@@ -52,8 +53,21 @@ const CONTRACT_RATE_EVENTS = new Set(["NodeContractCreated", "NodeContractUpdate
  * ```
  */
 export function rpcChainSource(o: { rpcUrl?: string; context?: GridContext; addresses: GridAddresses }): ChainSource {
-  const ctx = o.context ?? createContext({ rpcUrl: o.rpcUrl, addresses: o.addresses });
-  const pc = ctx.publicClient;
+  // concurrent reads go out as JSON-RPC batches (one HTTP round trip for up to 64 calls)
+  const pc = o.context?.publicClient ?? (createPublicClient({ transport: http(o.rpcUrl, { batch: { batchSize: 64, wait: 0 } }) }) as PublicClient);
+  const ctx = o.context ?? createContext({ publicClient: pc, addresses: o.addresses });
+  const enrichOne = async (e: IndexedEvent) => {
+    if (e.name === "NodeStored") {
+      const [n] = await pc.readContract({ address: ctx.addresses.registry, abi: registryAbi, functionName: "getNode", args: [Number(e.args.nodeId)], blockNumber: e.block });
+      e.args.node = jsonSafe({
+        resources: n.resources, location: n.location, publicConfig: n.publicConfig, secureBoot: n.secureBoot, virtualized: n.virtualized,
+        serial: n.serial, createdAt: n.createdAt, updatedAt: n.updatedAt, powerTargetUp: n.powerTargetUp, powerStateUp: n.powerStateUp,
+      });
+    } else if (CONTRACT_RATE_EVENTS.has(e.name)) {
+      const c = await pc.readContract({ address: ctx.addresses.contracts, abi: gridContractsAbi, functionName: "getContract", args: [BigInt(String(e.args.contractId))], blockNumber: e.block });
+      e.args.rate = c.billing.rate.toString();
+    }
+  };
   return {
     head: () => pc.getBlockNumber({ cacheTime: 0 }),
     async header(block) {
@@ -63,17 +77,8 @@ export function rpcChainSource(o: { rpcUrl?: string; context?: GridContext; addr
     async events(fromBlock, toBlock) {
       return (await getGridEvents(ctx, { fromBlock, toBlock })).map(toIndexedEvent);
     },
-    async enrich(e) {
-      if (e.name === "NodeStored") {
-        const [n] = await pc.readContract({ address: ctx.addresses.registry, abi: registryAbi, functionName: "getNode", args: [Number(e.args.nodeId)], blockNumber: e.block });
-        e.args.node = jsonSafe({
-          resources: n.resources, location: n.location, publicConfig: n.publicConfig, secureBoot: n.secureBoot, virtualized: n.virtualized,
-          serial: n.serial, createdAt: n.createdAt, updatedAt: n.updatedAt, powerTargetUp: n.powerTargetUp, powerStateUp: n.powerStateUp,
-        });
-      } else if (CONTRACT_RATE_EVENTS.has(e.name)) {
-        const c = await pc.readContract({ address: ctx.addresses.contracts, abi: gridContractsAbi, functionName: "getContract", args: [BigInt(String(e.args.contractId))], blockNumber: e.block });
-        e.args.rate = c.billing.rate.toString();
-      }
+    async enrich(events) {
+      for (let i = 0; i < events.length; i += 64) await Promise.all(events.slice(i, i + 64).map(enrichOne));
     },
   };
 }

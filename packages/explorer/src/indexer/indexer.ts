@@ -98,7 +98,7 @@ export class Indexer {
       if (events.some((e) => hashes.has(e.block) && hashes.get(e.block)!.toLowerCase() !== e.blockHash.toLowerCase())) {
         throw new Error(`blocks ${from}..${to} changed while being read (reorg in progress); retrying`);
       }
-      for (const e of events) await source.enrich(e);
+      await source.enrich(events);
       const times = await this.#blockTimes(events, first, last);
       await this.#o.db.tx(async (t) => {
         const stored = await this.cursor(t);
@@ -162,11 +162,13 @@ export class Indexer {
   /** Block timestamps for the events' blocks (the two fetched headers, the rest read once each, hashes checked). */
   async #blockTimes(events: IndexedEvent[], first: BlockHeader, last: BlockHeader): Promise<Map<bigint, number>> {
     const times = new Map<bigint, number>([[first.number, Number(first.timestamp)], [last.number, Number(last.timestamp)]]);
-    for (const e of events) {
-      if (times.has(e.block)) continue;
-      const h = await this.#o.source.header(e.block);
-      if (h.hash.toLowerCase() !== e.blockHash.toLowerCase()) throw new Error(`block ${e.block} changed while being read (reorg in progress); retrying`);
-      times.set(e.block, Number(h.timestamp));
+    const missing = [...new Map(events.filter((e) => !times.has(e.block)).map((e) => [e.block, e.blockHash])).entries()];
+    for (let i = 0; i < missing.length; i += 64) {
+      await Promise.all(missing.slice(i, i + 64).map(async ([block, hash]) => {
+        const h = await this.#o.source.header(block);
+        if (h.hash.toLowerCase() !== hash.toLowerCase()) throw new Error(`block ${block} changed while being read (reorg in progress); retrying`);
+        times.set(block, Number(h.timestamp));
+      }));
     }
     return times;
   }
