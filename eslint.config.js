@@ -23,7 +23,7 @@ const testingImport = {
 const TEST_FILES = ["**/*.test.ts", "**/testing/**", "**/*fixture*.ts", "**/test-*.ts", "packages/*/scripts/**"];
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", ".tools/**", ".data/**", "**/generated/**"] },
+  { ignores: ["**/node_modules/**", ".tools/**", ".data/**", "**/generated/**", "packages/explorer/web/dist/**", "**/test-artifacts/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

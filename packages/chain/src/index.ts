@@ -1,5 +1,6 @@
 // @zgrid/chain — IT contracts on an EVM chain: Solidity contracts, typed viem client, dev chain. See README.md.
 export * from "./client/index.ts";
+export * from "./devchain/pass-proposal.ts";
 export * from "./devchain/start-dev-chain.ts";
 export * from "./devchain/deploy-grid.ts";
 export * from "./devchain/dev-accounts.ts";
