@@ -20,7 +20,7 @@ const testingImport = {
   regex: "^@zgrid/[^/]+/testing$|(?:^|/)(?:testing/|test-fixtures\\.ts$|[a-z-]*fixture\\.ts$)",
   message: "test fixtures are for tests: move what production code needs into a real module",
 };
-const TEST_FILES = ["**/*.test.ts", "**/testing/**", "**/*fixture*.ts", "**/test-*.ts", "packages/*/scripts/**"];
+const TEST_FILES = ["**/*.test.ts", "**/testing/**", "**/*fixture*.ts", "**/test-*.ts", "packages/*/scripts/**", "packages/zos/src/hostile/**"];
 
 export default tseslint.config(
   { ignores: ["**/node_modules/**", ".tools/**", ".data/**", "**/generated/**", "packages/explorer/web/dist/**", "**/test-artifacts/**"] },
@@ -65,7 +65,13 @@ export default tseslint.config(
     rules: { "no-restricted-imports": ["error", { patterns: [deepImport, crossPackagePath, testingImport] }] },
   },
   {
-    files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
+    // Files outside tsconfig.json (plain JS, the explorer's web build config) are linted untyped.
+    files: ["**/*.js", "**/*.mjs", "**/*.cjs", "packages/explorer/web/**"],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // libp2p's stop() is typed as non-thenable there though it returns a promise; follow-up.
+    files: ["packages/bus/src/server/inbound-guard.test.ts"],
+    rules: { "@typescript-eslint/await-thenable": "off" },
   },
 );
