@@ -160,7 +160,7 @@ async function firstSetup(dataDir: string, chain: DevChain, hub: Hub, farmerKey:
   const local = `dir://${join(work, "blocks")}`;
   await packFlist({ source: join(work, "root"), output: fl, stores: [local], tags: { [TAGS.entrypoint]: JSON.stringify({ name: "/start.sh", args: [], env: {}, dir: "/" }) } });
   await signFlist(fl, twinKeyFromPrivateKey(farmerKey));
-  const pushed = await pushFlist({ hub: hub.url, flist: fl, stores: [local] });
+  const pushed = await pushFlist({ hub: hub.url, flist: fl, stores: [local], key: twinKeyFromPrivateKey(farmerKey) });
   const setup: Setup = { farmId, flists: { busybox: pushed.url } };
   writeFileSync(path, JSON.stringify(setup, null, 2));
   return setup;
