@@ -45,6 +45,13 @@ export const zosConfigSchema = z.strictObject({
   /** Ports of the gateway proxy (on gateway nodes: publicConfig.domain set). */
   gateway: z.strictObject({ httpPort: z.number().int().min(1).max(65535).default(80), httpsPort: z.number().int().min(1).max(65535).default(443) })
     .default({ httpPort: 80, httpsPort: 443 }),
+  /**
+   * The zdb service's listener on the node's own address. Port 0 (default, since several local-grid
+   * nodes share one host) picks one and keeps it across restarts; a real node sets 0-db's 9900.
+   * `announce`: the node addresses zdb results name (default: the bus's IPv4 addresses).
+   */
+  zdb: z.strictObject({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(0), announce: z.array(z.string()).default([]) })
+    .default({ host: "0.0.0.0", port: 0, announce: [] }),
   hypervisor: z.strictObject({ accel: z.enum(["auto", "kvm", "tcg"]).default("auto"), guestDir: z.string().optional() }).default({ accel: "auto" }),
   intervals: z.strictObject({
     reconcileMs: z.number().int().min(100).default(600_000),

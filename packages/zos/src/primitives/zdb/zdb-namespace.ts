@@ -210,7 +210,10 @@ export class ZdbNamespace {
     this.waiting = [];
     fdatasync(this.fd, (err) => {
       this.syncing = false;
-      for (const w of batch) (err ? w.reject(err) : w.resolve());
+      for (const w of batch) {
+        if (err) w.reject(err);
+        else w.resolve();
+      }
       this.kick();
     });
   }
