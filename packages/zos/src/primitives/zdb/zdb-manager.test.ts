@@ -39,9 +39,10 @@ test("zdb namespaces reachable from the owner's network only, adopted after rest
   for (const n of nets) {
     await runHost("ip", ["netns", "add", n.ns]);
     await runHost("ip", ["netns", "exec", n.ns, "ip", "link", "set", "lo", "up"]);
-    await runHost("ip", ["netns", "exec", n.ns, "ip", "link", "add", "d0", "type", "dummy"]);
-    await runHost("ip", ["netns", "exec", n.ns, "ip", "addr", "add", `${n.gw}/24`, "dev", "d0"]);
-    await runHost("ip", ["netns", "exec", n.ns, "ip", "link", "set", "d0", "up"]);
+    await runHost("ip", ["netns", "exec", n.ns, "ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
+    await runHost("ip", ["netns", "exec", n.ns, "ip", "addr", "add", `${n.gw}/24`, "dev", "v0"]);
+    await runHost("ip", ["netns", "exec", n.ns, "ip", "link", "set", "v0", "up"]);
+    await runHost("ip", ["netns", "exec", n.ns, "ip", "link", "set", "v1", "up"]);
   }
   const netOf = (n: (typeof nets)[number]): NetworkResult => ({ bridge: "", namespace: n.ns, gateway: n.gw, subnet: n.gw.replace(/1$/, "0/24"), prefix: 24, ip_range: "", wireguard: "", listen_port: 0 });
   const ctxOf = (twin: number, name: string): WorkloadContext => ({
