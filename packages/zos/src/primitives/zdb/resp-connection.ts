@@ -56,7 +56,6 @@ function pendingBytes(p: RedisParser): number {
 
 export function serveResp(socket: Socket, limits: RespLimits, handle: RespHandler, onClose?: () => void): void {
   const queue: Buffer[][] = [];
-  let running = false;
   let closed = false;
   const fail = (why: string) => {
     if (closed) return;
@@ -96,29 +95,54 @@ export function serveResp(socket: Socket, limits: RespLimits, handle: RespHandle
     // bigStrSize: where a declared bulk string ends in the parser's buffer (known before its bytes).
     if (pendingBytes(parser) > limits.maxPendingBytes || parser.bigStrSize > limits.maxPendingBytes + 1024 * 1024) return fail(`request too large: at most ${limits.maxPendingBytes} bytes`);
     if (queue.length > limits.maxQueued) socket.pause();
-    void pump();
+    pump();
   });
 
-  async function pump(): Promise<void> {
-    if (running) return;
-    running = true;
-    while (queue.length && !closed) {
+  // Requests start in order as soon as they are parsed (a handler applies its effect before its
+  // first await, so order is kept); replies are written in request order as they settle. So a
+  // pipelining client gets many writes into one fdatasync (group commit).
+  const replies: Array<{ reply: Promise<Buffer>; quit: boolean }> = [];
+  function pump(): void {
+    while (queue.length && !closed && replies.length < limits.maxQueued) {
       const args = queue.shift() as Buffer[];
-      let out: Buffer;
+      let p: Promise<Buffer>;
       try {
-        out = await handle(args);
+        p = Promise.resolve(handle(args));
       } catch (e) {
-        out = encode.error(e instanceof Error ? ((e as { shortMessage?: string }).shortMessage ?? e.message) : String(e));
+        p = Promise.reject(e);
       }
+      const quit = args[0]?.toString().toUpperCase() === "QUIT";
+      replies.push({ reply: p.catch((e: unknown) => encode.error(e instanceof Error ? ((e as { shortMessage?: string }).shortMessage ?? e.message) : String(e))), quit });
+      if (quit) {
+        queue.length = 0;
+        break;
+      }
+    }
+    void write();
+  }
+
+  let writing = false;
+  async function write(): Promise<void> {
+    if (writing) return;
+    writing = true;
+    while (replies.length && !closed) {
+      const next = replies[0] as { reply: Promise<Buffer>; quit: boolean };
+      const out = await next.reply;
+      replies.shift();
       if (closed) break;
-      if (args[0]?.toString().toUpperCase() === "QUIT") {
+      if (next.quit) {
         closed = true;
         socket.end(out);
         break;
       }
+      if (!socket.writableCorked) {
+        socket.cork(); // replies settled together leave in one write
+        process.nextTick(() => socket.uncork());
+      }
       if (!socket.write(out)) await new Promise((r) => socket.once("drain", r).once("close", r)); // a client that never reads
+      pump();
       if (queue.length <= limits.maxQueued / 2 && socket.isPaused()) socket.resume();
     }
-    running = false;
+    writing = false;
   }
 }

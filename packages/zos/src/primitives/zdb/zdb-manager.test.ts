@@ -4,7 +4,7 @@
 // own forwarder its private namespace is refused; a restarted service re-adopts data and
 // forwarders; delete removes data, forwarders and sockets.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,8 +18,11 @@ import type { NetworkResult } from "../network/network-manager.ts";
 import { zdbManager } from "./zdb-manager.ts";
 import { ZdbService } from "./zdb-service.ts";
 
-const cli = (ns: string, host: string, input: string) =>
-  spawnSync("ip", ["netns", "exec", ns, "redis-cli", "-h", host, "-p", "9900"], { input, encoding: "utf8", timeout: 10_000 }).stdout.trim().split("\n");
+// async: the service answering runs in this process (spawnSync would block it)
+const cli = (ns: string, host: string, input: string, args: string[] = []) => new Promise<string[]>((resolve) => {
+  const p = execFile("ip", ["netns", "exec", ns, "redis-cli", "-h", host, "-p", "9900", ...args], { encoding: "utf8", timeout: 10_000 }, (_e, stdout) => resolve(stdout.trim().split("\n")));
+  p.stdin?.end(input);
+});
 
 test("zdb namespaces reachable from the owner's network only, adopted after restart, removed on delete", async (t) => {
   const tag = randomBytes(3).toString("hex");
@@ -59,11 +62,11 @@ test("zdb namespaces reachable from the owner's network only, adopted after rest
   await manager.provision(ctxOf(8, "db"), wl({ password: "pw8" }));
 
   // from inside twin 7's network: no password needed for its own password-less namespace
-  assert.deepEqual(cli(a.ns, a.gw, "SELECT 7-1-db\nSET k hello\nGET k\nNSINFO 7-1-db\n").slice(0, 3), ["OK", "k", "hello"]);
+  assert.deepEqual((await cli(a.ns, a.gw, "SELECT 7-1-db\nSET k hello\nGET k\nNSINFO 7-1-db\n")).slice(0, 3), ["OK", "k", "hello"]);
   // twin 8's network has no route to twin 7's address; through its own forwarder, twin 7's
   // namespace is refused and its own needs the password
-  assert.equal(spawnSync("ip", ["netns", "exec", b.ns, "redis-cli", "-h", a.gw, "-p", "9900", "PING"], { encoding: "utf8", timeout: 10_000 }).stdout.includes("PONG"), false);
-  assert.deepEqual(cli(b.ns, b.gw, "SELECT 7-1-db\nSELECT 8-1-db\nSELECT 8-1-db wrong\nSELECT 8-1-db pw8\n"),
+  assert.equal((await cli(b.ns, a.gw, "", ["PING"])).includes("PONG"), false);
+  assert.deepEqual(await cli(b.ns, b.gw, "SELECT 7-1-db\nSELECT 8-1-db\nSELECT 8-1-db wrong\nSELECT 8-1-db pw8\n"),
     ["Namespace protected and private: SELECT <namespace> <password>", "Namespace protected and private: SELECT <namespace> <password>", "Access denied: wrong password for this namespace", "OK"]);
 
   // a restarted service (new process state) re-opens the data; adopt re-creates the listeners
@@ -73,7 +76,7 @@ test("zdb namespaces reachable from the owner's network only, adopted after rest
   manager = mk();
   assert.equal(await manager.adopt?.(ctxOf(7, "db"), wl({})), true);
   assert.equal(readFileSync(join(dir, "sock", `t7-${a.ns}.pid`), "utf8"), pidBefore, "the forwarder survived and was adopted");
-  assert.deepEqual(cli(a.ns, a.gw, "SELECT 7-1-db\nGET k\n"), ["OK", "hello"]);
+  assert.deepEqual(await cli(a.ns, a.gw, "SELECT 7-1-db\nGET k\n"), ["OK", "hello"]);
 
   await manager.deprovision(ctxOf(7, "db"), wl({}));
   assert.equal(existsSync(join(dir, "data", "7-1-db")), false, "data removed");
