@@ -115,7 +115,7 @@ describe("zdb service against real Redis clients", () => {
     assert.deepEqual(out.trim().split("\n"), ["OK", "fromcli", "hello", "Access denied: wrong password for this namespace"]);
   });
 
-  it("hostile input: oversized bulk, huge arrays, garbage and the per-namespace connection cap", async () => {
+  it("hostile input: oversized bulk, huge arrays, nesting and garbage close the connection, the service stays up", async () => {
     const raw = (bytes: string | Buffer) => new Promise<string>((resolve) => {
       const s = connect(port, "127.0.0.1");
       let got = "";
@@ -133,5 +133,30 @@ describe("zdb service against real Redis clients", () => {
     const c = client();
     await c.connect();
     assert.equal(await c.call("PING"), "PONG");
+  });
+});
+
+describe("zdb service limits", () => {
+  it("a namespace refuses connections past its cap; others are unaffected", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zdb-cap-"));
+    const zdb = new ZdbService({ dir, limits: { connectionsPerNamespace: 2 } });
+    const port = await zdb.start({ host: "127.0.0.1", port: 0 });
+    zdb.ensureNamespace({ name: "7-1-a", owner: 7, mode: "user", size: MiB, password: "pw", public: false });
+    zdb.ensureNamespace({ name: "7-1-b", owner: 7, mode: "user", size: MiB, password: "pw", public: false });
+    const cs = Array.from({ length: 4 }, () => new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, enableReadyCheck: false, retryStrategy: () => null }));
+    try {
+      for (const c of cs) await c.connect();
+      assert.equal(await cs[0]!.call("SELECT", "7-1-a", "pw"), "OK");
+      assert.equal(await cs[1]!.call("SELECT", "7-1-a", "pw"), "OK");
+      await assert.rejects(cs[2]!.call("SELECT", "7-1-a", "pw"), /too many connections on this namespace/);
+      assert.equal(await cs[3]!.call("SELECT", "7-1-b", "pw"), "OK");
+      cs[0]!.disconnect();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await cs[2]!.call("SELECT", "7-1-a", "pw"), "OK", "a slot frees when a connection closes");
+    } finally {
+      for (const c of cs) c.disconnect();
+      await zdb.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
