@@ -20,7 +20,7 @@ import { ZdbService } from "./zdb-service.ts";
 
 // async: the service answering runs in this process (spawnSync would block it)
 const cli = (ns: string, host: string, input: string, args: string[] = []) => new Promise<string[]>((resolve) => {
-  const p = execFile("ip", ["netns", "exec", ns, "redis-cli", "-h", host, "-p", "9900", ...args], { encoding: "utf8", timeout: 10_000 }, (_e, stdout) => resolve(stdout.trim().split("\n")));
+  const p = execFile("ip", ["netns", "exec", ns, "redis-cli", "-h", host, "-p", "9900", ...args], { encoding: "utf8", timeout: 10_000 }, (_e, stdout) => resolve(stdout.split("\n").filter(Boolean))); // redis-cli prints a blank line after an error
   p.stdin?.end(input);
 });
 
