@@ -18,6 +18,7 @@ import { registerNetworkCommands } from "./commands/network-commands.ts";
 import { registerNodeCommands } from "./commands/node-commands.ts";
 import { registerTwinCommands } from "./commands/twin-commands.ts";
 import { registerVmCommands } from "./commands/vm-commands.ts";
+import { registerZdbCommands } from "./commands/zdb-commands.ts";
 import { defaultDataDir, type GlobalOptions } from "./context.ts";
 import { createOutput, exitCodeOf, reportError, type Output } from "./output.ts";
 
@@ -45,6 +46,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerGatewayCommands(program, ctx);
   registerApplyCommands(program, ctx);
   registerFlistCommands(program);
+  registerZdbCommands(program, ctx);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -17,10 +17,10 @@ const NODE_COLUMNS = `n.id, n.farm_id, n.twin_id, n.cru, n.mru, n.sru, n.hru, n.
   n.power_target_up, n.power_state_up, n.rented_by, n.rent_contract_id, f.name AS farm_name, f.dedicated,
   COALESCE(l.last_seen, 0) AS last_seen, COALESCE(l.version, '') AS version, COALESCE(l.deployments, 0) AS deployments,
   COALESCE(l.workloads, 0) AS workloads, COALESCE(l.free_cru, 0) AS free_cru, COALESCE(l.free_mru, 0) AS free_mru,
-  COALESCE(l.free_sru, 0) AS free_sru, COALESCE(l.free_hru, 0) AS free_hru,
-  (SELECT COUNT(*) FROM farm_ips i WHERE i.farm_id = n.farm_id AND i.contract_id = 0) AS free_ips`;
+  COALESCE(l.free_sru, 0) AS free_sru, COALESCE(l.free_hru, 0) AS free_hru, COALESCE(fi.free_ips, 0) AS free_ips`;
 
-const FROM = "FROM nodes n JOIN farms f ON f.id = n.farm_id LEFT JOIN node_live l ON l.node_id = n.id";
+const FROM = `FROM nodes n JOIN farms f ON f.id = n.farm_id LEFT JOIN node_live l ON l.node_id = n.id
+  LEFT JOIN (SELECT farm_id, COUNT(*) AS free_ips FROM farm_ips WHERE contract_id = 0 GROUP BY farm_id) fi ON fi.farm_id = n.farm_id`;
 
 export const NODE_SORTS = ["id", "free_cru", "free_mru", "free_sru", "free_hru", "uptime", "farm_id", "last_seen"] as const;
 
@@ -38,7 +38,7 @@ export async function listNodes(db: Db, p: Params, w: StatusWindows): Promise<{ 
   if (p.twin_id !== undefined) add("n.twin_id = ?", p.twin_id as number);
   if (p.country !== undefined) add("LOWER(n.country) = LOWER(?)", p.country as string);
   if (p.city !== undefined) add("LOWER(n.city) = LOWER(?)", p.city as string);
-  if (p.free_ips !== undefined) add("(SELECT COUNT(*) FROM farm_ips i WHERE i.farm_id = n.farm_id AND i.contract_id = 0) >= ?", p.free_ips as number);
+  if (p.free_ips !== undefined) add("COALESCE(fi.free_ips, 0) >= ?", p.free_ips as number);
   if (p.domain === true) where.push("n.domain <> ''");
   if (p.domain === false) where.push("n.domain = ''");
   if (p.ipv4 === true) where.push("n.ip4 <> ''");

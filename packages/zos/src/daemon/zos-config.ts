@@ -71,6 +71,13 @@ export const zosConfigSchema = z.strictObject({
     flistDownloadTimeoutMs: z.number().int().min(1000).default(60_000),
     maxFlistBytes: z.number().int().min(1024 * 1024).default(64 * 1024 ** 2),
   }).default({ consoleLogBytes: 8 * 1024 ** 2, installTimeoutMs: 600_000, flistDownloadTimeoutMs: 60_000, maxFlistBytes: 64 * 1024 ** 2 }),
+  /**
+   * The zdb service's listener on the node's own address. Port 0 (default, since several local-grid
+   * nodes share one host) picks one and keeps it across restarts; a real node sets 0-db's 9900.
+   * `announce`: the node addresses zdb results name (default: the bus's IPv4 addresses).
+   */
+  zdb: z.strictObject({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(0), announce: z.array(z.string()).default([]) })
+    .default({ host: "0.0.0.0", port: 0, announce: [] }),
   hypervisor: z.strictObject({ accel: z.enum(["auto", "kvm", "tcg"]).default("auto"), guestDir: z.string().optional() }).default({ accel: "auto" }),
   /** Prometheus text endpoint (GET /metrics) on this port; absent = none. */
   metrics: z.strictObject({ port: z.number().int().min(0).max(65535), host: z.string().default("127.0.0.1") }).optional(),

@@ -39,6 +39,7 @@ import { nodePaths } from "../primitives/node-paths.ts";
 import { volumeManager } from "../primitives/volume/volume-manager.ts";
 import { FlistMounts } from "../primitives/zmachine/flist-mounts.ts";
 import { zmachineManager } from "../primitives/zmachine/zmachine-manager.ts";
+import { startZdb } from "../primitives/zdb/start-zdb.ts";
 import { zlogsManager } from "../primitives/zlogs/zlogs-manager.ts";
 import { diskManager } from "../primitives/zmount/zmount-manager.ts";
 import type { ZosConfig } from "./zos-config.ts";
@@ -117,6 +118,9 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       ip: ipManager({ chain, publicBridge: config.publicBridge, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
       zlogs: zlogsManager({ policy: egress, consoleOf: async (ctx, vm) => (await hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
     };
+    const zdb = await startZdb({ dataDir: config.dataDir, sockDir: join(config.vmStateDir ?? config.dataDir, "zdb"), listen: config.zdb, announce: config.zdb.announce, multiaddrs: addresses, store, log: nlog.child({ component: "zos.zdb" }) });
+    stoppers.push(() => zdb.stop());
+    managers.zdb = zdb.manager as ManagerMap["zdb"];
     const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), httpPort: config.gateway.httpPort, httpsPort: config.gateway.httpsPort });
     const gateways = gatewayManagers({ domain: config.publicConfig.domain, names: chain, proxy: gatewayProxy, policy: egress,
       proveFqdn: fqdnProver({ ...(config.gateway.fqdnResolvers ? { resolvers: config.gateway.fqdnResolvers } : {}) }), findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) });
