@@ -94,7 +94,8 @@ async function verifyLocal(path: string, options: VerifyOptions): Promise<Verify
     if (options.skipBlocks) return { ...report, seconds: (performance.now() - started) / 1000 };
     const store = resolveStores(reader, options.stores, options.http);
     const queue = [...users.entries()].reverse();
-    const pool = new DecodePool(options.threads ?? Math.min(8, availableParallelism()));
+    // Threads pay off past a few blocks (each worker starts in ~100 ms).
+    const pool = new DecodePool(options.threads ?? (queue.length < 64 ? 0 : Math.min(8, availableParallelism())));
     const worker = async (): Promise<void> => {
       while (queue.length > 0) {
         const [hex, u] = queue.pop()!;
