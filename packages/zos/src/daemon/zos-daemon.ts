@@ -111,7 +111,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     await life.start(service("chain-sync", () => sync.start(), () => sync.stop()));
 
     const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs });
-    monitor.on("gave-up", (e) => { const c = contractOfWorkloadId(e.id); if (c !== undefined) void engine.reconcile(c); });
+    monitor.on("gave-up", (e) => { const c = contractOfWorkloadId(e.id); if (c !== undefined) void engine.recheck(c); });
     await life.start(service("vm-monitor", () => monitor.start(), () => monitor.stop()));
     await life.start(intervalService("liveness", config.intervals.monitorMs, () => engine.watchLiveness(), nlog));
     let stopUptime = () => undefined as void;

@@ -133,6 +133,15 @@ export class ProvisionEngine {
     return run;
   }
 
+  /**
+   * Reconciles the contract checking every workload again (adopt), also those this process already
+   * adopted: for news about a workload (the VM monitor gave up on its VM).
+   */
+  recheck(contractId: number): Promise<void> {
+    for (const k of [...this.adopted]) if (k.startsWith(`${contractId}/`)) this.adopted.delete(k);
+    return this.reconcile(contractId);
+  }
+
   /** Enqueues a reconcile of every stored live deployment; resolves when all are done. */
   async reconcileAll(): Promise<void> {
     await Promise.all(this.o.store.list().filter((d) => !isDeleted(d)).map((d) => this.reconcile(d.contract_id)));

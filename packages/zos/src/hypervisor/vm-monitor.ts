@@ -129,7 +129,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
     const failures = cause === "app" ? track.failures : track.platformFailures;
     if (cause === "app" ? track.failures >= this.#maxFailures : track.platformFailures >= this.#maxPlatformFailures) {
       track.gaveUp = true;
-      await this.#hv.markFailed(id, track.lastReason).catch(() => undefined);
+      await this.#hv.markFailed(id, `VM crashed ${failures} times (${cause === "app" ? "the guest ended" : "QEMU died"}), gave up: ${track.lastReason}`).catch(() => undefined);
       log.error({ id, failures, cause, reason: track.lastReason }, "vm keeps crashing; giving up");
       this.emit("gave-up", { id, failures, reason: track.lastReason, cause });
       return;

@@ -117,7 +117,7 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
     },
     async adopt(ctx, w) {
       const status = await deps.hypervisor.status(ctx.workloadId).catch(() => undefined);
-      if (status?.failure && status.desired !== "running") throw new Error(`VM failed, the node gave up restarting it: ${status.failure}`);
+      if (status?.failure && status.desired !== "running") throw new Error(status.failure); // the VM monitor gave up: why
       const live = await liveAndWhole(ctx);
       if (!live.status || (live.status.state !== "running" && live.status.state !== "paused")) return false;
       if (live.whole) return true;
