@@ -102,15 +102,15 @@ export async function runCrashCampaign(g: GridFixture, o: CampaignOptions): Prom
     await pause(Math.floor(rand() * maxMs));
     node.kill();
     fig.kills++;
-    if (rand() < 0.2) {
-      await pause(Math.floor(rand() * 400));
+    if (fig.kills === 1 || rand() < 0.2) {
+      // twice within a second (always the first time): the daemon started again is killed while it starts up (adopting)
+      const first = Date.now();
       const restart = node.start().catch(() => undefined);
-      await pause(Math.floor(rand() * 600));
-      node.kill(); // a second kill within a second, maybe while the daemon is still starting
+      await pause(Math.floor(rand() * 900));
+      node.kill();
       fig.kills++;
       await restart;
-      node.kill();
-      o.log(`  kill x2 during ${what}`);
+      o.log(`  kill x2 within ${Date.now() - first} ms during ${what}`);
     }
     await node.start();
     o.log(`  kill #${fig.kills} during ${what}; zosd restarted (pid ${node.process?.pid})`);

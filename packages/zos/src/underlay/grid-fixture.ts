@@ -105,7 +105,7 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
       const node: GridNode = {
         host, twinId: 0, nodeId: 0, account: "", dataDir, hypervisor: new Hypervisor({ stateDir: vmStateDir }), configPath,
         async start() {
-          const ready = await startZosd(cmd, args);
+          const ready = await startZosd(cmd, args, (child) => (node.process = child));
           node.process = ready.process;
           node.twinId = ready.twinId;
           node.nodeId = ready.nodeId;
