@@ -81,8 +81,10 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
       const { status, whole } = await liveAndWhole(ctx);
       if (status && whole) return { id: ctx.workloadId, ip: nic.ip, mode: modeOf(await deps.hypervisor.spec(ctx.workloadId)), console: status.consoleLog } satisfies ZmachineResult;
       // Whatever of an earlier instance is left (a QEMU on a dead share, a QEMU not answering
-      // QMP, a mount without a VM) is stopped first, always, before anything new starts.
-      await stop(ctx);
+      // QMP, a mount without a VM) is stopped first, always, before anything new starts. Its
+      // disks stay: the root disk (the container's writable layer) is booted again.
+      if ((await deps.hypervisor.list()).includes(ctx.workloadId)) await deps.hypervisor.stop(ctx.workloadId);
+      await deps.flists.unmount(mountpoint(ctx));
       const net = deps.findNetwork(ctx, nic.network);
       if (!net) throw new Error(`network '${nic.network}' is not ready on this node`);
       let mounted: MountedFlist;
