@@ -127,7 +127,7 @@ export async function runCrashCampaign(g: GridFixture, o: CampaignOptions): Prom
         ...(extra ? [{ version, name: "extra", type: "zmount", data: { size: 32 * MiB } }] : []),
         { version: 0, name: "vm", type: "zmachine", data: {
           flist: g.flistUrl, network: { interfaces: [{ network: `cn${k}`, ip: `10.88.${k % 250}.5` }] }, size: 0,
-          compute_capacity: { cpu: 1, memory: 192 * MiB }, mounts: [{ name: "data", mountpoint: "/data" }], entrypoint: "/start.sh", env: { MARK: mark },
+          compute_capacity: { cpu: 1, memory: 256 * MiB }, mounts: [{ name: "data", mountpoint: "/data" }], entrypoint: "/start.sh", env: { MARK: mark },
         } },
       ],
     };
