@@ -204,6 +204,7 @@ export async function runCrashCampaign(g: GridFixture, o: CampaignOptions): Prom
     o.log(`${name}`);
     fig.operations.push(name);
     const work = run();
+    work.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     await crash(name, maxKillMs);
     await work;
     await check(name);
