@@ -14,6 +14,13 @@
  *     flist: busybox            # a name the grid knows, or an URL
  *     memory: 256               # MiB
  *     env: { MODE: prod }
+ * zdbs:
+ *   - name: store
+ *     node: 1                   # optional: else a node with the HDD capacity free
+ *     size: 1G                  # bytes, or a size like 512M / 1G
+ *     mode: seq                 # user (default) or seq
+ *     password: s3cret
+ *     public: false
  * ```
  *
  * @example
@@ -26,6 +33,7 @@ import { LineCounter, parseDocument, isNode } from "yaml";
 import { z } from "zod";
 import { WORKLOAD_NAME } from "@zgrid/types";
 import { SpecError } from "../errors/client-errors.ts";
+import { parseSize } from "../format.ts";
 import { vmModelSchema, type VmModel } from "../models/vm-model.ts";
 
 const name = z.string().regex(WORKLOAD_NAME, "letters, digits and _ only, at most 36");
@@ -34,13 +42,32 @@ export const specSchema = z.strictObject({
   project: name,
   networks: z.array(z.strictObject({ name, ip_range: z.string().regex(/^\d+\.\d+\.0\.0\/16$/, "a /16 like 10.60.0.0/16").optional() })).default([]),
   vms: z.array(vmModelSchema.extend({ flist: z.string().min(1) })).default([]),
+  zdbs: z.array(z.strictObject({
+    name: z.string().regex(/^[a-z0-9_]{1,30}$/, "1 to 30 of a-z 0-9 _"),
+    node: z.number().int().min(1).optional(),
+    size: z.union([z.number().int().min(1024 * 1024), z.string().regex(/^\s*\d+(\.\d+)?\s*[KMGT]?(i?B)?\s*$/i, "a size like 512M or 10G")]),
+    mode: z.enum(["user", "seq"]).default("user"),
+    password: z.string().max(128).regex(/^\S*$/, "no whitespace").default(""),
+    public: z.boolean().default(false),
+  })).default([]),
 });
+
+export interface ZdbModel {
+  name: string;
+  node?: number;
+  /** bytes */
+  size: number;
+  mode: "user" | "seq";
+  password: string;
+  public: boolean;
+}
 
 export interface Spec {
   file: string;
   project: string;
   networks: Array<{ name: string; ip_range?: string }>;
   vms: VmModel[];
+  zdbs: ZdbModel[];
 }
 
 /** Reads and checks a spec file. `flists` maps short names (busybox) to URLs. */
@@ -88,5 +115,12 @@ export function parseSpec(text: string, file: string, o: { flists?: Record<strin
       vm.flist = url;
     }
   }
-  return { file, project: spec.project, networks: spec.networks.map((n) => ({ name: n.name, ...(n.ip_range ? { ip_range: n.ip_range } : {}) })), vms: spec.vms };
+  const zdbs: ZdbModel[] = [];
+  for (const [i, z] of spec.zdbs.entries()) {
+    if (zdbs.some((x) => x.name === z.name)) throw new SpecError(file, lineOf(["zdbs", i, "name"]), `zdbs.${i}.name`, `zdb name '${z.name}' is used twice`);
+    const size = typeof z.size === "number" ? z.size : parseSize(z.size, "M");
+    if (!(size >= 1024 * 1024)) throw new SpecError(file, lineOf(["zdbs", i, "size"]), `zdbs.${i}.size`, "at least 1M");
+    zdbs.push({ name: z.name, ...(z.node ? { node: z.node } : {}), size, mode: z.mode, password: z.password, public: z.public });
+  }
+  return { file, project: spec.project, networks: spec.networks.map((n) => ({ name: n.name, ...(n.ip_range ? { ip_range: n.ip_range } : {}) })), vms: spec.vms, zdbs };
 }

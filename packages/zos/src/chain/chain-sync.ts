@@ -32,7 +32,7 @@ export interface WatchableChain extends NodeChain {
 export interface ChainSyncOptions {
   nodeId: number;
   chain: WatchableChain;
-  engine: Pick<ProvisionEngine, "reconcile" | "reconcileAll">;
+  engine: Pick<ProvisionEngine, "reconcile" | "reconcileAll" | "abort">;
   store: DeploymentStore;
   /** File holding the last handled block. */
   cursorFile: string;
@@ -85,7 +85,8 @@ export class ChainSync {
   }
 
   private async pass(): Promise<void> {
-    await this.o.engine.reconcileAll();
+    // Never awaited: one contract's hung work must not hold the pass (reconciles are coalesced).
+    void this.o.engine.reconcileAll();
   }
 
   private async onEvent(e: ChainEvent): Promise<void> {
@@ -93,6 +94,8 @@ export class ChainSync {
     if (args.nodeId !== this.o.nodeId || args.contractId === undefined) return;
     const id = Number(args.contractId);
     if (!this.o.store.get(id)) return;
-    if (CONTRACT_EVENTS.has(e.eventName)) await this.o.engine.reconcile(id);
+    // Never awaited: a contract's work runs on its own queue (reconcile never throws).
+    if (e.eventName === "ContractDeleted") this.o.engine.abort(id, "contract cancelled on chain");
+    if (CONTRACT_EVENTS.has(e.eventName)) void this.o.engine.reconcile(id);
   }
 }

@@ -11,11 +11,13 @@
  */
 import type { Deployment } from "@zgrid/types";
 import type { DeploymentStore } from "../engine/deployment-store.ts";
+import type { EgressPolicy } from "../egress/egress-policy.ts";
 import type { ManagerMap } from "../engine/workload-manager.ts";
 import type { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { gatewayManagers, type GatewayDeps } from "../primitives/gateway/gateway-managers.ts";
 import type { HaproxyGateway } from "../primitives/gateway/haproxy-gateway.ts";
 import { ipManager, type IpDeps } from "../primitives/ip/ip-manager.ts";
+import type { EgressAddressBook } from "../primitives/network/egress-addresses.ts";
 import { networkManager, type NetworkResult } from "../primitives/network/network-manager.ts";
 import type { NodePaths } from "../primitives/node-paths.ts";
 import { volumeManager } from "../primitives/volume/volume-manager.ts";
@@ -37,18 +39,22 @@ export interface ManagerDeps {
   gatewayProxy: HaproxyGateway;
   /** The node's gateway domain (gateway-name-proxy), when it has one. */
   domain: string | undefined;
+  /** Where workloads may connect out to (zlogs outputs, gateway backends). */
+  egress: EgressPolicy;
+  egressAddresses: EgressAddressBook;
+  proveFqdn: GatewayDeps["proveFqdn"];
 }
 
 export function createManagers(deps: ManagerDeps): ManagerMap {
   const findNetwork = (ctx: { deployment: Deployment }, name: string) => findNetworkOf(deps.store, ctx.deployment, name);
-  const gateways = gatewayManagers({ domain: deps.domain, names: deps.chain, proxy: deps.gatewayProxy, findNetwork });
+  const gateways = gatewayManagers({ domain: deps.domain, names: deps.chain, proxy: deps.gatewayProxy, policy: deps.egress, proveFqdn: deps.proveFqdn, findNetwork });
   return {
     zmount: diskManager(deps.paths),
     volume: volumeManager(deps.paths),
-    network: networkManager({ nodeId: deps.nodeId, scope: deps.scope }),
+    network: networkManager({ nodeId: deps.nodeId, scope: deps.scope, egressAddresses: deps.egressAddresses }),
     zmachine: zmachineManager({ paths: deps.paths, hypervisor: deps.hypervisor, flists: deps.flists, findNetwork }),
     ip: ipManager({ chain: deps.chain, publicBridge: deps.publicBridge, findNetwork }),
-    zlogs: zlogsManager({ consoleOf: async (ctx, vm) => (await deps.hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
+    zlogs: zlogsManager({ policy: deps.egress, consoleOf: async (ctx, vm) => (await deps.hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
     "gateway-name-proxy": gateways.name,
     "gateway-fqdn-proxy": gateways.fqdn,
   };

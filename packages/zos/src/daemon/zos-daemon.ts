@@ -19,22 +19,28 @@ import { createGridClient } from "@zgrid/chain";
 import { createLogger } from "@zgrid/log";
 import { BaseError, bytesToHex, WORKLOAD_TYPE_NAMES } from "@zgrid/types";
 import { registerRoutes } from "../api/register-routes.ts";
+import { startMetricsServer, zosMetricsText } from "./zos-metrics.ts";
 import { ChainSync, type WatchableChain } from "../chain/chain-sync.ts";
 import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
 import { registerNode, scheduleUptime } from "../chain/registrar.ts";
 import { systemReserve, usedCapacity } from "../engine/capacity-ledger.ts";
 import { openDeploymentStore, type DeploymentStore } from "../engine/deployment-store.ts";
 import { ProvisionEngine, isDeleted } from "../engine/provision-engine.ts";
+import type { ManagerMap } from "../engine/workload-manager.ts";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { VmMonitor } from "../hypervisor/vm-monitor.ts";
 import { measureCapacity } from "../node/node-capacity.ts";
 import { loadNodeIdentity } from "../node/node-identity.ts";
 import { HaproxyGateway } from "../primitives/gateway/haproxy-gateway.ts";
+import { fqdnProver } from "../primitives/gateway/fqdn-proof.ts";
+import { EgressAddressBook } from "../primitives/network/egress-addresses.ts";
 import { nodePaths } from "../primitives/node-paths.ts";
 import { FlistMounts } from "../primitives/zmachine/flist-mounts.ts";
+import { startZdb } from "../primitives/zdb/start-zdb.ts";
 import { createManagers } from "./create-managers.ts";
 import { intervalService, Lifecycle, service } from "./lifecycle.ts";
 import type { ZosConfig } from "./zos-config.ts";
+import { EgressPolicy } from "../egress/egress-policy.ts";
 
 export const ZOS_VERSION = "0.1.0";
 
@@ -84,14 +90,33 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     const store = openDeploymentStore(join(config.dataDir, "zos.db"));
     await life.start(service("store", () => undefined, () => store.close()));
     const paths = nodePaths(config.dataDir);
+    const egress = new EgressPolicy({
+      allow: config.egress.allow,
+      services: [config.chain.rpcUrl, ...(config.flist.stores ?? []), ...config.bus.listen, ...bus.addresses(), ...config.egress.services],
+    });
     const hypervisor = new Hypervisor({ stateDir: config.vmStateDir ?? join(config.dataDir, "vms-state"), accel: config.hypervisor.accel, ...(config.hypervisor.guestDir ? { guestDir: config.hypervisor.guestDir } : {}) });
-    const flists = new FlistMounts({ cacheDir: paths.cacheDir, cacheBytes: config.flist.cacheBytes, requireSignature: config.flist.requireSignature,
+    // The farm's own stores (its hub) may be fetched from for flists, and only for flists.
+    const storeOrigins = (config.flist.stores ?? []).filter((s) => /^https?:\/\//.test(s)).map((s) => new URL(s).origin);
+    const flistEgress = new EgressPolicy({
+      allow: [...config.egress.allow, ...storeOrigins],
+      services: [config.chain.rpcUrl, ...config.bus.listen, ...bus.addresses(), ...config.egress.services],
+    });
+    const flists = new FlistMounts({ cacheDir: paths.cacheDir, cacheBytes: config.flist.cacheBytes, requireSignature: config.flist.requireSignature, policy: flistEgress,
+      downloadTimeoutMs: config.limits.flistDownloadTimeoutMs, maxFlistBytes: config.limits.maxFlistBytes,
       ...(config.flist.trustedSigners ? { trustedSigners: config.flist.trustedSigners } : {}), ...(config.flist.stores ? { stores: config.flist.stores } : {}) });
-    const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), ...config.gateway });
-    const managers = createManagers({ nodeId, scope: key.address, paths, hypervisor, flists, chain, store, publicBridge: config.publicBridge, gatewayProxy, domain: config.publicConfig.domain });
+    const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), httpPort: config.gateway.httpPort, httpsPort: config.gateway.httpsPort });
+    const managers = createManagers({
+      nodeId, scope: key.address, paths, hypervisor, flists, chain, store, publicBridge: config.publicBridge, gatewayProxy, domain: config.publicConfig.domain,
+      egress, egressAddresses: new EgressAddressBook(join(config.dataDir, "egress-addresses.json")),
+      proveFqdn: fqdnProver({ ...(config.gateway.fqdnResolvers ? { resolvers: config.gateway.fqdnResolvers } : {}) }),
+    });
+    const zdb = await startZdb({ dataDir: config.dataDir, sockDir: join(config.vmStateDir ?? config.dataDir, "zdb"), listen: config.zdb, announce: config.zdb.announce, multiaddrs: addresses, store, log: nlog.child({ component: "zos.zdb" }) });
+    await life.start(service("zdb", () => undefined, () => zdb.stop()));
+    managers.zdb = zdb.manager as ManagerMap["zdb"];
     // Public IPs belong to the farm, not the node: the chain reserves them per contract and the ip
     // manager refuses a deployment needing more than its contract holds, so the node sets no limit.
-    const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: { ...total, ipv4u: Number.MAX_SAFE_INTEGER }, log: nlog });
+    const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: { ...total, ipv4u: Number.MAX_SAFE_INTEGER }, log: nlog,
+      quotas: config.quotas, installTimeoutMs: config.limits.installTimeoutMs });
     await life.start(service("engine", () => undefined, () => engine.queue.idle()));
 
     const routes: string[] = [];
@@ -105,12 +130,16 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       wireguardPorts: () => store.list().filter((d) => !isDeleted(d)).flatMap((d) => d.workloads)
         .flatMap((w) => (w.type === "network" && w.result?.state === "ok" ? [w.data.wireguard_listen_port] : [])),
     }), () => { for (const r of routes.splice(0)) bus.unhandle(r); }));
+    if (config.metrics) {
+      const metrics = await startMetricsServer({ ...config.metrics, text: () => zosMetricsText({ store, total, bus }) });
+      await life.start(service("metrics", () => undefined, () => metrics.close()));
+    }
 
     // Start-up adoption is the chain sync's first pass: every stored contract is reconciled.
     const sync = new ChainSync({ nodeId, chain: chain as unknown as WatchableChain, engine, store, cursorFile: join(config.dataDir, "chain.cursor"), intervalMs: config.intervals.reconcileMs, log: nlog });
     await life.start(service("chain-sync", () => sync.start(), () => sync.stop()));
 
-    const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs });
+    const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs, consoleLogBytes: config.limits.consoleLogBytes });
     monitor.on("gave-up", (e) => { const c = contractOfWorkloadId(e.id); if (c !== undefined) void engine.recheck(c); });
     await life.start(service("vm-monitor", () => monitor.start(), () => monitor.stop()));
     await life.start(intervalService("liveness", config.intervals.monitorMs, () => engine.watchLiveness(), nlog));

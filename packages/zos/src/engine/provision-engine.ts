@@ -25,10 +25,11 @@
  */
 import type { Logger } from "@zgrid/log";
 import {
-  deploymentCapacity, formatBytes, formatCapacity, missingCapacity, planUpdate, sortForInstall, sortForUninstall,
+  formatBytes, formatCapacity, missingCapacity, planUpdate, sortForInstall, sortForUninstall,
   workloadId, type Capacity, type Deployment, type Workload, type WorkloadResult,
 } from "@zgrid/types";
 import { freeCapacity, usedCapacity } from "./capacity-ledger.ts";
+import { checkTwinQuota, DEFAULT_TWIN_QUOTAS, type TwinQuotas } from "./twin-quota.ts";
 import type { DeploymentStore, WorkloadChange } from "./deployment-store.ts";
 import { DeploymentConflictError, DeploymentNotFoundError, InsufficientCapacityError } from "./engine-errors.ts";
 import type { ChainContract, ChainResources, NodeChain } from "./node-chain.ts";
@@ -44,6 +45,10 @@ export interface EngineOptions {
   /** Measured total capacity of the node. */
   totalCapacity: Capacity;
   log: Logger;
+  /** Deadline of one workload's provision/update (default 10 min); then it fails and the queue moves on. */
+  installTimeoutMs?: number;
+  /** Per-twin limits (networks, gateways, zmachines, zlogs); default DEFAULT_TWIN_QUOTAS. */
+  quotas?: TwinQuotas;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -58,6 +63,8 @@ export class ProvisionEngine {
   private readonly pending = new Map<number, Promise<void>>();
   /** Workloads this process has adopted or provisioned (`contract/name/version`): checked again only when not alive. */
   private readonly adopted = new Set<string>();
+  /** One per contract with work in flight: a cancel/delete aborts that contract's install. */
+  private readonly aborts = new Map<number, AbortController>();
 
   constructor(options: EngineOptions) {
     this.o = options;
@@ -71,7 +78,8 @@ export class ProvisionEngine {
       if (existing && !isDeleted(existing)) {
         throw new DeploymentConflictError(`contract ${d.contract_id} is already deployed on this node`, { hint: "use zos.deployment.update with version + 1" });
       }
-      this.ensureFits(deploymentCapacity(d), d.contract_id);
+      this.ensureFits(usedCapacity([d]), d.contract_id);
+      this.ensureQuota(d);
       const accepted = withResults(d, () => ({ created: now(), state: "init", message: "" }));
       this.o.store.put(accepted);
       for (const w of accepted.workloads) this.record(accepted, w);
@@ -87,7 +95,8 @@ export class ProvisionEngine {
       const current = this.o.store.get(next.contract_id);
       if (!current || isDeleted(current)) throw new DeploymentNotFoundError(next.contract_id, { hint: "deploy it first with zos.deployment.deploy" });
       const plan = planUpdate(current, next);
-      this.ensureFits(deploymentCapacity(next), next.contract_id);
+      this.ensureFits(usedCapacity([next]), next.contract_id);
+      this.ensureQuota(next);
       const keep = new Map(current.workloads.map((w) => [w.name, w.result]));
       const accepted = withResults(next, (w) => (plan.unchanged.some((u) => u.name === w.name) && keep.get(w.name)) || { created: now(), state: "init", message: "" });
       this.o.store.put({ ...accepted, workloads: [...accepted.workloads, ...plan.removed] });
@@ -131,6 +140,14 @@ export class ProvisionEngine {
     }).catch((e: unknown) => this.o.log.error({ contract: contractId, err: e }, "reconcile failed"));
     this.pending.set(contractId, run);
     return run;
+  }
+
+  /**
+   * Aborts the contract's install in flight (its contract was cancelled): a hung fetch never holds
+   * the removal the next reconcile does. Not queued: it acts at once.
+   */
+  abort(contractId: number, reason: string): void {
+    this.aborts.get(contractId)?.abort(new Error(`contract ${contractId}: ${reason}`));
   }
 
   /**
@@ -179,7 +196,9 @@ export class ProvisionEngine {
     }
     if (contract && (contract.state === "deleted" || contract.nodeId !== this.o.nodeId)) {
       this.o.log.info({ contract: contractId }, "deprovisioning deployment");
+      this.aborts.get(contractId)?.abort(new Error(`contract ${contractId} is deleted`));
       await this.uninstall(d, d.workloads.filter((w) => w.result?.state !== "deleted"), contract.state === "deleted" ? "contract cancelled on chain" : "contract moved off this node");
+      this.aborts.delete(contractId);
       return;
     }
     const lost: Workload[] = [];
@@ -226,15 +245,23 @@ export class ProvisionEngine {
   }
 
   private async install(d: Deployment, workloads: readonly Workload[], previous?: Map<string, Workload>): Promise<void> {
+    const contract = this.aborts.get(d.contract_id) ?? new AbortController();
+    this.aborts.set(d.contract_id, contract);
     for (const w of sortForInstall(workloads)) {
       const m = this.manager(w);
       const before = previous?.get(w.name);
       let result: WorkloadResult;
       if (!m) {
         result = { created: now(), state: "error", message: `workload type '${w.type}' is not supported by this node` };
+      } else if (contract.signal.aborted) {
+        result = { created: now(), state: "error", message: `not provisioned: ${(contract.signal.reason as Error).message}` };
       } else {
+        const limit = this.o.installTimeoutMs ?? 600_000;
+        const signal = AbortSignal.any([contract.signal, AbortSignal.timeout(limit)]);
         try {
-          const data = before && m.update ? await m.update(this.context(d, w), w as never, before as never) : await m.provision(this.context(d, w), w as never);
+          const ctx = { ...this.context(d, w), signal };
+          const work = before && m.update ? m.update(ctx, w as never, before as never) : m.provision(ctx, w as never);
+          const data = await untilAborted(work, signal, () => `provisioning took longer than ${Math.round(limit / 1000)} s`);
           result = { created: now(), state: "ok", message: "", data };
           this.adopted.add(this.adoptKey(d, w));
         } catch (e) {
@@ -321,6 +348,11 @@ export class ProvisionEngine {
     });
   }
 
+  private ensureQuota(d: Deployment): void {
+    const others = this.o.store.list({ twinId: d.twin_id }).filter((x) => x.contract_id !== d.contract_id && !isDeleted(x));
+    checkTwinQuota(this.o.quotas ?? DEFAULT_TWIN_QUOTAS, others, d);
+  }
+
   private verifyOptions(sender: number) {
     const networks = this.o.store.list({ twinId: sender }).filter((d) => !isDeleted(d))
       .flatMap((d) => d.workloads.filter((w) => w.type === "network" && w.result?.state === "ok").map((w) => w.name));
@@ -344,6 +376,26 @@ export class ProvisionEngine {
       resultOf: (name) => (this.o.store.get(d.contract_id) ?? d).workloads.find((x) => x.name === name)?.result?.data,
     };
   }
+}
+
+/**
+ * `work`, or a rejection as soon as `signal` aborts (the manager got the signal too; a manager
+ * that ignores it can no longer hold the contract's queue).
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, timeoutMessage: () => string): Promise<T> {
+  work.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(abortError(signal, timeoutMessage));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal, timeoutMessage));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function abortError(signal: AbortSignal, timeoutMessage: () => string): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof DOMException && r.name === "TimeoutError") return new Error(timeoutMessage());
+  return r instanceof Error ? r : new Error("aborted");
 }
 
 /** A deployment whose every workload is deleted. */

@@ -23,6 +23,7 @@
 import { EventEmitter } from "node:events";
 import { createLogger } from "@zgrid/log";
 import type { Hypervisor } from "./hypervisor.ts";
+import { rotateConsole } from "./vm-console.ts";
 
 const log = createLogger("zos.hypervisor.monitor");
 
@@ -36,6 +37,8 @@ export interface VmMonitorOptions {
   maxPlatformFailures?: number;
   /** A VM running this long since its last restart has its failure count reset (default 60 s). */
   stableMs?: number;
+  /** Console logs over this size are rotated on each check (default 8 MiB; rotateConsole). */
+  consoleLogBytes?: number;
 }
 
 export interface MonitorEvent {
@@ -62,6 +65,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
   readonly #maxFailures: number;
   readonly #maxPlatformFailures: number;
   readonly #stableMs: number;
+  readonly #consoleLogBytes: number;
   readonly #tracks = new Map<string, Track>();
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
@@ -73,6 +77,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
     this.#maxFailures = opts.maxFailures ?? 4;
     this.#maxPlatformFailures = opts.maxPlatformFailures ?? 20;
     this.#stableMs = opts.stableMs ?? 60_000;
+    this.#consoleLogBytes = opts.consoleLogBytes ?? 8 * 1024 ** 2;
   }
 
   start(): void {
@@ -103,6 +108,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
     for (const id of await this.#hv.list()) {
       try {
         await this.#checkOne(id);
+        await rotateConsole((await this.#hv.status(id)).consoleLog, this.#consoleLogBytes);
       } catch (e) {
         log.warn({ id, err: e }, "monitor check failed");
       }
