@@ -3,7 +3,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { InputError, NotFoundError, parseSize, readLocalGrid, type VmInfo, type VmModelInput } from "@zgrid/client";
+import { InputError, NotFoundError, parseSize, type VmInfo, type VmModelInput } from "@zgrid/client";
 import { knownFlists, openGrid, type GlobalOptions } from "../context.ts";
 import { table, type Output } from "../output.ts";
 import { withInterrupt } from "../interrupt.ts";
@@ -42,7 +42,7 @@ export function registerVmCommands(program: Command, ctx: () => { opts: GlobalOp
           ...(o.sshKey ? { ssh_key: readKey(String(o.sshKey)) } : {}), ...(o.entrypoint ? { entrypoint: String(o.entrypoint) } : {}), ...(o.publicIp ? { public_ip: true } : {}),
         };
         const info = await withInterrupt(io, (signal) => grid.vms.deploy(model, { signal, onProgress: io.progress }));
-        io.result(info, () => describeVm(info, opts));
+        io.result(info, () => describeVm(info));
       } finally {
         await grid.close();
       }
@@ -64,7 +64,7 @@ export function registerVmCommands(program: Command, ctx: () => { opts: GlobalOp
     const grid = await openGrid(opts);
     try {
       const info = await grid.vms.get(name);
-      io.result(info, () => describeVm(info, opts));
+      io.result(info, () => describeVm(info));
     } finally {
       await grid.close();
     }
@@ -99,22 +99,16 @@ export function registerVmCommands(program: Command, ctx: () => { opts: GlobalOp
 }
 
 /**
- * How to get into the VM's private network from this host: on the local grid with node hosts the
- * network namespaces belong to the node's mount namespace, so enter it first.
+ * How to get into the VM's private network from this host. Node daemons (also those in the local
+ * grid's node hosts) create their network namespaces in the host's mount namespace, so
+ * `ip netns exec` reaches them from any shell, whichever daemon process made them.
  */
-export function reachPrefix(v: VmInfo, opts: GlobalOptions): string {
-  try {
-    const g = readLocalGrid(opts.dataDir);
-    const node = g.underlay ? g.nodes.find((n) => n.nodeId === v.nodeId) : undefined;
-    if (node) return `nsenter --mount=/proc/${node.pid}/ns/mnt ip netns exec ${v.namespace}`;
-  } catch {
-    // not the local grid
-  }
+export function reachPrefix(v: VmInfo): string {
   return `ip netns exec ${v.namespace}`;
 }
 
-export function describeVm(v: VmInfo, opts: GlobalOptions): string {
-  const via = reachPrefix(v, opts);
+export function describeVm(v: VmInfo): string {
+  const via = reachPrefix(v);
   return [
     `vm ${v.name}: ${v.state}${v.message ? ` (${v.message})` : ""}`,
     `  node ${v.nodeId}, contract ${v.contractId}, network ${v.network}, ip ${v.ip || "-"}${v.publicIp ? `, public ip ${v.publicIp}` : ""}`,

@@ -35,6 +35,11 @@ export interface GridNode {
   dataDir: string;
   hypervisor: Hypervisor;
   process?: ChildProcess;
+  configPath: string;
+  /** Starts zosd in the node host the way the local grid does (same command); waits until ready. */
+  start(): Promise<void>;
+  /** SIGKILLs the running zosd (VMs, mounts and networks stay). */
+  kill(): void;
 }
 
 export interface GridFixture {
@@ -100,7 +105,21 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
       const dataDir = join(tmp, `node${i + 1}`);
       const vmStateDir = mkdtempSync("/tmp/zv-");
       cleanups.push(() => host.destroy(), () => rmSync(vmStateDir, { recursive: true, force: true }));
-      const node: GridNode = { host, twinId: 0, nodeId: 0, account: "", dataDir, hypervisor: new Hypervisor({ stateDir: vmStateDir }) };
+      const configPath = join(tmp, `zos${i + 1}.json`);
+      const [cmd, args] = host.command(...zosdCommand(configPath));
+      const node: GridNode = {
+        host, twinId: 0, nodeId: 0, account: "", dataDir, hypervisor: new Hypervisor({ stateDir: vmStateDir }), configPath,
+        async start() {
+          const ready = await startZosd(cmd, args, (child) => (node.process = child));
+          node.process = ready.process;
+          node.twinId = ready.twinId;
+          node.nodeId = ready.nodeId;
+        },
+        kill() {
+          node.process?.kill("SIGKILL");
+          node.process = undefined;
+        },
+      };
       nodes.push(node);
       const config: ZosConfigInput = {
         dataDir, vmStateDir, farmId: grid.farmId,
@@ -114,17 +133,12 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
         publicConfig: o.domain && i === 0 ? { domain: o.domain } : {},
         gateway: { httpPort: 80, httpsPort: 443, fqdnResolvers: [dns.server] },
       };
-      const configPath = join(tmp, `zos${i + 1}.json`);
       writeFileSync(configPath, JSON.stringify(config));
-      const [cmd, args] = host.command(...zosdCommand(configPath));
       node.account = nodeAccount(cmd, args);
       await fundNode(grid, node.account as `0x${string}`);
-      const ready = await startZosd(cmd, args).catch((e: unknown) => {
+      await node.start().catch((e: unknown) => {
         throw new Error(`zosd ${i + 1}: ${e instanceof Error ? e.message : String(e)}`);
       });
-      node.process = ready.process;
-      node.twinId = ready.twinId;
-      node.nodeId = ready.nodeId;
     }
     return {
       underlay, grid, hub, flistUrl: pushed.url, user, stranger, nodes, dns, stop,
