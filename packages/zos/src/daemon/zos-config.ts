@@ -72,6 +72,8 @@ export const zosConfigSchema = z.strictObject({
     maxFlistBytes: z.number().int().min(1024 * 1024).default(64 * 1024 ** 2),
   }).default({ consoleLogBytes: 8 * 1024 ** 2, installTimeoutMs: 600_000, flistDownloadTimeoutMs: 60_000, maxFlistBytes: 64 * 1024 ** 2 }),
   hypervisor: z.strictObject({ accel: z.enum(["auto", "kvm", "tcg"]).default("auto"), guestDir: z.string().optional() }).default({ accel: "auto" }),
+  /** Prometheus text endpoint (GET /metrics) on this port; absent = none. */
+  metrics: z.strictObject({ port: z.number().int().min(0).max(65535), host: z.string().default("127.0.0.1") }).optional(),
   intervals: z.strictObject({
     reconcileMs: z.number().int().min(100).default(600_000),
     uptimeMs: z.number().int().min(1000).default(40 * 60_000),

@@ -18,6 +18,7 @@ import { createGridClient } from "@zgrid/chain";
 import { createLogger } from "@zgrid/log";
 import { BaseError, bytesToHex, WORKLOAD_TYPE_NAMES, type Deployment } from "@zgrid/types";
 import { registerRoutes } from "../api/register-routes.ts";
+import { startMetricsServer, zosMetricsText } from "./zos-metrics.ts";
 import { ChainSync, type WatchableChain } from "../chain/chain-sync.ts";
 import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
 import { registerNode, scheduleUptime } from "../chain/registrar.ts";
@@ -140,6 +141,10 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
         .flatMap((w) => (w.type === "network" && w.result?.state === "ok" ? [w.data.wireguard_listen_port] : [])),
     });
     stoppers.push(() => { for (const c of ["deploy", "update", "get", "list", "changes"]) bus.unhandle(`zos.deployment.${c}`); });
+    if (config.metrics) {
+      const metrics = await startMetricsServer({ ...config.metrics, text: () => zosMetricsText({ store, total, bus }) });
+      stoppers.push(() => metrics.close());
+    }
 
     const sync = new ChainSync({ nodeId, chain: chain as unknown as WatchableChain, engine, store, cursorFile: join(config.dataDir, "chain.cursor"), intervalMs: config.intervals.reconcileMs, log: nlog });
     await sync.start();
