@@ -286,7 +286,8 @@ describe("zos node daemon end to end", { timeout: 600_000 }, () => {
     const disk = (stateOf(deployment, "data")?.data as { path: string }).path;
     await f.user.client.cancelContract(deployment.contract_id);
     await waitFor("deprovision", () => get(f.user, deployment.contract_id), (x) => x.workloads.every((w) => w.result?.state === "deleted"));
-    assert.throws(() => process.kill(qemuPid!, 0), "qemu is gone");
+    // gone, or a zombie: QEMU daemonizes, and PID 1 here reaps orphans lazily (PLATFORM.md)
+    assert.ok(!runningProcess(qemuPid!), "qemu is gone");
     assert.ok(!existsSync(disk), "zmount file removed");
     const n = networkNames(f.node.nodeId, f.user.id, "net", f.node.account);
     const links = spawnSync("ip", ["-br", "link"], { encoding: "utf8" }).stdout;
@@ -296,3 +297,13 @@ describe("zos node daemon end to end", { timeout: 600_000 }, () => {
     assert.deepEqual(await f.hypervisor.list(), [], "no VM state left");
   });
 });
+
+/** True when `pid` exists and is not a zombie. */
+function runningProcess(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
