@@ -6,6 +6,7 @@ import { createGridClient } from "@zgrid/chain/client/create-grid-client";
 import { InputError, LocalGridError, formatBytes, parseSize, readLocalGrid, type NodeFilter } from "@zgrid/client";
 import { openGrid, type GlobalOptions } from "../context.ts";
 import { table, type Output } from "../output.ts";
+import { registerNetworkAccessCommands, removeNetworkNode } from "./network-access-commands.ts";
 
 type Ctx = () => { opts: GlobalOptions; io: Output };
 
@@ -21,7 +22,10 @@ export function registerResourceCommands(program: Command, ctx: Ctx): void {
       await grid.close();
     }
   });
-  network.command("rm <name>").description("remove a network (refused while VMs use it)").action(async (name: string) => {
+  registerNetworkAccessCommands(network, ctx);
+  network.command("rm <name>").description("remove a network, or with --node its part on one node (refused while VMs use it)").option("--node <id>", "only this node's part")
+    .action(async (name: string, o: { node?: string }) => {
+    if (o.node !== undefined) return removeNetworkNode(ctx, name, o.node);
     const { opts, io } = ctx();
     const grid = await openGrid(opts);
     try {
