@@ -150,6 +150,57 @@ describe("zgrid network access, public IPs in vm ls, removing a node from a netw
     assert.match(n.stdout, /has no part on node 77/);
   });
 
+  test("gateways from the CLI: FQDN to a public backend, TLS passthrough, refusals; a spec with compose-like ports", async () => {
+    const gwNode = info.nodes.find((n) => n.index === 0)!; // the local grid's gateway node (has a domain)
+    const curl = (host: string, port: number, scheme = "http", ...extra: string[]) => sh("curl", ["-s", "-m", "3", ...extra, "--resolve", `${host}:${port}:${gwNode.address}`, `${scheme}://${host}/`]);
+    // an FQDN gateway to a public backend: vb's public IP
+    const pub = b.publicIp.split("/")[0]!;
+    const blog = ok<{ fqdn: string; kind: string; nodeId: number; nameContractId: number }>("gw", "create", "blog", "--fqdn", "blog.example.org", "--backend", `http://${pub}:80`);
+    assert.deepEqual([blog.fqdn, blog.kind, blog.nodeId, blog.nameContractId], ["blog.example.org", "fqdn", gwNode.nodeId, 0]);
+    await waitFor("the FQDN gateway", () => curl("blog.example.org", 80).stdout, (x) => x.includes("hello from vb"));
+    // TLS passthrough to a TLS server on the laptop: the certificate the client sees is the backend's
+    const laptopIp = info.underlay!.hostAddress.replace(/\.1$/, ".200");
+    const key = join(dataDir, "tls.key");
+    const cert = join(dataDir, "tls.crt");
+    assert.equal(sh("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=tls.example.org"]).status, 0);
+    const server = spawn("nsenter", [`--net=/run/netns/${LAPTOP}`, "openssl", "s_server", "-accept", "8443", "-cert", cert, "-key", key, "-www", "-quiet"], { stdio: "ignore" });
+    try {
+      ok("gw", "create", "tlsgw", "--fqdn", "tls.example.org", "--tls-passthrough", "--backend", `${laptopIp}:8443`);
+      const r = await waitFor("TLS through the gateway", () => curl("tls.example.org", 443, "https", "-k", "-v"), (x) => x.stdout.includes("s_server"));
+      assert.match(r.stderr, /subject: CN=tls\.example\.org/);
+    } finally {
+      server.kill("SIGKILL");
+    }
+    const gws = ok<Array<{ name: string; kind: string; fqdn: string }>>("gw", "ls");
+    assert.deepEqual(gws.map((g) => [g.name, g.kind, g.fqdn]).sort(), [["blog", "fqdn", "blog.example.org"], ["tlsgw", "fqdn", "tls.example.org"]]);
+    ok("gw", "rm", "blog");
+    ok("gw", "rm", "tlsgw");
+    // refusals before any contract
+    const bad = (args: string[], re: RegExp) => {
+      const r = zgrid(true, "gw", "create", ...args);
+      assert.equal(r.code, 2, r.stdout);
+      assert.match(r.stdout, re);
+    };
+    bad(["x1x", "--vm", "va", "--backend", "http://1.2.3.4:80"], /either a VM or backends/);
+    bad(["x1x", "--backend", "http://127.0.0.1:80"], /not loopback/);
+    bad(["x1x", "--backend", "1.2.3.4:80"], /http:\/\/IP:port/);
+    bad(["x1x", "--fqdn", "nodots", "--backend", "http://1.2.3.4:80"], /not a domain name/);
+    assert.ok(!ok<Array<{ metadata?: { kind: string } }>>("contracts", "ls").some((c) => c.metadata?.kind === "gateway"));
+
+    // a spec: a VM with compose-like ports becomes a name gateway on its node
+    const spec = join(dataDir, "site.yaml");
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(spec, ["project: site", "networks: [{ name: sitenet }]", "vms:", "  - name: sv", `    node: ${gwNode.nodeId}`, "    network: sitenet", "    flist: busybox", '    ports: ["site:80"]', ""].join("\n"));
+    const applied = ok<{ gateways: Array<{ name: string; fqdn: string }> }>("apply", "-f", spec);
+    const site = applied.gateways.find((g) => g.name === "site")!;
+    assert.match(site.fqdn, /^site\.gw\./);
+    await waitFor("the spec's gateway", () => curl(site.fqdn, 80).stdout, (x) => x.includes("hello from sv"));
+    const again = ok<{ plan: Array<{ action: string; kind: string }> }>("apply", "-f", spec, "--dry-run");
+    assert.ok(again.plan.every((x) => x.action === "keep"), JSON.stringify(again.plan));
+    ok("delete", "-f", spec);
+    assert.ok(!ok<Array<{ metadata?: { project?: string } }>>("contracts", "ls").some((c) => c.metadata?.project === "site"));
+  });
+
   test("`network rm --node` refuses while a VM uses it, then leaves no stale peer on the other node", async () => {
     const used = zgrid(true, "network", "rm", "lan", "--node", String(b.nodeId));
     assert.equal(used.code, 2, used.stdout);
