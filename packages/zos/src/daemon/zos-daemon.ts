@@ -100,7 +100,10 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       volume: volumeManager(paths),
       network: networkManager({ nodeId, scope: key.address }),
       zmachine: zmachineManager({ paths, hypervisor, flists, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
-      ip: ipManager({ chain, publicBridge: config.publicBridge, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
+      ip: ipManager({
+        chain, publicBridge: config.publicBridge,
+        ...(config.publicConfig.ip6 && config.publicConfig.gw6 ? { ip6: { cidr: config.publicConfig.ip6, gateway: config.publicConfig.gw6 } } : {}),
+        findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
       zlogs: zlogsManager({ consoleOf: async (ctx, vm) => (await hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
     };
     const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), ...config.gateway });

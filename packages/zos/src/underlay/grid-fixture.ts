@@ -76,7 +76,8 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
   };
   try {
-    const underlay = await createUnderlay({ bridge: `zgrid${octet}`, hostAddress: `10.${octet}.0.1` });
+    // fd85:<octet>::/64 is a ULA standing in for a farm's public IPv6 range (labelled: not routable)
+    const underlay = await createUnderlay({ bridge: `zgrid${octet}`, hostAddress: `10.${octet}.0.1`, publicGateways: ["185.69.0.1/24", `${v6Prefix(octet)}1/64`] });
     cleanups.push(() => underlay.destroy());
     const grid = await startTestGrid({ twins: 5, host: underlay.hostAddress });
     cleanups.push(() => grid.stop());
@@ -104,7 +105,7 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
         flist: { requireSignature: true, stores: [`${hub.url}/blocks`], cacheBytes: 256 * 1024 * 1024 },
         intervals: { reconcileMs: 2_000, monitorMs: 1_000, uptimeMs: 60_000 },
         hypervisor: { accel: "tcg" },
-        publicConfig: o.domain && i === 0 ? { domain: o.domain } : {},
+        publicConfig: { ip6: `${v6Prefix(octet)}${11 + i}/64`, gw6: `${v6Prefix(octet)}1`, ...(o.domain && i === 0 ? { domain: o.domain } : {}) },
       };
       const configPath = join(tmp, `zos${i + 1}.json`);
       writeFileSync(configPath, JSON.stringify(config));
@@ -126,6 +127,11 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
     await stop();
     throw e;
   }
+}
+
+/** The underlay's stand-in farm IPv6 range (a ULA): `fd85:<octet>::`. */
+export function v6Prefix(octet: number): string {
+  return `fd85:${octet.toString(16)}::`;
 }
 
 function killPid(pid: number): void {
