@@ -79,7 +79,7 @@ async function joinFromFile(file: string): Promise<void> {
   for (const a of allowed) inLaptop("ip", "route", "replace", a, "dev", WG);
 }
 
-describe("zgrid network access, public IPs in vm ls, removing a node from a network", { timeout: 600_000 }, () => {
+describe("zgrid network access, public IPs in vm ls, removing a node from a network", { timeout: 1_800_000 }, () => {
   before(() => {
     dataDir = mkdtempSync(join(tmpdir(), "zgrid-netaccess-e2e-"));
   });
