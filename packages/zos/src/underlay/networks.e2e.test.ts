@@ -21,7 +21,8 @@ mkdir -p /www && echo "hello-from-$(hostname)" > /www/index.html
 httpd -p 80 -h /www
 echo "ZGRID-READY $(hostname)"
 ip -o addr show | grep -E 'inet6? (185\\.|fd85:)' | sed 's/^/ZGRID-ADDR /'
-ip route | grep '^default' | sed 's/^/ZGRID-ROUTE /'
+ip route | sed 's/^/ZGRID-ROUTE /'
+ip -6 route | grep default | sed 's/^/ZGRID-ROUTE6 /'
 while true; do
   if [ -n "$PEER" ]; then
     r=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 "$PEER" 80 | tail -n 1)
@@ -181,19 +182,20 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     assert.equal(pub.gateway, "185.69.0.1");
     const direct = await waitFor("the public IP", () => httpGet(pub.ip.replace(/\/24$/, ""), 80, "x"), (r) => r?.status === 200);
     assert.equal(direct.body.trim(), "hello-from-vmc");
-    // the VM holds its public addresses on a NIC of its own (no NAT) and leaves through the farm gateway
-    const vmcConsole = await readConsole(consoleOf(sb, "vmc"));
-    assert.match(vmcConsole, new RegExp(`ZGRID-ADDR \\d+: eth\\d+ +inet ${pub.ip.replace(/[./]/g, "\\$&")} `));
-    assert.match(vmcConsole, /ZGRID-ROUTE default via 185\.69\.0\.1 dev eth\d/);
     // IPv6 from the farm's v6 range (the underlay's ULA standing in for a public range)
     const pub6 = (sb.workloads.find((w) => w.name === "pub")?.result?.data as { ip6: string; gateway6: string });
     assert.match(pub6.ip6, new RegExp(`^${v6Prefix(249)}[0-9a-f:]+/64$`));
     assert.equal(pub6.gateway6, `${v6Prefix(249)}1`);
-    assert.match(vmcConsole, new RegExp(`ZGRID-ADDR \\d+: eth\\d+ +inet6 ${pub6.ip6.replace(/\//, "\\/")} `));
     const v6 = await waitFor("the public IPv6", async () => spawnSync("curl", ["-s", "-m", "3", "-g", `http://[${pub6.ip6.split("/")[0]}]/`], { encoding: "utf8" }).stdout, (x) => x.includes("hello-from-vmc"));
     assert.equal(v6.trim(), "hello-from-vmc");
     // and the VM with the public IP still reaches the private network (node A) over WireGuard
     await waitFor("vmc's HTTP answer from vma", () => readConsole(consoleOf(sb, "vmc")), (x) => x.includes("body=hello-from-vma"));
+    // the VM holds its public addresses on a NIC of its own (no NAT) and leaves through the farm gateway
+    const vmcConsole = await readConsole(consoleOf(sb, "vmc")); // printed before its first HTTP line
+    assert.match(vmcConsole, new RegExp(`ZGRID-ADDR \\d+: eth\\d+ +inet ${pub.ip.replace(/[./]/g, "\\$&")} `));
+    assert.match(vmcConsole, /ZGRID-ROUTE default via 185\.69\.0\.1 dev eth\d/);
+    assert.match(vmcConsole, new RegExp(`ZGRID-ADDR \\d+: eth\\d+ +inet6 ${pub6.ip6.replace(/\//, "\\/")} `));
+    assert.match(vmcConsole, new RegExp(`ZGRID-ROUTE6 default via ${pub6.gateway6} dev eth\\d`));
   });
 
   test("refusals: a gateway name the twin does not hold, a loopback backend, a gateway on a node without domain", async () => {
