@@ -46,4 +46,16 @@ for hook in packages/*/scripts/setup.sh; do
   [ -f "$hook" ] || continue
   bash "$hook"
 done
+# 5. `zgrid` on PATH for every shell, from any directory, always under the project's Node 22 (the
+# system's Node 20 cannot run it). Rewritten only when it points elsewhere (another clone).
+launcher="${ZGRID_BIN_DIR:-/usr/local/bin}/zgrid"
+want_launcher="$(printf '#!/bin/sh\n# zgrid launcher written by %s/scripts/setup.sh\nexec "%s/node" --disable-warning=ExperimentalWarning "%s/packages/cli/bin/zgrid.ts" "$@"\n' "$ZGRID_ROOT" "$ZGRID_NODE_BIN" "$ZGRID_ROOT")"
+if [ "$(cat "$launcher" 2>/dev/null || true)" != "$want_launcher" ]; then
+  if [ -w "$(dirname "$launcher")" ]; then
+    printf '%s\n' "$want_launcher" > "$launcher" && chmod 0755 "$launcher"
+    step "installed $launcher"
+  else
+    echo "setup: cannot write $launcher (not root?): run zgrid as $ZGRID_NODE_BIN/node $ZGRID_ROOT/packages/cli/bin/zgrid.ts" >&2
+  fi
+fi
 step "setup done (node $("$ZGRID_NODE_BIN/node" -v))"

@@ -8,8 +8,14 @@ interface IRegistryFarms {
   function farmWeightAndTwin(uint32 farmId) external view returns (uint256 weightMilli, uint32 twinId);
 }
 
-/// Governance of the Zero-OS version: council members propose a version, farmers vote with the
-/// capacity (2*CU+SU) of their farm's nodes, an approved proposal sets the version nodes upgrade to.
+/// Governance of the grid: council members propose, farmers vote with the capacity (2*CU+SU) of
+/// their farm's nodes. Two kinds of proposal:
+/// - a Zero-OS version: approved, it sets the version nodes upgrade to (waves gate the rollout);
+/// - a call: approved, it is queued for `timelockSeconds` (users watch `CallQueued` and can leave
+///   before it takes effect), then anyone executes it. After setup this contract is the admin of the
+///   Registry, GridContracts and GridToken, so every admin power (pricing policies, the contracts
+///   module, billing config, collective cancellation, council membership, the minter) is a call
+///   proposal; the deployer keeps nothing.
 contract Governance {
   struct Proposal {
     uint32 id; address proposer; string version; bool safeToUpgrade; string description;
@@ -17,28 +23,43 @@ contract Governance {
   }
 
   IRegistryFarms public immutable registry;
-  address public admin;
   mapping(address => bool) public isCouncil;
   uint32 public proposalCount;
   mapping(uint32 => Proposal) private proposals;
   mapping(uint32 => mapping(uint32 => bool)) public hasVoted;
   string public zosVersion;
   bool public safeToUpgrade;
+  uint64 public immutable minVotingSeconds;
+  uint64 public immutable timelockSeconds;
+  struct Call { address target; bytes data; uint64 eta; bool executed; }
+  mapping(uint32 => Call) private calls;
+  mapping(address => bool) public isGoverned;
 
   event CouncilMemberSet(address indexed account, bool member);
   event ProposalCreated(uint32 indexed proposalId, address indexed proposer, string version, bool safeToUpgrade, uint64 deadline);
   event Voted(uint32 indexed proposalId, uint32 indexed farmId, bool yes, uint256 weightMilli);
   event ProposalClosed(uint32 indexed proposalId, bool approved, uint256 yesWeight, uint256 noWeight);
   event ZosVersionChanged(string version, bool safeToUpgrade);
+  event CallProposed(uint32 indexed proposalId, address indexed target, bytes4 selector, bytes data);
+  event CallQueued(uint32 indexed proposalId, address indexed target, uint64 eta);
+  event CallExecuted(uint32 indexed proposalId, address indexed target, bytes4 selector);
 
-  constructor(IRegistryFarms registry_, string memory initialVersion) {
-    registry = registry_; admin = msg.sender; isCouncil[msg.sender] = true; zosVersion = initialVersion; safeToUpgrade = true;
-    emit CouncilMemberSet(msg.sender, true);
+  /// `governed`: the contracts whose admin this becomes (calls may target only them and itself).
+  constructor(
+    IRegistryFarms registry_, string memory initialVersion, address[] memory council, address[] memory governed,
+    uint64 minVotingSeconds_, uint64 timelockSeconds_
+  ) {
+    registry = registry_; zosVersion = initialVersion; safeToUpgrade = true;
+    minVotingSeconds = minVotingSeconds_; timelockSeconds = timelockSeconds_;
+    for (uint256 i = 0; i < council.length; i++) { isCouncil[council[i]] = true; emit CouncilMemberSet(council[i], true); }
+    for (uint256 i = 0; i < governed.length; i++) isGoverned[governed[i]] = true;
+    isGoverned[address(this)] = true;
     emit ZosVersionChanged(initialVersion, true);
   }
 
+  /// Only through an executed call proposal.
   function setCouncilMember(address account, bool member) external {
-    if (msg.sender != admin) revert NotAdmin(msg.sender);
+    if (msg.sender != address(this)) revert NotGovernance(msg.sender);
     isCouncil[account] = member;
     emit CouncilMemberSet(account, member);
   }
@@ -46,12 +67,48 @@ contract Governance {
   function propose(string calldata version, bool safe, string calldata description, uint64 votingSeconds)
     external returns (uint32 id)
   {
+    id = _newProposal(description, votingSeconds);
+    Proposal storage p = proposals[id];
+    p.version = version; p.safeToUpgrade = safe;
+    emit ProposalCreated(id, msg.sender, version, safe, p.deadline);
+  }
+
+  /// Proposes calling `target` (a governed contract) with `data` once approved and timelocked.
+  function proposeCall(address target, bytes calldata data, string calldata description, uint64 votingSeconds)
+    external returns (uint32 id)
+  {
+    if (!isGoverned[target]) revert TargetNotGoverned(target);
+    id = _newProposal(description, votingSeconds);
+    calls[id] = Call(target, data, 0, false);
+    emit ProposalCreated(id, msg.sender, "", false, proposals[id].deadline);
+    emit CallProposed(id, target, bytes4(data.length >= 4 ? bytes4(data[:4]) : bytes4(0)), data);
+  }
+
+  /// Runs an approved call after its timelock (anyone may). A reverting call reverts with its reason.
+  function execute(uint32 proposalId) external {
+    Proposal storage p = _proposal(proposalId);
+    Call storage c = calls[proposalId];
+    if (c.target == address(0) || !p.approved) revert NotExecutable(proposalId);
+    if (c.executed) revert AlreadyExecuted(proposalId);
+    if (block.timestamp < c.eta) revert TimelockActive(proposalId, c.eta);
+    c.executed = true;
+    bytes memory data = c.data;
+    (bool ok, bytes memory reason) = c.target.call(data);
+    if (!ok) revert CallFailed(proposalId, reason);
+    bytes4 selector;
+    if (data.length >= 4) assembly { selector := mload(add(data, 32)) }
+    emit CallExecuted(proposalId, c.target, selector);
+  }
+
+  function getCall(uint32 id) external view returns (Call memory) { _proposal(id); return calls[id]; }
+
+  function _newProposal(string calldata description, uint64 votingSeconds) private returns (uint32 id) {
     if (!isCouncil[msg.sender]) revert NotCouncil(msg.sender);
+    if (votingSeconds < minVotingSeconds) revert VotingTooShort(votingSeconds, minVotingSeconds);
     id = ++proposalCount;
     Proposal storage p = proposals[id];
-    p.id = id; p.proposer = msg.sender; p.version = version; p.safeToUpgrade = safe; p.description = description;
+    p.id = id; p.proposer = msg.sender; p.description = description;
     p.deadline = uint64(block.timestamp) + votingSeconds;
-    emit ProposalCreated(id, msg.sender, version, safe, p.deadline);
   }
 
   /// A farmer votes for one of its farms, weighted by the farm's capacity at vote time.
@@ -77,7 +134,12 @@ contract Governance {
     p.closed = true;
     p.approved = p.yesWeight > p.noWeight;
     emit ProposalClosed(proposalId, p.approved, p.yesWeight, p.noWeight);
-    if (p.approved) {
+    if (!p.approved) return;
+    Call storage c = calls[proposalId];
+    if (c.target != address(0)) {
+      c.eta = uint64(block.timestamp) + timelockSeconds;
+      emit CallQueued(proposalId, c.target, c.eta);
+    } else {
       zosVersion = p.version; safeToUpgrade = p.safeToUpgrade;
       emit ZosVersionChanged(p.version, p.safeToUpgrade);
     }

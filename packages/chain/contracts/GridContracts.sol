@@ -101,7 +101,16 @@ contract GridContracts is IGridContracts {
     registry = registry_; token = token_; admin = msg.sender; treasury = treasury_;
   }
 
+  event AdminChanged(address admin);
+
   modifier onlyAdmin() { if (msg.sender != admin) revert NotAdmin(msg.sender); _; }
+
+  /// Hands the admin powers to another account: at setup, to the Governance contract, after which
+  /// only an approved, timelocked proposal can use them (no single key rules the grid).
+  function setAdmin(address admin_) external onlyAdmin {
+    admin = admin_;
+    emit AdminChanged(admin_);
+  }
 
   // ---------------- create ----------------
   /// Creates a node contract for a deployment (its keccak-256 hash) with `publicIpCount` IPv4s
@@ -199,7 +208,8 @@ contract GridContracts is IGridContracts {
     _delete(c, CAUSE_CANCELED_BY_USER);
   }
 
-  /// Admin removal (the "collective"), e.g. for abuse.
+  /// Removal by the collective (e.g. for abuse): only through an approved, timelocked governance
+  /// proposal, since the admin is the Governance contract after setup.
   function adminCancelContract(uint64 id) external onlyAdmin {
     Contract storage c = contracts[id];
     if (c.id == 0) revert ContractNotFound(id);

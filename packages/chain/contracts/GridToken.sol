@@ -3,7 +3,7 @@ pragma solidity ^0.8.30;
 
 import "./GridTypes.sol";
 
-/// ERC-20 billing token (7 decimals like TFT). The admin mints; the billing module is a trusted
+/// ERC-20 billing token (7 decimals like TFT). The minter mints (the admin — Governance — picks it); the billing module is a trusted
 /// operator: it moves and burns a twin's tokens without an allowance, so users never approve.
 contract GridToken {
   string public constant name = "zgrid token";
@@ -12,14 +12,31 @@ contract GridToken {
   uint256 public totalSupply;
   address public admin;
   address public operator;
+  /// Who may mint: nobody on a real grid unless governance says so; the dev chain's faucet account.
+  address public minter;
   mapping(address => uint256) public balanceOf;
   mapping(address => mapping(address => uint256)) public allowance;
 
   event Transfer(address indexed from, address indexed to, uint256 value);
   event Approval(address indexed owner, address indexed spender, uint256 value);
   event OperatorSet(address operator);
+  event AdminChanged(address admin);
+  event MinterSet(address minter);
 
   constructor() { admin = msg.sender; }
+
+  /// Hands the admin power (operator and minter choice) to another account: Governance after setup.
+  function setAdmin(address admin_) external {
+    if (msg.sender != admin) revert NotAdmin(msg.sender);
+    admin = admin_;
+    emit AdminChanged(admin_);
+  }
+
+  function setMinter(address minter_) external {
+    if (msg.sender != admin) revert NotAdmin(msg.sender);
+    minter = minter_;
+    emit MinterSet(minter_);
+  }
 
   function setOperator(address op) external {
     if (msg.sender != admin) revert NotAdmin(msg.sender);
@@ -28,7 +45,7 @@ contract GridToken {
   }
 
   function mint(address to, uint256 value) external {
-    if (msg.sender != admin) revert NotAdmin(msg.sender);
+    if (msg.sender != minter) revert NotMinter(msg.sender);
     totalSupply += value;
     balanceOf[to] += value;
     emit Transfer(address(0), to, value);

@@ -57,7 +57,16 @@ contract Registry {
     _storePolicy(defaultPolicy);
   }
 
+  event AdminChanged(address admin);
+
   modifier onlyAdmin() { if (msg.sender != admin) revert NotAdmin(msg.sender); _; }
+  /// Hands the admin powers to another account: at setup, to the Governance contract, after which
+  /// only an approved, timelocked proposal can use them (no single key rules the grid).
+  function setAdmin(address admin_) external onlyAdmin {
+    admin = admin_;
+    emit AdminChanged(admin_);
+  }
+
   modifier onlyContracts() { if (msg.sender != address(contractsModule)) revert NotContractsModule(msg.sender); _; }
 
   function setContractsModule(IGridContracts module) external onlyAdmin {

@@ -33,21 +33,21 @@ describe("module hooks and admin wiring refuse other accounts", () => {
     // A new mutating function fails this test until it is added here with its wrong-account test.
     const where: Record<string, string> = {
       // registry
-      setContractsModule: "auth", createTwin: "twins-farms (TwinExists)", updateTwin: "twins-farms (NoTwin)",
-      createFarm: "twins-farms (NoTwin)", setFarmDedicated: "twins-farms", setFarmPricingPolicy: "twins-farms",
+      setContractsModule: "auth + governance", setAdmin: "governance (deployer refused)", createTwin: "twins-farms (TwinExists)", updateTwin: "twins-farms (NoTwin)",
+      createFarm: "twins-farms (NoTwin)", setFarmDedicated: "twins-farms", setFarmPricingPolicy: "twins-farms (governed)",
       addFarmIp: "twins-farms", removeFarmIp: "twins-farms", reserveIps: "auth", releaseIps: "auth",
       registerNode: "nodes (NoTwin)", updateNode: "nodes", reportUptime: "nodes", setPowerTarget: "nodes",
-      setPowerState: "nodes", deleteNode: "nodes", setPricingPolicy: "billing",
+      setPowerState: "nodes", deleteNode: "nodes", setPricingPolicy: "billing + twins-farms (governed)",
       // contracts
       createNodeContract: "contracts (NoTwin)", createNameContract: "contracts (NoTwin)", createRentContract: "contracts (NoTwin)",
-      updateNodeContract: "contracts", cancelContract: "contracts", adminCancelContract: "billing",
+      updateNodeContract: "contracts", cancelContract: "contracts", adminCancelContract: "billing (governed)",
       reportContractResources: "contracts", reportContractResourcesBatch: "contracts", reportNetworkUsage: "contracts",
-      accrueRent: "auth", settle: "anyone (billing)", setBillingConfig: "billing",
+      accrueRent: "auth", settle: "anyone (billing)", setBillingConfig: "billing (governed)",
       // governance
-      setCouncilMember: "governance", propose: "governance", vote: "governance", close: "anyone (governance)",
-      setSafeToUpgrade: "governance",
+      setCouncilMember: "governance (NotGovernance)", propose: "governance", vote: "governance", close: "anyone (governance)",
+      setSafeToUpgrade: "governance", proposeCall: "governance (NotCouncil)", execute: "anyone (governance: timelock)",
       // token
-      setOperator: "auth", mint: "billing", burnFrom: "auth", operatorPay: "auth", transferFrom: "auth (allowance)",
+      setOperator: "auth + governance", setMinter: "governance", mint: "billing (NotMinter)", burnFrom: "auth", operatorPay: "auth", transferFrom: "auth (allowance)",
       transfer: "own balance (auth)", approve: "own allowance",
     };
     const mutating = [...registryAbi, ...gridContractsAbi, ...governanceAbi, ...gridTokenAbi]

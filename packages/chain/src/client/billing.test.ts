@@ -8,6 +8,9 @@ import { ContractError } from "../errors/contract-errors.ts";
 import type { GridClient } from "./create-grid-client.ts";
 import { DEV_PRICING_POLICY, GIB, OWED_SCALE, nodeContractRate, rentContractRate, nameContractRate, discountPct } from "../pricing.ts";
 import { NODE_RESOURCES } from "../devchain/test-grid.ts";
+import { governedCalls } from "./governed-calls.ts";
+import { write } from "./context.ts";
+import { gridContractsAbi, registryAbi } from "../abis.ts";
 
 const HOUR = 3600n;
 const used = { cru: 2n, mru: 4n * GIB, sru: 50n * GIB, hru: 0n }; // SU 0.25, CU 1
@@ -181,20 +184,26 @@ describe("billing", () => {
     next = (await g.now()) + 10n;
   });
 
-  test("billing settings: admin only, shares validated", async () => {
+  test("billing settings and collective cancellation: only through governance, shares validated", async () => {
     const cfg = await g.admin.getBillingConfig();
+    const calls = governedCalls(g.chain.addresses);
+    const a = g.chain.addresses;
     assert.deepEqual({ farmerPct: cfg.farmerPct, burnPct: cfg.burnPct, tokenPrice: cfg.tokenPrice }, { farmerPct: 50, burnPct: 35, tokenPrice: 10_000_000n });
-    await assertRevert(g.farmer.setBillingConfig({ ...cfg, farmerPct: 90 }), "NotAdmin", AuthorizationError);
-    await assertRevert(g.admin.setBillingConfig({ ...cfg, farmerPct: 70, burnPct: 35 }), "InvalidShares");
-    await g.admin.setBillingConfig({ ...cfg, gracePeriod: 3600n });
+    // the deployer (old admin) and anyone else are refused
+    for (const who of [g.admin, g.farmer]) {
+      await assertRevert(write(who.context, a.contracts, gridContractsAbi, "setBillingConfig", [cfg.treasury, 90, 5, cfg.gracePeriod, cfg.tokenPrice]), "NotAdmin", AuthorizationError);
+      await assertRevert(write(who.context, a.registry, registryAbi, "setPricingPolicy", [{ ...DEV_PRICING_POLICY, id: 1 }]), "NotAdmin", AuthorizationError);
+    }
+    await assertRevert(g.farmer.mint(g.farmer.account!, 1n), "NotMinter", AuthorizationError);
+    // a governed call that reverts reports the inner reason
+    await assertRevert(g.govern(calls.setBillingConfig({ ...cfg, farmerPct: 70, burnPct: 35 })), "InvalidShares");
+    await g.govern(calls.setBillingConfig({ ...cfg, gracePeriod: 3600n }));
     assert.equal((await g.admin.getBillingConfig()).gracePeriod, 3600n);
-    await g.admin.setBillingConfig(cfg);
-    await assertRevert(g.farmer.mint(g.farmer.account!, 1n), "NotAdmin", AuthorizationError);
-    await assertRevert(g.farmer.setPricingPolicy({ ...DEV_PRICING_POLICY, id: 1 }), "NotAdmin", AuthorizationError);
+    await g.govern(calls.setBillingConfig(cfg));
     const user = await newTwin(17, 0n);
     const id = await user.createNameContract("admin-cancel");
-    await assertRevert(g.farmer.adminCancelContract(id), "NotAdmin", AuthorizationError);
-    await g.admin.adminCancelContract(id);
+    await assertRevert(write(g.admin.context, a.contracts, gridContractsAbi, "adminCancelContract", [BigInt(id)]), "NotAdmin", AuthorizationError);
+    await g.govern(calls.cancelContract(id));
     assert.equal((await user.getContract(id)).cause, "canceled_by_collective");
   });
 });

@@ -1,9 +1,10 @@
-/** Billing calls: settle, token balances and transfers, pricing policies, billing settings. */
+/** Billing calls: settle, token balances and transfers, pricing policies, billing settings (changed by governance). */
 import { parseEventLogs, type Address } from "viem";
 import { gridContractsAbi, gridTokenAbi, registryAbi } from "../abis.ts";
 import type { PricingPolicy, Resources } from "../pricing.ts";
 import { accountOf, read, write, type GridContext } from "./context.ts";
 
+/** Payout shares (farmer %, burn %, treasury gets the rest), grace period (s), token price (units USD per token). */
 export interface BillingConfig { treasury: Address; farmerPct: number; burnPct: number; gracePeriod: bigint; tokenPrice: bigint }
 export interface SettleResult { paid: boolean; units: bigint; amount: bigint }
 
@@ -40,7 +41,7 @@ export function billingActions(ctx: GridContext) {
     async allowance(owner: Address, spender: Address): Promise<bigint> {
       return read(ctx, token, gridTokenAbi, "allowance", [owner, spender]);
     },
-    /** Admin: mints tokens (the dev chain's faucet). */
+    /** The minter (the dev chain's faucet) mints tokens. */
     async mint(to: Address, amount: bigint): Promise<void> {
       await write(ctx, token, gridTokenAbi, "mint", [to, amount]);
     },
@@ -48,11 +49,8 @@ export function billingActions(ctx: GridContext) {
       const p = await read(ctx, registry, registryAbi, "getPricingPolicy", [id]);
       return { ...p };
     },
-    /** Admin: stores a pricing policy (id 0 creates a new one); returns its id. */
-    async setPricingPolicy(p: PricingPolicy): Promise<number> {
-      const receipt = await write(ctx, registry, registryAbi, "setPricingPolicy", [p]);
-      const [log] = parseEventLogs({ abi: registryAbi, eventName: "PricingPolicyStored", logs: receipt.logs });
-      return log!.args.policyId;
+    async pricingPolicyCount(): Promise<number> {
+      return read(ctx, registry, registryAbi, "pricingPolicyCount", []);
     },
     async getBillingConfig(): Promise<BillingConfig> {
       const [treasury, farmerPct, burnPct, gracePeriod, tokenPrice] = await Promise.all([
@@ -63,10 +61,6 @@ export function billingActions(ctx: GridContext) {
         read(ctx, contracts, gridContractsAbi, "tokenPrice", []),
       ]);
       return { treasury, farmerPct, burnPct, gracePeriod, tokenPrice };
-    },
-    /** Admin: payout shares (farmer %, burn %, treasury gets the rest), grace period (s), token price (units USD per token). */
-    async setBillingConfig(c: BillingConfig): Promise<void> {
-      await write(ctx, contracts, gridContractsAbi, "setBillingConfig", [c.treasury, c.farmerPct, c.burnPct, c.gracePeriod, c.tokenPrice]);
     },
     /** SU and CU (1e-9 units) and their exact numerators, as the chain computes them. */
     async capacityUnits(r: Resources): Promise<{ suNano: bigint; cuNano: bigint; suNumerator: bigint; cuNumerator: bigint }> {

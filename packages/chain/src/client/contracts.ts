@@ -52,10 +52,6 @@ export function contractActions(ctx: GridContext) {
     async cancelContract(contractId: number): Promise<void> {
       await write(ctx, address, gridContractsAbi, "cancelContract", [BigInt(contractId)]);
     },
-    /** Admin: cancels any contract (cause canceled_by_collective). */
-    async adminCancelContract(contractId: number): Promise<void> {
-      await write(ctx, address, gridContractsAbi, "adminCancelContract", [BigInt(contractId)]);
-    },
     /** The node's twin reports what a contract uses now (bytes; cru = cores). */
     async reportContractResources(contractId: number, used: Resources): Promise<void> {
       await write(ctx, address, gridContractsAbi, "reportContractResources", [BigInt(contractId), used]);

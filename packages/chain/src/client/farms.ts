@@ -19,10 +19,6 @@ export function farmActions(ctx: GridContext) {
     async setFarmDedicated(farmId: number, dedicated: boolean): Promise<void> {
       await write(ctx, registry, registryAbi, "setFarmDedicated", [farmId, dedicated]);
     },
-    /** Admin: sets the pricing policy of a farm. */
-    async setFarmPricingPolicy(farmId: number, policyId: number): Promise<void> {
-      await write(ctx, registry, registryAbi, "setFarmPricingPolicy", [farmId, policyId]);
-    },
     /** @example await client.addFarmIp(1, { ip: "185.0.0.10/24", gateway: "185.0.0.1" }); */
     async addFarmIp(farmId: number, params: { ip: string; gateway: string }): Promise<void> {
       await write(ctx, registry, registryAbi, "addFarmIp", [farmId, params.ip, params.gateway]);

@@ -1,7 +1,11 @@
-/** Governance of the Zero-OS version: proposals, farmer votes, the approved version. */
-import { parseEventLogs, type Address } from "viem";
+/** Governance: version and call proposals, farmer votes, the approved version, timelocked calls. */
+import { parseEventLogs, type Address, type Hex } from "viem";
 import { governanceAbi } from "../abis.ts";
 import { read, write, type GridContext } from "./context.ts";
+import type { GovernedCall } from "./governed-calls.ts";
+
+/** An approved call runs from `eta` (0 until approved); `executed` once it ran. */
+export interface ProposalCall { target: Address; data: Hex; eta: bigint; executed: boolean }
 
 export interface Proposal {
   id: number; proposer: Address; version: string; safeToUpgrade: boolean; description: string;
@@ -20,11 +24,35 @@ export function governanceActions(ctx: GridContext) {
       const [log] = parseEventLogs({ abi: governanceAbi, eventName: "ProposalCreated", logs: receipt.logs });
       return log!.args.proposalId;
     },
+    /**
+     * A council member proposes an admin call (see `governedCalls`); approved, it runs after the timelock.
+     * @example const id = await council.proposeCall(governedCalls(addresses).cancelContract(12), { votingSeconds: 86400n });
+     */
+    async proposeCall(call: GovernedCall, p: { description?: string; votingSeconds: bigint }): Promise<number> {
+      const receipt = await write(ctx, address, governanceAbi, "proposeCall", [call.target, call.data, p.description ?? call.label, p.votingSeconds]);
+      const [log] = parseEventLogs({ abi: governanceAbi, eventName: "CallProposed", logs: receipt.logs });
+      return log!.args.proposalId;
+    },
+    /** Runs an approved call after its timelock (anyone may). */
+    async executeProposal(proposalId: number): Promise<void> {
+      await write(ctx, address, governanceAbi, "execute", [proposalId]);
+    },
+    async getProposalCall(proposalId: number): Promise<ProposalCall> {
+      return { ...(await read(ctx, address, governanceAbi, "getCall", [proposalId])) };
+    },
+    /** Minimum voting period and the delay between approval and execution of a call (seconds). */
+    async governanceParams(): Promise<{ minVotingSeconds: bigint; timelockSeconds: bigint }> {
+      const [minVotingSeconds, timelockSeconds] = await Promise.all([
+        read(ctx, address, governanceAbi, "minVotingSeconds", []),
+        read(ctx, address, governanceAbi, "timelockSeconds", []),
+      ]);
+      return { minVotingSeconds, timelockSeconds };
+    },
     /** A farmer votes for one of its farms (weight: the farm's 2*CU+SU). */
     async vote(proposalId: number, farmId: number, yes: boolean): Promise<void> {
       await write(ctx, address, governanceAbi, "vote", [proposalId, farmId, yes]);
     },
-    /** Closes a proposal after its deadline (anyone); an approved one sets the version. */
+    /** Closes a proposal after its deadline (anyone); an approved version is set, an approved call queued. */
     async closeProposal(proposalId: number): Promise<boolean> {
       const receipt = await write(ctx, address, governanceAbi, "close", [proposalId]);
       const [log] = parseEventLogs({ abi: governanceAbi, eventName: "ProposalClosed", logs: receipt.logs });
@@ -33,8 +61,8 @@ export function governanceActions(ctx: GridContext) {
     async setSafeToUpgrade(safe: boolean): Promise<void> {
       await write(ctx, address, governanceAbi, "setSafeToUpgrade", [safe]);
     },
-    async setCouncilMember(account: Address, member: boolean): Promise<void> {
-      await write(ctx, address, governanceAbi, "setCouncilMember", [account, member]);
+    async isCouncilMember(account: Address): Promise<boolean> {
+      return read(ctx, address, governanceAbi, "isCouncil", [account]);
     },
     async getProposal(id: number): Promise<Proposal> {
       return { ...(await read(ctx, address, governanceAbi, "getProposal", [id])) };

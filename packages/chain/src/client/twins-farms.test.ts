@@ -10,6 +10,9 @@ import { TwinError } from "../errors/twin-errors.ts";
 import { FarmError } from "../errors/farm-errors.ts";
 import { ContractError } from "../errors/contract-errors.ts";
 import { testHash } from "../devchain/test-grid.ts";
+import { governedCalls } from "./governed-calls.ts";
+import { write } from "./context.ts";
+import { registryAbi } from "../abis.ts";
 
 describe("twins and farms", () => {
   let g: TestGrid;
@@ -85,15 +88,20 @@ describe("twins and farms", () => {
     assert.equal((await c.getTwin(id)).peerId, "in-process");
   });
 
-  test("admin sets a farm's pricing policy; others are refused", async () => {
-    const id = await g.admin.setPricingPolicy({ id: 0, name: "cheap", su: 1n, cu: 2n, nu: 3n, ipu: 4n, uniqueName: 5n });
+  test("pricing policies change only through governance; the old admin is refused", async () => {
+    const calls = governedCalls(g.chain.addresses);
+    const a = g.chain.addresses;
+    const cheap = { id: 0, name: "cheap", su: 1n, cu: 2n, nu: 3n, ipu: 4n, uniqueName: 5n };
+    await assertRevert(write(g.admin.context, a.registry, registryAbi, "setPricingPolicy", [cheap]), "NotAdmin", AuthorizationError);
+    await assertRevert(write(g.farmer.context, a.registry, registryAbi, "setFarmPricingPolicy", [g.farmId, 1]), "NotAdmin", AuthorizationError);
+    await g.govern(calls.setPricingPolicy(cheap));
+    const id = await g.admin.pricingPolicyCount();
     assert.equal(id, 2);
-    await assertRevert(g.farmer.setFarmPricingPolicy(g.farmId, id), "NotAdmin", AuthorizationError);
-    await assertRevert(g.admin.setFarmPricingPolicy(g.farmId, 77), "PricingPolicyNotFound");
-    await g.admin.setFarmPricingPolicy(g.farmId, id);
+    await assertRevert(g.govern(calls.setFarmPricingPolicy(g.farmId, 77)), "PricingPolicyNotFound");
+    await g.govern(calls.setFarmPricingPolicy(g.farmId, id));
     assert.equal((await g.admin.getFarm(g.farmId)).pricingPolicyId, 2);
     assert.equal((await g.admin.getPricingPolicy(2)).name, "cheap");
-    await g.admin.setFarmPricingPolicy(g.farmId, 1);
+    await g.govern(calls.setFarmPricingPolicy(g.farmId, 1));
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * Deploys the four zgrid contracts to any EVM chain and wires them together.
+ * Deploys the four zgrid contracts to any EVM chain, wires them together, then hands every admin
+ * power to the Governance contract: after this the deployer key can do nothing a stranger cannot.
  */
 import { getAddress, type Account, type Address, type Chain, type PublicClient, type Transport, type WalletClient } from "viem";
 import { gridTokenAbi, registryAbi, gridContractsAbi, governanceAbi, bytecodes, type GridAddresses } from "../abis.ts";
@@ -13,6 +14,14 @@ export interface DeployGridOptions {
   pricingPolicy?: PricingPolicy;
   /** The Zero-OS version nodes run before any proposal passes. */
   initialZosVersion?: string;
+  /** Who may propose (default: the deployer). Proposing rules nothing: farms vote, a timelock follows. */
+  council?: Address[];
+  /** The token minter (default none: no tokens are minted). The dev chain sets its faucet account. */
+  minter?: Address;
+  /** Shortest voting period a proposal may have (default 3 days). */
+  minVotingSeconds?: bigint;
+  /** Delay between an approved call and when it may run (default 2 days): users see it coming. */
+  timelockSeconds?: bigint;
 }
 
 /**
@@ -35,10 +44,18 @@ export async function deployGrid(options: DeployGridOptions): Promise<GridAddres
   const token = await deploy(gridTokenAbi, bytecodes.token, []);
   const registry = await deploy(registryAbi, bytecodes.registry, [{ ...p, id: 0 }]);
   const contracts = await deploy(gridContractsAbi, bytecodes.contracts, [registry, token, options.treasury ?? account.address]);
-  const governance = await deploy(governanceAbi, bytecodes.governance, [registry, options.initialZosVersion ?? "v0.1.0"]);
+  const governance = await deploy(governanceAbi, bytecodes.governance, [
+    registry, options.initialZosVersion ?? "v0.1.0", options.council ?? [account.address], [registry, contracts, token],
+    options.minVotingSeconds ?? 3n * 86400n, options.timelockSeconds ?? 2n * 86400n,
+  ]);
+  const minter = options.minter ? [{ address: token, abi: gridTokenAbi, functionName: "setMinter", args: [options.minter] }] as const : [];
   for (const call of [
     { address: registry, abi: registryAbi, functionName: "setContractsModule", args: [contracts] },
     { address: token, abi: gridTokenAbi, functionName: "setOperator", args: [contracts] },
+    ...minter,
+    { address: registry, abi: registryAbi, functionName: "setAdmin", args: [governance] },
+    { address: contracts, abi: gridContractsAbi, functionName: "setAdmin", args: [governance] },
+    { address: token, abi: gridTokenAbi, functionName: "setAdmin", args: [governance] },
   ] as const) {
     const hash = await walletClient.writeContract({ ...call, account, chain } as Parameters<typeof walletClient.writeContract>[0]);
     const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });

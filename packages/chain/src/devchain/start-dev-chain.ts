@@ -16,6 +16,12 @@ import { devAccount, type DevAccount } from "./dev-accounts.ts";
 
 const log = createLogger("chain.devchain");
 
+/**
+ * Governance timing on the dev chain: short enough for tests that travel in time, the same rules
+ * as a real grid (a real grid's defaults are 3 days of voting and a 2-day timelock).
+ */
+export const DEV_GOVERNANCE = { minVotingSeconds: 10n, timelockSeconds: 3600n } as const;
+
 export interface DevChainOptions {
   /** 0 (default) picks a free port. */
   port?: number;
@@ -84,7 +90,9 @@ export async function startDevChain(options: DevChainOptions = {}): Promise<DevC
     const deployer = createWalletClient({ chain, account: privateKeyToAccount(admin.privateKey), transport: http(server.url) });
     // the deployer's first transactions create the contracts at fixed addresses: a restored chain has them
     const code = await publicClient.getCode({ address: predictAddresses(admin).registry });
-    const addresses = code && code !== "0x" ? predictAddresses(admin) : await deployGrid({ publicClient, walletClient: deployer });
+    const addresses = code && code !== "0x" ? predictAddresses(admin) : await deployGrid({
+      publicClient, walletClient: deployer, minter: admin.address, ...DEV_GOVERNANCE,
+    });
     const adminClient = createGridClient({ rpcUrl: server.url, addresses, account: admin.privateKey, chainId });
     const twins: DevTwin[] = [];
     for (let i = 1; i <= nTwins; i++) {

@@ -1,10 +1,13 @@
 /**
  * A dev chain with a ready-made grid for tests and benchmarks: twin 1 is a farmer with farm 1 (and
- * public IPs), twins 2 and 3 are nodes of farm 1, twin 4 is a user, twin 5 a stranger.
+ * public IPs), twins 2 and 3 are nodes of farm 1, twin 4 is a user, twin 5 a stranger. `admin` is the
+ * deployer: a council member (may propose) and the faucet (may mint), nothing more.
  */
 import { createGridClient, type GridClient } from "../client/create-grid-client.ts";
 import { GIB, type Resources } from "../pricing.ts";
 import { startDevChain, type DevChain, type DevChainOptions } from "./start-dev-chain.ts";
+import type { GovernedCall } from "../client/governed-calls.ts";
+import { passProposal } from "./pass-proposal.ts";
 
 export interface TestGrid {
   chain: DevChain;
@@ -21,6 +24,8 @@ export interface TestGrid {
   now(): Promise<bigint>;
   /** A client for any dev account index (>= 6 has no twin yet). */
   clientFor(privateKey: `0x${string}`): GridClient;
+  /** Passes an admin call through governance (the admin proposes, farm 1 votes, time moves on). */
+  govern(call: GovernedCall): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -40,6 +45,7 @@ export async function startTestGrid(options: DevChainOptions & { publicIps?: num
     return {
       chain, admin, farmer, node1, node2, user, stranger, farmId, nodeId1, nodeId2, clientFor,
       now: async () => (await chain.publicClient.getBlock({ blockTag: "latest" })).timestamp,
+      govern: (call) => passProposal({ council: admin, voters: [{ client: farmer, farmId }], advanceTime: (s) => chain.advanceTime(s), call }),
       stop: () => chain.stop(),
     };
   } catch (e) {

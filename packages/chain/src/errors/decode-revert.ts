@@ -20,7 +20,9 @@ interface Rule { kind: ErrorClass; message: (a: Args) => string; hint?: (a: Args
 
 const s = (v: unknown) => String(v);
 const rules: Record<string, Rule> = {
-  NotAdmin: { kind: AuthorizationError, fields: ["account"], message: (a) => `account ${s(a[0])} is not the admin`, hint: () => "send it from the deployer's (admin) account" },
+  NotAdmin: { kind: AuthorizationError, fields: ["account"], message: (a) => `account ${s(a[0])} is not the admin`, hint: () => "admin powers belong to governance: propose the call (governance.proposeCall), farms vote, it runs after the timelock" },
+  NotGovernance: { kind: AuthorizationError, fields: ["account"], message: (a) => `account ${s(a[0])} is not the governance contract`, hint: () => "propose the call (governance.proposeCall)" },
+  NotMinter: { kind: AuthorizationError, fields: ["account"], message: (a) => `account ${s(a[0])} may not mint`, hint: () => "only the minter governance set may mint (the dev chain's faucet on a local grid)" },
   NotContractsModule: { kind: AuthorizationError, fields: ["account"], message: (a) => `account ${s(a[0])} is not the contracts module`, hint: () => "only the GridContracts contract may call this" },
   NoTwin: { kind: TwinError, fields: ["account"], message: (a) => `account ${s(a[0])} has no twin`, hint: () => "create a twin first (createTwin)" },
   TwinExists: { kind: TwinError, fields: ["account", "twinId"], message: (a) => `account ${s(a[0])} already has twin ${s(a[1])}`, hint: () => "one twin per account: use updateTwin, or another account" },
@@ -56,7 +58,12 @@ const rules: Record<string, Rule> = {
   InvalidShares: { kind: BillingError, fields: ["farmerPct", "burnPct"], message: (a) => `shares farmer ${s(a[0])}% + burn ${s(a[1])}% exceed 100%` },
   InsufficientBalance: { kind: BillingError, fields: ["account", "balance", "needed"], message: (a) => `account ${s(a[0])} has ${s(a[1])} tokens, ${s(a[2])} needed`, hint: () => "top up the account" },
   InsufficientAllowance: { kind: BillingError, fields: ["account", "spender", "allowance", "needed"], message: (a) => `allowance of ${s(a[1])} on ${s(a[0])} is ${s(a[2])}, ${s(a[3])} needed`, hint: () => "approve the spender first" },
-  NotCouncil: { kind: AuthorizationError, fields: ["account"], message: (a) => `account ${s(a[0])} is not a council member`, hint: () => "ask the admin to add it (setCouncilMember)" },
+  NotCouncil: { kind: AuthorizationError, fields: ["account"], message: (a) => `account ${s(a[0])} is not a council member`, hint: () => "council membership changes by a governance proposal (setCouncilMember)" },
+  VotingTooShort: { kind: GovernanceError, fields: ["votingSeconds", "minVotingSeconds"], message: (a) => `a voting period of ${s(a[0])} s is shorter than the minimum ${s(a[1])} s`, hint: (a) => `give at least ${s(a[1])} s` },
+  TargetNotGoverned: { kind: GovernanceError, fields: ["target"], message: (a) => `${s(a[0])} is not a contract governance may call` },
+  NotExecutable: { kind: GovernanceError, fields: ["proposalId"], message: (a) => `proposal ${s(a[0])} is not an approved call`, hint: () => "only approved call proposals execute, after their timelock" },
+  TimelockActive: { kind: GovernanceError, fields: ["proposalId", "eta"], message: (a) => `proposal ${s(a[0])} is timelocked until ${s(a[1])}`, hint: () => "execute it after the timelock" },
+  AlreadyExecuted: { kind: GovernanceError, fields: ["proposalId"], message: (a) => `proposal ${s(a[0])} was already executed` },
   ProposalNotFound: { kind: GovernanceError, fields: ["proposalId"], message: (a) => `proposal ${s(a[0])} does not exist` },
   VotingClosed: { kind: GovernanceError, fields: ["proposalId", "deadline"], message: (a) => `voting on proposal ${s(a[0])} is closed` },
   VotingOpen: { kind: GovernanceError, fields: ["proposalId", "deadline"], message: (a) => `proposal ${s(a[0])} is open until ${s(a[1])}`, hint: () => "close it after its deadline" },
@@ -66,12 +73,26 @@ const rules: Record<string, Rule> = {
 
 /** Builds the typed error for a decoded Solidity custom error. */
 export function revertToError(errorName: string, args: Args, cause?: unknown): BaseError {
+  if (errorName === "CallFailed") return callFailed(args, cause);
   const rule = rules[errorName];
   if (!rule) return new ChainError(`the contract refused the call: ${errorName}(${args.map(s).join(", ")})`, { details: { revert: errorName }, cause });
   const details: Record<string, unknown> = { revert: errorName };
   rule.fields.forEach((f, i) => { const v = args[i]; details[f] = typeof v === "bigint" ? v.toString() : v; });
   const hint = rule.hint?.(args);
   return new rule.kind(errorName, rule.message(args), { details, ...(hint ? { hint } : {}), cause });
+}
+
+/** An executed governance call reverted: the inner grid error, with the proposal id in its details. */
+function callFailed(args: Args, cause: unknown): BaseError {
+  const [proposalId, reason] = args as [number, Hex];
+  try {
+    const inner = decodeErrorResult({ abi: gridAbi, data: reason });
+    const err = revertToError(inner.errorName, (inner.args ?? []) as Args, cause);
+    (err.details as Record<string, unknown>).proposalId = proposalId;
+    return err;
+  } catch {
+    return new GovernanceError("CallFailed", `the call of proposal ${s(proposalId)} reverted (${reason})`, { details: { revert: "CallFailed", proposalId }, cause });
+  }
 }
 
 /**
