@@ -153,13 +153,22 @@ describe("zgrid network access, public IPs in vm ls, removing a node from a netw
   test("gateways from the CLI: FQDN to a public backend, TLS passthrough, refusals; a spec with compose-like ports", async () => {
     const gwNode = info.nodes.find((n) => n.index === 0)!; // the local grid's gateway node (has a domain)
     const curl = (host: string, port: number, scheme = "http", ...extra: string[]) => sh("curl", ["-s", "-m", "3", ...extra, "--resolve", `${host}:${port}:${gwNode.address}`, `${scheme}://${host}/`]);
-    // an FQDN gateway to a public backend: vb's public IP
-    const pub = b.publicIp.split("/")[0]!;
-    const blog = ok<{ fqdn: string; kind: string; nodeId: number; nameContractId: number }>("gw", "create", "blog", "--fqdn", "blog.example.org", "--backend", `http://${pub}:80`);
-    assert.deepEqual([blog.fqdn, blog.kind, blog.nodeId, blog.nameContractId], ["blog.example.org", "fqdn", gwNode.nodeId, 0]);
-    await waitFor("the FQDN gateway", () => curl("blog.example.org", 80).stdout, (x) => x.includes("hello from vb"));
-    // TLS passthrough to a TLS server on the laptop: the certificate the client sees is the backend's
+    // an FQDN gateway to a public backend: an HTTP server on the laptop (an address on the underlay,
+    // as a server on the internet would be)
     const laptopIp = info.underlay!.hostAddress.replace(/\.1$/, ".200");
+    const www = join(dataDir, "laptop-www");
+    const { mkdirSync, writeFileSync: write } = await import("node:fs");
+    mkdirSync(www, { recursive: true });
+    write(join(www, "index.html"), "hello from the laptop\n");
+    const httpd = spawn("nsenter", [`--net=/run/netns/${LAPTOP}`, "busybox", "httpd", "-f", "-p", "8080", "-h", www], { stdio: "ignore" });
+    try {
+      const blog = ok<{ fqdn: string; kind: string; nodeId: number; nameContractId: number }>("gw", "create", "blog", "--fqdn", "blog.example.org", "--backend", `http://${laptopIp}:8080`);
+      assert.deepEqual([blog.fqdn, blog.kind, blog.nodeId, blog.nameContractId], ["blog.example.org", "fqdn", gwNode.nodeId, 0]);
+      await waitFor("the FQDN gateway", () => curl("blog.example.org", 80).stdout, (x) => x.includes("hello from the laptop"));
+    } finally {
+      httpd.kill("SIGKILL");
+    }
+    // TLS passthrough to a TLS server on the laptop: the certificate the client sees is the backend's
     const key = join(dataDir, "tls.key");
     const cert = join(dataDir, "tls.crt");
     assert.equal(sh("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=tls.example.org"]).status, 0);
