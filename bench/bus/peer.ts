@@ -32,7 +32,8 @@ if (role === "relay") {
   bus.handle("echo", echo);
   await new Promise((r) => setTimeout(r, 3_000));
   globalThis.gc?.();
-  ready({ rssBytes: process.memoryUsage().rss });
+  const m = process.memoryUsage();
+  ready({ rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal });
 } else if (role === "idle-http") {
   const http = createServer((_req, res) => res.end("{}"));
   await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
@@ -53,6 +54,10 @@ if (role === "relay") {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
+      if (req.url === "/cpu") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(process.cpuUsage()));
+        return;
+      }
       if (req.url === "/signed") {
         // Like for like: the same signature check the bus does, on the same envelope bytes.
         const signature = Buffer.from(String(req.headers["x-signature"]), "hex");

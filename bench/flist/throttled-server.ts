@@ -35,7 +35,7 @@ export async function startThrottledServer(options: { storeDir: string; filesDir
     const url = new URL(req.url ?? "/", "http://x");
     const parts = url.pathname.split("/").filter(Boolean);
     let file: string | undefined;
-    if (parts[0] === "blocks" && parts.length === 3 && /^[0-9a-f]{2}$/.test(parts[1]!) && /^[0-9a-f]{64}$/.test(parts[2]!)) file = join(options.storeDir, parts[1]!, parts[2]!);
+    if (parts[0] === "blocks" && parts.length === 3 && /^[0-9a-f]{2}$/.test(parts[1]!) && /^[0-9a-f]{64}$/.test(parts[2]!)) file = [join(options.storeDir, parts[2]!), join(options.storeDir, parts[1]!, parts[2]!)].find((f) => existsSync(f)) ?? join(options.storeDir, parts[2]!); // flat (rfs v2.0.x) or sharded
     if (parts[0] === "files" && parts.length === 2 && /^[\w.-]+$/.test(parts[1]!)) file = join(options.filesDir, parts[1]!);
     if (!file || !existsSync(file)) {
       res.writeHead(404);

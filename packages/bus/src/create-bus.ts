@@ -10,7 +10,8 @@
  * await bus.stop();
  * ```
  */
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
+import { RELAY_V2_HOP_CODEC, type CircuitRelayService } from "@libp2p/circuit-relay-v2";
 import type { Libp2p } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
@@ -26,7 +27,8 @@ import { BusMetrics, type BusMetricsSnapshot } from "./metrics/bus-metrics.ts";
 import { createPeerNode, type RelayServerOptions } from "./node/create-peer-node.ts";
 import { keepRelayReservations, type RelayReservations } from "./node/relay-reservations.ts";
 import { resolveBusLimits, type BusLimits } from "./server/bus-limits.ts";
-import { serveInboundStream, type BusHandler } from "./server/inbound-session.ts";
+import { InboundGuard } from "./server/inbound-guard.ts";
+import { SESSION_HELLO, serveInboundStream, type BusHandler } from "./server/inbound-session.ts";
 import { ReplayCache } from "./server/replay-cache.ts";
 import { TwinRateLimiter, type RateLimit } from "./server/twin-rate-limiter.ts";
 import { FRAME_KIND } from "./wire/frame-codec.ts";
@@ -56,6 +58,11 @@ export interface BusOptions {
   defaultTimeoutMs?: number;
   /** Start at once (default true). */
   start?: boolean;
+  /**
+   * Authenticated sessions (default true): after one signed request on a stream is answered,
+   * later requests on it carry no signature (README, "Sessions"). false signs every request.
+   */
+  sessions?: boolean;
 }
 
 export interface RequestOptions {
@@ -107,6 +114,7 @@ class TwinBus implements Bus {
   #unsubscribe: (() => void) | undefined;
   #reservations: RelayReservations | undefined;
   #starting: Promise<void> | undefined;
+  #guard: InboundGuard | undefined;
 
   constructor(options: BusOptions) {
     this.#options = options;
@@ -135,15 +143,27 @@ class TwinBus implements Bus {
     const { directory } = this.#options;
     const twins = new TwinCache(directory, { ...(this.#options.twinCacheTtlMs ? { ttlMs: this.#options.twinCacheTtlMs } : {}) });
     const reserveOn = this.#options.relay?.reserveOn ?? (await directory.getTwin(this.twinId).catch(() => undefined))?.relays ?? [];
+    const guard = new InboundGuard(this.#limits, {
+      log: this.#log,
+      // Relay users may stay silent on the bus: a reservation holder is reached through us, and a
+      // connection carrying a circuit (an open hop stream) talks to the circuit's target.
+      isExempt: (peer, connection) =>
+        ((this.#node?.services as { relay?: CircuitRelayService } | undefined)?.relay?.reservations.has(peer) ?? false) ||
+        (connection?.streams.some((s) => s.protocol === RELAY_V2_HOP_CODEC) ?? false),
+    });
     const node = await createPeerNode({
       key: this.#options.key,
+      connectionGater: { denyInboundEncryptedConnection: (peer, maConn) => !guard.allowConnection(maConn.remoteAddr, peer) },
       listen: this.#options.listen ?? ["/ip4/127.0.0.1/tcp/0"],
       ...(this.#options.announce ? { announce: this.#options.announce } : {}),
       ...(this.#options.relay?.server ? { relayServer: this.#options.relay.server } : {}),
     });
-    const deps = { twinId: this.twinId, twins, handlers: this.#handlers, replay: this.#replay, limiter: this.#limiter, limits: this.#limits, metrics: this.#metrics, log: this.#log };
+    node.addEventListener("connection:open", (event) => void guard.opened(event.detail));
+    node.addEventListener("connection:close", (event) => guard.closed(event.detail));
+    const deps = { twinId: this.twinId, twins, handlers: this.#handlers, replay: this.#replay, limiter: this.#limiter, limits: this.#limits, metrics: this.#metrics, log: this.#log, guard };
     try {
-      await node.handle(BUS_PROTOCOL, (stream, connection) => serveInboundStream(stream, connection, deps), { maxInboundStreams: 64, runOnLimitedConnection: true });
+      // The guard holds each connection to its own stream limit (lower until proven).
+      await node.handle(BUS_PROTOCOL, (stream, connection) => serveInboundStream(stream, connection, deps), { maxInboundStreams: this.#limits.maxStreamsPerConnection, runOnLimitedConnection: true });
     } catch (error) {
       await node.stop();
       twins.close();
@@ -151,6 +171,7 @@ class TwinBus implements Bus {
     }
     this.#twins = twins;
     this.#node = node;
+    this.#guard = guard;
     this.#unsubscribe = directory.onTwinUpdated?.((twinId) => {
       if (twinId === this.twinId) void this.#refreshOwnRelays();
       else void this.#refreshChannel(twinId);
@@ -173,6 +194,7 @@ class TwinBus implements Bus {
     this.#unsubscribe?.();
     this.#reservations?.stop();
     this.#twins?.close();
+    this.#guard?.clear();
     const node = this.#node;
     this.#node = undefined;
     this.#twins = undefined;
@@ -192,7 +214,7 @@ class TwinBus implements Bus {
   }
 
   metrics(): BusMetricsSnapshot {
-    return this.#metrics.snapshot(this.#channels.size);
+    return this.#metrics.snapshot(this.#channels.size, this.#guard?.snapshot());
   }
 
   async request<T = unknown>(twinId: number, command: string, payload?: unknown, options: RequestOptions = {}): Promise<T> {
@@ -221,7 +243,7 @@ class TwinBus implements Bus {
     if (!record) throw new BusUnreachableError(`twin ${twinId} is not known`, { details: { twinId } });
     const channel = this.#channel(record);
     const now = Date.now();
-    const envelope = { uid: randomBytes(16).toString("hex"), timestamp: now, expiration: now + Math.min(timeout, this.#limits.maxTtlMs), source: this.twinId, destination: twinId, command, payload: payload ?? null };
+    const envelope = { uid: randomUUID(), timestamp: now, expiration: now + Math.min(timeout, this.#limits.maxTtlMs), source: this.twinId, destination: twinId, command, payload: payload ?? null };
     let body: Uint8Array;
     try {
       body = encoder.encode(JSON.stringify(envelope));
@@ -231,8 +253,7 @@ class TwinBus implements Bus {
     if (body.byteLength > this.#limits.maxMessageBytes) {
       throw new BusMessageTooLargeError("the request is larger than the maximum message size", { details: { bytes: body.byteLength, max: this.#limits.maxMessageBytes } });
     }
-    const auth = await this.#signer.sign(body);
-    const frame = await channel.call([auth, body], now + timeout);
+    const frame = await channel.call(body, now + timeout);
     let value: unknown;
     try {
       value = JSON.parse(new TextDecoder().decode(frame.rest));
@@ -257,7 +278,13 @@ class TwinBus implements Bus {
     if (accountOfPeerId(record.peerId)?.toLowerCase() !== record.account.toLowerCase()) {
       throw new BusTwinRecordError(`twin ${record.id}'s peer id is not the key of its account`, { details: { twinId: record.id, peerId: record.peerId, account: record.account } });
     }
-    const channel = new PeerChannel({ node: this.#node!, peerId: peerIdFromString(record.peerId), addrs: dialAddrs(record), maxBodyBytes: this.#limits.maxMessageBytes + 512, log: this.#log });
+    const twinId = record.id;
+    // A signed, tiny request that opens a session before a large one (strangers' frames are capped).
+    const hello = (): Uint8Array => {
+      const now = Date.now();
+      return encoder.encode(JSON.stringify({ uid: randomUUID(), timestamp: now, expiration: now + 60_000, source: this.twinId, destination: twinId, command: SESSION_HELLO, payload: null }));
+    };
+    const channel = new PeerChannel({ node: this.#node!, peerId: peerIdFromString(record.peerId), addrs: dialAddrs(record), maxBodyBytes: this.#limits.maxMessageBytes + 512, log: this.#log, signer: this.#signer, sessions: this.#options.sessions !== false, hello });
     this.#channels.set(record.id, channel);
     return channel;
   }

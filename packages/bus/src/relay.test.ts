@@ -41,6 +41,25 @@ describe("relay: peers with no public address are reached through a circuit rela
     assert.deepEqual(answers, Array.from({ length: 200 }, (_, i) => i));
   });
 
+  test("relay users never send the relay a bus request, and the relay's stranger idle close leaves them alone", async (t) => {
+    const grid = new TestGrid();
+    t.after(() => grid.close());
+    const relay = await grid.bus({ relay: { server: true }, limits: { unprovenIdleMs: 500 } });
+    const relayAddr = relay.addresses()[0]!;
+    grid.directory.set(testTwinRecord(3, [], [relayAddr]));
+    const b = await grid.bus({ twinId: 3, listen: [] });
+    const a = await grid.bus({ listen: [] });
+    await reachableThroughRelay(b);
+    b.handle("echo", (p: unknown) => p);
+    assert.equal(await a.request(b.twinId, "echo", 1, { timeout: 15_000 }), 1);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const before = a.node!.getConnections(peerIdFromString(b.peerId))[0]!;
+    assert.equal(await a.request(b.twinId, "echo", 2, { timeout: 15_000 }), 2);
+    assert.equal(a.node!.getConnections(peerIdFromString(b.peerId))[0], before, "the relayed connection survived");
+    assert.equal(relay.metrics().guard.closedIdle, 0);
+    assert.equal(relay.metrics().guard.unprovenConnections, 0);
+  });
+
   test("a relay down at start or restarted: the peer reserves again and is reachable again", async (t) => {
     const grid = new TestGrid();
     t.after(() => grid.close());

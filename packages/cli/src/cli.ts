@@ -13,6 +13,7 @@ import { registerFlistCommands } from "./commands/flist-commands.ts";
 import { registerGridCommands } from "./commands/grid-commands.ts";
 import { registerResourceCommands } from "./commands/resource-commands.ts";
 import { registerVmCommands } from "./commands/vm-commands.ts";
+import { registerZdbCommands } from "./commands/zdb-commands.ts";
 import { defaultDataDir, type GlobalOptions } from "./context.ts";
 import { createOutput, exitCodeOf, reportError, type Output } from "./output.ts";
 
@@ -35,6 +36,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerResourceCommands(program, ctx);
   registerApplyCommands(program, ctx);
   registerFlistCommands(program);
+  registerZdbCommands(program, ctx);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -21,6 +21,7 @@ import { NetworkService } from "./networks/network-service.ts";
 import { NodeFinder } from "./nodes/node-finder.ts";
 import { VmService } from "./vms/vm-service.ts";
 import { GatewayService } from "./gateways/gateway-service.ts";
+import { ZdbNamespaces } from "./zdbs/zdb-service.ts";
 
 export interface Grid {
   chain: GridClient;
@@ -32,6 +33,7 @@ export interface Grid {
   networks: NetworkService;
   contracts: ContractService;
   gateways: GatewayService;
+  zdbs: ZdbNamespaces;
   bus(): Promise<Bus>;
   /** The twin's id, account and token balance (base units, 7 decimals). */
   twin(): Promise<{ twinId: number; address: string; balance: bigint }>;
@@ -59,8 +61,9 @@ export async function connectGrid(conn: GridConnection, o: { createTwin?: boolea
   const networks = new NetworkService({ contracts, bus, chain, ctx });
   const vms = new VmService({ ctx, nodes, networks, contracts });
   const gateways = new GatewayService({ ctx, vms, nodes, contracts });
+  const zdbs = new ZdbNamespaces({ ctx, nodes, contracts });
   return {
-    chain, key, twinId, connection: conn, nodes, vms, networks, contracts, gateways, bus,
+    chain, key, twinId, connection: conn, nodes, vms, networks, contracts, gateways, zdbs, bus,
     async twin() {
       return { twinId, address: key.address, balance: await chain.balanceOf(key.address) };
     },

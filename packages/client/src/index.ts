@@ -13,3 +13,7 @@ export { encodeMetadata, parseMetadata, type ContractMetadata } from "./models/c
 export * from "./spec/spec-file.ts";
 export * from "./spec/apply-spec.ts";
 export { GatewayService, type GatewayInfo } from "./gateways/gateway-service.ts";
+export { ErasureStore, ErasureStoreError, type ErasureManifest, type ErasureStoreOptions, type ManifestBlock } from "./storage/erasure-store.ts";
+export { storageKeyOf, sealBlock, openBlock, BlockIntegrityError } from "./storage/block-seal.ts";
+export { ZdbTarget, type ZdbTargetInfo } from "./storage/zdb-target.ts";
+export { ZdbNamespaces, type ZdbInfo, type ZdbCreateOptions } from "./zdbs/zdb-service.ts";

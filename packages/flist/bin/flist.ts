@@ -19,7 +19,7 @@ import {
 } from "../src/index.ts";
 
 const USAGE = `usage: zgrid-flist <command> [options]
-  pack <dir> -o <out.fl> --store <[range=]url>... [--tag k=v]... [--block-size N]
+  pack <dir> -o <out.fl> --store <[range=]url>... [--tag k=v]... [--block-size N --force]
   unpack <fl> <target> [--store url]... [--trusted 0x..]...
   inspect <fl>                       tags, routes, signer, startup, counts (JSON)
   ls <fl>                            every path with mode, owner, size
@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       output: { type: "string", short: "o" }, store: { type: "string", multiple: true }, tag: { type: "string", multiple: true },
       set: { type: "string", multiple: true }, rm: { type: "string", multiple: true }, trusted: { type: "string", multiple: true },
-      "block-size": { type: "string" }, "require-signature": { type: "boolean" }, cache: { type: "string" }, "cache-size": { type: "string" },
+      "block-size": { type: "string" }, "require-signature": { type: "boolean" }, force: { type: "boolean" }, cache: { type: "string" }, "cache-size": { type: "string" },
       "oci-layout": { type: "string" }, "docker-archive": { type: "string" }, image: { type: "string" }, sign: { type: "boolean" },
       hub: { type: "string" }, owner: { type: "string" }, data: { type: "string" }, port: { type: "string" }, host: { type: "string" },
     },
@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
   };
   switch (command) {
     case "pack":
-      out(await packFlist({ source: need(p[0], "<dir>"), output: need(o.output, "-o <out.fl>"), stores: o.store ?? [], tags: kv(o.tag), blockSize: o["block-size"] ? Number(o["block-size"]) : undefined }));
+      out(await packFlist({ source: need(p[0], "<dir>"), output: need(o.output, "-o <out.fl>"), stores: o.store ?? [], tags: kv(o.tag), blockSize: o["block-size"] ? Number(o["block-size"]) : undefined, force: o.force }));
       return 0;
     case "unpack":
       out(await unpackFlist({ flist: need(p[0], "<fl>"), target: need(p[1], "<target>"), stores: o.store, trustedSigners: o.trusted, requireSignature: o["require-signature"] }));
@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "push":
-      out(await pushFlist({ hub: need(o.hub, "--hub <url>"), flist: need(p[0], "<fl>"), stores: o.store }));
+      out(await pushFlist({ hub: need(o.hub, "--hub <url>"), flist: need(p[0], "<fl>"), stores: o.store, key: keyFromEnv(false) }));
       return 0;
     case "list":
       out(await listHubFlists(need(o.hub, "--hub <url>"), o.owner));

@@ -30,3 +30,7 @@ export * from "./oci/registry-client.ts";
 export * from "./oci/startup-file.ts";
 export * from "./oci/convert-oci.ts";
 export * from "./read-flist-meta.ts";
+export * from "./format/resolve-in-listing.ts";
+export * from "./format/listing-limits.ts";
+export * from "./store/bounded-fetch.ts";
+export * from "./hub/hub-auth.ts";

@@ -12,7 +12,6 @@ import { signFlist } from "./sign/sign-flist.ts";
 import { unpackFlist } from "./unpack-flist.ts";
 import { verifyFlist } from "./verify-flist.ts";
 import { assertSameTree, describeTree, makeSampleTree } from "./testing/sample-tree.ts";
-import { blockPath } from "./store/block-store.ts";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
 
@@ -67,7 +66,7 @@ test("sign -> verify; tampering with the listing or a block is detected and name
   const big = [...reader.walk()].find((e) => e.path.toString() === "/bin/big")!;
   const blockId = reader.blocks(big.inode.ino)[0]!.id;
   reader.close();
-  const file = join(store, blockPath(blockId));
+  const file = join(store, Buffer.from(blockId).toString("hex")); // flat layout (released rfs)
   const bytes = readFileSync(file);
   bytes[100] = bytes[100]! ^ 0xff;
   writeFileSync(file, bytes);

@@ -10,6 +10,7 @@
  * ```
  */
 import { FlistReader } from "./format/flist-reader.ts";
+import { resolveInListing } from "./format/resolve-in-listing.ts";
 import { S_IFDIR, S_IFMT, S_IFREG, TAGS, type FlistRoute } from "./format/schema.ts";
 import type { Startup } from "./oci/startup-file.ts";
 
@@ -25,7 +26,10 @@ export interface FlistMeta {
   files: number;
   dirs: number;
   bytes: number;
-  /** Content mode as zos decides it: a full VM image, a container with its own kernel, or a rootfs. */
+  /**
+   * Content mode as zos decides it: a full VM image (`/image.raw` is a regular file), a container
+   * with its own kernel (`/boot/vmlinuz` is a regular file), or a rootfs. Symlinks never count.
+   */
   mode: "image" | "kernel" | "container";
 }
 
@@ -36,19 +40,18 @@ export function readFlistMeta(path: string): FlistMeta {
     let files = 0;
     let dirs = 0;
     let bytes = 0;
-    let image = false;
-    let kernel = false;
-    for (const { path: p, inode } of reader.walk()) {
+    for (const inode of reader.index().byIno.values()) {
       const type = inode.mode & S_IFMT;
       if (type === S_IFDIR) dirs++;
       if (type === S_IFREG) {
         files++;
         bytes += inode.size;
       }
-      const name = p.toString();
-      if (name === "/image.raw") image = true;
-      if (name === "/boot/vmlinuz") kernel = true;
     }
+    // By the entry's type in the listing, never by name alone: a symlink /image.raw -> /etc/shadow
+    // would be resolved on the host by whoever reads it through a mount.
+    const image = resolveInListing(reader, "/image.raw")?.type === "file";
+    const kernel = resolveInListing(reader, "/boot/vmlinuz")?.type === "file";
     let startup: Startup | undefined;
     try {
       if (tags[TAGS.entrypoint]) startup = JSON.parse(tags[TAGS.entrypoint]!) as Startup;

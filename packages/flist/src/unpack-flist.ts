@@ -22,6 +22,7 @@ import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
 import { restoreXattrs } from "./pack/xattrs.ts";
 import { checkFlistSignature } from "./sign/sign-flist.ts";
 import type { BlockStore } from "./store/block-store.ts";
+import type { HttpStoreOptions } from "./store/http-store.ts";
 import { resolveStores } from "./store/resolve-stores.ts";
 
 const log = createLogger("flist.unpack");
@@ -35,6 +36,8 @@ export interface UnpackOptions {
   trustedSigners?: string[];
   /** Blocks fetched ahead within a file. */
   concurrency?: number;
+  /** Limits, cancellation and egress hook for http(s) fetches (the .fl and blocks). */
+  http?: HttpStoreOptions;
 }
 
 export interface UnpackStats {
@@ -50,7 +53,7 @@ export function splitRdev(rdev: number): { major: bigint; minor: bigint } {
 }
 
 export async function unpackFlist(options: UnpackOptions): Promise<UnpackStats> {
-  return withLocalFlist(options.flist, (path) => unpackLocal(path, options));
+  return withLocalFlist(options.flist, (path) => unpackLocal(path, options), options.http);
 }
 
 async function unpackLocal(flist: string, options: UnpackOptions): Promise<UnpackStats> {
@@ -70,7 +73,7 @@ async function unpackLocal(flist: string, options: UnpackOptions): Promise<Unpac
     if (reader.tag(TAGS.signature) !== undefined || options.requireSignature || options.trustedSigners) {
       await checkFlistSignature(reader, { trustedSigners: options.trustedSigners });
     }
-    const store = resolveStores(reader, options.stores);
+    const store = resolveStores(reader, options.stores, options.http);
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { mode: 0o700 });
     const done: Array<{ disk: Buffer; inode: FlistInode; xattrs: FlistXattr[] }> = [];
@@ -126,7 +129,9 @@ async function unpackLocal(flist: string, options: UnpackOptions): Promise<Unpac
     for (let i = done.length - 1; i >= 0; i--) {
       const { disk, inode } = done[i]!;
       const t = inode.mtime + inode.mtimeNsec / 1e9;
-      lutimesSync(disk, t, t);
+      // Node turns a negative number into "now"; a numeric string is taken as is.
+      const when = t < 0 ? String(t) : t;
+      lutimesSync(disk, when, when);
     }
     if (existsSync(target)) rmdirSync(target);
     renameSync(staging, target);

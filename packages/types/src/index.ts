@@ -18,7 +18,7 @@ export type { ZMountData } from "./workloads/zmount.ts";
 export type { VolumeData } from "./workloads/volume.ts";
 export type { NetworkData } from "./workloads/network.ts";
 export type { IpData } from "./workloads/ip.ts";
-export type { ZdbData } from "./workloads/zdb.ts";
+export type { ZdbData, ZdbEndpoint, ZdbResult } from "./workloads/zdb.ts";
 export { GATEWAY_NAME, type GatewayNameProxyData } from "./workloads/gateway-name-proxy.ts";
 export { isFqdn, type GatewayFqdnProxyData } from "./workloads/gateway-fqdn-proxy.ts";
 export { validateBackends } from "./workloads/gateway-backends.ts";

@@ -15,3 +15,4 @@ export { planNetwork, generateWgKeyPair, wgKeyPairFromPrivate, subnetOf, type Ne
 export { createUnderlay, createNodeHost, PUBLIC_BRIDGE, type Underlay, type UnderlayOptions, type NodeHost } from "./underlay/underlay.ts";
 export { HaproxyGateway, type GatewayRoute } from "./primitives/gateway/haproxy-gateway.ts";
 export { ConsoleStreamer } from "./primitives/zlogs/console-streamer.ts";
+export { ZdbService, type ZdbServiceOptions } from "./primitives/zdb/zdb-service.ts";

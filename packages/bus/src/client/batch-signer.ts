@@ -39,6 +39,11 @@ export class BatchSigner {
     });
   }
 
+  /** A plain signature over one body, now (for a request resent outside its session). */
+  signNow(body: Uint8Array): Uint8Array {
+    return encodeRequestAuth(signRequestDigest(this.#key, requestDigest(body)));
+  }
+
   #flush(): void {
     this.#scheduled = false;
     while (this.#queue.length > 0) {

@@ -27,6 +27,7 @@ export const BUS_ERROR_CODES = {
   tooLarge: "BUS_MESSAGE_TOO_LARGE",
   rateLimited: "BUS_RATE_LIMITED",
   unknownCommand: "BUS_UNKNOWN_COMMAND",
+  noSession: "BUS_NO_SESSION",
   internal: "BUS_INTERNAL",
 } as const;
 

@@ -20,5 +20,9 @@ describe("bus metrics", () => {
     assert.match(text, /^zgrid_bus_errors_total\{twin="12",direction="outbound",code="BUS_TIMEOUT"\} 1$/m);
     assert.match(text, /^zgrid_bus_latency_ms_bucket\{twin="12",direction="outbound",le="\+Inf"\} 5$/m);
     assert.match(text, /^zgrid_bus_channels\{twin="12"\} 2$/m);
+    const guarded = busMetricsToPrometheus(m.snapshot(0, { unprovenConnections: 3, unprovenBufferedBytes: 4096, provenBufferedBytes: 0, refusedConnections: 1, refusedStreams: 2, resetStreams: 0, closedIdle: 7 }), { twin: "12" });
+    assert.match(guarded, /^zgrid_bus_unproven_connections\{twin="12"\} 3$/m);
+    assert.match(guarded, /^zgrid_bus_buffered_bytes\{twin="12",peers="unproven"\} 4096$/m);
+    assert.match(guarded, /^zgrid_bus_guard_actions_total\{twin="12",action="closed_idle"\} 7$/m);
   });
 });

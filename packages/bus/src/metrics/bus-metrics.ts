@@ -9,6 +9,10 @@
  * ```
  */
 
+import type { GuardSnapshot } from "../server/inbound-guard.ts";
+
+const EMPTY_GUARD: GuardSnapshot = { unprovenConnections: 0, unprovenBufferedBytes: 0, provenBufferedBytes: 0, refusedConnections: 0, refusedStreams: 0, resetStreams: 0, closedIdle: 0 };
+
 /** Upper bounds (ms) of the latency histogram buckets; the last bucket is +Inf. */
 export const LATENCY_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000] as const;
 
@@ -35,6 +39,8 @@ export interface BusMetricsSnapshot {
   inbound: DirectionSnapshot;
   /** Open bus streams to other peers. */
   channels: number;
+  /** What unproven and proven peers make this peer hold, and what was refused (server/inbound-guard). */
+  guard: GuardSnapshot;
 }
 
 class LatencyHistogram {
@@ -83,7 +89,7 @@ export class BusMetrics {
   readonly outbound = new Direction();
   readonly inbound = new Direction();
 
-  snapshot(channels: number): BusMetricsSnapshot {
-    return { outbound: this.outbound.snapshot(), inbound: this.inbound.snapshot(), channels };
+  snapshot(channels: number, guard: GuardSnapshot = EMPTY_GUARD): BusMetricsSnapshot {
+    return { outbound: this.outbound.snapshot(), inbound: this.inbound.snapshot(), channels, guard };
   }
 }

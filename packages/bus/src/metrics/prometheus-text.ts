@@ -39,5 +39,22 @@ export function busMetricsToPrometheus(snapshot: BusMetricsSnapshot, extraLabels
   direction("outbound", snapshot.outbound);
   direction("inbound", snapshot.inbound);
   lines.push(`zgrid_bus_channels${labels(extraLabels)} ${snapshot.channels}`);
+  // The inbound guard (strangers and per-twin buffers): gauges, then counters.
+  const g = snapshot.guard;
+  lines.push(
+    "# HELP zgrid_bus_unproven_connections Inbound connections without a verified signed request yet.",
+    "# TYPE zgrid_bus_unproven_connections gauge",
+    `zgrid_bus_unproven_connections${labels(extraLabels)} ${g.unprovenConnections}`,
+    "# HELP zgrid_bus_buffered_bytes Bytes of unfinished inbound frames held, by peer class.",
+    "# TYPE zgrid_bus_buffered_bytes gauge",
+    `zgrid_bus_buffered_bytes${labels({ ...extraLabels, peers: "unproven" })} ${g.unprovenBufferedBytes}`,
+    `zgrid_bus_buffered_bytes${labels({ ...extraLabels, peers: "proven" })} ${g.provenBufferedBytes}`,
+    "# HELP zgrid_bus_guard_actions_total Connections refused, streams refused or reset, idle strangers closed.",
+    "# TYPE zgrid_bus_guard_actions_total counter",
+    `zgrid_bus_guard_actions_total${labels({ ...extraLabels, action: "refused_connection" })} ${g.refusedConnections}`,
+    `zgrid_bus_guard_actions_total${labels({ ...extraLabels, action: "refused_stream" })} ${g.refusedStreams}`,
+    `zgrid_bus_guard_actions_total${labels({ ...extraLabels, action: "reset_stream" })} ${g.resetStreams}`,
+    `zgrid_bus_guard_actions_total${labels({ ...extraLabels, action: "closed_idle" })} ${g.closedIdle}`,
+  );
   return `${lines.join("\n")}\n`;
 }

@@ -15,7 +15,7 @@ import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay-v2";
 import { identify } from "@libp2p/identify";
-import type { Libp2p } from "@libp2p/interface";
+import type { ConnectionGater, Libp2p } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
 import { webSockets } from "@libp2p/websockets";
 import type { TwinKey } from "@zgrid/types";
@@ -37,6 +37,8 @@ export interface PeerNodeOptions {
   announce?: string[];
   /** Serve as a circuit relay for other peers. */
   relayServer?: boolean | RelayServerOptions;
+  /** Accept/deny hooks (the bus limits unproven inbound connections here). */
+  connectionGater?: ConnectionGater;
 }
 
 /** Creates and starts the libp2p node. */
@@ -65,6 +67,7 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<Libp2p> 
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: 256, maxInboundStreams: 1024, maxOutboundStreams: 1024 })],
     connectionManager: { maxConnections: 1024, dialTimeout: 10_000 },
+    ...(options.connectionGater ? { connectionGater: options.connectionGater } : {}),
     services,
   });
 }

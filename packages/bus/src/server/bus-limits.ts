@@ -20,6 +20,22 @@ export interface BusLimits {
   rate: RateLimit;
   /** Requests being handled at once per inbound stream. */
   maxInFlightPerPeer: number;
+  /** Inbound connections that have not yet sent a valid signed request, in total. */
+  maxUnprovenConnections: number;
+  /** The same, from one IP address. */
+  maxUnprovenConnectionsPerIp: number;
+  /** Bus streams a connection may open once proven. */
+  maxStreamsPerConnection: number;
+  /** Bus streams an unproven connection may open. */
+  maxUnprovenStreamsPerConnection: number;
+  /** Largest frame an unproven connection may send (bigger ones are refused unbuffered). */
+  maxUnprovenFrameBytes: number;
+  /** Bytes of unfinished frames all unproven connections together may make this peer hold. */
+  maxUnprovenBufferedBytes: number;
+  /** Bytes of unfinished frames one proven twin's connections together may make this peer hold. */
+  maxBufferedBytesPerTwin: number;
+  /** An inbound connection without a valid signed request after this long is closed (ms). */
+  unprovenIdleMs: number;
 }
 
 export const DEFAULT_BUS_LIMITS: BusLimits = {
@@ -28,6 +44,14 @@ export const DEFAULT_BUS_LIMITS: BusLimits = {
   clockSkewMs: 30_000,
   rate: { ratePerSecond: 1_000, burst: 2_000 },
   maxInFlightPerPeer: 2_048,
+  maxUnprovenConnections: 256,
+  maxUnprovenConnectionsPerIp: 16,
+  maxStreamsPerConnection: 16,
+  maxUnprovenStreamsPerConnection: 4,
+  maxUnprovenFrameBytes: 64 * 1024,
+  maxUnprovenBufferedBytes: 8 * 1024 * 1024,
+  maxBufferedBytesPerTwin: 8 * 1024 * 1024,
+  unprovenIdleMs: 15_000,
 };
 
 /** Fills the unset limits with defaults. */
@@ -38,5 +62,14 @@ export function resolveBusLimits(limits: Partial<Omit<BusLimits, "rate">> & { ra
     clockSkewMs: limits.clockSkewMs ?? DEFAULT_BUS_LIMITS.clockSkewMs,
     rate: { ...DEFAULT_BUS_LIMITS.rate, ...limits.rate },
     maxInFlightPerPeer: limits.maxInFlightPerPeer ?? DEFAULT_BUS_LIMITS.maxInFlightPerPeer,
+    maxUnprovenConnections: limits.maxUnprovenConnections ?? DEFAULT_BUS_LIMITS.maxUnprovenConnections,
+    maxUnprovenConnectionsPerIp: limits.maxUnprovenConnectionsPerIp ?? DEFAULT_BUS_LIMITS.maxUnprovenConnectionsPerIp,
+    maxStreamsPerConnection: limits.maxStreamsPerConnection ?? DEFAULT_BUS_LIMITS.maxStreamsPerConnection,
+    maxUnprovenStreamsPerConnection: limits.maxUnprovenStreamsPerConnection ?? DEFAULT_BUS_LIMITS.maxUnprovenStreamsPerConnection,
+    maxUnprovenFrameBytes: limits.maxUnprovenFrameBytes ?? DEFAULT_BUS_LIMITS.maxUnprovenFrameBytes,
+    maxUnprovenBufferedBytes: limits.maxUnprovenBufferedBytes ?? DEFAULT_BUS_LIMITS.maxUnprovenBufferedBytes,
+    // At least a few whole messages: a twin's large legitimate requests always fit.
+    maxBufferedBytesPerTwin: limits.maxBufferedBytesPerTwin ?? Math.max(DEFAULT_BUS_LIMITS.maxBufferedBytesPerTwin, 4 * (limits.maxMessageBytes ?? DEFAULT_BUS_LIMITS.maxMessageBytes)),
+    unprovenIdleMs: limits.unprovenIdleMs ?? DEFAULT_BUS_LIMITS.unprovenIdleMs,
   };
 }

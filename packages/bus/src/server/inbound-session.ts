@@ -8,6 +8,15 @@
  * source twin exists and its account is the key of the connected peer (Noise proved it); the
  * source's rate limit; the signature (over the exact bytes, by that key); uid not seen before.
  *
+ * Sessions: the first signed request that verifies on a stream binds the stream to its twin.
+ * Later session requests (kind 4: the envelope without signature) on that stream are taken as
+ * that twin's: Noise already authenticates every byte of the connection to the twin's key, and
+ * the same checks run except the ECDSA one (README, "Sessions"). A session request on a stream
+ * without a session, or naming another source, is refused.
+ *
+ * Strangers: the connection's InboundGuard state limits frame size, streams and buffered bytes
+ * until a signed request proves the connection (server/inbound-guard.ts).
+ *
  * @example
  * ```ts
  * node.handle(BUS_PROTOCOL, (stream, connection) => serveInboundStream(stream, connection, deps));
@@ -25,6 +34,7 @@ import { FRAME_KIND, FrameDecoder, encodeFrame, type DecodedFrame } from "../wir
 import { batchDigest, decodeRequestAuth, rootFromProof, type RequestAuth } from "../wire/request-auth.ts";
 import { parseEnvelope, requestDigest, verifyRequestDigest, type RequestEnvelope } from "../wire/request-envelope.ts";
 import type { BusLimits } from "./bus-limits.ts";
+import type { InboundGuard } from "./inbound-guard.ts";
 import type { ReplayCache } from "./replay-cache.ts";
 import type { TwinRateLimiter } from "./twin-rate-limiter.ts";
 
@@ -37,6 +47,12 @@ export interface HandlerContext {
   uid: string;
   /** The request must not take effect after this instant (unix ms). */
   expiration: number;
+  /**
+   * How the request was authenticated: its own signature, or the session of the stream it came
+   * on (opened by a signed request of the same twin). `session` names that stream.
+   */
+  auth: "signature" | "session";
+  session: string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -51,7 +67,11 @@ export interface InboundDeps {
   limits: BusLimits;
   metrics: BusMetrics;
   log: Logger;
+  guard: InboundGuard;
 }
+
+/** A command every bus peer answers (with null) once the request verified: opens a session. */
+export const SESSION_HELLO = "bus.hello";
 
 type WireError = { code: string; message: string; details?: Record<string, unknown>; hint?: string };
 
@@ -60,9 +80,19 @@ const encoder = new TextEncoder();
 /** Attaches the request loop to an inbound stream. */
 export function serveInboundStream(stream: Stream, connection: Connection, deps: InboundDeps): void {
   const remote = connection.remotePeer;
+  const guarded = deps.guard.openStream(connection);
+  if (typeof guarded === "string") {
+    deps.log.debug({ peer: remote.toString(), reason: guarded }, "bus refused a stream");
+    stream.abort(new Error(guarded));
+    return;
+  }
   const remoteAccount = accountOfPeerId(remote);
   const remoteKey = publicKeyOfPeerId(remote);
-  const decoder = new FrameDecoder({ maxBodyBytes: deps.limits.maxMessageBytes + 512 });
+  const sessionName = `${connection.id}/${stream.id}`;
+  // The twin whose signed request opened this stream's session.
+  let sessionTwin: number | undefined;
+  const decoder = new FrameDecoder({ maxBodyBytes: () => deps.guard.frameLimit(guarded) });
+  let buffered = 0;
   // A peer that sends requests but never reads the answers gets its stream reset, instead of
   // the answers piling up in memory without bound.
   stream.maxWriteBufferLength = writeBufferLimit(deps.limits);
@@ -127,10 +157,19 @@ export function serveInboundStream(stream: Stream, connection: Connection, deps:
   };
 
   const serveRequest = async (frame: DecodedFrame): Promise<WireError | undefined> => {
-    if (frame.kind !== FRAME_KIND.request) return { code: BUS_ERROR_CODES.badRequest, message: "only request frames may be sent to a peer's bus stream" };
-    const auth = decodeRequestAuth(frame.rest);
-    if (typeof auth === "string") return { code: BUS_ERROR_CODES.badRequest, message: auth };
-    const body = auth.body;
+    let auth: RequestAuth | undefined;
+    let body: Uint8Array;
+    if (frame.kind === FRAME_KIND.request) {
+      const decoded = decodeRequestAuth(frame.rest);
+      if (typeof decoded === "string") return { code: BUS_ERROR_CODES.badRequest, message: decoded };
+      auth = decoded;
+      body = decoded.body;
+    } else if (frame.kind === FRAME_KIND.sessionRequest) {
+      if (sessionTwin === undefined) return { code: BUS_ERROR_CODES.noSession, message: "a session request needs a session: send a signed request on this stream first" };
+      body = frame.rest;
+    } else {
+      return { code: BUS_ERROR_CODES.badRequest, message: "only request frames may be sent to a peer's bus stream" };
+    }
     if (body.byteLength > deps.limits.maxMessageBytes) return tooLarge(body.byteLength, deps.limits.maxMessageBytes);
     const envelope = parseEnvelope(body);
     if (typeof envelope === "string") return { code: BUS_ERROR_CODES.badRequest, message: envelope };
@@ -147,13 +186,26 @@ export function serveInboundStream(stream: Stream, connection: Connection, deps:
     if (!deps.limiter.take(envelope.source)) {
       return { code: BUS_ERROR_CODES.rateLimited, message: "too many requests", details: { twin: envelope.source }, hint: "slow down and retry later" };
     }
-    if (!verifyAuth(auth, remoteKey)) return { code: BUS_ERROR_CODES.badSignature, message: "the request signature is not valid for the source twin" };
+    if (auth) {
+      if (!verifyAuth(auth, remoteKey)) return { code: BUS_ERROR_CODES.badSignature, message: "the request signature is not valid for the source twin" };
+      if (sessionTwin === undefined) {
+        sessionTwin = envelope.source;
+        deps.guard.prove(guarded, envelope.source);
+        deps.log.debug({ twin: envelope.source, peer: remote.toString(), session: sessionName }, "bus session opened");
+      }
+    } else if (envelope.source !== sessionTwin) {
+      return { code: BUS_ERROR_CODES.sourceMismatch, message: `this stream's session belongs to twin ${sessionTwin}`, details: { source: envelope.source, session: sessionTwin } };
+    }
     if (!deps.replay.add(`${envelope.source}:${envelope.uid}`, envelope.expiration)) {
       return { code: BUS_ERROR_CODES.replayed, message: "this request was already received", details: { uid: envelope.uid } };
     }
+    if (envelope.command === SESSION_HELLO) {
+      reply(frame.id, FRAME_KIND.response, encoder.encode("null"));
+      return undefined;
+    }
     const handler = deps.handlers.get(envelope.command);
     if (!handler) return { code: BUS_ERROR_CODES.unknownCommand, message: `unknown command ${envelope.command}`, details: { command: envelope.command } };
-    const ctx: HandlerContext = { twinId: envelope.source, account: source.account, peerId: remote.toString(), command: envelope.command, uid: envelope.uid, expiration: envelope.expiration };
+    const ctx: HandlerContext = { twinId: envelope.source, account: source.account, peerId: remote.toString(), command: envelope.command, uid: envelope.uid, expiration: envelope.expiration, auth: auth ? "signature" : "session", session: sessionName };
     let result: unknown;
     try {
       result = await handler(envelope.payload, ctx);
@@ -173,6 +225,10 @@ export function serveInboundStream(stream: Stream, connection: Connection, deps:
     return undefined;
   };
 
+  stream.addEventListener("close", () => {
+    deps.guard.closeStream(guarded, buffered);
+    buffered = 0;
+  });
   stream.addEventListener("message", (event) => {
     let frames;
     try {
@@ -182,10 +238,19 @@ export function serveInboundStream(stream: Stream, connection: Connection, deps:
       stream.abort(error as Error);
       return;
     }
+    const over = deps.guard.account(guarded, decoder.bufferedBytes - buffered);
+    buffered = decoder.bufferedBytes;
+    if (over) {
+      deps.log.debug({ peer: remote.toString(), reason: over }, "bus reset a stream over its buffer budget");
+      stream.abort(new Error(over));
+      return;
+    }
     for (const frame of frames) {
       if (frame.type === "oversize") {
         deps.metrics.inbound.requests++;
-        replyError(frame.id, tooLarge(frame.bodyBytes, deps.limits.maxMessageBytes));
+        replyError(frame.id, guarded.proven
+          ? tooLarge(frame.bodyBytes, deps.limits.maxMessageBytes)
+          : { ...tooLarge(frame.bodyBytes, deps.limits.maxUnprovenFrameBytes), hint: `a connection carries at most ${deps.limits.maxUnprovenFrameBytes} bytes per frame until a signed request verified on it: send a small signed request (e.g. ${SESSION_HELLO}) first` });
         continue;
       }
       if (inFlight >= deps.limits.maxInFlightPerPeer) {

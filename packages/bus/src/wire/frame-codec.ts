@@ -13,7 +13,11 @@
  */
 import { Uint8ArrayList } from "uint8arraylist";
 
-export const FRAME_KIND = { request: 1, response: 2, error: 3 } as const;
+/**
+ * `request`: auth block + envelope (wire/request-auth.ts). `sessionRequest`: the envelope alone,
+ * accepted only on a stream whose session a signed request of the same twin opened (README).
+ */
+export const FRAME_KIND = { request: 1, response: 2, error: 3, sessionRequest: 4 } as const;
 
 export interface DecodedFrame {
   type: "frame";
@@ -79,13 +83,23 @@ export function encodeFrame(kind: number, id: number, parts: Uint8Array[]): Uint
 }
 
 export class FrameDecoder {
-  readonly #maxBodyBytes: number;
+  readonly #maxBodyBytes: () => number;
   readonly #buffer = new Uint8ArrayList();
   /** Bytes of an oversize frame still to skip. */
   #skipping = 0;
 
-  constructor(options: { maxBodyBytes: number }) {
-    this.#maxBodyBytes = options.maxBodyBytes;
+  /**
+   * `maxBodyBytes` may be a function: the limit is read for each frame header, so a receiver
+   * can hold strangers to a small frame size and raise it once the peer proved who it is.
+   */
+  constructor(options: { maxBodyBytes: number | (() => number) }) {
+    const max = options.maxBodyBytes;
+    this.#maxBodyBytes = typeof max === "number" ? () => max : max;
+  }
+
+  /** Bytes held for a frame not yet complete (never more than the limit plus a header). */
+  get bufferedBytes(): number {
+    return this.#buffer.byteLength;
   }
 
   /** Feeds received bytes; returns the frames they complete. Throws FrameError on a broken stream. */
@@ -103,7 +117,7 @@ export class FrameDecoder {
       if (!length) return frames;
       const kind = length.bytes < this.#buffer.byteLength ? this.#buffer.get(length.bytes) : undefined;
       const id = kind === undefined ? undefined : readVarint(this.#buffer, length.bytes + 1);
-      if (length.value > this.#maxBodyBytes) {
+      if (length.value > this.#maxBodyBytes()) {
         // Read only the header, then skip the body as it arrives.
         if (!id) return frames;
         const header = length.bytes + 1 + id.bytes;

@@ -27,6 +27,8 @@ export function registerGridCommands(program: Command, ctx: () => { opts: Global
         `local grid ${info.fresh ? "up" : "already up"} in ${opts.dataDir} (${seconds.toFixed(1)} s)`,
         `  dev chain   ${info.rpcUrl}`,
         `  flist hub   ${info.hubUrl}`,
+        ...(info.explorerUrl ? [`  explorer    ${info.explorerUrl}`] : []),
+        ...Object.entries(info.metrics ?? {}).map(([k, v]) => `  metrics     ${k.padEnd(8)} ${v}`),
         `  farm        ${info.farmId}`,
         `  your twin   ${info.user.twinId} (${info.user.address})`,
         ...(info.underlay ? [`  underlay    bridge ${info.underlay.bridge}, this host ${info.underlay.hostAddress}`] : []),

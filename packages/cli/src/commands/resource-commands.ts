@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { createGridClient } from "@zgrid/chain/client/create-grid-client";
 import { InputError, LocalGridError, formatBytes, parseSize, readLocalGrid, type NodeFilter } from "@zgrid/client";
 import { openGrid, type GlobalOptions } from "../context.ts";
+import { nodesFromExplorer } from "./explorer-nodes.ts";
 import { table, type Output } from "../output.ts";
 import { registerNetworkAccessCommands, removeNetworkNode } from "./network-access-commands.ts";
 
@@ -69,19 +70,27 @@ export function registerResourceCommands(program: Command, ctx: Ctx): void {
     .option("--cru <n>", "free vCPUs at least").option("--mru <size>", "free memory at least (MiB or 2G)").option("--sru <size>", "free SSD at least")
     .option("--farm <id>", "farm").option("--country <code>", "country").option("--has-domain", "with a domain").option("--public-ips <n>", "free public IPs in the farm")
     .option("--all", "include nodes that are down or rented")
+    .option("--explorer <url>", "ask this explorer's API (falls back to the chain and live checks when it does not answer)")
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const { opts, io } = ctx();
-      const grid = await openGrid(opts);
+      const grid = o.explorer ? undefined : await openGrid(opts);
       try {
         const filter: NodeFilter = {
           ...(o.cru ? { cru: Number(o.cru) } : {}), ...(o.mru ? { mru: parseSize(String(o.mru)) } : {}), ...(o.sru ? { sru: parseSize(String(o.sru)) } : {}),
           ...(o.farm ? { farmId: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}), ...(o.hasDomain ? { hasDomain: true } : {}),
           ...(o.publicIps ? { publicIps: Number(o.publicIps) } : {}), ...(o.all ? { includeDown: true, includeRented: true } : {}),
         };
-        const nodes = await grid.nodes.list(filter);
+        const nodes = o.explorer
+          ? await nodesFromExplorer(String(o.explorer), filter).catch(async (e: unknown) => {
+            if (e instanceof InputError) throw e;
+            io.progress(`the explorer at ${String(o.explorer)} did not answer (${e instanceof Error ? e.message : String(e)}); asking the chain and the nodes`);
+            const fallback = await openGrid(opts);
+            try { return await fallback.nodes.list(filter); } finally { await fallback.close(); }
+          })
+          : await grid!.nodes.list(filter);
         io.result(nodes, () => table(nodes.map((n) => ({ id: n.nodeId, farm: n.farmId, up: n.up, country: n.country, "free cpu": n.free.cru, "free mem": formatBytes(n.free.mru), "free ssd": formatBytes(n.free.sru), "public ips": n.freePublicIps, deployments: n.deployments })), ["id", "farm", "up", "country", "free cpu", "free mem", "free ssd", "public ips", "deployments"]));
       } finally {
-        await grid.close();
+        await grid?.close();
       }
     });
 

@@ -53,7 +53,7 @@ export async function ensureDebianFlist(o: { dataDir: string; mirror?: string; o
   const blocks = `dir://${join(work, "blocks")}`;
   await packFlist({ source: root, output: fl, stores: [blocks], tags: { [TAGS.entrypoint]: JSON.stringify({ name: "/start.sh", args: [], env: {}, dir: "/" }) } });
   await signFlist(fl, twinKeyFromPrivateKey(info.farmerKey));
-  const pushed = await pushFlist({ hub: info.hubUrl, flist: fl, stores: [blocks] });
+  const pushed = await pushFlist({ hub: info.hubUrl, flist: fl, stores: [blocks], key: twinKeyFromPrivateKey(info.farmerKey) });
   for (const file of [join(o.dataDir, "setup.json"), localGridInfoPath(o.dataDir)]) {
     const j = JSON.parse(readFileSync(file, "utf8")) as { flists: Record<string, string> };
     j.flists.debian = pushed.url;

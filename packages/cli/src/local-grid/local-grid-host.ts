@@ -16,9 +16,11 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { createGridClient, startDevChain, type DevChain } from "@zgrid/chain";
+import { createGridClient, devAccount, startDevChain, type DevChain } from "@zgrid/chain";
+import { startExplorer, startExplorerTwin, type Explorer } from "@zgrid/explorer";
 import { localGridInfoPath, type LocalGridInfo } from "@zgrid/client";
 import { TAGS, packFlist, pushFlist, signFlist, startHub, type Hub } from "@zgrid/flist";
+import { attachHubMetrics } from "@zgrid/flist/hub/hub-metrics";
 import { createLogger } from "@zgrid/log";
 import { twinKeyFromPrivateKey } from "@zgrid/types";
 import type { ZosConfigInput } from "@zgrid/zos";
@@ -49,6 +51,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
   const children: ChildProcess[] = [];
   let chain: DevChain | undefined;
   let hub: Hub | undefined;
+  let explorer: { explorer: Explorer; stopBus(): Promise<void> } | undefined;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -60,6 +63,8 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       c.once("exit", () => { clearTimeout(t); resolve(); });
       c.kill("SIGTERM");
     })));
+    await explorer?.explorer.stop().catch(() => undefined);
+    await explorer?.stopBus().catch(() => undefined);
     await hub?.close().catch(() => undefined);
     await chain?.stop().catch(() => undefined);
   };
@@ -77,6 +82,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
     const listenHost = underlay?.hostAddress ?? "127.0.0.1";
     chain = await startDevChain({ port: ports.chain, host: listenHost, stateFile: join(dataDir, "chain.jsonl"), twins: 5 });
     hub = await startHub({ dataDir: join(dataDir, "hub"), port: ports.hub, host: listenHost });
+    attachHubMetrics(hub, { blocksDir: join(dataDir, "hub", "blocks") });
     const admin = createGridClient({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, account: chain.admin.privateKey, pollingIntervalMs: 20 });
     const farmerKey = chain.twins[0]!.privateKey;
     const setup = await firstSetup(dataDir, chain, hub, farmerKey, ports.underlay ? net.publicPrefix : "185.69.0");
@@ -96,6 +102,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
         location: { city: "Localhost", country: "ZZ" },
         ...(host ? { bus: { listen: [`/ip4/${host.address}/tcp/0`] }, publicConfig: { ip4: `${host.address}/16`, gw4: underlay!.hostAddress, ...(i === 0 ? { domain: `gw.${net.tag}.zgrid.test` } : {}) } } : {}),
         intervals: { reconcileMs: 5_000, monitorMs: 2_000, uptimeMs: 60_000 },
+        metrics: { port: ports.metrics + i, host: host?.address ?? "127.0.0.1" },
         hypervisor: { accel: o.accel ?? "auto" },
       };
       const configPath = join(dir, "zos.json");
@@ -114,10 +121,15 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       nodes.push({ index: i, nodeId: ready.nodeId, twinId: ready.twinId, pid: child.pid!, dataDir: dir, vmStateDir: config.vmStateDir!, log: logFile, ...(host ? { address: host.address } : {}) });
       log.info({ node: ready.nodeId }, "node ready");
     }
+    // the explorer: its own twin (a dev account with no other role), index in <dataDir>/explorer.db
+    const explorerTwin = await startExplorerTwin({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, privateKey: devAccount(15).privateKey });
+    explorer = { explorer: await startExplorer({ db: `sqlite:${join(dataDir, "explorer.db")}`, rpcUrl: chain.rpcUrl, addresses: chain.addresses, bus: explorerTwin.bus,
+      port: ports.explorer, host: listenHost, livenessIntervalMs: 10_000, windows: { uptimeWindowSec: 180 } }), stopBus: () => explorerTwin.bus.stop() };
     const user = chain.twins[3]!;
     const info: LocalGridInfo = {
       dataDir, supervisorPid: process.pid, rpcUrl: chain.rpcUrl, addresses: chain.addresses, adminKey: chain.admin.privateKey,
-      hubUrl: hub.url, farmId: setup.farmId, farmerKey,
+      hubUrl: hub.url, farmId: setup.farmId, farmerKey, explorerUrl: explorer.explorer.url,
+      metrics: { explorer: `${explorer.explorer.url}/metrics`, hub: `${hub.url}/metrics`, ...Object.fromEntries(nodes.map((n, i) => [`node ${n.nodeId}`, `http://${n.address ?? "127.0.0.1"}:${ports.metrics + i}/metrics`])) },
       user: { twinId: user.twinId, privateKey: user.privateKey, address: user.address }, flists: setup.flists, nodes,
       ...(underlay ? { underlay: { bridge: underlay.bridge, hostAddress: underlay.hostAddress, hosts: hosts.map((h) => h.namespace) } } : {}),
     };
@@ -148,7 +160,7 @@ async function firstSetup(dataDir: string, chain: DevChain, hub: Hub, farmerKey:
   const local = `dir://${join(work, "blocks")}`;
   await packFlist({ source: join(work, "root"), output: fl, stores: [local], tags: { [TAGS.entrypoint]: JSON.stringify({ name: "/start.sh", args: [], env: {}, dir: "/" }) } });
   await signFlist(fl, twinKeyFromPrivateKey(farmerKey));
-  const pushed = await pushFlist({ hub: hub.url, flist: fl, stores: [local] });
+  const pushed = await pushFlist({ hub: hub.url, flist: fl, stores: [local], key: twinKeyFromPrivateKey(farmerKey) });
   const setup: Setup = { farmId, flists: { busybox: pushed.url } };
   writeFileSync(path, JSON.stringify(setup, null, 2));
   return setup;
@@ -181,15 +193,18 @@ export function underlayNames(dataDir: string): { tag: string; bridge: string; p
 }
 
 /** Ports (and the mode) picked on first start and kept, so flist URLs (which name the hub) stay valid. */
-async function stablePorts(path: string, underlay: boolean): Promise<{ chain: number; hub: number; underlay: boolean }> {
-  if (existsSync(path)) return { underlay: false, ...(JSON.parse(readFileSync(path, "utf8")) as { chain: number; hub: number; underlay?: boolean }) };
+type Ports = { chain: number; hub: number; explorer: number; metrics: number; underlay: boolean };
+async function stablePorts(path: string, underlay: boolean): Promise<Ports> {
+  const saved = existsSync(path) ? { underlay: false, ...(JSON.parse(readFileSync(path, "utf8")) as Partial<Ports>) } : undefined;
+  if (saved?.chain && saved.hub && saved.explorer && saved.metrics) return saved as Ports;
   const free = () => new Promise<number>((resolve, reject) => {
     const s = createServer().listen(0, "127.0.0.1", () => {
       const port = (s.address() as { port: number }).port;
       s.close(() => resolve(port));
     }).on("error", reject);
   });
-  const ports = { chain: await free(), hub: await free(), underlay };
+  // zosd metrics: ports.metrics + node index (a free port picked for the first node; the next few are usually free too)
+  const ports = { chain: saved?.chain ?? await free(), hub: saved?.hub ?? await free(), explorer: await free(), metrics: await free(), underlay: saved?.underlay ?? underlay };
   writeFileSync(path, JSON.stringify(ports));
   return ports;
 }

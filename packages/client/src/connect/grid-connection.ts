@@ -39,6 +39,10 @@ export interface LocalGridInfo {
   user: { twinId: number; privateKey: `0x${string}`; address: string };
   flists: Record<string, string>;
   nodes: Array<{ index: number; nodeId: number; twinId: number; pid: number; dataDir: string; vmStateDir: string; log: string; address?: string }>;
+  /** The explorer's dashboard and API (`zgrid up` runs one). */
+  explorerUrl?: string;
+  /** Prometheus text endpoints: explorer, hub, and each node's zosd. */
+  metrics?: Record<string, string>;
   /** Set when the nodes run in node hosts on an underlay bridge (`zgrid up --underlay`). */
   underlay?: { bridge: string; hostAddress: string; hosts: string[] };
 }

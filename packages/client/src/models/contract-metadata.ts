@@ -9,7 +9,7 @@
  */
 export interface ContractMetadata {
   v: 1;
-  kind: "vm" | "network" | "gateway";
+  kind: "vm" | "network" | "gateway" | "zdb";
   name: string;
   network?: string;
   /** Set by `apply -f`: the spec's project, so a re-apply finds what it owns. */
@@ -32,7 +32,7 @@ export function encodeMetadata(m: Omit<ContractMetadata, "v">): string {
 export function parseMetadata(text: string): ContractMetadata | undefined {
   try {
     const m = JSON.parse(text) as Partial<ContractMetadata>;
-    if (m.v === 1 && (m.kind === "vm" || m.kind === "network" || m.kind === "gateway") && typeof m.name === "string") return m as ContractMetadata;
+    if (m.v === 1 && (m.kind === "vm" || m.kind === "network" || m.kind === "gateway" || m.kind === "zdb") && typeof m.name === "string") return m as ContractMetadata;
   } catch {
     // not ours: contracts made by other tools
   }

@@ -18,11 +18,12 @@ import { InputError } from "../errors/client-errors.ts";
 import type { VmModel } from "../models/vm-model.ts";
 import type { VmInfo } from "../vms/vm-service.ts";
 import type { GatewayInput } from "../gateways/gateway-service.ts";
+import type { ZdbInfo } from "../zdbs/zdb-service.ts";
 import type { Spec } from "./spec-file.ts";
 
 export interface PlanStep {
   action: "create" | "replace" | "delete" | "keep";
-  kind: "vm" | "network" | "gateway";
+  kind: "vm" | "network" | "gateway" | "zdb";
   name: string;
   nodeId?: number;
   reason?: string;
@@ -60,6 +61,7 @@ export async function planSpec(grid: Grid, spec: Spec): Promise<Plan> {
     else plan.push({ action: "keep", kind: "gateway", name: g.name, nodeId: cur.nodeId });
   }
   for (const cur of gws) if (cur.project === spec.project && !spec.gateways.some((g) => g.name === cur.name)) plan.push({ action: "delete", kind: "gateway", name: cur.name, nodeId: cur.nodeId });
+  plan.push(...planZdbs(await grid.zdbs.list(), spec));
   // network parts of this project on nodes where no VM of the spec will stay
   const keepNodes = (network: string) => new Set(plan.filter((s) => s.kind === "vm" && s.action !== "delete").map((s) => {
     const vm = spec.vms.find((v) => v.name === s.name);
@@ -91,6 +93,15 @@ export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgr
     progress(`vm '${s.name}': deploying`);
     const ipRange = ipRangeOf(spec, vm.network);
     made.push(await grid.vms.deploy(vm, { project: spec.project, spec: vmSpecHash(vm, ipRange), ...(ipRange ? { ipRange } : {}), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) }));
+  }
+  for (const s of plan.filter((x) => x.kind === "zdb" && x.action === "delete")) {
+    progress(`zdb '${s.name}': removing`);
+    await grid.zdbs.delete(s.name);
+  }
+  for (const s of plan.filter((x) => x.kind === "zdb" && x.action === "create")) {
+    const z = spec.zdbs.find((x) => x.name === s.name)!;
+    progress(`zdb '${s.name}': deploying`);
+    await grid.zdbs.create({ ...z, project: spec.project, onProgress: (m) => progress(`zdb '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) });
   }
   for (const s of plan.filter((x) => x.kind === "network" && x.action === "delete")) {
     const part = (await grid.networks.list()).find((n) => n.name === s.name)?.parts.find((p) => p.nodeId === s.nodeId);
@@ -125,6 +136,11 @@ export async function deleteSpec(grid: Grid, spec: Spec, o: { onProgress?: Progr
     await grid.vms.delete(vm.name);
     plan.push({ action: "delete", kind: "vm", name: vm.name, nodeId: vm.nodeId });
   }
+  for (const z of (await grid.zdbs.list()).filter((x) => x.project === spec.project)) {
+    o.onProgress?.(`zdb '${z.name}': removing`);
+    await grid.zdbs.delete(z.name);
+    plan.push({ action: "delete", kind: "zdb", name: z.name, nodeId: z.nodeId });
+  }
   for (const n of await grid.networks.list()) {
     for (const p of n.parts.filter((x) => x.project === spec.project)) {
       o.onProgress?.(`network '${n.name}': removing its part on node ${p.nodeId}`);
@@ -132,6 +148,25 @@ export async function deleteSpec(grid: Grid, spec: Spec, o: { onProgress?: Progr
       plan.push({ action: "delete", kind: "network", name: n.name, nodeId: p.nodeId });
     }
   }
+  return plan;
+}
+
+/**
+ * zdbs: create what is missing, delete what the spec dropped. A zdb whose settings changed is
+ * kept as it is (replacing it would delete its data): the plan says so.
+ */
+function planZdbs(existing: ZdbInfo[], spec: Spec): Plan {
+  const plan: Plan = [];
+  for (const z of spec.zdbs) {
+    const cur = existing.find((x) => x.name === z.name);
+    if (cur && cur.project !== spec.project) throw new InputError(`zdb '${z.name}' exists outside project '${spec.project}'`, { hint: "rename it in the spec or remove the other one" });
+    if (!cur) plan.push({ action: "create", kind: "zdb", name: z.name, ...(z.node ? { nodeId: z.node } : {}) });
+    else {
+      const changed = cur.size !== z.size || cur.mode !== z.mode || cur.public !== z.public || (z.node !== undefined && z.node !== cur.nodeId);
+      plan.push({ action: "keep", kind: "zdb", name: z.name, nodeId: cur.nodeId, ...(changed ? { reason: "settings differ; kept (replacing would delete its data): `zgrid zdb rm` it to recreate" } : {}) });
+    }
+  }
+  for (const cur of existing) if (cur.project === spec.project && !spec.zdbs.some((z) => z.name === cur.name)) plan.push({ action: "delete", kind: "zdb", name: cur.name, nodeId: cur.nodeId });
   return plan;
 }
 

@@ -80,3 +80,14 @@ test("gateway errors name file, line and field", () => {
   assert.match(specError(`${base}gateways:\n  - name: gw1\n    backends: [http://1.2.3.4:80]\n    fqdn: nodots\n`).message, /'nodots' is not a domain name/);
   assert.match(specError(`${base}gateways:\n  - name: gw1\n    backends: [http://1.2.3.4:80]\n    tls_passthrough: true\n`).message, /IP:port \(TLS passthrough\)/);
 });
+
+test("zdbs in a spec: sizes parsed, defaults filled, mistakes named by line", () => {
+  const s = parseSpec("project: shop\nzdbs:\n  - name: store\n    size: 1G\n    mode: seq\n    password: s3cret\n  - name: cache\n    node: 2\n    size: 2097152\n", "spec.yaml", { flists });
+  assert.deepEqual(s.zdbs, [
+    { name: "store", size: 1024 ** 3, mode: "seq", password: "s3cret", public: false },
+    { name: "cache", node: 2, size: 2097152, mode: "user", password: "", public: false },
+  ]);
+  assert.match(specError("project: shop\nzdbs:\n  - name: store\n    size: lots\n").message, /spec.yaml:4: zdbs.0.size: a size like 512M/);
+  assert.match(specError("project: shop\nzdbs:\n  - name: store\n    size: 1G\n    mode: fast\n").message, /zdbs.0.mode/);
+  assert.match(specError("project: shop\nzdbs:\n  - { name: a, size: 1G }\n  - { name: a, size: 1G }\n").message, /used twice/);
+});

@@ -21,6 +21,13 @@
  *     fqdn: blog.example.org    # optional: your own domain instead of blog.<node domain>
  *     backends: [http://185.69.0.20:80]
  *     tls_passthrough: false
+ * zdbs:
+ *   - name: store
+ *     node: 1                   # optional: else a node with the HDD capacity free
+ *     size: 1G                  # bytes, or a size like 512M / 1G
+ *     mode: seq                 # user (default) or seq
+ *     password: s3cret
+ *     public: false
  * ```
  *
  * @example
@@ -34,6 +41,7 @@ import { z } from "zod";
 import { WORKLOAD_NAME } from "@zgrid/types";
 import { InputError, SpecError } from "../errors/client-errors.ts";
 import { checkGatewayInput, type GatewayInput } from "../gateways/gateway-service.ts";
+import { parseSize } from "../format.ts";
 import { vmModelSchema, type VmModel } from "../models/vm-model.ts";
 
 const name = z.string().regex(WORKLOAD_NAME, "letters, digits and _ only, at most 36");
@@ -60,13 +68,32 @@ export const specSchema = z.strictObject({
   networks: z.array(z.strictObject({ name, ip_range: z.string().regex(/^\d+\.\d+\.0\.0\/16$/, "a /16 like 10.60.0.0/16").optional() })).default([]),
   vms: z.array(vmModelSchema.extend({ flist: z.string().min(1), ports: z.array(portSchema).max(16).default([]) })).default([]),
   gateways: z.array(gatewaySchema).max(64).default([]),
+  zdbs: z.array(z.strictObject({
+    name: z.string().regex(/^[a-z0-9_]{1,30}$/, "1 to 30 of a-z 0-9 _"),
+    node: z.number().int().min(1).optional(),
+    size: z.union([z.number().int().min(1024 * 1024), z.string().regex(/^\s*\d+(\.\d+)?\s*[KMGT]?(i?B)?\s*$/i, "a size like 512M or 10G")]),
+    mode: z.enum(["user", "seq"]).default("user"),
+    password: z.string().max(128).regex(/^\S*$/, "no whitespace").default(""),
+    public: z.boolean().default(false),
+  })).default([]),
 });
+
+export interface ZdbModel {
+  name: string;
+  node?: number;
+  /** bytes */
+  size: number;
+  mode: "user" | "seq";
+  password: string;
+  public: boolean;
+}
 
 export interface Spec {
   file: string;
   project: string;
   networks: Array<{ name: string; ip_range?: string }>;
   vms: VmModel[];
+  zdbs: ZdbModel[];
   /** From `gateways` and the VMs' `ports`. */
   gateways: GatewayInput[];
 }
@@ -125,6 +152,13 @@ export function parseSpec(text: string, file: string, o: { flists?: Record<strin
       vm.flist = url;
     }
   }
+  const zdbs: ZdbModel[] = [];
+  for (const [i, z] of spec.zdbs.entries()) {
+    if (zdbs.some((x) => x.name === z.name)) throw new SpecError(file, lineOf(["zdbs", i, "name"]), `zdbs.${i}.name`, `zdb name '${z.name}' is used twice`);
+    const size = typeof z.size === "number" ? z.size : parseSize(z.size, "M");
+    if (!(size >= 1024 * 1024)) throw new SpecError(file, lineOf(["zdbs", i, "size"]), `zdbs.${i}.size`, "at least 1M");
+    zdbs.push({ name: z.name, ...(z.node ? { node: z.node } : {}), size, mode: z.mode, password: z.password, public: z.public });
+  }
   const gateways: Array<[GatewayInput, PropertyKey[]]> = [];
   for (const [i, vm] of spec.vms.entries()) vm.ports.forEach((p, j) => gateways.push([portGateway(vm.name, p), ["vms", i, "ports", j]]));
   spec.gateways.forEach((g, i) => gateways.push([{
@@ -145,5 +179,5 @@ export function parseSpec(text: string, file: string, o: { flists?: Record<strin
     }
   }
   const vms = spec.vms.map(({ ports: _ports, ...vm }) => vm);
-  return { file, project: spec.project, networks: spec.networks.map((n) => ({ name: n.name, ...(n.ip_range ? { ip_range: n.ip_range } : {}) })), vms, gateways: gateways.map(([g]) => g) };
+  return { file, project: spec.project, networks: spec.networks.map((n) => ({ name: n.name, ...(n.ip_range ? { ip_range: n.ip_range } : {}) })), vms, gateways: gateways.map(([g]) => g), zdbs };
 }

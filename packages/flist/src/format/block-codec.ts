@@ -54,7 +54,7 @@ export function encodeBlock(plain: Uint8Array): EncodedBlock {
 
 /** Checks that `data` hashes to `id` (cheap test a store or cache can run without the key). */
 export function checkBlockId(id: Uint8Array, data: Uint8Array): void {
-  if (!Buffer.from(blake2b256(data)).equals(Buffer.from(id))) {
+  if (!Buffer.from(blake2b256(data)).equals(id)) {
     throw new BlockIntegrityError(toHex(id), "content hash does not match id");
   }
 }
@@ -67,12 +67,15 @@ export function decodeBlock(id: Uint8Array, key: Uint8Array, data: Uint8Array): 
   try {
     const decipher = createDecipheriv("aes-256-gcm", key, key.subarray(0, 12));
     decipher.setAuthTag(data.subarray(data.length - TAG_LENGTH));
-    const compressed = Buffer.concat([decipher.update(data.subarray(0, data.length - TAG_LENGTH)), decipher.final()]);
-    plain = Buffer.from(snappy.uncompress(compressed));
+    // GCM's final() returns no bytes: the update output is the whole plaintext (no concat copy).
+    const compressed = decipher.update(data.subarray(0, data.length - TAG_LENGTH));
+    decipher.final();
+    const out = snappy.uncompress(compressed);
+    plain = Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   } catch (cause) {
     throw new BlockIntegrityError(toHex(id), "cannot decrypt or decompress with the listed key", { cause });
   }
-  if (!Buffer.from(blake2b256(plain)).equals(Buffer.from(key))) {
+  if (!Buffer.from(blake2b256(plain)).equals(key)) {
     throw new BlockIntegrityError(toHex(id), "plaintext hash does not match key");
   }
   return plain;

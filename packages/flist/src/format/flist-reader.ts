@@ -10,26 +10,20 @@
  * ```
  */
 import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
 import { FlistFormatError } from "../errors/flist-errors.ts";
-import { toHex } from "./hash.ts";
-import { DEFAULT_BLOCK_SIZE, S_IFDIR, TAGS, fileType, type FlistBlock, type FlistInode, type FlistRoute, type FlistXattr } from "./schema.ts";
+import { buildListingIndex, childrenOf, findChild, loadBlocks, loadXattrs, rowBytes, rowNum, type ListingIndex } from "./listing-index.ts";
+import { listingLimits, type ListingLimits } from "./listing-limits.ts";
+import { DEFAULT_BLOCK_SIZE, S_IFDIR, S_IFREG, TAGS, fileType, type FlistBlock, type FlistInode, type FlistRoute, type FlistXattr } from "./schema.ts";
+
+export { checkName } from "./listing-index.ts";
 
 type Row = Record<string, unknown>;
 
 const SQLITE_MAGIC = Buffer.from("SQLite format 3\0");
 /** Largest block size accepted from a tag (guards against absurd values). */
 const MAX_BLOCK_SIZE = 64 * 1024 * 1024;
-
-function bytes(v: unknown): Buffer {
-  if (typeof v === "string") return Buffer.from(v, "utf8");
-  if (v instanceof Uint8Array) return Buffer.from(v);
-  return Buffer.alloc(0);
-}
-
-function num(v: unknown): number {
-  return typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : 0;
-}
+const SLASH = Buffer.from("/");
 
 export interface WalkEntry {
   /** Absolute path inside the flist as raw bytes, "/" for the root. */
@@ -37,40 +31,62 @@ export interface WalkEntry {
   inode: FlistInode;
 }
 
+export interface FlistOpenOptions {
+  /** Limits checked at open (counts) and while indexing (depth, names). Defaults: DEFAULT_LISTING_LIMITS. */
+  limits?: Partial<ListingLimits>;
+}
+
+function wrap<T>(where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (cause) {
+    if (cause instanceof FlistFormatError) throw cause;
+    throw new FlistFormatError(`${where}: unreadable listing (${(cause as Error).message})`, { cause, details: { path: where } });
+  }
+}
+
 export class FlistReader {
   readonly path: string;
+  readonly limits: ListingLimits;
   readonly #db: DatabaseSync;
-  readonly #hasZgrid: boolean;
-  readonly #stInode: StatementSync;
-  readonly #stChildren: StatementSync;
-  readonly #stBlocks: StatementSync;
-  readonly #stXattr: StatementSync | undefined;
+  readonly #hasXattrs: boolean;
+  #index: ListingIndex | undefined;
+  #blocks: Map<number, FlistBlock[]> | undefined;
+  #xattrs: Map<number, FlistXattr[]> | undefined;
 
-  private constructor(path: string, db: DatabaseSync) {
+  private constructor(path: string, db: DatabaseSync, limits: ListingLimits) {
     this.path = path;
     this.#db = db;
+    this.limits = limits;
     const tables = new Set((db.prepare("select name from sqlite_master where type = 'table'").all() as Row[]).map((r) => String(r.name)));
     for (const t of ["inode", "extra", "block", "tag", "route"]) {
       if (!tables.has(t)) throw new FlistFormatError(`${path}: not an flist (table ${t} missing)`, { details: { path, table: t } });
     }
-    this.#hasZgrid = tables.has("zgrid_inode") && tables.has("zgrid_xattr");
-    const ext = this.#hasZgrid
-      ? "z.mtime_nsec as mtime_nsec, z.link as link from inode i left join extra e on i.ino = e.ino left join zgrid_inode z on i.ino = z.ino"
-      : "0 as mtime_nsec, null as link from inode i left join extra e on i.ino = e.ino";
-    const cols = `i.ino, i.parent, i.name, i.size, i.uid, i.gid, i.mode, i.rdev, i.ctime, i.mtime, e.data as data, ${ext}`;
-    this.#stInode = db.prepare(`select ${cols} where i.ino = ?`);
-    this.#stChildren = db.prepare(`select ${cols} where i.parent = ? and i.ino != i.parent`);
-    this.#stBlocks = db.prepare("select id, key from block where ino = ? order by rowid");
-    this.#stXattr = this.#hasZgrid ? db.prepare("select name, value from zgrid_xattr where ino = ? order by rowid") : undefined;
+    this.#hasXattrs = tables.has("zgrid_xattr");
+    // Limits on counts, checked with one aggregate each before anything is loaded.
+    const count = (sql: string): number => rowNum((db.prepare(sql).get() as Row).n);
+    const check = (what: string, n: number, max: number, hint: string): void => {
+      if (n > max) throw new FlistFormatError(`${path}: listing has ${n} ${what}, more than the limit of ${max}`, { details: { path, [what]: n, limit: max }, hint });
+    };
+    check("entries", count("select count(*) as n from inode"), limits.maxEntries, "split the image or raise limits.maxEntries");
+    check("blocks", count("select count(*) as n from block"), limits.maxBlocks, "raise limits.maxBlocks for very large images");
+    check("bytes", count(`select coalesce(sum(size), 0) as n from inode where (mode & 61440) = ${S_IFREG}`), limits.maxTotalBytes, "raise limits.maxTotalBytes");
+    check("tags", count("select count(*) as n from tag"), limits.maxTags, "an flist needs a handful of tags");
+    check("routes", count("select count(*) as n from route"), limits.maxRoutes, "an flist needs a handful of routes");
+    if (this.#hasXattrs) check("xattrs", count("select count(*) as n from zgrid_xattr"), limits.maxXattrs, "raise limits.maxXattrs");
   }
 
-  /** Opens and checks a .fl file. Throws FlistFormatError when it is missing, truncated or corrupt. */
-  static open(path: string): FlistReader {
+  /** Opens and checks a .fl file. Throws FlistFormatError when it is missing, truncated, corrupt or over a limit. */
+  static open(path: string, options: FlistOpenOptions = {}): FlistReader {
+    const limits = listingLimits(options.limits);
     let size: number;
     try {
       size = statSync(path).size;
     } catch (cause) {
       throw new FlistFormatError(`${path}: cannot read the flist file`, { details: { path }, cause, hint: "check the path" });
+    }
+    if (size > limits.maxListingBytes) {
+      throw new FlistFormatError(`${path}: listing is ${size} bytes, more than the limit of ${limits.maxListingBytes}`, { details: { path, size, limit: limits.maxListingBytes } });
     }
     const head = Buffer.alloc(100);
     const fd = openSync(path, "r");
@@ -88,7 +104,7 @@ export class FlistReader {
       const check = db.prepare("PRAGMA quick_check").all() as Row[];
       const first = check[0] ? String(Object.values(check[0])[0]) : "no result";
       if (first !== "ok") throw new Error(first);
-      return new FlistReader(path, db);
+      return new FlistReader(path, db, limits);
     } catch (cause) {
       db?.close();
       if (cause instanceof FlistFormatError) throw cause;
@@ -96,49 +112,38 @@ export class FlistReader {
     }
   }
 
-  #row(r: Row): FlistInode {
-    const inode: FlistInode = {
-      ino: num(r.ino), parent: num(r.parent), name: bytes(r.name), size: num(r.size), uid: num(r.uid), gid: num(r.gid),
-      mode: num(r.mode), rdev: num(r.rdev), ctime: num(r.ctime), mtime: num(r.mtime), mtimeNsec: num(r.mtime_nsec),
-    };
-    if (r.data !== null && r.data !== undefined) inode.target = bytes(r.data);
-    if (r.link !== null && r.link !== undefined) inode.link = num(r.link);
-    return inode;
+  /** The validated index (built once, linear time). */
+  index(): ListingIndex {
+    this.#index ??= wrap(this.path, () => buildListingIndex(this.#db, this.path, this.limits));
+    return this.#index;
   }
 
   inode(ino: number): FlistInode | undefined {
-    const r = this.#stInode.get(ino) as Row | undefined;
-    return r ? this.#row(r) : undefined;
+    return this.index().byIno.get(ino);
   }
 
   root(): FlistInode {
-    const root = this.inode(1);
-    if (!root || fileType(root.mode) !== S_IFDIR) throw new FlistFormatError(`${this.path}: flist has no root directory (ino 1)`, { details: { path: this.path } });
-    return root;
+    return this.index().root;
   }
 
   /** Children of a directory, sorted by name bytes (the canonical order). */
   children(ino: number): FlistInode[] {
-    const list = (this.#stChildren.all(ino) as Row[]).map((r) => this.#row(r));
-    return list.sort((a, b) => Buffer.compare(a.name, b.name));
+    return childrenOf(this.index(), ino);
   }
 
   lookup(parent: number, name: Buffer): FlistInode | undefined {
-    return this.children(parent).find((c) => c.name.equals(name));
+    return findChild(this.index(), parent, name);
   }
 
   blocks(ino: number): FlistBlock[] {
-    return (this.#stBlocks.all(ino) as Row[]).map((r) => {
-      const id = bytes(r.id);
-      const key = bytes(r.key);
-      if (id.length !== 32 || key.length !== 32) throw new FlistFormatError(`${this.path}: block of inode ${ino} has a bad id/key length`, { details: { ino } });
-      return { id, key };
-    });
+    this.#blocks ??= wrap(this.path, () => loadBlocks(this.#db, this.path));
+    return this.#blocks.get(ino) ?? [];
   }
 
   xattrs(ino: number): FlistXattr[] {
-    if (!this.#stXattr) return [];
-    return (this.#stXattr.all(ino) as Row[]).map((r) => ({ name: bytes(r.name), value: bytes(r.value) }));
+    if (!this.#hasXattrs) return [];
+    this.#xattrs ??= wrap(this.path, () => loadXattrs(this.#db));
+    return [...(this.#xattrs.get(ino) ?? [])];
   }
 
   tags(): Record<string, string> {
@@ -153,7 +158,7 @@ export class FlistReader {
   }
 
   routes(): FlistRoute[] {
-    return (this.#db.prepare("select start, end, url from route order by rowid").all() as Row[]).map((r) => ({ start: num(r.start), end: num(r.end), url: String(r.url) }));
+    return (this.#db.prepare("select start, end, url from route order by rowid").all() as Row[]).map((r) => ({ start: rowNum(r.start), end: rowNum(r.end), url: String(r.url) }));
   }
 
   /** Block size from the `block-size` tag, else rfs's 512 KiB. */
@@ -167,33 +172,23 @@ export class FlistReader {
 
   /** Distinct blocks of the whole flist. */
   allBlocks(): FlistBlock[] {
-    return (this.#db.prepare("select distinct id, key from block").all() as Row[]).map((r) => ({ id: bytes(r.id), key: bytes(r.key) }));
+    return (this.#db.prepare("select distinct id, key from block").all() as Row[]).map((r) => ({ id: rowBytes(r.id), key: rowBytes(r.key) }));
   }
 
-  /** Every entry, depth-first in canonical (sorted) order, root first. Checks names on the way. */
+  /** Every entry, depth-first in canonical (sorted) order, root first. The listing is validated first. */
   *walk(): Generator<WalkEntry> {
-    const root = this.root();
-    const stack: WalkEntry[] = [{ path: Buffer.from("/"), inode: root }];
-    const seen = new Set<number>();
+    const index = this.index();
+    const stack: WalkEntry[] = [{ path: SLASH, inode: index.root }];
     while (stack.length > 0) {
       const entry = stack.pop()!;
-      if (seen.has(entry.inode.ino)) throw new FlistFormatError(`${this.path}: directory loop at inode ${entry.inode.ino}`);
-      seen.add(entry.inode.ino);
       yield entry;
       if (fileType(entry.inode.mode) !== S_IFDIR) continue;
-      const kids = this.children(entry.inode.ino);
+      const kids = childrenOf(index, entry.inode.ino);
       for (let i = kids.length - 1; i >= 0; i--) {
         const kid = kids[i]!;
-        checkName(kid.name, this.path);
-        if (i > 0 && kids[i - 1]!.name.equals(kid.name)) throw new FlistFormatError(`${this.path}: duplicate name ${kid.name.toString()} in a directory`);
-        const path = entry.path.length === 1 ? Buffer.concat([entry.path, kid.name]) : Buffer.concat([entry.path, Buffer.from("/"), kid.name]);
+        const path = entry.path.length === 1 ? Buffer.concat([SLASH, kid.name]) : Buffer.concat([entry.path, SLASH, kid.name]);
         stack.push({ path, inode: kid });
       }
-    }
-    // An entry whose parent is a symlink or file (or missing) would be invisible: refuse the listing.
-    const total = num((this.#db.prepare("select count(*) as n from inode").get() as Row).n);
-    if (total !== seen.size) {
-      throw new FlistFormatError(`${this.path}: ${total - seen.size} entries are not reachable from the root (parent is not a directory)`, { details: { total, reachable: seen.size } });
     }
   }
 
@@ -211,12 +206,5 @@ export class FlistReader {
 
   close(): void {
     this.#db.close();
-  }
-}
-
-/** A name must be one path component: not empty, not "." or "..", no "/" and no NUL. */
-export function checkName(name: Buffer, where: string): void {
-  if (name.length === 0 || name.includes(0x2f) || name.includes(0) || name.equals(Buffer.from(".")) || name.equals(Buffer.from(".."))) {
-    throw new FlistFormatError(`${where}: unsafe entry name ${JSON.stringify(name.toString())}`, { details: { name: toHex(name) } });
   }
 }

@@ -15,10 +15,14 @@ import { RFS_SCHEMA, ZGRID_SCHEMA, type FlistInode, type FlistRoute, type FlistX
 
 export type NewInode = Omit<FlistInode, "ino">;
 
-/** Stores a name as TEXT when it is valid UTF-8 (what rfs reads), else as a BLOB. */
+/** True when the bytes are valid UTF-8 (round-trip exact). */
+export function isUtf8(bytes: Buffer): boolean {
+  return Buffer.from(bytes.toString("utf8"), "utf8").equals(bytes);
+}
+
+/** Symlink targets: TEXT when valid UTF-8, else a BLOB (rfs reads extra.data as bytes either way). */
 export function nameForDb(name: Buffer): string | Buffer {
-  const text = name.toString("utf8");
-  return Buffer.from(text, "utf8").equals(name) ? text : name;
+  return isUtf8(name) ? name.toString("utf8") : name;
 }
 
 export class FlistWriter {
@@ -30,6 +34,7 @@ export class FlistWriter {
   readonly #insertBlock: StatementSync;
   readonly #insertZgrid: StatementSync;
   readonly #insertXattr: StatementSync;
+  readonly #insertName: StatementSync;
   #done = false;
 
   constructor(path: string) {
@@ -46,14 +51,17 @@ export class FlistWriter {
     this.#insertBlock = this.#db.prepare("insert into block (ino, id, key) values (?, ?, ?)");
     this.#insertZgrid = this.#db.prepare("insert or replace into zgrid_inode (ino, mtime_nsec, link) values (?, ?, ?)");
     this.#insertXattr = this.#db.prepare("insert into zgrid_xattr (ino, name, value) values (?, ?, ?)");
+    this.#insertName = this.#db.prepare("insert or replace into zgrid_name (ino, name, target) values (?, ?, ?)");
   }
 
   /** Adds an inode; returns its ino (the root, added first, gets 1). */
   addInode(inode: NewInode): number {
-    const r = this.#insertInode.run(inode.parent, nameForDb(inode.name), inode.size, inode.uid, inode.gid, inode.mode, inode.rdev, inode.ctime, inode.mtime);
+    // rfs reads names as TEXT: store the lossy UTF-8 form there and the exact bytes in zgrid_name.
+    const r = this.#insertInode.run(inode.parent, inode.name.toString("utf8"), inode.size, inode.uid, inode.gid, inode.mode, inode.rdev, inode.ctime, inode.mtime);
     const ino = Number(r.lastInsertRowid);
     // rfs stores symlink targets as TEXT; keep bytes when the target is not UTF-8.
     if (inode.target !== undefined) this.#insertExtra.run(ino, nameForDb(inode.target));
+    if (!isUtf8(inode.name)) this.#insertName.run(ino, inode.name, null);
     if (inode.mtimeNsec || inode.link !== undefined) this.#insertZgrid.run(ino, inode.mtimeNsec, inode.link ?? null);
     return ino;
   }

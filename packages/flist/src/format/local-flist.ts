@@ -9,40 +9,44 @@
  * ```
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FlistFormatError } from "../errors/flist-errors.ts";
+import { FlistFormatError, StoreError } from "../errors/flist-errors.ts";
+import { fetchToFile, type HttpFetchOptions } from "../store/bounded-fetch.ts";
+import { DEFAULT_LISTING_LIMITS } from "./listing-limits.ts";
 
 export function isFlistUrl(flist: string): boolean {
   return /^https?:\/\//.test(flist);
 }
 
-/** Downloads an http(s) flist into `<dir>/flists/`; returns local paths unchanged. */
-export async function fetchFlistFile(flist: string, dir: string): Promise<string> {
+/**
+ * Downloads an http(s) flist into `<dir>/flists/` (bounded: timeouts, at most 512 MiB unless
+ * `http.maxBytes` says otherwise, egress hook, cancellation; nothing is left on failure);
+ * returns local paths unchanged.
+ */
+export async function fetchFlistFile(flist: string, dir: string, http: HttpFetchOptions = {}): Promise<string> {
   if (!isFlistUrl(flist)) return flist;
-  let res: Response;
-  try {
-    res = await fetch(flist);
-  } catch (cause) {
-    throw new FlistFormatError(`cannot download ${flist}`, { cause, details: { url: flist }, hint: "check the URL and that the hub is up" });
-  }
-  if (!res.ok) throw new FlistFormatError(`cannot download ${flist}: HTTP ${res.status}`, { details: { url: flist, status: res.status }, hint: "check the URL" });
   const target = join(dir, "flists");
   mkdirSync(target, { recursive: true });
   const path = join(target, `${createHash("sha256").update(flist).digest("hex").slice(0, 32)}.fl`);
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  writeFileSync(tmp, Buffer.from(await res.arrayBuffer()));
-  renameSync(tmp, path);
+  try {
+    await fetchToFile(flist, path, { maxBytes: DEFAULT_LISTING_LIMITS.maxListingBytes, ...http });
+  } catch (cause) {
+    const reason = cause instanceof StoreError ? cause.details.reason : undefined;
+    throw new FlistFormatError(`cannot download ${flist}: ${cause instanceof StoreError ? cause.shortMessage.replace(`${flist}: `, "") : (cause as Error).message}`, {
+      cause, details: { url: flist, ...(reason ? { reason } : {}) }, hint: cause instanceof StoreError && cause.hint ? cause.hint : "check the URL and that the hub is up",
+    });
+  }
   return path;
 }
 
 /** Runs `fn` with a local path of the flist; a downloaded copy is removed afterwards. */
-export async function withLocalFlist<T>(flist: string, fn: (path: string) => Promise<T>): Promise<T> {
+export async function withLocalFlist<T>(flist: string, fn: (path: string) => Promise<T>, http?: HttpFetchOptions): Promise<T> {
   if (!isFlistUrl(flist)) return fn(flist);
   const dir = mkdtempSync(join(tmpdir(), "zgrid-flist-"));
   try {
-    return await fn(await fetchFlistFile(flist, dir));
+    return await fn(await fetchFlistFile(flist, dir, http));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,7 +4,9 @@
  * - `zgrid_inode(ino, mtime_nsec, link)`: sub-second mtimes and hard links (`link` = ino of the
  *   first name of the file; the linked row also lists the same blocks, so rfs sees a copy);
  * - `zgrid_xattr(ino, name, value)`: extended attributes.
- * Names that are not valid UTF-8 are stored as BLOBs (rfs reads TEXT only).
+ * - `zgrid_name(ino, name, target)`: exact bytes of a name (or symlink target) that is not valid
+ *   UTF-8; the inode row holds its lossy UTF-8 text (U+FFFD for bad bytes), which rfs can read
+ *   (rfs's reader panics on a BLOB name).
  */
 export const RFS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS inode (
@@ -22,6 +24,7 @@ export const ZGRID_SCHEMA = `
 CREATE TABLE IF NOT EXISTS zgrid_inode (ino INTEGER PRIMARY KEY, mtime_nsec INTEGER, link INTEGER);
 CREATE TABLE IF NOT EXISTS zgrid_xattr (ino INTEGER, name BLOB, value BLOB);
 CREATE INDEX IF NOT EXISTS zgrid_xattr_ino ON zgrid_xattr (ino);
+CREATE TABLE IF NOT EXISTS zgrid_name (ino INTEGER PRIMARY KEY, name BLOB, target BLOB);
 `;
 
 /** Default block size: 512 KiB, as rfs. */

@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * const entry = await pushFlist({ hub: "http://127.0.0.1:8080", flist: "app.fl" });
+ * const entry = await pushFlist({ hub: "http://127.0.0.1:8080", flist: "app.fl", key }); // key signs block uploads
  * await mountFlist({ flist: entry.url, ... });
  * ```
  */
@@ -15,6 +15,8 @@ import { TAGS } from "../format/schema.ts";
 import type { BlockStore } from "../store/block-store.ts";
 import { HttpStore } from "../store/http-store.ts";
 import { resolveStores } from "../store/resolve-stores.ts";
+import type { TwinKey } from "@zgrid/types";
+import { signHubRequest } from "./hub-auth.ts";
 import type { HubFlistEntry } from "./hub-server.ts";
 
 export interface PushOptions {
@@ -25,6 +27,8 @@ export interface PushOptions {
   /** Name on the hub (default: the file name). */
   name?: string;
   concurrency?: number;
+  /** Twin key that signs block uploads (hubs refuse unsigned block PUTs). Its twin owns the flist. */
+  key?: Pick<TwinKey, "privateKey" | "address">;
 }
 
 export async function pushFlist(options: PushOptions): Promise<HubFlistEntry & { uploadedBlocks: number }> {
@@ -35,7 +39,8 @@ export async function pushFlist(options: PushOptions): Promise<HubFlistEntry & {
   try {
     if (!owner) throw new StoreError(`${options.flist} is not signed: the hub only accepts signed flists`, { hint: "run `zgrid-flist sign` first" });
     const source = resolveStores(reader, options.stores);
-    const target = new HttpStore(`${hub}/blocks`, { writable: true });
+    const key = options.key;
+    const target = new HttpStore(`${hub}/blocks`, { writable: true, ...(key ? { sign: (method: "PUT", path: string) => signHubRequest(key, method, path) } : {}) });
     const queue = reader.allBlocks();
     const worker = async (): Promise<void> => {
       while (queue.length > 0) {

@@ -1,10 +1,12 @@
 /**
  * The hub: an HTTP server for blocks and flists.
  * - `GET|HEAD|PUT /blocks/<hh>/<id>`: blocks in rfs layout (so `<hub>/blocks` is an http store);
- *   a PUT is stored only when its bytes hash to the id.
+ *   a PUT must be signed by a twin (`x-zgrid-auth`, see hub-auth.ts) known to the hub, fit the
+ *   twin's quota, and is stored only when its bytes hash to the id.
  * - `GET /flists[/<owner>]`: JSON listing; `GET /flists/<owner>/<name>.fl`: the file.
  * - `PUT /flists/<owner>/<name>.fl`: accepted only when signed by `owner` (a twin address) and
- *   when the hub holds every block; the route table is rewritten to the hub's blocks.
+ *   when the hub holds every block; the route table is rewritten to the hub's blocks. The listing is
+ *   validated in a worker thread (limits, linear-time index, signature), never on the event loop.
  * - `POST /convert {image, name}`: converts an OCI image (registry reference) into a flist signed
  *   by the hub's key, streaming progress as JSON lines.
  *
@@ -19,16 +21,16 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSyn
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { pipeline } from "node:stream/promises";
 import { createWriteStream } from "node:fs";
 import { createLogger } from "@zgrid/log";
 import { BaseError, type TwinKey } from "@zgrid/types";
 import { checkBlockId } from "../format/block-codec.ts";
-import { editFlist } from "../format/edit-flist.ts";
-import { FlistReader } from "../format/flist-reader.ts";
 import { TAGS } from "../format/schema.ts";
-import { checkFlistSignature } from "../sign/sign-flist.ts";
 import { DirStore } from "../store/dir-store.ts";
+import { HUB_AUTH_HEADER, checkHubRequest } from "./hub-auth.ts";
+import { validateListing, type ValidateResult } from "./validate-worker.ts";
 import { handleConvert } from "./hub-convert.ts";
 
 const log = createLogger("flist.hub");
@@ -41,9 +43,17 @@ export interface HubOptions {
   publicUrl?: string;
   /** Key that signs flists the hub converts from OCI images. */
   key?: TwinKey;
-  /** Largest accepted block (default 16 MiB) and flist (default 1 GiB). */
+  /** Largest accepted block (default 16 MiB) and flist (default 512 MiB). */
   maxBlockBytes?: number;
   maxFlistBytes?: number;
+  /** "twin" (default): block PUTs must be signed by a twin; "open": anyone may upload (tests, private hubs). */
+  blockAuth?: "twin" | "open";
+  /** Is this twin allowed to upload (e.g. registered on chain)? Default: any twin with a valid signature. */
+  knownTwin?: (address: `0x${string}`) => boolean | Promise<boolean>;
+  /** Bytes of new blocks each twin may upload (counted since the hub started). Default 64 GiB. */
+  maxBytesPerTwin?: number;
+  /** Time limit of validating one uploaded listing, ms (default 120 s). */
+  validateTimeoutMs?: number;
 }
 
 export interface Hub {
@@ -74,6 +84,7 @@ class HttpError extends BaseError {
 }
 
 async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  if (Number(req.headers["content-length"] ?? 0) > max) throw new HttpError(413, `body larger than ${max} bytes`);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const c of req) {
@@ -82,6 +93,21 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** Reads the `zgrid.signer` tag without checking the whole file (listing only). */
+function readSignerTag(path: string): string | undefined {
+  try {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      const r = db.prepare("select value from tag where key = ?").get(TAGS.signer) as { value?: unknown } | undefined;
+      return r?.value === undefined ? undefined : String(r.value);
+    } finally {
+      db.close();
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -95,32 +121,37 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   mkdirSync(flistDir, { recursive: true });
   mkdirSync(store.root, { recursive: true });
   const maxBlock = options.maxBlockBytes ?? 16 * 2 ** 20;
-  const maxFlist = options.maxFlistBytes ?? 2 ** 30;
+  const maxFlist = options.maxFlistBytes ?? 512 * 2 ** 20;
+  const maxPerTwin = options.maxBytesPerTwin ?? 64 * 2 ** 30;
+  const usedByTwin = new Map<string, number>();
+  const signers = new Map<string, string | undefined>();
   let publicUrl = options.publicUrl ?? "";
 
   const list = (owner?: string): HubFlistEntry[] => {
     const owners = owner ? [owner] : readdirSync(flistDir).filter((o) => OWNER.test(o));
     return owners.flatMap((o) => (existsSync(join(flistDir, o)) ? readdirSync(join(flistDir, o)) : []).filter((n) => NAME.test(n)).map((name) => {
       const path = join(flistDir, o, name);
-      let signer: string | undefined;
-      try { const r = FlistReader.open(path); signer = r.tag(TAGS.signer); r.close(); } catch { /* listed anyway */ }
+      // The signer tag only (no integrity check of the whole file on the event loop), cached.
+      const st = statSync(path);
+      const cacheKey = `${path}:${st.mtimeMs}:${st.size}`;
+      if (!signers.has(cacheKey)) signers.set(cacheKey, readSignerTag(path));
+      const signer = signers.get(cacheKey);
       return { owner: o, name, url: `${publicUrl}/flists/${o}/${name}`, size: statSync(path).size, signer };
     }));
   };
 
   /** Accepts a .fl file at `tmp` for `owner/name`: signature by owner, all blocks present. */
   const acceptFlist = async (tmp: string, owner: string, name: string): Promise<HubFlistEntry> => {
-    const reader = FlistReader.open(tmp);
+    let result: ValidateResult;
     try {
-      const sig = await checkFlistSignature(reader, { trustedSigners: [owner] });
-      for (const b of reader.allBlocks()) {
-        if (!(await store.has(b.id))) throw new HttpError(409, `block ${Buffer.from(b.id).toString("hex")} is not on the hub: push blocks first`);
-      }
-      log.info({ owner, name, signer: sig.signer }, "flist accepted");
-    } finally {
-      reader.close();
+      result = await validateListing({ file: tmp, owner, routeUrl: `${publicUrl}/blocks` }, options.validateTimeoutMs ?? 120_000);
+    } catch (e) {
+      throw new HttpError((e as { code?: string }).code === "FLIST_SIGNATURE" ? 403 : 400, (e as Error).message);
     }
-    editFlist(tmp, { routes: [{ start: 0, end: 255, url: `${publicUrl}/blocks` }] });
+    for (const hex of result.blocks) {
+      if (!(await store.has(Buffer.from(hex, "hex")))) throw new HttpError(409, `block ${hex} is not on the hub: push blocks first`);
+    }
+    log.info({ owner, name, signer: result.signer }, "flist accepted");
     mkdirSync(join(flistDir, owner), { recursive: true });
     renameSync(tmp, join(flistDir, owner, name));
     return list(owner).find((e) => e.name === name)!;
@@ -133,13 +164,28 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     if (parts[0] === "blocks" && parts.length === 3 && /^[0-9a-f]{2}$/.test(parts[1]!) && /^[0-9a-f]{64}$/.test(parts[2]!) && parts[2]!.startsWith(parts[1]!)) {
       const id = Buffer.from(parts[2]!, "hex");
       if (method === "PUT") {
+        let twin: string | undefined;
+        if (options.blockAuth !== "open") {
+          try {
+            twin = checkHubRequest(req.headers[HUB_AUTH_HEADER], "PUT", url.pathname);
+          } catch (e) {
+            throw new HttpError(401, `${(e as Error).message}; sign block uploads with your twin key (pushFlist({ key }))`);
+          }
+          if (options.knownTwin && !(await options.knownTwin(twin as `0x${string}`))) throw new HttpError(403, `twin ${twin} is not known to this hub`);
+        }
         const body = await readBody(req, maxBlock);
         try { checkBlockId(id, body); } catch { throw new HttpError(400, "block content does not hash to its id"); }
+        if (await store.has(id)) return sendJson(res, 200, { id: parts[2] });
+        if (twin) {
+          const used = (usedByTwin.get(twin.toLowerCase()) ?? 0) + body.length;
+          if (used > maxPerTwin) throw new HttpError(413, `twin ${twin} is over its upload quota of ${maxPerTwin} bytes`);
+          usedByTwin.set(twin.toLowerCase(), used);
+        }
         await store.set(id, body);
         return sendJson(res, 201, { id: parts[2] });
       }
-      const file = join(store.root, parts[1]!, parts[2]!);
-      if (!existsSync(file)) throw new HttpError(404, "no such block");
+      const file = store.pathOf(id);
+      if (!file) throw new HttpError(404, "no such block");
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": statSync(file).size });
       if (method === "HEAD") return void res.end();
       await pipeline(createReadStream(file), res);
@@ -164,8 +210,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         mkdirSync(join(options.dataDir, "tmp"), { recursive: true });
         const tmp = join(options.dataDir, "tmp", `${Date.now()}-${Math.random().toString(36).slice(2)}.fl`);
         try {
-          const body = await readBody(req, maxFlist);
-          await pipeline([body], createWriteStream(tmp));
+          if (Number(req.headers["content-length"] ?? 0) > maxFlist) throw new HttpError(413, `flist larger than ${maxFlist} bytes`);
+          let total = 0;
+          await pipeline(req, async function* (source: AsyncIterable<Buffer>) {
+            for await (const c of source) {
+              total += c.length;
+              if (total > maxFlist) throw new HttpError(413, `flist larger than ${maxFlist} bytes`);
+              yield c;
+            }
+          }, createWriteStream(tmp));
           return sendJson(res, 201, await acceptFlist(tmp, owner, name));
         } catch (e) {
           if (e instanceof BaseError && !(e instanceof HttpError)) throw new HttpError(e.code === "FLIST_SIGNATURE" ? 403 : 400, e.shortMessage);

@@ -12,6 +12,7 @@ import { makeSampleTree } from "../testing/sample-tree.ts";
 import { runChild } from "../testing/run-child.ts";
 import { verifyFlist } from "../verify-flist.ts";
 import { unpackFlist } from "../unpack-flist.ts";
+import { signHubRequest } from "./hub-auth.ts";
 import { listHubFlists, pushFlist } from "./hub-client.ts";
 import { startHub } from "./hub-server.ts";
 
@@ -31,12 +32,12 @@ test("hub round trip: push a signed flist, list it, mount it from http", async (
   makeSampleTree(join(dir, "src"), { bigFileBytes: 2_000_000 });
   const fl = join(dir, "app.fl");
   await packFlist({ source: join(dir, "src"), output: fl, stores: [`dir://${join(dir, "local")}`] });
-  await assert.rejects(pushFlist({ hub: hub.url, flist: fl }), StoreError, "unsigned flists are refused");
+  await assert.rejects(pushFlist({ hub: hub.url, flist: fl, key }), StoreError, "unsigned flists are refused");
   await signFlist(fl, key);
-  const pushed = await pushFlist({ hub: hub.url, flist: fl });
+  const pushed = await pushFlist({ hub: hub.url, flist: fl, key });
   assert.ok(pushed.uploadedBlocks > 0);
   assert.equal(pushed.owner, key.address);
-  assert.equal((await pushFlist({ hub: hub.url, flist: fl })).uploadedBlocks, 0, "second push uploads nothing");
+  assert.equal((await pushFlist({ hub: hub.url, flist: fl, key })).uploadedBlocks, 0, "second push uploads nothing");
 
   const listed = await listHubFlists(hub.url, key.address);
   assert.deepEqual(listed.map((e) => [e.name, e.signer]), [["app.fl", key.address]]);
@@ -54,7 +55,8 @@ test("hub round trip: push a signed flist, list it, mount it from http", async (
   await signFlist(other2, key);
   const missing = await fetch(`${hub.url}/flists/${key.address}/other.fl`, { method: "PUT", body: readFileSync(other2) });
   assert.equal(missing.status, 409);
-  const badBlock = await fetch(`${hub.url}/blocks/00/${"00".repeat(32)}`, { method: "PUT", body: "junk" });
+  const badPath = `/blocks/00/${"00".repeat(32)}`;
+  const badBlock = await fetch(`${hub.url}${badPath}`, { method: "PUT", body: "junk", headers: signHubRequest(key, "PUT", badPath) });
   assert.equal(badBlock.status, 400);
 
   // Verify and mount straight from the hub (routes point at its /blocks).

@@ -13,12 +13,13 @@
 import { fork, spawnSync, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { MountError } from "../errors/flist-errors.ts";
 import { FlistReader } from "../format/flist-reader.ts";
 import { fetchFlistFile } from "../format/local-flist.ts";
 import { TAGS } from "../format/schema.ts";
 import { checkFlistSignature } from "../sign/sign-flist.ts";
+import type { HttpStoreOptions } from "../store/http-store.ts";
 import type { FetchMetrics } from "./block-fetcher.ts";
 
 export interface MountOptions {
@@ -41,6 +42,12 @@ export interface MountOptions {
    * filesystem survives a daemon restart.
    */
   persist?: boolean;
+  /**
+   * Limits, cancellation and egress hook for http(s) fetches. `checkAddress`/`lookup`/`signal`
+   * apply to the .fl download in this process; the mount's child process gets the numeric limits
+   * and loads `egressModule` (a module exporting `checkAddress(ip, family)`) for block fetches.
+   */
+  http?: HttpStoreOptions & { egressModule?: string };
 }
 
 export interface MountMetrics extends FetchMetrics {
@@ -54,6 +61,19 @@ export interface MountHandle {
   pid: number;
   metrics(): Promise<MountMetrics>;
   unmount(): Promise<void>;
+}
+
+/** Loads `checkAddress` from an egress policy module (path or file URL). */
+export async function loadEgressModule(spec: string): Promise<NonNullable<HttpStoreOptions["checkAddress"]>> {
+  const mod = (await import(spec.startsWith("file:") ? spec : pathToFileURL(spec).href)) as { checkAddress?: HttpStoreOptions["checkAddress"] };
+  if (typeof mod.checkAddress !== "function") throw new MountError(`${spec} does not export checkAddress(ip, family)`);
+  return mod.checkAddress;
+}
+
+function serializableLimits(http: MountOptions["http"]): MountOptions["http"] {
+  if (!http) return undefined;
+  const { connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs, idleTimeoutMs, maxBytes, egressModule } = http;
+  return { connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs, idleTimeoutMs, maxBytes, egressModule };
 }
 
 const WORKER = fileURLToPath(new URL("./mount-worker.ts", import.meta.url));
@@ -74,7 +94,8 @@ function isMounted(mountpoint: string): boolean {
 }
 
 export async function mountFlist(options: MountOptions): Promise<MountHandle> {
-  const flistPath = await fetchFlistFile(options.flist, options.cache.dir);
+  const egress = options.http?.egressModule ? await loadEgressModule(options.http.egressModule) : undefined;
+  const flistPath = await fetchFlistFile(options.flist, options.cache.dir, { ...(egress ? { checkAddress: egress } : {}), ...options.http });
   const reader = FlistReader.open(flistPath);
   try {
     reader.root();
@@ -87,7 +108,7 @@ export async function mountFlist(options: MountOptions): Promise<MountHandle> {
   lazyUnmount(options.mountpoint);
   mkdirSync(options.mountpoint, { recursive: true });
   const persist = options.persist ?? false;
-  const args = { flist: flistPath, mountpoint: options.mountpoint, cache: { dir: join(options.cache.dir, "blocks"), maxBytes: options.cache.maxBytes }, stores: options.stores, readAhead: options.readAhead, persist };
+  const args = { flist: flistPath, mountpoint: options.mountpoint, cache: { dir: join(options.cache.dir, "blocks"), maxBytes: options.cache.maxBytes }, stores: options.stores, readAhead: options.readAhead, persist, http: serializableLimits(options.http) };
   const logFd = persist ? openSync(`${options.mountpoint}.log`, "a") : undefined;
   const child = fork(WORKER, [JSON.stringify(args)], {
     stdio: logFd === undefined ? ["ignore", "inherit", "inherit", "ipc"] : ["ignore", logFd, logFd, "ipc"],

@@ -12,7 +12,9 @@ import { createRequire } from "node:module";
 import { createLogger } from "@zgrid/log";
 import { FlistReader } from "../format/flist-reader.ts";
 import { TAGS } from "../format/schema.ts";
+import type { HttpLimits } from "../store/bounded-fetch.ts";
 import { resolveStores } from "../store/resolve-stores.ts";
+import { loadEgressModule } from "./mount-flist.ts";
 import { BlockCache } from "./block-cache.ts";
 import { BlockFetcher } from "./block-fetcher.ts";
 import { FlistFs } from "./flist-fs.ts";
@@ -26,6 +28,8 @@ export interface WorkerOptions {
   parallel?: number;
   /** Outlive the parent: ignore the IPC channel closing (see MountOptions.persist). */
   persist?: boolean;
+  /** Numeric http limits and an egress policy module (see MountOptions.http). */
+  http?: HttpLimits & { egressModule?: string };
 }
 
 interface FuseInstance {
@@ -36,10 +40,12 @@ type FuseCtor = new (mnt: string, ops: unknown, opts: Record<string, unknown>) =
 
 const log = createLogger("flist.mount-worker");
 
-function main(): void {
+async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? "{}") as WorkerOptions;
   const reader = FlistReader.open(options.flist);
-  const store = resolveStores(reader, options.stores);
+  const { egressModule, ...limits } = options.http ?? {};
+  const checkAddress = egressModule ? await loadEgressModule(egressModule) : undefined;
+  const store = resolveStores(reader, options.stores, { ...limits, ...(checkAddress ? { checkAddress } : {}) });
   const cache = options.cache ? new BlockCache(options.cache) : undefined;
   const fetcher = new BlockFetcher({ store, cache, parallel: options.parallel });
   const fs = new FlistFs(reader, fetcher, { readAhead: options.readAhead });
@@ -81,4 +87,7 @@ function main(): void {
   if (!options.persist) process.on("disconnect", stop);
 }
 
-main();
+main().catch((e: unknown) => {
+  if (process.send) process.send({ type: "error", message: (e as Error).message });
+  process.exit(1);
+});

@@ -11,6 +11,7 @@
  */
 import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
+import { FlistFormatError } from "../errors/flist-errors.ts";
 import { encodeBlock } from "../format/block-codec.ts";
 import { FlistWriter, type NewInode } from "../format/flist-writer.ts";
 import { DEFAULT_BLOCK_SIZE, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, TAGS } from "../format/schema.ts";
@@ -25,8 +26,13 @@ export interface PackOptions {
   output: string;
   /** A store, or store specs (`[range=]url`) written to the route table. */
   stores: BlockStore | string[];
-  /** Block size in bytes (recorded in the `block-size` tag). Default 512 KiB. */
+  /**
+   * Block size in bytes (recorded in the `block-size` tag). Default 512 KiB. rfs's mount assumes
+   * 512 KiB blocks and reads other sizes wrongly, so another size needs `force: true`.
+   */
   blockSize?: number;
+  /** Accept a block size other than 512 KiB (the flist then only mounts correctly with zgrid). */
+  force?: boolean;
   /** Extra tags. */
   tags?: Record<string, string>;
   /** Route table to record instead of the stores' own URLs (e.g. the public URL of a hub). */
@@ -48,11 +54,25 @@ export interface PackStats {
 
 const MAX_IN_FLIGHT = 32;
 
+/** Division rounding toward minus infinity (st_mtime semantics). */
+function floorDiv(n: bigint, d: bigint): bigint {
+  const q = n / d;
+  return n % d < 0n ? q - 1n : q;
+}
+
 /** Packs `source` into `output`. The .fl appears only when complete. */
 export async function packFlist(options: PackOptions): Promise<PackStats> {
   const started = performance.now();
   const source = resolve(options.source);
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  if (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20) {
+    throw new FlistFormatError(`block size ${blockSize} is out of range (4 KiB to 64 MiB)`, { hint: "use the default 512 KiB" });
+  }
+  if (blockSize !== DEFAULT_BLOCK_SIZE && !options.force) {
+    throw new FlistFormatError(`block size ${blockSize} is not rfs's 512 KiB: rfs's mount would read this flist wrongly`, {
+      details: { blockSize }, hint: "leave --block-size out, or pass --force if only zgrid will read this flist",
+    });
+  }
   const store = Array.isArray(options.stores) ? openStores(options.stores, { writable: true }) : options.stores;
   const xattrs = options.xattrs === false ? new Map() : readTreeXattrs(source);
   const writer = new FlistWriter(options.output);
@@ -72,14 +92,17 @@ export async function packFlist(options: PackOptions): Promise<PackStats> {
     const st = lstatSync(path, { bigint: true });
     const mode = Number(st.mode);
     const type = mode & S_IFMT;
+    // As rfs: size is the lstat size for every type (a directory's size, a symlink's target
+    // length); times are st_*time seconds, floored, with a positive nanosecond part (-1.5 s is
+    // -2 s + 500000000 ns).
+    const mtime = floorDiv(st.mtimeNs, 1_000_000_000n);
     const inode: NewInode = {
-      parent, name, size: 0, uid: Number(st.uid), gid: Number(st.gid), mode, rdev: Number(st.rdev),
-      ctime: Number(st.ctimeNs / 1_000_000_000n), mtime: Number(st.mtimeNs / 1_000_000_000n), mtimeNsec: Number(st.mtimeNs % 1_000_000_000n),
+      parent, name, size: Number(st.size), uid: Number(st.uid), gid: Number(st.gid), mode, rdev: Number(st.rdev),
+      ctime: Number(floorDiv(st.ctimeNs, 1_000_000_000n)), mtime: Number(mtime), mtimeNsec: Number(st.mtimeNs - mtime * 1_000_000_000n),
     };
     if (type === S_IFLNK) inode.target = readlinkSync(path, { encoding: "buffer" });
     const linkKey = type === S_IFREG && st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
     const first = linkKey ? hardLinks.get(linkKey) : undefined;
-    if (type === S_IFREG) inode.size = Number(st.size);
     if (first) inode.link = first.ino;
     const ino = writer.addInode(inode);
     for (const x of xattrs.get(path.toString("latin1")) ?? []) writer.addXattr(ino, x);

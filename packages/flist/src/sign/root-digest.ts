@@ -21,24 +21,40 @@ export const SIGNATURE_TAGS: ReadonlySet<string> = new Set([TAGS.signer, TAGS.si
 export async function computeRootDigest(reader: FlistReader): Promise<Uint8Array> {
   const h = await createBlake2b256();
   h.init();
+  // Fields are gathered in a buffer and hashed in 64 KiB pieces: one wasm call per piece, not per field.
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  let at = 0;
+  const flush = (): void => {
+    if (at > 0) h.update(buf.subarray(0, at));
+    at = 0;
+  };
+  const put = (bytes: Uint8Array): void => {
+    if (at + bytes.length > buf.length) flush();
+    if (bytes.length > buf.length) return void h.update(bytes);
+    buf.set(bytes, at);
+    at += bytes.length;
+  };
   const u32 = (n: number): void => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(n >>> 0);
-    h.update(b);
+    if (at + 4 > buf.length) flush();
+    buf.writeUInt32BE(n >>> 0, at);
+    at += 4;
   };
   const u64 = (n: number): void => {
-    const b = Buffer.alloc(8);
-    b.writeBigInt64BE(BigInt(Math.trunc(n)));
-    h.update(b);
+    if (at + 8 > buf.length) flush();
+    buf.writeBigInt64BE(BigInt(Math.trunc(n)), at);
+    at += 8;
   };
   const field = (bytes: Uint8Array): void => {
     u32(bytes.length);
-    h.update(bytes);
+    put(bytes);
   };
   field(Buffer.from(DOMAIN));
 
+  // Paths of hard-link targets (only those are needed).
+  const linked = new Set<number>();
+  for (const inode of reader.index().byIno.values()) if (inode.link !== undefined) linked.add(inode.link);
   const paths = new Map<number, Buffer>();
-  for (const { path, inode } of reader.walk()) paths.set(inode.ino, path);
+  if (linked.size > 0) for (const { path, inode } of reader.walk()) if (linked.has(inode.ino)) paths.set(inode.ino, path);
   for (const { path, inode } of reader.walk()) {
     field(path);
     u32(inode.mode);
@@ -59,8 +75,8 @@ export async function computeRootDigest(reader: FlistReader): Promise<Uint8Array
     const blocks = reader.blocks(inode.ino);
     u32(blocks.length);
     for (const b of blocks) {
-      h.update(b.id);
-      h.update(b.key);
+      put(b.id);
+      put(b.key);
     }
   }
   const tags = Object.entries(reader.tags()).filter(([k]) => !SIGNATURE_TAGS.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -69,5 +85,6 @@ export async function computeRootDigest(reader: FlistReader): Promise<Uint8Array
     field(Buffer.from(k));
     field(Buffer.from(v));
   }
+  flush();
   return h.digest("binary");
 }

@@ -1,12 +1,17 @@
 /**
- * dir:// store: blocks as files `<root>/<hh>/<id hex>` (rfs layout). Writes go to a temp file and
- * are renamed, so a reader never sees half a block.
+ * dir:// store: blocks as files. Released rfs (v2.0.x) reads and writes the flat layout
+ * `<root>/<id hex>`; rfs's development branch uses `<root>/<hh>/<id hex>`. The store writes the
+ * flat layout by default (`layout: "sharded"` or `"both"` by option) and reads and `has()` both, so
+ * stores written by any version work. Writes go to a temp file and are renamed, so a reader never
+ * sees half a block.
  *
  * @example
  * ```ts
- * const store = new DirStore("/srv/blocks"); // url "dir:///srv/blocks"
+ * const store = new DirStore("/srv/blocks");                       // url "dir:///srv/blocks", flat
+ * const both = new DirStore("/srv/blocks", { layout: "both" });   // readable by every rfs
  * ```
  */
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BlockNotFoundError, StoreError } from "../errors/flist-errors.ts";
@@ -14,49 +19,66 @@ import { blockPath, type BlockStore } from "./block-store.ts";
 
 let tmpCounter = 0;
 
+export type DirLayout = "flat" | "sharded" | "both";
+
+export interface DirStoreOptions {
+  /** Layout of new blocks. Default "flat" (what released rfs reads). */
+  layout?: DirLayout;
+}
+
 export class DirStore implements BlockStore {
   readonly root: string;
   readonly url: string;
+  readonly layout: DirLayout;
 
-  constructor(root: string) {
+  constructor(root: string, options: DirStoreOptions = {}) {
     this.root = root;
     this.url = `dir://${root}`;
+    this.layout = options.layout ?? "flat";
+  }
+
+  #paths(id: Uint8Array): [string, string] {
+    return [join(this.root, Buffer.from(id).toString("hex")), join(this.root, blockPath(id))];
+  }
+
+  /** Path of the stored block in either layout, or undefined. */
+  pathOf(id: Uint8Array): string | undefined {
+    return this.#paths(id).find((p) => existsSync(p));
   }
 
   async get(id: Uint8Array): Promise<Uint8Array> {
-    try {
-      return await readFile(join(this.root, blockPath(id)));
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === "ENOENT") {
-        // rfs also accepts a flat layout.
-        try {
-          return await readFile(join(this.root, Buffer.from(id).toString("hex")));
-        } catch {
-          throw new BlockNotFoundError(Buffer.from(id).toString("hex"), { details: { store: this.url } });
-        }
+    for (const path of this.#paths(id)) {
+      try {
+        return await readFile(path);
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw new StoreError(`cannot read block from ${this.url}`, { cause, details: { store: this.url } });
       }
-      throw new StoreError(`cannot read block from ${this.url}`, { cause, details: { store: this.url } });
     }
+    throw new BlockNotFoundError(Buffer.from(id).toString("hex"), { details: { store: this.url } });
   }
 
   async set(id: Uint8Array, data: Uint8Array): Promise<void> {
-    const file = join(this.root, blockPath(id));
+    const [flat, sharded] = this.#paths(id);
+    const targets = this.layout === "flat" ? [flat] : this.layout === "sharded" ? [sharded] : [flat, sharded];
     try {
-      await mkdir(join(file, ".."), { recursive: true });
-      const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
-      await writeFile(tmp, data);
-      await rename(tmp, file);
+      for (const file of targets) {
+        await mkdir(join(file, ".."), { recursive: true });
+        const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
+        await writeFile(tmp, data);
+        await rename(tmp, file);
+      }
     } catch (cause) {
       throw new StoreError(`cannot write block to ${this.url}`, { cause, details: { store: this.url } });
     }
   }
 
   async has(id: Uint8Array): Promise<boolean> {
-    try {
-      await stat(join(this.root, blockPath(id)));
-      return true;
-    } catch {
-      return false;
+    for (const path of this.#paths(id)) {
+      try {
+        await stat(path);
+        return true;
+      } catch { /* try the other layout */ }
     }
+    return false;
   }
 }

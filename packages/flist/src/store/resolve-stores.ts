@@ -10,12 +10,13 @@
 import { StoreError } from "../errors/flist-errors.ts";
 import type { FlistReader } from "../format/flist-reader.ts";
 import type { BlockStore } from "./block-store.ts";
+import type { HttpStoreOptions } from "./http-store.ts";
 import { openStores, storesFromRoutes } from "./router-store.ts";
 
-export function resolveStores(reader: FlistReader, stores?: BlockStore | string[]): BlockStore {
+export function resolveStores(reader: FlistReader, stores?: BlockStore | string[], http?: HttpStoreOptions): BlockStore {
   if (stores && !Array.isArray(stores)) return stores;
-  if (stores && stores.length > 0) return openStores(stores);
+  if (stores && stores.length > 0) return openStores(stores, { http });
   const routes = reader.routes();
   if (routes.length === 0) throw new StoreError(`${reader.path} has no route table`, { hint: "pass --store URL" });
-  return storesFromRoutes(routes);
+  return storesFromRoutes(routes, undefined, http);
 }

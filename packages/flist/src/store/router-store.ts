@@ -13,7 +13,7 @@ import { BlockNotFoundError, StoreError } from "../errors/flist-errors.ts";
 import type { FlistRoute } from "../format/schema.ts";
 import type { BlockStore } from "./block-store.ts";
 import { DirStore } from "./dir-store.ts";
-import { HttpStore } from "./http-store.ts";
+import { HttpStore, type HttpStoreOptions } from "./http-store.ts";
 
 export interface RoutedStore {
   start: number;
@@ -95,14 +95,20 @@ export class RouterStore implements BlockStore {
 }
 
 /** One store from a URL: dir:///path, http(s)://host/path. */
-export function openStore(url: string, options: { writable?: boolean } = {}): BlockStore {
+export interface OpenStoreOptions {
+  writable?: boolean;
+  /** Limits, cancellation and egress hook for http(s) stores. */
+  http?: HttpStoreOptions;
+}
+
+export function openStore(url: string, options: OpenStoreOptions = {}): BlockStore {
   if (url.startsWith("dir://")) return new DirStore(url.slice("dir://".length));
-  if (url.startsWith("http://") || url.startsWith("https://")) return new HttpStore(url, { writable: options.writable ?? false });
+  if (url.startsWith("http://") || url.startsWith("https://")) return new HttpStore(url, { ...options.http, writable: options.writable ?? false });
   throw new StoreError(`unknown store URL ${url}`, { hint: "use dir:///path or http(s)://host/path", details: { url } });
 }
 
 /** A router from `[range=]url` specs (`00-7f=dir:///a`); no range means 00-ff. */
-export function openStores(specs: string[], options: { writable?: boolean; retry?: RetryOptions } = {}): RouterStore {
+export function openStores(specs: string[], options: OpenStoreOptions & { retry?: RetryOptions } = {}): RouterStore {
   return new RouterStore(specs.map((spec) => {
     const m = /^([0-9a-f]{2})-([0-9a-f]{2})=(.+)$/i.exec(spec);
     if (!m) return { start: 0, end: 255, store: openStore(spec, options) };
@@ -111,6 +117,6 @@ export function openStores(specs: string[], options: { writable?: boolean; retry
 }
 
 /** A router from a flist's route table. */
-export function storesFromRoutes(routes: FlistRoute[], retry?: RetryOptions): RouterStore {
-  return new RouterStore(routes.map((r) => ({ start: r.start, end: r.end, store: openStore(r.url) })), retry);
+export function storesFromRoutes(routes: FlistRoute[], retry?: RetryOptions, http?: HttpStoreOptions): RouterStore {
+  return new RouterStore(routes.map((r) => ({ start: r.start, end: r.end, store: openStore(r.url, { http }) })), retry);
 }

@@ -86,8 +86,16 @@ export function cidrOverlaps(a: Cidr, b: Cidr): boolean {
 /** True for loopback, unspecified or link-local addresses (not allowed as gateway backends). */
 export function isLocalAddress(ip: string): boolean {
   try {
-    const range = ipaddr.parse(ip).range();
-    return range === "loopback" || range === "unspecified" || range === "linkLocal";
+    let a = ipaddr.parse(ip);
+    // IPv4 inside IPv6 (::ffff:127.0.0.1, ::127.0.0.1) is judged by the IPv4 address it carries
+    if (a.kind() === "ipv6") {
+      const v6 = a as ipaddr.IPv6;
+      const p = v6.parts;
+      if (v6.isIPv4MappedAddress()) a = v6.toIPv4Address();
+      else if (p.slice(0, 6).every((x) => x === 0) && (p[6] !== 0 || p[7]! > 1)) a = ipaddr.IPv4.parse(`${p[6]! >> 8}.${p[6]! & 255}.${p[7]! >> 8}.${p[7]! & 255}`);
+    }
+    const range = a.range();
+    return range === "loopback" || range === "unspecified" || range === "linkLocal" || range === "multicast" || range === "broadcast";
   } catch {
     return false;
   }

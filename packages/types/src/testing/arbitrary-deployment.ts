@@ -27,7 +27,7 @@ export const validDeployment: fc.Arbitrary<Json> = fc
     extraDisks: fc.uniqueArray(name, { maxLength: 4 }),
     gwName: fc.stringMatching(/^[a-z0-9][a-z0-9_]{2,20}$/),
     dropDefaults: fc.boolean(),
-    port: fc.integer({ min: 1, max: 65535 }),
+    port: fc.integer({ min: 1024, max: 65535 }),
   })
   .map((r) => {
     const d = sampleDeploymentJson({ twinId: r.twin, version: r.version }) as Json;

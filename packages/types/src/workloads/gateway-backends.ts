@@ -33,6 +33,6 @@ export function validateBackends(backends: readonly string[], passthrough: boole
     }
     const hp = hostPort(target);
     if (!hp) return report(field, b, expected);
-    if (isLocalAddress(hp.host)) report(field, b, "a backend that is not loopback, unspecified or link-local");
+    if (isLocalAddress(hp.host)) report(field, b, "a backend that is not loopback, unspecified, link-local or multicast (also inside IPv6, e.g. ::ffff:127.0.0.1)");
   });
 }

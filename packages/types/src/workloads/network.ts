@@ -39,8 +39,8 @@ export const network = defineWorkloadType<NetworkData>({
     if (!subnet || subnet.kind !== "ipv4" || subnet.prefix !== 24) report("subnet", d.subnet, "an IPv4 /24 network, e.g. 10.20.2.0/24");
     else if (range && !cidrWithin(subnet, range)) report("subnet", d.subnet, `a /24 inside ip_range ${d.ip_range}`);
     if (!WG_KEY.test(d.wireguard_private_key)) report("wireguard_private_key", "(hidden)", "a WireGuard key: 32 bytes in base64 (44 characters)");
-    if (d.wireguard_listen_port < 1 || d.wireguard_listen_port > 65535) {
-      report("wireguard_listen_port", d.wireguard_listen_port, "a UDP port from 1 to 65535");
+    if (d.wireguard_listen_port < 1024 || d.wireguard_listen_port > 65535) {
+      report("wireguard_listen_port", d.wireguard_listen_port, "a UDP port from 1024 to 65535 (ports below 1024 are the node's own)");
     }
     const seen = subnet ? [subnet] : [];
     d.peers.forEach((p, i) => {

@@ -28,3 +28,24 @@ export const zdb = defineWorkloadType<ZdbData>({
     return { ...ZERO_CAPACITY, hru: d.size };
   },
 });
+
+/** Where a zdb namespace answers RESP: on a twin network's gateway address, or the node's own. */
+export interface ZdbEndpoint {
+  address: string;
+  port: number;
+  /** Name of the twin's network workload for a private endpoint; absent on the node's address. */
+  network?: string;
+}
+
+/**
+ * Result data of a zdb workload: the namespace to `SELECT` and where to connect.
+ *
+ * @example
+ * ```ts
+ * const r = workload.result?.data as ZdbResult; // { namespace: "7-12-db", endpoints: [{ address: "10.20.2.1", port: 9900, network: "net" }, …] }
+ * ```
+ */
+export interface ZdbResult {
+  namespace: string;
+  endpoints: ZdbEndpoint[];
+}

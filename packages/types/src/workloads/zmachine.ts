@@ -11,6 +11,9 @@ import { ENV_NAME, WORKLOAD_NAME, byteSize, isCleanAbsolutePath } from "./common
 import { MAX_CPU, MAX_MEMORY, MIN_MEMORY, MIN_ROOT_BIG, MIN_ROOT_SMALL } from "./limits.ts";
 import { defineWorkloadType } from "./workload-type.ts";
 
+/** What the hypervisor accepts as a mountpoint (vm-spec.ts in @zgrid/zos): no whitespace, quotes, backslash or colon. */
+const MOUNTPOINT = /^\/[^\s'"\\:]*$/;
+
 const schema = z.strictObject({
   flist: z.string().max(2048),
   network: z.strictObject({
@@ -83,8 +86,8 @@ export const zmachine = defineWorkloadType<ZMachineData>({
       if (!WORKLOAD_NAME.test(m.name)) report(`mounts.${i}.name`, m.name, "the name of a zmount or volume workload");
       else if (seenNames.has(m.name)) report(`mounts.${i}.name`, m.name, "each disk mounted once");
       seenNames.add(m.name);
-      if (!isCleanAbsolutePath(m.mountpoint) || m.mountpoint === "/") {
-        report(`mounts.${i}.mountpoint`, m.mountpoint, "an absolute path other than /, without . or .. segments");
+      if (!isCleanAbsolutePath(m.mountpoint) || m.mountpoint === "/" || !MOUNTPOINT.test(m.mountpoint) || m.mountpoint.length > 256) {
+        report(`mounts.${i}.mountpoint`, m.mountpoint, "an absolute path other than / of at most 256 characters, without . or .. segments, whitespace, quotes, backslash or colon");
       } else if (seenPoints.has(m.mountpoint)) report(`mounts.${i}.mountpoint`, m.mountpoint, "a mountpoint used once");
       seenPoints.add(m.mountpoint);
     });

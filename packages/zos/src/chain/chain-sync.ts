@@ -85,8 +85,9 @@ export class ChainSync {
       if (isDeleted(d)) continue;
       try {
         const c = await this.o.chain.getContract(d.contract_id);
-        if (c.state === "deleted" || c.nodeId !== this.o.nodeId) await this.o.engine.deprovision(d.contract_id, "contract deleted on chain");
-        else await this.o.engine.setPaused(d.contract_id, c.state === "grace_period");
+        // Never awaited: one contract's hung work must not hold the pass for every other contract.
+        if (c.state === "deleted" || c.nodeId !== this.o.nodeId) this.#background(d.contract_id, this.o.engine.deprovision(d.contract_id, "contract deleted on chain"));
+        else this.#background(d.contract_id, this.o.engine.setPaused(d.contract_id, c.state === "grace_period"));
       } catch (e) {
         this.o.log.warn({ contract: d.contract_id, err: e }, "reconcile: could not read contract");
       }
@@ -98,8 +99,13 @@ export class ChainSync {
     if (args.nodeId !== this.o.nodeId || args.contractId === undefined) return;
     const id = Number(args.contractId);
     if (!this.o.store.get(id)) return;
-    if (e.eventName === "ContractDeleted") await this.o.engine.deprovision(id, "contract cancelled on chain");
-    else if (e.eventName === "ContractGracePeriodStarted") await this.o.engine.setPaused(id, true);
-    else if (e.eventName === "ContractResumed") await this.o.engine.setPaused(id, false);
+    if (e.eventName === "ContractDeleted") this.#background(id, this.o.engine.deprovision(id, "contract cancelled on chain"));
+    else if (e.eventName === "ContractGracePeriodStarted") this.#background(id, this.o.engine.setPaused(id, true));
+    else if (e.eventName === "ContractResumed") this.#background(id, this.o.engine.setPaused(id, false));
+  }
+
+  /** Work queued on a contract runs on its own; its failure is logged. */
+  #background(contractId: number, work: Promise<void>): void {
+    work.catch((e: unknown) => this.o.log.warn({ contract: contractId, err: e }, "chain sync: contract work failed"));
   }
 }

@@ -43,9 +43,44 @@ export const zosConfigSchema = z.strictObject({
   /** The node's bridge on the farm's public segment (public IPs of VMs); the underlay makes it. */
   publicBridge: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).default("br-pub"),
   /** Ports of the gateway proxy (on gateway nodes: publicConfig.domain set). */
-  gateway: z.strictObject({ httpPort: z.number().int().min(1).max(65535).default(80), httpsPort: z.number().int().min(1).max(65535).default(443) })
-    .default({ httpPort: 80, httpsPort: 443 }),
+  /**
+   * Ports of the gateway proxy; FQDN gateways need a TXT record `_zgrid.<fqdn>` = `zgrid-twin=<id>`,
+   * looked up through `fqdnResolvers` (`ip` or `ip:port`; default the system's resolvers).
+   */
+  gateway: z.strictObject({
+    httpPort: z.number().int().min(1).max(65535).default(80), httpsPort: z.number().int().min(1).max(65535).default(443),
+    fqdnResolvers: z.array(z.string().max(64)).max(8).optional(),
+  }).default({ httpPort: 80, httpsPort: 443 }),
+  /**
+   * What the node fetches or connects to for tenants (egress/egress-policy.ts). `allow`: `host:port`,
+   * URLs or CIDRs always allowed (e.g. the farm's own hub on the underlay); `services`: more
+   * underlay service addresses to refuse (the chain RPC, flist stores and bus listen addresses
+   * are always added).
+   */
+  egress: z.strictObject({ allow: z.array(z.string().max(256)).max(256).default([]), services: z.array(z.string().max(256)).max(256).default([]) })
+    .default({ allow: [], services: [] }),
+  /** Per-twin limits on this node (each network runs a wireguard-go, each zmachine a QEMU). */
+  quotas: z.strictObject({
+    networks: z.number().int().min(0).default(16), gateways: z.number().int().min(0).default(32),
+    zmachines: z.number().int().min(0).default(64), zlogs: z.number().int().min(0).default(64),
+  }).default({ networks: 16, gateways: 32, zmachines: 64, zlogs: 64 }),
+  /** Each VM's console log is rotated at `consoleLogBytes` (one older copy kept: 2 × the cap on disk). */
+  limits: z.strictObject({
+    consoleLogBytes: z.number().int().min(64 * 1024).default(8 * 1024 ** 2),
+    installTimeoutMs: z.number().int().min(1000).default(600_000),
+    flistDownloadTimeoutMs: z.number().int().min(1000).default(60_000),
+    maxFlistBytes: z.number().int().min(1024 * 1024).default(64 * 1024 ** 2),
+  }).default({ consoleLogBytes: 8 * 1024 ** 2, installTimeoutMs: 600_000, flistDownloadTimeoutMs: 60_000, maxFlistBytes: 64 * 1024 ** 2 }),
+  /**
+   * The zdb service's listener on the node's own address. Port 0 (default, since several local-grid
+   * nodes share one host) picks one and keeps it across restarts; a real node sets 0-db's 9900.
+   * `announce`: the node addresses zdb results name (default: the bus's IPv4 addresses).
+   */
+  zdb: z.strictObject({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(0), announce: z.array(z.string()).default([]) })
+    .default({ host: "0.0.0.0", port: 0, announce: [] }),
   hypervisor: z.strictObject({ accel: z.enum(["auto", "kvm", "tcg"]).default("auto"), guestDir: z.string().optional() }).default({ accel: "auto" }),
+  /** Prometheus text endpoint (GET /metrics) on this port; absent = none. */
+  metrics: z.strictObject({ port: z.number().int().min(0).max(65535), host: z.string().default("127.0.0.1") }).optional(),
   intervals: z.strictObject({
     reconcileMs: z.number().int().min(100).default(600_000),
     uptimeMs: z.number().int().min(1000).default(40 * 60_000),

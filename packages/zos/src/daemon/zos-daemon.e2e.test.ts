@@ -258,7 +258,8 @@ describe("zos node daemon end to end", { timeout: 600_000 }, () => {
 
   test("a tampered block in the store is refused", async () => {
     const blocksDir = join(f.hubBlocksDir, "blocks");
-    const blocks = readdirSync(blocksDir).flatMap((hh) => readdirSync(join(blocksDir, hh)).map((b) => join(blocksDir, hh, b)));
+    // Flat `<id>` (what released rfs reads, the hub's default) or sharded `<hh>/<id>`.
+    const blocks = readdirSync(blocksDir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? readdirSync(join(blocksDir, e.name)).map((b) => join(blocksDir, e.name, b)) : [join(blocksDir, e.name)]));
     for (const b of blocks) {
       const bytes = readFileSync(b);
       bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 0xff;

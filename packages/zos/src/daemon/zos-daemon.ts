@@ -18,6 +18,7 @@ import { createGridClient } from "@zgrid/chain";
 import { createLogger } from "@zgrid/log";
 import { BaseError, bytesToHex, WORKLOAD_TYPE_NAMES, type Deployment } from "@zgrid/types";
 import { registerRoutes } from "../api/register-routes.ts";
+import { startMetricsServer, zosMetricsText } from "./zos-metrics.ts";
 import { ChainSync, type WatchableChain } from "../chain/chain-sync.ts";
 import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
 import { registerNode, scheduleUptime } from "../chain/registrar.ts";
@@ -31,15 +32,19 @@ import { measureCapacity } from "../node/node-capacity.ts";
 import { loadNodeIdentity } from "../node/node-identity.ts";
 import { gatewayManagers } from "../primitives/gateway/gateway-managers.ts";
 import { HaproxyGateway } from "../primitives/gateway/haproxy-gateway.ts";
+import { fqdnProver } from "../primitives/gateway/fqdn-proof.ts";
 import { ipManager } from "../primitives/ip/ip-manager.ts";
 import { networkManager, type NetworkResult } from "../primitives/network/network-manager.ts";
+import { EgressAddressBook } from "../primitives/network/egress-addresses.ts";
 import { nodePaths } from "../primitives/node-paths.ts";
 import { volumeManager } from "../primitives/volume/volume-manager.ts";
 import { FlistMounts } from "../primitives/zmachine/flist-mounts.ts";
 import { zmachineManager } from "../primitives/zmachine/zmachine-manager.ts";
+import { startZdb } from "../primitives/zdb/start-zdb.ts";
 import { zlogsManager } from "../primitives/zlogs/zlogs-manager.ts";
 import { diskManager } from "../primitives/zmount/zmount-manager.ts";
 import type { ZosConfig } from "./zos-config.ts";
+import { EgressPolicy } from "../egress/egress-policy.ts";
 
 export const ZOS_VERSION = "0.1.0";
 
@@ -92,27 +97,43 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     const store = openDeploymentStore(join(config.dataDir, "zos.db"));
     stoppers.push(() => store.close());
     const paths = nodePaths(config.dataDir);
+    const egress = new EgressPolicy({
+      allow: config.egress.allow,
+      services: [config.chain.rpcUrl, ...(config.flist.stores ?? []), ...config.bus.listen, ...bus.addresses(), ...config.egress.services],
+    });
     const hypervisor = new Hypervisor({ stateDir: config.vmStateDir ?? join(config.dataDir, "vms-state"), accel: config.hypervisor.accel, ...(config.hypervisor.guestDir ? { guestDir: config.hypervisor.guestDir } : {}) });
-    const flists = new FlistMounts({ cacheDir: paths.cacheDir, cacheBytes: config.flist.cacheBytes, requireSignature: config.flist.requireSignature,
+    // The farm's own stores (its hub) may be fetched from for flists, and only for flists.
+    const storeOrigins = (config.flist.stores ?? []).filter((s) => /^https?:\/\//.test(s)).map((s) => new URL(s).origin);
+    const flistEgress = new EgressPolicy({
+      allow: [...config.egress.allow, ...storeOrigins],
+      services: [config.chain.rpcUrl, ...config.bus.listen, ...bus.addresses(), ...config.egress.services],
+    });
+    const flists = new FlistMounts({ cacheDir: paths.cacheDir, cacheBytes: config.flist.cacheBytes, requireSignature: config.flist.requireSignature, policy: flistEgress,
+      downloadTimeoutMs: config.limits.flistDownloadTimeoutMs, maxFlistBytes: config.limits.maxFlistBytes,
       ...(config.flist.trustedSigners ? { trustedSigners: config.flist.trustedSigners } : {}), ...(config.flist.stores ? { stores: config.flist.stores } : {}) });
     const managers: ManagerMap = {
       zmount: diskManager(paths),
       volume: volumeManager(paths),
-      network: networkManager({ nodeId, scope: key.address }),
+      network: networkManager({ nodeId, scope: key.address, egressAddresses: new EgressAddressBook(join(config.dataDir, "egress-addresses.json")) }),
       zmachine: zmachineManager({ paths, hypervisor, flists, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
       ip: ipManager({
         chain, publicBridge: config.publicBridge,
         ...(config.publicConfig.ip6 && config.publicConfig.gw6 ? { ip6: { cidr: config.publicConfig.ip6, gateway: config.publicConfig.gw6 } } : {}),
         findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
-      zlogs: zlogsManager({ consoleOf: async (ctx, vm) => (await hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
+      zlogs: zlogsManager({ policy: egress, consoleOf: async (ctx, vm) => (await hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
     };
-    const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), ...config.gateway });
-    const gateways = gatewayManagers({ domain: config.publicConfig.domain, names: chain, proxy: gatewayProxy, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) });
+    const zdb = await startZdb({ dataDir: config.dataDir, sockDir: join(config.vmStateDir ?? config.dataDir, "zdb"), listen: config.zdb, announce: config.zdb.announce, multiaddrs: addresses, store, log: nlog.child({ component: "zos.zdb" }) });
+    stoppers.push(() => zdb.stop());
+    managers.zdb = zdb.manager as ManagerMap["zdb"];
+    const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), httpPort: config.gateway.httpPort, httpsPort: config.gateway.httpsPort });
+    const gateways = gatewayManagers({ domain: config.publicConfig.domain, names: chain, proxy: gatewayProxy, policy: egress,
+      proveFqdn: fqdnProver({ ...(config.gateway.fqdnResolvers ? { resolvers: config.gateway.fqdnResolvers } : {}) }), findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) });
     managers["gateway-name-proxy"] = gateways.name;
     managers["gateway-fqdn-proxy"] = gateways.fqdn;
     // Public IPs belong to the farm, not the node: the chain reserves them per contract and the ip
     // manager refuses a deployment needing more than its contract holds, so the node sets no limit.
-    const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: { ...total, ipv4u: Number.MAX_SAFE_INTEGER }, log: nlog });
+    const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: { ...total, ipv4u: Number.MAX_SAFE_INTEGER }, log: nlog,
+      quotas: config.quotas, installTimeoutMs: config.limits.installTimeoutMs });
     stoppers.push(() => engine.queue.idle());
     await engine.adoptAll();
 
@@ -127,12 +148,16 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
         .flatMap((w) => (w.type === "network" && w.result?.state === "ok" ? [w.data.wireguard_listen_port] : [])),
     });
     stoppers.push(() => { for (const c of ["deploy", "update", "get", "list", "changes"]) bus.unhandle(`zos.deployment.${c}`); });
+    if (config.metrics) {
+      const metrics = await startMetricsServer({ ...config.metrics, text: () => zosMetricsText({ store, total, bus }) });
+      stoppers.push(() => metrics.close());
+    }
 
     const sync = new ChainSync({ nodeId, chain: chain as unknown as WatchableChain, engine, store, cursorFile: join(config.dataDir, "chain.cursor"), intervalMs: config.intervals.reconcileMs, log: nlog });
     await sync.start();
     stoppers.push(() => sync.stop());
 
-    const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs });
+    const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs, consoleLogBytes: config.limits.consoleLogBytes });
     monitor.on("gave-up", (e) => void engine.markFailed(e.id, `VM crashed ${e.failures} times, gave up: ${e.reason}`));
     monitor.start();
     stoppers.push(() => monitor.stop());

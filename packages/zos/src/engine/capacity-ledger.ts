@@ -8,7 +8,19 @@
  * const free = freeCapacity(total, store.list()); // { cru, mru, sru, hru, ipv4u }
  * ```
  */
-import { ZERO_CAPACITY, addCapacity, subtractCapacity, workloadCapacity, GiB, type Capacity, type Deployment, type Workload } from "@zgrid/types";
+import { ZERO_CAPACITY, addCapacity, subtractCapacity, workloadCapacity, GiB, MiB, type Capacity, type Deployment, type Workload } from "@zgrid/types";
+
+/**
+ * Memory a network costs the farmer beyond its workload capacity: its wireguard-go process
+ * (measured ~5 MiB RSS each; 62 of them held +306 MiB), rounded up.
+ */
+export const WIREGUARD_GO_MRU = 8 * MiB;
+
+/** What a workload costs the node: its capacity, plus the processes it makes the node run. */
+export function nodeCost(w: Workload): Capacity {
+  const c = workloadCapacity(w);
+  return w.type === "network" ? { ...c, mru: c.mru + WIREGUARD_GO_MRU } : c;
+}
 
 /** Workload states that hold capacity. */
 const HOLDING = new Set(["init", "ok", "paused", "unchanged"]);
@@ -22,9 +34,9 @@ export function systemReserve(totalMemory: number): Capacity {
   return { ...ZERO_CAPACITY, mru: Math.max(Math.floor(totalMemory * 0.1), 2 * GiB) };
 }
 
-/** Capacity held by live workloads of the given deployments. */
+/** Capacity held by live workloads of the given deployments (billed: what is reported to the chain). */
 export function usedCapacity(deployments: readonly Deployment[]): Capacity {
-  return addCapacity(...deployments.flatMap((d) => d.workloads.filter(holdsCapacity).map(workloadCapacity)));
+  return addCapacity(...deployments.flatMap((d) => d.workloads.filter(holdsCapacity).map(nodeCost)));
 }
 
 /**

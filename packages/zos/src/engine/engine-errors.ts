@@ -36,3 +36,8 @@ export class DeploymentConflictError extends BaseError {
 export class EngineStoppedError extends BaseError {
   override readonly code: string = "ENGINE_STOPPED";
 }
+
+/** The twin already holds as many workloads of a kind on this node as the node allows one twin. */
+export class TwinQuotaError extends BaseError {
+  override readonly code: string = "TWIN_QUOTA";
+}

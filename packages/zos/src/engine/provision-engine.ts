@@ -17,10 +17,11 @@
  */
 import type { Logger } from "@zgrid/log";
 import {
-  deploymentCapacity, formatBytes, formatCapacity, missingCapacity, planUpdate, sortForInstall, sortForUninstall,
+  formatBytes, formatCapacity, missingCapacity, planUpdate, sortForInstall, sortForUninstall,
   workloadId, type Capacity, type Deployment, type Workload, type WorkloadResult,
 } from "@zgrid/types";
 import { freeCapacity, usedCapacity } from "./capacity-ledger.ts";
+import { checkTwinQuota, DEFAULT_TWIN_QUOTAS, type TwinQuotas } from "./twin-quota.ts";
 import type { DeploymentStore, WorkloadChange } from "./deployment-store.ts";
 import { DeploymentConflictError, DeploymentNotFoundError, InsufficientCapacityError } from "./engine-errors.ts";
 import type { NodeChain } from "./node-chain.ts";
@@ -36,6 +37,10 @@ export interface EngineOptions {
   /** Measured total capacity of the node. */
   totalCapacity: Capacity;
   log: Logger;
+  /** Deadline of one workload's provision/update (default 10 min); then it fails and the queue moves on. */
+  installTimeoutMs?: number;
+  /** Per-twin limits (networks, gateways, zmachines, zlogs); default DEFAULT_TWIN_QUOTAS. */
+  quotas?: TwinQuotas;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -43,6 +48,9 @@ const now = () => Math.floor(Date.now() / 1000);
 export class ProvisionEngine {
   readonly queue = new KeyedQueue();
   private readonly o: EngineOptions;
+  /** One per contract with work in flight: a cancel/delete aborts that contract's install. */
+  private readonly aborts = new Map<number, AbortController>();
+  private readonly deprovisioning = new Set<number>();
 
   constructor(options: EngineOptions) {
     this.o = options;
@@ -56,7 +64,8 @@ export class ProvisionEngine {
       if (existing && !isDeleted(existing)) {
         throw new DeploymentConflictError(`contract ${d.contract_id} is already deployed on this node`, { hint: "use zos.deployment.update with version + 1" });
       }
-      this.ensureFits(deploymentCapacity(d), d.contract_id);
+      this.ensureFits(usedCapacity([d]), d.contract_id);
+      this.ensureQuota(d);
       const accepted = withResults(d, () => ({ created: now(), state: "init", message: "" }));
       this.o.store.put(accepted);
       for (const w of accepted.workloads) this.record(accepted, w);
@@ -72,7 +81,8 @@ export class ProvisionEngine {
       const current = this.o.store.get(next.contract_id);
       if (!current || isDeleted(current)) throw new DeploymentNotFoundError(next.contract_id, { hint: "deploy it first with zos.deployment.deploy" });
       const plan = planUpdate(current, next);
-      this.ensureFits(deploymentCapacity(next), next.contract_id);
+      this.ensureFits(usedCapacity([next]), next.contract_id);
+      this.ensureQuota(next);
       const keep = new Map(current.workloads.map((w) => [w.name, w.result]));
       const accepted = withResults(next, (w) => (plan.unchanged.some((u) => u.name === w.name) && keep.get(w.name)) || { created: now(), state: "init", message: "" });
       this.o.store.put({ ...accepted, workloads: [...accepted.workloads, ...plan.removed] });
@@ -103,13 +113,25 @@ export class ProvisionEngine {
     return this.o.store.changes(contractId);
   }
 
-  /** Removes every workload of a deployment (contract cancelled or deleted on chain). */
+  /**
+   * Removes every workload of a deployment (contract cancelled or deleted on chain). An install
+   * of this contract still in flight is aborted first, so a hung fetch never holds the removal.
+   * A second call while one is queued joins it.
+   */
   deprovision(contractId: number, reason: string): Promise<void> {
+    this.aborts.get(contractId)?.abort(new Error(`contract ${contractId}: ${reason}`));
+    if (this.deprovisioning.has(contractId)) return this.queue.run(contractId, async () => undefined);
+    this.deprovisioning.add(contractId);
     return this.queue.run(contractId, async () => {
-      const d = this.o.store.get(contractId);
-      if (!d || isDeleted(d)) return;
-      this.o.log.info({ contract: contractId, reason }, "deprovisioning deployment");
-      await this.uninstall(d, d.workloads, reason);
+      try {
+        const d = this.o.store.get(contractId);
+        if (!d || isDeleted(d)) return;
+        this.o.log.info({ contract: contractId, reason }, "deprovisioning deployment");
+        await this.uninstall(d, d.workloads, reason);
+      } finally {
+        this.deprovisioning.delete(contractId);
+        this.aborts.delete(contractId);
+      }
     });
   }
 
@@ -168,15 +190,23 @@ export class ProvisionEngine {
   }
 
   private async install(d: Deployment, workloads: readonly Workload[], previous?: Map<string, Workload>): Promise<void> {
+    const contract = this.aborts.get(d.contract_id) ?? new AbortController();
+    this.aborts.set(d.contract_id, contract);
     for (const w of sortForInstall(workloads)) {
       const m = this.manager(w);
       const before = previous?.get(w.name);
       let result: WorkloadResult;
       if (!m) {
         result = { created: now(), state: "error", message: `workload type '${w.type}' is not supported by this node` };
+      } else if (contract.signal.aborted) {
+        result = { created: now(), state: "error", message: `not provisioned: ${(contract.signal.reason as Error).message}` };
       } else {
+        const limit = this.o.installTimeoutMs ?? 600_000;
+        const signal = AbortSignal.any([contract.signal, AbortSignal.timeout(limit)]);
         try {
-          const data = before && m.update ? await m.update(this.context(d, w), w as never, before as never) : await m.provision(this.context(d, w), w as never);
+          const ctx = { ...this.context(d, w), signal };
+          const work = before && m.update ? m.update(ctx, w as never, before as never) : m.provision(ctx, w as never);
+          const data = await untilAborted(work, signal, () => `provisioning took longer than ${Math.round(limit / 1000)} s`);
           result = { created: now(), state: "ok", message: "", data };
         } catch (e) {
           this.o.log.warn({ contract: d.contract_id, workload: w.name, err: e }, "workload failed");
@@ -244,6 +274,11 @@ export class ProvisionEngine {
     });
   }
 
+  private ensureQuota(d: Deployment): void {
+    const others = this.o.store.list({ twinId: d.twin_id }).filter((x) => x.contract_id !== d.contract_id && !isDeleted(x));
+    checkTwinQuota(this.o.quotas ?? DEFAULT_TWIN_QUOTAS, others, d);
+  }
+
   private verifyOptions(sender: number) {
     const networks = this.o.store.list({ twinId: sender }).filter((d) => !isDeleted(d))
       .flatMap((d) => d.workloads.filter((w) => w.type === "network" && w.result?.state === "ok").map((w) => w.name));
@@ -263,6 +298,26 @@ export class ProvisionEngine {
       resultOf: (name) => (this.o.store.get(d.contract_id) ?? d).workloads.find((x) => x.name === name)?.result?.data,
     };
   }
+}
+
+/**
+ * `work`, or a rejection as soon as `signal` aborts (the manager got the signal too; a manager
+ * that ignores it can no longer hold the contract's queue).
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, timeoutMessage: () => string): Promise<T> {
+  work.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(abortError(signal, timeoutMessage));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal, timeoutMessage));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function abortError(signal: AbortSignal, timeoutMessage: () => string): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof DOMException && r.name === "TimeoutError") return new Error(timeoutMessage());
+  return r instanceof Error ? r : new Error("aborted");
 }
 
 /** A deployment whose every workload is deleted. */

@@ -13,6 +13,8 @@ export interface WorkloadContext {
   log: Logger;
   /** Results of workloads of the same deployment provisioned earlier in this pass (by name). */
   resultOf(name: string): unknown;
+  /** Aborted when the contract is cancelled or deleted, or the workload's install deadline passes. */
+  signal?: AbortSignal;
 }
 
 export interface WorkloadManager<W extends Workload = Workload> {

@@ -8,7 +8,7 @@
  * await waitForConsole(log, /ready/, 30_000);
  * ```
  */
-import { open, readFile, stat, writeFile } from "node:fs/promises";
+import { copyFile, open, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { VmStartError, VmStateError } from "./errors.ts";
 
 const START_MARK = "zgrid-host: qemu start";
@@ -28,6 +28,20 @@ export async function markConsoleStart(consoleLog: string, what: string): Promis
     await writeFile(consoleLog, Buffer.concat([Buffer.from("[console log truncated]\n"), tail]));
   }
   await writeFile(consoleLog, `\nzgrid-host: ${what} at ${new Date().toISOString()}\n`, { flag: "a" });
+}
+
+/**
+ * Rotates a console log over `maxBytes`: its content moves to `<log>.1` (replacing the older copy)
+ * and the log is truncated in place. QEMU keeps writing to it (its chardev opens with O_APPEND), so
+ * a chatty guest holds at most ~2 × `maxBytes` on disk. Returns whether it rotated.
+ */
+export async function rotateConsole(consoleLog: string, maxBytes: number): Promise<boolean> {
+  const size = await stat(consoleLog).then((s) => s.size, () => 0);
+  if (size <= maxBytes) return false;
+  await copyFile(consoleLog, `${consoleLog}.1`);
+  await truncate(consoleLog, 0);
+  await writeFile(consoleLog, `zgrid-host: console rotated at ${new Date().toISOString()} (older output in console.log.1)\n`, { flag: "a" });
+  return true;
 }
 
 /** Last `bytes` of the console log. */

@@ -16,6 +16,7 @@
 import { EventEmitter } from "node:events";
 import { createLogger } from "@zgrid/log";
 import type { Hypervisor } from "./hypervisor.ts";
+import { rotateConsole } from "./vm-console.ts";
 
 const log = createLogger("zos.hypervisor.monitor");
 
@@ -27,6 +28,8 @@ export interface VmMonitorOptions {
   maxFailures?: number;
   /** A VM running this long since its last restart has its failure count reset (default 60 s). */
   stableMs?: number;
+  /** Console logs over this size are rotated on each check (default 8 MiB; rotateConsole). */
+  consoleLogBytes?: number;
 }
 
 export interface MonitorEvent {
@@ -49,6 +52,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
   readonly #intervalMs: number;
   readonly #maxFailures: number;
   readonly #stableMs: number;
+  readonly #consoleLogBytes: number;
   readonly #tracks = new Map<string, Track>();
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
@@ -59,6 +63,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
     this.#intervalMs = opts.intervalMs ?? 5_000;
     this.#maxFailures = opts.maxFailures ?? 4;
     this.#stableMs = opts.stableMs ?? 60_000;
+    this.#consoleLogBytes = opts.consoleLogBytes ?? 8 * 1024 ** 2;
   }
 
   start(): void {
@@ -89,6 +94,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
     for (const id of await this.#hv.list()) {
       try {
         await this.#checkOne(id);
+        await rotateConsole((await this.#hv.status(id)).consoleLog, this.#consoleLogBytes);
       } catch (e) {
         log.warn({ id, err: e }, "monitor check failed");
       }

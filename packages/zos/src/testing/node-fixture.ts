@@ -53,7 +53,7 @@ export interface NodeFixture {
   stop(): Promise<void>;
 }
 
-export async function startNodeFixture(o: { entrypoint: string; requireSignature?: boolean }): Promise<NodeFixture> {
+export async function startNodeFixture(o: { entrypoint: string; requireSignature?: boolean; egressAllow?: string[] }): Promise<NodeFixture> {
   const tmp = mkdtempSync(join(tmpdir(), "zos-e2e-"));
   const vmStateDir = mkdtempSync("/tmp/zv-");
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(tmp, { recursive: true, force: true }), () => rmSync(vmStateDir, { recursive: true, force: true })];
@@ -102,6 +102,7 @@ export async function startNodeFixture(o: { entrypoint: string; requireSignature
       flist: { requireSignature: o.requireSignature ?? true, stores: [`${hub.url}/blocks`], cacheBytes: 256 * 1024 * 1024 },
       intervals: { reconcileMs: 2_000, monitorMs: 1_000, uptimeMs: 60_000 },
       hypervisor: { accel: "tcg" },
+      ...(o.egressAllow ? { egress: { allow: o.egressAllow } } : {}),
     };
     writeFileSync(configPath, JSON.stringify(config));
     const [cmd, args] = zosdCommand(configPath);

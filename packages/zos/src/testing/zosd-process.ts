@@ -65,6 +65,6 @@ export async function publishFlist(o: { root: string; tmp: string; name: string;
   const path = join(o.tmp, `${o.name}.fl`);
   await packFlist({ source: o.root, output: path, stores: [local] });
   await signFlist(path, o.key);
-  const pushed = await pushFlist({ hub: o.hub.url, flist: path, stores: [local] });
+  const pushed = await pushFlist({ hub: o.hub.url, flist: path, stores: [local], key: o.key });
   return { url: pushed.url, path };
 }

@@ -23,6 +23,7 @@ import type { ZosConfigInput } from "../daemon/zos-config.ts";
 import { networkNames } from "../primitives/node-paths.ts";
 import type { Twin } from "../testing/node-fixture.ts";
 import { fundNode, nodeAccount, publishFlist, startZosd, testTwin, zosdCommand } from "../testing/zosd-process.ts";
+import { startTestDns, type TestDns } from "../testing/dns-server.ts";
 import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "./underlay.ts";
 
 export interface GridNode {
@@ -44,6 +45,8 @@ export interface GridFixture {
   user: Twin;
   stranger: Twin;
   nodes: GridNode[];
+  /** The DNS server (on the underlay) the gateway node asks for FQDN proofs: fill `dns.txt`. */
+  dns: TestDns;
   /** Network names (twin, name) whose namespaces stop() removes on every node. */
   trackNetwork(twinId: number, name: string): void;
   stop(): Promise<void>;
@@ -84,6 +87,8 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
     const hub = await startHub({ dataDir: join(tmp, "hub"), port: 0, host: underlay.hostAddress });
     cleanups.push(() => hub.close());
     const onStop = (f: () => Promise<void>) => void cleanups.push(f);
+    const dns = await startTestDns(underlay.hostAddress);
+    cleanups.push(() => dns.stop());
     const listen = [`/ip4/${underlay.hostAddress}/tcp/0`];
     const user = await testTwin(grid, 3, onStop, listen);
     const stranger = await testTwin(grid, 4, onStop, listen);
@@ -103,9 +108,12 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
         chain: { rpcUrl: grid.chain.rpcUrl, addresses: grid.chain.addresses },
         bus: { listen: [`/ip4/${host.address}/tcp/0`] },
         flist: { requireSignature: true, stores: [`${hub.url}/blocks`], cacheBytes: 256 * 1024 * 1024 },
+        // The tests' zlogs servers listen on the host's underlay address (the grid's service host).
+        egress: { allow: [`${underlay.hostAddress}/32`] },
         intervals: { reconcileMs: 2_000, monitorMs: 1_000, uptimeMs: 60_000 },
         hypervisor: { accel: "tcg" },
         publicConfig: { ip6: `${v6Prefix(octet)}${11 + i}/64`, gw6: `${v6Prefix(octet)}1`, ...(o.domain && i === 0 ? { domain: o.domain } : {}) },
+        gateway: { httpPort: 80, httpsPort: 443, fqdnResolvers: [dns.server] },
       };
       const configPath = join(tmp, `zos${i + 1}.json`);
       writeFileSync(configPath, JSON.stringify(config));
@@ -120,7 +128,7 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
       node.nodeId = ready.nodeId;
     }
     return {
-      underlay, grid, hub, flistUrl: pushed.url, user, stranger, nodes, stop,
+      underlay, grid, hub, flistUrl: pushed.url, user, stranger, nodes, dns, stop,
       trackNetwork: (twin, name) => void networks.push([twin, name]),
     };
   } catch (e) {

@@ -211,6 +211,11 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     assert.match(await msg(b, d3.contract_id), /not a gateway: it has no domain/);
     for (const id of [d1, d2, d3].map((d) => d.contract_id)) await g.user.client.cancelContract(id);
     assert.throws(() => parseDeployment(deploymentJson(g.user.id, [gw("web", ["http://127.0.0.1:80"])], "loop")), /not loopback/);
+    // an FQDN gateway needs proof of control: refused without the TXT record, served with it
+    const unproven = await deploy(g.user, a, deploymentJson(g.user.id, [{ name: "shop", type: "gateway-fqdn-proxy", data: { fqdn: "shop.example.org", backends: [`http://${ipA}:80`], network: "net" } }], "fqdn-unproven"));
+    assert.match(await msg(a, unproven.contract_id), /cannot prove control of shop\.example\.org: .*_zgrid\.shop\.example\.org/);
+    await g.user.client.cancelContract(unproven.contract_id);
+    g.dns.txt.set("_zgrid.shop.example.org", [`zgrid-twin=${g.user.id}`]);
     // an FQDN gateway to VM A over the private network works; the stranger cannot use the user's network
     const fq = await deploy(g.user, a, deploymentJson(g.user.id, [{ name: "shop", type: "gateway-fqdn-proxy", data: { fqdn: "shop.example.org", backends: [`http://${ipA}:80`], network: "net" } }], "fqdn"));
     assert.equal((await waitFor("fqdn gateway", () => get(a, fq.contract_id), (x) => !!x && settled(x))).workloads[0]!.result?.state, "ok");

@@ -11,6 +11,7 @@
  * ```
  */
 import type { WorkloadOf } from "@zgrid/types";
+import type { EgressPolicy } from "../../egress/egress-policy.ts";
 import type { WorkloadContext, WorkloadManager } from "../../engine/workload-manager.ts";
 import type { NetworkResult } from "../network/network-manager.ts";
 import type { HaproxyGateway } from "./haproxy-gateway.ts";
@@ -24,6 +25,10 @@ export interface GatewayDeps {
   domain: string | undefined;
   names: NameContracts;
   proxy: HaproxyGateway;
+  /** Every backend must pass it (no loopback, own or service address, in any encoding). */
+  policy: EgressPolicy;
+  /** Proof that the twin controls an FQDN (fqdn-proof.ts); none: FQDNs are not checked (tests only). */
+  proveFqdn?: (fqdn: string, twinId: number) => Promise<void>;
   findNetwork(ctx: WorkloadContext, name: string): NetworkResult | undefined;
 }
 
@@ -34,7 +39,7 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
     if (!deps.domain) throw new Error("this node is not a gateway: it has no domain (publicConfig.domain)");
     return deps.domain;
   };
-  const route = async (ctx: WorkloadContext, w: Gw, fqdn: string) => {
+  const route = async (ctx: WorkloadContext, w: Gw, fqdn: string, own = false) => {
     const owner = deps.proxy.owner(fqdn);
     if (owner && owner !== ctx.workloadId) throw new Error(`${fqdn} is already served by another gateway on this node`);
     let namespace: string | undefined;
@@ -43,7 +48,15 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
       if (!net) throw new Error(`network '${w.data.network}' of twin ${ctx.deployment.twin_id} is not on this node`);
       namespace = net.namespace;
     }
-    await deps.proxy.set(ctx.workloadId, { fqdn, backends: w.data.backends, tlsPassthrough: w.data.tls_passthrough, ...(namespace ? { namespace } : {}) });
+    if (own) await deps.proveFqdn?.(fqdn, ctx.deployment.twin_id);
+    // Checked addresses with explicit ports (http://ip:80 keeps its port; https defaults to 443).
+    const backends: string[] = [];
+    for (const b of w.data.backends) {
+      const t = await deps.policy.resolve(w.data.tls_passthrough ? b : b.replace(/\/$/, ""));
+      const host = t.family === 6 ? `[${t.address}]` : t.address;
+      backends.push(w.data.tls_passthrough ? `${host}:${t.port}` : `${new URL(b).protocol}//${host}:${t.port}`);
+    }
+    await deps.proxy.set(ctx.workloadId, { fqdn, backends, tlsPassthrough: w.data.tls_passthrough, ...(namespace ? { namespace } : {}) });
     ctx.log.info({ fqdn, backends: w.data.backends.length, network: w.data.network }, "gateway serving");
     return { fqdn };
   };
@@ -74,7 +87,7 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
         const d = domain();
         const fqdn = w.data.fqdn.toLowerCase().replace(/\.$/, "");
         if (fqdn === d || fqdn.endsWith(`.${d}`)) throw new Error(`${fqdn} is under the node's own domain: use a gateway-name-proxy`);
-        return route(ctx, w, fqdn);
+        return route(ctx, w, fqdn, true);
       },
       async adopt(ctx, w) {
         return this.provision(ctx, w).then(() => true, () => false);

@@ -32,8 +32,11 @@ export class HaproxyGateway {
   readonly #routes = new Map<string, GatewayRoute>();
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(o: { dir: string; httpPort: number; httpsPort: number }) {
+  readonly #netnsDir: string;
+
+  constructor(o: { dir: string; httpPort: number; httpsPort: number; netnsDir?: string }) {
     this.#dir = o.dir;
+    this.#netnsDir = o.netnsDir ?? "/run/netns";
     this.#httpPort = o.httpPort;
     this.#httpsPort = o.httpsPort;
   }
@@ -87,38 +90,61 @@ export class HaproxyGateway {
     return run;
   }
 
-  /** The HAProxy configuration for the current routes. */
+  /** The HAProxy configuration for the current routes (renderHaproxyConfig). */
   config(): string {
-    const name = (id: string) => id.replace(/[^A-Za-z0-9_-]/g, "_");
-    const http = [...this.#routes].filter(([, r]) => !r.tlsPassthrough);
-    const tls = [...this.#routes].filter(([, r]) => r.tlsPassthrough);
-    const out = [
-      "global", "  maxconn 4096", "",
-      "defaults", "  timeout connect 5s", "  timeout client 60s", "  timeout server 60s", "  timeout tunnel 1h", "",
-      "frontend http", `  bind :${this.#httpPort}`, "  mode http", "  option forwardfor",
-      ...http.map(([id, r]) => `  use_backend h_${name(id)} if { hdr(host),field(1,:),lower -m str ${r.fqdn} }`),
-      "  default_backend h__none", "",
-      "backend h__none", "  mode http", "  http-request return status 404 content-type text/plain string \"no gateway for this host\"", "",
-    ];
-    for (const [id, r] of http) {
-      out.push(`backend h_${name(id)}`, "  mode http", "  balance roundrobin");
-      r.backends.forEach((b, i) => {
-        const u = new URL(b);
-        const ssl = u.protocol === "https:" ? " ssl verify none" : "";
-        out.push(`  server s${i} ${u.host}${ssl}${r.namespace ? ` namespace ${r.namespace}` : ""}`);
+    return renderHaproxyConfig([...this.#routes], { httpPort: this.#httpPort, httpsPort: this.#httpsPort, namespaceExists: (ns) => this.#namespaceExists(ns) });
+  }
+
+  #namespaceExists(ns: string): boolean {
+    return existsSync(join(this.#netnsDir, ns));
+  }
+}
+
+/**
+ * The HAProxy configuration for `routes` ([workload id, route]). A route whose network namespace is gone
+ * (its network's deployment was cancelled) gets no servers: only that gateway answers 503,
+ * the config stays valid for every other one.
+ */
+export function renderHaproxyConfig(routes: Array<[string, GatewayRoute]>, o: { httpPort: number; httpsPort: number; namespaceExists(ns: string): boolean }): string {
+  const live = (r: GatewayRoute) => !r.namespace || o.namespaceExists(r.namespace);
+  const name = (id: string) => id.replace(/[^A-Za-z0-9_-]/g, "_");
+  const http = routes.filter(([, r]) => !r.tlsPassthrough);
+  const tls = routes.filter(([, r]) => r.tlsPassthrough);
+  const out = [
+    "global", "  maxconn 4096", "",
+    "defaults", "  timeout connect 5s", "  timeout client 60s", "  timeout server 60s", "  timeout tunnel 1h", "",
+    "frontend http", `  bind :${o.httpPort}`, "  mode http", "  option forwardfor",
+    ...http.map(([id, r]) => `  use_backend h_${name(id)} if { hdr(host),field(1,:),lower -m str ${r.fqdn} }`),
+    "  default_backend h__none", "",
+    "backend h__none", "  mode http", "  http-request return status 404 content-type text/plain string \"no gateway for this host\"", "",
+  ];
+  for (const [id, r] of http) {
+    out.push(`backend h_${name(id)}`, "  mode http", "  balance roundrobin");
+    if (live(r)) r.backends.forEach((b, i) => {
+      const u = new URL(b);
+      const ssl = u.protocol === "https:" ? " ssl verify none" : "";
+      out.push(`  server s${i} ${serverAddress(u.hostname, u.port || (u.protocol === "https:" ? "443" : "80"))}${ssl}${r.namespace ? ` namespace ${r.namespace}` : ""}`);
+    });
+    out.push("");
+  }
+  if (tls.length) {
+    out.push("frontend tls", `  bind :${o.httpsPort}`, "  mode tcp", "  tcp-request inspect-delay 5s", "  tcp-request content accept if { req_ssl_hello_type 1 }");
+    for (const [id, r] of tls) out.push(`  use_backend t_${name(id)} if { req_ssl_sni -i ${r.fqdn} }`);
+    out.push("");
+    for (const [id, r] of tls) {
+      out.push(`backend t_${name(id)}`, "  mode tcp", "  balance roundrobin");
+      if (live(r)) r.backends.forEach((b, i) => {
+        const m = /^\[?(.*?)\]?:(\d+)$/.exec(b);
+        if (m) out.push(`  server s${i} ${serverAddress(m[1]!, m[2]!)}${r.namespace ? ` namespace ${r.namespace}` : ""}`);
       });
       out.push("");
     }
-    if (tls.length) {
-      out.push("frontend tls", `  bind :${this.#httpsPort}`, "  mode tcp", "  tcp-request inspect-delay 5s", "  tcp-request content accept if { req_ssl_hello_type 1 }");
-      for (const [id, r] of tls) out.push(`  use_backend t_${name(id)} if { req_ssl_sni -i ${r.fqdn} }`);
-      out.push("");
-      for (const [id, r] of tls) {
-        out.push(`backend t_${name(id)}`, "  mode tcp", "  balance roundrobin");
-        r.backends.forEach((b, i) => out.push(`  server s${i} ${b}${r.namespace ? ` namespace ${r.namespace}` : ""}`));
-        out.push("");
-      }
-    }
-    return `${out.join("\n")}\n`;
   }
+  return `${out.join("\n")}\n`;
+}
+
+/** `addr:port` as HAProxy reads it (IPv6 with the ipv6@ prefix; brackets removed). */
+function serverAddress(host: string, port: string): string {
+  const h = host.replace(/^\[|\]$/g, "");
+  return h.includes(":") ? `ipv6@${h}:${port}` : `${h}:${port}`;
 }

@@ -1,19 +1,21 @@
 /**
  * Outbound IPv4 for private networks (the reference's "ndmz"): the node keeps a bridge `br-ndmz`
  * (100.127.0.1/16) whose traffic it masquerades out of its own address; each network namespace
- * gets a veth into it with a 100.127.x.y address derived from the network's id, a default route
+ * gets a veth into it with a 100.127.x.y address allocated for the network (egress-addresses.ts: recorded, never
+ * shared), a default route
  * there (metric 100, so a public IP's default route wins) and masquerades its subnet behind that
  * address. VMs without a public IP so reach the node's network (the local grid's host, or the
  * internet on a real node) and nothing can reach them back unasked.
  *
  * @example
  * ```ts
- * await ensureEgress(networkNames(3, 7, "net"), "10.20.2.0/24");
+ * await ensureEgress(networkNames(3, 7, "net"), "10.20.2.0/24", book);
  * ```
  */
 import { runHost } from "../../hypervisor/host-command.ts";
 import { linkExists } from "../../hypervisor/tap.ts";
 import type { NetworkNames } from "../node-paths.ts";
+import type { EgressAddressBook } from "./egress-addresses.ts";
 
 export const NDMZ_BRIDGE = "br-ndmz";
 const NDMZ_GATEWAY = "100.127.0.1";
@@ -36,31 +38,33 @@ export async function ensureNodeNdmz(): Promise<void> {
   await ipt(undefined, ["POSTROUTING", "-s", NDMZ_RANGE, "!", "-o", NDMZ_BRIDGE, "-j", "MASQUERADE"]);
 }
 
-/** The namespace's 100.127.x.y, from the network id (never .0.0/.0.1 or x.255). */
-export function egressAddress(n: NetworkNames): string {
-  const v = parseInt(n.id.slice(0, 4), 16);
-  const x = 1 + ((v >> 8) % 254);
-  const y = 1 + ((v & 0xff) % 254);
-  return `100.127.${x}.${y}`;
-}
-
 export function egressLinks(n: NetworkNames): { node: string; ns: string } {
   return { node: `ve-${n.id}`, ns: `vo-${n.id}` };
 }
 
-export async function ensureEgress(n: NetworkNames, subnet: string): Promise<void> {
+/** The 100.127.x.y the namespace's egress link holds now, if any. */
+async function currentAddress(n: NetworkNames, link: string): Promise<string | undefined> {
+  const { stdout } = await runHost("ip", ["-n", n.namespace, "-4", "-o", "addr", "show", "dev", link]).catch(() => ({ stdout: "" }));
+  return /inet (100\.127\.\d+\.\d+)\//.exec(stdout)?.[1];
+}
+
+export async function ensureEgress(n: NetworkNames, subnet: string, book: EgressAddressBook): Promise<void> {
   await ensureNodeNdmz();
   const l = egressLinks(n);
   if (!linkExists(l.node)) await runHost("ip", ["link", "add", l.node, "type", "veth", "peer", "name", l.ns, "netns", n.namespace]);
   await runHost("ip", ["link", "set", l.node, "master", NDMZ_BRIDGE, "up"]);
   const inNs = (...a: string[]) => runHost("ip", ["-n", n.namespace, ...a]);
   await inNs("link", "set", l.ns, "up");
-  await inNs("addr", "replace", `${egressAddress(n)}/16`, "dev", l.ns);
+  const current = await currentAddress(n, l.ns);
+  const address = await book.allocate(n.id, current);
+  if (current && current !== address) await inNs("addr", "del", `${current}/16`, "dev", l.ns);
+  await inNs("addr", "replace", `${address}/16`, "dev", l.ns);
   await inNs("route", "replace", "default", "via", NDMZ_GATEWAY, "dev", l.ns, "metric", "100");
   await ipt(n.namespace, ["POSTROUTING", "-s", subnet, "-o", l.ns, "-j", "MASQUERADE"]);
 }
 
-export async function removeEgress(n: NetworkNames): Promise<void> {
+export async function removeEgress(n: NetworkNames, book: EgressAddressBook): Promise<void> {
   const l = egressLinks(n);
   if (linkExists(l.node)) await runHost("ip", ["link", "del", l.node]);
+  await book.release(n.id);
 }

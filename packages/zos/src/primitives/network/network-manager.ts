@@ -18,6 +18,7 @@ import { linkExists } from "../../hypervisor/tap.ts";
 import type { WorkloadManager } from "../../engine/workload-manager.ts";
 import { networkNames } from "../node-paths.ts";
 import { ensureEgress, removeEgress } from "./egress.ts";
+import { EgressAddressBook } from "./egress-addresses.ts";
 import { configureWireguard, deleteWireguardLink, ensureWireguardLink, linkInNamespace } from "./wireguard-link.ts";
 
 export interface NetworkResult {
@@ -67,7 +68,8 @@ export function gatewayOf(subnet: string): string {
 }
 
 /** `scope`: the node's account, so nodes of different grids on one machine never share names. */
-export function networkManager(o: { nodeId: number; scope?: string }): WorkloadManager<WorkloadOf<"network">> {
+export function networkManager(o: { nodeId: number; scope?: string; egressAddresses?: EgressAddressBook }): WorkloadManager<WorkloadOf<"network">> {
+  const book = o.egressAddresses ?? new EgressAddressBook();
   return {
     async provision(ctx, w) {
       const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name, o.scope);
@@ -83,7 +85,7 @@ export function networkManager(o: { nodeId: number; scope?: string }): WorkloadM
       await inNs(n.namespace, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
       const wg = `w-${n.id}`;
       await ensureMesh(n.namespace, wg, w);
-      await ensureEgress(n, w.data.subnet);
+      await ensureEgress(n, w.data.subnet, book);
       ctx.log.info({ bridge: n.bridge, namespace: n.namespace, gateway, peers: w.data.peers.length }, "network ready");
       return {
         bridge: n.bridge, namespace: n.namespace, gateway, subnet: w.data.subnet, prefix: 24, ip_range: w.data.ip_range,
@@ -97,7 +99,7 @@ export function networkManager(o: { nodeId: number; scope?: string }): WorkloadM
     async deprovision(ctx, w) {
       const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name, o.scope);
       if (existsSync(`/run/netns/${n.namespace}`)) await deleteWireguardLink(`w-${n.id}`, n.namespace);
-      await removeEgress(n);
+      await removeEgress(n, book);
       if (linkExists(n.vethHost)) await ip("link", "del", n.vethHost);
       if (existsSync(`/run/netns/${n.namespace}`)) await ip("netns", "del", n.namespace);
       if (linkExists(n.bridge)) await ip("link", "del", n.bridge);

@@ -8,6 +8,7 @@ import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { EgressPolicy } from "../../egress/egress-policy.ts";
 import { ConsoleStreamer } from "./console-streamer.ts";
 
 async function freePort(): Promise<number> {
@@ -53,7 +54,7 @@ test("publishes new console lines to redis://host:port/channel and reconnects", 
   };
   const file = join(dir, "console.log");
   writeFileSync(file, "old line before the stream\n");
-  const streamer = new ConsoleStreamer(file, `redis://127.0.0.1:${port}/vmlogs`);
+  const streamer = new ConsoleStreamer(file, `redis://127.0.0.1:${port}/vmlogs`, { policy: new EgressPolicy({ allow: [`127.0.0.1:${port}`] }) });
   t.after(async () => {
     await streamer.stop();
     for (const c of sockets) c.destroy();

@@ -1,61 +1,64 @@
 /**
- * Follows a VM's console log (from its end when started) and sends each new line to an output:
- * `ws://` / `wss://` (one text message per line, Node's WebSocket client) or `redis://host:port/channel`
- * (RESP `PUBLISH channel line`; channel defaults to "zlogs"). Reconnects with a pause when the
- * output goes away; lines produced while it is away are dropped (logs are best effort).
+ * Follows a VM's console log (from its end when started) and sends each new line to an output
+ * (zlogs-sink.ts: `ws://`, `wss://`, `redis://host:port/channel`). The output is checked by the
+ * node's EgressPolicy before every connection (a refused output is reported by `lastError` and
+ * retried like a failure). Failures never escape: a refusing, non-WebSocket or vanishing server
+ * only makes the streamer wait and reconnect, with a back-off doubling from 1 s to 60 s (reset
+ * once a connection held for 10 s). Lines over 16 KiB are cut; lines produced while the output
+ * is away are dropped (logs are best effort).
  *
  * @example
  * ```ts
- * const s = new ConsoleStreamer("/var/lib/zos/vms/7-12-vm/console.log", "ws://10.249.0.1:9000/logs");
+ * const s = new ConsoleStreamer("/var/lib/zos/vms/7-12-vm/console.log", "ws://logs.example:9000/x", { policy });
  * s.start(); … await s.stop();
  * ```
  */
-import { createConnection, type Socket } from "node:net";
 import { open, stat } from "node:fs/promises";
+import { EgressPolicy } from "../../egress/egress-policy.ts";
+import { openSink, type Sink } from "./zlogs-sink.ts";
 
 const POLL_MS = 300;
-const RETRY_MS = 1000;
+export const RETRY_MIN_MS = 1000;
+export const RETRY_MAX_MS = 60_000;
+const STABLE_MS = 10_000;
+export const MAX_LINE_BYTES = 16 * 1024;
 
-interface Sink { send(line: string): void; ready(): boolean; close(): void }
-
-function redisArg(s: string): string {
-  return `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
-}
-
-function openSink(output: string, onGone: () => void): Sink {
-  const url = new URL(output);
-  if (url.protocol === "ws:" || url.protocol === "wss:") {
-    const ws = new WebSocket(output);
-    ws.addEventListener("close", onGone);
-    ws.addEventListener("error", () => ws.close());
-    return { send: (l) => ws.send(l), ready: () => ws.readyState === WebSocket.OPEN, close: () => ws.close() };
-  }
-  const channel = decodeURIComponent(url.pathname.replace(/^\//, "")) || "zlogs";
-  const sock: Socket = createConnection({ host: url.hostname, port: Number(url.port || 6379) });
-  let up = false;
-  sock.on("connect", () => {
-    up = true;
-    if (url.password) sock.write(`*2\r\n${redisArg("AUTH")}${redisArg(decodeURIComponent(url.password))}`);
-  });
-  sock.on("data", () => undefined);
-  sock.on("error", () => sock.destroy());
-  sock.on("close", () => { up = false; onGone(); });
-  return { send: (l) => sock.write(`*3\r\n${redisArg("PUBLISH")}${redisArg(channel)}${redisArg(l)}`), ready: () => up, close: () => sock.destroy() };
+export interface ConsoleStreamerOptions {
+  /** Checks the output's address (default: a policy refusing loopback, link-local, own addresses, …). */
+  policy?: EgressPolicy;
+  /** Back-off bounds (tests shorten them). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
 }
 
 export class ConsoleStreamer {
   readonly #path: string;
   readonly #output: string;
+  readonly #policy: EgressPolicy;
+  readonly #retryMin: number;
+  readonly #retryMax: number;
   #offset = -1;
   #partial = "";
   #sink: Sink | undefined;
+  #connecting = false;
+  #connectedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #busy = false;
   #nextConnect = 0;
+  #delay: number;
+  /** Connection attempts so far (tests and logs). */
+  attempts = 0;
+  /** Why the last connection failed or was refused. */
+  lastError: string | undefined;
 
-  constructor(path: string, output: string) {
+  constructor(path: string, output: string, options: ConsoleStreamerOptions = {}) {
     this.#path = path;
     this.#output = output;
+    this.#policy = options.policy ?? new EgressPolicy();
+    this.#retryMin = options.retryMinMs ?? RETRY_MIN_MS;
+    this.#retryMax = options.retryMaxMs ?? RETRY_MAX_MS;
+    this.#delay = this.#retryMin;
   }
 
   start(): void {
@@ -67,19 +70,58 @@ export class ConsoleStreamer {
     this.#stopped = true;
     clearInterval(this.#timer);
     this.#sink?.close();
+    this.#sink = undefined;
+  }
+
+  /** The wait before the next connection attempt. */
+  get retryDelayMs(): number {
+    return this.#delay;
+  }
+
+  #gone(): void {
+    this.#sink = undefined;
+    if (this.#connectedAt && Date.now() - this.#connectedAt >= STABLE_MS) this.#delay = this.#retryMin;
+    this.#connectedAt = 0;
+    this.#nextConnect = Date.now() + this.#delay;
+    this.#delay = Math.min(this.#delay * 2, this.#retryMax);
+  }
+
+  async #connect(): Promise<void> {
+    this.#connecting = true;
+    this.attempts++;
+    try {
+      const target = await this.#policy.resolve(this.#output);
+      if (this.#stopped) return;
+      const sink = openSink(this.#output, target, () => {
+        if (this.#sink === sink) this.#gone();
+      });
+      this.#sink = sink;
+      this.#connectedAt = Date.now();
+    } catch (e) {
+      this.lastError = e instanceof Error ? e.message : String(e);
+      this.#gone();
+    } finally {
+      this.#connecting = false;
+    }
   }
 
   async #tick(): Promise<void> {
-    if (this.#stopped) return;
-    if (!this.#sink && Date.now() >= this.#nextConnect) {
-      this.#sink = openSink(this.#output, () => {
-        this.#sink = undefined;
-        this.#nextConnect = Date.now() + RETRY_MS;
-      });
+    if (this.#stopped || this.#busy) return;
+    this.#busy = true;
+    try {
+      if (!this.#sink && !this.#connecting && Date.now() >= this.#nextConnect) void this.#connect();
+      await this.#read();
+    } catch {
+      // the console file vanished or is unreadable for a moment: try again on the next tick
+    } finally {
+      this.#busy = false;
     }
+  }
+
+  async #read(): Promise<void> {
     const size = await stat(this.#path).then((s) => s.size, () => -1);
     if (size < 0) return;
-    if (this.#offset < 0 || size < this.#offset) this.#offset = this.#offset < 0 ? size : 0; // start at the end; restart after truncation
+    if (this.#offset < 0 || size < this.#offset) this.#offset = this.#offset < 0 ? size : 0; // start at the end; restart after truncation (rotation)
     if (size === this.#offset) return;
     const fh = await open(this.#path, "r");
     try {
@@ -88,8 +130,12 @@ export class ConsoleStreamer {
       this.#offset += bytesRead;
       const lines = (this.#partial + buf.subarray(0, bytesRead).toString("utf8")).split("\n");
       this.#partial = lines.pop() ?? "";
+      if (this.#partial.length > MAX_LINE_BYTES) {
+        lines.push(this.#partial);
+        this.#partial = "";
+      }
       const sink = this.#sink;
-      if (sink?.ready()) for (const l of lines) sink.send(l.replace(/\r$/, ""));
+      if (sink?.ready()) for (const l of lines) sink.send(l.replace(/\r$/, "").slice(0, MAX_LINE_BYTES));
     } finally {
       await fh.close();
     }

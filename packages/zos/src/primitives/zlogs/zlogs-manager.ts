@@ -9,11 +9,14 @@
  */
 import type { WorkloadOf } from "@zgrid/types";
 import type { WorkloadContext, WorkloadManager } from "../../engine/workload-manager.ts";
+import type { EgressPolicy } from "../../egress/egress-policy.ts";
 import { ConsoleStreamer } from "./console-streamer.ts";
 
 export interface ZlogsDeps {
   /** The console log path of zmachine `name` of the deployment, if it runs on this node. */
   consoleOf(ctx: WorkloadContext, name: string): Promise<string | undefined>;
+  /** Checks every output before each connection (refused: loopback, own addresses, …). */
+  policy: EgressPolicy;
 }
 
 export function zlogsManager(deps: ZlogsDeps): WorkloadManager<WorkloadOf<"zlogs">> {
@@ -24,8 +27,9 @@ export function zlogsManager(deps: ZlogsDeps): WorkloadManager<WorkloadOf<"zlogs
     }
     const path = await deps.consoleOf(ctx, w.data.zmachine);
     if (!path) throw new Error(`zmachine '${w.data.zmachine}' is not running on this node`);
+    await deps.policy.resolve(w.data.output); // refused outputs fail the workload, saying why
     await streams.get(ctx.workloadId)?.stop();
-    const s = new ConsoleStreamer(path, w.data.output);
+    const s = new ConsoleStreamer(path, w.data.output, { policy: deps.policy });
     s.start();
     streams.set(ctx.workloadId, s);
     ctx.log.info({ zmachine: w.data.zmachine, output: new URL(w.data.output).origin }, "zlogs streaming");

@@ -12,8 +12,17 @@
  * ```
  */
 import { readFileSync } from "node:fs";
-import { readFile, rm, rmdir, writeFile } from "node:fs/promises";
-import { lazyUnmount, mountFlist, readFlistMeta, type FlistMeta } from "@zgrid/flist";
+import { mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { FlistReader, isFlistUrl, lazyUnmount, mountFlist, readFlistMeta, type FlistMeta } from "@zgrid/flist";
+import { BaseError } from "@zgrid/types";
+import { egressDownload } from "../../egress/egress-fetch.ts";
+import { EgressPolicy } from "../../egress/egress-policy.ts";
+import { flistBootMode } from "./flist-path.ts";
+
+export class FlistRefusedError extends BaseError {
+  override readonly code: string = "FLIST_REFUSED";
+}
 
 export interface FlistMountsOptions {
   cacheDir: string;
@@ -24,6 +33,12 @@ export interface FlistMountsOptions {
   trustedSigners?: string[];
   /** Store specs overriding the flists' own routes (e.g. the local hub). */
   stores?: string[];
+  /** Checks flist URLs and, without `stores`, the flist's own routes (default: refuse loopback, own addresses, …). */
+  policy?: EgressPolicy;
+  /** Deadline of a .fl download (default 60 s). */
+  downloadTimeoutMs?: number;
+  /** Largest .fl accepted (default 64 MiB). */
+  maxFlistBytes?: number;
 }
 
 export interface MountedFlist {
@@ -31,6 +46,8 @@ export interface MountedFlist {
   flistPath: string;
   /** Startup, content mode and size, read from the listing (no block is fetched). */
   meta: FlistMeta;
+  /** Boot mode from the listing's entry types (flist-path.ts flistBootMode). */
+  mode: "image" | "container";
 }
 
 export class FlistMounts {
@@ -40,27 +57,75 @@ export class FlistMounts {
     this.o = options;
   }
 
-  /** Mounts (or re-uses a live mount of) the flist at `mountpoint`. */
-  async mount(flist: string, mountpoint: string): Promise<MountedFlist> {
+  /**
+   * Mounts (or re-uses a live mount of) the flist at `mountpoint`. An http(s) flist is downloaded
+   * through the egress policy, with a deadline and a size cap, to `<mountpoint>.fl` (removed by
+   * unmount); `signal` aborts the download and the mount.
+   */
+  async mount(flist: string, mountpoint: string, signal?: AbortSignal): Promise<MountedFlist> {
     const meta = `${mountpoint}.json`;
     if (this.isMounted(mountpoint)) {
       const known = JSON.parse(await readFile(meta, "utf8").catch(() => "{}")) as { flist?: string; flistPath?: string };
-      if (known.flist === flist && known.flistPath) return { mountpoint, flistPath: known.flistPath, meta: readFlistMeta(known.flistPath) };
+      if (known.flist === flist && known.flistPath) return this.#describe(mountpoint, known.flistPath);
       await this.unmount(mountpoint);
     }
-    const options: Parameters<typeof mountFlist>[0] = {
-      flist,
-      mountpoint,
-      cache: { dir: this.o.cacheDir, maxBytes: this.o.cacheBytes },
-      requireSignature: this.o.requireSignature,
-      ...(this.o.trustedSigners ? { trustedSigners: this.o.trustedSigners } : {}),
-      ...(this.o.stores ? { stores: this.o.stores } : {}),
-      // The mount process must outlive this daemon, like the VM using it (re-adoption).
-      persist: true,
-    };
-    const handle = await mountFlist(options);
-    await writeFile(meta, JSON.stringify({ flist, flistPath: handle.flistPath, pid: handle.pid }) + "\n");
-    return { mountpoint, flistPath: handle.flistPath, meta: readFlistMeta(handle.flistPath) };
+    if (!isFlistUrl(flist)) throw new FlistRefusedError(`flist ${JSON.stringify(flist.slice(0, 200))} is not an http(s) URL`, { hint: "give the flist's URL on a hub" });
+    const local = `${mountpoint}.fl`;
+    await mkdir(dirname(local), { recursive: true });
+    await egressDownload(flist, local, { policy: this.#policy, timeoutMs: this.o.downloadTimeoutMs ?? 60_000, maxBytes: this.o.maxFlistBytes ?? 64 * 2 ** 20, ...(signal ? { signal } : {}) });
+    try {
+      await this.#checkRoutes(local);
+      signal?.throwIfAborted();
+      const options: Parameters<typeof mountFlist>[0] = {
+        flist: local,
+        mountpoint,
+        cache: { dir: this.o.cacheDir, maxBytes: this.o.cacheBytes },
+        requireSignature: this.o.requireSignature,
+        ...(this.o.trustedSigners ? { trustedSigners: this.o.trustedSigners } : {}),
+        ...(this.o.stores ? { stores: this.o.stores } : {}),
+        // The mount process must outlive this daemon, like the VM using it (re-adoption).
+        persist: true,
+      };
+      const handle = await mountFlist(options);
+      await writeFile(meta, JSON.stringify({ flist, flistPath: handle.flistPath, pid: handle.pid }) + "\n");
+      if (signal?.aborted) {
+        await this.unmount(mountpoint);
+        signal.throwIfAborted();
+      }
+      return this.#describe(mountpoint, handle.flistPath);
+    } catch (e) {
+      if (!this.isMounted(mountpoint)) await rm(local, { force: true });
+      throw e;
+    }
+  }
+
+  get #policy(): EgressPolicy {
+    return this.o.policy ?? new EgressPolicy();
+  }
+
+  #describe(mountpoint: string, flistPath: string): MountedFlist {
+    const reader = FlistReader.open(flistPath);
+    try {
+      return { mountpoint, flistPath, meta: readFlistMeta(flistPath), mode: flistBootMode(reader) };
+    } finally {
+      reader.close();
+    }
+  }
+
+  /** Without configured stores the flist's own routes are fetched: each must pass the policy. */
+  async #checkRoutes(flistPath: string): Promise<void> {
+    if (this.o.stores && this.o.stores.length > 0) return;
+    const reader = FlistReader.open(flistPath);
+    let routes: string[];
+    try {
+      routes = reader.routes().map((r) => r.url);
+    } finally {
+      reader.close();
+    }
+    for (const r of routes) {
+      if (!/^https?:\/\//.test(r)) throw new FlistRefusedError(`the flist's block route ${JSON.stringify(r.slice(0, 200))} is not an http(s) URL`, { hint: "publish the flist with http(s) routes (a hub)" });
+      await this.#policy.resolve(r);
+    }
   }
 
   /** True when a FUSE filesystem is mounted at `mountpoint` (from /proc/self/mountinfo). */
@@ -81,6 +146,7 @@ export class FlistMounts {
     lazyUnmount(mountpoint);
     await rm(meta, { force: true });
     await rm(`${mountpoint}.log`, { force: true });
+    await rm(`${mountpoint}.fl`, { force: true });
     await rmdir(mountpoint).catch(() => undefined);
   }
 }

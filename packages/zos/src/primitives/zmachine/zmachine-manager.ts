@@ -13,9 +13,9 @@
  * await manager.provision(ctx, w); // { id: "7-12-vm", ip: "10.20.2.5", console: "/…/console.log", mode: "container" }
  * ```
  */
-import { lstatSync } from "node:fs";
-import { copyFile, mkdir, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { FlistReader } from "@zgrid/flist";
 import { MiB, minRootSize, type WorkloadOf } from "@zgrid/types";
 import type { Hypervisor } from "../../hypervisor/hypervisor.ts";
 import type { VmSpecInput } from "../../hypervisor/vm-spec.ts";
@@ -25,6 +25,8 @@ import type { NodePaths } from "../node-paths.ts";
 import type { DiskResult } from "../zmount/zmount-manager.ts";
 import type { IpResult } from "../ip/ip-manager.ts";
 import type { FlistMounts, MountedFlist } from "./flist-mounts.ts";
+import { copyImage } from "./copy-image.ts";
+import { resolveInFlist } from "./flist-path.ts";
 import { verifyMountedFlist } from "./verify-mounted-flist.ts";
 
 /** Images up to this size are read (and so verified) entirely before the VM boots. */
@@ -66,16 +68,17 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
       }
       let mounted: MountedFlist;
       try {
-        mounted = await deps.flists.mount(w.data.flist, deps.paths.flistMount(ctx.workloadId));
+        mounted = await deps.flists.mount(w.data.flist, deps.paths.flistMount(ctx.workloadId), ctx.signal);
       } catch (e) {
         throw new Error(`flist ${w.data.flist} refused: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
       try {
         const spec = await vmSpec(ctx, w, net, mounted, deps);
-        const entry = spec.mode === "container" && spec.entrypoint?.[0] ? [spec.entrypoint[0]] : [];
+        const entry = spec.mode === "container" && spec.entrypoint?.[0]?.startsWith("/") ? [inFlist(mounted, spec.entrypoint[0])?.path ?? "/"] : [];
         await verifyMountedFlist(mounted.mountpoint, mounted.meta.bytes <= VERIFY_WHOLE_BYTES ? "all" : entry).catch((e: unknown) => {
           throw new Error(`flist ${w.data.flist} refused: ${e instanceof Error ? e.message : String(e)}`);
         });
+        ctx.signal?.throwIfAborted();
         const started = await deps.hypervisor.start(spec);
         ctx.log.info({ mode: spec.mode, ip: nic.ip }, "zmachine started");
         return { id: ctx.workloadId, ip: nic.ip, mode: spec.mode === "full" ? "full" : "container", console: started.consoleLog } satisfies ZmachineResult;
@@ -125,18 +128,19 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
     sshKeys,
   };
   const size = w.data.size || minRootSize(cpu, memory);
-  if (flist.meta.mode === "image") {
-    // Full VM: the image is copied (sparse) onto the VM's own disk, so the flist stays read-only.
+  if (flist.mode === "image") {
+    // Full VM: the image is copied onto the VM's own disk, so the flist stays read-only. The
+    // listing says /image.raw is a regular file; O_NOFOLLOW makes sure no link is followed.
     const disk = join(vmDir, "image.img");
-    await copyFile(join(flist.mountpoint, "image.raw"), disk);
+    await copyImage(join(flist.mountpoint, "image.raw"), disk, ctx.signal);
     return { ...base, mode: "full", rootDisk: { path: disk, sizeBytes: size } } as VmSpecInput;
   }
   const entrypoint = w.data.entrypoint.trim() !== "" ? w.data.entrypoint.trim().split(/\s+/) : startup ? [startup.name, ...startup.args] : [];
   const argv0 = entrypoint[0] ?? "/sbin/init";
-  if (argv0.startsWith("/") && !exists(flist.mountpoint, argv0) && !(entrypoint.length === 0 && exists(flist.mountpoint, "bin/sh"))) {
+  if (argv0.startsWith("/") && inFlist(flist, argv0)?.type !== "file" && !(entrypoint.length === 0 && inFlist(flist, "/bin/sh")?.type === "file")) {
     throw new Error(entrypoint.length === 0
       ? "the image has no entrypoint: set the zmachine's entrypoint (the flist has no startup file, /sbin/init or /bin/sh)"
-      : `entrypoint ${argv0} does not exist in the flist`);
+      : `entrypoint ${argv0} is not a file in the flist`);
   }
   return { ...base, mode: "container", rootShare: flist.mountpoint, rootDisk: { path: join(vmDir, "root.img"), sizeBytes: size }, entrypoint };
 }
@@ -162,12 +166,12 @@ function vmNetworks(ctx: WorkloadContext, w: ZMachine, net: NetworkResult): Pick
   };
 }
 
-/** lstat, not stat: a symlink in the flist must not be followed to the host's file system. */
-function exists(root: string, path: string): boolean {
+/** `path` resolved in the flist's listing (never on the host); throws when it leaves the root. */
+function inFlist(flist: MountedFlist, path: string): ReturnType<typeof resolveInFlist> {
+  const reader = FlistReader.open(flist.flistPath);
   try {
-    lstatSync(join(root, path));
-    return true;
-  } catch {
-    return false;
+    return resolveInFlist(reader, path);
+  } finally {
+    reader.close();
   }
 }

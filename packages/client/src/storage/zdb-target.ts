@@ -1,0 +1,75 @@
+/**
+ * One zdb namespace used as a shard store: an ioredis connection that SELECTs the namespace
+ * (with its password) and reconnects on the next call after a failure. Every call is bounded by
+ * a timeout, so a dead node costs one timeout, never a hang.
+ *
+ * @example
+ * ```ts
+ * const t = new ZdbTarget({ host: "10.20.2.1", port: 9900, namespace: "7-12-db", password: "pw" });
+ * await t.set("k", Buffer.from("v")); await t.get("k"); t.close();
+ * ```
+ */
+import { Redis } from "ioredis";
+
+export interface ZdbTargetInfo {
+  host: string;
+  port: number;
+  namespace: string;
+  password?: string;
+}
+
+export class ZdbTarget {
+  readonly info: ZdbTargetInfo;
+  private readonly timeoutMs: number;
+  private conn: Promise<Redis> | undefined;
+
+  constructor(info: ZdbTargetInfo, o: { timeoutMs?: number } = {}) {
+    this.info = info;
+    this.timeoutMs = o.timeoutMs ?? 5000;
+  }
+
+  get label(): string {
+    return `${this.info.namespace}@${this.info.host}:${this.info.port}`;
+  }
+
+  private connect(): Promise<Redis> {
+    if (!this.conn) {
+      const r = new Redis({ host: this.info.host, port: this.info.port, lazyConnect: true, enableReadyCheck: false, enableOfflineQueue: true,
+        maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: this.timeoutMs, commandTimeout: this.timeoutMs });
+      r.on("error", () => undefined);
+      const p = (async () => {
+        await r.connect();
+        await r.call("SELECT", ...(this.info.password ? [this.info.namespace, this.info.password] : [this.info.namespace]));
+        return r;
+      })();
+      this.conn = p;
+      p.catch(() => {
+        r.disconnect();
+        if (this.conn === p) this.conn = undefined;
+      });
+      r.on("end", () => {
+        if (this.conn === p) this.conn = undefined;
+      });
+    }
+    return this.conn;
+  }
+
+  async set(key: string, value: Buffer): Promise<void> {
+    await (await this.connect()).call("SET", key, value);
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    return (await (await this.connect()).callBuffer("GET", key)) as Buffer | null;
+  }
+
+  async del(key: string): Promise<void> {
+    await (await this.connect()).call("DEL", key).catch((e: unknown) => {
+      if (!(e instanceof Error && /Key not found/.test(e.message))) throw e;
+    });
+  }
+
+  close(): void {
+    void this.conn?.then((r) => r.disconnect(), () => undefined);
+    this.conn = undefined;
+  }
+}

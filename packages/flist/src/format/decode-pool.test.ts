@@ -1,0 +1,21 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { BlockIntegrityError } from "../errors/flist-errors.ts";
+import { encodeBlock } from "./block-codec.ts";
+import { DecodePool } from "./decode-pool.ts";
+
+test("decode pool: worker threads verify blocks like the inline path and report tampering with the block id", async (t) => {
+  const pool = new DecodePool(2);
+  const inline = new DecodePool(0);
+  t.after(() => pool.close());
+  const blocks = Array.from({ length: 16 }, (_, i) => encodeBlock(i % 2 ? randomBytes(100_000 + i) : Buffer.alloc(200_000 + i, i)));
+  const sizes = await Promise.all(blocks.map((b) => pool.verify(b.id, b.key, Buffer.from(b.data))));
+  assert.deepEqual(sizes.map((s) => s.bytes), blocks.map((_, i) => (i % 2 ? 100_000 + i : 200_000 + i)));
+  assert.deepEqual((await inline.verify(blocks[0]!.id, blocks[0]!.key, blocks[0]!.data)).bytes, 200_000);
+  const bad = Buffer.from(blocks[3]!.data);
+  bad[10] = bad[10]! ^ 1;
+  await assert.rejects(pool.verify(blocks[3]!.id, blocks[3]!.key, bad), (e: unknown) => e instanceof BlockIntegrityError && e.message.includes(Buffer.from(blocks[3]!.id).toString("hex")) && /content hash/.test(e.message));
+  // A block whose id matches but whose key is wrong: decrypt fails.
+  await assert.rejects(pool.verify(blocks[5]!.id, blocks[4]!.key, Buffer.from(blocks[5]!.data)), BlockIntegrityError);
+});

@@ -1,0 +1,148 @@
+/**
+ * One RESP client connection with hostile-tenant bounds. Requests are parsed by `redis-parser`
+ * (the RESP parser of node-redis/ioredis); only the bounds and the reply encoding are ours:
+ * at most `maxArgs` arguments per request and nesting depth 1, at most `maxPendingBytes`
+ * buffered for an incomplete request, at most `maxQueued` parsed requests waiting (the socket is
+ * paused meanwhile), and an idle timeout. A protocol error or a passed bound answers one error
+ * line and closes the connection. Requests run one at a time, in order.
+ *
+ * @example
+ * ```ts
+ * net.createServer((s) => serveResp(s, limits, async (args) => encode.simple("PONG")));
+ * ```
+ */
+import { createRequire } from "node:module";
+import type { Socket } from "node:net";
+
+interface RedisParser {
+  execute(chunk: Buffer): void;
+  buffer: Buffer | null;
+  offset: number;
+  bigStrSize: number;
+  totalChunkSize: number;
+  arrayCache: unknown[][];
+}
+type ParserCtor = new (o: { returnReply: (r: unknown) => void; returnError: (e: unknown) => void; returnFatalError: (e: unknown) => void; returnBuffers: boolean }) => RedisParser;
+const Parser = createRequire(import.meta.url)("redis-parser") as ParserCtor;
+
+export interface RespLimits {
+  maxArgs: number;
+  /** Bytes of one incomplete request held in memory (largest value + key + framing). */
+  maxPendingBytes: number;
+  maxQueued: number;
+  idleMs: number;
+}
+
+/** RESP2 reply encoders: each returns the bytes to write. */
+export const encode = {
+  simple: (s: string): Buffer => Buffer.from(`+${s.replace(/[\r\n]/g, " ")}\r\n`),
+  error: (s: string): Buffer => Buffer.from(`-${s.replace(/[\r\n]+/g, " ")}\r\n`),
+  int: (n: number): Buffer => Buffer.from(`:${Math.trunc(n)}\r\n`),
+  nil: (): Buffer => Buffer.from("$-1\r\n"),
+  bulk: (b: Buffer | string): Buffer => {
+    const body = typeof b === "string" ? Buffer.from(b) : b;
+    return Buffer.concat([Buffer.from(`$${body.length}\r\n`), body, Buffer.from("\r\n")]);
+  },
+  array: (items: Buffer[]): Buffer => Buffer.concat([Buffer.from(`*${items.length}\r\n`), ...items]),
+};
+
+export type RespHandler = (args: Buffer[]) => Buffer | Promise<Buffer>;
+
+/** Bytes the parser holds for a request not yet complete. */
+function pendingBytes(p: RedisParser): number {
+  const rest = p.buffer ? p.buffer.length - p.offset : 0;
+  return rest + (p.bigStrSize ? p.totalChunkSize : 0);
+}
+
+export function serveResp(socket: Socket, limits: RespLimits, handle: RespHandler, onClose?: () => void): void {
+  const queue: Buffer[][] = [];
+  let closed = false;
+  const fail = (why: string) => {
+    if (closed) return;
+    closed = true;
+    socket.end(encode.error(`ERR ${why}`));
+    socket.destroySoon();
+  };
+  const parser = new Parser({
+    returnBuffers: true,
+    returnReply: (r) => {
+      if (!Array.isArray(r) || r.length === 0 || r.length > limits.maxArgs || !r.every((a) => Buffer.isBuffer(a))) {
+        fail(`protocol: a request is an array of 1 to ${limits.maxArgs} bulk strings`);
+        return;
+      }
+      // redis-parser may hand out views of a pooled buffer: copy before anything async.
+      queue.push((r as Buffer[]).map((a) => Buffer.from(a)));
+    },
+    returnError: () => fail("protocol: a request is an array of bulk strings"),
+    returnFatalError: () => fail("protocol: unparsable RESP"),
+  });
+  socket.setNoDelay(true);
+  socket.setTimeout(limits.idleMs, () => fail(`idle for ${limits.idleMs} ms`));
+  socket.on("error", () => undefined);
+  socket.on("close", () => {
+    closed = true;
+    onClose?.();
+  });
+  socket.on("data", (chunk: Buffer) => {
+    if (closed) return;
+    try {
+      parser.execute(chunk);
+    } catch {
+      fail("protocol: unparsable RESP");
+      return;
+    }
+    if (parser.arrayCache.length > 1 || parser.arrayCache.some((a) => a.length > limits.maxArgs)) return fail(`protocol: at most ${limits.maxArgs} arguments, no nested arrays`);
+    // bigStrSize: where a declared bulk string ends in the parser's buffer (known before its bytes).
+    if (pendingBytes(parser) > limits.maxPendingBytes || parser.bigStrSize > limits.maxPendingBytes + 1024 * 1024) return fail(`request too large: at most ${limits.maxPendingBytes} bytes`);
+    if (queue.length > limits.maxQueued) socket.pause();
+    pump();
+  });
+
+  // Requests start in order as soon as they are parsed (a handler applies its effect before its
+  // first await, so order is kept); replies are written in request order as they settle. So a
+  // pipelining client gets many writes into one fdatasync (group commit).
+  const replies: Array<{ reply: Promise<Buffer>; quit: boolean }> = [];
+  function pump(): void {
+    while (queue.length && !closed && replies.length < limits.maxQueued) {
+      const args = queue.shift() as Buffer[];
+      let p: Promise<Buffer>;
+      try {
+        p = Promise.resolve(handle(args));
+      } catch (e) {
+        p = Promise.reject(e);
+      }
+      const quit = args[0]?.toString().toUpperCase() === "QUIT";
+      replies.push({ reply: p.catch((e: unknown) => encode.error(e instanceof Error ? ((e as { shortMessage?: string }).shortMessage ?? e.message) : String(e))), quit });
+      if (quit) {
+        queue.length = 0;
+        break;
+      }
+    }
+    void write();
+  }
+
+  let writing = false;
+  async function write(): Promise<void> {
+    if (writing) return;
+    writing = true;
+    while (replies.length && !closed) {
+      const next = replies[0] as { reply: Promise<Buffer>; quit: boolean };
+      const out = await next.reply;
+      replies.shift();
+      if (closed) break;
+      if (next.quit) {
+        closed = true;
+        socket.end(out);
+        break;
+      }
+      if (!socket.writableCorked) {
+        socket.cork(); // replies settled together leave in one write
+        process.nextTick(() => socket.uncork());
+      }
+      if (!socket.write(out)) await new Promise((r) => socket.once("drain", r).once("close", r)); // a client that never reads
+      pump();
+      if (queue.length <= limits.maxQueued / 2 && socket.isPaused()) socket.resume();
+    }
+    writing = false;
+  }
+}
