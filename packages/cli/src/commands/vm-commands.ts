@@ -53,7 +53,7 @@ export function registerVmCommands(program: Command, ctx: () => { opts: GlobalOp
     const grid = await openGrid(opts);
     try {
       const vms = await grid.vms.list();
-      io.result(vms, () => table(vms.map((v) => ({ ...v, memory: `${v.memoryMiB} MiB` })), ["name", "state", "node", "ip", "network", "contractId", "cpu", "memory", "project"].map((c) => (c === "node" ? "nodeId" : c))));
+      io.result(vms, () => table(vms.map((v) => ({ ...v, memory: `${v.memoryMiB} MiB` })), ["name", "state", "node", "ip", "publicIp", "network", "contractId", "cpu", "memory", "project"].map((c) => (c === "node" ? "nodeId" : c))));
     } finally {
       await grid.close();
     }

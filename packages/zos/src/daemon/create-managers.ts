@@ -43,6 +43,8 @@ export interface ManagerDeps {
   egress: EgressPolicy;
   egressAddresses: EgressAddressBook;
   proveFqdn: GatewayDeps["proveFqdn"];
+  /** The node's public IPv6 range and gateway, when the farm has one (ip workloads with v6). */
+  ip6?: IpDeps["ip6"];
 }
 
 export function createManagers(deps: ManagerDeps): ManagerMap {
@@ -53,7 +55,7 @@ export function createManagers(deps: ManagerDeps): ManagerMap {
     volume: volumeManager(deps.paths),
     network: networkManager({ nodeId: deps.nodeId, scope: deps.scope, egressAddresses: deps.egressAddresses }),
     zmachine: zmachineManager({ paths: deps.paths, hypervisor: deps.hypervisor, flists: deps.flists, findNetwork }),
-    ip: ipManager({ chain: deps.chain, publicBridge: deps.publicBridge, findNetwork }),
+    ip: ipManager({ chain: deps.chain, publicBridge: deps.publicBridge, findNetwork, ...(deps.ip6 ? { ip6: deps.ip6 } : {}) }),
     zlogs: zlogsManager({ policy: deps.egress, consoleOf: async (ctx, vm) => (await deps.hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
     "gateway-name-proxy": gateways.name,
     "gateway-fqdn-proxy": gateways.fqdn,

@@ -109,6 +109,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       nodeId, scope: key.address, paths, hypervisor, flists, chain, store, publicBridge: config.publicBridge, gatewayProxy, domain: config.publicConfig.domain,
       egress, egressAddresses: new EgressAddressBook(join(config.dataDir, "egress-addresses.json")),
       proveFqdn: fqdnProver({ ...(config.gateway.fqdnResolvers ? { resolvers: config.gateway.fqdnResolvers } : {}) }),
+      ...(config.publicConfig.ip6 && config.publicConfig.gw6 ? { ip6: { cidr: config.publicConfig.ip6, gateway: config.publicConfig.gw6 } } : {}),
     });
     const zdb = await startZdb({ dataDir: config.dataDir, sockDir: join(config.vmStateDir ?? config.dataDir, "zdb"), listen: config.zdb, announce: config.zdb.announce, multiaddrs: addresses, store, log: nlog.child({ component: "zos.zdb" }) });
     await life.start(service("zdb", () => undefined, () => zdb.stop()));

@@ -84,7 +84,8 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
   };
   try {
-    const underlay = await createUnderlay({ bridge: `zgrid${octet}`, hostAddress: `10.${octet}.0.1` });
+    // fd85:<octet>::/64 is a ULA standing in for a farm's public IPv6 range (labelled: not routable)
+    const underlay = await createUnderlay({ bridge: `zgrid${octet}`, hostAddress: `10.${octet}.0.1`, publicGateways: ["185.69.0.1/24", `${v6Prefix(octet)}1/64`] });
     cleanups.push(() => underlay.destroy());
     const grid = await startTestGrid({ twins: 5, host: underlay.hostAddress });
     cleanups.push(() => grid.stop());
@@ -130,7 +131,7 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
         egress: { allow: [`${underlay.hostAddress}/32`] },
         intervals: { reconcileMs: 2_000, monitorMs: 1_000, uptimeMs: 60_000 },
         hypervisor: { accel: "tcg" },
-        publicConfig: o.domain && i === 0 ? { domain: o.domain } : {},
+        publicConfig: { ip6: `${v6Prefix(octet)}${11 + i}/64`, gw6: `${v6Prefix(octet)}1`, ...(o.domain && i === 0 ? { domain: o.domain } : {}) },
         gateway: { httpPort: 80, httpsPort: 443, fqdnResolvers: [dns.server] },
       };
       writeFileSync(configPath, JSON.stringify(config));
@@ -148,6 +149,11 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
     await stop();
     throw e;
   }
+}
+
+/** The underlay's stand-in farm IPv6 range (a ULA): `fd85:<octet>::`. */
+export function v6Prefix(octet: number): string {
+  return `fd85:${octet.toString(16)}::`;
 }
 
 function killPid(pid: number): void {

@@ -25,7 +25,7 @@ export interface UnderlayOptions {
   /** The host's address on the bridge (services nodes must reach — chain RPC, hub — listen here). */
   hostAddress?: string;
   prefix?: number;
-  /** Farm gateway address(es) on the bridge, CIDR (public IPs of VMs route through it). */
+  /** Farm gateway address(es) on the bridge, CIDR, IPv4 or IPv6 (public IPs of VMs route through them). */
   publicGateways?: string[];
 }
 
@@ -61,7 +61,7 @@ export async function createUnderlay(o: UnderlayOptions = {}): Promise<Underlay>
   if (!linkExists(bridge)) await ip("link", "add", bridge, "type", "bridge");
   await ip("link", "set", bridge, "up");
   await ip("addr", "replace", `${hostAddress}/${prefix}`, "dev", bridge);
-  for (const g of publicGateways) await ip("addr", "replace", g, "dev", bridge);
+  for (const g of publicGateways) await ip("addr", "replace", g, "dev", bridge, ...(g.includes(":") ? ["nodad"] : []));
   return {
     bridge, hostAddress, prefix, publicGateways,
     async destroy() {

@@ -23,6 +23,7 @@ import type { WorkloadContext, WorkloadManager } from "../../engine/workload-man
 import type { NetworkResult } from "../network/network-manager.ts";
 import type { NodePaths } from "../node-paths.ts";
 import type { DiskResult } from "../zmount/zmount-manager.ts";
+import type { IpResult } from "../ip/ip-manager.ts";
 import type { FlistMounts, MountedFlist } from "./flist-mounts.ts";
 import { copyImage } from "./copy-image.ts";
 import { resolveInFlist } from "./flist-path.ts";
@@ -148,7 +149,6 @@ function modeOf(spec: { mode: string }): "container" | "full" {
 }
 
 async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, flist: MountedFlist, deps: ZmachineDeps): Promise<VmSpecInput> {
-  const nic = w.data.network.interfaces[0]!;
   const { cpu, memory } = w.data.compute_capacity;
   const vmDir = deps.paths.vmDir(ctx.workloadId);
   await mkdir(vmDir, { recursive: true });
@@ -165,7 +165,7 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
     cpu,
     memoryMiB: Math.floor(memory / MiB),
     disks,
-    network: { bridge: net.bridge, ip: `${nic.ip}/${net.prefix}`, gateway: net.gateway },
+    ...vmNetworks(ctx, w, net),
     hostname: w.name.replace(/_/g, "-").replace(/^-+/, "").slice(0, 63) || "zmachine",
     env,
     sshKeys,
@@ -186,6 +186,27 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
       : `entrypoint ${argv0} is not a file in the flist`);
   }
   return { ...base, mode: "container", rootShare: flist.mountpoint, rootDisk: { path: join(vmDir, "root.img"), sizeBytes: size }, entrypoint };
+}
+
+/**
+ * The VM's NICs: the private network first; with a public IP a second NIC on the node's public
+ * bridge holding the address, whose farm gateway becomes the default route (the private network's
+ * whole range stays routed through the first NIC).
+ */
+function vmNetworks(ctx: WorkloadContext, w: ZMachine, net: NetworkResult): Pick<VmSpecInput, "network" | "extraNetworks"> {
+  const ip = `${w.data.network.interfaces[0]!.ip}/${net.prefix}`;
+  const pubName = w.data.network.public_ip;
+  if (!pubName) return { network: { bridge: net.bridge, ip, gateway: net.gateway } };
+  const pub = ctx.resultOf(pubName) as IpResult | undefined;
+  if (!pub?.bridge) throw new Error(`public ip '${pubName}' is not ready`);
+  const v4 = pub.ip !== "";
+  return {
+    network: { bridge: net.bridge, ip, ...(v4 ? { routes: [{ dst: net.ip_range, via: net.gateway }] } : { gateway: net.gateway }) },
+    extraNetworks: [{
+      bridge: pub.bridge, ...(v4 ? { ip: pub.ip, gateway: pub.gateway } : {}),
+      ...(pub.ip6 ? { ip6: pub.ip6, ...(pub.gateway6 ? { gateway6: pub.gateway6 } : {}) } : {}),
+    }],
+  };
 }
 
 /** `path` resolved in the flist's listing (never on the host); throws when it leaves the root. */
