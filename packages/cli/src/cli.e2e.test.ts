@@ -44,10 +44,9 @@ function failing(code: number, ...args: string[]): { code: string; message: stri
   return (r.json as { error: { code: string; message: string; hint?: string } }).error;
 }
 
-/** Runs a command in the VM's private network namespace (inside its node host's mount namespace). */
+/** Runs a command in the VM's private network namespace (node daemons make them in the host's mount namespace). */
 function inVmNetwork(vm: VmInfo, ...cmd: string[]): string {
-  const node = info.nodes.find((n) => n.nodeId === vm.nodeId)!;
-  return spawnSync("nsenter", [`--mount=/proc/${node.pid}/ns/mnt`, "ip", "netns", "exec", vm.namespace, ...cmd], { encoding: "utf8" }).stdout;
+  return spawnSync("ip", ["netns", "exec", vm.namespace, ...cmd], { encoding: "utf8" }).stdout;
 }
 
 const contractIds = () => ok<ContractInfo[]>("contracts", "ls").map((c) => c.id).sort((a, b) => a - b);

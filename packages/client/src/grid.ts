@@ -57,7 +57,7 @@ export async function connectGrid(conn: GridConnection, o: { createTwin?: boolea
   const ctx: DeployContext = { chain, key, twinId, bus };
   const contracts = new ContractService({ chain, twinId });
   const nodes = new NodeFinder({ chain, bus, twinId });
-  const networks = new NetworkService({ contracts, bus, chain });
+  const networks = new NetworkService({ contracts, bus, chain, ctx });
   const vms = new VmService({ ctx, nodes, networks, contracts });
   const gateways = new GatewayService({ ctx, vms, nodes, contracts });
   const zdbs = new ZdbNamespaces({ ctx, nodes, contracts });

@@ -7,7 +7,7 @@ export { nodeClient, type NodeClient, type CallOptions } from "./nodes/node-clie
 export { NodeFinder, type NodeInfo, type NodeFilter, type Resources } from "./nodes/node-finder.ts";
 export { DeployTransaction, type DeployRequest, type ProgressFn } from "./deploy/deployer.ts";
 export { ContractService, type ContractInfo } from "./contracts/contract-service.ts";
-export { NetworkService, defaultIpRange, subnetFor, type NetworkInfo, type NetworkPart } from "./networks/network-service.ts";
+export { NetworkService, accessSubnet, defaultIpRange, subnetFor, type NetworkAccess, type NetworkInfo, type NetworkPart } from "./networks/network-service.ts";
 export { VmService, checkFlist, type VmInfo, type DeployOptions } from "./vms/vm-service.ts";
 export { vmModelSchema, vmWorkloads, vmNeeds, type VmModel, type VmModelInput } from "./models/vm-model.ts";
 export { encodeMetadata, parseMetadata, type ContractMetadata } from "./models/contract-metadata.ts";

@@ -33,8 +33,8 @@ export interface VerifyOptions {
   skipBlocks?: boolean;
   concurrency?: number;
   /**
-   * Worker threads that decode and re-hash blocks (default: every core, at most 8); 0 verifies on
-   * the caller's thread.
+   * Worker threads that decode and re-hash blocks (default: every core, at most 8, for flists of
+   * 1024 blocks or more; smaller ones on the caller's thread); 0 verifies on the caller's thread.
    */
   threads?: number;
   /** Limits, cancellation and egress hook for http(s) fetches (the .fl and blocks). */
@@ -94,7 +94,9 @@ async function verifyLocal(path: string, options: VerifyOptions): Promise<Verify
     if (options.skipBlocks) return { ...report, seconds: (performance.now() - started) / 1000 };
     const store = resolveStores(reader, options.stores, options.http);
     const queue = [...users.entries()].reverse();
-    const pool = new DecodePool(options.threads ?? Math.min(8, availableParallelism()));
+    // Threads pay off only on big flists: each worker loads hash-wasm and snappy first (under heavy
+    // load that cost more CPU than it saved on a 100 MiB flist, see bench/flist/verify-listing.ts).
+    const pool = new DecodePool(options.threads ?? (queue.length < 1024 ? 0 : Math.min(8, availableParallelism())));
     const worker = async (): Promise<void> => {
       while (queue.length > 0) {
         const [hex, u] = queue.pop()!;

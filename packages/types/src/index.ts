@@ -21,6 +21,7 @@ export type { IpData } from "./workloads/ip.ts";
 export type { ZdbData, ZdbEndpoint, ZdbResult } from "./workloads/zdb.ts";
 export { GATEWAY_NAME, type GatewayNameProxyData } from "./workloads/gateway-name-proxy.ts";
 export { isFqdn, type GatewayFqdnProxyData } from "./workloads/gateway-fqdn-proxy.ts";
+export { validateBackends } from "./workloads/gateway-backends.ts";
 export type { ZlogsData } from "./workloads/zlogs.ts";
 export * from "./deployment/deployment.ts";
 export * from "./deployment/parse-deployment.ts";

@@ -8,7 +8,7 @@ import { withInterrupt } from "../interrupt.ts";
 import { table } from "../output.ts";
 
 export function registerApplyCommands(program: Command, ctx: Ctx): void {
-  program.command("apply").description("converge the grid to a spec file (networks and VMs): shows the plan, then creates, replaces, deletes")
+  program.command("apply").description("converge the grid to a spec file (networks, VMs, gateways): shows the plan, then creates, replaces, deletes")
     .requiredOption("-f, --file <spec.yaml>", "spec file")
     .option("--dry-run", "show the plan only")
     .action(async (o: { file: string; dryRun?: boolean }) => {
@@ -21,7 +21,9 @@ export function registerApplyCommands(program: Command, ctx: Ctx): void {
         if (o.dryRun) return io.result({ project: spec.project, plan }, () => "(dry run: nothing changed)");
         const made = await withInterrupt(io, (signal) => applyPlan(grid, spec, plan, { onProgress: io.progress, signal }));
         const vms = (await grid.vms.list()).filter((v) => v.project === spec.project);
-        io.result({ project: spec.project, plan, created: made.map((v) => v.name), vms }, () => `applied '${spec.project}'\n` + table(vms.map((v) => ({ ...v, node: v.nodeId })), ["name", "state", "node", "ip", "network"]));
+        const gateways = (await grid.gateways.list()).filter((g) => g.project === spec.project);
+        io.result({ project: spec.project, plan, created: made.map((v) => v.name), vms, gateways }, () => `applied '${spec.project}'\n` + table(vms.map((v) => ({ ...v, node: v.nodeId })), ["name", "state", "node", "ip", "publicIp", "network"]) +
+          (gateways.length ? `\n${table(gateways.map((g) => ({ ...g, node: g.nodeId })), ["name", "kind", "fqdn", "vm", "node"])}` : ""));
       });
     });
   program.command("delete").description("remove everything a spec file made").requiredOption("-f, --file <spec.yaml>", "spec file")

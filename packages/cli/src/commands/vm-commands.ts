@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { VmInfo, VmModelInput } from "@zgrid/client";
-import { knownFlists, sdk, withGrid, type Ctx, type GlobalOptions } from "../context.ts";
+import { knownFlists, sdk, withGrid, type Ctx } from "../context.ts";
 import { table } from "../output.ts";
 import { withInterrupt } from "../interrupt.ts";
 
@@ -45,7 +45,7 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
       };
       await withGrid(opts, async (grid) => {
         const info = await withInterrupt(io, (signal) => grid.vms.deploy(model, { signal, onProgress: io.progress }));
-        io.result(info, () => describeVm(c, info, opts));
+        io.result(info, () => describeVm(info));
       });
     });
 
@@ -53,16 +53,15 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     const { opts, io } = ctx();
     await withGrid(opts, async (grid) => {
       const vms = await grid.vms.list();
-      io.result(vms, () => table(vms.map((v) => ({ ...v, memory: `${v.memoryMiB} MiB` })), ["name", "state", "node", "ip", "network", "contractId", "cpu", "memory", "project"].map((c) => (c === "node" ? "nodeId" : c))));
+      io.result(vms, () => table(vms.map((v) => ({ ...v, memory: `${v.memoryMiB} MiB` })), ["name", "state", "node", "ip", "publicIp", "network", "contractId", "cpu", "memory", "project"].map((c) => (c === "node" ? "nodeId" : c))));
     });
   });
 
   vm.command("get <name>").description("one VM in detail").action(async (name: string) => {
     const { opts, io } = ctx();
-    const c = await sdk();
     await withGrid(opts, async (grid) => {
       const info = await grid.vms.get(name);
-      io.result(info, () => describeVm(c, info, opts));
+      io.result(info, () => describeVm(info));
     });
   });
 
@@ -90,22 +89,16 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
 }
 
 /**
- * How to get into the VM's private network from this host: on the local grid with node hosts the
- * network namespaces belong to the node's mount namespace, so enter it first.
+ * How to get into the VM's private network from this host. Node daemons (also those in the local
+ * grid's node hosts) create their network namespaces in the host's mount namespace, so
+ * `ip netns exec` reaches them from any shell, whichever daemon process made them.
  */
-export function reachPrefix(c: Sdk, v: VmInfo, opts: GlobalOptions): string {
-  try {
-    const g = c.readLocalGrid(opts.dataDir);
-    const node = g.underlay ? g.nodes.find((n) => n.nodeId === v.nodeId) : undefined;
-    if (node) return `nsenter --mount=/proc/${node.pid}/ns/mnt ip netns exec ${v.namespace}`;
-  } catch {
-    // not the local grid
-  }
+export function reachPrefix(v: VmInfo): string {
   return `ip netns exec ${v.namespace}`;
 }
 
-export function describeVm(c: Sdk, v: VmInfo, opts: GlobalOptions): string {
-  const via = reachPrefix(c, v, opts);
+export function describeVm(v: VmInfo): string {
+  const via = reachPrefix(v);
   return [
     `vm ${v.name}: ${v.state}${v.message ? ` (${v.message})` : ""}`,
     `  node ${v.nodeId}, contract ${v.contractId}, network ${v.network}, ip ${v.ip || "-"}${v.publicIp ? `, public ip ${v.publicIp}` : ""}`,

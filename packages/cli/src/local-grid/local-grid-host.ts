@@ -1,7 +1,8 @@
 /**
  * The process that is the local grid: it runs the dev chain (state in `<dataDir>/chain.jsonl`, so a
- * second `zgrid up` replays it), the flist hub, and one `zosd` child per node, then writes
- * `<dataDir>/grid.json` and serves until SIGTERM. `zgrid up` starts it detached; `zgrid down`
+ * second `zgrid up` replays it), the flist hub, and one `zosd` child per node (started again when it
+ * dies; every start recorded in `<node dir>/processes.jsonl`), then writes `<dataDir>/grid.json` and
+ * serves until SIGTERM. `zgrid up` starts it detached; `zgrid down`
  * stops it. First start also makes the farm and publishes a signed busybox flist.
  *
  * @example
@@ -11,7 +12,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -27,6 +28,7 @@ import type { ZosConfigInput } from "@zgrid/zos";
 import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "@zgrid/zos";
 import { buildBusyboxRoot } from "@zgrid/zos/hypervisor";
 import { vmStateDirFor } from "./local-grid-paths.ts";
+import { recordProcess } from "./node-processes.ts";
 
 const ZOSD = fileURLToPath(new URL("../../../zos/bin/zosd.ts", import.meta.url));
 const GiB = 1024 ** 3;
@@ -49,6 +51,13 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
   const ports = await stablePorts(join(dataDir, "ports.json"), o.underlay ?? false);
   const net = underlayNames(dataDir);
   const children: ChildProcess[] = [];
+  let gridInfo: LocalGridInfo | undefined;
+  /** grid.json, written atomically (again after a node daemon restart: its pid changed). */
+  const writeInfo = () => {
+    if (!gridInfo || stopping) return;
+    writeFileSync(localGridInfoPath(dataDir) + ".tmp", JSON.stringify(gridInfo, null, 2));
+    renameSync(localGridInfoPath(dataDir) + ".tmp", localGridInfoPath(dataDir));
+  };
   let chain: DevChain | undefined;
   let hub: Hub | undefined;
   let explorer: { explorer: Explorer; stopBus(): Promise<void> } | undefined;
@@ -113,12 +122,35 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       if (balance < 10n ** 19n) await admin.walletClient!.sendTransaction({ to: account.account, value: 10n ** 20n, chain: null });
       const logFile = join(dir, "zosd.log");
       const [cmd, args] = run(["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath]);
-      const child = spawn(cmd, args, {
-        stdio: ["ignore", "pipe", openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
-      });
-      children.push(child);
+      const startNode = () => {
+        const child = spawn(cmd, args, {
+          stdio: ["ignore", "pipe", openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
+        });
+        recordProcess(dir, { pid: child.pid!, program: "zosd", marker: configPath });
+        children.push(child);
+        return child;
+      };
+      const child = startNode();
       const ready = await readyLine(child, logFile);
-      nodes.push({ index: i, nodeId: ready.nodeId, twinId: ready.twinId, pid: child.pid!, dataDir: dir, vmStateDir: config.vmStateDir!, log: logFile, ...(host ? { address: host.address } : {}) });
+      const node = { index: i, nodeId: ready.nodeId, twinId: ready.twinId, pid: child.pid!, dataDir: dir, vmStateDir: config.vmStateDir!, log: logFile, ...(host ? { address: host.address } : {}) };
+      nodes.push(node);
+      // A node daemon that dies is started again, as a node's init would (its VMs, mounts and
+      // networks kept running and are re-adopted); each start is recorded for `down`.
+      const keepRunning = (c: ChildProcess, failures: number) => c.once("exit", (code, sig) => {
+        if (stopping) return;
+        const delay = Math.min(500 * 2 ** failures, 10_000);
+        log.error({ node: ready.nodeId, pid: c.pid, code, signal: sig, restartInMs: delay }, "a node daemon exited; restarting it");
+        setTimeout(() => {
+          if (stopping) return;
+          const next = startNode();
+          const started = Date.now();
+          node.pid = next.pid!;
+          writeInfo();
+          void readyLine(next, logFile).then(() => log.info({ node: ready.nodeId, pid: next.pid }, "node daemon restarted"), () => undefined);
+          keepRunning(next, Date.now() - started > 60_000 ? 0 : failures + 1);
+        }, delay).unref();
+      });
+      keepRunning(child, 0);
       log.info({ node: ready.nodeId }, "node ready");
     }
     // the explorer: its own twin (a dev account with no other role), index in <dataDir>/explorer.db
@@ -133,9 +165,8 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       user: { twinId: user.twinId, privateKey: user.privateKey, address: user.address }, flists: setup.flists, nodes,
       ...(underlay ? { underlay: { bridge: underlay.bridge, hostAddress: underlay.hostAddress, hosts: hosts.map((h) => h.namespace) } } : {}),
     };
-    writeFileSync(localGridInfoPath(dataDir) + ".tmp", JSON.stringify(info, null, 2));
-    spawnSync("mv", [localGridInfoPath(dataDir) + ".tmp", localGridInfoPath(dataDir)]);
-    for (const c of children) c.once("exit", (code) => { if (!stopping) log.error({ pid: c.pid, code }, "a node daemon exited"); });
+    gridInfo = info;
+    writeInfo();
   } catch (e) {
     log.error({ err: String(e) }, "local grid failed to start");
     writeFileSync(join(dataDir, "up-error.txt"), (e instanceof Error ? e.message : String(e)) + "\n");

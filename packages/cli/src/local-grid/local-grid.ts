@@ -17,6 +17,7 @@ import { LocalGridError, connectGrid, localGridConnection, localGridInfoPath, re
 import { Hypervisor } from "@zgrid/zos/hypervisor";
 import { networkNames } from "@zgrid/types";
 import { vmStateDirFor } from "./local-grid-paths.ts";
+import { stopRecordedProcesses } from "./node-processes.ts";
 
 const HOST_BIN = fileURLToPath(new URL("../../bin/zgrid-local-grid.ts", import.meta.url));
 
@@ -118,6 +119,11 @@ export async function downLocalGrid(o: { dataDir: string; nodes?: number; onProg
     if (isAlive(pid)) process.kill(pid, "SIGKILL");
   }
   for (const n of info?.nodes ?? []) if (isAlive(n.pid)) process.kill(n.pid, "SIGKILL");
+  // every node daemon the host ever started (restarts too), should one have outlived it
+  for (const dir of nodeDirsOf(o.dataDir, info, o.nodes)) {
+    const stopped = await stopRecordedProcesses(dir, 5_000);
+    if (stopped.length) progress(`stopped node processes ${stopped.join(", ")} of ${dir}`);
+  }
   const removedVms = await removeLeftovers(o.dataDir, info, networks, o.nodes);
   rmSync(localGridInfoPath(o.dataDir), { force: true });
   rmSync(join(o.dataDir, "host.pid"), { force: true });
@@ -137,7 +143,7 @@ async function waitNoVms(info: LocalGridInfo, timeoutMs: number): Promise<void> 
 async function removeLeftovers(dataDir: string, info: LocalGridInfo | undefined, networks: Array<{ nodeId: number; twinId: number; name: string; scope: string }>, nodeCount = 8): Promise<number> {
   let removed = 0;
   const nodeDirs = info?.nodes.map((n) => ({ dataDir: n.dataDir, vmStateDir: n.vmStateDir }))
-    ?? Array.from({ length: nodeCount }, (_, i) => ({ dataDir: join(dataDir, "nodes", String(i)), vmStateDir: vmStateDirFor(dataDir, i) }));
+    ?? nodeDirsOf(dataDir, undefined, nodeCount).map((d, i) => ({ dataDir: d, vmStateDir: vmStateDirFor(dataDir, i) }));
   for (const n of nodeDirs) {
     if (existsSync(n.vmStateDir)) {
       const hv = new Hypervisor({ stateDir: n.vmStateDir });
@@ -175,6 +181,11 @@ async function removeLeftovers(dataDir: string, info: LocalGridInfo | undefined,
     if (existsSync(pidFile)) for (const pid of readFileSync(pidFile, "utf8").split(/\s+/).filter(Boolean)) spawnSync("kill", ["-9", pid]);
   }
   return removed;
+}
+
+/** Data dirs of the grid's nodes: from grid.json, else the first `count` by convention. */
+function nodeDirsOf(dataDir: string, info: LocalGridInfo | undefined, count = 8): string[] {
+  return info?.nodes.map((n) => n.dataDir) ?? Array.from({ length: count }, (_, i) => join(dataDir, "nodes", String(i)));
 }
 
 function countReady(logFile: string): number {

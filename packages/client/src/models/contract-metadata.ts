@@ -16,6 +16,9 @@ export interface ContractMetadata {
   project?: string;
   /** Gateways: the name contract holding the name (cancelled with it). */
   nameContract?: number;
+  /** Gateways: the VM it publishes (older records keep it in `network`), or the FQDN it serves. */
+  vm?: string;
+  fqdn?: string;
   /** Short hash of the model that made it (apply replaces it when the model changes). */
   spec?: string;
 }

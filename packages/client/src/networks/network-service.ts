@@ -13,10 +13,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
-import { planNetwork, type NetworkWorkloadData } from "@zgrid/types";
-import { InputError } from "../errors/client-errors.ts";
+import { generateWgKeyPair, planNetwork, type Deployment, type NetworkPlan, type NetworkWorkloadData, type UserAccessInput } from "@zgrid/types";
+import { InputError, NotFoundError } from "../errors/client-errors.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
-import type { DeployTransaction, ProgressFn } from "../deploy/deployer.ts";
+import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
 import { encodeMetadata } from "../models/contract-metadata.ts";
 import { nodeClient } from "../nodes/node-client.ts";
 
@@ -28,6 +28,42 @@ export interface NetworkPart {
   subnet: string;
   /** True when this call made the part. */
   created: boolean;
+}
+
+/** The user's machine in a network: its wg-quick file and where it connects. */
+export interface NetworkAccess {
+  network: string;
+  /** True when the access peer was taken out (the other fields are then empty). */
+  removed: boolean;
+  /** The part the user's machine connects to. */
+  nodeId: number;
+  ipRange: string;
+  /** The user's /24 (x.y.255.0/24: node parts use x.y.<node id>.0/24) and address in it. */
+  subnet: string;
+  address: string;
+  publicKey: string;
+  endpoint: string;
+  /** wg-quick file with the user's private key. */
+  config: string;
+}
+
+export interface ConvergeOptions { name: string; nodes: Array<{ nodeId: number; nodeTwinId: number }>; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal }
+
+interface LoadedPart { nodeId: number; nodeTwinId: number; contractId: number; deployment: Deployment; data: NetworkWorkloadData | undefined }
+
+/** The user access subnet of a network: the last /24 of its /16 (node ids stop at 254). */
+export function accessSubnet(ipRange: string): string {
+  return subnetFor(ipRange, 1).replace(/\.1\.0\/24$/, ".255.0/24");
+}
+
+/** The access peer the parts hold: a peer without endpoint whose subnet is no part's. */
+function accessPeerOf(parts: LoadedPart[]): UserAccessInput | undefined {
+  const subnets = new Set(parts.map((p) => p.data?.subnet));
+  for (const p of parts) {
+    const peer = p.data?.peers.find((x) => x.endpoint === "" && !subnets.has(x.subnet));
+    if (peer) return { nodeId: p.nodeId, subnet: peer.subnet, publicKey: peer.wireguard_public_key };
+  }
+  return undefined;
 }
 
 export interface NetworkInfo { name: string; ipRange: string; parts: Array<{ nodeId: number; contractId: number; subnet: string; project?: string }> }
@@ -50,7 +86,10 @@ export class NetworkService {
   private readonly bus: () => Promise<Bus>;
   private readonly chain: GridClient;
 
-  constructor(o: { contracts: ContractService; bus: () => Promise<Bus>; chain: GridClient }) {
+  private readonly ctx: DeployContext | undefined;
+
+  constructor(o: { contracts: ContractService; bus: () => Promise<Bus>; chain: GridClient; ctx?: DeployContext }) {
+    this.ctx = o.ctx;
     this.contracts = o.contracts;
     this.bus = o.bus;
     this.chain = o.chain;
@@ -75,25 +114,24 @@ export class NetworkService {
   }
 
   /**
-   * Makes the network span at least `nodes`: a part (with its /24) on each new node, and every
-   * part's WireGuard peers set to all the others (existing parts are updated in place), so VMs on
-   * different nodes reach each other. New parts are made in `tx` (rolled back on failure).
+   * Makes the network span at least `nodes` (minus `removeNodes`): a part (with its /24) on each new
+   * node, and every part's WireGuard peers set to exactly the others (existing parts are updated in
+   * place), so VMs on different nodes reach each other and a removed node leaves no stale peer. The
+   * user's access peer (see `access`) is kept unless `access` says otherwise. New parts are made in
+   * `tx` (rolled back on failure).
    */
-  async converge(tx: DeployTransaction, o: { name: string; nodes: Array<{ nodeId: number; nodeTwinId: number }>; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal }): Promise<NetworkPart[]> {
+  async converge(tx: DeployTransaction, o: ConvergeOptions): Promise<NetworkPart[]> {
+    return (await this.apply(tx, o)).parts;
+  }
+
+  private async apply(tx: DeployTransaction, o: ConvergeOptions & { access?: UserAccessInput | null; removeNodes?: number[] }): Promise<{ parts: NetworkPart[]; plan: NetworkPlan }> {
     const existing = (await this.list()).find((n) => n.name === o.name);
     const ipRange = existing?.ipRange || o.ipRange || defaultIpRange(o.name);
     if (o.ipRange && existing && existing.ipRange !== o.ipRange) {
       throw new InputError(`network '${o.name}' already exists with ip range ${existing.ipRange}, not ${o.ipRange}`, { hint: "use another name or remove the network first (`zgrid network rm`)" });
     }
-    const bus = await this.bus();
-    const current = await Promise.all((existing?.parts ?? []).map(async (p) => {
-      const nodeTwinId = (await this.chain.getNode(p.nodeId)).twinId;
-      const d = await nodeClient(bus, nodeTwinId).get(p.contractId, { timeout: 10_000 });
-      const w = d.workloads.find((x) => x.type === "network" && x.name === o.name);
-      return { nodeId: p.nodeId, nodeTwinId, contractId: p.contractId, deployment: d, data: w?.data as NetworkWorkloadData | undefined };
-    }));
-    const fresh = o.nodes.filter((n) => !current.some((c) => c.nodeId === n.nodeId));
-    if (fresh.length === 0 && current.every((c) => c.data)) return current.map((c) => ({ name: o.name, nodeId: c.nodeId, contractId: c.contractId, ipRange, subnet: c.data!.subnet, created: false }));
+    const current = (await this.load(o.name, existing)).filter((c) => !o.removeNodes?.includes(c.nodeId));
+    const fresh = o.nodes.filter((n) => !current.some((c) => c.nodeId === n.nodeId) && !o.removeNodes?.includes(n.nodeId));
     const all = [...current.map((c) => ({ nodeId: c.nodeId, nodeTwinId: c.nodeTwinId })), ...fresh];
     const inputs = await Promise.all(all.map(async (n) => {
       const c = current.find((x) => x.nodeId === n.nodeId)?.data;
@@ -102,7 +140,9 @@ export class NetworkService {
         listenPort: c?.wireguard_listen_port ?? 20000 + (randomBytes(2).readUInt16BE() % 10000), ...(c ? { privateKey: c.wireguard_private_key } : {}),
       };
     }));
-    const plan = planNetwork({ ipRange, nodes: inputs });
+    const kept = accessPeerOf(current);
+    const access = o.access === null ? undefined : o.access ?? (kept && all.some((n) => n.nodeId === kept.nodeId) ? kept : undefined);
+    const plan = planNetwork({ ipRange, nodes: inputs, ...(access ? { userAccess: access } : {}) });
     const parts: NetworkPart[] = [];
     for (const n of all) {
       const planned = plan.nodes.find((p) => p.nodeId === n.nodeId)!;
@@ -118,13 +158,74 @@ export class NetworkService {
         parts.push({ name: o.name, nodeId: n.nodeId, contractId: d.contract_id, ipRange, subnet: planned.subnet, created: true });
       } else {
         if (JSON.stringify(cur.data?.peers ?? []) !== JSON.stringify(planned.workload.peers)) {
-          o.onProgress?.(`network '${o.name}': peering node ${n.nodeId} with ${planned.workload.peers.length} other node(s)`);
-          await tx.update({ nodeId: n.nodeId, nodeTwinId: n.nodeTwinId, current: cur.deployment, workloads: cur.deployment.workloads.map((w) => (w.name === o.name ? workload : { name: w.name, type: w.type, data: w.data })), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+          o.onProgress?.(`network '${o.name}': node ${n.nodeId} now peers with ${planned.workload.peers.length} peer(s)`);
+          await tx.update({ nodeId: n.nodeId, nodeTwinId: n.nodeTwinId, current: cur.deployment, workloads: cur.deployment.workloads.map((w) => (w.name === o.name && w.type === "network" ? workload : { name: w.name, type: w.type, data: w.data })), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) });
         }
         parts.push({ name: o.name, nodeId: n.nodeId, contractId: cur.contractId, ipRange, subnet: planned.subnet, created: false });
       }
     }
-    return parts;
+    return { parts, plan };
+  }
+
+  /** Each live part's deployment and network workload, read from its node. */
+  private async load(name: string, existing: NetworkInfo | undefined): Promise<LoadedPart[]> {
+    const bus = await this.bus();
+    return Promise.all((existing?.parts ?? []).map(async (p) => {
+      const nodeTwinId = (await this.chain.getNode(p.nodeId)).twinId;
+      const d = await nodeClient(bus, nodeTwinId).get(p.contractId, { timeout: 10_000 });
+      const w = d.workloads.find((x) => x.type === "network" && x.name === name);
+      return { nodeId: p.nodeId, nodeTwinId, contractId: p.contractId, deployment: d, data: w?.data as NetworkWorkloadData | undefined };
+    }));
+  }
+
+  /**
+   * Adds the user's own machine to the network as a WireGuard peer of one part (the access node:
+   * `nodeId`, else the one already used, else the lowest), replacing an earlier access key; every
+   * part is updated in place. Returns the wg-quick file (it holds the new private key: only the
+   * caller sees it). `remove` takes the access peer out everywhere.
+   *
+   * @example
+   * ```ts
+   * const a = await grid.networks.access("net");
+   * writeFileSync("net.conf", a.config, { mode: 0o600 }); // wg-quick up ./net.conf
+   * await grid.networks.access("net", { remove: true });
+   * ```
+   */
+  async access(name: string, o: { nodeId?: number; remove?: boolean; onProgress?: ProgressFn; signal?: AbortSignal } = {}): Promise<NetworkAccess> {
+    const existing = (await this.list()).find((n) => n.name === name);
+    if (!existing) throw new NotFoundError(`no network named '${name}'`, { hint: "list networks with `zgrid network ls`; a network exists once a VM uses it" });
+    if (o.nodeId !== undefined && !existing.parts.some((p) => p.nodeId === o.nodeId)) {
+      throw new InputError(`network '${name}' has no part on node ${o.nodeId}`, { hint: `pick one of its nodes: ${existing.parts.map((p) => p.nodeId).join(", ")}` });
+    }
+    const tx = this.transaction();
+    const nodes = existing.parts.map((p) => p.nodeId).sort((a, b) => a - b);
+    const kept = accessPeerOf(await this.load(name, existing));
+    const nodeId = o.nodeId ?? kept?.nodeId ?? nodes[0]!;
+    const { plan } = await this.apply(tx, { name, nodes: [], ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}),
+      access: o.remove ? null : { nodeId, subnet: accessSubnet(existing.ipRange), ...generateWgKeyPair() } });
+    const u = plan.userAccess;
+    if (!u) return { network: name, removed: true, nodeId: kept?.nodeId ?? 0, ipRange: existing.ipRange, subnet: "", address: "", publicKey: "", endpoint: "", config: "" };
+    const endpoint = /Endpoint = (.*)/.exec(u.config)?.[1] ?? "";
+    return { network: name, removed: false, nodeId: u.nodeId, ipRange: existing.ipRange, subnet: u.subnet, address: u.address, publicKey: u.keys.publicKey, endpoint, config: u.config };
+  }
+
+  /**
+   * Takes node `nodeId` out of the network: its part's contract is cancelled and every other part
+   * drops it from its peers (no stale peer left). Refused while VMs on that node use the network.
+   */
+  async removeNode(name: string, nodeId: number, o: { usedBy?: string[]; onProgress?: ProgressFn } = {}): Promise<number[]> {
+    if (o.usedBy?.length) throw new InputError(`network '${name}' on node ${nodeId} is used by ${o.usedBy.join(", ")}`, { hint: "remove those VMs first (`zgrid vm rm <name>`)" });
+    const n = (await this.list()).find((x) => x.name === name);
+    const gone = n?.parts.filter((p) => p.nodeId === nodeId) ?? [];
+    if (!n || gone.length === 0) throw new NotFoundError(`network '${name}' has no part on node ${nodeId}`, { hint: "see its parts with `zgrid network ls`" });
+    await this.apply(this.transaction(), { name, nodes: [], removeNodes: [nodeId], ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+    for (const p of gone) await this.contracts.cancel(p.contractId);
+    return gone.map((p) => p.contractId);
+  }
+
+  private transaction(): DeployTransaction {
+    if (!this.ctx) throw new Error("NetworkService was made without a deploy context");
+    return new DeployTransaction(this.ctx);
   }
 
   /** Where other nodes reach the node's WireGuard: its public IPv4, else its host (local grid: 127.0.0.1). */

@@ -1,7 +1,8 @@
 /**
- * Converges the grid to a spec: a plan (create / replace / delete / keep per VM, then network parts
- * no longer used), then its execution. A VM whose model changed is replaced (its contract is
- * cancelled and a new one made), because a zmachine is not updatable in place.
+ * Converges the grid to a spec: a plan (create / replace / delete / keep per VM and per gateway,
+ * then network parts no longer used), then its execution. A VM whose model changed is replaced (its
+ * contract is cancelled and a new one made), because a zmachine is not updatable in place; a
+ * gateway is replaced when it or its VM changed (the VM's private IP may differ).
  *
  * @example
  * ```ts
@@ -16,12 +17,13 @@ import type { ProgressFn } from "../deploy/deployer.ts";
 import { InputError } from "../errors/client-errors.ts";
 import type { VmModel } from "../models/vm-model.ts";
 import type { VmInfo } from "../vms/vm-service.ts";
+import type { GatewayInput } from "../gateways/gateway-service.ts";
 import type { ZdbInfo } from "../zdbs/zdb-service.ts";
 import type { Spec } from "./spec-file.ts";
 
 export interface PlanStep {
   action: "create" | "replace" | "delete" | "keep";
-  kind: "vm" | "network" | "zdb";
+  kind: "vm" | "network" | "gateway" | "zdb";
   name: string;
   nodeId?: number;
   reason?: string;
@@ -48,6 +50,17 @@ export async function planSpec(grid: Grid, spec: Spec): Promise<Plan> {
     else plan.push({ action: "keep", kind: "vm", name: vm.name, nodeId: cur.nodeId });
   }
   for (const cur of mine) if (!spec.vms.some((v) => v.name === cur.name)) plan.push({ action: "delete", kind: "vm", name: cur.name, nodeId: cur.nodeId });
+  const gws = await grid.gateways.list();
+  for (const g of spec.gateways) {
+    const cur = gws.find((x) => x.name === g.name);
+    if (cur && cur.project !== spec.project) throw new InputError(`gateway '${g.name}' exists outside project '${spec.project}'`, { hint: "rename it in the spec or remove the other one" });
+    const hash = gatewaySpecHash(spec, g);
+    const vmReplaced = !!g.vm && plan.some((s) => s.kind === "vm" && s.name === g.vm && s.action !== "keep");
+    if (!cur) plan.push({ action: "create", kind: "gateway", name: g.name });
+    else if (cur.spec !== hash || vmReplaced) plan.push({ action: "replace", kind: "gateway", name: g.name, nodeId: cur.nodeId, reason: cur.spec !== hash ? "changed" : `VM '${g.vm}' is replaced` });
+    else plan.push({ action: "keep", kind: "gateway", name: g.name, nodeId: cur.nodeId });
+  }
+  for (const cur of gws) if (cur.project === spec.project && !spec.gateways.some((g) => g.name === cur.name)) plan.push({ action: "delete", kind: "gateway", name: cur.name, nodeId: cur.nodeId });
   plan.push(...planZdbs(await grid.zdbs.list(), spec));
   // network parts of this project on nodes where no VM of the spec will stay
   const keepNodes = (network: string) => new Set(plan.filter((s) => s.kind === "vm" && s.action !== "delete").map((s) => {
@@ -66,6 +79,10 @@ export async function planSpec(grid: Grid, spec: Spec): Promise<Plan> {
 
 export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgress?: ProgressFn; signal?: AbortSignal } = {}): Promise<VmInfo[]> {
   const progress = o.onProgress ?? (() => undefined);
+  for (const s of plan.filter((x) => x.kind === "gateway" && (x.action === "delete" || x.action === "replace"))) {
+    progress(`gateway '${s.name}': removing${s.action === "replace" ? " (to replace it)" : ""}`);
+    await grid.gateways.delete(s.name);
+  }
   for (const s of plan.filter((x) => x.kind === "vm" && (x.action === "delete" || x.action === "replace"))) {
     progress(`vm '${s.name}': removing${s.action === "replace" ? " (to replace it)" : ""}`);
     await grid.vms.delete(s.name);
@@ -92,12 +109,28 @@ export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgr
     progress(`network '${s.name}': removing its part on node ${s.nodeId}`);
     await grid.contracts.cancel(part.contractId);
   }
+  for (const s of plan.filter((x) => x.kind === "gateway" && (x.action === "create" || x.action === "replace"))) {
+    const g = spec.gateways.find((x) => x.name === s.name)!;
+    progress(`gateway '${s.name}': deploying`);
+    await grid.gateways.create({ ...g, project: spec.project, spec: gatewaySpecHash(spec, g), onProgress: (m) => progress(`gateway '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) });
+  }
   return made;
+}
+
+/** The hash a gateway's contract keeps: its input and the model of the VM it publishes. */
+export function gatewaySpecHash(spec: Spec, g: GatewayInput): string {
+  const vm = g.vm ? spec.vms.find((v) => v.name === g.vm) : undefined;
+  return createHash("sha256").update(JSON.stringify({ g, vm: vm ? vmSpecHash(vm, ipRangeOf(spec, vm.network)) : "" })).digest("hex").slice(0, 12);
 }
 
 /** Removes every VM and network part of the spec's project. */
 export async function deleteSpec(grid: Grid, spec: Spec, o: { onProgress?: ProgressFn } = {}): Promise<Plan> {
   const plan: Plan = [];
+  for (const g of (await grid.gateways.list()).filter((x) => x.project === spec.project)) {
+    o.onProgress?.(`gateway '${g.name}': removing`);
+    await grid.gateways.delete(g.name);
+    plan.push({ action: "delete", kind: "gateway", name: g.name, nodeId: g.nodeId });
+  }
   for (const vm of (await grid.vms.list()).filter((v) => v.project === spec.project)) {
     o.onProgress?.(`vm '${vm.name}': removing`);
     await grid.vms.delete(vm.name);

@@ -54,6 +54,33 @@ test("a missing file says so", () => {
   }
 });
 
+test("gateways: compose-like ports on VMs and a gateways section", () => {
+  const s = parseSpec([
+    "project: p", "networks: [{ name: n }]", "vms:",
+    "  - name: web", "    network: n", "    flist: busybox", '    ports: ["shop:80", "app.example.org:443/tls", { name: api, port: 8080, fqdn: api.example.org }]',
+    "gateways:", "  - name: blog", "    fqdn: blog.example.org", "    backends: [http://185.69.0.20:80]", "  - name: raw", "    backends: [185.69.0.21:443]", "    tls_passthrough: true", "    node: 3", "",
+  ].join("\n"), "spec.yaml", { flists });
+  assert.deepEqual(s.gateways, [
+    { name: "shop", vm: "web", port: 80 },
+    { name: "app-example-org", vm: "web", port: 443, fqdn: "app.example.org", tlsPassthrough: true },
+    { name: "api", vm: "web", port: 8080, fqdn: "api.example.org" },
+    { name: "blog", backends: ["http://185.69.0.20:80"], fqdn: "blog.example.org" },
+    { name: "raw", backends: ["185.69.0.21:443"], tlsPassthrough: true, node: 3 },
+  ]);
+  assert.equal("ports" in s.vms[0]!, false, "ports are not part of the VM model (changing them does not replace the VM)");
+});
+
+test("gateway errors name file, line and field", () => {
+  const base = "project: p\nnetworks: [{ name: n }]\nvms:\n  - name: web\n    network: n\n    flist: busybox\n";
+  assert.match(specError(`${base}    ports: ["shop"]\n`).message, /^spec\.yaml:7: vms\.0\.ports\.0: .*NAME:PORT/);
+  assert.match(specError(`${base}    ports: ["shop:80", "shop:81"]\n`).message, /^spec\.yaml:7: vms\.0\.ports\.1: gateway name 'shop' is used twice/);
+  assert.match(specError(`${base}gateways:\n  - name: gw1\n    vm: nope\n`).message, /^spec\.yaml:8: gateways\.0: VM 'nope' is not declared/);
+  assert.match(specError(`${base}gateways:\n  - name: gw1\n    backends: [http://127.0.0.1:80]\n`).message, /^spec\.yaml:8: gateways\.0: gateway 'gw1': backends\.0 .*not loopback/);
+  assert.match(specError(`${base}gateways:\n  - name: gw1\n    vm: web\n    backends: [http://1.2.3.4:80]\n`).message, /either a VM or backends/);
+  assert.match(specError(`${base}gateways:\n  - name: gw1\n    backends: [http://1.2.3.4:80]\n    fqdn: nodots\n`).message, /'nodots' is not a domain name/);
+  assert.match(specError(`${base}gateways:\n  - name: gw1\n    backends: [http://1.2.3.4:80]\n    tls_passthrough: true\n`).message, /IP:port \(TLS passthrough\)/);
+});
+
 test("zdbs in a spec: sizes parsed, defaults filled, mistakes named by line", () => {
   const s = parseSpec("project: shop\nzdbs:\n  - name: store\n    size: 1G\n    mode: seq\n    password: s3cret\n  - name: cache\n    node: 2\n    size: 2097152\n", "spec.yaml", { flists });
   assert.deepEqual(s.zdbs, [

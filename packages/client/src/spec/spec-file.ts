@@ -14,6 +14,13 @@
  *     flist: busybox            # a name the grid knows, or an URL
  *     memory: 256               # MiB
  *     env: { MODE: prod }
+ *     ports: ["shop:80"]        # compose-like: a name gateway shop.<node domain> -> port 80
+ *                               # ("app.example.org:443/tls": FQDN gateway with TLS passthrough)
+ * gateways:                     # the same, or public backends, spelled out
+ *   - name: blog
+ *     fqdn: blog.example.org    # optional: your own domain instead of blog.<node domain>
+ *     backends: [http://185.69.0.20:80]
+ *     tls_passthrough: false
  * zdbs:
  *   - name: store
  *     node: 1                   # optional: else a node with the HDD capacity free
@@ -32,16 +39,35 @@ import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument, isNode } from "yaml";
 import { z } from "zod";
 import { WORKLOAD_NAME } from "@zgrid/types";
-import { SpecError } from "../errors/client-errors.ts";
+import { InputError, SpecError } from "../errors/client-errors.ts";
+import { checkGatewayInput, type GatewayInput } from "../gateways/gateway-service.ts";
 import { parseSize } from "../format.ts";
 import { vmModelSchema, type VmModel } from "../models/vm-model.ts";
 
 const name = z.string().regex(WORKLOAD_NAME, "letters, digits and _ only, at most 36");
 
+const PORT_TEXT = /^([a-z0-9_-]{3,36}|(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z][A-Za-z0-9-]{0,62}):(\d{1,5})(\/tls)?$/;
+const gwName = z.string().regex(/^[a-z0-9_-]{3,36}$/, "3 to 36 of a-z 0-9 - _");
+const portSchema = z.union([
+  z.string().regex(PORT_TEXT, "NAME:PORT (a name gateway) or FQDN:PORT, with /tls for TLS passthrough, e.g. shop:80"),
+  z.strictObject({ name: gwName, port: z.number().int().min(1).max(65535), fqdn: z.string().optional(), tls_passthrough: z.boolean().default(false) }),
+]);
+
+const gatewaySchema = z.strictObject({
+  name: gwName,
+  vm: z.string().optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  backends: z.array(z.string()).max(64).optional(),
+  fqdn: z.string().optional(),
+  tls_passthrough: z.boolean().default(false),
+  node: z.number().int().min(1).optional(),
+});
+
 export const specSchema = z.strictObject({
   project: name,
   networks: z.array(z.strictObject({ name, ip_range: z.string().regex(/^\d+\.\d+\.0\.0\/16$/, "a /16 like 10.60.0.0/16").optional() })).default([]),
-  vms: z.array(vmModelSchema.extend({ flist: z.string().min(1) })).default([]),
+  vms: z.array(vmModelSchema.extend({ flist: z.string().min(1), ports: z.array(portSchema).max(16).default([]) })).default([]),
+  gateways: z.array(gatewaySchema).max(64).default([]),
   zdbs: z.array(z.strictObject({
     name: z.string().regex(/^[a-z0-9_]{1,30}$/, "1 to 30 of a-z 0-9 _"),
     node: z.number().int().min(1).optional(),
@@ -68,6 +94,17 @@ export interface Spec {
   networks: Array<{ name: string; ip_range?: string }>;
   vms: VmModel[];
   zdbs: ZdbModel[];
+  /** From `gateways` and the VMs' `ports`. */
+  gateways: GatewayInput[];
+}
+
+/** A compose-like port entry as a gateway to the VM. */
+function portGateway(vm: string, p: z.infer<typeof portSchema>): GatewayInput {
+  if (typeof p !== "string") return { name: p.name, vm, port: p.port, ...(p.fqdn ? { fqdn: p.fqdn } : {}), ...(p.tls_passthrough ? { tlsPassthrough: true } : {}) };
+  const m = PORT_TEXT.exec(p)!;
+  const host = m[1]!;
+  const fqdn = host.includes(".");
+  return { name: fqdn ? host.replace(/\./g, "-").slice(0, 36) : host, vm, port: Number(m[2]), ...(fqdn ? { fqdn: host } : {}), ...(m[3] ? { tlsPassthrough: true } : {}) };
 }
 
 /** Reads and checks a spec file. `flists` maps short names (busybox) to URLs. */
@@ -122,5 +159,25 @@ export function parseSpec(text: string, file: string, o: { flists?: Record<strin
     if (!(size >= 1024 * 1024)) throw new SpecError(file, lineOf(["zdbs", i, "size"]), `zdbs.${i}.size`, "at least 1M");
     zdbs.push({ name: z.name, ...(z.node ? { node: z.node } : {}), size, mode: z.mode, password: z.password, public: z.public });
   }
-  return { file, project: spec.project, networks: spec.networks.map((n) => ({ name: n.name, ...(n.ip_range ? { ip_range: n.ip_range } : {}) })), vms: spec.vms, zdbs };
+  const gateways: Array<[GatewayInput, PropertyKey[]]> = [];
+  for (const [i, vm] of spec.vms.entries()) vm.ports.forEach((p, j) => gateways.push([portGateway(vm.name, p), ["vms", i, "ports", j]]));
+  spec.gateways.forEach((g, i) => gateways.push([{
+    name: g.name, ...(g.vm ? { vm: g.vm } : {}), ...(g.port ? { port: g.port } : {}), ...(g.backends ? { backends: g.backends } : {}),
+    ...(g.fqdn ? { fqdn: g.fqdn } : {}), ...(g.tls_passthrough ? { tlsPassthrough: true } : {}), ...(g.node ? { node: g.node } : {}),
+  }, ["gateways", i]]));
+  const names = new Set<string>();
+  for (const [g, path] of gateways) {
+    const at = (msg: string, hint?: string) => new SpecError(file, lineOf(path), path.join("."), msg, hint ? { hint } : {});
+    if (names.has(g.name)) throw at(`gateway name '${g.name}' is used twice`);
+    names.add(g.name);
+    if (g.vm && !spec.vms.some((v) => v.name === g.vm)) throw at(`VM '${g.vm}' is not declared under vms`);
+    try {
+      checkGatewayInput(g);
+    } catch (e) {
+      if (e instanceof InputError) throw at(e.shortMessage, e.hint);
+      throw e;
+    }
+  }
+  const vms = spec.vms.map(({ ports: _ports, ...vm }) => vm);
+  return { file, project: spec.project, networks: spec.networks.map((n) => ({ name: n.name, ...(n.ip_range ? { ip_range: n.ip_range } : {}) })), vms, gateways: gateways.map(([g]) => g), zdbs };
 }

@@ -38,8 +38,10 @@ export interface VmInfo {
   memoryMiB: number;
   project?: string;
   spec?: string;
-  /** The public IPv4 (CIDR) when the VM has one. */
+  /** The public IPv4 (CIDR) when the VM has one, held on the VM's own NIC. */
   publicIp: string;
+  /** The public IPv6 (CIDR) when the VM has one. */
+  publicIp6: string;
   /** Console log path on the node's host (local grid: readable here). */
   consoleLog: string;
   /** The host namespace holding the VM's gateway (local grid), and how to reach the VM. */
@@ -171,7 +173,7 @@ export class VmService {
     const pub = d?.workloads.find((x) => x.type === "ip")?.result?.data as Partial<IpResult> | undefined;
     const ns = networkNames(nodeId, this.ctx.twinId, network, await this.nodeAccount(nodeId)).namespace;
     return {
-      name, nodeId, contractId: d?.contract_id ?? contractId ?? 0, network, ip, publicIp: pub?.ip ?? "",
+      name, nodeId, contractId: d?.contract_id ?? contractId ?? 0, network, ip, publicIp: pub?.ip ?? "", publicIp6: pub?.ip6 ?? "",
       state: d ? (w?.result?.state ?? "init") : "unreachable", message: w?.result?.message ?? "",
       flist: wd.flist ?? "", cpu: wd.compute_capacity?.cpu ?? 0, memoryMiB: Math.round((wd.compute_capacity?.memory ?? 0) / 1024 ** 2),
       ...(project ? { project } : {}), ...(spec ? { spec } : {}),

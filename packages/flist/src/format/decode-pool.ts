@@ -11,7 +11,7 @@
  * await pool.close();
  * ```
  */
-import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { Worker } from "node:worker_threads";
 import { BlockIntegrityError } from "../errors/flist-errors.ts";
 import { decodeBlock } from "./block-codec.ts";
 import { toHex } from "./hash.ts";
@@ -23,7 +23,6 @@ interface Job {
 
 type Reply = { seq: number; bytes: number } | { seq: number; error: string; integrity: boolean };
 
-const MARK = "zgrid-decode-pool";
 
 export class DecodePool {
   readonly size: number;
@@ -35,7 +34,7 @@ export class DecodePool {
   constructor(size: number) {
     this.size = Math.max(0, Math.floor(size));
     for (let i = 0; i < this.size; i++) {
-      const w = new Worker(new URL(import.meta.url), { workerData: MARK });
+      const w = new Worker(new URL("./decode-worker.ts", import.meta.url));
       this.#load.push(0);
       w.on("message", (m: Reply) => {
         this.#load[i]!--;
@@ -75,16 +74,4 @@ export class DecodePool {
   async close(): Promise<void> {
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
-}
-
-if (!isMainThread && parentPort && workerData === MARK) {
-  const port = parentPort;
-  port.on("message", (m: { seq: number; id: Uint8Array; key: Uint8Array; data: Uint8Array }) => {
-    try {
-      port.postMessage({ seq: m.seq, bytes: decodeBlock(m.id, m.key, m.data).length });
-    } catch (e) {
-      const integrity = e instanceof BlockIntegrityError;
-      port.postMessage({ seq: m.seq, error: integrity ? String(e.details.reason) : (e as Error).message, integrity });
-    }
-  });
 }

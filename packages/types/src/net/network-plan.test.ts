@@ -48,3 +48,12 @@ test("keeps given subnets and keys, refuses overlaps", () => {
   assert.throws(() => planNetwork({ ipRange: "10.20.0.0/24", nodes }), /not an IPv4 \/16/);
   assert.throws(() => planNetwork({ ipRange: "10.20.0.0/16", nodes: [nodes[0]!, nodes[0]!] }), /listed twice/);
 });
+
+test("re-planning with only the user's public key keeps the access peer and writes no config", () => {
+  const first = planNetwork({ ipRange: "10.20.0.0/16", nodes: nodes.slice(0, 2), userAccess: { nodeId: 2, subnet: "10.20.255.0/24" } });
+  const again = planNetwork({ ipRange: "10.20.0.0/16", nodes: nodes.slice(0, 2).map((n, i) => ({ ...n, subnet: first.nodes[i]!.subnet, privateKey: first.nodes[i]!.keys.privateKey })),
+    userAccess: { nodeId: 2, subnet: "10.20.255.0/24", publicKey: first.userAccess!.keys.publicKey } });
+  assert.equal(again.userAccess?.config, "");
+  assert.deepEqual(again.nodes.map((n) => n.workload.peers), first.nodes.map((n) => n.workload.peers));
+  assert.deepEqual(again.nodes[1]!.workload.peers.at(-1), { subnet: "10.20.255.0/24", wireguard_public_key: first.userAccess!.keys.publicKey, allowed_ips: ["10.20.255.0/24"], endpoint: "" });
+});

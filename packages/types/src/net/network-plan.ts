@@ -32,8 +32,12 @@ export interface PlannedNode { nodeId: number; subnet: string; keys: WgKeyPair; 
 export interface NetworkPlan {
   ipRange: string;
   nodes: PlannedNode[];
+  /** `config` (the wg-quick file) is empty when only the user's public key was given. */
   userAccess?: { subnet: string; address: string; keys: WgKeyPair; nodeId: number; config: string };
 }
+
+/** The user's machine as a peer: a new key pair, a private key to keep, or only the public key (re-planning). */
+export interface UserAccessInput { nodeId: number; subnet?: string; privateKey?: string; publicKey?: string }
 
 export interface PlanNodeInput {
   nodeId: number;
@@ -79,7 +83,7 @@ const endpointOf = (host: string, port: number) => (host.includes(":") ? `[${hos
  * Plans the network: subnets (kept when given, else the lowest free /24 from .2), keys, peers.
  * Throws RangeError on a duplicate node, a subnet outside the range or used twice.
  */
-export function planNetwork(o: { ipRange: string; nodes: PlanNodeInput[]; userAccess?: { nodeId: number; subnet?: string; privateKey?: string } }): NetworkPlan {
+export function planNetwork(o: { ipRange: string; nodes: PlanNodeInput[]; userAccess?: UserAccessInput }): NetworkPlan {
   parseRange(o.ipRange);
   const prefix = o.ipRange.replace(/\.0\.0\/16$/, ".");
   const used = new Set<string>();
@@ -107,9 +111,10 @@ export function planNetwork(o: { ipRange: string; nodes: PlanNodeInput[]; userAc
     const access = base.find((b) => b.input.nodeId === o.userAccess!.nodeId);
     if (!access) throw new RangeError(`user access node ${o.userAccess.nodeId} is not a node of the network`);
     const subnet = o.userAccess.subnet ?? next();
-    const keys = o.userAccess.privateKey ? wgKeyPairFromPrivate(o.userAccess.privateKey) : generateWgKeyPair();
+    const given = o.userAccess;
+    const keys = given.privateKey ? wgKeyPairFromPrivate(given.privateKey) : given.publicKey ? { privateKey: "", publicKey: given.publicKey } : generateWgKeyPair();
     const address = subnet.replace(/\.0\/24$/, ".2");
-    const config = [
+    const config = !keys.privateKey ? "" : [
       "[Interface]", `PrivateKey = ${keys.privateKey}`, `Address = ${address}/24`, "",
       "[Peer]", `PublicKey = ${access.keys.publicKey}`, `AllowedIPs = ${o.ipRange}`,
       `Endpoint = ${endpointOf(access.input.endpoint, access.input.listenPort)}`, "PersistentKeepalive = 25", "",

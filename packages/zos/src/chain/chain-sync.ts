@@ -1,10 +1,11 @@
 /**
- * Keeps the node in line with the chain (DESIGN.md step 5), level-based like a controller:
- * - events, followed from a cursor saved on disk (so a restart misses nothing): contract deleted
- *   -> deprovision; grace period -> pause; resumed -> resume;
- * - a reconcile pass at start and every `intervalMs`: every stored deployment is compared with its
- *   contract on chain and converged (deleted -> deprovision, grace -> paused, created -> running),
- *   and used resources are reported again. A missed event is therefore repaired by the next pass.
+ * Keeps the node in line with the chain (DESIGN.md step 5), level-based like a controller: it only
+ * tells the engine WHICH contract to look at (`engine.reconcile(id)`), never what to do:
+ * - events, followed from a cursor saved on disk (so a restart misses nothing): a contract of this
+ *   node deleted, in grace period or resumed -> reconcile it;
+ * - a pass at start (start-up adoption) and every `intervalMs`: every stored deployment is
+ *   reconciled (the engine compares it with its contract on chain and with what runs). A missed
+ *   event is therefore repaired by the next pass.
  *
  * @example
  * ```ts
@@ -16,7 +17,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import type { Logger } from "@zgrid/log";
 import type { DeploymentStore } from "../engine/deployment-store.ts";
 import type { NodeChain } from "../engine/node-chain.ts";
-import { isDeleted, type ProvisionEngine } from "../engine/provision-engine.ts";
+import type { ProvisionEngine } from "../engine/provision-engine.ts";
 
 export interface ChainEvent {
   eventName: string;
@@ -31,7 +32,7 @@ export interface WatchableChain extends NodeChain {
 export interface ChainSyncOptions {
   nodeId: number;
   chain: WatchableChain;
-  engine: ProvisionEngine;
+  engine: Pick<ProvisionEngine, "reconcile" | "reconcileAll" | "abort">;
   store: DeploymentStore;
   /** File holding the last handled block. */
   cursorFile: string;
@@ -39,6 +40,9 @@ export interface ChainSyncOptions {
   intervalMs?: number;
   log: Logger;
 }
+
+/** Events that change what a node runs for a contract. */
+const CONTRACT_EVENTS = new Set(["ContractDeleted", "ContractGracePeriodStarted", "ContractResumed", "ContractUpdated"]);
 
 export class ChainSync {
   private readonly o: ChainSyncOptions;
@@ -53,7 +57,7 @@ export class ChainSync {
   async start(): Promise<void> {
     const saved = await readFile(this.o.cursorFile, "utf8").then((t) => BigInt(t.trim()), () => undefined);
     const from = saved !== undefined ? saved + 1n : await this.o.chain.getBlockNumber();
-    await this.reconcile();
+    void this.reconcile();
     this.watcher = this.o.chain.watchEvents({
       fromBlock: from,
       onEvents: async (events, toBlock) => {
@@ -81,17 +85,8 @@ export class ChainSync {
   }
 
   private async pass(): Promise<void> {
-    for (const d of this.o.store.list()) {
-      if (isDeleted(d)) continue;
-      try {
-        const c = await this.o.chain.getContract(d.contract_id);
-        // Never awaited: one contract's hung work must not hold the pass for every other contract.
-        if (c.state === "deleted" || c.nodeId !== this.o.nodeId) this.#background(d.contract_id, this.o.engine.deprovision(d.contract_id, "contract deleted on chain"));
-        else this.#background(d.contract_id, this.o.engine.setPaused(d.contract_id, c.state === "grace_period"));
-      } catch (e) {
-        this.o.log.warn({ contract: d.contract_id, err: e }, "reconcile: could not read contract");
-      }
-    }
+    // Never awaited: one contract's hung work must not hold the pass (reconciles are coalesced).
+    void this.o.engine.reconcileAll();
   }
 
   private async onEvent(e: ChainEvent): Promise<void> {
@@ -99,13 +94,8 @@ export class ChainSync {
     if (args.nodeId !== this.o.nodeId || args.contractId === undefined) return;
     const id = Number(args.contractId);
     if (!this.o.store.get(id)) return;
-    if (e.eventName === "ContractDeleted") this.#background(id, this.o.engine.deprovision(id, "contract cancelled on chain"));
-    else if (e.eventName === "ContractGracePeriodStarted") this.#background(id, this.o.engine.setPaused(id, true));
-    else if (e.eventName === "ContractResumed") this.#background(id, this.o.engine.setPaused(id, false));
-  }
-
-  /** Work queued on a contract runs on its own; its failure is logged. */
-  #background(contractId: number, work: Promise<void>): void {
-    work.catch((e: unknown) => this.o.log.warn({ contract: contractId, err: e }, "chain sync: contract work failed"));
+    // Never awaited: a contract's work runs on its own queue (reconcile never throws).
+    if (e.eventName === "ContractDeleted") this.o.engine.abort(id, "contract cancelled on chain");
+    if (CONTRACT_EVENTS.has(e.eventName)) void this.o.engine.reconcile(id);
   }
 }

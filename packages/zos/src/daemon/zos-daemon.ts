@@ -1,7 +1,8 @@
 /**
- * The Zero-OS node daemon: one place that starts and stops every long-lived part, in order —
- * identity, chain client, twin, bus, store, hypervisor, engine (re-adopting what an earlier
- * process left running), API routes, registration, chain sync, VM monitor, uptime reports.
+ * The Zero-OS node daemon: one place that starts every long-lived part in order and stops them in
+ * reverse (Lifecycle) — identity, chain client, twin, bus, registration, store, hypervisor,
+ * managers (create-managers.ts), engine, API routes, chain sync (its first pass re-adopts what an
+ * earlier process left running), VM monitor, liveness watch, uptime reports.
  * Nothing here touches a workload: only signed, contracted deployments and the chain drive it.
  *
  * @example
@@ -16,7 +17,7 @@ import { join } from "node:path";
 import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
 import { chainTwinDirectory, createGridClient } from "@zgrid/chain/client";
 import { createLogger } from "@zgrid/log";
-import { BaseError, bytesToHex, WORKLOAD_TYPE_NAMES, type Deployment, type NodeStatistics } from "@zgrid/types";
+import { BaseError, bytesToHex, parseWorkloadId, WORKLOAD_TYPE_NAMES, type NodeStatistics } from "@zgrid/types";
 import { registerRoutes } from "../api/register-routes.ts";
 import { startMetricsServer, zosMetricsText } from "./zos-metrics.ts";
 import { ChainSync, type WatchableChain } from "../chain/chain-sync.ts";
@@ -29,19 +30,14 @@ import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { VmMonitor } from "../hypervisor/vm-monitor.ts";
 import { measureCapacity } from "../node/node-capacity.ts";
 import { loadNodeIdentity } from "../node/node-identity.ts";
-import { gatewayManagers } from "../primitives/gateway/gateway-managers.ts";
 import { HaproxyGateway } from "../primitives/gateway/haproxy-gateway.ts";
 import { fqdnProver } from "../primitives/gateway/fqdn-proof.ts";
-import { ipManager } from "../primitives/ip/ip-manager.ts";
-import { networkManager, type NetworkResult } from "../primitives/network/network-manager.ts";
 import { EgressAddressBook } from "../primitives/network/egress-addresses.ts";
 import { nodePaths } from "../primitives/node-paths.ts";
-import { volumeManager } from "../primitives/volume/volume-manager.ts";
 import { FlistMounts } from "../primitives/zmachine/flist-mounts.ts";
-import { zmachineManager } from "../primitives/zmachine/zmachine-manager.ts";
 import { startZdb } from "../primitives/zdb/start-zdb.ts";
-import { zlogsManager } from "../primitives/zlogs/zlogs-manager.ts";
-import { diskManager } from "../primitives/zmount/zmount-manager.ts";
+import { createManagers } from "./create-managers.ts";
+import { intervalService, Lifecycle, service } from "./lifecycle.ts";
 import type { ZosConfig } from "./zos-config.ts";
 import { EgressPolicy } from "../egress/egress-policy.ts";
 
@@ -74,10 +70,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
   let twinId = await chain.twinIdByAccount(key.address);
   if (twinId === 0) twinId = await chain.createTwin({ peerId, relays: [] });
 
-  const stoppers: Array<() => Promise<void> | void> = [];
-  const stopAll = async () => {
-    for (const s of stoppers.reverse()) await Promise.resolve(s()).catch((e: unknown) => log.warn({ err: e }, "stop step failed"));
-  };
+  const life = new Lifecycle(log);
   try {
     const portFile = join(config.dataDir, "bus.port");
     const bus = await createBus({
@@ -86,7 +79,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       ...(config.bus.announce ? { announce: config.bus.announce } : {}),
       relay: { server: config.bus.relayServer, reserveOn: config.bus.relays },
     });
-    stoppers.push(() => bus.stop());
+    await life.start(service("bus", () => undefined, () => bus.stop()));
     rememberPort(bus.addresses(), portFile);
     const addresses = [...bus.addresses().map((a) => a.replace(/\/p2p\/[^/]+$/, "")).filter((a) => !a.includes("/p2p-circuit")), ...config.bus.relays];
     const total = measureCapacity(config.dataDir, config.capacity);
@@ -94,7 +87,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     const nlog = log.child({ node: nodeId });
 
     const store = openDeploymentStore(join(config.dataDir, "zos.db"));
-    stoppers.push(() => store.close());
+    await life.start(service("store", () => undefined, () => store.close()));
     const paths = nodePaths(config.dataDir);
     const egress = new EgressPolicy({
       allow: config.egress.allow,
@@ -110,30 +103,24 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     const flists = new FlistMounts({ cacheDir: paths.cacheDir, cacheBytes: config.flist.cacheBytes, requireSignature: config.flist.requireSignature, policy: flistEgress,
       downloadTimeoutMs: config.limits.flistDownloadTimeoutMs, maxFlistBytes: config.limits.maxFlistBytes,
       ...(config.flist.trustedSigners ? { trustedSigners: config.flist.trustedSigners } : {}), ...(config.flist.stores ? { stores: config.flist.stores } : {}) });
-    const managers: ManagerMap = {
-      zmount: diskManager(paths),
-      volume: volumeManager(paths),
-      network: networkManager({ nodeId, scope: key.address, egressAddresses: new EgressAddressBook(join(config.dataDir, "egress-addresses.json")) }),
-      zmachine: zmachineManager({ paths, hypervisor, flists, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
-      ip: ipManager({ chain, publicBridge: config.publicBridge, findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) }),
-      zlogs: zlogsManager({ policy: egress, consoleOf: async (ctx, vm) => (await hypervisor.status(`${ctx.deployment.twin_id}-${ctx.deployment.contract_id}-${vm}`).catch(() => undefined))?.consoleLog }),
-    };
-    const zdb = await startZdb({ dataDir: config.dataDir, sockDir: join(config.vmStateDir ?? config.dataDir, "zdb"), listen: config.zdb, announce: config.zdb.announce, multiaddrs: addresses, store, log: nlog.child({ component: "zos.zdb" }) });
-    stoppers.push(() => zdb.stop());
-    managers.zdb = zdb.manager as ManagerMap["zdb"];
     const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), httpPort: config.gateway.httpPort, httpsPort: config.gateway.httpsPort });
-    const gateways = gatewayManagers({ domain: config.publicConfig.domain, names: chain, proxy: gatewayProxy, policy: egress,
-      proveFqdn: fqdnProver({ ...(config.gateway.fqdnResolvers ? { resolvers: config.gateway.fqdnResolvers } : {}) }), findNetwork: (ctx, name) => findNetwork(store, ctx.deployment, name) });
-    managers["gateway-name-proxy"] = gateways.name;
-    managers["gateway-fqdn-proxy"] = gateways.fqdn;
+    const managers = createManagers({
+      nodeId, scope: key.address, paths, hypervisor, flists, chain, store, publicBridge: config.publicBridge, gatewayProxy, domain: config.publicConfig.domain,
+      egress, egressAddresses: new EgressAddressBook(join(config.dataDir, "egress-addresses.json")),
+      proveFqdn: fqdnProver({ ...(config.gateway.fqdnResolvers ? { resolvers: config.gateway.fqdnResolvers } : {}) }),
+      ...(config.publicConfig.ip6 && config.publicConfig.gw6 ? { ip6: { cidr: config.publicConfig.ip6, gateway: config.publicConfig.gw6 } } : {}),
+    });
+    const zdb = await startZdb({ dataDir: config.dataDir, sockDir: join(config.vmStateDir ?? config.dataDir, "zdb"), listen: config.zdb, announce: config.zdb.announce, multiaddrs: addresses, store, log: nlog.child({ component: "zos.zdb" }) });
+    await life.start(service("zdb", () => undefined, () => zdb.stop()));
+    managers.zdb = zdb.manager as ManagerMap["zdb"];
     // Public IPs belong to the farm, not the node: the chain reserves them per contract and the ip
     // manager refuses a deployment needing more than its contract holds, so the node sets no limit.
     const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity: { ...total, ipv4u: Number.MAX_SAFE_INTEGER }, log: nlog,
       quotas: config.quotas, installTimeoutMs: config.limits.installTimeoutMs });
-    stoppers.push(() => engine.queue.idle());
-    await engine.adoptAll();
+    await life.start(service("engine", () => undefined, () => engine.queue.idle()));
 
-    const unregisterRoutes = registerRoutes(bus, {
+    let unregisterRoutes = () => undefined as void;
+    await life.start(service("routes", () => (unregisterRoutes = registerRoutes(bus, {
       engine,
       version: ZOS_VERSION,
       features: Object.keys(managers),
@@ -142,28 +129,27 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
         .flatMap((w) => (w.type === "zmachine" && w.result?.state !== "deleted" ? w.data.network.interfaces.filter((i) => i.network === network).map((i) => i.ip) : [])),
       wireguardPorts: () => store.list().filter((d) => !isDeleted(d)).flatMap((d) => d.workloads)
         .flatMap((w) => (w.type === "network" && w.result?.state === "ok" ? [w.data.wireguard_listen_port] : [])),
-    });
-    stoppers.push(unregisterRoutes);
+    })), () => unregisterRoutes()));
     if (config.metrics) {
       const metrics = await startMetricsServer({ ...config.metrics, text: () => zosMetricsText({ store, total, bus }) });
-      stoppers.push(() => metrics.close());
+      await life.start(service("metrics", () => undefined, () => metrics.close()));
     }
 
+    // Start-up adoption is the chain sync's first pass: every stored contract is reconciled.
     const sync = new ChainSync({ nodeId, chain: chain as unknown as WatchableChain, engine, store, cursorFile: join(config.dataDir, "chain.cursor"), intervalMs: config.intervals.reconcileMs, log: nlog });
-    await sync.start();
-    stoppers.push(() => sync.stop());
+    await life.start(service("chain-sync", () => sync.start(), () => sync.stop()));
 
     const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs, consoleLogBytes: config.limits.consoleLogBytes });
-    monitor.on("gave-up", (e) => void engine.markFailed(e.id, `VM crashed ${e.failures} times, gave up: ${e.reason}`));
-    monitor.start();
-    stoppers.push(() => monitor.stop());
-    const stopUptime = scheduleUptime(chain, { intervalMs: config.intervals.uptimeMs, startedAt: Date.now(), log: nlog });
-    stoppers.push(stopUptime);
+    monitor.on("gave-up", (e) => { const ref = parseWorkloadId(e.id); if (ref) void engine.recheck(ref.contractId); });
+    await life.start(service("vm-monitor", () => monitor.start(), () => monitor.stop()));
+    await life.start(intervalService("liveness", config.intervals.monitorMs, () => engine.watchLiveness(), nlog));
+    let stopUptime = () => undefined as void;
+    await life.start(service("uptime", () => (stopUptime = scheduleUptime(chain, { intervalMs: config.intervals.uptimeMs, startedAt: Date.now(), log: nlog })), () => stopUptime()));
 
-    nlog.info({ twin: twinId, peerId, addresses, capacity: total, features: WORKLOAD_TYPE_NAMES.filter((t) => t in managers) }, "node daemon ready");
-    return { info: { account: key.address, twinId, nodeId, peerId, addresses }, engine, hypervisor, bus, stop: stopAll };
+    nlog.info({ twin: twinId, peerId, addresses, capacity: total, features: WORKLOAD_TYPE_NAMES.filter((t) => t in managers), services: life.names }, "node daemon ready");
+    return { info: { account: key.address, twinId, nodeId, peerId, addresses }, engine, hypervisor, bus, stop: () => life.stop() };
   } catch (e) {
-    await stopAll();
+    await life.stop();
     throw e;
   }
 }
@@ -180,15 +166,6 @@ function stableListen(listen: string[], portFile: string): string[] {
 function rememberPort(addresses: string[], portFile: string): void {
   const port = addresses.map((a) => /\/tcp\/(\d+)/.exec(a)?.[1]).find(Boolean);
   if (port) writeFileSync(portFile, `${port}\n`);
-}
-
-function findNetwork(store: DeploymentStore, d: Deployment, name: string): NetworkResult | undefined {
-  const candidates = [store.get(d.contract_id) ?? d, ...store.list({ twinId: d.twin_id }).filter((x) => x.contract_id !== d.contract_id)];
-  for (const dep of candidates) {
-    const w = dep.workloads.find((x) => x.name === name && x.type === "network" && x.result?.state === "ok");
-    if (w) return w.result?.data as NetworkResult;
-  }
-  return undefined;
 }
 
 function statistics(store: DeploymentStore, total: ReturnType<typeof measureCapacity>): NodeStatistics {

@@ -25,6 +25,8 @@ export interface ChainContract {
   deploymentHash: `0x${string}`;
   publicIps: { ip: string; gateway: string }[];
   name: string;
+  /** Resources the node last reported for the contract. */
+  used?: ChainResources;
 }
 
 export interface NodeChain {

@@ -8,23 +8,31 @@
  * caller and nothing is stored: storing an unauthenticated deployment would let anyone write to
  * the node's database or squat a contract id. Failures after acceptance are workload results.
  *
+ * Everything else is one level-based `reconcile(contractId)` (like a controller-runtime
+ * reconciler): desired = the contract on chain + the stored deployment, actual = what runs. Start-up
+ * adoption, chain events, the periodic pass and the liveness watch only enqueue contract ids; a
+ * reconcile adopts (checks and repairs) or re-provisions every live workload, removes what a
+ * deleted contract held, pauses/resumes to the contract's state and re-reports used resources
+ * when the chain's differ. It runs on the contract's own queue and never waits for another's.
+ *
  * @example
  * ```ts
  * const engine = new ProvisionEngine({ nodeId, chain, store, managers, totalCapacity, log });
  * await engine.deploy(senderTwin, rawDeployment);
  * engine.get(senderTwin, contractId);
+ * await engine.reconcile(contractId);  // converge one contract (coalesced while one is queued)
  * ```
  */
 import type { Logger } from "@zgrid/log";
 import {
   formatBytes, formatCapacity, missingCapacity, planUpdate, sortForInstall, sortForUninstall,
-  parseWorkloadId, workloadId, type Capacity, type Deployment, type Workload, type WorkloadResult,
+  workloadId, type Capacity, type Deployment, type Workload, type WorkloadResult,
 } from "@zgrid/types";
 import { freeCapacity, usedCapacity } from "./capacity-ledger.ts";
 import { checkTwinQuota, DEFAULT_TWIN_QUOTAS, type TwinQuotas } from "./twin-quota.ts";
 import type { DeploymentStore, WorkloadChange } from "./deployment-store.ts";
 import { DeploymentConflictError, DeploymentNotFoundError, InsufficientCapacityError } from "./engine-errors.ts";
-import type { NodeChain } from "./node-chain.ts";
+import type { ChainContract, ChainResources, NodeChain } from "./node-chain.ts";
 import { verifyDeployment } from "./verify-deployment.ts";
 import { KeyedQueue } from "./work-queue.ts";
 import type { ManagerMap, WorkloadContext, WorkloadManager } from "./workload-manager.ts";
@@ -45,12 +53,18 @@ export interface EngineOptions {
 
 const now = () => Math.floor(Date.now() / 1000);
 
+/** Result states of a workload that should be running (adopted, repaired or re-provisioned). */
+const LIVE = new Set(["ok", "paused", "unchanged"]);
+
 export class ProvisionEngine {
   readonly queue = new KeyedQueue();
   private readonly o: EngineOptions;
+  /** Reconciles queued and not started yet, by contract (coalescing). */
+  private readonly pending = new Map<number, Promise<void>>();
+  /** Workloads this process has adopted or provisioned (`contract/name/version`): checked again only when not alive. */
+  private readonly adopted = new Set<string>();
   /** One per contract with work in flight: a cancel/delete aborts that contract's install. */
   private readonly aborts = new Map<number, AbortController>();
-  private readonly deprovisioning = new Set<number>();
 
   constructor(options: EngineOptions) {
     this.o = options;
@@ -114,78 +128,119 @@ export class ProvisionEngine {
   }
 
   /**
-   * Removes every workload of a deployment (contract cancelled or deleted on chain). An install
-   * of this contract still in flight is aborted first, so a hung fetch never holds the removal.
-   * A second call while one is queued joins it.
+   * Converges one contract (see the file comment). Coalesced: while a reconcile of the contract is
+   * queued and not started, asking again returns that one. Never throws.
    */
-  deprovision(contractId: number, reason: string): Promise<void> {
+  reconcile(contractId: number): Promise<void> {
+    const queued = this.pending.get(contractId);
+    if (queued) return queued;
+    const run = this.queue.run(contractId, async () => {
+      this.pending.delete(contractId);
+      await this.converge(contractId);
+    }).catch((e: unknown) => this.o.log.error({ contract: contractId, err: e }, "reconcile failed"));
+    this.pending.set(contractId, run);
+    return run;
+  }
+
+  /**
+   * Aborts the contract's install in flight (its contract was cancelled): a hung fetch never holds
+   * the removal the next reconcile does. Not queued: it acts at once.
+   */
+  abort(contractId: number, reason: string): void {
     this.aborts.get(contractId)?.abort(new Error(`contract ${contractId}: ${reason}`));
-    if (this.deprovisioning.has(contractId)) return this.queue.run(contractId, async () => undefined);
-    this.deprovisioning.add(contractId);
-    return this.queue.run(contractId, async () => {
-      try {
-        const d = this.o.store.get(contractId);
-        if (!d || isDeleted(d)) return;
-        this.o.log.info({ contract: contractId, reason }, "deprovisioning deployment");
-        await this.uninstall(d, d.workloads, reason);
-      } finally {
-        this.deprovisioning.delete(contractId);
-        this.aborts.delete(contractId);
+  }
+
+  /**
+   * Reconciles the contract checking every workload again (adopt), also those this process already
+   * adopted: for news about a workload (the VM monitor gave up on its VM).
+   */
+  recheck(contractId: number): Promise<void> {
+    for (const k of [...this.adopted]) if (k.startsWith(`${contractId}/`)) this.adopted.delete(k);
+    return this.reconcile(contractId);
+  }
+
+  /** Enqueues a reconcile of every stored live deployment; resolves when all are done. */
+  async reconcileAll(): Promise<void> {
+    await Promise.all(this.o.store.list().filter((d) => !isDeleted(d)).map((d) => this.reconcile(d.contract_id)));
+  }
+
+  /**
+   * Cheap liveness pass (the VM monitor's tick): every live workload whose manager can tell
+   * (`alive`) and says a process it needs is gone gets its contract reconciled (adopt repairs).
+   */
+  async watchLiveness(): Promise<void> {
+    for (const d of this.o.store.list()) {
+      if (isDeleted(d)) continue;
+      for (const w of d.workloads) {
+        const m = this.manager(w);
+        if (!m?.alive || !LIVE.has(w.result?.state ?? "")) continue;
+        const ok = await m.alive(this.context(d, w), w as never).catch(() => false);
+        if (!ok) {
+          this.adopted.delete(this.adoptKey(d, w));
+          this.o.log.warn({ contract: d.contract_id, workload: w.name }, "a process of the workload is gone: reconciling");
+          void this.reconcile(d.contract_id);
+          break;
+        }
       }
-    });
+    }
+  }
+
+  private async converge(contractId: number): Promise<void> {
+    const d = this.o.store.get(contractId);
+    if (!d || isDeleted(d)) return;
+    let contract: ChainContract | undefined;
+    try {
+      contract = await this.o.chain.getContract(contractId);
+    } catch (e) {
+      this.o.log.warn({ contract: contractId, err: e }, "reconcile: could not read the contract; checking the workloads only");
+    }
+    if (contract && (contract.state === "deleted" || contract.nodeId !== this.o.nodeId)) {
+      this.o.log.info({ contract: contractId }, "deprovisioning deployment");
+      this.aborts.get(contractId)?.abort(new Error(`contract ${contractId} is deleted`));
+      await this.uninstall(d, d.workloads.filter((w) => w.result?.state !== "deleted"), contract.state === "deleted" ? "contract cancelled on chain" : "contract moved off this node");
+      this.aborts.delete(contractId);
+      return;
+    }
+    const lost: Workload[] = [];
+    for (const w of sortForInstall(d.workloads)) {
+      const state = w.result?.state;
+      if (state === "init") lost.push(w);
+      if (!LIVE.has(state ?? "")) continue;
+      const m = this.manager(w);
+      const key = this.adoptKey(d, w);
+      if (!m?.adopt || this.adopted.has(key)) continue;
+      try {
+        if (await m.adopt(this.context(d, w), w as never)) this.adopted.add(key);
+        else lost.push(w);
+      } catch (e) {
+        this.setResult(d, w, { created: now(), state: "error", message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    if (lost.length > 0) {
+      this.o.log.warn({ contract: contractId, workloads: lost.map((w) => w.name) }, "re-provisioning workloads that are gone");
+      await this.install(d, lost);
+    }
+    if (contract) {
+      await this.applyPaused(contractId, contract.state === "grace_period");
+      await this.reportUsage(d, contract.used);
+    }
   }
 
   /** Pauses (grace period) or resumes (funds back) the deployment's workloads that can. */
-  setPaused(contractId: number, paused: boolean): Promise<void> {
-    return this.queue.run(contractId, async () => {
-      const d = this.o.store.get(contractId);
-      if (!d || isDeleted(d)) return;
-      for (const w of d.workloads) {
-        const m = this.manager(w);
-        const state = w.result?.state;
-        const action = paused ? m?.pause : m?.resume;
-        if (!action || (paused ? state !== "ok" : state !== "paused")) continue;
-        try {
-          await action.call(m, this.context(d, w), w as never);
-          this.setResult(d, w, { ...(w.result as WorkloadResult), state: paused ? "paused" : "ok", message: paused ? "contract in grace period: paused until funds are back" : "" });
-        } catch (e) {
-          this.o.log.error({ contract: contractId, workload: w.name, err: e }, paused ? "pause failed" : "resume failed");
-        }
+  private async applyPaused(contractId: number, paused: boolean): Promise<void> {
+    const d = this.o.store.get(contractId);
+    if (!d || isDeleted(d)) return;
+    for (const w of d.workloads) {
+      const m = this.manager(w);
+      const state = w.result?.state;
+      const action = paused ? m?.pause : m?.resume;
+      if (!action || (paused ? state !== "ok" && state !== "unchanged" : state !== "paused")) continue;
+      try {
+        await action.call(m, this.context(d, w), w as never);
+        this.setResult(d, w, { ...(w.result as WorkloadResult), state: paused ? "paused" : "ok", message: paused ? "contract in grace period: paused until funds are back" : "" });
+      } catch (e) {
+        this.o.log.error({ contract: contractId, workload: w.name, err: e }, paused ? "pause failed" : "resume failed");
       }
-      this.o.store.put(d);
-    });
-  }
-
-  /** Records a workload failure found outside provisioning (the VM monitor gave up). */
-  markFailed(workloadIdText: string, message: string): Promise<void> {
-    const ref = parseWorkloadId(workloadIdText);
-    if (!ref) return Promise.resolve();
-    const { contractId } = ref;
-    return this.queue.run(contractId, async () => {
-      const d = this.o.store.get(contractId);
-      const w = d?.workloads.find((x) => x.name === ref.name);
-      if (d && w && w.result?.state !== "deleted") this.setResult(d, w, { created: now(), state: "error", message });
-    });
-  }
-
-  /** After a daemon restart: re-attach live workloads; re-provision what is gone. */
-  async adoptAll(): Promise<void> {
-    for (const d of this.o.store.list()) {
-      if (isDeleted(d)) continue;
-      await this.queue.run(d.contract_id, async () => {
-        const lost: Workload[] = [];
-        for (const w of d.workloads) {
-          const state = w.result?.state;
-          if (state !== "ok" && state !== "paused" && state !== "init") continue;
-          const m = this.manager(w);
-          const alive = state !== "init" && m?.adopt ? await m.adopt(this.context(d, w), w as never).catch(() => false) : state !== "init";
-          if (!alive) lost.push(w);
-        }
-        if (lost.length > 0) {
-          this.o.log.warn({ contract: d.contract_id, workloads: lost.map((w) => w.name) }, "re-provisioning workloads lost while the daemon was down");
-          await this.install(d, lost);
-        }
-      });
     }
   }
 
@@ -208,14 +263,29 @@ export class ProvisionEngine {
           const work = before && m.update ? m.update(ctx, w as never, before as never) : m.provision(ctx, w as never);
           const data = await untilAborted(work, signal, () => `provisioning took longer than ${Math.round(limit / 1000)} s`);
           result = { created: now(), state: "ok", message: "", data };
+          this.adopted.add(this.adoptKey(d, w));
         } catch (e) {
-          this.o.log.warn({ contract: d.contract_id, workload: w.name, err: e }, "workload failed");
-          result = { created: now(), state: "error", message: e instanceof Error ? e.message : String(e) };
+          const message = e instanceof Error ? e.message : String(e);
+          this.o.log.warn({ contract: d.contract_id, workload: w.name, err: e }, before ? "workload update refused" : "workload failed");
+          if (before && LIVE.has(before.result?.state ?? "")) {
+            // A refused update leaves the workload as it was: its old data, result and capacity.
+            this.restore(d, before, { ...(before.result as WorkloadResult), created: now(), state: "unchanged", message: `update refused: ${message}` });
+            continue;
+          }
+          result = { created: now(), state: "error", message };
         }
       }
       this.setResult(d, w, result);
     }
     await this.reportUsage(d);
+  }
+
+  /** Puts the stored workload back to `before` (data and version) with `result`. */
+  private restore(d: Deployment, before: Workload, result: WorkloadResult): void {
+    const fresh = this.o.store.get(d.contract_id) ?? d;
+    fresh.workloads = fresh.workloads.map((x) => (x.name === before.name ? ({ ...before, result } as Workload) : x));
+    this.o.store.put(fresh);
+    this.record(fresh, { ...before, result } as Workload);
   }
 
   private async uninstall(d: Deployment, workloads: readonly Workload[], reason = "removed"): Promise<void> {
@@ -228,6 +298,7 @@ export class ProvisionEngine {
         message = `${reason}; cleanup failed: ${e instanceof Error ? e.message : String(e)}`;
         this.o.log.error({ contract: d.contract_id, workload: w.name, err: e }, "deprovision failed");
       }
+      this.adopted.delete(this.adoptKey(d, w));
       this.setResult(d, w, { created: now(), state: "deleted", message });
     }
     await this.reportUsage(d);
@@ -248,14 +319,17 @@ export class ProvisionEngine {
     this.o.store.recordChange({ contract_id: d.contract_id, name: w.name, type: w.type, version: w.version, state: r.state, message: r.message, at: r.created });
   }
 
-  private async reportUsage(d: Deployment): Promise<void> {
+  /** Reports what the deployment holds; with `reported` (the chain's figures) only when they differ. */
+  private async reportUsage(d: Deployment, reported?: ChainResources): Promise<void> {
     const fresh = this.o.store.get(d.contract_id) ?? d;
     if (isDeleted(fresh)) return; // the contract is gone: nothing to report
     const used = usedCapacity([fresh]);
+    const next = { cru: BigInt(used.cru), mru: BigInt(used.mru), sru: BigInt(used.sru), hru: BigInt(used.hru) };
+    if (reported && next.cru === reported.cru && next.mru === reported.mru && next.sru === reported.sru && next.hru === reported.hru) return;
     try {
-      await this.o.chain.reportContractResources(d.contract_id, { cru: BigInt(used.cru), mru: BigInt(used.mru), sru: BigInt(used.sru), hru: BigInt(used.hru) });
+      await this.o.chain.reportContractResources(d.contract_id, next);
     } catch (e) {
-      // Reporting is retried by the reconciler; provisioning must not fail because the chain blinked.
+      // The next reconcile sees the chain's figures differ and reports again.
       this.o.log.warn({ contract: d.contract_id, err: e }, "could not report used resources");
     }
   }
@@ -283,6 +357,10 @@ export class ProvisionEngine {
     const networks = this.o.store.list({ twinId: sender }).filter((d) => !isDeleted(d))
       .flatMap((d) => d.workloads.filter((w) => w.type === "network" && w.result?.state === "ok").map((w) => w.name));
     return { sender, nodeId: this.o.nodeId, chain: this.o.chain, externalNetworks: networks };
+  }
+
+  private adoptKey(d: Deployment, w: Workload): string {
+    return `${d.contract_id}/${w.name}/${w.version}`;
   }
 
   private manager(w: Workload): WorkloadManager | undefined {

@@ -25,8 +25,18 @@ export interface WorkloadManager<W extends Workload = Workload> {
   update?(ctx: WorkloadContext, w: W, previous: W): Promise<unknown>;
   pause?(ctx: WorkloadContext, w: W): Promise<void>;
   resume?(ctx: WorkloadContext, w: W): Promise<void>;
-  /** Re-attach to a running workload after a daemon restart; returns false when it is gone. */
+  /**
+   * Checks the real thing (processes, mounts, namespaces, links) and repairs what it can in place;
+   * returns false when the workload is gone (the engine provisions it again). Throws when the
+   * workload failed for good (the error becomes its result). Called after a daemon restart and by
+   * every reconcile of the contract.
+   */
   adopt?(ctx: WorkloadContext, w: W): Promise<boolean>;
+  /**
+   * Cheap liveness of the processes the workload needs (no repair, no process spawned): polled
+   * every few seconds; false makes the engine reconcile the contract (adopt repairs).
+   */
+  alive?(ctx: WorkloadContext, w: W): Promise<boolean>;
 }
 
 export type ManagerMap = Partial<{ [K in WorkloadTypeName]: WorkloadManager<Extract<Workload, { type: K }>> }>;

@@ -47,13 +47,21 @@ export function renderCloudInit(spec: VmSpec): CloudInitFiles {
   const nics = vmNics(spec);
   if (nics.length > 0) {
     const gatewayNic = nics.find((n) => n.net.gateway);
-    const ethernets = Object.fromEntries(nics.map((n) => [`eth${n.index}`, {
+    const gateway6Nic = nics.find((n) => n.net.gateway6);
+    const ethernets = Object.fromEntries(nics.map((n) => {
+      const routes = [
+        ...(n === gatewayNic ? [{ to: "0.0.0.0/0", via: n.net.gateway }] : []),
+        ...(n === gateway6Nic ? [{ to: "::/0", via: n.net.gateway6 }] : []),
+        ...n.net.routes.map((r) => ({ to: r.dst, via: r.via })),
+      ];
+      return [`eth${n.index}`, {
       match: { macaddress: n.mac },
       "set-name": `eth${n.index}`,
-      addresses: [n.net.ip],
-      ...(n === gatewayNic ? { routes: [{ to: "0.0.0.0/0", via: n.net.gateway }] } : {}),
+      addresses: [...(n.net.ip ? [n.net.ip] : []), ...(n.net.ip6 ? [n.net.ip6] : [])],
+      ...(routes.length ? { routes } : {}),
       ...(n.net.dns.length > 0 ? { nameservers: { addresses: n.net.dns } } : {}),
-    }]));
+      }];
+    }));
     files["network-config"] = JSON.stringify({ version: 2, ethernets }, null, 2) + "\n";
   }
   return files;

@@ -10,7 +10,7 @@
  * ```
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { runHost } from "./host-command.ts";
 
 /** Stable tap name derived from the VM id ("zt" + 12 hex of sha256(id)). */
@@ -25,8 +25,14 @@ export function macFor(vmId: string): string {
   return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 
+/**
+ * Whether a network interface `name` exists in this process's network namespace. Read from
+ * /proc/self/net/dev, which follows the process's network namespace, not /sys/class/net, which
+ * shows the namespace of whoever mounted /sys (a daemon entered with `nsenter --net` only would
+ * see the host's interfaces there).
+ */
 export function linkExists(name: string): boolean {
-  return existsSync(`/sys/class/net/${name}`);
+  return readFileSync("/proc/self/net/dev", "utf8").split("\n").slice(2).some((l) => l.slice(0, l.indexOf(":")).trim() === name);
 }
 
 /** Creates the tap if missing, attaches it to the bridge and brings it up. Returns true if created. */

@@ -1,9 +1,16 @@
 /**
  * Restarts crashed VMs. Every `intervalMs` it looks at each VM whose desired state is "running"
  * (written by Hypervisor.start, cleared by stop): if its QEMU is gone it boots it again from the
- * saved spec. After `maxFailures` crashes in a row (a VM that stays up `stableMs` is forgiven) it
- * gives up, stops the VM (tap cleaned up) and reports why (the last console lines: kernel panic,
- * init FATAL line, ...). Works for VMs adopted from an earlier daemon process too.
+ * saved spec. It tells two causes apart from the console since the last start:
+ * - "app": the guest ended (init FATAL, the entrypoint exited so the kernel panicked, an oops):
+ *   after `maxFailures` of these in a row (a VM that stays up `stableMs` is forgiven) it gives up,
+ *   stops the VM (tap cleaned up) and reports why;
+ * - "platform": QEMU died with no word from the guest (killed, host trouble): restarted every
+ *   time, not held against the app (bounded by `maxPlatformFailures` in a row, so a QEMU that
+ *   cannot start at all is still given up on).
+ * Works for VMs adopted from an earlier daemon process too. The other processes a VM needs (its
+ * flist mount worker, its network's wireguard-go) are watched by the engine's liveness pass on the
+ * same tick (ProvisionEngine.watchLiveness): each is repaired on its own.
  *
  * @example
  * ```ts
@@ -24,8 +31,10 @@ export interface VmMonitorOptions {
   hypervisor: Hypervisor;
   /** How often to check (default 5000 ms). */
   intervalMs?: number;
-  /** Give up after this many failures in a row (default 4). */
+  /** Give up after this many app failures in a row (default 4). */
   maxFailures?: number;
+  /** Give up after this many platform failures in a row (default 20). */
+  maxPlatformFailures?: number;
   /** A VM running this long since its last restart has its failure count reset (default 60 s). */
   stableMs?: number;
   /** Console logs over this size are rotated on each check (default 8 MiB; rotateConsole). */
@@ -38,10 +47,13 @@ export interface MonitorEvent {
   failures: number;
   /** Why the VM went down (last meaningful console line) or why the restart failed. */
   reason: string;
+  /** "app": the guest ended (its entrypoint, init); "platform": QEMU died without a word from the guest. */
+  cause: "app" | "platform";
 }
 
 interface Track {
   failures: number;
+  platformFailures: number;
   lastRestart: number;
   gaveUp: boolean;
   lastReason: string;
@@ -51,6 +63,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
   readonly #hv: Hypervisor;
   readonly #intervalMs: number;
   readonly #maxFailures: number;
+  readonly #maxPlatformFailures: number;
   readonly #stableMs: number;
   readonly #consoleLogBytes: number;
   readonly #tracks = new Map<string, Track>();
@@ -62,6 +75,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
     this.#hv = opts.hypervisor;
     this.#intervalMs = opts.intervalMs ?? 5_000;
     this.#maxFailures = opts.maxFailures ?? 4;
+    this.#maxPlatformFailures = opts.maxPlatformFailures ?? 20;
     this.#stableMs = opts.stableMs ?? 60_000;
     this.#consoleLogBytes = opts.consoleLogBytes ?? 8 * 1024 ** 2;
   }
@@ -103,35 +117,47 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
 
   async #checkOne(id: string): Promise<void> {
     const status = await this.#hv.status(id);
-    const track = this.#tracks.get(id) ?? { failures: 0, lastRestart: 0, gaveUp: false, lastReason: "" };
+    const track = this.#tracks.get(id) ?? { failures: 0, platformFailures: 0, lastRestart: 0, gaveUp: false, lastReason: "" };
     this.#tracks.set(id, track);
     if (status.desired !== "running") {
       this.#tracks.delete(id);
       return;
     }
     if (status.state !== "stopped") {
-      if (track.failures > 0 && Date.now() - track.lastRestart > this.#stableMs) track.failures = 0;
+      if (Date.now() - track.lastRestart > this.#stableMs) track.failures = track.platformFailures = 0;
       return;
     }
-    track.failures++;
-    track.lastReason = crashReason(await this.#hv.consoleTail(id, 8192));
-    if (track.failures >= this.#maxFailures) {
+    const tail = await this.#hv.consoleTail(id, 8192);
+    const cause = crashCause(tail);
+    if (cause === "app") track.failures++;
+    else track.platformFailures++;
+    track.lastReason = crashReason(tail);
+    const failures = cause === "app" ? track.failures : track.platformFailures;
+    if (cause === "app" ? track.failures >= this.#maxFailures : track.platformFailures >= this.#maxPlatformFailures) {
       track.gaveUp = true;
-      await this.#hv.markFailed(id, track.lastReason).catch(() => undefined);
-      log.error({ id, failures: track.failures, reason: track.lastReason }, "vm keeps crashing; giving up");
-      this.emit("gave-up", { id, failures: track.failures, reason: track.lastReason });
+      await this.#hv.markFailed(id, `VM crashed ${failures} times (${cause === "app" ? "the guest ended" : "QEMU died"}), gave up: ${track.lastReason}`).catch(() => undefined);
+      log.error({ id, failures, cause, reason: track.lastReason }, "vm keeps crashing; giving up");
+      this.emit("gave-up", { id, failures, reason: track.lastReason, cause });
       return;
     }
     track.lastRestart = Date.now();
     try {
       await this.#hv.start({ id });
-      log.warn({ id, failures: track.failures, reason: track.lastReason }, "vm restarted");
-      this.emit("restarted", { id, failures: track.failures, reason: track.lastReason });
+      log.warn({ id, failures, cause, reason: track.lastReason }, "vm restarted");
+      this.emit("restarted", { id, failures, reason: track.lastReason, cause });
     } catch (e) {
       track.lastReason = `restart failed: ${(e as Error).message.split("\n")[0]}`;
       log.warn({ id, err: e }, "vm restart failed");
     }
   }
+}
+
+const GUEST_ENDED = /FATAL|Kernel panic|Attempted to kill init|Oops|BUG:|reboot: (Restarting|Power down)/;
+
+/** Whether the guest itself ended ("app") or QEMU died without a word from it ("platform"). */
+export function crashCause(consoleTail: string): "app" | "platform" {
+  const since = consoleTail.slice(Math.max(0, consoleTail.lastIndexOf("zgrid-host: qemu start")));
+  return GUEST_ENDED.test(since) ? "app" : "platform";
 }
 
 /** The most telling console line of a dead VM. */

@@ -16,6 +16,8 @@ import { VmSpecError } from "./errors.ts";
 const absPath = z.string().regex(/^\/[^\s'"\\:]*$/, "absolute path without whitespace, quotes, backslash or colon");
 const ipv4Cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "IPv4 address with prefix, e.g. 10.1.0.2/24");
 const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, "IPv4 address");
+const ipv6 = z.string().regex(/^[0-9a-fA-F:]{2,39}$/, "IPv6 address");
+const ipv6Cidr = z.string().regex(/^[0-9a-fA-F:]{2,39}\/\d{1,3}$/, "IPv6 address with prefix, e.g. fd85:69::10/64");
 
 export const vmDiskSchema = z.object({
   /** Raw image on the host; created sparse and formatted ext4 only when it does not exist yet. */
@@ -35,9 +37,15 @@ export const vmNetworkSchema = z.object({
   tap: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).optional(),
   /** Guest MAC; derived from the VM id when omitted. */
   mac: z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i).optional(),
-  ip: ipv4Cidr,
+  /** IPv4 with prefix; omitted on an IPv6-only NIC. */
+  ip: ipv4Cidr.optional(),
   gateway: ipv4.optional(),
   dns: z.array(ipv4).default([]),
+  /** An IPv6 address on the NIC and (on one NIC) the IPv6 default gateway. */
+  ip6: ipv6Cidr.optional(),
+  gateway6: ipv6.optional(),
+  /** More IPv4 routes through this NIC (e.g. the private network's range when the default route is public). */
+  routes: z.array(z.strictObject({ dst: ipv4Cidr, via: ipv4 })).max(16).default([]),
 });
 
 /** Own-kernel mode: the kernel (ELF vmlinux via PVH, or bzImage) and initrd shipped with the image. */

@@ -37,9 +37,10 @@ export async function fundNode(grid: TestGrid, account: `0x${string}`): Promise<
   await grid.admin.walletClient!.sendTransaction({ to: account, value: 10n ** 20n, chain: null });
 }
 
-/** Starts zosd and waits for its `{"ready":true,…}` line. */
-export async function startZosd(cmd: string, args: string[]): Promise<{ process: ChildProcess; twinId: number; nodeId: number }> {
+/** Starts zosd and waits for its `{"ready":true,…}` line (`onSpawn` gets the process at once, to kill it while it starts). */
+export async function startZosd(cmd: string, args: string[], onSpawn?: (child: ChildProcess) => void): Promise<{ process: ChildProcess; twinId: number; nodeId: number }> {
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "warn" } });
+  onSpawn?.(child);
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once("line", resolve);
     child.once("exit", (code) => reject(new Error(`zosd exited (${code}) before it was ready`)));

@@ -35,6 +35,11 @@ export interface GridNode {
   dataDir: string;
   hypervisor: Hypervisor;
   process?: ChildProcess;
+  configPath: string;
+  /** Starts zosd in the node host the way the local grid does (same command); waits until ready. */
+  start(): Promise<void>;
+  /** SIGKILLs the running zosd (VMs, mounts and networks stay). */
+  kill(): void;
 }
 
 export interface GridFixture {
@@ -79,7 +84,8 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
   };
   try {
-    const underlay = await createUnderlay({ bridge: `zgrid${octet}`, hostAddress: `10.${octet}.0.1` });
+    // fd85:<octet>::/64 is a ULA standing in for a farm's public IPv6 range (labelled: not routable)
+    const underlay = await createUnderlay({ bridge: `zgrid${octet}`, hostAddress: `10.${octet}.0.1`, publicGateways: ["185.69.0.1/24", `${v6Prefix(octet)}1/64`] });
     cleanups.push(() => underlay.destroy());
     const grid = await startTestGrid({ twins: 5, host: underlay.hostAddress });
     cleanups.push(() => grid.stop());
@@ -100,7 +106,21 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
       const dataDir = join(tmp, `node${i + 1}`);
       const vmStateDir = mkdtempSync("/tmp/zv-");
       cleanups.push(() => host.destroy(), () => rmSync(vmStateDir, { recursive: true, force: true }));
-      const node: GridNode = { host, twinId: 0, nodeId: 0, account: "", dataDir, hypervisor: new Hypervisor({ stateDir: vmStateDir }) };
+      const configPath = join(tmp, `zos${i + 1}.json`);
+      const [cmd, args] = host.command(...zosdCommand(configPath));
+      const node: GridNode = {
+        host, twinId: 0, nodeId: 0, account: "", dataDir, hypervisor: new Hypervisor({ stateDir: vmStateDir }), configPath,
+        async start() {
+          const ready = await startZosd(cmd, args, (child) => (node.process = child));
+          node.process = ready.process;
+          node.twinId = ready.twinId;
+          node.nodeId = ready.nodeId;
+        },
+        kill() {
+          node.process?.kill("SIGKILL");
+          node.process = undefined;
+        },
+      };
       nodes.push(node);
       const config: ZosConfigInput = {
         dataDir, vmStateDir, farmId: grid.farmId,
@@ -111,20 +131,15 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
         egress: { allow: [`${underlay.hostAddress}/32`] },
         intervals: { reconcileMs: 2_000, monitorMs: 1_000, uptimeMs: 60_000 },
         hypervisor: { accel: "tcg" },
-        publicConfig: o.domain && i === 0 ? { domain: o.domain } : {},
+        publicConfig: { ip6: `${v6Prefix(octet)}${11 + i}/64`, gw6: `${v6Prefix(octet)}1`, ...(o.domain && i === 0 ? { domain: o.domain } : {}) },
         gateway: { httpPort: 80, httpsPort: 443, fqdnResolvers: [dns.server] },
       };
-      const configPath = join(tmp, `zos${i + 1}.json`);
       writeFileSync(configPath, JSON.stringify(config));
-      const [cmd, args] = host.command(...zosdCommand(configPath));
       node.account = nodeAccount(cmd, args);
       await fundNode(grid, node.account as `0x${string}`);
-      const ready = await startZosd(cmd, args).catch((e: unknown) => {
+      await node.start().catch((e: unknown) => {
         throw new Error(`zosd ${i + 1}: ${e instanceof Error ? e.message : String(e)}`);
       });
-      node.process = ready.process;
-      node.twinId = ready.twinId;
-      node.nodeId = ready.nodeId;
     }
     return {
       underlay, grid, hub, flistUrl: pushed.url, user, stranger, nodes, dns, stop,
@@ -134,6 +149,11 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
     await stop();
     throw e;
   }
+}
+
+/** The underlay's stand-in farm IPv6 range (a ULA): `fd85:<octet>::`. */
+export function v6Prefix(octet: number): string {
+  return `fd85:${octet.toString(16)}::`;
 }
 
 function killPid(pid: number): void {

@@ -13,13 +13,16 @@ import { deploymentHashHex, parseDeployment, signDeployment, type Deployment } f
 import { networkNames } from "../primitives/node-paths.ts";
 import { planNetwork, type NetworkPlan } from "@zgrid/types";
 import type { Twin } from "../testing/node-fixture.ts";
-import { startGridFixture, type GridFixture, type GridNode } from "./grid-fixture.ts";
+import { startGridFixture, v6Prefix, type GridFixture, type GridNode } from "./grid-fixture.ts";
 
 const MiB = 1024 ** 2;
 const ENTRYPOINT = `#!/bin/sh
 mkdir -p /www && echo "hello-from-$(hostname)" > /www/index.html
 httpd -p 80 -h /www
 echo "ZGRID-READY $(hostname)"
+ip -o addr show | grep -E 'inet6? (185\\.|fd85:)' | sed 's/^/ZGRID-ADDR /'
+ip route | sed 's/^/ZGRID-ROUTE /'
+ip -6 route | grep default | sed 's/^/ZGRID-ROUTE6 /'
 while true; do
   if [ -n "$PEER" ]; then
     r=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 "$PEER" 80 | tail -n 1)
@@ -157,7 +160,7 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     const db = await deploy(g.user, b, deploymentJson(g.user.id, [
       { name: "net", type: "network", data: pb!.workload },
       vm("vmb", ipB, { OUTSIDE: new URL(ws.url).host }),
-      { name: "pub", type: "ip", data: { v4: true } },
+      { name: "pub", type: "ip", data: { v4: true, v6: true } },
       vm("vmc", ipB.replace(/5$/, "6"), { PEER: ipA }, { public_ip: "pub" }),
     ], "net-b"), 1);
     contracts.push([a, da.contract_id], [b, db.contract_id]);
@@ -179,8 +182,20 @@ describe("networks across nodes", { timeout: 300_000 }, () => {
     assert.equal(pub.gateway, "185.69.0.1");
     const direct = await waitFor("the public IP", () => httpGet(pub.ip.replace(/\/24$/, ""), 80, "x"), (r) => r?.status === 200);
     assert.equal(direct.body.trim(), "hello-from-vmc");
+    // IPv6 from the farm's v6 range (the underlay's ULA standing in for a public range)
+    const pub6 = (sb.workloads.find((w) => w.name === "pub")?.result?.data as { ip6: string; gateway6: string });
+    assert.match(pub6.ip6, new RegExp(`^${v6Prefix(249)}[0-9a-f:]+/64$`));
+    assert.equal(pub6.gateway6, `${v6Prefix(249)}1`);
+    const v6 = await waitFor("the public IPv6", async () => spawnSync("curl", ["-s", "-m", "3", "-g", `http://[${pub6.ip6.split("/")[0]}]/`], { encoding: "utf8" }).stdout, (x) => x.includes("hello-from-vmc"));
+    assert.equal(v6.trim(), "hello-from-vmc");
     // and the VM with the public IP still reaches the private network (node A) over WireGuard
     await waitFor("vmc's HTTP answer from vma", () => readConsole(consoleOf(sb, "vmc")), (x) => x.includes("body=hello-from-vma"));
+    // the VM holds its public addresses on a NIC of its own (no NAT) and leaves through the farm gateway
+    const vmcConsole = await readConsole(consoleOf(sb, "vmc")); // printed before its first HTTP line
+    assert.match(vmcConsole, new RegExp(`ZGRID-ADDR \\d+: eth\\d+ +inet ${pub.ip.replace(/[./]/g, "\\$&")} `));
+    assert.match(vmcConsole, /ZGRID-ROUTE default via 185\.69\.0\.1 dev eth\d/);
+    assert.match(vmcConsole, new RegExp(`ZGRID-ADDR \\d+: eth\\d+ +inet6 ${pub6.ip6.replace(/\//, "\\/")} `));
+    assert.match(vmcConsole, new RegExp(`ZGRID-ROUTE6 default via ${pub6.gateway6} dev eth\\d`));
   });
 
   test("refusals: a gateway name the twin does not hold, a loopback backend, a gateway on a node without domain", async () => {

@@ -3,7 +3,7 @@
 // leaves no bridge, veth or namespace.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readlinkSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { linkExists } from "../hypervisor/tap.ts";
@@ -28,6 +28,19 @@ test("node hosts on the underlay reach the host and each other; destroy removes 
   assert.equal(run(a, "ping", "-c", "1", "-W", "2", u.hostAddress).status, 0, "node host -> host");
   assert.equal(run(a, "ping", "-c", "1", "-W", "2", b.address).status, 0, "node host -> node host");
   assert.equal(spawnSync("ping", ["-c", "1", "-W", "2", b.address]).status, 0, "host -> node host");
+  // A node daemon's named namespaces and mounts must outlive it: the node host shares the host's
+  // mount namespace (only the network namespace is entered), so what it creates is seen by all.
+  assert.equal(run(a, "readlink", "/proc/self/ns/mnt").stdout.trim(), readlinkSync("/proc/self/ns/mnt"), "same mount namespace as the host");
+  assert.notEqual(run(a, "readlink", "/proc/self/ns/net").stdout.trim(), readlinkSync("/proc/self/ns/net"), "own network namespace");
+  const inner = `zi${tag}`;
+  assert.equal(run(a, "ip", "netns", "add", inner).status, 0);
+  t.after(() => void spawnSync("ip", ["netns", "del", inner]));
+  assert.ok(existsSync(`/run/netns/${inner}`), "a namespace made inside the node host is visible to every later process");
+  assert.equal(spawnSync("ip", ["netns", "exec", inner, "true"]).status, 0, "and can be entered from outside");
+  spawnSync("ip", ["netns", "del", inner]);
+  // linkExists follows the caller's network namespace (not /sys, which is the host's here)
+  const probe = `import("${new URL("../hypervisor/tap.ts", import.meta.url).pathname}").then((m) => console.log(m.linkExists("${PUBLIC_BRIDGE}"), m.linkExists("${u.bridge}")))`;
+  assert.equal(run(a, process.execPath, "-e", probe).stdout.trim(), "true false");
   await assert.rejects(createNodeHost(u, { name: "Bad_Name!", address: `10.${octet}.0.13` }), /1-12 of a-z 0-9 -/);
 
   for (const h of hosts) await h.destroy();

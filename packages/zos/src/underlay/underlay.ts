@@ -25,7 +25,7 @@ export interface UnderlayOptions {
   /** The host's address on the bridge (services nodes must reach — chain RPC, hub — listen here). */
   hostAddress?: string;
   prefix?: number;
-  /** Farm gateway address(es) on the bridge, CIDR (public IPs of VMs route through it). */
+  /** Farm gateway address(es) on the bridge, CIDR, IPv4 or IPv6 (public IPs of VMs route through them). */
   publicGateways?: string[];
 }
 
@@ -61,13 +61,28 @@ export async function createUnderlay(o: UnderlayOptions = {}): Promise<Underlay>
   if (!linkExists(bridge)) await ip("link", "add", bridge, "type", "bridge");
   await ip("link", "set", bridge, "up");
   await ip("addr", "replace", `${hostAddress}/${prefix}`, "dev", bridge);
-  for (const g of publicGateways) await ip("addr", "replace", g, "dev", bridge);
+  for (const g of publicGateways) await ip("addr", "replace", g, "dev", bridge, ...(g.includes(":") ? ["nodad"] : []));
   return {
     bridge, hostAddress, prefix, publicGateways,
     async destroy() {
       if (linkExists(bridge)) await ip("link", "del", bridge);
     },
   };
+}
+
+/**
+ * argv running `program` in node host `namespace`: in its network namespace ONLY (`nsenter --net`),
+ * never `ip netns exec`, which also gives the program a private mount namespace. A node daemon
+ * creates named network namespaces (/run/netns) and FUSE mounts; they must live in the host's
+ * mount namespace, where the same daemon restarted later (a new process) finds them again.
+ *
+ * @example
+ * ```ts
+ * nodeHostCommand("zh-node1", "/usr/bin/node", ["zosd.ts"]); // ["nsenter", ["--net=/run/netns/zh-node1", "/usr/bin/node", "zosd.ts"]]
+ * ```
+ */
+export function nodeHostCommand(namespace: string, program: string, args: string[]): [string, string[]] {
+  return ["nsenter", [`--net=/run/netns/${namespace}`, program, ...args]];
 }
 
 /** Creates (or adopts) node host `name` (≤ 12 characters) with `address` on the underlay. */
@@ -85,10 +100,10 @@ export async function createNodeHost(u: Underlay, o: { name: string; address: st
   await inNs("link", "set", PUBLIC_BRIDGE, "up");
   await inNs("addr", "replace", `${o.address}/${u.prefix}`, "dev", PUBLIC_BRIDGE);
   await inNs("route", "replace", "default", "via", u.hostAddress);
-  await runHost("ip", ["netns", "exec", namespace, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+  await runHost("nsenter", [`--net=/run/netns/${namespace}`, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
   return {
     name: o.name, namespace, address: o.address, publicBridge: PUBLIC_BRIDGE,
-    command: (program, args) => ["ip", ["netns", "exec", namespace, program, ...args]],
+    command: (program, args) => nodeHostCommand(namespace, program, args),
     async destroy() {
       if (linkExists(hostSide)) await ip("link", "del", hostSide);
       if (existsSync(`/run/netns/${namespace}`)) await ip("netns", "del", namespace);

@@ -19,7 +19,7 @@ import type { WorkloadManager } from "../../engine/workload-manager.ts";
 import { networkNames } from "../node-paths.ts";
 import { ensureEgress, removeEgress } from "./egress.ts";
 import { EgressAddressBook } from "./egress-addresses.ts";
-import { configureWireguard, deleteWireguardLink, ensureWireguardLink, linkInNamespace } from "./wireguard-link.ts";
+import { configureWireguard, deleteWireguardLink, ensureWireguardLink, linkInNamespace, wireguardAlive } from "./wireguard-link.ts";
 
 import type { NetworkResult } from "@zgrid/types";
 export type { NetworkResult };
@@ -96,8 +96,22 @@ export function networkManager(o: { nodeId: number; scope?: string; egressAddres
       if (linkExists(n.bridge)) await ip("link", "del", n.bridge);
     },
     async adopt(ctx, w) {
+      // Enter the namespace for real (a stale /run/netns file of another mount namespace fails
+      // here), then re-apply everything idempotently: a missing link, route or a dead
+      // wireguard-go is re-created in place, the VMs on the bridge stay up.
       const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name, o.scope);
-      return linkExists(n.bridge) && existsSync(`/run/netns/${n.namespace}`) && (await linkInNamespace(n.namespace, `w-${n.id}`));
+      if (!existsSync(`/run/netns/${n.namespace}`) || !linkExists(n.bridge)) return false;
+      const entered = await runHost("ip", ["netns", "exec", n.namespace, "true"]).then(() => true, () => false);
+      if (!entered) return false;
+      if (!(await linkInNamespace(n.namespace, `w-${n.id}`)) || !(await wireguardAlive(`w-${n.id}`))) {
+        ctx.log.warn({ namespace: n.namespace }, "network's WireGuard link is gone: re-creating it");
+      }
+      await this.provision(ctx, w);
+      return true;
+    },
+    async alive(ctx, w) {
+      const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name, o.scope);
+      return existsSync(`/run/netns/${n.namespace}`) && linkExists(n.bridge) && (await wireguardAlive(`w-${n.id}`));
     },
   };
 }

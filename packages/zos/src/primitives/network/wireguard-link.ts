@@ -12,6 +12,7 @@
  */
 import { execFile } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runHost } from "../../hypervisor/host-command.ts";
@@ -105,6 +106,22 @@ async function syncUserspace(name: string, file: string): Promise<void> {
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   }
+}
+
+/**
+ * Whether the userspace WireGuard daemon of link `name` answers on its UAPI socket (a SIGKILLed
+ * wireguard-go leaves the socket file but refuses connections; its link is gone with it). Kernel
+ * WireGuard has no process to die: always true there.
+ */
+export async function wireguardAlive(name: string): Promise<boolean> {
+  if (await hasKernelWireguard()) return true;
+  return new Promise((resolve) => {
+    const socket = connect(`/var/run/wireguard/${name}.sock`);
+    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+    socket.setTimeout(2_000, () => done(false));
+  });
 }
 
 /** Deletes the link (a wireguard-go process ends with it). */

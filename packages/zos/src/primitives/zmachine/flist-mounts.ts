@@ -8,11 +8,13 @@
  * const mounts = new FlistMounts({ cacheDir: "/var/lib/zos/cache", cacheBytes: 8 * 2 ** 30, requireSignature: true });
  * const m = await mounts.mount("https://hub/flists/0xabc/debian.fl", "/var/lib/zos/mnt/7-12-vm");
  * mounts.isMounted("/var/lib/zos/mnt/7-12-vm"); // true
+ * mounts.workerAlive("/var/lib/zos/mnt/7-12-vm"); // true while its mount process runs
+ * await mounts.healthy("/var/lib/zos/mnt/7-12-vm"); // true when it is mounted, served and readable
  * await mounts.unmount("/var/lib/zos/mnt/7-12-vm");
  * ```
  */
 import { readFileSync } from "node:fs";
-import { mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { FlistReader, isFlistUrl, lazyUnmount, mountFlist, readFlistMeta, type FlistMeta } from "@zgrid/flist";
 import { BaseError } from "@zgrid/types";
@@ -134,14 +136,45 @@ export class FlistMounts {
     return mounts.split("\n").some((line) => line.split(" ")[4] === mountpoint);
   }
 
+  /** The pid of the mount process serving `mountpoint` when it is alive (pidfile + its command line). */
+  workerPid(mountpoint: string): number | undefined {
+    let pid: number | undefined;
+    try {
+      pid = (JSON.parse(readFileSync(`${mountpoint}.json`, "utf8")) as { pid?: number }).pid;
+    } catch {
+      return undefined;
+    }
+    return pid && isProcessOf(pid, mountpoint) ? pid : undefined;
+  }
+
+  /** Cheap liveness (no file system call): the mount process serving `mountpoint` runs. */
+  workerAlive(mountpoint: string): boolean {
+    return this.workerPid(mountpoint) !== undefined;
+  }
+
+  /**
+   * The real check: mounted, its process alive, and a read through it answers within `timeoutMs`
+   * (a dead FUSE server leaves the mount answering ENOTCONN; a hung one does not answer).
+   */
+  async healthy(mountpoint: string, timeoutMs = 3_000): Promise<boolean> {
+    if (!this.isMounted(mountpoint) || !this.workerAlive(mountpoint)) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([readdir(mountpoint).then(() => true, () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Stops the mount process and lazily unmounts; harmless when nothing is mounted. */
   async unmount(mountpoint: string): Promise<void> {
     const meta = `${mountpoint}.json`;
-    const known = JSON.parse(await readFile(meta, "utf8").catch(() => "{}")) as { pid?: number };
-    if (known.pid && isAlive(known.pid)) {
-      process.kill(known.pid, "SIGTERM");
-      for (let i = 0; i < 50 && isAlive(known.pid); i++) await new Promise((r) => setTimeout(r, 100));
-      if (isAlive(known.pid)) process.kill(known.pid, "SIGKILL");
+    const pid = this.workerPid(mountpoint);
+    if (pid) {
+      process.kill(pid, "SIGTERM");
+      for (let i = 0; i < 50 && isProcessOf(pid, mountpoint); i++) await new Promise((r) => setTimeout(r, 100));
+      if (isProcessOf(pid, mountpoint)) process.kill(pid, "SIGKILL");
     }
     lazyUnmount(mountpoint);
     await rm(meta, { force: true });
@@ -151,10 +184,12 @@ export class FlistMounts {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** A live, non-zombie process whose command line mentions `marker`. */
+function isProcessOf(pid: number, marker: string): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    if (/^[ZX]$/.test(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3))) return false;
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
   } catch {
     return false;
   }

@@ -23,6 +23,7 @@ import type { WorkloadContext, WorkloadManager } from "../../engine/workload-man
 import type { NetworkResult } from "../network/network-manager.ts";
 import type { NodePaths } from "../node-paths.ts";
 import type { DiskResult } from "../zmount/zmount-manager.ts";
+import type { IpResult } from "../ip/ip-manager.ts";
 import type { FlistMounts, MountedFlist } from "./flist-mounts.ts";
 import { copyImage } from "./copy-image.ts";
 import { resolveInFlist } from "./flist-path.ts";
@@ -45,26 +46,51 @@ export type { ZmachineResult };
 type ZMachine = WorkloadOf<"zmachine">;
 
 export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
+  const mountpoint = (ctx: WorkloadContext) => deps.paths.flistMount(ctx.workloadId);
   const stop = async (ctx: WorkloadContext) => {
     const known = await deps.hypervisor.list();
     if (known.includes(ctx.workloadId)) await deps.hypervisor.delete(ctx.workloadId);
-    await deps.flists.unmount(deps.paths.flistMount(ctx.workloadId));
+    await deps.flists.unmount(mountpoint(ctx));
     await rm(deps.paths.vmDir(ctx.workloadId), { recursive: true, force: true });
+  };
+  /** A live QEMU (pid + QMP) whose root share (container mode) is mounted and readable. */
+  const liveAndWhole = async (ctx: WorkloadContext) => {
+    const status = await deps.hypervisor.status(ctx.workloadId).catch(() => undefined);
+    if (!status || (status.state !== "running" && status.state !== "paused")) return { status, whole: false };
+    const full = (await deps.hypervisor.spec(ctx.workloadId)).mode === "full";
+    return { status, whole: full || (await deps.flists.healthy(mountpoint(ctx))) };
+  };
+  /**
+   * The VM runs but its flist mount process died: mount the flist again at the same path and boot
+   * the VM again on it (disks kept). QEMU's 9p holds the old share's root open, so a VM cannot be
+   * moved to a new mount while it runs: this is a platform restart, not an app failure.
+   */
+  const repairShare = async (ctx: WorkloadContext, w: ZMachine, paused: boolean) => {
+    ctx.log.warn({ mountpoint: mountpoint(ctx) }, "flist mount process gone under a running VM: re-mounting it and restarting the VM");
+    await deps.hypervisor.stop(ctx.workloadId);
+    await deps.flists.unmount(mountpoint(ctx));
+    await deps.flists.mount(w.data.flist, mountpoint(ctx));
+    await deps.hypervisor.start({ id: ctx.workloadId });
+    if (paused) await deps.hypervisor.pause(ctx.workloadId);
   };
   return {
     async provision(ctx, w) {
       const nic = w.data.network.interfaces[0];
       if (!nic) throw new Error("zmachine has no network interface");
+      const { status, whole } = await liveAndWhole(ctx);
+      if (status && whole) return { id: ctx.workloadId, ip: nic.ip, mode: modeOf(await deps.hypervisor.spec(ctx.workloadId)), console: status.consoleLog } satisfies ZmachineResult;
+      // Whatever of an earlier instance is left (a QEMU on a dead share, a QEMU not answering
+      // QMP, a mount without a VM) is stopped first, always, before anything new starts. Its
+      // disks stay: the root disk (the container's writable layer) is booted again.
+      if ((await deps.hypervisor.list()).includes(ctx.workloadId)) await deps.hypervisor.stop(ctx.workloadId);
+      await deps.flists.unmount(mountpoint(ctx));
       const net = deps.findNetwork(ctx, nic.network);
       if (!net) throw new Error(`network '${nic.network}' is not ready on this node`);
-      const status = await deps.hypervisor.status(ctx.workloadId).catch(() => undefined);
-      if (status && (status.state === "running" || status.state === "paused")) {
-        return { id: ctx.workloadId, ip: nic.ip, mode: "container", console: status.consoleLog } satisfies ZmachineResult;
-      }
       let mounted: MountedFlist;
       try {
-        mounted = await deps.flists.mount(w.data.flist, deps.paths.flistMount(ctx.workloadId), ctx.signal);
+        mounted = await deps.flists.mount(w.data.flist, mountpoint(ctx), ctx.signal);
       } catch (e) {
+        await stop(ctx).catch(() => undefined);
         throw new Error(`flist ${w.data.flist} refused: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
       try {
@@ -91,17 +117,34 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
     async resume(ctx) {
       await deps.hypervisor.resume(ctx.workloadId);
     },
-    async adopt(ctx) {
-      const s = await deps.hypervisor.adopt(ctx.workloadId).catch(() => undefined);
-      if (!s) return false;
-      const full = (await deps.hypervisor.spec(ctx.workloadId)).mode === "full";
-      return full || deps.flists.isMounted(deps.paths.flistMount(ctx.workloadId));
+    async adopt(ctx, w) {
+      const status = await deps.hypervisor.status(ctx.workloadId).catch(() => undefined);
+      if (status?.failure && status.desired !== "running") throw new Error(status.failure); // the VM monitor gave up: why
+      const live = await liveAndWhole(ctx);
+      if (!live.status || (live.status.state !== "running" && live.status.state !== "paused")) return false;
+      if (live.whole) return true;
+      try {
+        await repairShare(ctx, w, live.status.state === "paused");
+        return true;
+      } catch (e) {
+        ctx.log.warn({ err: e }, "repairing the flist share failed: re-provisioning");
+        return false;
+      }
+    },
+    async alive(ctx) {
+      const status = await deps.hypervisor.status(ctx.workloadId).catch(() => undefined);
+      // No QEMU: while it should run, the VM monitor restarts it; else (gave up, or gone) reconcile.
+      if (!status?.pid) return status?.desired === "running";
+      return (await deps.hypervisor.spec(ctx.workloadId)).mode === "full" || deps.flists.workerAlive(mountpoint(ctx));
     },
   };
 }
 
+function modeOf(spec: { mode: string }): "container" | "full" {
+  return spec.mode === "full" ? "full" : "container";
+}
+
 async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, flist: MountedFlist, deps: ZmachineDeps): Promise<VmSpecInput> {
-  const nic = w.data.network.interfaces[0]!;
   const { cpu, memory } = w.data.compute_capacity;
   const vmDir = deps.paths.vmDir(ctx.workloadId);
   await mkdir(vmDir, { recursive: true });
@@ -118,7 +161,7 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
     cpu,
     memoryMiB: Math.floor(memory / MiB),
     disks,
-    network: { bridge: net.bridge, ip: `${nic.ip}/${net.prefix}`, gateway: net.gateway },
+    ...vmNetworks(ctx, w, net),
     hostname: w.name.replace(/_/g, "-").replace(/^-+/, "").slice(0, 63) || "zmachine",
     env,
     sshKeys,
@@ -139,6 +182,27 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
       : `entrypoint ${argv0} is not a file in the flist`);
   }
   return { ...base, mode: "container", rootShare: flist.mountpoint, rootDisk: { path: join(vmDir, "root.img"), sizeBytes: size }, entrypoint };
+}
+
+/**
+ * The VM's NICs: the private network first; with a public IP a second NIC on the node's public
+ * bridge holding the address, whose farm gateway becomes the default route (the private network's
+ * whole range stays routed through the first NIC).
+ */
+function vmNetworks(ctx: WorkloadContext, w: ZMachine, net: NetworkResult): Pick<VmSpecInput, "network" | "extraNetworks"> {
+  const ip = `${w.data.network.interfaces[0]!.ip}/${net.prefix}`;
+  const pubName = w.data.network.public_ip;
+  if (!pubName) return { network: { bridge: net.bridge, ip, gateway: net.gateway } };
+  const pub = ctx.resultOf(pubName) as IpResult | undefined;
+  if (!pub?.bridge) throw new Error(`public ip '${pubName}' is not ready`);
+  const v4 = pub.ip !== "";
+  return {
+    network: { bridge: net.bridge, ip, ...(v4 ? { routes: [{ dst: net.ip_range, via: net.gateway }] } : { gateway: net.gateway }) },
+    extraNetworks: [{
+      bridge: pub.bridge, ...(v4 ? { ip: pub.ip, gateway: pub.gateway } : {}),
+      ...(pub.ip6 ? { ip6: pub.ip6, ...(pub.gateway6 ? { gateway6: pub.gateway6 } : {}) } : {}),
+    }],
+  };
 }
 
 /** `path` resolved in the flist's listing (never on the host); throws when it leaves the root. */

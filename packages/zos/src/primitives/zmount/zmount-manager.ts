@@ -9,7 +9,8 @@
  * await manager.provision(ctx, workload); // { volume_id: "7-12-data", path: "/var/lib/zos/disks/7-12-data.img" }
  * ```
  */
-import { rm, stat } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import type { WorkloadOf } from "@zgrid/types";
 import { ensureExt4Disk } from "../../hypervisor/disk.ts";
 import { runHost } from "../../hypervisor/host-command.ts";
@@ -46,7 +47,11 @@ export function diskManager(paths: NodePaths): WorkloadManager<DiskWorkload> {
       return { volume_id: ctx.workloadId, path, size: w.data.size } satisfies DiskResult;
     },
     async deprovision(ctx) {
-      await rm(paths.disk(ctx.workloadId), { force: true });
+      const path = paths.disk(ctx.workloadId);
+      await rm(path, { force: true });
+      // a disk being formatted when the daemon was killed (ensureExt4Disk's temp file)
+      const dir = dirname(path);
+      for (const f of await readdir(dir).catch(() => [])) if (f.startsWith(`${basename(path)}.new-`)) await rm(join(dir, f), { force: true });
     },
     async adopt(ctx) {
       return stat(paths.disk(ctx.workloadId)).then(() => true, () => false);

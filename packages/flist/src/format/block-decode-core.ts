@@ -1,0 +1,59 @@
+/**
+ * The decode half of the rfs block codec without any dependency beyond hash-wasm and snappy, so a
+ * worker thread that loads it starts fast (decode-worker.ts). Returns a reason instead of
+ * throwing; `decodeBlock` (block-codec.ts) turns it into a BlockIntegrityError.
+ *
+ * @example
+ * ```ts
+ * const r = tryDecodeBlock(id, key, data);
+ * if ("reason" in r) console.error(r.reason); else use(r.plain);
+ * ```
+ */
+import { createDecipheriv } from "node:crypto";
+import { createRequire } from "node:module";
+import { blake2b256 } from "./hash.ts";
+
+interface SnappyCodec {
+  compress(b: Uint8Array): Uint8Array;
+  uncompress(b: Uint8Array): Uint8Array;
+}
+
+// Native snappy (napi prebuilt) when it loads, else the pure-JS snappyjs: same raw format.
+function loadSnappy(): SnappyCodec {
+  const require = createRequire(import.meta.url);
+  try {
+    const native = require("snappy") as { compressSync(b: Buffer): Buffer; uncompressSync(b: Buffer): Buffer | string };
+    return {
+      compress: (b) => native.compressSync(Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+      uncompress: (b) => native.uncompressSync(Buffer.from(b.buffer, b.byteOffset, b.byteLength)) as Buffer,
+    };
+  } catch {
+    const js = require("snappyjs") as { compress(b: Uint8Array): Uint8Array; uncompress(b: Uint8Array): Uint8Array };
+    return { compress: (b) => js.compress(b), uncompress: (b) => js.uncompress(b) };
+  }
+}
+
+export const snappy = loadSnappy();
+const TAG_LENGTH = 16;
+
+export type DecodeResult = { plain: Buffer } | { reason: string; cause?: unknown };
+
+/** id = BLAKE2b(data), GCM with key, snappy, key = BLAKE2b(plain); the first mismatch is the reason. */
+export function tryDecodeBlock(id: Uint8Array, key: Uint8Array, data: Uint8Array): DecodeResult {
+  if (!Buffer.from(blake2b256(data)).equals(id)) return { reason: "content hash does not match id" };
+  if (data.length < TAG_LENGTH) return { reason: "block shorter than its GCM tag" };
+  let plain: Buffer;
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, key.subarray(0, 12));
+    decipher.setAuthTag(data.subarray(data.length - TAG_LENGTH));
+    // GCM's final() returns no bytes: the update output is the whole plaintext (no concat copy).
+    const compressed = decipher.update(data.subarray(0, data.length - TAG_LENGTH));
+    decipher.final();
+    const out = snappy.uncompress(compressed);
+    plain = Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  } catch (cause) {
+    return { reason: "cannot decrypt or decompress with the listed key", cause };
+  }
+  if (!Buffer.from(blake2b256(plain)).equals(key)) return { reason: "plaintext hash does not match key" };
+  return { plain };
+}

@@ -1,0 +1,21 @@
+/**
+ * Worker thread of DecodePool: decodes and re-hashes blocks posted to it and answers with the
+ * plaintext length or the reason of the failure. Loads only block-decode-core.ts (fast start).
+ *
+ * @example
+ * ```ts
+ * new Worker(new URL("./decode-worker.ts", import.meta.url)); // see decode-pool.ts
+ * ```
+ */
+import { parentPort } from "node:worker_threads";
+import { tryDecodeBlock } from "./block-decode-core.ts";
+
+const port = parentPort;
+port?.on("message", (m: { seq: number; id: Uint8Array; key: Uint8Array; data: Uint8Array }) => {
+  try {
+    const r = tryDecodeBlock(m.id, m.key, m.data);
+    port.postMessage("reason" in r ? { seq: m.seq, error: r.reason, integrity: true } : { seq: m.seq, bytes: r.plain.length });
+  } catch (e) {
+    port.postMessage({ seq: m.seq, error: (e as Error).message, integrity: false });
+  }
+});
