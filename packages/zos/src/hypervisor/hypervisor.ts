@@ -21,14 +21,14 @@ import { createLogger } from "@zgrid/log";
 import { probeAccel, type AccelChoice } from "./accel-probe.ts";
 import { consoleTail, markConsoleStart, waitForConsole, waitForEntrypoint } from "./vm-console.ts";
 import { ensureExt4Disk, ensureImageSize, removeDisk } from "./disk.ts";
-import { VmStartError, VmStateError } from "./errors.ts";
+import { VmNotFoundError, VmStartError, VmStateError } from "./errors.ts";
 import { findGuest, type GuestArtifacts } from "./guest-artifacts.ts";
 import { writeGuestConfig } from "./guest-config.ts";
 import { writeCloudInitSeed } from "./cloud-init-seed.ts";
 import { runHost } from "./host-command.ts";
 import { qmpCommand } from "./qmp-client.ts";
 import { QEMU_BINARY, buildQemuArgs, type Accel, type VmPaths } from "./qemu-command.ts";
-import { ensureTap, removeTap } from "./tap.ts";
+import { ensureTap, removeTap, tapNameFor } from "./tap.ts";
 import { vmNics } from "./vm-nics.ts";
 import { killQuietly, readVmPid, waitForExit } from "./vm-process.ts";
 import { parseVmSpec, type VmSpec, type VmSpecInput } from "./vm-spec.ts";
@@ -197,11 +197,19 @@ export class Hypervisor {
   }
 
   async #delete(id: string): Promise<void> {
-    const spec = await this.spec(id);
-    await this.#stop(id, {});
-    if (spec.rootDisk && !spec.rootDisk.keep) await removeDisk(spec.rootDisk.path);
-    for (const d of spec.disks) if (!d.keep) await removeDisk(d.path);
-    await rm(this.paths(id).dir, { recursive: true, force: true });
+    const paths = this.paths(id);
+    const spec = await this.spec(id).catch((e: unknown) => { if (e instanceof VmNotFoundError) return undefined; throw e; });
+    if (spec) {
+      await this.#stop(id, {});
+      if (spec.rootDisk && !spec.rootDisk.keep) await removeDisk(spec.rootDisk.path);
+      for (const d of spec.disks) if (!d.keep) await removeDisk(d.path);
+    } else {
+      // a state dir without its spec: a create or a delete killed half-way. Whatever still runs of
+      // it goes too (its pidfile, its default tap), so a retried delete always ends with nothing.
+      await this.#killQemu(paths);
+      await removeTap(tapNameFor(id));
+    }
+    await rm(paths.dir, { recursive: true, force: true });
   }
 
   async pause(id: string): Promise<void> {

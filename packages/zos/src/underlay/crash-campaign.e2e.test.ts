@@ -6,10 +6,16 @@
 // killed flist mount worker, wireguard-go and QEMU each come back on their own.
 //   ZGRID_CRASH_SEED=<n> ZGRID_CRASH_KILLS=<n> node --test packages/zos/src/underlay/crash-campaign.e2e.test.ts
 // Nightly size (>= 100 kills): node bench/crash/campaign.ts
+// Seeds: a developer's run draws a new one each time (exploration: print it, re-run it to debug);
+// under CI (CI=true) a pinned seed that once found a leak, so a landing is reproducible. Kill points
+// are seeded but their interleaving still depends on the machine's speed.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { CAMPAIGN_ENTRYPOINT, runCrashCampaign } from "../testing/crash-campaign.ts";
 import { startGridFixture, type GridFixture } from "./grid-fixture.ts";
+
+/** 26 kills over 23 operations; before the fix it leaked a mount worker a killed zosd never recorded. */
+const PINNED_CI_SEED = 1685420983;
 
 let g: GridFixture | undefined;
 before(async () => {
@@ -20,7 +26,7 @@ after(async () => {
 });
 
 test("SIGKILLed zosd at random points of every operation: nothing lost, nothing leaked", { timeout: 1_200_000 }, async () => {
-  const seed = Number(process.env.ZGRID_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  const seed = Number(process.env.ZGRID_CRASH_SEED ?? (process.env.CI ? PINNED_CI_SEED : Math.floor(Math.random() * 2 ** 31)));
   const kills = Number(process.env.ZGRID_CRASH_KILLS ?? 20);
   console.log(`crash campaign seed=${seed} (re-run with ZGRID_CRASH_SEED=${seed})`);
   const fig = await runCrashCampaign(g!, { seed, kills, log: (l) => console.log(`  [crash] ${l}`) });

@@ -13,7 +13,7 @@
  * await mounts.unmount("/var/lib/zos/mnt/7-12-vm");
  * ```
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { FlistReader, isFlistUrl, lazyUnmount, mountFlist, readFlistMeta, type FlistMeta } from "@zgrid/flist";
@@ -170,8 +170,10 @@ export class FlistMounts {
   /** Stops the mount process and lazily unmounts; harmless when nothing is mounted. */
   async unmount(mountpoint: string): Promise<void> {
     const meta = `${mountpoint}.json`;
-    const pid = this.workerPid(mountpoint);
-    if (pid) {
+    // the recorded worker, and any other serving this mountpoint: a daemon killed between spawning
+    // a detached worker and recording its pid leaves one that only its command line names
+    const pids = new Set([this.workerPid(mountpoint), ...workersServing(mountpoint)].filter((p): p is number => p !== undefined));
+    for (const pid of pids) {
       process.kill(pid, "SIGTERM");
       for (let i = 0; i < 50 && isProcessOf(pid, mountpoint); i++) await new Promise((r) => setTimeout(r, 100));
       if (isProcessOf(pid, mountpoint)) process.kill(pid, "SIGKILL");
@@ -182,6 +184,13 @@ export class FlistMounts {
     await rm(`${mountpoint}.fl`, { force: true });
     await rmdir(mountpoint).catch(() => undefined);
   }
+}
+
+/** Live mount workers whose command line names `mountpoint` (their JSON options hold it). */
+function workersServing(mountpoint: string): number[] {
+  const marker = JSON.stringify({ mountpoint }).slice(1, -1); // "mountpoint":"<path>"
+  return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number)
+    .filter((pid) => pid !== process.pid && isProcessOf(pid, marker));
 }
 
 /** A live, non-zombie process whose command line mentions `marker`. */

@@ -48,8 +48,8 @@ type ZMachine = WorkloadOf<"zmachine">;
 export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
   const mountpoint = (ctx: WorkloadContext) => deps.paths.flistMount(ctx.workloadId);
   const stop = async (ctx: WorkloadContext) => {
-    const known = await deps.hypervisor.list();
-    if (known.includes(ctx.workloadId)) await deps.hypervisor.delete(ctx.workloadId);
+    // also when the VM is not listed (its state dir lost spec.json to a kill): delete cleans up that too
+    await deps.hypervisor.delete(ctx.workloadId);
     await deps.flists.unmount(mountpoint(ctx));
     await rm(deps.paths.vmDir(ctx.workloadId), { recursive: true, force: true });
   };
