@@ -15,7 +15,7 @@ const role = process.argv[2];
 const config = JSON.parse(process.env.ZGRID_BENCH_PEER ?? "{}") as { records: TwinRecord[]; relay?: string };
 // The bus is imported only by the roles that use it, so idle-http measures a bare Node process.
 const loadBus = async () => {
-  const [bus, twins, envelope] = await Promise.all([import("@zgrid/bus"), import("@zgrid/bus/testing/test-twins"), import("@zgrid/bus/wire/request-envelope")]);
+  const [bus, twins, envelope] = await Promise.all([import("@zgrid/bus"), import("@zgrid/bus/testing"), import("@zgrid/bus")]);
   return { createBus: bus.createBus, directory: new bus.StaticTwinDirectory(config.records), testTwinKey: twins.testTwinKey, verifyRequestSignature: envelope.verifyRequestSignature };
 };
 const ready = (info: unknown): void => void process.stdout.write(`READY ${JSON.stringify(info)}\n`);

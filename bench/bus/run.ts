@@ -11,8 +11,8 @@ import { randomBytes } from "node:crypto";
 import { Agent, request as httpRequest } from "node:http";
 import { fileURLToPath } from "node:url";
 import { createBus, StaticTwinDirectory, type Bus } from "@zgrid/bus";
-import { testTwinKey, testTwinRecord } from "@zgrid/bus/testing/test-twins";
-import { signRequest } from "@zgrid/bus/wire/request-envelope";
+import { testTwinKey, testTwinRecord } from "@zgrid/bus/testing";
+import { signRequest } from "@zgrid/bus";
 import { bytesToHex } from "@zgrid/types";
 
 const argIndex = process.argv.indexOf("--requests");

@@ -9,8 +9,8 @@
 import { parseArgs } from "node:util";
 import type { TransactionReceipt } from "viem";
 import { gridContractsAbi, gridTokenAbi, registryAbi, devAccount, GIB, type GridClient } from "@zgrid/chain";
-import { write } from "@zgrid/chain/client/context";
-import { startTestGrid, testHash } from "@zgrid/chain/devchain/test-grid";
+import { write } from "../../packages/chain/src/client/context.ts";
+import { startTestGrid, testHash } from "@zgrid/chain/testing";
 
 const { values } = parseArgs({ options: { live: { type: "string", default: "10000" } } });
 const LIVE = Number(values.live);

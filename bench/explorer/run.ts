@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { GIB } from "@zgrid/chain";
-import { startTestGrid, testHash } from "@zgrid/chain/devchain/test-grid";
+import { startTestGrid, testHash } from "@zgrid/chain/testing";
 import { Indexer, rpcChainSource, startExplorer, type Db } from "@zgrid/explorer";
 import { TestDatabases } from "../../packages/explorer/src/testing/db-backends.ts";
 

@@ -7,7 +7,7 @@
 //   node bench/net/run.ts [mib=8] [requests=60]
 import { request } from "node:http";
 import { deploymentHashHex, parseDeployment, signDeployment, type Deployment } from "../../packages/types/src/index.ts";
-import { planNetwork } from "../../packages/zos/src/primitives/network/plan.ts";
+import { planNetwork } from "../../packages/types/src/index.ts";
 import { startGridFixture, type GridFixture, type GridNode } from "../../packages/zos/src/underlay/grid-fixture.ts";
 
 const mib = Number(process.argv[2] ?? 8);

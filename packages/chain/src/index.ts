@@ -1,22 +1,5 @@
 // @zgrid/chain — IT contracts on an EVM chain: Solidity contracts, typed viem client, dev chain. See README.md.
-export * from "./abis.ts";
-export * from "./pricing.ts";
-export * from "./errors/chain-error.ts";
-export * from "./errors/twin-errors.ts";
-export * from "./errors/farm-errors.ts";
-export * from "./errors/node-errors.ts";
-export * from "./errors/contract-errors.ts";
-export * from "./errors/billing-errors.ts";
-export * from "./errors/governance-errors.ts";
-export { toChainError, revertToError } from "./errors/decode-revert.ts";
-export * from "./client/types.ts";
-export type { GridClientOptions, GridContext } from "./client/context.ts";
-export { createContext } from "./client/context.ts";
-export * from "./client/create-grid-client.ts";
-export * from "./client/events.ts";
-export type { BillingConfig, SettleResult } from "./client/billing.ts";
-export type { Proposal, ProposalCall } from "./client/governance.ts";
-export * from "./client/governed-calls.ts";
+export * from "./client/index.ts";
 export * from "./devchain/pass-proposal.ts";
 export * from "./devchain/start-dev-chain.ts";
 export * from "./devchain/deploy-grid.ts";

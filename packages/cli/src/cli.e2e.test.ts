@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import type { ContractInfo, LocalGridInfo, VmInfo } from "@zgrid/client";
 import { packFlist } from "@zgrid/flist";
-import { buildBusyboxRoot } from "@zgrid/zos/hypervisor/test-fixtures";
+import { buildBusyboxRoot } from "@zgrid/zos/testing";
 import { isAlive } from "./local-grid/local-grid.ts";
 
 const ZGRID = fileURLToPath(new URL("../bin/zgrid.ts", import.meta.url));

@@ -11,7 +11,12 @@ import { Command, CommanderError } from "commander";
 import { registerApplyCommands } from "./commands/apply-commands.ts";
 import { registerFlistCommands } from "./commands/flist-commands.ts";
 import { registerGridCommands } from "./commands/grid-commands.ts";
-import { registerResourceCommands } from "./commands/resource-commands.ts";
+import { registerContractCommands } from "./commands/contract-commands.ts";
+import { registerFarmCommands } from "./commands/farm-commands.ts";
+import { registerGatewayCommands } from "./commands/gateway-commands.ts";
+import { registerNetworkCommands } from "./commands/network-commands.ts";
+import { registerNodeCommands } from "./commands/node-commands.ts";
+import { registerTwinCommands } from "./commands/twin-commands.ts";
 import { registerVmCommands } from "./commands/vm-commands.ts";
 import { registerZdbCommands } from "./commands/zdb-commands.ts";
 import { defaultDataDir, type GlobalOptions } from "./context.ts";
@@ -33,7 +38,12 @@ export async function runCli(argv: string[]): Promise<number> {
   };
   registerGridCommands(program, ctx);
   registerVmCommands(program, ctx);
-  registerResourceCommands(program, ctx);
+  registerNetworkCommands(program, ctx);
+  registerContractCommands(program, ctx);
+  registerNodeCommands(program, ctx);
+  registerTwinCommands(program, ctx);
+  registerFarmCommands(program, ctx);
+  registerGatewayCommands(program, ctx);
   registerApplyCommands(program, ctx);
   registerFlistCommands(program);
   registerZdbCommands(program, ctx);
@@ -42,7 +52,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    reportError(e, program.opts<{ json?: boolean }>().json ?? false);
+    await reportError(e, program.opts<{ json?: boolean }>().json ?? false);
     return exitCodeOf(e);
   }
 }

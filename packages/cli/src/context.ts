@@ -4,13 +4,15 @@
  *
  * @example
  * ```ts
- * const grid = await openGrid(opts); try { … } finally { await grid.close(); }
+ * await withGrid(opts, async (grid) => io.result(await grid.vms.list()));
  * ```
  */
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { connectGrid, gridConnectionSchema, localGridConnection, readLocalGrid, InputError, type Grid } from "@zgrid/client";
+import type * as Client from "@zgrid/client";
+import type { Grid } from "@zgrid/client";
+import type { Output } from "./output.ts";
 
 export interface GlobalOptions {
   json: boolean;
@@ -23,7 +25,29 @@ export function defaultDataDir(): string {
   return resolve(process.env.ZGRID_DATA_DIR ?? join(homedir(), ".zgrid", "local"));
 }
 
+/** What a command's action gets: the global options and the output. */
+export type Ctx = () => { opts: GlobalOptions; io: Output };
+
+/**
+ * The SDK, loaded on first use: `zgrid --help` and commands that never touch the grid do not pay
+ * for loading the chain client, libp2p and zod.
+ */
+export function sdk(): Promise<typeof Client> {
+  return import("@zgrid/client");
+}
+
+/** Connects, runs `fn`, and always closes the connection (also when `fn` throws). */
+export async function withGrid<T>(o: GlobalOptions, fn: (grid: Grid) => Promise<T>): Promise<T> {
+  const grid = await openGrid(o);
+  try {
+    return await fn(grid);
+  } finally {
+    await grid.close();
+  }
+}
+
 export async function openGrid(o: GlobalOptions): Promise<Grid> {
+  const { connectGrid, gridConnectionSchema, localGridConnection, InputError } = await sdk();
   if (o.grid) {
     const raw = JSON.parse(readFileSync(o.grid, "utf8")) as Record<string, unknown>;
     const r = gridConnectionSchema.safeParse({ ...raw, mnemonic: process.env.ZGRID_MNEMONIC ?? raw.mnemonic });
@@ -34,7 +58,8 @@ export async function openGrid(o: GlobalOptions): Promise<Grid> {
 }
 
 /** Short flist names (busybox) the local grid published, when one runs. */
-export function knownFlists(o: GlobalOptions): Record<string, string> {
+export async function knownFlists(o: GlobalOptions): Promise<Record<string, string>> {
+  const { readLocalGrid } = await sdk();
   try {
     return readLocalGrid(o.dataDir).flists;
   } catch {

@@ -10,9 +10,8 @@
  * ```
  */
 import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
-import { createGridClient, type GridClient } from "@zgrid/chain/client/create-grid-client";
+import { chainTwinDirectory, createGridClient, type GridClient } from "@zgrid/chain/client";
 import { twinKeyFromMnemonic, twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types";
-import { chainTwinDirectory } from "@zgrid/zos/chain/chain-twin-directory";
 import type { GridConnection } from "./connect/grid-connection.ts";
 import { ContractService } from "./contracts/contract-service.ts";
 import type { DeployContext } from "./deploy/deployer.ts";

@@ -3,6 +3,7 @@ export * from "./errors/client-errors.ts";
 export * from "./connect/grid-connection.ts";
 export * from "./grid.ts";
 export * from "./format.ts";
+export { nodeClient, type NodeClient, type CallOptions } from "./nodes/node-client.ts";
 export { NodeFinder, type NodeInfo, type NodeFilter, type Resources } from "./nodes/node-finder.ts";
 export { DeployTransaction, type DeployRequest, type ProgressFn } from "./deploy/deployer.ts";
 export { ContractService, type ContractInfo } from "./contracts/contract-service.ts";

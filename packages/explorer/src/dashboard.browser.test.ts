@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { startTestGrid, testHash, type TestGrid } from "@zgrid/chain/devchain/test-grid";
+import { startTestGrid, testHash, type TestGrid } from "@zgrid/chain/testing";
 import { DEFAULT_WEB_DIR, startExplorer, type Explorer } from "./explorer.ts";
 import { TestDatabases } from "./testing/db-backends.ts";
 import { NodePeers } from "./testing/node-peers.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startTestGrid, testHash, type TestGrid } from "@zgrid/chain/devchain/test-grid";
+import { startTestGrid, testHash, type TestGrid } from "@zgrid/chain/testing";
 import { startExplorer, type Explorer } from "./explorer.ts";
 import { BACKENDS, TestDatabases } from "./testing/db-backends.ts";
 import { NodePeers } from "./testing/node-peers.ts";

@@ -34,3 +34,4 @@ export * from "./format/resolve-in-listing.ts";
 export * from "./format/listing-limits.ts";
 export * from "./store/bounded-fetch.ts";
 export * from "./hub/hub-auth.ts";
+export { attachHubMetrics } from "./hub/hub-metrics.ts";

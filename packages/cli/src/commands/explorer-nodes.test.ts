@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { startTestGrid } from "@zgrid/chain/devchain/test-grid";
+import { startTestGrid } from "@zgrid/chain/testing";
 import { InputError } from "@zgrid/client";
 import { startExplorer } from "@zgrid/explorer";
 import { nodesFromExplorer } from "./explorer-nodes.ts";

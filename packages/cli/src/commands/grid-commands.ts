@@ -2,11 +2,10 @@
  * `zgrid up`, `zgrid down`, `zgrid status`: the local grid.
  */
 import type { Command } from "commander";
-import { readLocalGrid } from "@zgrid/client";
-import { table, type Output } from "../output.ts";
-import type { GlobalOptions } from "../context.ts";
+import { sdk, type Ctx } from "../context.ts";
+import { table } from "../output.ts";
 
-export function registerGridCommands(program: Command, ctx: () => { opts: GlobalOptions; io: Output }): void {
+export function registerGridCommands(program: Command, ctx: Ctx): void {
   program.command("up").description("start the local grid: dev chain, flist hub, N node daemons, a funded twin, a busybox flist")
     .option("--nodes <n>", "number of nodes", "2")
     .option("--accel <mode>", "VM accelerator for the nodes: auto | tcg | kvm", "auto")
@@ -20,7 +19,7 @@ export function registerGridCommands(program: Command, ctx: () => { opts: Global
       if (o.debian) {
         const { ensureDebianFlist } = await import("../local-grid/debian-flist.ts");
         await ensureDebianFlist({ dataDir: opts.dataDir, onProgress: io.progress });
-        info = { ...readLocalGrid(opts.dataDir), fresh: info.fresh };
+        info = { ...(await sdk()).readLocalGrid(opts.dataDir), fresh: info.fresh };
       }
       const seconds = (performance.now() - started) / 1000;
       io.result({ ...info, adminKey: undefined, farmerKey: undefined, user: { ...info.user, privateKey: undefined }, seconds }, () => [
@@ -61,7 +60,7 @@ export function registerGridCommands(program: Command, ctx: () => { opts: Global
     .action(async () => {
       const { opts, io } = ctx();
       const { isAlive } = await import("../local-grid/local-grid.ts");
-      const info = readLocalGrid(opts.dataDir);
+      const info = (await sdk()).readLocalGrid(opts.dataDir);
       const nodes = info.nodes.map((n) => ({ node: n.nodeId, twin: n.twinId, pid: n.pid, alive: isAlive(n.pid), log: n.log }));
       io.result({ rpcUrl: info.rpcUrl, hubUrl: info.hubUrl, ...(info.underlay ? { underlay: info.underlay } : {}), host: { pid: info.supervisorPid, alive: isAlive(info.supervisorPid) }, nodes, flists: info.flists }, () =>
         `chain ${info.rpcUrl}\nhub   ${info.hubUrl}\nhost  pid ${info.supervisorPid} ${isAlive(info.supervisorPid) ? "running" : "NOT running"}\n` + table(nodes, ["node", "twin", "pid", "alive", "log"]));

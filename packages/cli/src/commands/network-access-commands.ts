@@ -1,6 +1,7 @@
 /**
  * `zgrid network access NET` (your machine joins the private network over WireGuard) and
  * `zgrid network rm NET --node N` (take one node out of a network; the others drop its peer).
+ * Registered on the `network` command by network-commands.ts.
  *
  * @example
  * ```sh
@@ -10,15 +11,14 @@
  */
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { InputError } from "@zgrid/client";
-import { openGrid, type GlobalOptions } from "../context.ts";
-import type { Output } from "../output.ts";
+import { sdk, withGrid, type Ctx } from "../context.ts";
 
-type Ctx = () => { opts: GlobalOptions; io: Output };
-
-function nodeIdOf(v: string | undefined): number | undefined {
+async function nodeIdOf(v: string | undefined): Promise<number | undefined> {
   if (v === undefined) return undefined;
-  if (!/^\d{1,6}$/.test(v)) throw new InputError(`--node ${v} is not a node id`, { hint: "see the network's nodes with `zgrid network ls`" });
+  if (!/^\d{1,6}$/.test(v)) {
+    const { InputError } = await sdk();
+    throw new InputError(`--node ${v} is not a node id`, { hint: "see the network's nodes with `zgrid network ls`" });
+  }
   return Number(v);
 }
 
@@ -28,28 +28,22 @@ export function registerNetworkAccessCommands(network: Command, ctx: Ctx): void 
     .option("--remove", "take this machine's access out of the network")
     .action(async (name: string, o: { out?: string; node?: string; remove?: boolean }) => {
       const { opts, io } = ctx();
-      const grid = await openGrid(opts);
-      try {
-        const nodeId = nodeIdOf(o.node);
+      const nodeId = await nodeIdOf(o.node);
+      await withGrid(opts, async (grid) => {
         const a = await grid.networks.access(name, { ...(nodeId !== undefined ? { nodeId } : {}), ...(o.remove ? { remove: true } : {}), onProgress: io.progress });
         if (o.out && a.config) writeFileSync(o.out, a.config, { mode: 0o600 });
         io.result(a, () => (a.removed ? `removed this machine's access to network '${name}'` : `${a.config}\n# network '${name}' via node ${a.nodeId} (${a.endpoint}); you are ${a.address}${o.out ? `; written to ${o.out}: wg-quick up ${o.out}` : ""}`));
-      } finally {
-        await grid.close();
-      }
+      });
     });
 }
 
 /** `network rm NAME --node N`: the part on one node only. */
 export async function removeNetworkNode(ctx: Ctx, name: string, node: string): Promise<void> {
   const { opts, io } = ctx();
-  const nodeId = nodeIdOf(node)!;
-  const grid = await openGrid(opts);
-  try {
+  const nodeId = (await nodeIdOf(node))!;
+  await withGrid(opts, async (grid) => {
     const users = (await grid.vms.list()).filter((v) => v.network === name && v.nodeId === nodeId).map((v) => v.name);
     const ids = await grid.networks.removeNode(name, nodeId, { usedBy: users, onProgress: io.progress });
     io.result({ name, nodeId, cancelled: ids }, () => `removed node ${nodeId} from network '${name}' (contract ${ids.join(", ")}); the other nodes no longer peer with it`);
-  } finally {
-    await grid.close();
-  }
+  });
 }

@@ -3,14 +3,16 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { InputError, NotFoundError, parseSize, type VmInfo, type VmModelInput } from "@zgrid/client";
-import { knownFlists, openGrid, type GlobalOptions } from "../context.ts";
-import { table, type Output } from "../output.ts";
+import type { VmInfo, VmModelInput } from "@zgrid/client";
+import { knownFlists, sdk, withGrid, type Ctx } from "../context.ts";
+import { table } from "../output.ts";
 import { withInterrupt } from "../interrupt.ts";
+
+type Sdk = Awaited<ReturnType<typeof sdk>>;
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-export function registerVmCommands(program: Command, ctx: () => { opts: GlobalOptions; io: Output }): void {
+export function registerVmCommands(program: Command, ctx: Ctx): void {
   const vm = program.command("vm").description("virtual machines");
 
   vm.command("deploy <name>").description("deploy a VM (picks a node unless --node; rolls back every contract on failure or Ctrl-C)")
@@ -29,72 +31,60 @@ export function registerVmCommands(program: Command, ctx: () => { opts: GlobalOp
     .option("--public-ip", "reserve a public IPv4")
     .action(async (name: string, o: Record<string, string | string[] | boolean | undefined>) => {
       const { opts, io } = ctx();
-      const grid = await openGrid(opts);
-      try {
-        const flist = String(o.flist);
-        const flists = knownFlists(opts);
+      const c = await sdk();
+      const { InputError } = c;
+      const flist = String(o.flist);
+      const flists = await knownFlists(opts);
         const url = /^https?:\/\//.test(flist) ? flist : flists[flist];
-        if (!url) throw new InputError(`unknown flist '${flist}'`, { hint: `give a hub URL, or one of: ${Object.keys(flists).join(", ") || "(no local grid flists)"}` });
-        const model: VmModelInput = {
-          name, flist: url, cpu: Number(o.cpu), memory: mib(String(o.memory), "--memory"), rootfs: mib(String(o.rootfs), "--rootfs"),
-          disks: (o.disk as string[]).map(parseDisk), env: Object.fromEntries((o.env as string[]).map(parseEnv)), network: String(o.network),
-          ...(o.node ? { node: Number(o.node) } : {}), ...(o.farm ? { farm: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}),
-          ...(o.sshKey ? { ssh_key: readKey(String(o.sshKey)) } : {}), ...(o.entrypoint ? { entrypoint: String(o.entrypoint) } : {}), ...(o.publicIp ? { public_ip: true } : {}),
-        };
+      if (!url) throw new InputError(`unknown flist '${flist}'`, { hint: `give a hub URL, or one of: ${Object.keys(flists).join(", ") || "(no local grid flists)"}` });
+      const model: VmModelInput = {
+        name, flist: url, cpu: Number(o.cpu), memory: mib(c, String(o.memory), "--memory"), rootfs: mib(c, String(o.rootfs), "--rootfs"),
+        disks: (o.disk as string[]).map((d) => parseDisk(c, d)), env: Object.fromEntries((o.env as string[]).map((e) => parseEnv(c, e))), network: String(o.network),
+        ...(o.node ? { node: Number(o.node) } : {}), ...(o.farm ? { farm: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}),
+        ...(o.sshKey ? { ssh_key: readKey(c, String(o.sshKey)) } : {}), ...(o.entrypoint ? { entrypoint: String(o.entrypoint) } : {}), ...(o.publicIp ? { public_ip: true } : {}),
+      };
+      await withGrid(opts, async (grid) => {
         const info = await withInterrupt(io, (signal) => grid.vms.deploy(model, { signal, onProgress: io.progress }));
         io.result(info, () => describeVm(info));
-      } finally {
-        await grid.close();
-      }
+      });
     });
 
   vm.command("ls").description("list your VMs with their state and IP").action(async () => {
     const { opts, io } = ctx();
-    const grid = await openGrid(opts);
-    try {
+    await withGrid(opts, async (grid) => {
       const vms = await grid.vms.list();
       io.result(vms, () => table(vms.map((v) => ({ ...v, memory: `${v.memoryMiB} MiB` })), ["name", "state", "node", "ip", "publicIp", "network", "contractId", "cpu", "memory", "project"].map((c) => (c === "node" ? "nodeId" : c))));
-    } finally {
-      await grid.close();
-    }
+    });
   });
 
   vm.command("get <name>").description("one VM in detail").action(async (name: string) => {
     const { opts, io } = ctx();
-    const grid = await openGrid(opts);
-    try {
+    await withGrid(opts, async (grid) => {
       const info = await grid.vms.get(name);
       io.result(info, () => describeVm(info));
-    } finally {
-      await grid.close();
-    }
+    });
   });
 
   vm.command("rm <name>").alias("delete").description("remove a VM (cancels its contract)").action(async (name: string) => {
     const { opts, io } = ctx();
-    const grid = await openGrid(opts);
-    try {
+    await withGrid(opts, async (grid) => {
       io.progress(`removing '${name}'`);
       const info = await grid.vms.delete(name);
       io.result(info, () => `removed VM '${name}' (contract ${info.contractId} cancelled)`);
-    } finally {
-      await grid.close();
-    }
+    });
   });
 
   vm.command("console <name>").description("the VM's console output (local grid: read on this host)")
     .option("--lines <n>", "last lines", "50")
     .action(async (name: string, o: { lines: string }) => {
       const { opts, io } = ctx();
-      const grid = await openGrid(opts);
-      try {
+      const { NotFoundError } = await sdk();
+      await withGrid(opts, async (grid) => {
         const info = await grid.vms.get(name);
         if (!info.consoleLog || !existsSync(info.consoleLog)) throw new NotFoundError(`the console of '${name}' is not on this host`, { hint: "consoles are readable on the node's host (the local grid)" });
         const lines = readFileSync(info.consoleLog, "utf8").split("\n").slice(-Number(o.lines) - 1);
         io.result({ name, console: lines.join("\n") }, () => lines.join("\n"));
-      } finally {
-        await grid.close();
-      }
+      });
     });
 }
 
@@ -119,26 +109,26 @@ export function describeVm(v: VmInfo): string {
   ].join("\n");
 }
 
-function mib(text: string, flag: string): number {
-  const bytes = parseSize(text, "M");
-  if (!Number.isFinite(bytes)) throw new InputError(`${flag} ${text}: not a size`, { hint: "give MiB (512) or a unit (2G)" });
+function mib(c: Sdk, text: string, flag: string): number {
+  const bytes = c.parseSize(text, "M");
+  if (!Number.isFinite(bytes)) throw new c.InputError(`${flag} ${text}: not a size`, { hint: "give MiB (512) or a unit (2G)" });
   return Math.round(bytes / 1024 ** 2);
 }
 
-function parseDisk(text: string): { name: string; size: number; mountpoint: string } {
+function parseDisk(c: Sdk, text: string): { name: string; size: number; mountpoint: string } {
   const [name, size, mountpoint] = text.split(":");
-  if (!name || !size || !mountpoint) throw new InputError(`--disk ${text}: expected name:size:/mountpoint`, { hint: "e.g. --disk data:1G:/data" });
-  return { name, size: mib(size, "--disk"), mountpoint };
+  if (!name || !size || !mountpoint) throw new c.InputError(`--disk ${text}: expected name:size:/mountpoint`, { hint: "e.g. --disk data:1G:/data" });
+  return { name, size: mib(c, size, "--disk"), mountpoint };
 }
 
-function parseEnv(text: string): [string, string] {
+function parseEnv(c: Sdk, text: string): [string, string] {
   const i = text.indexOf("=");
-  if (i < 1) throw new InputError(`--env ${text}: expected KEY=VALUE`);
+  if (i < 1) throw new c.InputError(`--env ${text}: expected KEY=VALUE`);
   return [text.slice(0, i), text.slice(i + 1)];
 }
 
-function readKey(v: string): string {
+function readKey(c: Sdk, v: string): string {
   if (/^(ssh-|ecdsa-)/.test(v)) return v.trim();
-  if (!existsSync(v)) throw new InputError(`--ssh-key ${v}: neither a key nor a file`, { hint: "pass the public key text or a path like ~/.ssh/id_ed25519.pub" });
+  if (!existsSync(v)) throw new c.InputError(`--ssh-key ${v}: neither a key nor a file`, { hint: "pass the public key text or a path like ~/.ssh/id_ed25519.pub" });
   return readFileSync(v, "utf8").trim();
 }

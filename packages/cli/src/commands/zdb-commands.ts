@@ -10,11 +10,8 @@
  * ```
  */
 import type { Command } from "commander";
-import { InputError, formatBytes, parseSize } from "@zgrid/client";
-import { openGrid, type GlobalOptions } from "../context.ts";
-import { table, type Output } from "../output.ts";
-
-type Ctx = () => { opts: GlobalOptions; io: Output };
+import { sdk, withGrid, type Ctx } from "../context.ts";
+import { table } from "../output.ts";
 
 export function registerZdbCommands(program: Command, ctx: Ctx): void {
   const zdb = program.command("zdb").description("zdb namespaces: 0-db key-value stores on a node's disk (RESP: any Redis client)");
@@ -27,37 +24,30 @@ export function registerZdbCommands(program: Command, ctx: Ctx): void {
     .option("--network <name...>", "your networks on that node to expose it in (default: every one you have there)")
     .action(async (name: string, o: { size: string; mode: string; password: string; public: boolean; node?: string; network?: string[] }) => {
       const { opts, io } = ctx();
+      const { InputError, parseSize } = await sdk();
       const size = parseSize(o.size, "M");
       if (!Number.isFinite(size) || size <= 0) throw new InputError(`--size '${o.size}' is not a size`, { hint: "write it like 512M or 10G" });
       if (o.mode !== "user" && o.mode !== "seq") throw new InputError(`--mode '${o.mode}': user or seq`);
-      const grid = await openGrid(opts);
-      try {
-        const z = await grid.zdbs.create({ name, size, mode: o.mode, password: o.password, public: o.public, ...(o.node ? { node: Number(o.node) } : {}),
+      await withGrid(opts, async (grid) => {
+        const z = await grid.zdbs.create({ name, size, mode: o.mode as "user" | "seq", password: o.password, public: o.public, ...(o.node ? { node: Number(o.node) } : {}),
           ...(o.network ? { networks: o.network } : {}), onProgress: io.progress });
         io.result(z, () => `zdb ${z.name}: namespace ${z.namespace} on node ${z.nodeId} (contract ${z.contractId}) at ${z.endpoints.map((e) => `${e.address}:${e.port}${e.network ? ` (${e.network})` : ""}`).join(", ")}`);
-      } finally {
-        await grid.close();
-      }
+      });
     });
   zdb.command("ls").description("your namespaces").action(async () => {
     const { opts, io } = ctx();
-    const grid = await openGrid(opts);
-    try {
+    const { formatBytes } = await sdk();
+    await withGrid(opts, async (grid) => {
       const list = await grid.zdbs.list();
       io.result(list, () => table(list.map((z) => ({ ...z, node: z.nodeId, size: formatBytes(z.size), endpoints: z.endpoints.map((e) => `${e.address}:${e.port}`).join(" ") })),
         ["name", "namespace", "mode", "size", "node", "state", "endpoints"]));
-    } finally {
-      await grid.close();
-    }
+    });
   });
   zdb.command("rm <name>").description("delete a namespace and its data").action(async (name: string) => {
     const { opts, io } = ctx();
-    const grid = await openGrid(opts);
-    try {
+    await withGrid(opts, async (grid) => {
       const z = await grid.zdbs.delete(name);
       io.result(z, () => `removed zdb ${z.name} (its data is deleted on node ${z.nodeId})`);
-    } finally {
-      await grid.close();
-    }
+    });
   });
 }

@@ -21,12 +21,12 @@ import { createGridClient, devAccount, startDevChain, type DevChain } from "@zgr
 import { startExplorer, startExplorerTwin, type Explorer } from "@zgrid/explorer";
 import { localGridInfoPath, type LocalGridInfo } from "@zgrid/client";
 import { TAGS, packFlist, pushFlist, signFlist, startHub, type Hub } from "@zgrid/flist";
-import { attachHubMetrics } from "@zgrid/flist/hub/hub-metrics";
+import { attachHubMetrics } from "@zgrid/flist";
 import { createLogger } from "@zgrid/log";
 import { twinKeyFromPrivateKey } from "@zgrid/types";
 import type { ZosConfigInput } from "@zgrid/zos";
-import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "@zgrid/zos/underlay/underlay";
-import { buildBusyboxRoot } from "@zgrid/zos/hypervisor/test-fixtures";
+import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "@zgrid/zos";
+import { buildBusyboxRoot } from "@zgrid/zos/hypervisor";
 import { vmStateDirFor } from "./local-grid-paths.ts";
 import { recordProcess } from "./node-processes.ts";
 

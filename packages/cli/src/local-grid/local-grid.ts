@@ -14,8 +14,8 @@ import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, wri
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalGridError, connectGrid, localGridConnection, localGridInfoPath, readLocalGrid, type LocalGridInfo } from "@zgrid/client";
-import { Hypervisor } from "@zgrid/zos/hypervisor/hypervisor";
-import { networkNames } from "@zgrid/zos/primitives/node-paths";
+import { Hypervisor } from "@zgrid/zos/hypervisor";
+import { networkNames } from "@zgrid/types";
 import { vmStateDirFor } from "./local-grid-paths.ts";
 import { stopRecordedProcesses } from "./node-processes.ts";
 

@@ -8,7 +8,7 @@
  * ```
  */
 import type { GridClient } from "@zgrid/chain";
-import { RATE_DEN } from "@zgrid/chain/pricing";
+import { RATE_DEN } from "@zgrid/chain/client";
 import { NotFoundError } from "../errors/client-errors.ts";
 import { parseMetadata, type ContractMetadata } from "../models/contract-metadata.ts";
 

@@ -15,6 +15,7 @@ import type { GridClient } from "@zgrid/chain";
 import { createLogger } from "@zgrid/log";
 import { BaseError, deploymentHashHex, parseDeployment, signDeployment, type Deployment, type TwinKey } from "@zgrid/types";
 import { DeployAbortedError, DeployFailedError } from "../errors/client-errors.ts";
+import { nodeClient } from "../nodes/node-client.ts";
 
 const log = createLogger("client.deployer");
 
@@ -68,7 +69,7 @@ export class DeployTransaction {
     progress(`sending deployment ${contractId} to node ${r.nodeId}`);
     const bus = await this.ctx.bus();
     try {
-      await bus.request(r.nodeTwinId, "zos.deployment.deploy", signed, { timeout: 30_000 });
+      await nodeClient(bus, r.nodeTwinId).deploy(signed, { timeout: 30_000 });
     } catch (e) {
       const why = e instanceof BaseError ? e.shortMessage : String(e);
       throw new DeployFailedError(`node ${r.nodeId} refused the deployment: ${why}`, { cause: e, details: { nodeId: r.nodeId, contractId, code: (e as { code?: string }).code }, hint: hintFor((e as { code?: string }).code) });
@@ -96,7 +97,7 @@ export class DeployTransaction {
     r.onProgress?.(`updating deployment ${r.current.contract_id} on node ${r.nodeId} (version ${version})`);
     await this.ctx.chain.updateNodeContract(r.current.contract_id, { deploymentHash: deploymentHashHex(next), metadata: r.current.metadata });
     const bus = await this.ctx.bus();
-    await bus.request(r.nodeTwinId, "zos.deployment.update", signDeployment(next, this.ctx.twinId, this.ctx.key), { timeout: 30_000 });
+    await nodeClient(bus, r.nodeTwinId).update(signDeployment(next, this.ctx.twinId, this.ctx.key), { timeout: 30_000 });
     return this.wait(r.nodeTwinId, r.nodeId, r.current.contract_id, r.onProgress ?? (() => undefined), r.signal, 120_000, version);
   }
 
@@ -117,12 +118,12 @@ export class DeployTransaction {
   }
 
   private async wait(nodeTwin: number, nodeId: number, contractId: number, progress: ProgressFn, signal: AbortSignal | undefined, timeoutMs: number, version = 0): Promise<Deployment> {
-    const bus = await this.ctx.bus();
+    const node = nodeClient(await this.ctx.bus(), nodeTwin);
     const seen = new Map<string, string>();
     const end = Date.now() + timeoutMs;
     while (true) {
       checkAborted(signal);
-      const d = await bus.request<Deployment>(nodeTwin, "zos.deployment.get", { contract_id: contractId }, { timeout: 20_000 });
+      const d = await node.get(contractId, { timeout: 20_000 });
       for (const w of d.workloads) {
         const state = w.result?.state ?? "init";
         if (seen.get(w.name) !== state) progress(`${w.type} '${w.name}': ${state}${w.result?.message ? ` (${w.result.message})` : ""}`);

@@ -15,7 +15,7 @@
  * ```
  */
 import type { GridClient } from "@zgrid/chain";
-import { isFqdn, validateBackends } from "@zgrid/types";
+import { isFqdn, validateBackends, type GatewayResult } from "@zgrid/types";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
 import { InputError, NoCapacityError, NotFoundError } from "../errors/client-errors.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
@@ -115,7 +115,7 @@ export class GatewayService {
         metadata: encodeMetadata({ kind: "gateway", name: g.name, ...(vm ? { network: vm.name, vm: vm.name } : {}), ...(g.fqdn ? { fqdn: g.fqdn } : { nameContract: nameContractId }), ...(g.project ? { project: g.project } : {}), ...(g.spec ? { spec: g.spec } : {}) }),
         ...(g.onProgress ? { onProgress: g.onProgress } : {}), ...(g.signal ? { signal: g.signal } : {}),
       });
-      const fqdn = ((d.workloads[0]?.result?.data ?? {}) as { fqdn?: string }).fqdn ?? g.fqdn ?? `${g.name}.${node.domain}`;
+      const fqdn = ((d.workloads[0]?.result?.data ?? {}) as Partial<GatewayResult>).fqdn ?? g.fqdn ?? `${g.name}.${node.domain}`;
       return { name: g.name, fqdn, nodeId, contractId: d.contract_id, nameContractId, backend: backends.join(","), vm: vm?.name ?? "", kind: g.fqdn ? "fqdn" : "name", ...(g.project ? { project: g.project } : {}), ...(g.spec ? { spec: g.spec } : {}) };
     } catch (e) {
       await tx.rollback(g.onProgress);

@@ -13,12 +13,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
-import type { Deployment } from "@zgrid/types";
-import { generateWgKeyPair, planNetwork, type NetworkPlan, type NetworkWorkloadData, type UserAccessInput } from "@zgrid/zos/primitives/network/plan";
+import { generateWgKeyPair, planNetwork, type Deployment, type NetworkPlan, type NetworkWorkloadData, type UserAccessInput } from "@zgrid/types";
 import { InputError, NotFoundError } from "../errors/client-errors.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
 import { encodeMetadata } from "../models/contract-metadata.ts";
+import { nodeClient } from "../nodes/node-client.ts";
 
 export interface NetworkPart {
   name: string;
@@ -172,7 +172,7 @@ export class NetworkService {
     const bus = await this.bus();
     return Promise.all((existing?.parts ?? []).map(async (p) => {
       const nodeTwinId = (await this.chain.getNode(p.nodeId)).twinId;
-      const d = await bus.request<Deployment>(nodeTwinId, "zos.deployment.get", { contract_id: p.contractId }, { timeout: 10_000 });
+      const d = await nodeClient(bus, nodeTwinId).get(p.contractId, { timeout: 10_000 });
       const w = d.workloads.find((x) => x.type === "network" && x.name === name);
       return { nodeId: p.nodeId, nodeTwinId, contractId: p.contractId, deployment: d, data: w?.data as NetworkWorkloadData | undefined };
     }));
@@ -238,7 +238,7 @@ export class NetworkService {
   /** A free host address in the part's /24 (from .2), asking the node which are taken. */
   async freeIp(part: NetworkPart, nodeTwinId: number, alsoTaken: string[] = []): Promise<string> {
     const bus = await this.bus();
-    const used = new Set([...(await bus.request<string[]>(nodeTwinId, "zos.network.list_private_ips", { network_name: part.name }, { timeout: 10_000 })), ...alsoTaken]);
+    const used = new Set([...(await nodeClient(bus, nodeTwinId).privateIps(part.name, { timeout: 10_000 })), ...alsoTaken]);
     const prefix = part.subnet.split(".").slice(0, 3).join(".");
     for (let i = 2; i < 255; i++) if (!used.has(`${prefix}.${i}`)) return `${prefix}.${i}`;
     throw new InputError(`network '${part.name}' has no free address left on node ${part.nodeId}`);

@@ -11,12 +11,10 @@
  */
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
+import type { NodeStatistics } from "@zgrid/types";
 import { NoCapacityError, UnknownNodeError } from "../errors/client-errors.ts";
 import { formatBytes } from "../format.ts";
-
-const GiB = 1024 ** 3;
-/** vCPUs a node sells per core (the node's own capacity ledger uses the same number). */
-const CPU_OVERCOMMIT = 4;
+import { nodeClient } from "./node-client.ts";
 
 export interface Resources { cru: number; mru: number; sru: number; hru: number }
 
@@ -48,8 +46,6 @@ export interface NodeFilter extends Partial<Resources> {
   /** Include nodes rented by another twin (default false). */
   includeRented?: boolean;
 }
-
-interface LiveStatistics { total: Resources; used: Resources; system?: Partial<Resources>; users: { deployments: number } }
 
 export class NodeFinder {
   private readonly chain: GridClient;
@@ -113,26 +109,24 @@ export class NodeFinder {
     return {
       nodeId, farmId: node.farmId, twinId: node.twinId, country: node.location.country, city: node.location.city, domain: node.publicConfig.domain,
       up: stats !== undefined && node.power.state === "up" && node.power.target === "up",
-      rentedBy, total, free: stats ? freeOf(stats) : { cru: 0, mru: 0, sru: 0, hru: 0 },
+      rentedBy, total, free: stats ? resourcesOf(stats.free) : { cru: 0, mru: 0, sru: 0, hru: 0 },
       freePublicIps: farm ? farm.publicIps.filter((ip) => ip.contractId === 0).length : 0,
       deployments: stats?.users.deployments ?? 0,
     };
   }
 
-  private async liveStatistics(nodeTwin: number): Promise<LiveStatistics | undefined> {
+  /** What the node reports, its free capacity after its reserve and CPU overcommit included. */
+  private async liveStatistics(nodeTwin: number): Promise<NodeStatistics | undefined> {
     try {
-      const bus = await this.bus();
-      return await bus.request<LiveStatistics>(nodeTwin, "zos.statistics.get", {}, { timeout: 4_000 });
+      return await nodeClient(await this.bus(), nodeTwin).statistics({ timeout: 4_000 });
     } catch {
       return undefined;
     }
   }
 }
 
-function freeOf(s: LiveStatistics): Resources {
-  const sys = { cru: 0, mru: Math.max(Math.floor(s.total.mru * 0.1), 2 * GiB), sru: 0, hru: 0, ...s.system };
-  const f = (k: keyof Resources, mult = 1) => Math.max(0, s.total[k] * mult - (sys[k] ?? 0) - s.used[k]);
-  return { cru: f("cru", CPU_OVERCOMMIT), mru: f("mru"), sru: f("sru"), hru: f("hru") };
+function resourcesOf(c: Resources): Resources {
+  return { cru: c.cru, mru: c.mru, sru: c.sru, hru: c.hru };
 }
 
 function fitsIn(need: Resources, free: Resources): boolean {

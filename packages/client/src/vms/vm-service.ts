@@ -11,8 +11,8 @@
  */
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
-import { networkNames } from "@zgrid/zos/primitives/node-paths";
-import type { Deployment } from "@zgrid/types";
+import { networkNames } from "@zgrid/types";
+import type { Deployment, IpResult, ZmachineResult } from "@zgrid/types";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
 import { FlistNotFoundError, InputError, NoCapacityError, NoFundsError, NotFoundError } from "../errors/client-errors.ts";
@@ -22,6 +22,7 @@ import { vmModelSchema, vmNeeds, vmWorkloads, type VmModel, type VmModelInput } 
 import type { NetworkService } from "../networks/network-service.ts";
 import type { NodeFinder } from "../nodes/node-finder.ts";
 import { zodToInputError } from "../models/zod-errors.ts";
+import { nodeClient } from "../nodes/node-client.ts";
 
 export interface VmInfo {
   name: string;
@@ -151,7 +152,7 @@ export class VmService {
   private async fetchDeployment(nodeId: number, contractId: number): Promise<Deployment> {
     const node = await this.chain.getNode(nodeId);
     const bus: Bus = await this.ctx.bus();
-    return bus.request<Deployment>(node.twinId, "zos.deployment.get", { contract_id: contractId }, { timeout: 8_000 });
+    return nodeClient(bus, node.twinId).get(contractId, { timeout: 8_000 });
   }
 
   /** The node's chain account: it scopes the host names of the node's networks. */
@@ -166,10 +167,10 @@ export class VmService {
 
   private async describe(nodeId: number, d: Deployment | undefined, name: string, network: string, project?: string, spec?: string, contractId?: number): Promise<VmInfo> {
     const w = d?.workloads.find((x) => x.name === name && x.type === "zmachine");
-    const data = (w?.result?.data ?? {}) as { ip?: string; console?: string };
+    const data = (w?.result?.data ?? {}) as Partial<ZmachineResult>;
     const wd = (w?.data ?? {}) as { flist?: string; compute_capacity?: { cpu: number; memory: number }; network?: { interfaces: Array<{ ip: string }> } };
     const ip = data.ip ?? wd.network?.interfaces[0]?.ip ?? "";
-    const pub = d?.workloads.find((x) => x.type === "ip")?.result?.data as { ip?: string; ip6?: string } | undefined;
+    const pub = d?.workloads.find((x) => x.type === "ip")?.result?.data as Partial<IpResult> | undefined;
     const ns = networkNames(nodeId, this.ctx.twinId, network, await this.nodeAccount(nodeId)).namespace;
     return {
       name, nodeId, contractId: d?.contract_id ?? contractId ?? 0, network, ip, publicIp: pub?.ip ?? "", publicIp6: pub?.ip6 ?? "",

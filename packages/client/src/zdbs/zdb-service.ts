@@ -11,12 +11,12 @@
  * await grid.zdbs.delete("backup");
  * ```
  */
-import type { Bus } from "@zgrid/bus";
 import type { Deployment, ZdbEndpoint, ZdbResult } from "@zgrid/types";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
 import { InputError, NoCapacityError, NotFoundError } from "../errors/client-errors.ts";
 import { encodeMetadata } from "../models/contract-metadata.ts";
+import { nodeClient } from "../nodes/node-client.ts";
 import type { NodeFinder } from "../nodes/node-finder.ts";
 
 export interface ZdbInfo {
@@ -112,8 +112,7 @@ export class ZdbNamespaces {
 
   private async fetchDeployment(nodeId: number, contractId: number): Promise<Deployment> {
     const node = await this.ctx.chain.getNode(nodeId);
-    const bus: Bus = await this.ctx.bus();
-    return bus.request<Deployment>(node.twinId, "zos.deployment.get", { contract_id: contractId }, { timeout: 8_000 });
+    return nodeClient(await this.ctx.bus(), node.twinId).get(contractId, { timeout: 8_000 });
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startTestGrid, testHash, type TestGrid } from "@zgrid/chain/devchain/test-grid";
+import { startTestGrid, testHash, type TestGrid } from "@zgrid/chain/testing";
 import { BACKENDS, TestDatabases } from "../testing/db-backends.ts";
 import { rpcChainSource, type ChainSource } from "./chain-source.ts";
 import { Indexer } from "./indexer.ts";

@@ -95,7 +95,5 @@ export interface Deployment {
   workloads: Workload[];
 }
 
-/** Workload id on a node: `<twin>-<contract>-<name>` (REFERENCE.md). */
-export function workloadId(twinId: number, contractId: number, name: string): string {
-  return `${twinId}-${contractId}-${name}`;
-}
+/** Workload id on a node: `<twin>-<contract>-<name>` (REFERENCE.md); see workload-id.ts. */
+export { workloadId } from "./workload-id.ts";

@@ -19,6 +19,11 @@ const schema = z.strictObject({
 });
 export type GatewayNameProxyData = z.infer<typeof schema>;
 
+/** What the node reports for a name or FQDN gateway (`workload.result.data`). */
+export interface GatewayResult {
+  fqdn: string;
+}
+
 export const gatewayNameProxy = defineWorkloadType<GatewayNameProxyData>({
   type: "gateway-name-proxy",
   schema,

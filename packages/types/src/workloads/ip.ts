@@ -9,6 +9,22 @@ import { defineWorkloadType } from "./workload-type.ts";
 const schema = z.strictObject({ v4: z.boolean().default(false), v6: z.boolean().default(false) });
 export type IpData = z.infer<typeof schema>;
 
+/** What the node reports for a public IP (`workload.result.data`). */
+export interface IpResult {
+  /** IPv4 CIDR ("" when v4 is false). */
+  ip: string;
+  gateway: string;
+  /** IPv6 CIDR ("" when v6 is false). */
+  ip6: string;
+  gateway6?: string;
+  /** The bridge the zmachine's public NIC joins. */
+  bridge?: string;
+  zmachine: string;
+  /** Records made before the public NIC (1:1 NAT in the network namespace): kept so deprovision cleans them. */
+  namespace?: string;
+  private_ip?: string;
+}
+
 export const ip = defineWorkloadType<IpData>({
   type: "ip",
   schema,

@@ -26,6 +26,19 @@ const schema = z.strictObject({
 });
 export type NetworkData = z.infer<typeof schema>;
 
+/** What the node reports for its part of a private network (`workload.result.data`). */
+export interface NetworkResult {
+  bridge: string;
+  namespace: string;
+  gateway: string;
+  subnet: string;
+  prefix: number;
+  ip_range: string;
+  /** The WireGuard interface in the namespace. */
+  wireguard: string;
+  listen_port: number;
+}
+
 export const network = defineWorkloadType<NetworkData>({
   type: "network",
   schema,

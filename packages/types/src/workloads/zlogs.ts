@@ -7,6 +7,12 @@ import { defineWorkloadType } from "./workload-type.ts";
 const schema = z.strictObject({ zmachine: z.string(), output: z.string().max(2048) });
 export type ZlogsData = z.infer<typeof schema>;
 
+/** What the node reports for a console stream (`workload.result.data`). */
+export interface ZlogsResult {
+  zmachine: string;
+  output: string;
+}
+
 export const zlogs = defineWorkloadType<ZlogsData>({
   type: "zlogs",
   schema,

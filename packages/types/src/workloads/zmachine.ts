@@ -33,6 +33,17 @@ const schema = z.strictObject({
 
 export type ZMachineData = z.infer<typeof schema>;
 
+/** What the node reports for a running zmachine (`workload.result.data`). */
+export interface ZmachineResult {
+  /** The VM's id on the node (the workload id). */
+  id: string;
+  /** Its address on its first private network. */
+  ip: string;
+  mode: "container" | "full";
+  /** Path of the console log on the node. */
+  console: string;
+}
+
 /**
  * Smallest root disk for a machine: 500 MiB up to 4 CU, 2 GiB above (REFERENCE.md).
  *

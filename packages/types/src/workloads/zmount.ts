@@ -2,4 +2,11 @@
 import { defineDiskType, type DiskData } from "./disk-type.ts";
 
 export type ZMountData = DiskData;
+
+/** What the node reports for a zmount or volume disk (`workload.result.data`). */
+export interface DiskResult {
+  volume_id: string;
+  path: string;
+  size: number;
+}
 export const zmount = defineDiskType("zmount");

@@ -1,24 +1,22 @@
 /**
- * The node's bus API (REFERENCE.md "Node API"). Every handler gets the verified caller twin from the
- * bus, and only the deployment's own twin may read or change it. Deletion is only by cancelling
- * the contract on chain.
+ * The node's bus API (REFERENCE.md "Node API"), registered from the route table in @zgrid/types:
+ * one handler per route key (the compiler refuses a missing one), each request checked against its
+ * schema before the handler runs. Every handler gets the verified caller twin from the bus, and
+ * only the deployment's own twin may read or change it. Deletion is only by cancelling the
+ * contract on chain. Returns the function that unregisters every route again.
  *
  * @example
  * ```ts
- * registerRoutes(bus, { engine, statistics, version: "0.1.0", features: ["zmachine", …] });
- * // client: await bus.request(nodeTwin, "zos.deployment.get", { contract_id: 12 })
+ * const unregister = registerRoutes(bus, { engine, statistics, version: "0.1.0", features: ["zmachine", …], … });
+ * // client: await nodeClient(bus, nodeTwin).get(12)
+ * unregister(); // on stop
  * ```
  */
-import type { Bus } from "@zgrid/bus";
-import { ValidationError, type Capacity } from "@zgrid/types";
+import type { Bus, HandlerContext } from "@zgrid/bus";
+import { NODE_ROUTES, parseNodeRequest, type NodeApi, type NodeRouteKey, type NodeStatistics } from "@zgrid/types";
 import type { ProvisionEngine } from "../engine/provision-engine.ts";
 
-export interface NodeStatistics {
-  total: Capacity;
-  used: Capacity;
-  system: Capacity;
-  users: { deployments: number; workloads: number };
-}
+export type { NodeStatistics } from "@zgrid/types";
 
 export interface RouteDeps {
   engine: ProvisionEngine;
@@ -30,30 +28,35 @@ export interface RouteDeps {
   wireguardPorts(): number[];
 }
 
-function contractIdOf(payload: unknown): number {
-  const id = (payload as { contract_id?: unknown } | null)?.contract_id;
-  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) {
-    throw new ValidationError([{ field: "contract_id", value: id, expected: "a positive integer contract id" }]);
-  }
-  return id;
+type Handlers = {
+  [K in NodeRouteKey]: (request: K extends "deploy" | "update" ? unknown : NodeApi[K]["request"], caller: HandlerContext) => NodeApi[K]["response"] | Promise<NodeApi[K]["response"]>;
+};
+
+function handlers(deps: RouteDeps): Handlers {
+  const { engine } = deps;
+  return {
+    deploy: (payload, ctx) => engine.deploy(ctx.twinId, payload),
+    update: (payload, ctx) => engine.update(ctx.twinId, payload),
+    get: (r, ctx) => engine.get(ctx.twinId, r.contract_id),
+    list: (_r, ctx) => engine.list(ctx.twinId),
+    changes: (r, ctx) => engine.changes(ctx.twinId, r.contract_id),
+    statistics: () => deps.statistics(),
+    version: () => ({ zos: deps.version, zinit: "n/a" }),
+    features: () => deps.features,
+    wireguardPorts: () => deps.wireguardPorts(),
+    privateIps: (r, ctx) => deps.privateIps(ctx.twinId, r.network_name),
+  };
 }
 
-export function registerRoutes(bus: Pick<Bus, "handle">, deps: RouteDeps): void {
-  const { engine } = deps;
-  bus.handle("zos.deployment.deploy", (payload, ctx) => engine.deploy(ctx.twinId, payload));
-  bus.handle("zos.deployment.update", (payload, ctx) => engine.update(ctx.twinId, payload));
-  bus.handle("zos.deployment.get", (payload, ctx) => engine.get(ctx.twinId, contractIdOf(payload)));
-  bus.handle("zos.deployment.list", (_payload, ctx) => engine.list(ctx.twinId));
-  bus.handle("zos.deployment.changes", (payload, ctx) => engine.changes(ctx.twinId, contractIdOf(payload)));
-  bus.handle("zos.statistics.get", () => deps.statistics());
-  bus.handle("zos.system.version", () => ({ zos: deps.version, zinit: "n/a" }));
-  bus.handle("zos.system.node_features_get", () => deps.features);
-  bus.handle("zos.network.list_wg_ports", () => deps.wireguardPorts());
-  bus.handle("zos.network.list_private_ips", (payload, ctx) => {
-    const name = (payload as { network_name?: unknown } | null)?.network_name;
-    if (typeof name !== "string" || name === "") {
-      throw new ValidationError([{ field: "network_name", value: name, expected: "the name of one of your networks" }]);
-    }
-    return deps.privateIps(ctx.twinId, name);
-  });
+/** Registers every route of NODE_ROUTES on `bus`; the returned function unregisters them all. */
+export function registerRoutes(bus: Pick<Bus, "handle" | "unhandle">, deps: RouteDeps): () => void {
+  const table = handlers(deps);
+  const keys = Object.keys(NODE_ROUTES) as NodeRouteKey[];
+  for (const key of keys) {
+    const handler = table[key] as (request: unknown, caller: HandlerContext) => unknown;
+    bus.handle(NODE_ROUTES[key].name, (payload: unknown, ctx: HandlerContext) => handler(parseNodeRequest(key, payload), ctx));
+  }
+  return () => {
+    for (const key of keys) bus.unhandle(NODE_ROUTES[key].name);
+  };
 }

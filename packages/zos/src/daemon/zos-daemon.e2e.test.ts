@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { BusRemoteError } from "@zgrid/bus";
-import { deploymentHashHex, parseDeployment, signDeployment, type Deployment, type TwinKey } from "@zgrid/types";
+import { deploymentHashHex, parseDeployment, signDeployment, type Deployment, type NodeStatistics, type TwinKey } from "@zgrid/types";
 import { WIREGUARD_GO_MRU } from "../engine/capacity-ledger.ts";
 import { tapNameFor } from "../hypervisor/tap.ts";
 import { networkNames } from "../primitives/node-paths.ts";
@@ -227,8 +227,11 @@ describe("zos node daemon end to end", { timeout: 600_000 }, () => {
     const contract = await f.grid.admin.getContract(deployment.contract_id);
     assert.equal(contract.used.cru, 1n);
     assert.equal(contract.used.mru, BigInt(256 * MiB + WIREGUARD_GO_MRU), "the VM's memory and the network's wireguard-go");
-    const stats = await f.user.bus.request<{ total: { cru: number }; used: { cru: number; mru: number }; users: { deployments: number } }>(f.node.twinId, "zos.statistics.get", {});
+    const stats = await f.user.bus.request<NodeStatistics>(f.node.twinId, "zos.statistics.get", {});
     assert.equal(stats.used.cru, 1);
+    // Free capacity is what the node itself would still accept: vCPUs after overcommit, memory after the reserve.
+    assert.equal(stats.free.cru, stats.total.cru * 4 - stats.used.cru);
+    assert.equal(stats.free.mru, Math.max(0, stats.total.mru - stats.system.mru - stats.used.mru));
     assert.equal(stats.users.deployments, 1);
     assert.deepEqual(await f.user.bus.request(f.node.twinId, "zos.network.list_private_ips", { network_name: "net" }), ["10.77.3.5"]);
     assert.ok((await f.user.bus.request<string[]>(f.node.twinId, "zos.system.node_features_get", {})).includes("zmachine"));

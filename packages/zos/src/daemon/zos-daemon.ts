@@ -15,15 +15,14 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
-import { createGridClient } from "@zgrid/chain";
+import { chainTwinDirectory, createGridClient } from "@zgrid/chain/client";
 import { createLogger } from "@zgrid/log";
-import { BaseError, bytesToHex, WORKLOAD_TYPE_NAMES } from "@zgrid/types";
+import { BaseError, bytesToHex, parseWorkloadId, WORKLOAD_TYPE_NAMES, type NodeStatistics } from "@zgrid/types";
 import { registerRoutes } from "../api/register-routes.ts";
 import { startMetricsServer, zosMetricsText } from "./zos-metrics.ts";
 import { ChainSync, type WatchableChain } from "../chain/chain-sync.ts";
-import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
 import { registerNode, scheduleUptime } from "../chain/registrar.ts";
-import { systemReserve, usedCapacity } from "../engine/capacity-ledger.ts";
+import { freeCapacity, systemReserve, usedCapacity } from "../engine/capacity-ledger.ts";
 import { openDeploymentStore, type DeploymentStore } from "../engine/deployment-store.ts";
 import { ProvisionEngine, isDeleted } from "../engine/provision-engine.ts";
 import type { ManagerMap } from "../engine/workload-manager.ts";
@@ -120,8 +119,8 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       quotas: config.quotas, installTimeoutMs: config.limits.installTimeoutMs });
     await life.start(service("engine", () => undefined, () => engine.queue.idle()));
 
-    const routes: string[] = [];
-    await life.start(service("routes", () => registerRoutes({ handle: (name, fn) => { routes.push(name); bus.handle(name, fn); } }, {
+    let unregisterRoutes = () => undefined as void;
+    await life.start(service("routes", () => (unregisterRoutes = registerRoutes(bus, {
       engine,
       version: ZOS_VERSION,
       features: Object.keys(managers),
@@ -130,7 +129,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
         .flatMap((w) => (w.type === "zmachine" && w.result?.state !== "deleted" ? w.data.network.interfaces.filter((i) => i.network === network).map((i) => i.ip) : [])),
       wireguardPorts: () => store.list().filter((d) => !isDeleted(d)).flatMap((d) => d.workloads)
         .flatMap((w) => (w.type === "network" && w.result?.state === "ok" ? [w.data.wireguard_listen_port] : [])),
-    }), () => { for (const r of routes.splice(0)) bus.unhandle(r); }));
+    })), () => unregisterRoutes()));
     if (config.metrics) {
       const metrics = await startMetricsServer({ ...config.metrics, text: () => zosMetricsText({ store, total, bus }) });
       await life.start(service("metrics", () => undefined, () => metrics.close()));
@@ -141,7 +140,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     await life.start(service("chain-sync", () => sync.start(), () => sync.stop()));
 
     const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs, consoleLogBytes: config.limits.consoleLogBytes });
-    monitor.on("gave-up", (e) => { const c = contractOfWorkloadId(e.id); if (c !== undefined) void engine.recheck(c); });
+    monitor.on("gave-up", (e) => { const ref = parseWorkloadId(e.id); if (ref) void engine.recheck(ref.contractId); });
     await life.start(service("vm-monitor", () => monitor.start(), () => monitor.stop()));
     await life.start(intervalService("liveness", config.intervals.monitorMs, () => engine.watchLiveness(), nlog));
     let stopUptime = () => undefined as void;
@@ -153,12 +152,6 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     await life.stop();
     throw e;
   }
-}
-
-/** The contract of a workload id `<twin>-<contract>-<name>`. */
-function contractOfWorkloadId(id: string): number | undefined {
-  const m = /^\d+-(\d+)-/.exec(id);
-  return m ? Number(m[1]) : undefined;
 }
 
 /**
@@ -175,12 +168,15 @@ function rememberPort(addresses: string[], portFile: string): void {
   if (port) writeFileSync(portFile, `${port}\n`);
 }
 
-function statistics(store: DeploymentStore, total: ReturnType<typeof measureCapacity>) {
+function statistics(store: DeploymentStore, total: ReturnType<typeof measureCapacity>): NodeStatistics {
   const live = store.list().filter((d) => !isDeleted(d));
   return {
     total,
     used: usedCapacity(live),
     system: systemReserve(total.mru),
+    // What the engine's capacity check would still accept (reserve and CPU overcommit applied),
+    // so clients never re-code those rules.
+    free: freeCapacity(total, live),
     users: { deployments: live.length, workloads: live.reduce((n, d) => n + d.workloads.filter((w) => w.result?.state !== "deleted").length, 0) },
   };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GiB, MiB, parseDeployment, type Deployment } from "@zgrid/types";
-import { sampleDeploymentJson } from "@zgrid/types/testing/sample-deployment";
+import { sampleDeploymentJson } from "@zgrid/types/testing";
 import { freeCapacity, systemReserve, usedCapacity } from "./capacity-ledger.ts";
 
 test("system reserve is max(10% RAM, 2 GiB)", () => {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseDeployment } from "@zgrid/types";
-import { sampleDeploymentJson } from "@zgrid/types/testing/sample-deployment";
+import { sampleDeploymentJson } from "@zgrid/types/testing";
 import { openDeploymentStore } from "./deployment-store.ts";
 
 test("deployments and their history survive reopening the database", (t) => {

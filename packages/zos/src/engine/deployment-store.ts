@@ -14,18 +14,10 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type { Deployment, WorkloadResult } from "@zgrid/types";
+import type { Deployment } from "@zgrid/types";
 
-export interface WorkloadChange {
-  contract_id: number;
-  name: string;
-  type: string;
-  version: number;
-  state: WorkloadResult["state"];
-  message: string;
-  /** Unix seconds. */
-  at: number;
-}
+import type { WorkloadChange } from "@zgrid/types";
+export type { WorkloadChange };
 
 export interface DeploymentStore {
   put(d: Deployment): void;

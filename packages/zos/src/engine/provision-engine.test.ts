@@ -10,7 +10,7 @@ import {
   GiB, WORKLOAD_TYPE_NAMES, deploymentHashHex, parseDeployment, signDeployment, sortForInstall, sortForUninstall, twinKeyFromPrivateKey,
   type Capacity, type Deployment,
 } from "@zgrid/types";
-import { sampleDeploymentJson } from "@zgrid/types/testing/sample-deployment";
+import { sampleDeploymentJson } from "@zgrid/types/testing";
 import { usedCapacity } from "./capacity-ledger.ts";
 import { openDeploymentStore, type DeploymentStore } from "./deployment-store.ts";
 import { InsufficientCapacityError } from "./engine-errors.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseDeployment, type Deployment } from "@zgrid/types";
-import { sampleDeploymentJson } from "@zgrid/types/testing/sample-deployment";
+import { sampleDeploymentJson } from "@zgrid/types/testing";
 import { TwinQuotaError } from "./engine-errors.ts";
 import { checkTwinQuota, DEFAULT_TWIN_QUOTAS } from "./twin-quota.ts";
 

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { BusRemoteError } from "@zgrid/bus";
 import { parseDeployment, deploymentHashHex, signDeployment, type Deployment } from "@zgrid/types";
-import { DELETE, jsonPaths, setAt } from "@zgrid/types/testing/arbitrary-deployment";
-import { INVALID_MUTATIONS, type Json } from "@zgrid/types/testing/invalid-mutations";
-import { sampleDeploymentJson } from "@zgrid/types/testing/sample-deployment";
+import { DELETE, jsonPaths, setAt } from "@zgrid/types/testing";
+import { INVALID_MUTATIONS, type Json } from "@zgrid/types/testing";
+import { sampleDeploymentJson } from "@zgrid/types/testing";
 import { startNodeFixture, type NodeFixture } from "../testing/node-fixture.ts";
 import { getDeployment, statisticsLatency, waitFor } from "./hostile-grid.ts";
 

@@ -12,3 +12,4 @@ export { ensureTap, removeTap, tapNameFor, macFor, linkExists } from "./tap.ts";
 export { vmNics, type VmNic } from "./vm-nics.ts";
 export { VmMonitor, type VmMonitorOptions, type MonitorEvent } from "./vm-monitor.ts";
 export * from "./errors.ts";
+export { buildBusyboxRoot } from "./busybox-root.ts";

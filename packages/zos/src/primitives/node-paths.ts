@@ -1,9 +1,12 @@
 /**
- * Where a node keeps workload data under its data dir, and the deterministic host names
- * (bridges, namespaces) of its networks. Names are derived, never stored, so a restarted daemon
- * (or a cleanup pass) finds everything it created.
+ * Where a node keeps workload data under its data dir. Paths are derived, never stored, so a
+ * restarted daemon (or a cleanup pass) finds everything it created.
+ *
+ * @example
+ * ```ts
+ * nodePaths("/var/lib/zos").disk("7-12-root"); // "/var/lib/zos/disks/7-12-root.img"
+ * ```
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 
 export interface NodePaths {
@@ -24,24 +27,5 @@ export function nodePaths(dataDir: string): NodePaths {
   };
 }
 
-/** Host names of one twin's network on one node: bridge, namespace and the veth pair. */
-export interface NetworkNames {
-  id: string;
-  bridge: string;
-  namespace: string;
-  vethHost: string;
-  vethNs: string;
-}
-
-/**
- * @example
- * ```ts
- * networkNames(3, 7, "net"); // { id: "5f1c9a2e", bridge: "b-5f1c9a2e", namespace: "n-5f1c9a2e", … }
- * ```
- */
-export function networkNames(nodeId: number, twinId: number, name: string, scope = ""): NetworkNames {
-  // Unique per node too: several node daemons may share one host (the local grid); `scope` (the
-  // node's account) keeps nodes of different grids (same node id) on one machine apart.
-  const id = createHash("sha256").update(`${nodeId}/${twinId}/${name}${scope ? `/${scope}` : ""}`).digest("hex").slice(0, 8);
-  return { id, bridge: `b-${id}`, namespace: `n-${id}`, vethHost: `vh-${id}`, vethNs: `vn-${id}` };
-}
+// Network host names are shared with the client: they live in @zgrid/types (net/network-names.ts).
+export { networkNames, type NetworkNames } from "@zgrid/types";

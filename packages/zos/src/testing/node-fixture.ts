@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
-import { startTestGrid, type TestGrid } from "@zgrid/chain/devchain/test-grid";
+import { startTestGrid, type TestGrid } from "@zgrid/chain/testing";
 import { editFlist, startHub, type Hub } from "@zgrid/flist";
 import type { TwinKey } from "@zgrid/types";
 import { openDeploymentStore } from "../engine/deployment-store.ts";

@@ -14,10 +14,10 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { createBus } from "@zgrid/bus";
-import type { TestGrid } from "@zgrid/chain/devchain/test-grid";
+import type { TestGrid } from "@zgrid/chain/testing";
 import { packFlist, pushFlist, signFlist, type Hub } from "@zgrid/flist";
 import { twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types";
-import { chainTwinDirectory } from "../chain/chain-twin-directory.ts";
+import { chainTwinDirectory } from "@zgrid/chain";
 import type { Twin } from "./node-fixture.ts";
 
 const ZOSD = fileURLToPath(new URL("../../bin/zosd.ts", import.meta.url));

@@ -15,7 +15,7 @@ import { spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startTestGrid, type TestGrid } from "@zgrid/chain/devchain/test-grid";
+import { startTestGrid, type TestGrid } from "@zgrid/chain/testing";
 import { startHub, type Hub } from "@zgrid/flist";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { buildBusyboxRoot } from "../hypervisor/test-fixtures.ts";

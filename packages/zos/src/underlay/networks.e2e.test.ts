@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { deploymentHashHex, parseDeployment, signDeployment, type Deployment } from "@zgrid/types";
 import { networkNames } from "../primitives/node-paths.ts";
-import { planNetwork, type NetworkPlan } from "../primitives/network/plan.ts";
+import { planNetwork, type NetworkPlan } from "@zgrid/types";
 import type { Twin } from "../testing/node-fixture.ts";
 import { startGridFixture, v6Prefix, type GridFixture, type GridNode } from "./grid-fixture.ts";
 

@@ -16,7 +16,7 @@
  * ```
  */
 import { createHash } from "node:crypto";
-import type { WorkloadOf } from "@zgrid/types";
+import type { IpResult, WorkloadOf } from "@zgrid/types";
 import { runHost } from "../../hypervisor/host-command.ts";
 import { linkExists } from "../../hypervisor/tap.ts";
 import type { WorkloadContext, WorkloadManager } from "../../engine/workload-manager.ts";
@@ -31,20 +31,7 @@ export interface IpDeps {
   findNetwork(ctx: WorkloadContext, name: string): NetworkResult | undefined;
 }
 
-export interface IpResult {
-  /** IPv4 CIDR ("" when v4 is false). */
-  ip: string;
-  gateway: string;
-  /** IPv6 CIDR ("" when v6 is false). */
-  ip6: string;
-  gateway6?: string;
-  /** The bridge the zmachine's public NIC joins. */
-  bridge?: string;
-  zmachine: string;
-  /** Records made before the public NIC (1:1 NAT in the network namespace): kept so deprovision cleans them. */
-  namespace?: string;
-  private_ip?: string;
-}
+export type { IpResult };
 
 /** The workload's address in the node's v6 range: the prefix and 64 bits from the workload id. */
 export function ipv6For(cidr: string, workloadId: string): string {

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { createLogger } from "@zgrid/log";
 import { parseDeployment, type WorkloadOf } from "@zgrid/types";
-import { sampleDeploymentJson } from "@zgrid/types/testing/sample-deployment";
+import { sampleDeploymentJson } from "@zgrid/types/testing";
 import { linkExists } from "../../hypervisor/tap.ts";
 import { processesWith } from "../../testing/crash-checks.ts";
 import { managerConformance } from "../../testing/manager-conformance.ts";

@@ -21,17 +21,8 @@ import { ensureEgress, removeEgress } from "./egress.ts";
 import { EgressAddressBook } from "./egress-addresses.ts";
 import { configureWireguard, deleteWireguardLink, ensureWireguardLink, linkInNamespace, wireguardAlive } from "./wireguard-link.ts";
 
-export interface NetworkResult {
-  bridge: string;
-  namespace: string;
-  gateway: string;
-  subnet: string;
-  prefix: number;
-  ip_range: string;
-  /** The WireGuard interface in the namespace. */
-  wireguard: string;
-  listen_port: number;
-}
+import type { NetworkResult } from "@zgrid/types";
+export type { NetworkResult };
 
 /** Whether a UDP port is bound in this (the node's) namespace. */
 async function udpPortInUse(port: number): Promise<boolean> {

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { test } from "node:test";
 import { runHost } from "../../hypervisor/host-command.ts";
-import { planNetwork } from "./plan.ts";
+import { planNetwork } from "@zgrid/types";
 import { configureWireguard, deleteWireguardLink, ensureWireguardLink, linkInNamespace } from "./wireguard-link.ts";
 
 const sh = (ns: string, ...a: string[]) => runHost("ip", ["netns", "exec", ns, ...a]);

@@ -40,12 +40,8 @@ export interface ZmachineDeps {
   findNetwork(ctx: WorkloadContext, name: string): NetworkResult | undefined;
 }
 
-export interface ZmachineResult {
-  id: string;
-  ip: string;
-  mode: "container" | "full";
-  console: string;
-}
+import type { ZmachineResult } from "@zgrid/types";
+export type { ZmachineResult };
 
 type ZMachine = WorkloadOf<"zmachine">;
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after } from "node:test";
 import { createLogger } from "@zgrid/log";
 import { MiB, parseDeployment, type WorkloadOf } from "@zgrid/types";
-import { sampleDeploymentJson } from "@zgrid/types/testing/sample-deployment";
+import { sampleDeploymentJson } from "@zgrid/types/testing";
 import { managerConformance } from "../../testing/manager-conformance.ts";
 import { nodePaths } from "../node-paths.ts";
 import { volumeManager } from "../volume/volume-manager.ts";

@@ -17,11 +17,8 @@ import { runHost } from "../../hypervisor/host-command.ts";
 import type { WorkloadManager } from "../../engine/workload-manager.ts";
 import type { NodePaths } from "../node-paths.ts";
 
-export interface DiskResult {
-  volume_id: string;
-  path: string;
-  size: number;
-}
+import type { DiskResult } from "@zgrid/types";
+export type { DiskResult };
 
 /** zmount and volume share the disk lifecycle (see volume/volume-manager.ts for why). */
 export type DiskWorkload = WorkloadOf<"zmount"> | WorkloadOf<"volume">;

@@ -9,12 +9,22 @@
  * const bus = await createBus({ key, twinId, directory });
  * ```
  */
-import type { TwinDirectory, TwinRecord } from "@zgrid/bus";
-import type { ChainTwin } from "../engine/node-chain.ts";
+import type { Twin } from "./types.ts";
 
-export function chainTwinDirectory(chain: { getTwin(id: number): Promise<ChainTwin> }): TwinDirectory {
+/** The shape of @zgrid/bus's TwinRecord (structural, so the chain package needs no bus dependency). */
+export interface DirectoryTwinRecord {
+  id: number;
+  account: `0x${string}`;
+  peerId: string;
+  /** Direct multiaddrs. */
+  addrs: string[];
+  /** Relay multiaddrs. */
+  relays: string[];
+}
+
+export function chainTwinDirectory(chain: { getTwin(id: number): Promise<Pick<Twin, "id" | "account" | "peerId" | "relays">> }): { getTwin(id: number): Promise<DirectoryTwinRecord | undefined> } {
   return {
-    async getTwin(id: number): Promise<TwinRecord | undefined> {
+    async getTwin(id: number): Promise<DirectoryTwinRecord | undefined> {
       const t = await chain.getTwin(id).catch(() => undefined);
       if (!t || t.id === 0) return undefined;
       return {

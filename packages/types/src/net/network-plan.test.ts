@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { parseDeployment } from "@zgrid/types";
-import { generateWgKeyPair, planNetwork, wgKeyPairFromPrivate } from "./plan.ts";
+import { parseDeployment } from "../deployment/parse-deployment.ts";
+import { generateWgKeyPair, planNetwork, wgKeyPairFromPrivate } from "./network-plan.ts";
 
 const nodes = [
   { nodeId: 1, endpoint: "10.249.0.11", listenPort: 51820 },

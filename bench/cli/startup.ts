@@ -1,0 +1,47 @@
+// bench/cli/startup: how long the `zgrid` command takes to start, against `node -e 0` measured in
+// the same run (median of N runs each). `vm ls` runs against --data-dir: a running local grid when
+// given one (`zgrid up` first), else a data dir without a grid, which still loads and starts the SDK
+// up to the connection (module loading is most of the cost).
+//   node bench/cli/startup.ts [--runs 7] [--data-dir ~/.zgrid/local]
+// Goals (issue 14): --help <= 0.25 s, vm ls <= 0.5 s.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({ options: { runs: { type: "string", default: "7" }, "data-dir": { type: "string" } } });
+const runs = Number(values.runs);
+const bin = join(import.meta.dirname, "../../packages/cli/bin/zgrid.ts");
+const scratch = mkdtempSync(join(tmpdir(), "zgrid-bench-startup-"));
+const dataDir = values["data-dir"] ?? scratch;
+
+function median(args: string[], okCodes: number[]): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    const r = spawnSync(process.execPath, args, { encoding: "utf8" });
+    times.push((performance.now() - t) / 1000);
+    if (!okCodes.includes(r.status ?? -1)) throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+}
+
+try {
+  const base = median(["-e", "0"], [0]);
+  const tiny = join(scratch, "tiny.ts");
+  (await import("node:fs")).writeFileSync(tiny, "const a: number = 1; void a;\n");
+  const strip = median([tiny], [0]);
+  const help = median([bin, "--help"], [0]);
+  // 7 = no local grid in that data dir (the SDK was still loaded to find out)
+  const ls = median([bin, "--data-dir", dataDir, "--json", "vm", "ls"], values["data-dir"] ? [0] : [0, 7]);
+  const row = (name: string, s: number, goal?: number) =>
+    process.stdout.write(`${name.padEnd(34)} ${s.toFixed(3)} s  ${(s / base).toFixed(1)}x node -e 0${goal ? `  (goal <= ${goal} s: ${s <= goal ? "met" : "not met"})` : ""}\n`);
+  row("node -e 0 (baseline)", base);
+  row("node tiny.ts (type stripping)", strip);
+  row("zgrid --help", help, 0.25);
+  row(`zgrid vm ls${values["data-dir"] ? "" : " (no grid running)"}`, ls, 0.5);
+  process.stdout.write(`median of ${runs} runs each; load avg ${loadavg()[0]!.toFixed(2)}\n`);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}

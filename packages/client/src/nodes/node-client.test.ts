@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { NODE_ROUTES, ValidationError, ZERO_CAPACITY } from "@zgrid/types";
+import { nodeClient } from "./node-client.ts";
+
+/** A bus that records what is sent and answers from a table (the node's side is tested in zos). */
+function answeringBus(answers: Record<string, unknown>) {
+  const sent: Array<{ twin: number; command: string; payload: unknown; timeout: number | undefined }> = [];
+  return {
+    sent,
+    request: async <T>(twin: number, command: string, payload?: unknown, o?: { timeout?: number }): Promise<T> => {
+      sent.push({ twin, command, payload, timeout: o?.timeout });
+      return answers[command] as T;
+    },
+  };
+}
+
+describe("typed node client", () => {
+  test("each call goes to its route with its request shape", async () => {
+    const cap = { ...ZERO_CAPACITY, cru: 4 };
+    const bus = answeringBus({
+      [NODE_ROUTES.get.name]: { contract_id: 12 },
+      [NODE_ROUTES.statistics.name]: { total: cap, used: cap, system: cap, free: cap, users: { deployments: 0, workloads: 0 } },
+      [NODE_ROUTES.privateIps.name]: ["10.1.1.2"],
+    });
+    const node = nodeClient(bus, 9);
+    await node.get(12, { timeout: 5 });
+    assert.equal((await node.statistics()).free.cru, 4);
+    assert.deepEqual(await node.privateIps("net"), ["10.1.1.2"]);
+    assert.deepEqual(bus.sent, [
+      { twin: 9, command: "zos.deployment.get", payload: { contract_id: 12 }, timeout: 5 },
+      { twin: 9, command: "zos.statistics.get", payload: {}, timeout: undefined },
+      { twin: 9, command: "zos.network.list_private_ips", payload: { network_name: "net" }, timeout: undefined },
+    ]);
+  });
+
+  test("an answer of the wrong shape from a node is refused, not trusted", async () => {
+    const node = nodeClient(answeringBus({ [NODE_ROUTES.statistics.name]: { total: "lots" }, [NODE_ROUTES.wireguardPorts.name]: [1, "x"] }), 9);
+    await assert.rejects(node.statistics(), ValidationError);
+    await assert.rejects(node.wireguardPorts(), ValidationError);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * The typed client of one node's bus API: every call a client makes to a node goes through here,
+ * by route key of the table in @zgrid/types (no route names or payload shapes anywhere else), and
+ * the answers the client reads fields of are checked against the route's response schema.
+ *
+ * @example
+ * ```ts
+ * const node = nodeClient(await grid.bus(), nodeTwinId);
+ * await node.deploy(signedDeployment);
+ * const d = await node.get(12, { timeout: 8_000 });
+ * const { free } = await node.statistics();
+ * ```
+ */
+import type { Bus } from "@zgrid/bus";
+import { NODE_ROUTES, parseNodeResponse, type Deployment, type NodeApi, type NodeRouteKey } from "@zgrid/types";
+
+export interface CallOptions {
+  /** Milliseconds to wait for the answer (the bus default otherwise). */
+  timeout?: number;
+}
+
+export interface NodeClient {
+  /** The node's twin id (its bus address). */
+  readonly twinId: number;
+  deploy(signed: Deployment, o?: CallOptions): Promise<NodeApi["deploy"]["response"]>;
+  update(signed: Deployment, o?: CallOptions): Promise<NodeApi["update"]["response"]>;
+  get(contractId: number, o?: CallOptions): Promise<Deployment>;
+  list(o?: CallOptions): Promise<Deployment[]>;
+  changes(contractId: number, o?: CallOptions): Promise<NodeApi["changes"]["response"]>;
+  statistics(o?: CallOptions): Promise<NodeApi["statistics"]["response"]>;
+  version(o?: CallOptions): Promise<NodeApi["version"]["response"]>;
+  features(o?: CallOptions): Promise<string[]>;
+  wireguardPorts(o?: CallOptions): Promise<number[]>;
+  privateIps(network: string, o?: CallOptions): Promise<string[]>;
+}
+
+/** A typed client of the node whose twin is `nodeTwinId`, over `bus`. */
+export function nodeClient(bus: Pick<Bus, "request">, nodeTwinId: number): NodeClient {
+  const call = async <K extends NodeRouteKey>(key: K, request: NodeApi[K]["request"], o: CallOptions = {}): Promise<NodeApi[K]["response"]> => {
+    const answer = await bus.request(nodeTwinId, NODE_ROUTES[key].name, request, o.timeout !== undefined ? { timeout: o.timeout } : {});
+    return parseNodeResponse(key, answer);
+  };
+  return {
+    twinId: nodeTwinId,
+    deploy: (signed, o) => call("deploy", signed, o),
+    update: (signed, o) => call("update", signed, o),
+    get: (contractId, o) => call("get", { contract_id: contractId }, o),
+    list: (o) => call("list", {}, o),
+    changes: (contractId, o) => call("changes", { contract_id: contractId }, o),
+    statistics: (o) => call("statistics", {}, o),
+    version: (o) => call("version", {}, o),
+    features: (o) => call("features", {}, o),
+    wireguardPorts: (o) => call("wireguardPorts", {}, o),
+    privateIps: (network, o) => call("privateIps", { network_name: network }, o),
+  };
+}

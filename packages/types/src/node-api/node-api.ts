@@ -1,0 +1,139 @@
+/**
+ * The node's bus API (REFERENCE.md "Node API") as one table: each route's name, the zod schema of
+ * its request (checked by the node, it comes off the wire from any twin) and of its response where
+ * the client reads fields of it, and the request/response types. The daemon registers its handlers
+ * from this table (a handler per key, checked by the compiler) and the client's typed node client
+ * calls through it, so neither side spells a route name.
+ *
+ * @example
+ * ```ts
+ * import { NODE_ROUTES, type NodeApi } from "@zgrid/types";
+ * NODE_ROUTES.get.name;                                 // "zos.deployment.get"
+ * NODE_ROUTES.get.request.parse({ contract_id: 12 });    // { contract_id: 12 }
+ * type Stats = NodeApi["statistics"]["response"];        // NodeStatistics
+ * ```
+ */
+import { z } from "zod";
+import type { Capacity } from "../capacity/capacity.ts";
+import type { Deployment, ResultState } from "../deployment/deployment.ts";
+import { RESULT_STATES } from "../deployment/deployment.ts";
+import { mapZodIssues } from "../deployment/map-zod-issues.ts";
+import { ValidationError } from "../errors/validation-error.ts";
+
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const capacitySchema = z.object({ cru: count, mru: count, sru: count, hru: count, ipv4u: count });
+
+/** `{ contract_id }` of one of the caller's deployments. */
+export const contractIdRequestSchema = z.object({
+  contract_id: z.number({ error: "a positive integer contract id" }).int("a positive integer contract id")
+    .min(1, "a positive integer contract id").max(Number.MAX_SAFE_INTEGER, "a positive integer contract id"),
+});
+/** `{ network_name }` of one of the caller's networks. */
+export const networkNameRequestSchema = z.object({
+  network_name: z.string({ error: "the name of one of your networks" }).min(1, "the name of one of your networks").max(256, "at most 256 characters"),
+});
+/** Routes without a request body take anything (the bus sends `{}` or null). */
+export const noRequestSchema = z.unknown().transform(() => ({}));
+/** The deployment (deploy/update): parsed by `parseDeployment` on the node, so not a zod schema here. */
+export const deploymentRequestSchema = z.unknown();
+
+/** Capacity a node has (total), gives its system (system), holds for workloads (used), and can still sell (free). */
+export const nodeStatisticsSchema = z.object({
+  total: capacitySchema,
+  used: capacitySchema,
+  system: capacitySchema,
+  /** total − system − used per resource, with vCPUs counted after the node's CPU overcommit. */
+  free: capacitySchema,
+  users: z.object({ deployments: count, workloads: count }),
+});
+export interface NodeStatistics {
+  total: Capacity;
+  used: Capacity;
+  system: Capacity;
+  free: Capacity;
+  users: { deployments: number; workloads: number };
+}
+
+/** A recorded workload state change (`zos.deployment.changes`). */
+export interface WorkloadChange {
+  contract_id: number;
+  name: string;
+  type: string;
+  version: number;
+  state: ResultState;
+  message: string;
+  /** Unix seconds. */
+  at: number;
+}
+export const workloadChangeSchema = z.object({
+  contract_id: count, name: z.string(), type: z.string(), version: count,
+  state: z.enum(RESULT_STATES), message: z.string(), at: count,
+});
+
+export interface Accepted { contract_id: number; accepted: true }
+
+/** Request and response type of every route, by key. */
+export interface NodeApi {
+  deploy: { request: Deployment; response: Accepted };
+  update: { request: Deployment; response: Accepted };
+  get: { request: { contract_id: number }; response: Deployment };
+  list: { request: Record<string, never>; response: Deployment[] };
+  changes: { request: { contract_id: number }; response: WorkloadChange[] };
+  statistics: { request: Record<string, never>; response: NodeStatistics };
+  version: { request: Record<string, never>; response: { zos: string; zinit: string } };
+  features: { request: Record<string, never>; response: string[] };
+  wireguardPorts: { request: Record<string, never>; response: number[] };
+  privateIps: { request: { network_name: string }; response: string[] };
+}
+export type NodeRouteKey = keyof NodeApi;
+
+interface RouteSpec {
+  name: string;
+  request: z.ZodType;
+  /** Set where the client reads fields of the answer (it comes off the wire from the node). */
+  response?: z.ZodType;
+}
+
+/** Route names and schemas, by key. */
+export const NODE_ROUTES = {
+  deploy: { name: "zos.deployment.deploy", request: deploymentRequestSchema },
+  update: { name: "zos.deployment.update", request: deploymentRequestSchema },
+  get: { name: "zos.deployment.get", request: contractIdRequestSchema },
+  list: { name: "zos.deployment.list", request: noRequestSchema },
+  changes: { name: "zos.deployment.changes", request: contractIdRequestSchema, response: z.array(workloadChangeSchema).max(100_000) },
+  statistics: { name: "zos.statistics.get", request: noRequestSchema, response: nodeStatisticsSchema },
+  version: { name: "zos.system.version", request: noRequestSchema, response: z.object({ zos: z.string(), zinit: z.string() }) },
+  features: { name: "zos.system.node_features_get", request: noRequestSchema, response: z.array(z.string().max(64)).max(256) },
+  wireguardPorts: { name: "zos.network.list_wg_ports", request: noRequestSchema, response: z.array(z.number().int().min(0).max(65535)).max(65536) },
+  privateIps: { name: "zos.network.list_private_ips", request: networkNameRequestSchema, response: z.array(z.string().max(64)).max(65536) },
+} as const satisfies Record<NodeRouteKey, RouteSpec>;
+
+/** Every route name the node serves. */
+export const NODE_ROUTE_NAMES: readonly string[] = Object.values(NODE_ROUTES).map((r) => r.name);
+
+type Routes = typeof NODE_ROUTES;
+type ResponseSchemaOf<K extends NodeRouteKey> = Routes[K] extends { response: z.ZodType } ? Routes[K]["response"] : undefined;
+
+/**
+ * A route's request checked against its schema (the node does this before any handler runs);
+ * ValidationError naming the field otherwise.
+ */
+export function parseNodeRequest<K extends NodeRouteKey>(key: K, payload: unknown): z.output<Routes[K]["request"]> {
+  // A missing body reads as {} so the error names the field the route needs.
+  const input: unknown = payload === null || payload === undefined ? {} : payload;
+  const r = NODE_ROUTES[key].request.safeParse(input);
+  if (!r.success) throw new ValidationError(mapZodIssues(r.error, input, {}));
+  return r.data as z.output<Routes[K]["request"]>;
+}
+
+/**
+ * A node's answer checked against the route's response schema where it has one (a node is another
+ * party: the client never trusts the shape); ValidationError naming the field otherwise.
+ */
+export function parseNodeResponse<K extends NodeRouteKey>(key: K, value: unknown): NodeApi[K]["response"] {
+  const schema = (NODE_ROUTES[key] as RouteSpec).response as ResponseSchemaOf<K> | undefined;
+  if (!schema) return value as NodeApi[K]["response"];
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ValidationError(mapZodIssues(r.error, value, { prefix: `${NODE_ROUTES[key].name} answer` }));
+  return r.data as NodeApi[K]["response"];
+}

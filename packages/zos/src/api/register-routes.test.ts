@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { BusHandler, HandlerContext } from "@zgrid/bus";
+import { NODE_ROUTE_NAMES, ValidationError, ZERO_CAPACITY } from "@zgrid/types";
+import type { ProvisionEngine } from "../engine/provision-engine.ts";
+import { registerRoutes, type RouteDeps } from "./register-routes.ts";
+
+/** The two bus methods routes use, recording what is registered. */
+function recordingBus() {
+  const handlers = new Map<string, BusHandler>();
+  return {
+    handlers,
+    handle(command: string, h: BusHandler) { handlers.set(command, h); },
+    unhandle(command: string) { handlers.delete(command); },
+  };
+}
+
+const caller = (twinId: number) => ({ twinId, account: "0x0", peerId: "p" }) as unknown as HandlerContext;
+
+function deps(calls: string[]): RouteDeps {
+  // The engine's own behaviour is tested with the engine; here only what reaches it matters.
+  const engine = {
+    get: (twin: number, id: number) => { calls.push(`get ${twin} ${id}`); return { contract_id: id }; },
+    list: (twin: number) => { calls.push(`list ${twin}`); return []; },
+    changes: (twin: number, id: number) => { calls.push(`changes ${twin} ${id}`); return []; },
+    deploy: async (twin: number) => { calls.push(`deploy ${twin}`); return { contract_id: 1, accepted: true }; },
+    update: async (twin: number) => { calls.push(`update ${twin}`); return { contract_id: 1, accepted: true }; },
+  } as unknown as ProvisionEngine;
+  const cap = { ...ZERO_CAPACITY };
+  return {
+    engine, version: "9.9.9", features: ["zmachine"],
+    statistics: () => ({ total: cap, used: cap, system: cap, free: cap, users: { deployments: 0, workloads: 0 } }),
+    privateIps: (twin, network) => { calls.push(`ips ${twin} ${network}`); return ["10.1.2.3"]; },
+    wireguardPorts: () => [3000],
+  };
+}
+
+describe("node routes", () => {
+  test("every route of the table is registered, and unregistering removes them all", () => {
+    const bus = recordingBus();
+    const unregister = registerRoutes(bus, deps([]));
+    assert.deepEqual([...bus.handlers.keys()].sort(), [...NODE_ROUTE_NAMES].sort());
+    assert.equal(bus.handlers.size, 10);
+    unregister();
+    assert.equal(bus.handlers.size, 0);
+  });
+
+  test("handlers get the verified caller and checked requests", async () => {
+    const bus = recordingBus();
+    const calls: string[] = [];
+    registerRoutes(bus, deps(calls));
+    const call = (name: string, payload: unknown, twin = 7) => Promise.resolve(bus.handlers.get(name)!(payload, caller(twin)));
+    assert.deepEqual(await call("zos.deployment.get", { contract_id: 12 }), { contract_id: 12 });
+    await call("zos.deployment.list", null, 8);
+    await call("zos.deployment.changes", { contract_id: 3 });
+    assert.deepEqual(await call("zos.network.list_private_ips", { network_name: "net" }), ["10.1.2.3"]);
+    assert.deepEqual(await call("zos.system.version", {}), { zos: "9.9.9", zinit: "n/a" });
+    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net"]);
+  });
+
+  test("a bad request is refused with a ValidationError before it reaches the engine", async () => {
+    const bus = recordingBus();
+    const calls: string[] = [];
+    registerRoutes(bus, deps(calls));
+    for (const [name, payload, field] of [
+      ["zos.deployment.get", { contract_id: -1 }, "contract_id"],
+      ["zos.deployment.get", null, "contract_id"],
+      ["zos.deployment.changes", { contract_id: "1" }, "contract_id"],
+      ["zos.network.list_private_ips", { network_name: 5 }, "network_name"],
+    ] as const) {
+      await assert.rejects(Promise.resolve().then(() => bus.handlers.get(name)!(payload, caller(7))), (e: unknown) => e instanceof ValidationError && e.field === field);
+    }
+    assert.deepEqual(calls, []);
+  });
+});
