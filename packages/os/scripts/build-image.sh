@@ -30,7 +30,7 @@ trap 'rm -rf "$work"' EXIT
 # 1. the first process, bundled (fuse-native stays a node module: it loads a native addon)
 esbuild="$root/node_modules/.bin/esbuild"
 common=(--bundle --platform=node --format=esm --target=node22 --log-level=error --legal-comments=none
-  --external:fuse-native --external:snappy --external:pino-pretty --external:thread-stream
+  --external:fuse-native --external:snappy --external:pino-pretty
   "--banner:js=import { createRequire as __zgridRequire } from 'node:module'; const require = __zgridRequire(import.meta.url);")
 "$esbuild" "$here/src/boot/first-process-main.ts" "${common[@]}" --outfile="$work/first-process.mjs"
 "$esbuild" "$root/packages/flist/src/mount/mount-worker.ts" "${common[@]}" --outfile="$work/mount-worker.ts"

@@ -41,7 +41,7 @@ export async function mountRelease(o: { params: BootParams; cacheDir: string; mo
       stores: [`${o.params.hubUrl}/blocks`], requireSignature: true, trustedSigners: o.params.releaseKeys, timeoutSeconds: 120,
     });
   } catch (e) {
-    const why = e instanceof BaseError ? `${e.code}: ${e.message}` : String(e);
+    const why = e instanceof BaseError ? `${e.code}: ${e.shortMessage}` : String(e);
     throw new ReleaseError(`release ${o.params.releaseUrl} refused: ${why}`, { hint: "the release is not signed by a key of zgrid.keys, or the hub is unreachable: check the kernel line and the hub" });
   }
   try {
