@@ -30,7 +30,9 @@ export async function startDnsmasq(o: { iface: string; range: [string, string]; 
   const tftp = existsSync(UNDIONLY);
   if (tftp) copyFileSync(UNDIONLY, join(o.stateDir, "tftp", "undionly.kpxe"));
   const args = [
-    "--keep-in-foreground", "--conf-file=/dev/null", "--port=0", `--interface=${o.iface}`, "--bind-interfaces", "--except-interface=lo",
+    // --user=root: the TFTP root and lease file live in the caller's state dir, which the
+    // unprivileged dnsmasq user may not be able to traverse (e.g. a 0700 temp dir)
+    "--keep-in-foreground", "--user=root", "--conf-file=/dev/null", "--port=0", `--interface=${o.iface}`, "--bind-interfaces", "--except-interface=lo",
     `--dhcp-range=${o.range[0]},${o.range[1]},${o.netmask ?? "255.255.255.0"},1h`, `--dhcp-leasefile=${join(o.stateDir, "dnsmasq.leases")}`,
     "--dhcp-userclass=set:ipxe,iPXE", `--dhcp-boot=tag:ipxe,${o.scriptUrl}`, "--log-dhcp", "--log-facility=-",
     ...(o.router ? [`--dhcp-option=option:router,${o.router}`] : []),
