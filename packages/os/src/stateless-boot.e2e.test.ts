@@ -17,7 +17,7 @@ import { ensureBootImage } from "./server/image-paths.ts";
 import { bootMachine, createBootNetwork, hostTscKhz, type BootNetwork } from "./testing/blank-machine.ts";
 import { startReleaseHub, type ReleaseHub } from "./testing/release-fixture.ts";
 
-const BOOT_MS = 300_000;
+const BOOT_MS = 180_000;
 
 function blankDisk(dir: string, name: string): string {
   const p = join(dir, name);
@@ -35,7 +35,7 @@ function diskListing(console: string): string[] {
   return m ? m[1]!.split(/\r?\n/).filter(Boolean) : [];
 }
 
-test("stateless boot: blank machine -> network boot -> verified release; reboot = same node; tamper and wrong key stop the boot", { timeout: 20 * 60_000 }, async (t) => {
+test("stateless boot: blank machine -> network boot -> verified release; reboot = same node; tamper and wrong key stop the boot", { timeout: 11 * 60_000 }, async (t) => {
   const imageDir = ensureBootImage();
   const dir = mkdtempSync(join(tmpdir(), "zgrid-boot-e2e-"));
   const tag = `zb${randomBytes(2).toString("hex")}`;
