@@ -38,7 +38,7 @@ export async function mountRelease(o: { params: BootParams; cacheDir: string; mo
     mount = await mountFlist({
       flist: o.params.releaseUrl, mountpoint: o.mountpoint,
       cache: { dir: o.cacheDir, maxBytes: o.cacheBytes ?? 512 * 1024 ** 2 },
-      stores: [`${o.params.hubUrl}/blocks`], requireSignature: true, trustedSigners: o.params.releaseKeys, timeoutSeconds: 120,
+      stores: [`${o.params.hubUrl}/blocks`], requireSignature: true, trustedSigners: o.params.releaseKeys, timeoutSeconds: 300,
     });
   } catch (e) {
     const why = e instanceof BaseError ? `${e.code}: ${e.shortMessage}` : String(e);
