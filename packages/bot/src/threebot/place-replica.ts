@@ -3,7 +3,7 @@
  * dead node; anti-affinity: not a node in `avoid`; spread: the node with fewest of the service's
  * replicas, then most free memory), journals the operation (so a crash mid-deploy is known to the
  * next run), and deploys through the SDK (network extended to the node, contract, sign, send,
- * wait; rolled back on failure).
+ * wait; rolled back on failure). Undefined when no node fits; `{ failed }` when the deploy failed.
  *
  * @example
  * ```ts
@@ -14,7 +14,7 @@ import { vmNeeds, vmModelSchema } from "@zgrid/client";
 import type { BotEnv } from "./observe.ts";
 import { serviceNetwork, serviceProject, type ServiceSpec } from "./service-spec.ts";
 
-export async function placeReplica(env: BotEnv, s: ServiceSpec, hash: string, avoid: Set<number>, reason: string): Promise<{ nodeId: number; name: string } | undefined> {
+export async function placeReplica(env: BotEnv, s: ServiceSpec, hash: string, avoid: Set<number>, reason: string): Promise<{ nodeId: number; name: string } | { failed: string } | undefined> {
   const gen = env.store.nextGeneration(s.name);
   const name = `${s.name}_${gen}`;
   const model = vmModelSchema.parse({ name, flist: s.flist, cpu: s.cpu, memory: s.memory, rootfs: s.rootfs, env: s.env, network: serviceNetwork(s) });
@@ -39,7 +39,8 @@ export async function placeReplica(env: BotEnv, s: ServiceSpec, hash: string, av
     return { nodeId: node.nodeId, name };
   } catch (e) {
     env.store.finishOp(op, "failed");
-    env.log(s.name, "error", `replica ${name} on node ${node.nodeId} failed: ${(e as Error).message.split("\n")[0]}`);
-    return undefined;
+    const message = (e as Error).message.split("\n")[0]!;
+    env.log(s.name, "error", `replica ${name} on node ${node.nodeId} failed: ${message}`);
+    return { failed: message };
   }
 }

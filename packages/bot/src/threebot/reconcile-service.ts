@@ -42,15 +42,18 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
     await cancelReplica(env, s, r, "its deployment never reached the node (interrupted run)");
   }
   // 2. a new version that failed: roll back (the previous spec becomes desired again)
-  const failedNew = current.filter((r) => r.state === "failed");
-  if (failedNew.length && outdated.some((r) => r.state === "healthy")) {
+  const rollback = (why: string) => {
     const previous = env.store.previousService(s.name);
-    for (const r of failedNew) await cancelReplica(env, s, r, `new version failed: ${r.message}`);
     if (previous) {
       env.store.putService(previous, { keepPrevious: true });
-      env.log(s.name, "rollback", `rolled back to the previous version: replica ${failedNew.map((r) => r.name).join(", ")} failed (${failedNew[0]!.message})`);
-    }
+      env.log(s.name, "rollback", `rolled back to the previous version: ${why}`);
+    } else env.log(s.name, "blocked", `the new version failed (${why}) and there is no previous version to roll back to`);
     view.action = "rollback";
+  };
+  const failedNew = current.filter((r) => r.state === "failed");
+  if (failedNew.length && outdated.some((r) => r.state === "healthy")) {
+    for (const r of failedNew) await cancelReplica(env, s, r, `new version failed: ${r.message}`);
+    rollback(`replica ${failedNew.map((r) => r.name).join(", ")} failed (${failedNew[0]!.message})`);
     return view;
   }
   for (const r of current.filter((x) => x.state === "failed")) await cancelReplica(env, s, r, `failed: ${r.message}`);
@@ -70,7 +73,11 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
     for (let i = 0; i < missing; i++) {
       const reason = lost.length ? `heal: node ${[...new Set(lost.map((r) => r.nodeId))].join(", ")} is dead` : outdated.length ? "rolling update" : "scale up";
       const placed = await placeReplica(env, s, hash, avoid, reason);
-      if (!placed) break;
+      if (placed && "failed" in placed && outdated.some((r) => r.state === "healthy")) {
+        rollback(`a replica of the new version did not deploy: ${placed.failed}`);
+        return view;
+      }
+      if (!placed || "failed" in placed) break;
       avoid.add(placed.nodeId);
     }
     view.action = "place";
@@ -98,7 +105,7 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
   if (surplus > 0 && !outdated.length) {
     for (const r of [...up(current)].sort((a, b) => b.generation - a.generation).slice(0, surplus)) await cancelReplica(env, s, r, "more replicas than desired");
   }
-  await cancelDeadNetworkParts(env, s, contracts, replicas, view.gateway);
+  await cancelDeadNetworkParts(env, s, view.gateway);
   return view;
 }
 
@@ -114,17 +121,19 @@ async function cancelReplica(env: BotEnv, s: ServiceSpec, r: Replica, why: strin
   }
 }
 
-/** Network parts of the service on nodes where none of its replicas (nor its gateway) lives anymore. */
-async function cancelDeadNetworkParts(env: BotEnv, s: ServiceSpec, contracts: ContractInfo[], replicas: Replica[], gw: GatewayState | undefined): Promise<void> {
+/**
+ * Network parts of the service on nodes where none of its replicas (nor its gateway) lives
+ * anymore, read from a fresh contract list (so replicas placed in this pass count).
+ */
+async function cancelDeadNetworkParts(env: BotEnv, s: ServiceSpec, gw: GatewayState | undefined): Promise<void> {
   const project = serviceProject(s);
-  const used = new Set([...replicas.filter((r) => r.state !== "lost").map((r) => r.nodeId), ...(gw ? [gw.nodeId] : [])]);
-  const lostNodes = new Set(replicas.filter((r) => r.state === "lost").map((r) => r.nodeId));
-  for (const c of contracts) {
-    if (c.metadata?.kind !== "network" || c.metadata.project !== project || c.metadata.name !== serviceNetwork(s) || c.state === "deleted") continue;
-    if (used.has(c.nodeId) || lostNodes.has(c.nodeId)) continue;
-    if (env.liveness.state(c.nodeId) !== "dead") continue;
+  const contracts = await env.grid.contracts.list();
+  const mine = contracts.filter((c) => c.metadata?.project === project && c.state !== "deleted");
+  const used = new Set([...mine.filter((c) => c.metadata?.kind !== "network").map((c) => c.nodeId), ...(gw ? [gw.nodeId] : [])]);
+  for (const c of mine) {
+    if (c.metadata?.kind !== "network" || c.metadata.name !== serviceNetwork(s) || used.has(c.nodeId)) continue;
     await env.grid.contracts.cancel(c.id).then(
-      () => env.log(s.name, "cancel", `network part on dead node ${c.nodeId} (contract ${c.id}) cancelled`),
+      () => env.log(s.name, "cancel", `network part on node ${c.nodeId} (contract ${c.id}) cancelled: no replica there anymore`),
       (e: unknown) => env.log(s.name, "error", `cancel of network part ${c.id} failed: ${(e as Error).message}`),
     );
   }
