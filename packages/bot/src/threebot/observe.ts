@@ -22,6 +22,8 @@ export type ReplicaState =
   | "starting"
   /** The node reports an error, or it did not start in time. */
   | "failed"
+  /** Its node did not answer this pass but is not (yet) dead: kept, not served. */
+  | "unreachable"
   /** Its node is dead. */
   | "lost"
   /** A contract without a deployment on its (alive) node: made by an interrupted run. */
@@ -82,7 +84,8 @@ export async function observeReplicas(env: BotEnv, s: ServiceSpec, contracts: Co
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === "DEPLOYMENT_NOT_FOUND" && (interrupted.has(name) || age > env.orphanGraceMs)) return { ...base, state: "missing", message: "no deployment on its node" };
-      return { ...base, state: age > env.startTimeoutMs ? "failed" : "starting", message: `node did not answer: ${code ?? String(e)}` };
+      if (code === "DEPLOYMENT_NOT_FOUND") return { ...base, state: age > env.startTimeoutMs ? "failed" : "starting", message: "not on its node yet" };
+      return { ...base, state: "unreachable", message: `node did not answer: ${code ?? String(e)}` };
     }
     const w = d.workloads.find((x) => x.type === "zmachine");
     const data = (w?.result?.data ?? {}) as Partial<ZmachineResult>;

@@ -34,6 +34,8 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
   const outdated = replicas.filter((r) => r.hash !== hash);
   const up = (rs: Replica[]) => rs.filter((r) => r.state === "healthy");
   const coming = (rs: Replica[]) => rs.filter((r) => r.state === "starting");
+  // a replica whose node is only suspect still counts (no false positive on a slow node)
+  const unsure = (rs: Replica[]) => rs.filter((r) => r.state === "unreachable");
   const lost = replicas.filter((r) => r.state === "lost");
   const serving = up(replicas);
 
@@ -59,7 +61,7 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
   for (const r of current.filter((x) => x.state === "failed")) await cancelReplica(env, s, r, `failed: ${r.message}`);
 
   // 3. place: the current version needs `replicas` healthy or starting ones
-  const currentLive = up(current).length + coming(current).length;
+  const currentLive = up(current).length + coming(current).length + unsure(current).length;
   const outdatedServing = up(outdated).length;
   const lostCount = s.heal ? 0 : lost.length;
   let missing = s.replicas - currentLive - lostCount;
@@ -69,7 +71,7 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
     else missing = Math.min(missing, s.max_unavailable);
   }
   if (missing > 0) {
-    const avoid = new Set(replicas.filter((r) => r.state === "healthy" || r.state === "starting").map((r) => r.nodeId));
+    const avoid = new Set(replicas.filter((r) => r.state === "healthy" || r.state === "starting" || r.state === "unreachable").map((r) => r.nodeId));
     for (let i = 0; i < missing; i++) {
       const reason = lost.length ? `heal: node ${[...new Set(lost.map((r) => r.nodeId))].join(", ")} is dead` : outdated.length ? "rolling update" : "scale up";
       const placed = await placeReplica(env, s, hash, avoid, reason);
