@@ -105,7 +105,8 @@ function pollGateway(fqdn: string, address: string) {
 
 const liveContracts = async (): Promise<ContractInfo[]> => (await grid.contracts.list()).filter((c) => c.state !== "deleted");
 
-describe("3bot on a local grid of 3 node hosts", { timeout: 900_000 }, () => {
+// Opt-in (ZGRID_E2E_BOT=1, under the VM lock) until it has run green on CI; bench/bot runs it.
+describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: process.env.ZGRID_E2E_BOT ? false : "set ZGRID_E2E_BOT=1 (boots VMs on 3 node hosts, ~5 min)" }, () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "zgrid-bot-e2e-"));
     info = zgrid<LocalGridInfo>("up", "--nodes", "3");
