@@ -10,6 +10,7 @@
 import { Command, CommanderError } from "commander";
 import { registerApplyCommands } from "./commands/apply-commands.ts";
 import { registerBootCommands } from "./commands/boot-commands.ts";
+import { registerBotCommands } from "./commands/bot-commands.ts";
 import { registerFlistCommands } from "./commands/flist-commands.ts";
 import { registerGridCommands } from "./commands/grid-commands.ts";
 import { registerContractCommands } from "./commands/contract-commands.ts";
@@ -49,6 +50,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerApplyCommands(program, ctx);
   registerFlistCommands(program);
   registerZdbCommands(program, ctx);
+  registerBotCommands(program, ctx);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

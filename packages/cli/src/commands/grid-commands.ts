@@ -11,7 +11,8 @@ export function registerGridCommands(program: Command, ctx: Ctx): void {
     .option("--accel <mode>", "VM accelerator for the nodes: auto | tcg | kvm", "auto")
     .option("--host-nodes", "run the node daemons directly on this host instead of node hosts on an underlay bridge (no public IPs); fixed at the data dir's first up")
     .option("--debian", "also build (once, debootstrap, minutes) and publish a Debian 12 flist with sshd")
-    .action(async (o: { nodes: string; accel: string; debian?: boolean; hostNodes?: boolean }) => {
+    .option("--bot", "also run your twin's 3bot in the background (`zgrid bot status`; log <data dir>/3bot.log)")
+    .action(async (o: { nodes: string; accel: string; debian?: boolean; hostNodes?: boolean; bot?: boolean }) => {
       const { opts, io } = ctx();
       const { upLocalGrid } = await import("../local-grid/local-grid.ts");
       const started = performance.now();
@@ -21,8 +22,13 @@ export function registerGridCommands(program: Command, ctx: Ctx): void {
         await ensureDebianFlist({ dataDir: opts.dataDir, onProgress: io.progress });
         info = { ...(await sdk()).readLocalGrid(opts.dataDir), fresh: info.fresh };
       }
+      let botPid: number | undefined;
+      if (o.bot) {
+        const { startLocalBot } = await import("../local-grid/local-bot.ts");
+        botPid = startLocalBot(opts.dataDir);
+      }
       const seconds = (performance.now() - started) / 1000;
-      io.result({ ...info, adminKey: undefined, farmerKey: undefined, user: { ...info.user, privateKey: undefined }, seconds }, () => [
+      io.result({ ...info, ...(botPid ? { botPid } : {}), adminKey: undefined, farmerKey: undefined, user: { ...info.user, privateKey: undefined }, seconds }, () => [
         `local grid ${info.fresh ? "up" : "already up"} in ${opts.dataDir} (${seconds.toFixed(1)} s)`,
         `  dev chain   ${info.rpcUrl}`,
         `  flist hub   ${info.hubUrl}`,
@@ -33,6 +39,7 @@ export function registerGridCommands(program: Command, ctx: Ctx): void {
         ...(info.underlay ? [`  underlay    bridge ${info.underlay.bridge}, this host ${info.underlay.hostAddress}`] : []),
         ...info.nodes.map((n) => `  node ${n.nodeId}      zosd pid ${n.pid}${n.address ? ` at ${n.address}` : ""}, data ${n.dataDir}, log ${n.log}`),
         ...Object.entries(info.flists).map(([k, v]) => `  flist ${k.padEnd(6)} ${v}`),
+        ...(botPid ? [`  3bot        pid ${botPid}, log ${opts.dataDir}/3bot.log (zgrid bot status)`] : []),
         `next: zgrid vm deploy web --flist busybox   (then: zgrid vm ls)`,
       ].join("\n"));
     });

@@ -18,6 +18,7 @@ import { Hypervisor } from "@zgrid/zos/hypervisor";
 import { networkNames } from "@zgrid/types";
 import { vmStateDirFor } from "./local-grid-paths.ts";
 import { stopRecordedProcesses } from "./node-processes.ts";
+import { stopLocalBot } from "./local-bot.ts";
 
 const HOST_BIN = fileURLToPath(new URL("../../bin/zgrid-local-grid.ts", import.meta.url));
 
@@ -83,6 +84,9 @@ export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: s
 /** Stops everything `up` started and removes what nodes leave behind. Safe to run twice. */
 export async function downLocalGrid(o: { dataDir: string; nodes?: number; onProgress?: Progress }): Promise<{ cancelled: number[]; removedVms: number }> {
   const progress = o.onProgress ?? (() => undefined);
+  // the 3bot first: it would re-place what down cancels
+  const bots = await stopLocalBot(o.dataDir);
+  if (bots.length) progress(`stopped the 3bot (pid ${bots.join(", ")})`);
   let info: LocalGridInfo | undefined;
   try {
     info = readLocalGrid(o.dataDir);

@@ -47,7 +47,11 @@ export interface NetworkAccess {
   config: string;
 }
 
-export interface ConvergeOptions { name: string; nodes: Array<{ nodeId: number; nodeTwinId: number }>; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal }
+export interface ConvergeOptions {
+  name: string; nodes: Array<{ nodeId: number; nodeTwinId: number }>; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal;
+  /** Parts on these nodes (dead ones) are neither read nor updated nor peered; their contracts stay for the caller to cancel. */
+  skipNodes?: number[];
+}
 
 interface LoadedPart { nodeId: number; nodeTwinId: number; contractId: number; deployment: Deployment; data: NetworkWorkloadData | undefined }
 
@@ -108,7 +112,7 @@ export class NetworkService {
   }
 
   /** The network's part on the node, deploying it (in `tx`, so it rolls back) when missing. */
-  async ensure(tx: DeployTransaction, o: { name: string; nodeId: number; nodeTwinId: number; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal }): Promise<NetworkPart> {
+  async ensure(tx: DeployTransaction, o: { name: string; nodeId: number; nodeTwinId: number; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal; skipNodes?: number[] }): Promise<NetworkPart> {
     const parts = await this.converge(tx, { ...o, nodes: [{ nodeId: o.nodeId, nodeTwinId: o.nodeTwinId }] });
     return parts.find((p) => p.nodeId === o.nodeId)!;
   }
@@ -130,7 +134,8 @@ export class NetworkService {
     if (o.ipRange && existing && existing.ipRange !== o.ipRange) {
       throw new InputError(`network '${o.name}' already exists with ip range ${existing.ipRange}, not ${o.ipRange}`, { hint: "use another name or remove the network first (`zgrid network rm`)" });
     }
-    const current = (await this.load(o.name, existing)).filter((c) => !o.removeNodes?.includes(c.nodeId));
+    const reachable = existing && o.skipNodes?.length ? { ...existing, parts: existing.parts.filter((p) => !o.skipNodes!.includes(p.nodeId)) } : existing;
+    const current = (await this.load(o.name, reachable)).filter((c) => !o.removeNodes?.includes(c.nodeId));
     const fresh = o.nodes.filter((n) => !current.some((c) => c.nodeId === n.nodeId) && !o.removeNodes?.includes(n.nodeId));
     const all = [...current.map((c) => ({ nodeId: c.nodeId, nodeTwinId: c.nodeTwinId })), ...fresh];
     const inputs = await Promise.all(all.map(async (n) => {

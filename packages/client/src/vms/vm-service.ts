@@ -55,6 +55,8 @@ export interface DeployOptions {
   project?: string;
   spec?: string;
   ipRange?: string;
+  /** Nodes known dead: their network parts are left out of the network (not read, not peered). */
+  skipNodes?: number[];
 }
 
 export class VmService {
@@ -90,7 +92,7 @@ export class VmService {
     const node = await this.chooseNode(vm, progress);
     const tx = new DeployTransaction(this.ctx);
     try {
-      const part = await this.networks.ensure(tx, { name: vm.network, nodeId: node.nodeId, nodeTwinId: node.twinId, ...(o.ipRange ? { ipRange: o.ipRange } : {}), ...(o.project ? { project: o.project } : {}), onProgress: progress, ...(o.signal ? { signal: o.signal } : {}) });
+      const part = await this.networks.ensure(tx, { name: vm.network, nodeId: node.nodeId, nodeTwinId: node.twinId, ...(o.ipRange ? { ipRange: o.ipRange } : {}), ...(o.project ? { project: o.project } : {}), onProgress: progress, ...(o.signal ? { signal: o.signal } : {}), ...(o.skipNodes ? { skipNodes: o.skipNodes } : {}) });
       const ip = await this.networks.freeIp(part, node.twinId);
       const d = await tx.deploy({
         nodeId: node.nodeId, nodeTwinId: node.twinId, workloads: vmWorkloads(vm, ip), externalNetworks: [vm.network], publicIps: vm.public_ip ? 1 : 0,

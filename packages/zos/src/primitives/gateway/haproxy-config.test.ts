@@ -21,9 +21,12 @@ test("backend ports are explicit, IPv6 is ipv6@, a vanished namespace only empti
     ["tls", { fqdn: "e.test", backends: ["85.1.2.6:443", "[2a01:4f8::6]:443"], tlsPassthrough: true }],
   ];
   const cfg = renderHaproxyConfig(routes, { httpPort: 8080, httpsPort: 8443, namespaceExists: (ns) => ns === "n-alive" });
-  assert.match(cfg, /server s0 85\.1\.2\.3:80\n/);
-  assert.match(cfg, /server s1 85\.1\.2\.4:443 ssl verify none\n/);
-  assert.match(cfg, /server s2 85\.1\.2\.5:80\n/);
+  // several backends: health-checked, and a failed connect is retried on another one
+  assert.match(cfg, /server s0 85\.1\.2\.3:80 check inter 1s fall 2 rise 2\n/);
+  assert.match(cfg, /server s1 85\.1\.2\.4:443 ssl verify none check inter 1s fall 2 rise 2\n/);
+  assert.match(cfg, /server s2 85\.1\.2\.5:80 check inter 1s fall 2 rise 2\n/);
+  assert.match(cfg, /backend h_plain\n {2}mode http\n {2}balance roundrobin\n {2}option redispatch\n {2}retries 3\n {2}retry-on conn-failure empty-response\n/);
+  assert.doesNotMatch(cfg, /backend h_inner\n {2}mode http\n {2}balance roundrobin\n {2}option redispatch/, "one backend: no checks");
   assert.match(cfg, /server s0 ipv6@2a01:4f8::5:8080\n/);
   assert.match(cfg, /server s0 10\.20\.2\.5:80 namespace n-alive\n/);
   assert.doesNotMatch(cfg, /10\.30\.2\.5/, "the orphaned route has no server");

@@ -120,10 +120,14 @@ export function renderHaproxyConfig(routes: Array<[string, GatewayRoute]>, o: { 
   ];
   for (const [id, r] of http) {
     out.push(`backend h_${name(id)}`, "  mode http", "  balance roundrobin");
+    // Several backends (replicas): a dead one is taken out by health checks within ~2 s, and a
+    // request that could not connect meanwhile is retried on another one (no failed request).
+    const several = live(r) && r.backends.length > 1;
+    if (several) out.push("  option redispatch", "  retries 3", "  retry-on conn-failure empty-response", "  timeout connect 1s");
     if (live(r)) r.backends.forEach((b, i) => {
       const u = new URL(b);
       const ssl = u.protocol === "https:" ? " ssl verify none" : "";
-      out.push(`  server s${i} ${serverAddress(u.hostname, u.port || (u.protocol === "https:" ? "443" : "80"))}${ssl}${r.namespace ? ` namespace ${r.namespace}` : ""}`);
+      out.push(`  server s${i} ${serverAddress(u.hostname, u.port || (u.protocol === "https:" ? "443" : "80"))}${ssl}${r.namespace ? ` namespace ${r.namespace}` : ""}${several ? " check inter 1s fall 2 rise 2" : ""}`);
     });
     out.push("");
   }

@@ -1,0 +1,99 @@
+/**
+ * What is actually there for a service, read fresh on every pass (level-based): its replica VM
+ * contracts on chain, each replica's state on its node (over the bus), the liveness of the node.
+ *
+ * @example
+ * ```ts
+ * const replicas = await observeReplicas(env, spec, contracts);
+ * replicas.filter((r) => r.state === "healthy").length;
+ * ```
+ */
+import type { ContractInfo, Grid } from "@zgrid/client";
+import { nodeClient } from "@zgrid/client";
+import type { ZmachineResult } from "@zgrid/types";
+import type { BotStore } from "./bot-store.ts";
+import type { NodeLiveness } from "./node-liveness.ts";
+import { serviceProject, type ServiceSpec } from "./service-spec.ts";
+
+export type ReplicaState =
+  /** Running and passing its health check. */
+  | "healthy"
+  /** Contract made, not running yet (within the start window). */
+  | "starting"
+  /** The node reports an error, or it did not start in time. */
+  | "failed"
+  /** Its node did not answer this pass but is not (yet) dead: kept, not served. */
+  | "unreachable"
+  /** Its node is dead. */
+  | "lost"
+  /** A contract without a deployment on its (alive) node: made by an interrupted run. */
+  | "missing";
+
+export interface Replica {
+  name: string;
+  contractId: number;
+  nodeId: number;
+  nodeTwinId: number;
+  ip: string;
+  hash: string;
+  generation: number;
+  state: ReplicaState;
+  message: string;
+}
+
+export interface BotEnv {
+  grid: Grid;
+  store: BotStore;
+  liveness: NodeLiveness;
+  /** This process run (a pending op of another run was interrupted by a crash). */
+  run: string;
+  /** How long a replica may take to start (ms). */
+  startTimeoutMs: number;
+  /** A contract with no deployment is cancelled after this (ms) unless an interrupted op explains it sooner. */
+  orphanGraceMs: number;
+  now(): number;
+  log(service: string, kind: string, message: string): void;
+}
+
+/** Node id → node twin id, cached (node records do not change twins). */
+const twins = new Map<number, number>();
+export async function nodeTwinOf(grid: Grid, nodeId: number): Promise<number> {
+  let t = twins.get(nodeId);
+  if (t === undefined) {
+    t = (await grid.chain.getNode(nodeId)).twinId;
+    twins.set(nodeId, t);
+  }
+  return t;
+}
+
+export async function observeReplicas(env: BotEnv, s: ServiceSpec, contracts: ContractInfo[]): Promise<Replica[]> {
+  const project = serviceProject(s);
+  const mine = contracts.filter((c) => c.metadata?.kind === "vm" && c.metadata.project === project && c.state !== "deleted");
+  const interrupted = new Set(env.store.pendingOps().filter((o) => o.run !== env.run && o.kind === "deploy").map((o) => o.replica));
+  const bus = await env.grid.bus();
+  return Promise.all(mine.map(async (c): Promise<Replica> => {
+    const name = c.metadata!.name;
+    const nodeTwinId = await nodeTwinOf(env.grid, c.nodeId);
+    env.liveness.watch(c.nodeId, nodeTwinId);
+    const base = { name, contractId: c.id, nodeId: c.nodeId, nodeTwinId, ip: "", hash: c.metadata!.spec ?? "", generation: Number(name.split("_").pop()) || 0, message: "" };
+    const age = env.now() - env.store.firstSeen(c.id, env.now());
+    if (env.liveness.state(c.nodeId) === "dead") return { ...base, state: "lost", message: `node ${c.nodeId} is dead` };
+    let d;
+    try {
+      d = await nodeClient(bus, nodeTwinId).get(c.id, { timeout: 4_000 });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "DEPLOYMENT_NOT_FOUND" && (interrupted.has(name) || age > env.orphanGraceMs)) return { ...base, state: "missing", message: "no deployment on its node" };
+      if (code === "DEPLOYMENT_NOT_FOUND") return { ...base, state: age > env.startTimeoutMs ? "failed" : "starting", message: "not on its node yet" };
+      return { ...base, state: "unreachable", message: `node did not answer: ${code ?? String(e)}` };
+    }
+    const w = d.workloads.find((x) => x.type === "zmachine");
+    const data = (w?.result?.data ?? {}) as Partial<ZmachineResult>;
+    const wd = (w?.data ?? {}) as { network?: { interfaces?: Array<{ ip: string }> } };
+    const ip = data.ip ?? wd.network?.interfaces?.[0]?.ip ?? "";
+    const st = w?.result?.state;
+    if (st === "ok") return { ...base, ip, state: "healthy" };
+    if (st === "error" || st === "deleted") return { ...base, ip, state: "failed", message: w?.result?.message ?? st };
+    return { ...base, ip, state: age > env.startTimeoutMs ? "failed" : "starting", message: st ?? "init" };
+  }));
+}

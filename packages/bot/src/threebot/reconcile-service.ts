@@ -1,0 +1,142 @@
+/**
+ * One level-based pass over one service: observe (chain + nodes), then converge one step —
+ * place missing replicas (healing lost ones on other nodes), roll outdated replicas forward one
+ * `max_unavailable` batch at a time gated on health (a failed new replica rolls the service back),
+ * point the gateway at the healthy replicas, and only then cancel what is lost, surplus or
+ * outdated. Idempotent: a pass after a crash sees the same world and continues.
+ *
+ * @example
+ * ```ts
+ * const view = await reconcileService(env, spec, await env.grid.contracts.list());
+ * ```
+ */
+import type { ContractInfo } from "@zgrid/client";
+import { syncGateway, type GatewayState } from "./gateway-sync.ts";
+import { observeReplicas, type BotEnv, type Replica } from "./observe.ts";
+import { placeReplica } from "./place-replica.ts";
+import { replicaHash, serviceNetwork, serviceProject, type ServiceSpec } from "./service-spec.ts";
+
+export interface ServiceView {
+  name: string;
+  desired: number;
+  hash: string;
+  replicas: Replica[];
+  gateway?: GatewayState;
+  /** What the pass did ("" when converged). */
+  action: string;
+}
+
+export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: ContractInfo[]): Promise<ServiceView> {
+  const hash = replicaHash(s);
+  const replicas = await observeReplicas(env, s, contracts);
+  const view: ServiceView = { name: s.name, desired: s.replicas, hash, replicas, action: "" };
+  const current = replicas.filter((r) => r.hash === hash);
+  const outdated = replicas.filter((r) => r.hash !== hash);
+  const up = (rs: Replica[]) => rs.filter((r) => r.state === "healthy");
+  const coming = (rs: Replica[]) => rs.filter((r) => r.state === "starting");
+  // a replica whose node is only suspect still counts (no false positive on a slow node)
+  const unsure = (rs: Replica[]) => rs.filter((r) => r.state === "unreachable");
+  const lost = replicas.filter((r) => r.state === "lost");
+  const serving = up(replicas);
+
+  // 1. half-made contracts of an interrupted run: cancel now (the pass below replaces them)
+  for (const r of replicas.filter((x) => x.state === "missing")) {
+    await cancelReplica(env, s, r, "its deployment never reached the node (interrupted run)");
+  }
+  // 2. a new version that failed: roll back (the previous spec becomes desired again)
+  const rollback = (why: string) => {
+    const previous = env.store.previousService(s.name);
+    if (previous) {
+      env.store.putService(previous, { keepPrevious: true });
+      env.log(s.name, "rollback", `rolled back to the previous version: ${why}`);
+    } else env.log(s.name, "blocked", `the new version failed (${why}) and there is no previous version to roll back to`);
+    view.action = "rollback";
+  };
+  const failedNew = current.filter((r) => r.state === "failed");
+  if (failedNew.length && outdated.some((r) => r.state === "healthy")) {
+    for (const r of failedNew) await cancelReplica(env, s, r, `new version failed: ${r.message}`);
+    rollback(`replica ${failedNew.map((r) => r.name).join(", ")} failed (${failedNew[0]!.message})`);
+    return view;
+  }
+  for (const r of current.filter((x) => x.state === "failed")) await cancelReplica(env, s, r, `failed: ${r.message}`);
+
+  // 3. place: the current version needs `replicas` healthy or starting ones
+  const currentLive = up(current).length + coming(current).length + unsure(current).length;
+  const outdatedServing = up(outdated).length;
+  const lostCount = s.heal ? 0 : lost.length;
+  let missing = s.replicas - currentLive - lostCount;
+  if (outdated.length && missing > 0) {
+    // rolling update: at most max_unavailable new replicas in flight, and only when the last batch is healthy
+    if (coming(current).length > 0) missing = 0;
+    else missing = Math.min(missing, s.max_unavailable);
+  }
+  if (missing > 0) {
+    const avoid = new Set(replicas.filter((r) => r.state === "healthy" || r.state === "starting" || r.state === "unreachable").map((r) => r.nodeId));
+    for (let i = 0; i < missing; i++) {
+      const reason = lost.length ? `heal: node ${[...new Set(lost.map((r) => r.nodeId))].join(", ")} is dead` : outdated.length ? "rolling update" : "scale up";
+      const placed = await placeReplica(env, s, hash, avoid, reason);
+      if (placed && "failed" in placed && outdated.some((r) => r.state === "healthy")) {
+        rollback(`a replica of the new version did not deploy: ${placed.failed}`);
+        return view;
+      }
+      if (!placed || "failed" in placed) break;
+      avoid.add(placed.nodeId);
+    }
+    view.action = "place";
+  }
+
+  // 4. gateway over the healthy replicas, minus outdated ones about to be retired
+  const excess = up(current).length + outdatedServing - s.replicas;
+  const retire = [
+    ...outdated.filter((r) => r.state === "failed" || r.state === "starting"),
+    ...up(outdated).sort((a, b) => a.generation - b.generation).slice(0, Math.max(0, Math.min(excess, up(current).length))),
+  ];
+  const keepServing = serving.filter((r) => !retire.includes(r));
+  view.gateway = await syncGateway(env, s, keepServing, contracts).catch((e: unknown) => {
+    env.log(s.name, "error", `gateway: ${(e as Error).message}`);
+    return undefined;
+  });
+
+  // 5. cancel, only now that the gateway no longer uses them: retired outdated ones, lost ones
+  // once the new replicas are healthy, surplus
+  for (const r of retire) await cancelReplica(env, s, r, "replaced by the new version");
+  if (s.heal && up(current).length + up(outdated).length - retire.length >= s.replicas) {
+    for (const r of lost) await cancelReplica(env, s, r, `its node ${r.nodeId} is dead; replaced`);
+  }
+  const surplus = up(current).length - s.replicas;
+  if (surplus > 0 && !outdated.length) {
+    for (const r of [...up(current)].sort((a, b) => b.generation - a.generation).slice(0, surplus)) await cancelReplica(env, s, r, "more replicas than desired");
+  }
+  await cancelDeadNetworkParts(env, s, view.gateway);
+  return view;
+}
+
+async function cancelReplica(env: BotEnv, s: ServiceSpec, r: Replica, why: string): Promise<void> {
+  const op = env.store.beginOp({ service: s.name, kind: "cancel", replica: r.name, nodeId: r.nodeId, run: env.run });
+  try {
+    await env.grid.contracts.cancel(r.contractId);
+    env.log(s.name, "cancel", `replica ${r.name} on node ${r.nodeId} (contract ${r.contractId}) cancelled: ${why}`);
+    env.store.finishOp(op, "done");
+  } catch (e) {
+    env.store.finishOp(op, "failed");
+    env.log(s.name, "error", `cancel of ${r.name} failed: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Network parts of the service on nodes where none of its replicas (nor its gateway) lives
+ * anymore, read from a fresh contract list (so replicas placed in this pass count).
+ */
+async function cancelDeadNetworkParts(env: BotEnv, s: ServiceSpec, gw: GatewayState | undefined): Promise<void> {
+  const project = serviceProject(s);
+  const contracts = await env.grid.contracts.list();
+  const mine = contracts.filter((c) => c.metadata?.project === project && c.state !== "deleted");
+  const used = new Set([...mine.filter((c) => c.metadata?.kind !== "network").map((c) => c.nodeId), ...(gw ? [gw.nodeId] : [])]);
+  for (const c of mine) {
+    if (c.metadata?.kind !== "network" || c.metadata.name !== serviceNetwork(s) || used.has(c.nodeId)) continue;
+    await env.grid.contracts.cancel(c.id).then(
+      () => env.log(s.name, "cancel", `network part on node ${c.nodeId} (contract ${c.id}) cancelled: no replica there anymore`),
+      (e: unknown) => env.log(s.name, "error", `cancel of network part ${c.id} failed: ${(e as Error).message}`),
+    );
+  }
+}

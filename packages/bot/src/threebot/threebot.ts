@@ -1,0 +1,174 @@
+/**
+ * The 3bot: a twin's own long-running agent. It holds the twin key (through its Grid connection),
+ * talks only to the chain and to nodes over the bus, keeps its desired state and journal in an
+ * embedded database, and runs a level-based loop: every `intervalMs` (and at once after an apply
+ * or a node state change) it reads chain + nodes and converges each service (place, heal, roll,
+ * point the gateway, cancel lost/outdated/orphan contracts). Its owner talks to it through the
+ * database (`zgrid bot apply|status` on the same machine): each pass stores a status snapshot
+ * there. (Bus routes for the owner need a second key: the owner's CLI and the bot would share one
+ * peer id; see the README.)
+ *
+ * @example
+ * ```ts
+ * const bot = await startThreebot({ grid, dbPath: "/var/lib/zgrid/3bot.db", windowMs: 30_000 });
+ * await bot.apply({ services: [{ name: "web", flist, replicas: 2, gateway: { name: "shop" } }] });
+ * bot.status(); await bot.stop();
+ * ```
+ */
+import { randomBytes } from "node:crypto";
+import type { Grid } from "@zgrid/client";
+import { nodeClient } from "@zgrid/client";
+import { createLogger } from "@zgrid/log";
+import { openBotStore, type BotEvent, type BotStore } from "./bot-store.ts";
+import { cancelOrphans } from "./contract-hygiene.ts";
+import { NodeLiveness, type LivenessOptions } from "./node-liveness.ts";
+import type { BotEnv } from "./observe.ts";
+import { reconcileService, type ServiceView } from "./reconcile-service.ts";
+import { parseBotSpec, type BotSpec } from "./service-spec.ts";
+
+const log = createLogger("bot.threebot");
+
+export interface ThreebotOptions extends LivenessOptions {
+  grid: Grid;
+  /** The embedded database (":memory:" for tests that do not restart). */
+  dbPath: string;
+  /** Pass interval (ms, default 5 000). */
+  intervalMs?: number;
+  orphanGraceMs?: number;
+  startTimeoutMs?: number;
+}
+
+export interface BotStatus {
+  twinId: number;
+  run: string;
+  passes: number;
+  lastPassAt: number;
+  services: ServiceView[];
+  nodes: ReturnType<NodeLiveness["snapshot"]>;
+}
+
+export interface Threebot {
+  apply(spec: unknown): Promise<{ services: string[] }>;
+  remove(names: string[]): { removed: string[] };
+  status(): BotStatus;
+  events(o?: { service?: string; limit?: number }): BotEvent[];
+  /** Runs one pass now (waits for a running one first). */
+  pass(): Promise<void>;
+  stop(): Promise<void>;
+  readonly store: BotStore;
+  readonly liveness: NodeLiveness;
+}
+
+export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
+  const grid = o.grid;
+  const store = openBotStore(o.dbPath);
+  const run = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  let wake: (() => void) | undefined;
+  const liveness = new NodeLiveness({
+    probe: async (twin, ms) => nodeClient(await grid.bus(), twin).version({ timeout: ms }),
+    lastUptimeReport: async (id) => Number((await grid.chain.getNode(id)).lastUptimeReport),
+    onChange: (nodeId, state, d) => {
+      env.log("", "node", `node ${nodeId} is ${state}${d.failures ? ` (${d.failures} probe(s) failed, silent ${Math.round(d.silentMs / 1000)} s)` : ""}`);
+      if (state === "dead" || state === "alive") wake?.();
+    },
+  }, o);
+  const env: BotEnv = {
+    grid, store, liveness, run, now: () => Date.now(),
+    startTimeoutMs: o.startTimeoutMs ?? 180_000, orphanGraceMs: o.orphanGraceMs ?? 300_000,
+    log: (service, kind, message) => {
+      store.event({ service, kind, message });
+      log.info({ service, kind }, message);
+    },
+  };
+  let views: ServiceView[] = [];
+  let passes = 0;
+  let lastPassAt = 0;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  const onePass = async () => {
+    const specs = store.services();
+    if (store.takeApplyRequest()) env.log("", "apply", `desired state: ${specs.map((s) => `${s.name} ×${s.replicas}`).join(", ") || "(none)"}`);
+    const contracts = await grid.contracts.list();
+    const next: ServiceView[] = [];
+    for (const s of specs) {
+      try {
+        next.push(await reconcileService(env, s, contracts));
+      } catch (e) {
+        env.log(s.name, "error", `pass failed: ${(e as Error).message.split("\n")[0]}`);
+      }
+    }
+    await cancelOrphans(env, await grid.contracts.list(), new Set(store.services().map((s) => s.name)));
+    // pending ops of earlier runs are settled by the pass above (level-based): close them
+    for (const op of store.pendingOps()) if (op.run !== run) store.finishOp(op.id, "failed");
+    views = next;
+    passes++;
+    lastPassAt = Date.now();
+    store.putStatus(bot.status());
+  };
+  const pass = (): Promise<void> => {
+    running ??= onePass().catch((e: unknown) => log.warn({ err: String(e) }, "pass failed")).finally(() => { running = undefined; });
+    return running;
+  };
+  let loop: Promise<void> = Promise.resolve();
+  // an apply written by `zgrid bot apply` while the bot runs wakes it within a second
+  const poll = setInterval(() => { if (store.hasApplyRequest()) wake?.(); }, 1_000);
+  poll.unref();
+  const bot: Threebot = {
+    store, liveness,
+    async apply(raw) {
+      const r = applyToStore(store, raw);
+      wake?.();
+      return r;
+    },
+    remove(names) {
+      const removed = names.filter((n) => store.services().some((s) => s.name === n));
+      for (const n of removed) store.removeService(n);
+      if (removed.length) env.log("", "apply", `removed service(s) ${removed.join(", ")}`);
+      wake?.();
+      return { removed };
+    },
+    status: () => ({ twinId: grid.twinId, run, passes, lastPassAt, services: views, nodes: liveness.snapshot() }),
+    events: (q) => store.events(q),
+    pass,
+    async stop() {
+      stopped = true;
+      clearInterval(poll);
+      wake?.();
+      liveness.stop();
+      await loop;
+      store.close();
+    },
+  };
+  liveness.start();
+  loop = (async () => {
+    while (!stopped) {
+      await pass();
+      if (stopped) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, o.intervalMs ?? 5_000);
+        wake = () => { clearTimeout(t); resolve(); };
+      });
+      wake = undefined;
+    }
+  })();
+
+  return bot;
+}
+
+/**
+ * Stores a spec as the desired state and flags it for the bot (also from another process: the
+ * running bot takes it within a second). BotInputError on a bad spec.
+ *
+ * @example
+ * ```ts
+ * applyToStore(openBotStore(path), { services: [{ name: "web", flist, replicas: 2 }] });
+ * ```
+ */
+export function applyToStore(store: BotStore, raw: unknown): { services: string[] } {
+  const spec: BotSpec = parseBotSpec(raw);
+  if (spec.replace) for (const s of store.services()) if (!spec.services.some((x) => x.name === s.name)) store.removeService(s.name);
+  for (const s of spec.services) store.putService(s);
+  store.requestApply();
+  return { services: spec.services.map((s) => s.name) };
+}

@@ -1,0 +1,104 @@
+/**
+ * `zgrid bot run|apply|status|events|rm`: the twin's 3bot. `run` is the long-running process
+ * (stop with SIGTERM/Ctrl-C; safe to SIGKILL and start again); the other verbs talk to it through
+ * its database (`<data dir>/3bot.db`, or `--db`), so they work on the machine the bot runs on.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import type { BotStatus } from "@zgrid/bot";
+import { knownFlists, openGrid, type Ctx, type GlobalOptions } from "../context.ts";
+import { table } from "../output.ts";
+
+const dbOf = (opts: GlobalOptions, db?: string) => db ?? join(opts.dataDir, "3bot.db");
+
+export function registerBotCommands(program: Command, ctx: Ctx): void {
+  const bot = program.command("bot").description("your 3bot: keeps services alive (self-healing across nodes, rolling updates, orphan contracts cancelled)");
+  bot.command("run").description("run the 3bot in the foreground")
+    .option("--db <file>", "its database (default <data dir>/3bot.db)")
+    .option("--window <seconds>", "a node silent this long (several probes, no uptime proof) is dead", "30")
+    .option("--interval <seconds>", "seconds between passes", "5")
+    .option("--orphan-grace <seconds>", "a contract with no deployment is cancelled after this", "300")
+    .action(async (o: { db?: string; window: string; interval: string; orphanGrace: string }) => {
+      const { opts, io } = ctx();
+      const { startThreebot, BotInputError } = await import("@zgrid/bot");
+      const num = (v: string, flag: string, min: number) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < min || n > 86_400) throw new BotInputError(`--${flag} ${v}: expected seconds between ${min} and 86400`);
+        return n * 1000;
+      };
+      const windowMs = num(o.window, "window", 1);
+      const intervalMs = num(o.interval, "interval", 0.5);
+      const orphanGraceMs = num(o.orphanGrace, "orphan-grace", 1);
+      const grid = await openGrid(opts);
+      const b = await startThreebot({ grid, dbPath: dbOf(opts, o.db), windowMs, intervalMs, orphanGraceMs });
+      io.progress(`3bot of twin ${grid.twinId} running (db ${dbOf(opts, o.db)}, dead after ${windowMs / 1000} s); Ctrl-C stops it`);
+      await new Promise<void>((resolve) => {
+        for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => resolve());
+      });
+      await b.stop();
+      await grid.close();
+      io.result({ stopped: true }, () => "3bot stopped");
+    });
+  bot.command("apply").description("hand a services file (YAML/JSON: services: [...]) to the 3bot as desired state")
+    .requiredOption("-f, --file <services.yaml>", "the services")
+    .option("--replace", "services not in the file are removed", false)
+    .option("--db <file>", "the bot's database")
+    .action(async (o: { file: string; replace: boolean; db?: string }) => {
+      const { opts, io } = ctx();
+      const { applyToStore, openBotStore, BotInputError } = await import("@zgrid/bot");
+      const { parse } = await import("yaml");
+      let raw: unknown;
+      try {
+        raw = parse(readFileSync(o.file, "utf8"));
+      } catch (e) {
+        throw new BotInputError(`${o.file}: ${(e as Error).message.split("\n")[0]}`, { hint: "give a YAML or JSON file with a services: list" });
+      }
+      const flists = await knownFlists(opts);
+      const spec = raw as { services?: Array<{ flist?: string }>; replace?: boolean };
+      for (const s of Array.isArray(spec?.services) ? spec.services : []) if (s && typeof s.flist === "string" && flists[s.flist]) s.flist = flists[s.flist];
+      const store = openBotStore(dbOf(opts, o.db));
+      try {
+        const r = applyToStore(store, { ...spec, ...(o.replace ? { replace: true } : {}) });
+        io.result(r, () => `desired state stored: ${r.services.join(", ")} (a running 3bot takes it within a second)`);
+      } finally {
+        store.close();
+      }
+    });
+  bot.command("rm <services...>").description("stop keeping services (the bot cancels their contracts)").option("--db <file>", "the bot's database")
+    .action(async (names: string[], o: { db?: string }) => {
+      const { opts, io } = ctx();
+      const { openBotStore } = await import("@zgrid/bot");
+      const store = openBotStore(dbOf(opts, o.db));
+      try {
+        const known = new Set(store.services().map((s) => s.name));
+        for (const n of names) if (known.has(n)) store.removeService(n);
+        store.requestApply();
+        io.result({ removed: names.filter((n) => known.has(n)) }, () => `removed ${names.filter((n) => known.has(n)).join(", ") || "nothing"}`);
+      } finally {
+        store.close();
+      }
+    });
+  bot.command("status").description("each service, replica, node and health; node liveness; the last heals and rollouts")
+    .option("--db <file>", "the bot's database").option("-n, --events <n>", "how many recent events", "10")
+    .action(async (o: { db?: string; events: string }) => {
+      const { opts, io } = ctx();
+      const { openBotStore } = await import("@zgrid/bot");
+      const store = openBotStore(dbOf(opts, o.db));
+      try {
+        const snap = store.status();
+        const events = store.events({ limit: Math.min(Math.max(Number(o.events) || 10, 1), 500) });
+        const st = snap?.status as BotStatus | undefined;
+        io.result({ at: snap?.at ?? 0, status: st, desired: store.services(), events }, () => {
+          if (!st) return "the 3bot has not run a pass yet (start it with `zgrid bot run`)";
+          const rows = st.services.flatMap((s) => s.replicas.map((r) => ({ service: s.name, replica: r.name, node: r.nodeId, state: r.state, ip: r.ip, version: r.hash === s.hash ? "current" : "outdated", contract: r.contractId })));
+          const age = Math.round((Date.now() - (snap?.at ?? 0)) / 1000);
+          return `last pass ${age} s ago (pass ${st.passes})\n` + table(rows, ["service", "replica", "node", "state", "ip", "version", "contract"]) +
+            `\nnodes: ${st.nodes.map((n) => `${n.nodeId} ${n.state}`).join(", ")}\n` +
+            events.map((e) => `${new Date(e.at).toISOString().slice(11, 19)} ${e.service || "-"} ${e.kind}: ${e.message}`).join("\n");
+        });
+      } finally {
+        store.close();
+      }
+    });
+}
