@@ -44,7 +44,7 @@ export async function syncGateway(env: BotEnv, s: ServiceSpec, serving: Replica[
     if (JSON.stringify(have) !== JSON.stringify(want)) {
       // the gateway's node must be in the network (it already is, unless a heal changed the peers)
       const tx = new DeployTransaction(ctx);
-      await tx.update({ nodeId: current.nodeId, nodeTwinId: twin, current: d, workloads: [workload(want)] });
+      await tx.update({ nodeId: current.nodeId, nodeTwinId: twin, current: d, workloads: [workload(want)], externalNetworks: [serviceNetwork(s)] });
       env.log(s.name, "gateway", `gateway '${g.name}' now points at ${want.length} replica(s): ${want.join(", ")}`);
     }
     return { name: g.name, nodeId: current.nodeId, contractId: current.id, backends: want };

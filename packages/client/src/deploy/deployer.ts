@@ -80,8 +80,10 @@ export class DeployTransaction {
   /**
    * Updates a live deployment in place (only network, zmount, volume, zdb can change): version + 1,
    * changed workloads carry the new version, the contract gets the new hash, then the node.
+   * `externalNetworks` as for deploy: networks of this twin the workloads use without defining them
+   * (a name gateway's backend network) — without it the update of such a deployment is refused.
    */
-  async update(r: { nodeId: number; nodeTwinId: number; current: Deployment; workloads: Array<{ name: string; type: string; data: unknown }>; onProgress?: ProgressFn; signal?: AbortSignal }): Promise<Deployment> {
+  async update(r: { nodeId: number; nodeTwinId: number; current: Deployment; workloads: Array<{ name: string; type: string; data: unknown }>; externalNetworks?: string[]; onProgress?: ProgressFn; signal?: AbortSignal }): Promise<Deployment> {
     const version = r.current.version + 1;
     const old = new Map(r.current.workloads.map((w) => [w.name, w]));
     const workloads = r.workloads.map((w) => {
@@ -92,7 +94,7 @@ export class DeployTransaction {
     const next = parseDeployment({
       version, twin_id: this.ctx.twinId, contract_id: r.current.contract_id, metadata: r.current.metadata, description: r.current.description,
       signature_requirement: { requests: [{ twin_id: this.ctx.twinId, required: true, weight: 1 }], weight_required: 1 }, workloads,
-    });
+    }, { externalNetworks: r.externalNetworks ?? [] });
     checkAborted(r.signal);
     r.onProgress?.(`updating deployment ${r.current.contract_id} on node ${r.nodeId} (version ${version})`);
     await this.ctx.chain.updateNodeContract(r.current.contract_id, { deploymentHash: deploymentHashHex(next), metadata: r.current.metadata });
