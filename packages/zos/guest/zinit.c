@@ -182,7 +182,8 @@ static void run_app(char **argv, const char *workdir, const char *user) {
     _exit(127);
   }
   char line[1024] = "";
-  for (int i = 0; argv[i] && strlen(line) < 900; i++) { strncat(line, i ? " " : "", 2); strncat(line, argv[i], 900 - strlen(line)); }
+  /* the program as found (a bare name resolved in PATH), then its arguments */
+  for (int i = 0; argv[i] && strlen(line) < 900; i++) { strncat(line, i ? " " : "", 2); strncat(line, i ? argv[i] : prog, 900 - strlen(line)); }
   say("exec %s (in %s)", line, dir);
   execv(prog, argv);
   int e = errno;
