@@ -17,14 +17,14 @@ step() { printf '\033[1m==> zos: %s\033[0m\n' "$*" >&2; }
 # the guest only runs on -M microvm (virtio-mmio); that saves boot time.
 modules=(virtio_ring virtio virtio_mmio
   9pnet 9pnet_virtio netfs fscache 9p overlay virtio_blk crc32c_generic jbd2 mbcache crc16 ext4
-  failover net_failover virtio_net)
+  failover net_failover virtio_net virtio_console)
 
 busybox=/bin/busybox
 [ -x "$busybox" ] && "$busybox" --list >/dev/null || { echo "zos setup: busybox-static missing (apt-get install busybox-static)" >&2; exit 1; }
 # Fast path without apt: the inputs we own are unchanged and a guest is built. The kernel package
 # is pinned by that build (reproducible); a kernel upgrade comes with a change to this script or
 # after removing $out.
-inputs="$( (cat "${BASH_SOURCE[0]}" "$here/guest/init"; sha256sum "$busybox" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1)"
+inputs="$( (cat "${BASH_SOURCE[0]}" "$here/guest/init" "$here/guest/zinit.c"; sha256sum "$busybox" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$out/inputs" 2>/dev/null || true)" = "$inputs" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ]; then
   exit 0
 fi
@@ -36,7 +36,7 @@ if [ -z "$kpkg" ] && [ ! -s "$out/vmlinux" ]; then apt-get update -qq >/dev/null
 if [ -z "$kpkg" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ]; then exit 0; fi
 [ -n "$kpkg" ] || { echo "zos setup: cannot resolve linux-image-amd64 (apt-get update?)" >&2; exit 1; }
 kver="$(apt-cache policy "$kpkg" | sed -n 's/^ *Candidate: //p')"
-stamp="$( (cat "${BASH_SOURCE[0]}" "$here/guest/init"; echo "$kpkg $kver"; sha256sum "$busybox") | sha256sum | cut -d' ' -f1)"
+stamp="$( (cat "${BASH_SOURCE[0]}" "$here/guest/init" "$here/guest/zinit.c"; echo "$kpkg $kver"; sha256sum "$busybox") | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$out/stamp" 2>/dev/null || true)" = "$stamp" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ]; then
   echo "$inputs" > "$out/inputs"
   exit 0
@@ -66,6 +66,9 @@ ir="$work/initramfs"
 mkdir -p "$ir"/{bin,sbin,dev,proc,sys,run,tmp,etc,cfg,lower,upper,newroot,lib/modules}
 cp "$busybox" "$ir/bin/busybox"
 install -m 0755 "$here/guest/init" "$ir/init"
+# zinit: the app's PID 1 (reaps, forwards signals, reports the exit status, syncs and powers off)
+command -v gcc >/dev/null || { echo "zos setup: gcc missing (apt-get install gcc libc6-dev)" >&2; exit 1; }
+gcc -static -Os -s -Wall -o "$ir/bin/zinit" "$here/guest/zinit.c"
 moddir="$work/pkg/lib/modules/$release"
 : > "$ir/lib/modules/order"
 for m in "${modules[@]}"; do

@@ -1,5 +1,5 @@
 /**
- * `zgrid vm deploy|ls|get|rm|console`.
+ * `zgrid vm deploy|ls|get|rm|logs|console|stop|start|restart`.
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
@@ -29,6 +29,7 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     .option("--network <name>", "private network (made on the node when missing)", "default")
     .option("--entrypoint <cmd>", "command to run (default: the image's)")
     .option("--public-ip", "reserve a public IPv4")
+    .option("--no-wait", "return once the node booted the VM, without waiting until the app runs")
     .action(async (name: string, o: Record<string, string | string[] | boolean | undefined>) => {
       const { opts, io } = ctx();
       const c = await sdk();
@@ -44,7 +45,7 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
         ...(o.sshKey ? { ssh_key: readKey(c, String(o.sshKey)) } : {}), ...(o.entrypoint ? { entrypoint: String(o.entrypoint) } : {}), ...(o.publicIp ? { public_ip: true } : {}),
       };
       await withGrid(opts, async (grid) => {
-        const info = await withInterrupt(io, (signal) => grid.vms.deploy(model, { signal, onProgress: io.progress }));
+        const info = await withInterrupt(io, (signal) => grid.vms.deploy(model, { signal, onProgress: io.progress, waitRunning: o.wait !== false }));
         io.result(info, () => describeVm(info));
       });
     });
@@ -74,18 +75,45 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     });
   });
 
-  vm.command("console <name>").description("the VM's console output (local grid: read on this host)")
+  const logs = (cmd: string, what: string) => vm.command(`${cmd} <name>`).description(what)
     .option("--lines <n>", "last lines", "50")
-    .action(async (name: string, o: { lines: string }) => {
+    .option("-f, --follow", "keep printing new console output (Ctrl-C ends)")
+    .action(async (name: string, o: { lines: string; follow?: boolean }) => {
       const { opts, io } = ctx();
-      const { NotFoundError } = await sdk();
       await withGrid(opts, async (grid) => {
         const info = await grid.vms.get(name);
-        if (!info.consoleLog || !existsSync(info.consoleLog)) throw new NotFoundError(`the console of '${name}' is not on this host`, { hint: "consoles are readable on the node's host (the local grid)" });
-        const lines = readFileSync(info.consoleLog, "utf8").split("\n").slice(-Number(o.lines) - 1);
-        io.result({ name, console: lines.join("\n") }, () => lines.join("\n"));
+        const first = await grid.vms.logs(name, { maxBytes: 256 * 1024 }, info);
+        const lines = first.log.split("\n").slice(-Number(o.lines) - 1).join("\n");
+        if (!o.follow) {
+          io.result({ name, state: first.state, reason: first.reason, console: lines }, () => lines + (first.reason ? `\n[${name}: ${first.state}: ${first.reason}]` : ""));
+          return;
+        }
+        process.stdout.write(lines);
+        let offset = first.size;
+        // until Ctrl-C (the default SIGINT ends the process)
+        for (;;) {
+          await new Promise((r) => setTimeout(r, 1000));
+          const next = await grid.vms.logs(name, { offset, maxBytes: 256 * 1024 }, info);
+          if (next.offset < offset) process.stdout.write("\n[console rotated]\n");
+          process.stdout.write(next.log);
+          offset = next.offset + Buffer.byteLength(next.log);
+        }
       });
     });
+  logs("logs", "the VM's console output, read from its node (also stopped or crashed VMs)");
+  logs("console", "the VM's console output (same as `vm logs`)");
+
+  for (const action of ["stop", "start", "restart"] as const) {
+    vm.command(`${action} <name>`).description(action === "stop" ? "stop the VM (disks kept; it stays stopped until `vm start`)" : action === "start" ? "start a stopped or crashed VM again" : "stop and start the VM (disks kept)")
+      .action(async (name: string) => {
+        const { opts, io } = ctx();
+        await withGrid(opts, async (grid) => {
+          io.progress(`${action === "stop" ? "stopping" : action === "start" ? "starting" : "restarting"} '${name}'`);
+          const r = await grid.vms.action(name, action);
+          io.result({ name, state: r.state, reason: r.reason }, () => `vm ${name}: ${r.state}${r.reason ? ` (${r.reason})` : ""}`);
+        });
+      });
+  }
 }
 
 /**
@@ -103,7 +131,8 @@ export function describeVm(v: VmInfo): string {
     `vm ${v.name}: ${v.state}${v.message ? ` (${v.message})` : ""}`,
     `  node ${v.nodeId}, contract ${v.contractId}, network ${v.network}, ip ${v.ip || "-"}${v.publicIp ? `, public ip ${v.publicIp}` : ""}`,
     `  ${v.cpu} vCPU, ${v.memoryMiB} MiB, flist ${v.flist}`,
-    ...(v.consoleLog ? [`  console: zgrid vm console ${v.name}   (${v.consoleLog})`] : []),
+    `  console: zgrid vm logs ${v.name}${v.consoleLog ? `   (on the node: ${v.consoleLog})` : ""}`,
+    ...(v.consoleTail ? ["  --- last console lines ---", ...v.consoleTail.split("\n").map((l) => `  | ${l}`)] : []),
     ...(v.publicIp ? [`  reach it: ssh root@${v.publicIp.split("/")[0]}   or   curl http://${v.publicIp.split("/")[0]}/`] : []),
     ...(v.ip ? [`  private:  ${via} ssh root@${v.ip}   (or curl http://${v.ip}/)`] : []),
   ].join("\n");

@@ -12,7 +12,7 @@
  * ```
  */
 import type { Bus } from "@zgrid/bus";
-import { NODE_ROUTES, parseNodeResponse, type Deployment, type NodeApi, type NodeRouteKey } from "@zgrid/types";
+import { NODE_ROUTES, parseNodeResponse, type Deployment, type NodeApi, type NodeRouteKey, type VmLogs } from "@zgrid/types";
 
 export interface CallOptions {
   /** Milliseconds to wait for the answer (the bus default otherwise). */
@@ -32,6 +32,10 @@ export interface NodeClient {
   features(o?: CallOptions): Promise<string[]>;
   wireguardPorts(o?: CallOptions): Promise<number[]>;
   privateIps(network: string, o?: CallOptions): Promise<string[]>;
+  /** A zmachine's console (also of a stopped or crashed VM) and run state; `offset` to follow. */
+  vmLogs(request: NodeApi["vmLogs"]["request"], o?: CallOptions): Promise<VmLogs>;
+  /** stop | start | restart a zmachine; answers its state and last console bytes. */
+  vmAction(request: NodeApi["vmAction"]["request"], o?: CallOptions): Promise<VmLogs>;
 }
 
 /** A typed client of the node whose twin is `nodeTwinId`, over `bus`. */
@@ -52,5 +56,7 @@ export function nodeClient(bus: Pick<Bus, "request">, nodeTwinId: number): NodeC
     features: (o) => call("features", {}, o),
     wireguardPorts: (o) => call("wireguardPorts", {}, o),
     privateIps: (network, o) => call("privateIps", { network_name: network }, o),
+    vmLogs: (request, o) => call("vmLogs", request, o),
+    vmAction: (request, o) => call("vmAction", request, o),
   };
 }

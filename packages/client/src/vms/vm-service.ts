@@ -12,7 +12,8 @@
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
 import { networkNames } from "@zgrid/types";
-import type { Deployment, IpResult, ZmachineResult } from "@zgrid/types";
+import type { Deployment, IpResult, VmLogs, ZmachineResult } from "@zgrid/types";
+import { lastLines, waitAppRunning } from "./vm-wait.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
 import { FlistNotFoundError, InputError, NoCapacityError, NoFundsError, NotFoundError } from "../errors/client-errors.ts";
@@ -47,6 +48,8 @@ export interface VmInfo {
   /** The host namespace holding the VM's gateway (local grid), and how to reach the VM. */
   namespace: string;
   reach: string;
+  /** The console's last lines when the VM is not running well (error state), else absent. */
+  consoleTail?: string;
 }
 
 export interface DeployOptions {
@@ -57,6 +60,10 @@ export interface DeployOptions {
   ipRange?: string;
   /** Nodes known dead: their network parts are left out of the network (not read, not peered). */
   skipNodes?: number[];
+  /** Wait until the app runs (default true; container-mode VMs), failing (and rolling back) when it does not. */
+  waitRunning?: boolean;
+  /** How long to wait for that (default 120 s). */
+  waitMs?: number;
 }
 
 export class VmService {
@@ -99,6 +106,12 @@ export class VmService {
         metadata: encodeMetadata({ kind: "vm", name: vm.name, network: vm.network, ...(o.project ? { project: o.project } : {}), ...(o.spec ? { spec: o.spec } : {}) }),
         onProgress: progress, ...(o.signal ? { signal: o.signal } : {}),
       });
+      const result = d.workloads.find((w) => w.name === vm.name)?.result?.data as Partial<ZmachineResult> | undefined;
+      if (result?.mode === "container" && o.waitRunning !== false) {
+        progress("waiting until the app runs");
+        const node2 = nodeClient(await this.ctx.bus(), node.twinId);
+        await waitAppRunning(() => node2.vmLogs({ contract_id: d.contract_id, name: vm.name, max_bytes: 64 * 1024 }, { timeout: 8_000 }), { name: vm.name, ...(o.waitMs ? { timeoutMs: o.waitMs } : {}) });
+      }
       return await this.describe(node.nodeId, d, vm.name, vm.network, o.project, o.spec);
     } catch (e) {
       const cancelled = await tx.rollback(progress);
@@ -119,7 +132,27 @@ export class VmService {
   async get(name: string): Promise<VmInfo> {
     const vm = (await this.list()).find((v) => v.name === name);
     if (!vm) throw new NotFoundError(`no VM named '${name}'`, { details: { name }, hint: "list VMs with `zgrid vm ls`" });
+    if (vm.state === "error") {
+      const logs = await this.logs(name, { maxBytes: 8192 }, vm).catch(() => undefined);
+      if (logs) vm.consoleTail = lastLines(logs.log, 30);
+    }
     return vm;
+  }
+
+  /** The VM's console from the node (also stopped or crashed VMs); `offset` follows on from a previous answer. */
+  async logs(name: string, o: { offset?: number; maxBytes?: number } = {}, known?: VmInfo): Promise<VmLogs> {
+    const vm = known ?? (await this.get(name));
+    const node = await this.chain.getNode(vm.nodeId);
+    return nodeClient(await this.ctx.bus(), node.twinId).vmLogs({
+      contract_id: vm.contractId, name, ...(o.offset !== undefined ? { offset: o.offset } : {}), ...(o.maxBytes ? { max_bytes: o.maxBytes } : {}),
+    }, { timeout: 8_000 });
+  }
+
+  /** stop | start | restart the VM on its node (a stopped VM stays stopped until started). */
+  async action(name: string, action: "stop" | "start" | "restart"): Promise<VmLogs> {
+    const vm = await this.get(name);
+    const node = await this.chain.getNode(vm.nodeId);
+    return nodeClient(await this.ctx.bus(), node.twinId).vmAction({ contract_id: vm.contractId, name, action }, { timeout: 60_000 });
   }
 
   /** Cancels the VM's contract and waits (up to `timeoutMs`) until the node removed it. */

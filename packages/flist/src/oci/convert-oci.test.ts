@@ -67,7 +67,7 @@ test("OCI image made with umoci, pushed with skopeo to a real registry, converte
     const fl = join(dir, `${name}.fl`);
     const result = await convertOci({ source, output: fl, stores: [`dir://${join(dir, "store")}`], key });
     assert.equal(result.layers, 2, name);
-    assert.deepEqual(result.startup, { name: "/bin/entry.sh", args: ["--flag"], env: { FOO: "bar" }, dir: "/etc" });
+    assert.deepEqual(result.startup, { name: "/bin/entry.sh", args: ["--flag"], env: { FOO: "bar" }, dir: "/etc", entrypoint: ["/bin/entry.sh"], cmd: ["--flag"] });
     await unpackFlist({ flist: fl, target: join(dir, `out-${name}`), trustedSigners: [key.address] });
     sameTree(describeTree(join(dir, `out-${name}`)), expected, name);
     const toml = readFileSync(join(dir, `out-${name}/.startup.toml`), "utf8");

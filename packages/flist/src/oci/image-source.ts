@@ -19,7 +19,12 @@ import { OciError } from "../errors/flist-errors.ts";
 import { safeComponents } from "./rootfs-builder.ts";
 
 export interface ImageConfig {
-  config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string };
+  config?: {
+    Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string;
+    User?: string; StopSignal?: string; ExposedPorts?: Record<string, unknown> | null;
+    /** Durations in nanoseconds, as Docker records them. */
+    Healthcheck?: { Test?: string[] | null; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number } | null;
+  };
   architecture?: string;
   os?: string;
 }

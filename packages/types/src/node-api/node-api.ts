@@ -72,6 +72,40 @@ export const workloadChangeSchema = z.object({
 
 export interface Accepted { contract_id: number; accepted: true }
 
+/** `{ contract_id, name }` of one of the caller's zmachines. */
+const vmRef = {
+  contract_id: contractIdRequestSchema.shape.contract_id,
+  name: z.string({ error: "the name of a zmachine workload" }).regex(/^[a-zA-Z0-9_]{1,36}$/, "the name of a zmachine workload"),
+};
+/** Console bytes a node sends per `vmLogs` call at most. */
+export const VM_LOG_CHUNK_MAX = 256 * 1024;
+export const vmLogsRequestSchema = z.object({
+  ...vmRef,
+  /** Byte offset in the console log to read from (follow); absent: the last `max_bytes`. */
+  offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  max_bytes: z.number().int().min(1).max(VM_LOG_CHUNK_MAX).default(16 * 1024),
+});
+/** How a VM runs on its node, with its console (also for stopped and crashed VMs). */
+export interface VmLogs {
+  /** Console text from `offset` to `offset + log.length` bytes (UTF-8, lossy at cut points). */
+  log: string;
+  offset: number;
+  /** Size of the console log now: the next `offset` when following. */
+  size: number;
+  state: "running" | "paused" | "stopped" | "unknown";
+  /** Why the VM is not running (the app's exit status, a crash, "stopped by the owner"). */
+  reason: string;
+}
+export const vmLogsSchema = z.object({
+  log: z.string().max(4 * VM_LOG_CHUNK_MAX), offset: count, size: count,
+  state: z.enum(["running", "paused", "stopped", "unknown"]), reason: z.string().max(2000),
+});
+export const VM_ACTIONS = ["stop", "start", "restart"] as const;
+export const vmActionRequestSchema = z.object({
+  ...vmRef,
+  action: z.enum(VM_ACTIONS, { error: "stop, start or restart" }),
+});
+
 /** Request and response type of every route, by key. */
 export interface NodeApi {
   deploy: { request: Deployment; response: Accepted };
@@ -84,6 +118,8 @@ export interface NodeApi {
   features: { request: Record<string, never>; response: string[] };
   wireguardPorts: { request: Record<string, never>; response: number[] };
   privateIps: { request: { network_name: string }; response: string[] };
+  vmLogs: { request: z.input<typeof vmLogsRequestSchema>; response: VmLogs };
+  vmAction: { request: z.input<typeof vmActionRequestSchema>; response: VmLogs };
 }
 export type NodeRouteKey = keyof NodeApi;
 
@@ -106,6 +142,8 @@ export const NODE_ROUTES = {
   features: { name: "zos.system.node_features_get", request: noRequestSchema, response: z.array(z.string().max(64)).max(256) },
   wireguardPorts: { name: "zos.network.list_wg_ports", request: noRequestSchema, response: z.array(z.number().int().min(0).max(65535)).max(65536) },
   privateIps: { name: "zos.network.list_private_ips", request: networkNameRequestSchema, response: z.array(z.string().max(64)).max(65536) },
+  vmLogs: { name: "zos.zmachine.logs", request: vmLogsRequestSchema, response: vmLogsSchema },
+  vmAction: { name: "zos.zmachine.action", request: vmActionRequestSchema, response: vmLogsSchema },
 } as const satisfies Record<NodeRouteKey, RouteSpec>;
 
 /** Every route name the node serves. */

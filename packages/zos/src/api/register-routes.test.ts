@@ -32,6 +32,10 @@ function deps(calls: string[]): RouteDeps {
     statistics: () => ({ total: cap, used: cap, system: cap, free: cap, users: { deployments: 0, workloads: 0 } }),
     privateIps: (twin, network) => { calls.push(`ips ${twin} ${network}`); return ["10.1.2.3"]; },
     wireguardPorts: () => [3000],
+    vms: {
+      logs: async (twin, r) => { calls.push(`logs ${twin} ${r.contract_id} ${r.name}`); return { log: "", offset: 0, size: 0, state: "stopped", reason: "" }; },
+      action: async (twin, r) => { calls.push(`action ${twin} ${r.name} ${r.action}`); return { log: "", offset: 0, size: 0, state: "running", reason: "" }; },
+    },
   };
 }
 
@@ -40,7 +44,7 @@ describe("node routes", () => {
     const bus = recordingBus();
     const unregister = registerRoutes(bus, deps([]));
     assert.deepEqual([...bus.handlers.keys()].sort(), [...NODE_ROUTE_NAMES].sort());
-    assert.equal(bus.handlers.size, 10);
+    assert.equal(bus.handlers.size, 12);
     unregister();
     assert.equal(bus.handlers.size, 0);
   });
@@ -55,7 +59,9 @@ describe("node routes", () => {
     await call("zos.deployment.changes", { contract_id: 3 });
     assert.deepEqual(await call("zos.network.list_private_ips", { network_name: "net" }), ["10.1.2.3"]);
     assert.deepEqual(await call("zos.system.version", {}), { zos: "9.9.9", zinit: "n/a" });
-    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net"]);
+    await call("zos.zmachine.logs", { contract_id: 4, name: "web" });
+    await call("zos.zmachine.action", { contract_id: 4, name: "web", action: "restart" }, 9);
+    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net", "logs 7 4 web", "action 9 web restart"]);
   });
 
   test("a bad request is refused with a ValidationError before it reaches the engine", async () => {
@@ -67,6 +73,9 @@ describe("node routes", () => {
       ["zos.deployment.get", null, "contract_id"],
       ["zos.deployment.changes", { contract_id: "1" }, "contract_id"],
       ["zos.network.list_private_ips", { network_name: 5 }, "network_name"],
+      ["zos.zmachine.logs", { contract_id: 1, name: "../x" }, "name"],
+      ["zos.zmachine.logs", { contract_id: 1, name: "web", max_bytes: 1e9 }, "max_bytes"],
+      ["zos.zmachine.action", { contract_id: 1, name: "web", action: "explode" }, "action"],
     ] as const) {
       await assert.rejects(Promise.resolve().then(() => bus.handlers.get(name)!(payload, caller(7))), (e: unknown) => e instanceof ValidationError && e.field === field);
     }

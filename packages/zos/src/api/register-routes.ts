@@ -15,6 +15,7 @@
 import type { Bus, HandlerContext } from "@zgrid/bus";
 import { NODE_ROUTES, parseNodeRequest, type NodeApi, type NodeRouteKey, type NodeStatistics } from "@zgrid/types";
 import type { ProvisionEngine } from "../engine/provision-engine.ts";
+import type { VmControl } from "../primitives/zmachine/vm-control.ts";
 
 export type { NodeStatistics } from "@zgrid/types";
 
@@ -26,6 +27,8 @@ export interface RouteDeps {
   /** Private IPs in use per network of the caller (zos.network.list_private_ips). */
   privateIps(twinId: number, network: string): string[];
   wireguardPorts(): number[];
+  /** The owner's hand on a zmachine: console, stop/start/restart. */
+  vms: Pick<VmControl, "logs" | "action">;
 }
 
 type Handlers = {
@@ -45,6 +48,8 @@ function handlers(deps: RouteDeps): Handlers {
     features: () => deps.features,
     wireguardPorts: () => deps.wireguardPorts(),
     privateIps: (r, ctx) => deps.privateIps(ctx.twinId, r.network_name),
+    vmLogs: (r, ctx) => deps.vms.logs(ctx.twinId, r),
+    vmAction: (r, ctx) => deps.vms.action(ctx.twinId, r),
   };
 }
 

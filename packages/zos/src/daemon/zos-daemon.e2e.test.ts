@@ -190,10 +190,11 @@ describe("zos node daemon end to end", { timeout: 600_000 }, () => {
     for (const x of [missing, noEntry]) await cancelAndWait(x.d.contract_id);
   });
 
-  test("a VM that keeps crashing is restarted, then given up with the reason", async () => {
-    const { d } = await deployVm("crashy", "10.77.3.22", { entrypoint: "/bin/sh -c exit" });
+  test("a VM whose app keeps failing is restarted by its policy (on-failure:1), then stopped with the exit status as the reason", async () => {
+    const { d } = await deployVm("crashy", "10.77.3.22", { entrypoint: ["/bin/sh", "-c", "exit 3"], restart: { policy: "on-failure", maxRetries: 1 } });
     const r = await waitFor("monitor to give up", () => get(f.user, d.contract_id), (x) => stateOf(x, "crashy")?.state === "error", 180_000);
-    assert.match(stateOf(r, "crashy")?.message ?? "", /crashed 4 times \(the guest ended\), gave up: .*Attempted to kill init/);
+    assert.match(stateOf(r, "crashy")?.message ?? "", /^the app exited with status 3 \(restart policy on-failure:1, restarted 1 times\)$/);
+    assert.match((stateOf(r, "crashy") as { data?: { console?: string } } | undefined)?.data?.console ?? "", /console\.log$/, "the console stays named in error state");
     await cancelAndWait(d.contract_id);
   });
 

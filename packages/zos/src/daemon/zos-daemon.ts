@@ -28,6 +28,7 @@ import { ProvisionEngine, isDeleted } from "../engine/provision-engine.ts";
 import type { ManagerMap } from "../engine/workload-manager.ts";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { VmMonitor } from "../hypervisor/vm-monitor.ts";
+import { vmControl } from "../primitives/zmachine/vm-control.ts";
 import { measureCapacity } from "../node/node-capacity.ts";
 import { loadNodeIdentity } from "../node/node-identity.ts";
 import { HaproxyGateway } from "../primitives/gateway/haproxy-gateway.ts";
@@ -129,6 +130,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
         .flatMap((w) => (w.type === "zmachine" && w.result?.state !== "deleted" ? w.data.network.interfaces.filter((i) => i.network === network).map((i) => i.ip) : [])),
       wireguardPorts: () => store.list().filter((d) => !isDeleted(d)).flatMap((d) => d.workloads)
         .flatMap((w) => (w.type === "network" && w.result?.state === "ok" ? [w.data.wireguard_listen_port] : [])),
+      vms: vmControl({ engine, hypervisor }),
     })), () => unregisterRoutes()));
     if (config.metrics) {
       const metrics = await startMetricsServer({ ...config.metrics, text: () => zosMetricsText({ store, total, bus }) });

@@ -111,6 +111,18 @@ export class ProvisionEngine {
     });
   }
 
+  /**
+   * Records what the owner did to a running workload (vm stop/start/restart): its state and
+   * message, its result data kept. Only for workloads of a live deployment.
+   */
+  noteWorkload(contractId: number, name: string, state: "ok" | "error", message: string): void {
+    const d = this.o.store.get(contractId);
+    const w = d?.workloads.find((x) => x.name === name);
+    if (!d || !w?.result || isDeleted(d) || w.result.state === "deleted") return;
+    this.setResult(d, w, { ...w.result, created: now(), state, message });
+    if (state === "ok") this.adopted.delete(this.adoptKey(d, w));
+  }
+
   /** The caller's deployment with its results. */
   get(sender: number, contractId: number): Deployment {
     const d = this.o.store.get(contractId);
@@ -213,7 +225,8 @@ export class ProvisionEngine {
         if (await m.adopt(this.context(d, w), w as never)) this.adopted.add(key);
         else lost.push(w);
       } catch (e) {
-        this.setResult(d, w, { created: now(), state: "error", message: e instanceof Error ? e.message : String(e) });
+        // the result's data (the VM's console, its IP) stays: the owner reads why it failed there
+        this.setResult(d, w, { ...(w.result as WorkloadResult), created: now(), state: "error", message: e instanceof Error ? e.message : String(e) });
       }
     }
     if (lost.length > 0) {

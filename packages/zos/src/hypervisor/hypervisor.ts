@@ -16,7 +16,9 @@
  * await hv.delete("vm1");          // root disk and non-`keep` disks removed too
  * ```
  */
+import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { createLogger } from "@zgrid/log";
 import { probeAccel, type AccelChoice } from "./accel-probe.ts";
 import { consoleTail, markConsoleStart, waitForConsole, waitForEntrypoint } from "./vm-console.ts";
@@ -53,6 +55,8 @@ export interface VmStatus {
   consoleLog: string;
   /** Why the monitor gave up on this VM (cleared by the next start). */
   failure?: string;
+  /** Stopped by its owner (`stop(id, { hold: true })`): stays stopped until started again. */
+  held?: boolean;
 }
 
 export interface HypervisorOptions {
@@ -144,6 +148,7 @@ export class Hypervisor {
       }
       await writeFile(paths.desiredFile, "running\n");
       await rm(paths.failureFile, { force: true });
+      await rm(join(paths.dir, "held"), { force: true });
       log.info({ id: spec.id, pid, accel, taps: nics.map((n) => n.tap) }, "vm started");
       return await this.status(spec.id);
     } catch (e) {
@@ -161,14 +166,15 @@ export class Hypervisor {
    * power-button press and `graceMs` (default 10 s) to shut down; container VMs (no ACPI daemon;
    * disks mounted with commit=1) are quit at once. QEMU gets SIGKILL if quit takes > `timeoutMs`.
    */
-  async stop(id: string, opts: { timeoutMs?: number; graceMs?: number } = {}): Promise<void> {
+  async stop(id: string, opts: { timeoutMs?: number; graceMs?: number; hold?: boolean } = {}): Promise<void> {
     return this.#exclusive(id, () => this.#stop(id, opts));
   }
 
-  async #stop(id: string, opts: { timeoutMs?: number; graceMs?: number }): Promise<void> {
+  async #stop(id: string, opts: { timeoutMs?: number; graceMs?: number; hold?: boolean }): Promise<void> {
     const paths = this.paths(id);
     const spec = await this.spec(id);
     await writeFile(paths.desiredFile, "stopped\n");
+    if (opts.hold) await writeFile(join(paths.dir, "held"), "stopped by the owner\n");
     const graceMs = opts.graceMs ?? (spec.mode === "container" ? 0 : 10_000);
     const pid = readVmPid(paths.pidfile);
     const paused = pid !== undefined && graceMs > 0 && (await qmpCommand<{ status: string }>(paths.qmpSocket, "query-status").then((r) => r.status === "paused", () => false));
@@ -231,6 +237,7 @@ export class Hypervisor {
       taps: vmNics(spec).map((n) => n.tap),
       ...(spec.network ? { tap: vmNics(spec)[0]!.tap } : {}),
       ...(failure ? { failure } : {}),
+      ...(existsSync(join(paths.dir, "held")) ? { held: true } : {}),
     } as const;
     const pid = readVmPid(paths.pidfile);
     if (pid === undefined) return { ...base, state: "stopped" };

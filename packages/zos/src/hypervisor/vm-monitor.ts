@@ -8,6 +8,11 @@
  * - "platform": QEMU died with no word from the guest (killed, host trouble): restarted every
  *   time, not held against the app (bounded by `maxPlatformFailures` in a row, so a QEMU that
  *   cannot start at all is still given up on).
+ * A VM whose spec has a restart policy (issue 15; zmachines always do) follows Docker's rules for
+ * the app's own end instead of `maxFailures`: `no` never restarts, `on-failure[:N]` restarts a
+ * non-zero exit (at most N times in a row), `always`/`unless-stopped` restart every end; restarts
+ * back off (0.5 s doubling to 60 s, restartDelayMs); the reason is the guest init's
+ * `app exited with status N` / `app killed by SIGX` / FATAL line. A dead QEMU is always restarted.
  * Works for VMs adopted from an earlier daemon process too. The other processes a VM needs (its
  * flist mount worker, its network's wireguard-go) are watched by the engine's liveness pass on the
  * same tick (ProvisionEngine.watchLiveness): each is repaired on its own.
@@ -57,6 +62,13 @@ interface Track {
   lastRestart: number;
   gaveUp: boolean;
   lastReason: string;
+  /** Back-off: no restart before this time (ms since epoch). */
+  notBefore: number;
+}
+
+/** Back-off of restarts under a restart policy: 0.5 s doubling per end in a row, at most 60 s. */
+export function restartDelayMs(failures: number): number {
+  return Math.min(60_000, 500 * 2 ** Math.max(0, Math.min(failures - 1, 16)));
 }
 
 export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-up": [MonitorEvent] }> {
@@ -117,7 +129,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
 
   async #checkOne(id: string): Promise<void> {
     const status = await this.#hv.status(id);
-    const track = this.#tracks.get(id) ?? { failures: 0, platformFailures: 0, lastRestart: 0, gaveUp: false, lastReason: "" };
+    const track = this.#tracks.get(id) ?? { failures: 0, platformFailures: 0, lastRestart: 0, gaveUp: false, lastReason: "", notBefore: 0 };
     this.#tracks.set(id, track);
     if (status.desired !== "running") {
       this.#tracks.delete(id);
@@ -127,19 +139,45 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
       if (Date.now() - track.lastRestart > this.#stableMs) track.failures = track.platformFailures = 0;
       return;
     }
-    const tail = await this.#hv.consoleTail(id, 8192);
-    const cause = crashCause(tail);
-    if (cause === "app") track.failures++;
-    else track.platformFailures++;
-    track.lastReason = crashReason(tail);
-    const failures = cause === "app" ? track.failures : track.platformFailures;
-    if (cause === "app" ? track.failures >= this.#maxFailures : track.platformFailures >= this.#maxPlatformFailures) {
-      track.gaveUp = true;
-      await this.#hv.markFailed(id, `VM crashed ${failures} times (${cause === "app" ? "the guest ended" : "QEMU died"}), gave up: ${track.lastReason}`).catch(() => undefined);
-      log.error({ id, failures, cause, reason: track.lastReason }, "vm keeps crashing; giving up");
-      this.emit("gave-up", { id, failures, reason: track.lastReason, cause });
-      return;
+    let cause: "app" | "platform" = "app";
+    if (track.notBefore > 0) {
+      if (Date.now() < track.notBefore) return; // backing off: this end is counted and its reason recorded
+      track.notBefore = 0;
+    } else {
+      const tail = await this.#hv.consoleTail(id, 8192);
+      cause = crashCause(tail);
+      track.lastReason = crashReason(tail);
+      const policy = cause === "app" ? (await this.#hv.spec(id)).restart : undefined;
+      if (cause === "app") track.failures++;
+      else track.platformFailures++;
+      if (policy) {
+        // Docker's restart policies for the app's own end; a dead QEMU (platform) is always restarted.
+        const exit = appExit(tail);
+        const giveUp = policy.policy === "no" ? "restart policy no"
+          : policy.policy === "on-failure" && exit?.code === 0 ? "restart policy on-failure"
+          : policy.policy === "on-failure" && policy.maxRetries !== undefined && track.failures > policy.maxRetries ? `restart policy on-failure:${policy.maxRetries}, restarted ${policy.maxRetries} times`
+          : undefined;
+        if (giveUp) {
+          track.gaveUp = true;
+          await this.#hv.markFailed(id, `${track.lastReason} (${giveUp})`).catch(() => undefined);
+          log.info({ id, failures: track.failures, reason: track.lastReason, policy }, "vm app ended; not restarted");
+          this.emit("gave-up", { id, failures: track.failures, reason: track.lastReason, cause });
+          return;
+        }
+        track.notBefore = Date.now() + restartDelayMs(track.failures);
+        log.warn({ id, failures: track.failures, reason: track.lastReason, delayMs: restartDelayMs(track.failures) }, "vm app ended; restarting after back-off");
+        return;
+      }
+      const n = cause === "app" ? track.failures : track.platformFailures;
+      if (cause === "app" ? n >= this.#maxFailures : n >= this.#maxPlatformFailures) {
+        track.gaveUp = true;
+        await this.#hv.markFailed(id, `VM crashed ${n} times (${cause === "app" ? "the guest ended" : "QEMU died"}), gave up: ${track.lastReason}`).catch(() => undefined);
+        log.error({ id, failures: n, cause, reason: track.lastReason }, "vm keeps crashing; giving up");
+        this.emit("gave-up", { id, failures: n, reason: track.lastReason, cause });
+        return;
+      }
     }
+    const failures = cause === "app" ? track.failures : track.platformFailures;
     track.lastRestart = Date.now();
     try {
       await this.#hv.start({ id });
@@ -152,7 +190,16 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
   }
 }
 
-const GUEST_ENDED = /FATAL|Kernel panic|Attempted to kill init|Oops|BUG:|reboot: (Restarting|Power down)/;
+const GUEST_ENDED = /FATAL|Kernel panic|Attempted to kill init|Oops|BUG:|reboot: (Restarting|Power down)|zgrid-init: app (exited|killed)/;
+const APP_END = /zgrid-init: app (exited with status (\d+)|killed by (SIG\w+))/g;
+
+/** How the app ended, from the guest init's last word since the last start (undefined: no word). */
+export function appExit(consoleTail: string): { code?: number; signal?: string; text: string } | undefined {
+  const since = consoleTail.slice(Math.max(0, consoleTail.lastIndexOf("zgrid-host: qemu start")));
+  const m = [...since.matchAll(APP_END)].at(-1);
+  if (!m) return undefined;
+  return m[2] !== undefined ? { code: Number(m[2]), text: m[1]! } : { signal: m[3]!, text: m[1]! };
+}
 
 /** Whether the guest itself ended ("app") or QEMU died without a word from it ("platform"). */
 export function crashCause(consoleTail: string): "app" | "platform" {
@@ -164,6 +211,10 @@ export function crashCause(consoleTail: string): "app" | "platform" {
 export function crashReason(consoleTail: string): string {
   const since = consoleTail.slice(Math.max(0, consoleTail.lastIndexOf("zgrid-host: qemu start")));
   const lines = since.split("\n").map((l) => l.trim()).filter(Boolean);
+  const exit = appExit(consoleTail);
+  const fatal = lines.filter((l) => /zgrid-init: FATAL/.test(l)).at(-1);
+  if (fatal) return fatal.replace(/^.*zgrid-init: FATAL: /, "");
+  if (exit) return `the app ${exit.text}`;
   const telling = lines.filter((l) => /FATAL|Kernel panic|Attempted to kill init|Oops|BUG:/.test(l));
   return telling.at(-1) ?? (lines.length > 1 ? `qemu exited; last console line: ${lines.at(-1)}` : "qemu exited");
 }

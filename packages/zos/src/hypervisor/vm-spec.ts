@@ -82,6 +82,17 @@ export const vmSpecSchema = z.object({
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "env key"), z.string()).default({}),
   /** argv of the entrypoint inside the root; empty: /sbin/init, else /bin/sh. */
   entrypoint: z.array(z.string()).default([]),
+  /** Working directory of the entrypoint inside the root (container mode). */
+  workdir: z.string().regex(/^\/[^\0\n]*$/).default("/"),
+  /** User the entrypoint runs as: name|uid[:group|gid], resolved in the root's /etc/passwd; empty: root. */
+  user: z.string().regex(/^[^\0\n\s]*$/).default(""),
+  /** Signal number that asks the app to stop. */
+  stopSignal: z.number().int().min(1).max(64).default(15),
+  /**
+   * What the VM monitor does when the app ends (Docker's restart policies). Absent: the policy of
+   * zgrid before issue 15 (restarted, given up after `maxFailures` quick failures in a row).
+   */
+  restart: z.object({ policy: z.enum(["no", "on-failure", "always", "unless-stopped"]), maxRetries: z.number().int().min(0).optional() }).optional(),
   sshKeys: z.array(z.string().regex(/^[^\n]+$/)).default([]),
 });
 

@@ -16,7 +16,8 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { FlistReader } from "@zgrid/flist";
-import { MiB, minRootSize, type WorkloadOf } from "@zgrid/types";
+import { MiB, minRootSize, resolveArgv, signalNumber, type WorkloadOf } from "@zgrid/types";
+import { imageDefaults } from "./image-defaults.ts";
 import type { Hypervisor } from "../../hypervisor/hypervisor.ts";
 import type { VmSpecInput } from "../../hypervisor/vm-spec.ts";
 import type { WorkloadContext, WorkloadManager } from "../../engine/workload-manager.ts";
@@ -120,6 +121,7 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
     async adopt(ctx, w) {
       const status = await deps.hypervisor.status(ctx.workloadId).catch(() => undefined);
       if (status?.failure && status.desired !== "running") throw new Error(status.failure); // the VM monitor gave up: why
+      if (status?.held && status.state === "stopped") return true; // stopped by its owner (vm stop): stays so
       const live = await liveAndWhole(ctx);
       if (!live.status || (live.status.state !== "running" && live.status.state !== "paused")) return false;
       if (live.whole) return true;
@@ -134,7 +136,7 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
     async alive(ctx) {
       const status = await deps.hypervisor.status(ctx.workloadId).catch(() => undefined);
       // No QEMU: while it should run, the VM monitor restarts it; else (gave up, or gone) reconcile.
-      if (!status?.pid) return status?.desired === "running";
+      if (!status?.pid) return status?.desired === "running" || status?.held === true;
       return (await deps.hypervisor.spec(ctx.workloadId)).mode === "full" || deps.flists.workerAlive(mountpoint(ctx));
     },
   };
@@ -174,14 +176,21 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
     await copyImage(join(flist.mountpoint, "image.raw"), disk, ctx.signal);
     return { ...base, mode: "full", rootDisk: { path: disk, sizeBytes: size } } as VmSpecInput;
   }
-  const entrypoint = w.data.entrypoint.trim() !== "" ? w.data.entrypoint.trim().split(/\s+/) : startup ? [startup.name, ...startup.args] : [];
+  const image = imageDefaults(startup);
+  const entrypoint = resolveArgv(w.data, image);
   const argv0 = entrypoint[0] ?? "/sbin/init";
   if (argv0.startsWith("/") && inFlist(flist, argv0)?.type !== "file" && !(entrypoint.length === 0 && inFlist(flist, "/bin/sh")?.type === "file")) {
     throw new Error(entrypoint.length === 0
       ? "the image has no entrypoint: set the zmachine's entrypoint (the flist has no startup file, /sbin/init or /bin/sh)"
       : `entrypoint ${argv0} is not a file in the flist`);
   }
-  return { ...base, mode: "container", rootShare: flist.mountpoint, rootDisk: { path: join(vmDir, "root.img"), sizeBytes: size }, entrypoint };
+  return {
+    ...base, mode: "container", rootShare: flist.mountpoint, rootDisk: { path: join(vmDir, "root.img"), sizeBytes: size }, entrypoint,
+    workdir: w.data.workdir ?? image.dir ?? "/",
+    user: w.data.user ?? image.user ?? "",
+    stopSignal: signalNumber(w.data.stopSignal ?? image.stopSignal ?? "SIGTERM") ?? 15,
+    restart: w.data.restart ?? { policy: "no" },
+  };
 }
 
 /**

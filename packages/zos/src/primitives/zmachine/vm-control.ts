@@ -1,0 +1,90 @@
+/**
+ * The owner's hand on a zmachine (node API `vmLogs`, `vmAction`; issue 15): its console, also of a
+ * stopped or crashed VM, read in bounded chunks (follow by offset), and stop / start / restart.
+ * Only the deployment's twin gets here (the engine's `get` refuses anyone else). A VM stopped by
+ * its owner is held: the monitor and the engine leave it stopped until `start`.
+ *
+ * @example
+ * ```ts
+ * const vms = vmControl({ engine, hypervisor });
+ * await vms.logs(twin, { contract_id: 12, name: "web", max_bytes: 4096 }); // { log, offset, size, state, reason }
+ * await vms.action(twin, { contract_id: 12, name: "web", action: "restart" });
+ * ```
+ */
+import { open } from "node:fs/promises";
+import { BaseError, VM_LOG_CHUNK_MAX, workloadId, type NodeApi, type VmLogs } from "@zgrid/types";
+import type { ProvisionEngine } from "../../engine/provision-engine.ts";
+import type { Hypervisor, VmStatus } from "../../hypervisor/hypervisor.ts";
+import { crashReason } from "../../hypervisor/vm-monitor.ts";
+
+/** No zmachine of that name in the caller's deployment, or it has no VM on this node (yet). */
+export class VmNotHereError extends BaseError {
+  override readonly code: string = "VM_NOT_FOUND";
+}
+
+export interface VmControlDeps {
+  engine: Pick<ProvisionEngine, "get" | "noteWorkload">;
+  hypervisor: Hypervisor;
+}
+
+type LogsRequest = NodeApi["vmLogs"]["request"];
+type ActionRequest = NodeApi["vmAction"]["request"];
+
+export function vmControl(deps: VmControlDeps) {
+  const { hypervisor: hv } = deps;
+  const find = (twin: number, r: { contract_id: number; name: string }): string => {
+    const d = deps.engine.get(twin, r.contract_id);
+    const w = d.workloads.find((x) => x.name === r.name && x.type === "zmachine");
+    if (!w || w.result?.state === "deleted") {
+      throw new VmNotHereError(`no VM '${r.name}' in contract ${r.contract_id}`, { details: { contract_id: r.contract_id, name: r.name }, hint: "list the deployment's workloads with `zgrid vm ls`" });
+    }
+    return workloadId(d.twin_id, d.contract_id, w.name);
+  };
+  const statusOf = async (id: string, r: { contract_id: number; name: string }): Promise<VmStatus> => {
+    try {
+      return await hv.status(id);
+    } catch (e) {
+      throw new VmNotHereError(`VM '${r.name}' has no state on this node (it never booted)`, { details: { contract_id: r.contract_id, name: r.name }, cause: e });
+    }
+  };
+  const logs = async (id: string, status: VmStatus, offset: number | undefined, maxBytes: number): Promise<VmLogs> => {
+    const max = Math.min(Math.max(1, maxBytes), VM_LOG_CHUNK_MAX);
+    const fh = await open(status.consoleLog, "r").catch(() => undefined);
+    let log = "";
+    let size = 0;
+    let from = 0;
+    if (fh) {
+      try {
+        size = (await fh.stat()).size;
+        // a log rotated under a follower starts again at 0
+        from = offset === undefined ? Math.max(0, size - max) : offset > size ? 0 : offset;
+        const len = Math.min(max, size - from);
+        const buf = Buffer.alloc(len);
+        await fh.read(buf, 0, len, from);
+        log = buf.toString("utf8");
+      } finally {
+        await fh.close();
+      }
+    }
+    const reason = status.failure ?? (status.held ? "stopped by the owner" : status.state === "stopped" ? crashReason(await hv.consoleTail(id, 8192)) : "");
+    return { log, offset: from, size, state: status.state, reason };
+  };
+  return {
+    async logs(twin: number, r: LogsRequest): Promise<VmLogs> {
+      const id = find(twin, r);
+      return logs(id, await statusOf(id, r), r.offset, r.max_bytes ?? 16 * 1024);
+    },
+    async action(twin: number, r: ActionRequest): Promise<VmLogs> {
+      const id = find(twin, r);
+      const before = await statusOf(id, r);
+      const running = before.state === "running" || before.state === "paused";
+      if (r.action !== "start" && running) await hv.stop(id, { hold: r.action === "stop" });
+      if (r.action === "stop" && !running) await hv.stop(id, { hold: true });
+      if (r.action !== "stop" && (r.action === "restart" || !running)) await hv.start({ id });
+      deps.engine.noteWorkload(r.contract_id, r.name, "ok", r.action === "stop" ? "stopped by the owner" : "");
+      return logs(id, await hv.status(id), undefined, 4096);
+    },
+  };
+}
+
+export type VmControl = ReturnType<typeof vmControl>;
