@@ -5,3 +5,5 @@ export { makeClusterCa, adminKubeconfig, bootstrapToken, kubeconfigYaml, type Cl
 export { clusterModelSchema, nodeNameOf, vmNameOf, projectOf, networkOf, type ClusterModel, type ClusterModelInput } from "./cluster-model.ts";
 export { K8sService, type ClusterInfo, type K8sOptions, type NodeRemover } from "./k8s-service.ts";
 export { drainAndDeleteNode } from "./drain-node.ts";
+export { LoadBalancerController, type LoadBalancerProvider, type LbService, type LbPassResult } from "./lb-controller.ts";
+export { ZgridLbProvider, gatewayNameOf } from "./zgrid-lb-provider.ts";
