@@ -122,10 +122,15 @@ export class K8sService {
     return this.get(name);
   }
 
-  /** Removes every VM of the cluster (workers first), then its network. */
+  /** Removes the cluster's load balancer gateways, every VM (workers first), then its network. */
   async delete(name: string, o: K8sOptions = {}): Promise<string[]> {
     const c = await this.get(name);
     const gone: string[] = [];
+    for (const g of (await this.grid.gateways.list()).filter((x) => x.project === projectOf(name))) {
+      o.onProgress?.(`removing gateway ${g.name}`);
+      await this.grid.gateways.delete(g.name);
+      gone.push(g.name);
+    }
     for (const v of [...c.workers, c.master]) {
       o.onProgress?.(`removing VM ${v.name}`);
       await this.grid.vms.delete(v.name);

@@ -108,6 +108,27 @@ export function registerK8sCommands(program: Command, ctx: Ctx): void {
       });
     });
 
+  cmd.command("lb <name>").description("run the LoadBalancer controller: Services of type LoadBalancer become zgrid gateways (Ctrl-C stops)")
+    .option("--once", "one pass, then exit")
+    .option("--server <url>", "API server URL (default: the master's public IP, else its private IP)")
+    .action(async (name: string, o: { once?: boolean; server?: string }) => {
+      const { opts, io } = ctx();
+      const { K8sService, LoadBalancerController, ZgridLbProvider } = await k8s();
+      await withGrid(opts, async (grid) => {
+        const kubeconfig = await new K8sService(grid).kubeconfig(name, o.server ? { server: o.server } : {});
+        const c = new LoadBalancerController({ kubeconfig, provider: new ZgridLbProvider(grid, name) });
+        if (o.once) {
+          const r = await c.reconcile();
+          io.result(r, () => `ensured ${r.ensured.join(", ") || "none"}; removed ${r.removed.join(", ") || "none"}${r.failed.length ? `; failed ${r.failed.map((f) => `${f.key}: ${f.error}`).join("; ")}` : ""}`);
+          return;
+        }
+        c.start();
+        io.progress(`load balancer controller for ${name} running (Ctrl-C stops)`);
+        await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+        await c.stop();
+      });
+    });
+
   cmd.command("rm <name>").description("remove the cluster: every VM, disk and its network").action(async (name: string) => {
     const { opts, io } = ctx();
     const { K8sService } = await k8s();
