@@ -29,6 +29,7 @@ cat > "$dir/cfg/env.sh" <<CFG
 export 'ZK8S_ROLE=master'
 export 'ZK8S_TOKEN=abcdef.0123456789abcdef'
 export 'ZK8S_SCHEDULABLE=1'
+export 'ZK8S_SANS=127.0.0.1'
 export 'ZK8S_CA_CERT=$(base64 -w0 "$dir/ca.crt")'
 export 'ZK8S_CA_KEY=$(base64 -w0 "$dir/ca.key")'
 CFG
