@@ -13,6 +13,7 @@ import { registerBootCommands } from "./commands/boot-commands.ts";
 import { registerBotCommands } from "./commands/bot-commands.ts";
 import { registerFlistCommands } from "./commands/flist-commands.ts";
 import { registerGridCommands } from "./commands/grid-commands.ts";
+import { registerK8sCommands } from "./commands/k8s-commands.ts";
 import { registerContractCommands } from "./commands/contract-commands.ts";
 import { registerFarmCommands } from "./commands/farm-commands.ts";
 import { registerGatewayCommands } from "./commands/gateway-commands.ts";
@@ -51,6 +52,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerFlistCommands(program);
   registerZdbCommands(program, ctx);
   registerBotCommands(program, ctx);
+  registerK8sCommands(program, ctx);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
