@@ -7,3 +7,4 @@
  * Each part exports its public API from here.
  */
 export const BOT_PACKAGE = "@zgrid/bot";
+export { createBotMetrics, serveBotMetrics, type BotMetrics, type HealOutcome } from "./metrics/bot-metrics.ts";

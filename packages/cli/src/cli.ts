@@ -12,6 +12,7 @@ import { registerApplyCommands } from "./commands/apply-commands.ts";
 import { registerFlistCommands } from "./commands/flist-commands.ts";
 import { registerGridCommands } from "./commands/grid-commands.ts";
 import { registerDnsCommands } from "./commands/dns-commands.ts";
+import { registerMetricsCommands } from "./commands/metrics-commands.ts";
 import { registerContractCommands } from "./commands/contract-commands.ts";
 import { registerFarmCommands } from "./commands/farm-commands.ts";
 import { registerGatewayCommands } from "./commands/gateway-commands.ts";
@@ -49,6 +50,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerFlistCommands(program);
   registerZdbCommands(program, ctx);
   registerDnsCommands(program, ctx);
+  registerMetricsCommands(program, ctx);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
