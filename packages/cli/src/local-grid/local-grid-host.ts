@@ -113,7 +113,8 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
         chain: { rpcUrl: chain.rpcUrl, addresses: chain.addresses },
         flist: { requireSignature: true, stores: [`${hub.url}/blocks`], cacheBytes: 512 * 1024 * 1024 },
         // distinct sizes so the node finder has a choice to make: 2, 4, 6 … GiB free for VMs
-        capacity: { cru: 2, mru: (4 + 2 * i) * GiB },
+        // and 4 GiB of HDD (zdb namespaces) on the data dir's disk: a node measures no HDD here
+        capacity: { cru: 2, mru: (4 + 2 * i) * GiB, hru: 4 * GiB },
         location: { city: "Localhost", country: "ZZ" },
         ...(host ? { bus: { listen: [`/ip4/${host.address}/tcp/0`] }, publicConfig: { ip4: `${host.address}/16`, gw4: underlay!.hostAddress, ...(i === 0 ? { domain: gatewayDomain } : {}) } } : {}),
         gateway: { httpPort: 80, httpsPort: 443, fqdnResolvers: [dns.server] },
