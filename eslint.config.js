@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 
 // Package boundaries: another package is imported by its name and only through the entry points its
 // package.json `exports` lists (each documented in its README); never by a path into its files.
-const PACKAGES = "bus|chain|cli|client|flist|log|types|zos";
+const PACKAGES = "bus|chain|cli|client|flist|log|os|types|zos";
 const PUBLIC_SUBPATHS = ["chain/client", "chain/testing", "types/testing", "bus/testing", "zos/hypervisor", "zos/testing"];
 const deepImport = {
   regex: `^@zgrid/(?!(?:${PUBLIC_SUBPATHS.join("|")})$)[^/]+/`,

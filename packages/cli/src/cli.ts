@@ -9,6 +9,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerApplyCommands } from "./commands/apply-commands.ts";
+import { registerBootCommands } from "./commands/boot-commands.ts";
 import { registerFlistCommands } from "./commands/flist-commands.ts";
 import { registerGridCommands } from "./commands/grid-commands.ts";
 import { registerDnsCommands } from "./commands/dns-commands.ts";
@@ -45,6 +46,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerNodeCommands(program, ctx);
   registerTwinCommands(program, ctx);
   registerFarmCommands(program, ctx);
+  registerBootCommands(program, ctx);
   registerGatewayCommands(program, ctx);
   registerApplyCommands(program, ctx);
   registerFlistCommands(program);
