@@ -14,6 +14,8 @@ import { registerBotCommands } from "./commands/bot-commands.ts";
 import { registerFlistCommands } from "./commands/flist-commands.ts";
 import { registerGridCommands } from "./commands/grid-commands.ts";
 import { registerK8sCommands } from "./commands/k8s-commands.ts";
+import { registerDnsCommands } from "./commands/dns-commands.ts";
+import { registerMetricsCommands } from "./commands/metrics-commands.ts";
 import { registerContractCommands } from "./commands/contract-commands.ts";
 import { registerFarmCommands } from "./commands/farm-commands.ts";
 import { registerGatewayCommands } from "./commands/gateway-commands.ts";
@@ -53,6 +55,8 @@ export async function runCli(argv: string[]): Promise<number> {
   registerZdbCommands(program, ctx);
   registerBotCommands(program, ctx);
   registerK8sCommands(program, ctx);
+  registerDnsCommands(program, ctx);
+  registerMetricsCommands(program, ctx);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

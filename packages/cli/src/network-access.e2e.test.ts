@@ -150,9 +150,9 @@ describe("zgrid network access, public IPs in vm ls, removing a node from a netw
     assert.match(n.stdout, /has no part on node 77/);
   });
 
-  // Passed at 23:41 before main brought the FQDN ownership proof (DNS TXT _zgrid.<fqdn>); the local
-  // grid has no resolver serving that record yet, so FQDN gateways are refused there: skipped until it does.
-  test("gateways from the CLI: FQDN to a public backend, TLS passthrough, refusals; a spec with compose-like ports", { skip: "FQDN gateways need a DNS TXT proof the local grid cannot publish yet" }, async () => {
+  // FQDN gateways prove control of their domain by DNS (TXT _zgrid.<fqdn> = zgrid-twin=<id>): the
+  // local grid runs a DNS server on the underlay that the nodes ask; `zgrid dns prove` publishes there.
+  test("gateways from the CLI: FQDN to a public backend (after its DNS proof), TLS passthrough, refusals; a spec with compose-like ports", async () => {
     const gwNode = info.nodes.find((n) => n.index === 0)!; // the local grid's gateway node (has a domain)
     const curl = (host: string, port: number, scheme = "http", ...extra: string[]) => sh("curl", ["-s", "-m", "3", ...extra, "--resolve", `${host}:${port}:${gwNode.address}`, `${scheme}://${host}/`]);
     // an FQDN gateway to a public backend: an HTTP server on the laptop (an address on the underlay,
@@ -164,6 +164,19 @@ describe("zgrid network access, public IPs in vm ls, removing a node from a netw
     write(join(www, "index.html"), "hello from the laptop\n");
     const httpd = spawn("nsenter", [`--net=/run/netns/${LAPTOP}`, "busybox", "httpd", "-f", "-p", "8080", "-h", www], { stdio: "ignore" });
     try {
+      // without the DNS proof the node refuses the domain, says which record is missing, and nothing is left
+      const unproven = zgrid(true, "gw", "create", "blog", "--fqdn", "blog.example.org", "--backend", `http://${laptopIp}:8080`);
+      assert.notEqual(unproven.code, 0, unproven.stdout);
+      assert.match(unproven.stdout, /_zgrid\.blog\.example\.org/);
+      assert.ok(!ok<Array<{ metadata?: { kind: string } }>>("contracts", "ls").some((c) => c.metadata?.kind === "gateway"), "the refused gateway left no contract");
+      // a proof naming another twin is refused too
+      ok("dns", "add", "_zgrid.blog.example.org", "--txt", `zgrid-twin=${info.user.twinId + 1}`);
+      const other = zgrid(true, "gw", "create", "blog", "--fqdn", "blog.example.org", "--backend", `http://${laptopIp}:8080`);
+      assert.notEqual(other.code, 0, other.stdout);
+      assert.match(other.stdout, /does not name twin/);
+      ok("dns", "rm", "_zgrid.blog.example.org");
+      const proof = ok<{ name: string; type: string; value: string; published: boolean }>("dns", "prove", "blog.example.org");
+      assert.deepEqual(proof, { name: "_zgrid.blog.example.org", type: "TXT", value: `zgrid-twin=${info.user.twinId}`, published: true });
       const blog = ok<{ fqdn: string; kind: string; nodeId: number; nameContractId: number }>("gw", "create", "blog", "--fqdn", "blog.example.org", "--backend", `http://${laptopIp}:8080`);
       assert.deepEqual([blog.fqdn, blog.kind, blog.nodeId, blog.nameContractId], ["blog.example.org", "fqdn", gwNode.nodeId, 0]);
       await waitFor("the FQDN gateway", () => curl("blog.example.org", 80).stdout, (x) => x.includes("hello from the laptop"));
@@ -176,6 +189,7 @@ describe("zgrid network access, public IPs in vm ls, removing a node from a netw
     assert.equal(sh("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=tls.example.org"]).status, 0);
     const server = spawn("nsenter", [`--net=/run/netns/${LAPTOP}`, "openssl", "s_server", "-accept", "8443", "-cert", cert, "-key", key, "-www", "-quiet"], { stdio: "ignore" });
     try {
+      ok("dns", "prove", "tls.example.org");
       ok("gw", "create", "tlsgw", "--fqdn", "tls.example.org", "--tls-passthrough", "--backend", `${laptopIp}:8443`);
       const r = await waitFor("TLS through the gateway", () => curl("tls.example.org", 443, "https", "-k", "-v"), (x) => x.stdout.includes("s_server"));
       assert.match(r.stderr, /subject: CN=tls\.example\.org/);

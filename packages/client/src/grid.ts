@@ -9,7 +9,7 @@
  * await grid.close();
  * ```
  */
-import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
+import type { Bus } from "@zgrid/bus";
 import { chainTwinDirectory, createGridClient, type GridClient } from "@zgrid/chain/client";
 import { twinKeyFromMnemonic, twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types";
 import type { GridConnection } from "./connect/grid-connection.ts";
@@ -50,10 +50,12 @@ export async function connectGrid(conn: GridConnection, o: { createTwin?: boolea
   let twinId = await chain.twinIdByAccount(key.address);
   if (twinId === 0) {
     if (!o.createTwin) throw new NoFundsError(`account ${key.address} has no twin on this grid`, { hint: "create one with `zgrid twin create` (the account needs gas)" });
+    const { peerIdOfTwinKey } = await import("@zgrid/bus");
     twinId = await chain.createTwin({ peerId: peerIdOfTwinKey(key).toString(), relays: [] });
   }
   let busPromise: Promise<Bus> | undefined;
-  const bus = () => (busPromise ??= createBus({ key, twinId, directory: chainTwinDirectory(chain), listen: [] }));
+  // libp2p is loaded with the first node call: reads that need only the chain never pay for it
+  const bus = () => (busPromise ??= import("@zgrid/bus").then(({ createBus }) => createBus({ key, twinId, directory: chainTwinDirectory(chain), listen: [] })));
   const ctx: DeployContext = { chain, key, twinId, bus };
   const contracts = new ContractService({ chain, twinId });
   const nodes = new NodeFinder({ chain, bus, twinId });

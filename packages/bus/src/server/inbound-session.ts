@@ -76,6 +76,8 @@ export const SESSION_HELLO = "bus.hello";
 type WireError = { code: string; message: string; details?: Record<string, unknown>; hint?: string };
 
 const encoder = new TextEncoder();
+/** How long a request of a twin over its rate may wait for its turn before it is refused. */
+const RATE_WAIT_MS = 2_000;
 
 /** Attaches the request loop to an inbound stream. */
 export function serveInboundStream(stream: Stream, connection: Connection, deps: InboundDeps): void {
@@ -183,9 +185,14 @@ export function serveInboundStream(stream: Stream, connection: Connection, deps:
     if (!remoteAccount || !remoteKey || source.account.toLowerCase() !== remoteAccount.toLowerCase()) {
       return { code: BUS_ERROR_CODES.sourceMismatch, message: `the connected peer is not twin ${envelope.source}`, details: { source: envelope.source, peer: remote.toString() } };
     }
-    if (!deps.limiter.take(envelope.source)) {
+    // Over its rate, a twin's requests wait for their turn (up to RATE_WAIT_MS) instead of being
+    // refused at once: a flooding twin is slowed down to its rate, so it cannot take the node's
+    // time from other twins by retrying refusals as fast as they come back (issue 12's bench).
+    const wait = deps.limiter.reserve(envelope.source, RATE_WAIT_MS);
+    if (wait < 0) {
       return { code: BUS_ERROR_CODES.rateLimited, message: "too many requests", details: { twin: envelope.source }, hint: "slow down and retry later" };
     }
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     if (auth) {
       if (!verifyAuth(auth, remoteKey)) return { code: BUS_ERROR_CODES.badSignature, message: "the request signature is not valid for the source twin" };
       if (sessionTwin === undefined) {

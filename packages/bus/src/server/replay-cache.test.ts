@@ -23,4 +23,15 @@ describe("replay cache and rate limiter", () => {
     assert.equal(limiter.take(7, t0 + 500), true);
     assert.deepEqual([1, 2, 3, 4].map(() => limiter.take(7, t0 + 60_000)), [true, true, true, false]);
   });
+
+  test("reserve: over the rate a twin waits its turn (debt grows), refused only past the longest wait", () => {
+    const limiter = new TwinRateLimiter({ ratePerSecond: 10, burst: 2 });
+    const t0 = 50_000;
+    assert.deepEqual([1, 2].map(() => limiter.reserve(7, 2000, t0)), [0, 0]);
+    assert.deepEqual([1, 2, 3].map(() => Math.round(limiter.reserve(7, 2000, t0))), [100, 200, 300], "each next request one token later");
+    assert.equal(limiter.reserve(8, 2000, t0), 0, "another twin has its own bucket");
+    assert.equal(limiter.reserve(7, 250, t0), -1, "past the longest wait: refused, nothing reserved");
+    assert.equal(Math.round(limiter.reserve(7, 2000, t0 + 300)), 100, "time pays the debt back");
+    assert.equal(limiter.take(7, t0 + 300), false);
+  });
 });

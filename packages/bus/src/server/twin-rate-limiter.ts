@@ -41,10 +41,29 @@ export class TwinRateLimiter {
     return true;
   }
 
+  /**
+   * Reserves the twin's next token: 0 when one is there, else the milliseconds until it will be
+   * (the caller waits that long, then serves the request: a twin over its rate is slowed down to
+   * it, not answered faster with refusals it can retry at once). -1, reserving nothing, when the
+   * wait would pass `maxWaitMs`.
+   */
+  reserve(twinId: number, maxWaitMs: number, now: number = Date.now()): number {
+    if (now >= this.#nextSweep) this.#sweep(now);
+    const rate = Math.max(this.#limit.ratePerSecond, 1e-9);
+    const bucket = this.#buckets.get(twinId) ?? { tokens: this.#limit.burst, updated: now };
+    bucket.tokens = Math.min(this.#limit.burst, bucket.tokens + ((now - bucket.updated) / 1000) * rate);
+    bucket.updated = now;
+    this.#buckets.set(twinId, bucket);
+    const wait = bucket.tokens >= 1 ? 0 : ((1 - bucket.tokens) / rate) * 1000;
+    if (wait > maxWaitMs) return -1;
+    bucket.tokens -= 1;
+    return wait;
+  }
+
   #sweep(now: number): void {
-    // A bucket idle long enough to be full again carries no information.
-    const refill = (this.#limit.burst / Math.max(this.#limit.ratePerSecond, 1e-9)) * 1000;
-    for (const [twin, bucket] of this.#buckets) if (now - bucket.updated > refill) this.#buckets.delete(twin);
+    // A bucket idle long enough to be full again (debts of reservations included) carries no information.
+    const rate = Math.max(this.#limit.ratePerSecond, 1e-9);
+    for (const [twin, bucket] of this.#buckets) if (bucket.tokens + ((now - bucket.updated) / 1000) * rate >= this.#limit.burst) this.#buckets.delete(twin);
     this.#nextSweep = now + 10_000;
   }
 }

@@ -19,7 +19,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { createGridClient, devAccount, startDevChain, type DevChain } from "@zgrid/chain";
 import { startExplorer, startExplorerTwin, type Explorer } from "@zgrid/explorer";
-import { localGridInfoPath, type LocalGridInfo } from "@zgrid/client";
+import { localDnsZonePath, localGridInfoPath, type LocalGridInfo } from "@zgrid/client";
 import { TAGS, packFlist, pushFlist, signFlist, startHub, type Hub } from "@zgrid/flist";
 import { attachHubMetrics } from "@zgrid/flist";
 import { createLogger } from "@zgrid/log";
@@ -27,6 +27,7 @@ import { twinKeyFromPrivateKey } from "@zgrid/types";
 import type { ZosConfigInput } from "@zgrid/zos";
 import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "@zgrid/zos";
 import { buildBusyboxRoot } from "@zgrid/zos/hypervisor";
+import { startLocalDns, type LocalDns } from "./local-dns.ts";
 import { vmStateDirFor } from "./local-grid-paths.ts";
 import { recordProcess } from "./node-processes.ts";
 
@@ -61,6 +62,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
   let chain: DevChain | undefined;
   let hub: Hub | undefined;
   let explorer: { explorer: Explorer; stopBus(): Promise<void> } | undefined;
+  let dns: LocalDns | undefined;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -76,6 +78,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
     await explorer?.stopBus().catch(() => undefined);
     await hub?.close().catch(() => undefined);
     await chain?.stop().catch(() => undefined);
+    await dns?.stop().catch(() => undefined);
   };
   const destroyUnderlay = async () => {
     for (const h of hosts) await h.destroy().catch(() => undefined);
@@ -89,6 +92,9 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
   try {
     if (ports.underlay) underlay = await createUnderlay({ bridge: net.bridge, hostAddress: net.hostAddress, publicGateways: [`${net.publicPrefix}.1/24`] });
     const listenHost = underlay?.hostAddress ?? "127.0.0.1";
+    // the domains' DNS for FQDN gateways' ownership proofs, and the gateway node's domain (A records)
+    const gatewayDomain = `gw.${net.tag}.zgrid.test`;
+    dns = await startLocalDns({ host: listenHost, zoneFile: localDnsZonePath(dataDir), ...(underlay ? { wildcards: [{ suffix: gatewayDomain, address: `${net.prefix}.0.11` }] } : {}) });
     chain = await startDevChain({ port: ports.chain, host: listenHost, stateFile: join(dataDir, "chain.jsonl"), twins: 5 });
     hub = await startHub({ dataDir: join(dataDir, "hub"), port: ports.hub, host: listenHost });
     attachHubMetrics(hub, { blocksDir: join(dataDir, "hub", "blocks") });
@@ -107,9 +113,11 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
         chain: { rpcUrl: chain.rpcUrl, addresses: chain.addresses },
         flist: { requireSignature: true, stores: [`${hub.url}/blocks`], cacheBytes: 512 * 1024 * 1024 },
         // distinct sizes so the node finder has a choice to make: 2, 4, 6 … GiB free for VMs
-        capacity: { cru: 2, mru: (4 + 2 * i) * GiB },
+        // and 4 GiB of HDD (zdb namespaces) on the data dir's disk: a node measures no HDD here
+        capacity: { cru: 2, mru: (4 + 2 * i) * GiB, hru: 4 * GiB },
         location: { city: "Localhost", country: "ZZ" },
-        ...(host ? { bus: { listen: [`/ip4/${host.address}/tcp/0`] }, publicConfig: { ip4: `${host.address}/16`, gw4: underlay!.hostAddress, ...(i === 0 ? { domain: `gw.${net.tag}.zgrid.test` } : {}) } } : {}),
+        ...(host ? { bus: { listen: [`/ip4/${host.address}/tcp/0`] }, publicConfig: { ip4: `${host.address}/16`, gw4: underlay!.hostAddress, ...(i === 0 ? { domain: gatewayDomain } : {}) } } : {}),
+        gateway: { httpPort: 80, httpsPort: 443, fqdnResolvers: [dns.server] },
         intervals: { reconcileMs: 5_000, monitorMs: 2_000, uptimeMs: 60_000 },
         metrics: { port: ports.metrics + i, host: host?.address ?? "127.0.0.1" },
         hypervisor: { accel: o.accel ?? "auto" },
@@ -164,6 +172,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       metrics: { explorer: `${explorer.explorer.url}/metrics`, hub: `${hub.url}/metrics`, ...Object.fromEntries(nodes.map((n, i) => [`node ${n.nodeId}`, `http://${n.address ?? "127.0.0.1"}:${ports.metrics + i}/metrics`])) },
       user: { twinId: user.twinId, privateKey: user.privateKey, address: user.address }, flists: setup.flists, nodes,
       ...(underlay ? { underlay: { bridge: underlay.bridge, hostAddress: underlay.hostAddress, hosts: hosts.map((h) => h.namespace) } } : {}),
+      dns: { server: dns.server, zoneFile: localDnsZonePath(dataDir) },
     };
     gridInfo = info;
     writeInfo();

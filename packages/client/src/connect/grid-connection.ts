@@ -45,6 +45,11 @@ export interface LocalGridInfo {
   metrics?: Record<string, string>;
   /** Set when the nodes run in node hosts on an underlay bridge (`zgrid up --underlay`). */
   underlay?: { bridge: string; hostAddress: string; hosts: string[] };
+  /**
+   * The local grid's DNS server (`ip:port`, the nodes' `gateway.fqdnResolvers`) and its zone file
+   * (`localDnsZone(dataDir)` / `zgrid dns` publish records in it).
+   */
+  dns?: { server: string; zoneFile: string };
 }
 
 export function localGridInfoPath(dataDir: string): string {

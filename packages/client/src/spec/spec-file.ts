@@ -36,7 +36,8 @@
  * ```
  */
 import { readFileSync } from "node:fs";
-import { LineCounter, parseDocument, isNode } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
 import { z } from "zod";
 import { WORKLOAD_NAME } from "@zgrid/types";
 import { InputError, SpecError } from "../errors/client-errors.ts";
@@ -108,6 +109,10 @@ function portGateway(vm: string, p: z.infer<typeof portSchema>): GatewayInput {
 }
 
 /** Reads and checks a spec file. `flists` maps short names (busybox) to URLs. */
+let yaml: typeof Yaml | undefined;
+/** The YAML parser, loaded when a spec is read (commands that read none do not pay for it). */
+const loadYaml = (): typeof Yaml => (yaml ??= createRequire(import.meta.url)("yaml") as typeof Yaml);
+
 export function loadSpec(file: string, o: { flists?: Record<string, string> } = {}): Spec {
   let text: string;
   try {
@@ -119,6 +124,7 @@ export function loadSpec(file: string, o: { flists?: Record<string, string> } = 
 }
 
 export function parseSpec(text: string, file: string, o: { flists?: Record<string, string> } = {}): Spec {
+  const { LineCounter, parseDocument, isNode } = loadYaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length) {

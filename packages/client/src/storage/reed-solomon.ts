@@ -18,22 +18,24 @@ interface RsLib {
   encode(ctx: unknown, sources: number, targets: number, buffer: Buffer, bufferOffset: number, bufferSize: number,
     parity: Buffer, parityOffset: number, paritySize: number, cb: (e: Error | undefined) => void): void;
 }
-const rs = createRequire(import.meta.url)("@ronomon/reed-solomon") as RsLib;
+let lib: RsLib | undefined;
+/** The native library, loaded on first use. */
+const rsLib = (): RsLib => (lib ??= createRequire(import.meta.url)("@ronomon/reed-solomon") as RsLib);
 const contexts = new Map<string, unknown>();
 
 function contextOf(k: number, m: number): unknown {
-  if (!Number.isInteger(k) || !Number.isInteger(m) || k < 1 || m < 1 || k > rs.MAX_K || m > rs.MAX_M) {
-    throw new RangeError(`erasure coding needs 1 <= k <= ${rs.MAX_K} data and 1 <= m <= ${rs.MAX_M} parity shards, got ${k}+${m}`);
+  if (!Number.isInteger(k) || !Number.isInteger(m) || k < 1 || m < 1 || k > rsLib().MAX_K || m > rsLib().MAX_M) {
+    throw new RangeError(`erasure coding needs 1 <= k <= ${rsLib().MAX_K} data and 1 <= m <= ${rsLib().MAX_M} parity shards, got ${k}+${m}`);
   }
   const id = `${k}+${m}`;
   let c = contexts.get(id);
-  if (!c) contexts.set(id, (c = rs.create(k, m)));
+  if (!c) contexts.set(id, (c = rsLib().create(k, m)));
   return c;
 }
 
 function run(k: number, m: number, sources: number, targets: number, data: Buffer, parity: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    rs.encode(contextOf(k, m), sources, targets, data, 0, data.length, parity, 0, parity.length, (e) => (e ? reject(e) : resolve()));
+    rsLib().encode(contextOf(k, m), sources, targets, data, 0, data.length, parity, 0, parity.length, (e) => (e ? reject(e) : resolve()));
   });
 }
 

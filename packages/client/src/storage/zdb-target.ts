@@ -9,7 +9,16 @@
  * await t.set("k", Buffer.from("v")); await t.get("k"); t.close();
  * ```
  */
-import { Redis } from "ioredis";
+
+import { createRequire } from "node:module";
+import type * as Ioredis from "ioredis";
+import type { Redis } from "ioredis";
+
+let ioredis: typeof Ioredis | undefined;
+/** ioredis, loaded on the first connection (SDK users that never store data do not pay for it). */
+function loadIoredis(): typeof Ioredis {
+  return (ioredis ??= createRequire(import.meta.url)("ioredis") as typeof Ioredis);
+}
 
 export interface ZdbTargetInfo {
   host: string;
@@ -34,7 +43,7 @@ export class ZdbTarget {
 
   private connect(): Promise<Redis> {
     if (!this.conn) {
-      const r = new Redis({ host: this.info.host, port: this.info.port, lazyConnect: true, enableReadyCheck: false, enableOfflineQueue: true,
+      const r = new (loadIoredis().Redis)({ host: this.info.host, port: this.info.port, lazyConnect: true, enableReadyCheck: false, enableOfflineQueue: true,
         maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: this.timeoutMs, commandTimeout: this.timeoutMs });
       r.on("error", () => undefined);
       const p = (async () => {

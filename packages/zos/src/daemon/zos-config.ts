@@ -30,7 +30,13 @@ export const zosConfigSchema = z.strictObject({
     /** Relays to hold reservations on (multiaddrs with /p2p/). */
     relays: z.array(z.string()).default([]),
     relayServer: z.boolean().default(false),
-  }).default({ listen: ["/ip4/127.0.0.1/tcp/0"], relays: [], relayServer: false }),
+    /**
+     * Requests per second (and burst) one twin may send this node; above it its requests wait
+     * their turn (bus: up to 2 s, then refused), so one twin's flood cannot take the node's time
+     * from the others (issue 12: bench/hostile). Far above what a client, 3bot or explorer needs.
+     */
+    rate: z.strictObject({ ratePerSecond: z.number().positive().max(100_000), burst: z.number().min(1).max(100_000) }).default({ ratePerSecond: 50, burst: 100 }),
+  }).default({ listen: ["/ip4/127.0.0.1/tcp/0"], relays: [], relayServer: false, rate: { ratePerSecond: 50, burst: 100 } }),
   flist: z.strictObject({
     requireSignature: z.boolean().default(true),
     trustedSigners: z.array(address).optional(),

@@ -79,6 +79,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       listen: stableListen(config.bus.listen, portFile),
       ...(config.bus.announce ? { announce: config.bus.announce } : {}),
       relay: { server: config.bus.relayServer, reserveOn: config.bus.relays },
+      limits: { rate: config.bus.rate },
     });
     await life.start(service("bus", () => undefined, () => bus.stop()));
     rememberPort(bus.addresses(), portFile);

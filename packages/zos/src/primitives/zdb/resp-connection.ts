@@ -41,12 +41,20 @@ export const encode = {
   nil: (): Buffer => Buffer.from("$-1\r\n"),
   bulk: (b: Buffer | string): Buffer => {
     const body = typeof b === "string" ? Buffer.from(b) : b;
-    return Buffer.concat([Buffer.from(`$${body.length}\r\n`), body, Buffer.from("\r\n")]);
+    const head = `$${body.length}\r\n`;
+    const out = Buffer.allocUnsafe(head.length + body.length + 2);
+    out.write(head, 0, "latin1");
+    body.copy(out, head.length);
+    out.write("\r\n", head.length + body.length, "latin1");
+    return out;
   },
   array: (items: Buffer[]): Buffer => Buffer.concat([Buffer.from(`*${items.length}\r\n`), ...items]),
 };
 
+/** Answers one request: a Buffer when the reply is ready at once, else a promise of it; a throw is a `-` reply. */
 export type RespHandler = (args: Buffer[]) => Buffer | Promise<Buffer>;
+
+const joined = (bufs: Buffer[]): Buffer => (bufs.length === 1 ? (bufs[0] as Buffer) : Buffer.concat(bufs));
 
 /** Bytes the parser holds for a request not yet complete. */
 function pendingBytes(p: RedisParser): number {
@@ -99,50 +107,64 @@ export function serveResp(socket: Socket, limits: RespLimits, handle: RespHandle
   });
 
   // Requests start in order as soon as they are parsed (a handler applies its effect before its
-  // first await, so order is kept); replies are written in request order as they settle. So a
-  // pipelining client gets many writes into one fdatasync (group commit).
-  const replies: Array<{ reply: Promise<Buffer>; quit: boolean }> = [];
+  // first await, so order is kept); replies leave in request order as they settle. A reply that is
+  // ready at once (GET, EXISTS, …) costs no promise; every reply ready by the end of a data chunk
+  // leaves in ONE socket write. So a pipelining client gets many replies per syscall and many
+  // writes into one fdatasync (group commit).
+  const replies: Array<{ value: Buffer | undefined; quit: boolean }> = [];
+  const asError = (e: unknown) => encode.error(e instanceof Error ? ((e as { shortMessage?: string }).shortMessage ?? e.message) : String(e));
+  let draining = false;
   function pump(): void {
     while (queue.length && !closed && replies.length < limits.maxQueued) {
       const args = queue.shift() as Buffer[];
-      let p: Promise<Buffer>;
+      const quit = (args[0] as Buffer).length === 4 && (args[0] as Buffer).toString("latin1").toUpperCase() === "QUIT";
+      const slot: { value: Buffer | undefined; quit: boolean } = { value: undefined, quit };
+      replies.push(slot);
+      let r: Buffer | Promise<Buffer>;
       try {
-        p = Promise.resolve(handle(args));
+        r = handle(args);
       } catch (e) {
-        p = Promise.reject(e);
+        r = asError(e);
       }
-      const quit = args[0]?.toString().toUpperCase() === "QUIT";
-      replies.push({ reply: p.catch((e: unknown) => encode.error(e instanceof Error ? ((e as { shortMessage?: string }).shortMessage ?? e.message) : String(e))), quit });
+      if (Buffer.isBuffer(r)) slot.value = r;
+      else {
+        r.then((v) => { slot.value = v; }, (e: unknown) => { slot.value = asError(e); }).finally(() => {
+          flush();
+          pump();
+        });
+      }
       if (quit) {
         queue.length = 0;
         break;
       }
     }
-    void write();
+    flush();
   }
 
-  let writing = false;
-  async function write(): Promise<void> {
-    if (writing) return;
-    writing = true;
-    while (replies.length && !closed) {
-      const next = replies[0] as { reply: Promise<Buffer>; quit: boolean };
-      const out = await next.reply;
-      replies.shift();
-      if (closed) break;
+  function flush(): void {
+    if (closed || draining) return;
+    const out: Buffer[] = [];
+    while (replies.length && (replies[0] as { value: Buffer | undefined }).value !== undefined) {
+      const next = replies.shift() as { value: Buffer; quit: boolean };
+      out.push(next.value);
       if (next.quit) {
         closed = true;
-        socket.end(out);
-        break;
+        socket.end(joined(out));
+        return;
       }
-      if (!socket.writableCorked) {
-        socket.cork(); // replies settled together leave in one write
-        process.nextTick(() => socket.uncork());
-      }
-      if (!socket.write(out)) await new Promise((r) => socket.once("drain", r).once("close", r)); // a client that never reads
-      pump();
-      if (queue.length <= limits.maxQueued / 2 && socket.isPaused()) socket.resume();
     }
-    writing = false;
+    if (out.length === 0) return;
+    if (!socket.write(joined(out))) {
+      // a client that never reads: wait for it instead of buffering more replies
+      draining = true;
+      const go = () => {
+        socket.off("drain", go).off("close", go);
+        draining = false;
+        pump();
+      };
+      socket.once("drain", go).once("close", go);
+      return;
+    }
+    if (queue.length <= limits.maxQueued / 2 && socket.isPaused()) socket.resume();
   }
 }

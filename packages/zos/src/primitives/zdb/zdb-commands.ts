@@ -126,8 +126,11 @@ export class ZdbSession {
     return encode.bulk(`${lines.join("\n")}\n`);
   }
 
-  /** Runs one request; throws ZdbError for a `-` reply. */
-  async run(args: Buffer[]): Promise<Buffer> {
+  /**
+   * Runs one request: the reply at once (reads), or a promise of it (writes wait for their
+   * fdatasync); throws (or rejects with) a ZdbError for a `-` reply.
+   */
+  run(args: Buffer[]): Buffer | Promise<Buffer> {
     const cmd = (args[0] as Buffer).toString("latin1").toUpperCase();
     const arg = (i: number): Buffer => {
       const a = args[i];
@@ -154,11 +157,13 @@ export class ZdbSession {
       case "GET": { arity(1); const v = this.current(false).get(arg(1)); return v ? encode.bulk(v) : encode.nil(); }
       case "MGET": { if (args.length < 2) arity(1); const ns = this.current(false); return encode.array(args.slice(1).map((k) => { const v = ns.get(k); return v ? encode.bulk(v) : encode.nil(); })); }
       case "EXISTS": arity(1); return encode.int(this.current(false).exists(arg(1)) ? 1 : 0);
-      case "SET": { arity(2); const key = await this.current(true).set(arg(1), arg(2)); return key ? encode.bulk(key) : encode.nil(); }
+      case "SET": arity(2); return this.current(true).set(arg(1), arg(2)).then((key) => (key ? encode.bulk(key) : encode.nil()));
       case "DEL": {
         arity(1);
-        if (!(await this.current(true).del(arg(1)))) throw new ZdbRequestError("Key not found");
-        return encode.simple("OK");
+        return this.current(true).del(arg(1)).then((found) => {
+          if (!found) throw new ZdbRequestError("Key not found");
+          return encode.simple("OK");
+        });
       }
       case "SCAN": {
         arity(0, 1);

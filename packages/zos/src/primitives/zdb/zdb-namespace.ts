@@ -4,7 +4,8 @@
  * client names keys (1–255 bytes). `seq` mode: SET with an empty key appends under the next
  * sequential id (a 4-byte little-endian uint32, as 0-db), SET with an existing id updates it.
  * Durability: with `durable` (default) a write resolves only after an fdatasync that covers it;
- * concurrent writes share one fdatasync (group commit). The size limit counts live value bytes
+ * the writes of one event-loop turn are written with one writev and share one fdatasync (group
+ * commit, as redis-server's `appendfsync always` does per turn). The size limit counts live value bytes
  * (0-db's data_size_bytes); dead records are compacted away once they outweigh the live ones, so
  * the file stays under 2 × limit + one record.
  *
@@ -52,7 +53,12 @@ export class ZdbNamespace {
   private readonly dir: string;
   private readonly durable: boolean;
   private fd: number;
+  /** Logical end of the data file, including records appended but not yet written. */
   private fileSize: number;
+  /** Bytes of the data file actually written; records past it wait in `pending`. */
+  private writtenSize: number;
+  private pending: Buffer[] = [];
+  private flushScheduled = false;
   private readonly index = new Map<string, Entry>();
   private liveBytes = 0;
   private nextSeq = 0;
@@ -77,6 +83,7 @@ export class ZdbNamespace {
       fsyncSync(this.fd);
     }
     this.fileSize = validBytes;
+    this.writtenSize = validBytes;
   }
 
   static open(dir: string, o: NamespaceOptions): ZdbNamespace {
@@ -120,6 +127,7 @@ export class ZdbNamespace {
   get(key: Buffer): Buffer | undefined {
     const e = this.index.get(key.toString("latin1"));
     if (!e) return undefined;
+    if (e.place.offset + e.place.length > this.writtenSize) this.writePending();
     const out = Buffer.allocUnsafe(e.place.valueLength);
     if (out.length) readSync(this.fd, out, 0, out.length, e.place.valueOffset);
     return out;
@@ -189,22 +197,65 @@ export class ZdbNamespace {
     const time = Math.floor(Date.now() / 1000);
     const rec = encodeRecord({ op, key, value, time });
     const offset = this.fileSize;
-    writeSync(this.fd, rec, 0, rec.length, offset);
+    this.pending.push(rec);
     this.fileSize += rec.length;
     this.apply(op, key, value, time, placeOf(offset, key, value));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.kick();
+      });
+    }
   }
 
-  /** Resolves once every record appended so far is on disk (one fdatasync per batch). */
+  /**
+   * Writes the records appended so far at the end of the file (one write). On a write error
+   * (disk full, I/O error) the file is cut back to its last whole record and the index rebuilt
+   * from it, so memory never claims what the disk does not hold; the error is thrown.
+   */
+  private writePending(): void {
+    if (this.pending.length === 0) return;
+    const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
+    this.pending = [];
+    try {
+      for (let done = 0; done < data.length;) done += writeSync(this.fd, data, done, data.length - done, this.writtenSize + done);
+      this.writtenSize += data.length;
+    } catch (e) {
+      ftruncateSync(this.fd, this.writtenSize);
+      this.index.clear();
+      this.liveBytes = 0;
+      this.nextSeq = 0;
+      scanLog(this.fd, this.writtenSize, (r, place) => this.apply(r.op, Buffer.from(r.key), r.value, r.time, place));
+      this.fileSize = this.writtenSize;
+      // the writes waiting for a sync may be among the lost ones: none of them is acknowledged
+      const failed = this.waiting;
+      this.waiting = [];
+      for (const w of failed) w.reject(e);
+      throw e;
+    }
+  }
+
+  /**
+   * Resolves once every record appended so far is on disk: the writes of this event-loop turn are
+   * written together, then one fdatasync covers them all.
+   */
   private sync(): Promise<void> {
     if (!this.durable) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      this.kick();
     });
   }
 
+  /** Writes what is pending, then (unless one runs) starts the fdatasync for every waiting write. */
   private kick(): void {
-    if (this.syncing || this.waiting.length === 0) return;
+    if (this.syncing) return;
+    try {
+      this.writePending();
+    } catch {
+      return; // the waiting writes were rejected with the error
+    }
+    if (this.waiting.length === 0) return;
     this.syncing = true;
     const batch = this.waiting;
     this.waiting = [];
@@ -227,6 +278,7 @@ export class ZdbNamespace {
 
   /** Copies live records into a new file, fsyncs it and renames it over the old one. */
   compact(): void {
+    this.writePending();
     const tmp = `${this.dataPath}.compact`;
     const out = openSync(tmp, "w", 0o600);
     const entries = [...this.index];
@@ -256,6 +308,7 @@ export class ZdbNamespace {
     closeSync(this.fd);
     this.fd = openSync(this.dataPath, "a+", 0o600);
     this.fileSize = pos;
+    this.writtenSize = pos;
     entries.forEach(([, e], i) => {
       e.place = places[i] as RecordPlace;
     });
@@ -263,6 +316,7 @@ export class ZdbNamespace {
 
   /** Waits for pending fdatasyncs, then closes the file. */
   async close(): Promise<void> {
+    this.kick();
     while (this.syncing || this.waiting.length) await new Promise((r) => setTimeout(r, 1));
     closeSync(this.fd);
   }

@@ -1,0 +1,101 @@
+// What a user watching the local grid gets, end to end: `zgrid up` starts the explorer and prints
+// its URL and the metrics endpoints; the explorer's API lists the node as up; `zgrid metrics
+// --prometheus DIR` sets up the example Prometheus config (examples/prometheus.yml) and Debian's
+// prometheus scrapes every endpoint of the grid (node daemon, hub, explorer) and a bot's
+// heals counter (@zgrid/bot's metrics hook, registered through targets-bot.json).
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import { createBotMetrics, serveBotMetrics } from "@zgrid/bot";
+import type { LocalGridInfo } from "@zgrid/client";
+
+// Written at the end of the hfix session; the VM lock queue never let it run green before the
+// deadline, so it stays out of the suite until it has: ZGRID_E2E_PENDING=1 runs it (see /work/notes/hfix.md).
+const PENDING = process.env.ZGRID_E2E_PENDING === "1" ? false : "not yet run green (hfix): set ZGRID_E2E_PENDING=1";
+const ZGRID = fileURLToPath(new URL("../bin/zgrid.ts", import.meta.url));
+let dataDir: string;
+
+function zgrid(json: boolean, ...args: string[]) {
+  const r = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, ...(json ? ["--json"] : []), ...args], { encoding: "utf8", timeout: 300_000, env: { ...process.env, ZGRID_LOG_LEVEL: "warn" } });
+  assert.equal(r.status, 0, `zgrid ${args.join(" ")} exited ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T>, good: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await fn();
+      if (good(last)) return last;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+const freePort = () => new Promise<number>((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => {
+    const p = (s.address() as { port: number }).port;
+    s.close(() => resolve(p));
+  });
+});
+
+describe("observability of the local grid", { skip: PENDING, timeout: 600_000 }, () => {
+  let prometheus: ChildProcess | undefined;
+  before(() => {
+    dataDir = mkdtempSync(join(tmpdir(), "zgrid-observe-e2e-"));
+  });
+  after(() => {
+    prometheus?.kill("SIGKILL");
+    spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "down"], { stdio: "ignore", timeout: 120_000 });
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("zgrid up starts the explorer (node up in its API); Prometheus with the example config scrapes node, hub, explorer and a bot", async (t) => {
+    const human = zgrid(false, "up", "--nodes", "1");
+    const info = JSON.parse(zgrid(true, "status")) as { nodes: Array<{ node: number }> };
+    const grid = JSON.parse(zgrid(true, "up", "--nodes", "1")) as LocalGridInfo; // already up: the same grid
+    assert.ok(grid.explorerUrl, "zgrid up reports the explorer");
+    assert.match(human, new RegExp(`explorer +${grid.explorerUrl!.replace(/[./]/g, "\\$&")}`), "and prints its URL");
+    for (const url of Object.values(grid.metrics ?? {})) assert.ok(human.includes(url), `zgrid up prints ${url}`);
+    // the explorer indexed the node and saw it answer: `up` in its API
+    const nodeId = info.nodes[0]!.node;
+    const nodes = await waitFor("the node up in the explorer", async () => (await (await fetch(`${grid.explorerUrl}/api/v1/nodes?status=up`)).json()) as { items: Array<{ id: number; status: string }> },
+      (b) => b.items.some((n) => n.id === nodeId && n.status === "up"));
+    assert.deepEqual(nodes.items.map((n) => n.id), [nodeId]);
+
+    // a bot's metrics endpoint (the hook the 3bot reports its heals to)
+    const bot = createBotMetrics({ bot: "3bot", twin: grid.user.twinId });
+    bot.heal("vm", "ok");
+    const botServer = await serveBotMetrics(bot, { host: "127.0.0.1", port: 0 });
+    t.after(() => botServer.close());
+
+    // the example Prometheus config for this grid, run by Debian's prometheus
+    const prom = join(dataDir, "prom");
+    const setup = JSON.parse(zgrid(true, "metrics", "--prometheus", prom)) as { config: string };
+    writeFileSync(join(prom, "targets-bot.json"), JSON.stringify([{ targets: [new URL(botServer.url).host], labels: { bot: "3bot" } }]));
+    const port = await freePort();
+    prometheus = spawn("prometheus", [`--config.file=${setup.config}`, `--storage.tsdb.path=${join(prom, "data")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: "ignore" });
+    const api = `http://127.0.0.1:${port}/api/v1`;
+    type Targets = { data: { activeTargets: Array<{ labels: { job: string }; health: string; lastError: string }> } };
+    const targets = await waitFor("every target up", async () => (await (await fetch(`${api}/targets`)).json()) as Targets,
+      (b) => b.data.activeTargets.length === 4 && b.data.activeTargets.every((x) => x.health === "up"));
+    assert.deepEqual(targets.data.activeTargets.map((x) => x.labels.job).sort(), ["zgrid-bot", "zgrid-explorer", "zgrid-hub", "zgrid-node"]);
+    // a grid metric of each kind, as Prometheus stored it
+    const query = async (q: string) => ((await (await fetch(`${api}/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
+    for (const [q, job] of [["zgrid_zos_deployments", "zgrid-node"], ["zgrid_explorer_index_lag_blocks", "zgrid-explorer"], ["zgrid_hub_store_blocks", "zgrid-hub"]] as const) {
+      const r = await waitFor(q, () => query(q), (x) => x.length > 0);
+      assert.ok(r.every((s) => s.metric.job === job), `${q} comes from ${job}`);
+    }
+    const heals = await waitFor("the bot's heals", () => query('zgrid_bot_heals_total{kind="vm",outcome="ok"}'), (x) => x.length === 1);
+    assert.equal(heals[0]!.value[1], "1");
+  });
+});
