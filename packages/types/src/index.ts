@@ -38,3 +38,4 @@ export type { ZlogsResult } from "./workloads/zlogs.ts";
 export * from "./node-api/node-api.ts";
 export * from "./net/network-names.ts";
 export * from "./net/network-plan.ts";
+export * from "./net/wake-on-lan.ts";

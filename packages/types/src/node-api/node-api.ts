@@ -72,6 +72,24 @@ export const workloadChangeSchema = z.object({
 
 export interface Accepted { contract_id: number; accepted: true }
 
+/**
+ * `zos.system.power_off`: the node's farm twin (only) asks the node to power off. The node refuses
+ * while it holds workloads or is rented; otherwise it drains (refuses new deployments), reports
+ * `standby` on chain and powers off through its power switch after answering.
+ */
+export const powerOffRequestSchema = z.object({
+  /** Free text for the node's log (why the farm powers it off). */
+  reason: z.string().max(256).default(""),
+}).default({ reason: "" });
+export interface PowerOffAnswer {
+  node_id: number;
+  /** Always `standby`: the chain shows it before the machine goes off. */
+  state: "standby";
+  /** The power switch the node uses (`acpi`, `bmc` = local grid's simulated one). */
+  switch: string;
+}
+export const powerOffAnswerSchema = z.object({ node_id: count, state: z.literal("standby"), switch: z.string().max(32) });
+
 /** Request and response type of every route, by key. */
 export interface NodeApi {
   deploy: { request: Deployment; response: Accepted };
@@ -84,6 +102,7 @@ export interface NodeApi {
   features: { request: Record<string, never>; response: string[] };
   wireguardPorts: { request: Record<string, never>; response: number[] };
   privateIps: { request: { network_name: string }; response: string[] };
+  powerOff: { request: { reason: string }; response: PowerOffAnswer };
 }
 export type NodeRouteKey = keyof NodeApi;
 
@@ -106,6 +125,7 @@ export const NODE_ROUTES = {
   features: { name: "zos.system.node_features_get", request: noRequestSchema, response: z.array(z.string().max(64)).max(256) },
   wireguardPorts: { name: "zos.network.list_wg_ports", request: noRequestSchema, response: z.array(z.number().int().min(0).max(65535)).max(65536) },
   privateIps: { name: "zos.network.list_private_ips", request: networkNameRequestSchema, response: z.array(z.string().max(64)).max(65536) },
+  powerOff: { name: "zos.system.power_off", request: powerOffRequestSchema, response: powerOffAnswerSchema },
 } as const satisfies Record<NodeRouteKey, RouteSpec>;
 
 /** Every route name the node serves. */

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import type { BusHandler, HandlerContext } from "@zgrid/bus";
 import { NODE_ROUTE_NAMES, ValidationError, ZERO_CAPACITY } from "@zgrid/types";
 import type { ProvisionEngine } from "../engine/provision-engine.ts";
+import { NodeDrainingError } from "../power/power-off.ts";
 import { registerRoutes, type RouteDeps } from "./register-routes.ts";
 
 /** The two bus methods routes use, recording what is registered. */
@@ -32,6 +33,10 @@ function deps(calls: string[]): RouteDeps {
     statistics: () => ({ total: cap, used: cap, system: cap, free: cap, users: { deployments: 0, workloads: 0 } }),
     privateIps: (twin, network) => { calls.push(`ips ${twin} ${network}`); return ["10.1.2.3"]; },
     wireguardPorts: () => [3000],
+    power: {
+      powerOff: async (twin, r) => { calls.push(`power-off ${twin} ${r.reason}`); return { node_id: 1, state: "standby", switch: "bmc" }; },
+      assertAccepting: () => { if (calls.includes("draining")) throw new NodeDrainingError("node 1 is powering off"); },
+    },
   };
 }
 
@@ -40,7 +45,7 @@ describe("node routes", () => {
     const bus = recordingBus();
     const unregister = registerRoutes(bus, deps([]));
     assert.deepEqual([...bus.handlers.keys()].sort(), [...NODE_ROUTE_NAMES].sort());
-    assert.equal(bus.handlers.size, 10);
+    assert.equal(bus.handlers.size, 11);
     unregister();
     assert.equal(bus.handlers.size, 0);
   });
@@ -55,7 +60,18 @@ describe("node routes", () => {
     await call("zos.deployment.changes", { contract_id: 3 });
     assert.deepEqual(await call("zos.network.list_private_ips", { network_name: "net" }), ["10.1.2.3"]);
     assert.deepEqual(await call("zos.system.version", {}), { zos: "9.9.9", zinit: "n/a" });
-    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net"]);
+    assert.deepEqual(await call("zos.system.power_off", null, 1), { node_id: 1, state: "standby", switch: "bmc" });
+    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net", "power-off 1 "]);
+  });
+
+  test("while the node drains for a power-off, deploy and update are refused before the engine", async () => {
+    const bus = recordingBus();
+    const calls: string[] = ["draining"];
+    registerRoutes(bus, deps(calls));
+    for (const name of ["zos.deployment.deploy", "zos.deployment.update"]) {
+      await assert.rejects(Promise.resolve().then(() => bus.handlers.get(name)!({}, caller(7))), NodeDrainingError);
+    }
+    assert.deepEqual(calls, ["draining"]);
   });
 
   test("a bad request is refused with a ValidationError before it reaches the engine", async () => {

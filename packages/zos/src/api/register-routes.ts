@@ -15,6 +15,7 @@
 import type { Bus, HandlerContext } from "@zgrid/bus";
 import { NODE_ROUTES, parseNodeRequest, type NodeApi, type NodeRouteKey, type NodeStatistics } from "@zgrid/types";
 import type { ProvisionEngine } from "../engine/provision-engine.ts";
+import type { PowerControl } from "../power/power-off.ts";
 
 export type { NodeStatistics } from "@zgrid/types";
 
@@ -26,6 +27,8 @@ export interface RouteDeps {
   /** Private IPs in use per network of the caller (zos.network.list_private_ips). */
   privateIps(twinId: number, network: string): string[];
   wireguardPorts(): number[];
+  /** Power off by the farm's twin; deploy/update are refused while it drains. */
+  power: Pick<PowerControl, "powerOff" | "assertAccepting">;
 }
 
 type Handlers = {
@@ -35,8 +38,8 @@ type Handlers = {
 function handlers(deps: RouteDeps): Handlers {
   const { engine } = deps;
   return {
-    deploy: (payload, ctx) => engine.deploy(ctx.twinId, payload),
-    update: (payload, ctx) => engine.update(ctx.twinId, payload),
+    deploy: (payload, ctx) => { deps.power.assertAccepting(); return engine.deploy(ctx.twinId, payload); },
+    update: (payload, ctx) => { deps.power.assertAccepting(); return engine.update(ctx.twinId, payload); },
     get: (r, ctx) => engine.get(ctx.twinId, r.contract_id),
     list: (_r, ctx) => engine.list(ctx.twinId),
     changes: (r, ctx) => engine.changes(ctx.twinId, r.contract_id),
@@ -45,6 +48,7 @@ function handlers(deps: RouteDeps): Handlers {
     features: () => deps.features,
     wireguardPorts: () => deps.wireguardPorts(),
     privateIps: (r, ctx) => deps.privateIps(ctx.twinId, r.network_name),
+    powerOff: (r, ctx) => deps.power.powerOff(ctx.twinId, r),
   };
 }
 
