@@ -7,3 +7,6 @@
  * Each part exports its public API from here.
  */
 export const BOT_PACKAGE = "@zgrid/bot";
+
+// farmerbot (src/farmer/)
+export * from "./farmer/index.ts";

@@ -32,6 +32,8 @@ export interface NodeClient {
   features(o?: CallOptions): Promise<string[]>;
   wireguardPorts(o?: CallOptions): Promise<number[]>;
   privateIps(network: string, o?: CallOptions): Promise<string[]>;
+  /** Farm twin only: the idle, unrented node reports standby and powers off (refused otherwise). */
+  powerOff(reason?: string, o?: CallOptions): Promise<NodeApi["powerOff"]["response"]>;
 }
 
 /** A typed client of the node whose twin is `nodeTwinId`, over `bus`. */
@@ -52,5 +54,6 @@ export function nodeClient(bus: Pick<Bus, "request">, nodeTwinId: number): NodeC
     features: (o) => call("features", {}, o),
     wireguardPorts: (o) => call("wireguardPorts", {}, o),
     privateIps: (network, o) => call("privateIps", { network_name: network }, o),
+    powerOff: (reason, o) => call("powerOff", { reason: reason ?? "" }, o),
   };
 }
