@@ -185,7 +185,8 @@ export class Farmerbot {
     if (v.state === "up") {
       if (m.wakingSince !== undefined) {
         this.o.state.state.wakeLatencies = [...this.o.state.state.wakeLatencies, now - m.wakingSince].slice(-1000);
-        m.upSince = now; m.upReason = m.wakeReason ?? "repair"; m.idleSince = now;
+        // upSince = when the wake began: any uptime proof from then on is the fresh one.
+        m.upSince = Math.floor(m.wakingSince); m.upReason = m.wakeReason ?? "repair"; m.idleSince = now;
         delete m.wakingSince; delete m.lastWolAt; delete m.wakeReason;
       }
       m.upSince ??= now;

@@ -6,3 +6,5 @@ export * from "./farmer-state.ts";
 export * from "./wol-sender.ts";
 export * from "./farmerbot.ts";
 export * from "./farmer-bus.ts";
+export * from "./run-farmerbot.ts";
+export * from "./farm-status.ts";
