@@ -98,7 +98,8 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
     }
     for (let t = 0; t < o.hours * 3600; t += o.stepSeconds) {
       await chain.advanceTime(o.stepSeconds);
-      now += o.stepSeconds;
+      // Every transaction moves the chain's clock too: the chain's clock is the simulation's.
+      now = Number((await chain.publicClient.getBlock()).timestamp);
       for (const n of nodes) {
         n.vms = n.vms.filter((v) => v.endsAt > now);
         if (n.bootsAt !== undefined && now >= n.bootsAt) {
