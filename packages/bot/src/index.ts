@@ -17,3 +17,5 @@ export { BotInputError, BotForbiddenError } from "./threebot/bot-errors.ts";
 export type { ServiceView } from "./threebot/reconcile-service.ts";
 export type { Replica, ReplicaState } from "./threebot/observe.ts";
 export { createBotMetrics, serveBotMetrics, type BotMetrics, type HealOutcome } from "./metrics/bot-metrics.ts";
+// farmerbot (src/farmer/)
+export * from "./farmer/index.ts";

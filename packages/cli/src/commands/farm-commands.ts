@@ -1,9 +1,11 @@
 /** `zgrid farm create|ip-add`: farms (farmers). */
 import type { Command } from "commander";
 import { withGrid, type Ctx } from "../context.ts";
+import { registerFarmBotCommands } from "./farm-bot-commands.ts";
 
 export function registerFarmCommands(program: Command, ctx: Ctx): void {
   const farm = program.command("farm").description("farms (farmers)");
+  registerFarmBotCommands(farm, ctx);
   farm.command("create <name>").description("create a farm owned by your twin").action(async (name: string) => {
     const { opts, io } = ctx();
     await withGrid(opts, async (grid) => {

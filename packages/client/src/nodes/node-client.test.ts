@@ -39,4 +39,11 @@ describe("typed node client", () => {
     await assert.rejects(node.statistics(), ValidationError);
     await assert.rejects(node.wireguardPorts(), ValidationError);
   });
+
+  test("power off goes to zos.system.power_off and its answer is checked", async () => {
+    const bus = answeringBus({ [NODE_ROUTES.powerOff.name]: { node_id: 3, state: "standby", switch: "bmc" } });
+    assert.deepEqual(await nodeClient(bus, 9).powerOff("idle"), { node_id: 3, state: "standby", switch: "bmc" });
+    assert.deepEqual(bus.sent, [{ twin: 9, command: "zos.system.power_off", payload: { reason: "idle" }, timeout: undefined }]);
+    await assert.rejects(nodeClient(answeringBus({ [NODE_ROUTES.powerOff.name]: { node_id: 3, state: "up" } }), 9).powerOff(), ValidationError);
+  });
 });

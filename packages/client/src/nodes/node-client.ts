@@ -36,6 +36,8 @@ export interface NodeClient {
   vmLogs(request: NodeApi["vmLogs"]["request"], o?: CallOptions): Promise<VmLogs>;
   /** stop | start | restart a zmachine; answers its state and last console bytes. */
   vmAction(request: NodeApi["vmAction"]["request"], o?: CallOptions): Promise<VmLogs>;
+  /** Farm twin only: the idle, unrented node reports standby and powers off (refused otherwise). */
+  powerOff(reason?: string, o?: CallOptions): Promise<NodeApi["powerOff"]["response"]>;
 }
 
 /** A typed client of the node whose twin is `nodeTwinId`, over `bus`. */
@@ -58,5 +60,6 @@ export function nodeClient(bus: Pick<Bus, "request">, nodeTwinId: number): NodeC
     privateIps: (network, o) => call("privateIps", { network_name: network }, o),
     vmLogs: (request, o) => call("vmLogs", request, o),
     vmAction: (request, o) => call("vmAction", request, o),
+    powerOff: (reason, o) => call("powerOff", { reason: reason ?? "" }, o),
   };
 }

@@ -27,6 +27,8 @@ export interface NodeInfo {
   domain: string;
   /** Answered its statistics just now and its power state is up. */
   up: boolean;
+  /** Powered off by its farm's bot (power target or state down on chain): capacity that can be woken. */
+  standby: boolean;
   rentedBy: number | undefined;
   /** Resources the chain record declares. */
   total: Resources;
@@ -45,6 +47,8 @@ export interface NodeFilter extends Partial<Resources> {
   includeDown?: boolean;
   /** Include nodes rented by another twin (default false). */
   includeRented?: boolean;
+  /** Include standby nodes (default false; `pick` falls back to them as wakeable capacity). */
+  includeStandby?: boolean;
 }
 
 export class NodeFinder {
@@ -82,6 +86,11 @@ export class NodeFinder {
     const candidates = await this.list({ ...filter, cru: undefined, mru: undefined, sru: undefined, hru: undefined });
     const fits = candidates.filter((n) => fitsIn(need, n.free));
     if (fits[0]) return fits[0];
+    // Standby nodes are capacity their farm's bot can wake: offered when no awake node fits
+    // (their chain record's resources stand in for the live figures they cannot give while off).
+    const wakeable = (await this.list({ ...filter, includeStandby: true, cru: undefined, mru: undefined, sru: undefined, hru: undefined }))
+      .filter((n) => n.standby && fitsIn(need, n.free));
+    if (wakeable[0]) return wakeable[0];
     if (candidates.length === 0) {
       throw new NoCapacityError("no node is up that matches the filter", { details: { filter }, hint: "list nodes with `zgrid nodes ls --all`; start a local grid with `zgrid up`" });
     }
@@ -99,17 +108,21 @@ export class NodeFinder {
   private async describe(nodeId: number): Promise<NodeInfo | undefined> {
     const node = await this.chain.getNode(nodeId).catch(() => undefined);
     if (!node || node.id === 0 || node.twinId === 0) return undefined;
+    const off = node.power.state === "down";
     const [rent, farm, stats] = await Promise.all([
       this.chain.rentContractOf(nodeId).catch(() => 0),
       this.chain.getFarm(node.farmId).catch(() => undefined),
-      this.liveStatistics(node.twinId),
+      off ? Promise.resolve(undefined) : this.liveStatistics(node.twinId),
     ]);
     const rentedBy = rent ? (await this.chain.getContract(rent)).twinId : undefined;
     const total = { cru: Number(node.resources.cru), mru: Number(node.resources.mru), sru: Number(node.resources.sru), hru: Number(node.resources.hru) };
+    const standby = node.power.state === "down" || node.power.target === "down";
+    // A standby node gives its declared resources less the node's reserve (max(10% RAM, 2 GiB)), once woken.
+    const wakeFree = { ...total, mru: Math.max(0, total.mru - Math.max(total.mru / 10, 2 * 1024 ** 3)) };
     return {
       nodeId, farmId: node.farmId, twinId: node.twinId, country: node.location.country, city: node.location.city, domain: node.publicConfig.domain,
-      up: stats !== undefined && node.power.state === "up" && node.power.target === "up",
-      rentedBy, total, free: stats ? resourcesOf(stats.free) : { cru: 0, mru: 0, sru: 0, hru: 0 },
+      up: stats !== undefined && node.power.state === "up" && node.power.target === "up", standby,
+      rentedBy, total, free: stats ? resourcesOf(stats.free) : standby ? wakeFree : { cru: 0, mru: 0, sru: 0, hru: 0 },
       freePublicIps: farm ? farm.publicIps.filter((ip) => ip.contractId === 0).length : 0,
       deployments: stats?.users.deployments ?? 0,
     };
@@ -134,7 +147,7 @@ function fitsIn(need: Resources, free: Resources): boolean {
 }
 
 function matches(n: NodeInfo, f: NodeFilter, me: number): boolean {
-  if (!f.includeDown && !n.up) return false;
+  if (!f.includeDown && !n.up && !(f.includeStandby && n.standby)) return false;
   if (!f.includeRented && n.rentedBy !== undefined && n.rentedBy !== me) return false;
   if (f.farmId !== undefined && n.farmId !== f.farmId) return false;
   if (f.country !== undefined && n.country.toLowerCase() !== f.country.toLowerCase()) return false;

@@ -23,6 +23,7 @@ import { vmModelSchema, vmNeeds, vmWorkloads, type VmModel, type VmModelInput } 
 import type { NetworkService } from "../networks/network-service.ts";
 import type { NodeFinder } from "../nodes/node-finder.ts";
 import { zodToInputError } from "../models/zod-errors.ts";
+import { wakeNode } from "../nodes/wake-node.ts";
 import { nodeClient } from "../nodes/node-client.ts";
 
 export interface VmInfo {
@@ -172,11 +173,20 @@ export class VmService {
     const need = vmNeeds(vm);
     if (vm.node === undefined) {
       progress("finding a node");
-      const n = await this.nodes.pick(need, { ...(vm.farm ? { farmId: vm.farm } : {}), ...(vm.country ? { country: vm.country } : {}), ...(vm.public_ip ? { publicIps: 1 } : {}) });
+      let n = await this.nodes.pick(need, { ...(vm.farm ? { farmId: vm.farm } : {}), ...(vm.country ? { country: vm.country } : {}), ...(vm.public_ip ? { publicIps: 1 } : {}) });
+      if (n.standby) {
+        progress(`picked node ${n.nodeId}: in standby, its farm's bot wakes it`);
+        await wakeNode({ chain: this.chain, bus: await this.ctx.bus() }, n.nodeId, { onProgress: progress });
+        n = await this.nodes.get(n.nodeId);
+      }
       progress(`picked node ${n.nodeId} (${formatBytes(n.free.mru)} memory free)`);
       return n;
     }
-    const n = await this.nodes.get(vm.node);
+    let n = await this.nodes.get(vm.node);
+    if (n.standby) {
+      await wakeNode({ chain: this.chain, bus: await this.ctx.bus() }, n.nodeId, { onProgress: progress });
+      n = await this.nodes.get(vm.node);
+    }
     if (!n.up) throw new NoCapacityError(`node ${vm.node} is not answering`, { details: { nodeId: vm.node }, hint: "pick another node (`zgrid nodes ls`) or leave --node out" });
     if (need.mru > n.free.mru) throw new NoCapacityError(`node ${vm.node} has ${formatBytes(n.free.mru)} memory free, the VM needs ${formatBytes(need.mru)}`, { details: { nodeId: vm.node, free: n.free }, hint: "ask for less or leave --node out" });
     if (vm.public_ip && n.freePublicIps < 1) throw new NoCapacityError(`the farm of node ${vm.node} has no free public IP`, { details: { nodeId: vm.node, farmId: n.farmId }, hint: "leave --node out to find one, or ask the farmer for IPs" });

@@ -105,6 +105,23 @@ export const vmActionRequestSchema = z.object({
   ...vmRef,
   action: z.enum(VM_ACTIONS, { error: "stop, start or restart" }),
 });
+/**
+ * `zos.system.power_off`: the node's farm twin (only) asks the node to power off. The node refuses
+ * while it holds workloads or is rented; otherwise it drains (refuses new deployments), reports
+ * `standby` on chain and powers off through its power switch after answering.
+ */
+export const powerOffRequestSchema = z.object({
+  /** Free text for the node's log (why the farm powers it off). */
+  reason: z.string().max(256).default(""),
+}).default({ reason: "" });
+export interface PowerOffAnswer {
+  node_id: number;
+  /** Always `standby`: the chain shows it before the machine goes off. */
+  state: "standby";
+  /** The power switch the node uses (`acpi`, `bmc` = local grid's simulated one). */
+  switch: string;
+}
+export const powerOffAnswerSchema = z.object({ node_id: count, state: z.literal("standby"), switch: z.string().max(32) });
 
 /** Request and response type of every route, by key. */
 export interface NodeApi {
@@ -120,6 +137,7 @@ export interface NodeApi {
   privateIps: { request: { network_name: string }; response: string[] };
   vmLogs: { request: z.input<typeof vmLogsRequestSchema>; response: VmLogs };
   vmAction: { request: z.input<typeof vmActionRequestSchema>; response: VmLogs };
+  powerOff: { request: { reason: string }; response: PowerOffAnswer };
 }
 export type NodeRouteKey = keyof NodeApi;
 
@@ -144,6 +162,7 @@ export const NODE_ROUTES = {
   privateIps: { name: "zos.network.list_private_ips", request: networkNameRequestSchema, response: z.array(z.string().max(64)).max(65536) },
   vmLogs: { name: "zos.zmachine.logs", request: vmLogsRequestSchema, response: vmLogsSchema },
   vmAction: { name: "zos.zmachine.action", request: vmActionRequestSchema, response: vmLogsSchema },
+  powerOff: { name: "zos.system.power_off", request: powerOffRequestSchema, response: powerOffAnswerSchema },
 } as const satisfies Record<NodeRouteKey, RouteSpec>;
 
 /** Every route name the node serves. */

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import type { BusHandler, HandlerContext } from "@zgrid/bus";
 import { NODE_ROUTE_NAMES, ValidationError, ZERO_CAPACITY } from "@zgrid/types";
 import type { ProvisionEngine } from "../engine/provision-engine.ts";
+import { NodeDrainingError } from "../power/power-off.ts";
 import { registerRoutes, type RouteDeps } from "./register-routes.ts";
 
 /** The two bus methods routes use, recording what is registered. */
@@ -36,6 +37,10 @@ function deps(calls: string[]): RouteDeps {
       logs: async (twin, r) => { calls.push(`logs ${twin} ${r.contract_id} ${r.name}`); return { log: "", offset: 0, size: 0, state: "stopped", reason: "" }; },
       action: async (twin, r) => { calls.push(`action ${twin} ${r.name} ${r.action}`); return { log: "", offset: 0, size: 0, state: "running", reason: "" }; },
     },
+    power: {
+      powerOff: async (twin, r) => { calls.push(`power-off ${twin} ${r.reason}`); return { node_id: 1, state: "standby", switch: "bmc" }; },
+      assertAccepting: () => { if (calls.includes("draining")) throw new NodeDrainingError("node 1 is powering off"); },
+    },
   };
 }
 
@@ -44,7 +49,7 @@ describe("node routes", () => {
     const bus = recordingBus();
     const unregister = registerRoutes(bus, deps([]));
     assert.deepEqual([...bus.handlers.keys()].sort(), [...NODE_ROUTE_NAMES].sort());
-    assert.equal(bus.handlers.size, 12);
+    assert.equal(bus.handlers.size, 13);
     unregister();
     assert.equal(bus.handlers.size, 0);
   });
@@ -61,7 +66,18 @@ describe("node routes", () => {
     assert.deepEqual(await call("zos.system.version", {}), { zos: "9.9.9", zinit: "n/a" });
     await call("zos.zmachine.logs", { contract_id: 4, name: "web" });
     await call("zos.zmachine.action", { contract_id: 4, name: "web", action: "restart" }, 9);
-    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net", "logs 7 4 web", "action 9 web restart"]);
+    assert.deepEqual(await call("zos.system.power_off", null, 1), { node_id: 1, state: "standby", switch: "bmc" });
+    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net", "logs 7 4 web", "action 9 web restart", "power-off 1 "]);
+  });
+
+  test("while the node drains for a power-off, deploy and update are refused before the engine", async () => {
+    const bus = recordingBus();
+    const calls: string[] = ["draining"];
+    registerRoutes(bus, deps(calls));
+    for (const name of ["zos.deployment.deploy", "zos.deployment.update"]) {
+      await assert.rejects(Promise.resolve().then(() => bus.handlers.get(name)!({}, caller(7))), NodeDrainingError);
+    }
+    assert.deepEqual(calls, ["draining"]);
   });
 
   test("a bad request is refused with a ValidationError before it reaches the engine", async () => {

@@ -16,6 +16,7 @@ import type { Bus, HandlerContext } from "@zgrid/bus";
 import { NODE_ROUTES, parseNodeRequest, type NodeApi, type NodeRouteKey, type NodeStatistics } from "@zgrid/types";
 import type { ProvisionEngine } from "../engine/provision-engine.ts";
 import type { VmControl } from "../primitives/zmachine/vm-control.ts";
+import type { PowerControl } from "../power/power-off.ts";
 
 export type { NodeStatistics } from "@zgrid/types";
 
@@ -29,6 +30,8 @@ export interface RouteDeps {
   wireguardPorts(): number[];
   /** The owner's hand on a zmachine: console, stop/start/restart. */
   vms: Pick<VmControl, "logs" | "action">;
+  /** Power off by the farm's twin; deploy/update are refused while it drains. */
+  power: Pick<PowerControl, "powerOff" | "assertAccepting">;
 }
 
 type Handlers = {
@@ -38,8 +41,8 @@ type Handlers = {
 function handlers(deps: RouteDeps): Handlers {
   const { engine } = deps;
   return {
-    deploy: (payload, ctx) => engine.deploy(ctx.twinId, payload),
-    update: (payload, ctx) => engine.update(ctx.twinId, payload),
+    deploy: (payload, ctx) => { deps.power.assertAccepting(); return engine.deploy(ctx.twinId, payload); },
+    update: (payload, ctx) => { deps.power.assertAccepting(); return engine.update(ctx.twinId, payload); },
     get: (r, ctx) => engine.get(ctx.twinId, r.contract_id),
     list: (_r, ctx) => engine.list(ctx.twinId),
     changes: (r, ctx) => engine.changes(ctx.twinId, r.contract_id),
@@ -50,6 +53,7 @@ function handlers(deps: RouteDeps): Handlers {
     privateIps: (r, ctx) => deps.privateIps(ctx.twinId, r.network_name),
     vmLogs: (r, ctx) => deps.vms.logs(ctx.twinId, r),
     vmAction: (r, ctx) => deps.vms.action(ctx.twinId, r),
+    powerOff: (r, ctx) => deps.power.powerOff(ctx.twinId, r),
   };
 }
 

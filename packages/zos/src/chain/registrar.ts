@@ -21,9 +21,13 @@ export interface RegistrarChain {
   nodeIdByTwin(twinId: number): Promise<number>;
   registerNode(input: NodeRegistration): Promise<number>;
   updateNode(nodeId: number, input: NodeRegistration): Promise<void>;
-  getNode(nodeId: number): Promise<{ farmId: number; resources: { cru: bigint; mru: bigint; sru: bigint; hru: bigint }; publicConfig: { ip4: string; gw4: string; ip6: string; gw6: string; domain: string }; location: { city: string; country: string } }>;
+  getNode(nodeId: number): Promise<{ farmId: number; resources: { cru: bigint; mru: bigint; sru: bigint; hru: bigint }; publicConfig: { ip4: string; gw4: string; ip6: string; gw6: string; domain: string }; location: { city: string; country: string };
+    interfaces?: NodeInterface[]; power?: { state: "up" | "down" } }>;
   reportUptime(uptime: bigint, timestamp?: bigint): Promise<void>;
+  setPowerState?(up: boolean): Promise<void>;
 }
+
+export interface NodeInterface { name: string; mac: string; ips: string[] }
 
 export interface NodeRegistration {
   farmId: number;
@@ -31,6 +35,7 @@ export interface NodeRegistration {
   location?: { city?: string; country?: string; latitude?: string; longitude?: string };
   publicConfig?: { ip4?: string; gw4?: string; ip6?: string; gw6?: string; domain?: string };
   virtualized?: boolean;
+  interfaces?: NodeInterface[];
 }
 
 export interface RegisterOptions {
@@ -41,6 +46,8 @@ export interface RegisterOptions {
   capacity: Capacity;
   location?: { city?: string; country?: string };
   publicConfig?: { ip4?: string; gw4?: string; ip6?: string; gw6?: string; domain?: string };
+  /** The underlay NIC(s) with their MAC: the farm's bot wakes the node by a magic packet to it. */
+  interfaces?: NodeInterface[];
   log: Logger;
 }
 
@@ -67,6 +74,7 @@ export async function registerNode(chain: RegistrarChain, o: RegisterOptions): P
     location: o.location ?? {},
     publicConfig: o.publicConfig ?? {},
     virtualized: true,
+    ...(o.interfaces ? { interfaces: o.interfaces } : {}),
   };
   let nodeId = await chain.nodeIdByTwin(twinId);
   if (nodeId === 0) {
@@ -76,10 +84,16 @@ export async function registerNode(chain: RegistrarChain, o: RegisterOptions): P
     const n = await chain.getNode(nodeId);
     const same = n.farmId === o.farmId && n.resources.cru === input.resources.cru && n.resources.mru === input.resources.mru
       && n.resources.sru === input.resources.sru && n.resources.hru === input.resources.hru
-      && n.publicConfig.ip4 === (o.publicConfig?.ip4 ?? "") && n.publicConfig.domain === (o.publicConfig?.domain ?? "");
+      && n.publicConfig.ip4 === (o.publicConfig?.ip4 ?? "") && n.publicConfig.domain === (o.publicConfig?.domain ?? "")
+      && (o.interfaces === undefined || JSON.stringify(n.interfaces ?? []) === JSON.stringify(o.interfaces));
     if (!same) {
       await chain.updateNode(nodeId, input);
       o.log.info({ node: nodeId }, "node record updated");
+    }
+    // A node that starts is up: after a standby (woken by its farm's bot) the chain learns it here.
+    if (n.power?.state === "down" && chain.setPowerState) {
+      await chain.setPowerState(true);
+      o.log.info({ node: nodeId }, "power state up reported (woken from standby)");
     }
   }
   return { twinId, nodeId };

@@ -87,6 +87,16 @@ export const zosConfigSchema = z.strictObject({
   hypervisor: z.strictObject({ accel: z.enum(["auto", "kvm", "tcg"]).default("auto"), guestDir: z.string().optional() }).default({ accel: "auto" }),
   /** Prometheus text endpoint (GET /metrics) on this port; absent = none. */
   metrics: z.strictObject({ port: z.number().int().min(0).max(65535), host: z.string().default("127.0.0.1") }).optional(),
+  /**
+   * The power switch (src/power/power-switch.ts): `acpi` on servers (WoL armed on `nic`, rtcwake
+   * off with an RTC alarm after `wakeAfterSeconds`), `bmc` under the local grid's simulated BMC,
+   * `none` (default): the node refuses to power off. `nic` is also the MAC registered on chain.
+   */
+  power: z.strictObject({
+    switch: z.enum(["none", "acpi", "bmc"]).default("none"),
+    nic: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).default("eth0"),
+    wakeAfterSeconds: z.number().int().min(60).default(20 * 3600),
+  }).default({ switch: "none", nic: "eth0", wakeAfterSeconds: 20 * 3600 }),
   intervals: z.strictObject({
     reconcileMs: z.number().int().min(100).default(600_000),
     uptimeMs: z.number().int().min(1000).default(40 * 60_000),

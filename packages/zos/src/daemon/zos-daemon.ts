@@ -41,6 +41,8 @@ import { createManagers } from "./create-managers.ts";
 import { intervalService, Lifecycle, service } from "./lifecycle.ts";
 import type { ZosConfig } from "./zos-config.ts";
 import { EgressPolicy } from "../egress/egress-policy.ts";
+import { PowerControl } from "../power/power-off.ts";
+import { createPowerSwitch, macOf } from "../power/power-switch.ts";
 
 export const ZOS_VERSION = "0.1.0";
 
@@ -85,7 +87,11 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     rememberPort(bus.addresses(), portFile);
     const addresses = [...bus.addresses().map((a) => a.replace(/\/p2p\/[^/]+$/, "")).filter((a) => !a.includes("/p2p-circuit")), ...config.bus.relays];
     const total = measureCapacity(config.dataDir, config.capacity);
-    const { nodeId } = await registerNode(chain, { farmId: config.farmId, peerId, addresses, capacity: total, location: config.location, publicConfig: config.publicConfig, log });
+    const powerSwitch = createPowerSwitch(config.power);
+    const mac = config.power.switch === "none" ? undefined : macOf(config.power.nic);
+    const interfaces = mac ? [{ name: config.power.nic, mac, ips: [] as string[] }] : undefined;
+    const { nodeId } = await registerNode(chain, { farmId: config.farmId, peerId, addresses, capacity: total, location: config.location, publicConfig: config.publicConfig, log, ...(interfaces ? { interfaces } : {}) });
+    await powerSwitch.prepare();
     const nlog = log.child({ node: nodeId });
 
     const store = openDeploymentStore(join(config.dataDir, "zos.db"));
@@ -121,9 +127,15 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       quotas: config.quotas, installTimeoutMs: config.limits.installTimeoutMs });
     await life.start(service("engine", () => undefined, () => engine.queue.idle()));
 
+    const power = new PowerControl({
+      nodeId, farmId: config.farmId, chain, switchKind: powerSwitch.kind, log: nlog,
+      liveDeployments: () => store.list().filter((d) => !isDeleted(d)).length,
+      // The daemon stops everything (VMs: none, it was idle), then the switch cuts the power.
+      onOff: () => void life.stop().then(() => powerSwitch.off()).catch((e: unknown) => nlog.error({ err: e }, "power off failed")),
+    });
     let unregisterRoutes = () => undefined as void;
     await life.start(service("routes", () => (unregisterRoutes = registerRoutes(bus, {
-      engine,
+      engine, power,
       version: ZOS_VERSION,
       features: Object.keys(managers),
       statistics: () => statistics(store, total),

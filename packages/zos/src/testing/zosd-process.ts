@@ -21,6 +21,42 @@ import { chainTwinDirectory } from "@zgrid/chain";
 import type { Twin } from "./node-fixture.ts";
 
 const ZOSD = fileURLToPath(new URL("../../bin/zosd.ts", import.meta.url));
+const ZBMC = fileURLToPath(new URL("../../bin/zbmc.ts", import.meta.url));
+
+/** The local grid's simulated BMC wrapping a zosd command (run it inside the node host). */
+export function zbmcCommand(stateDir: string, zosd: [string, string[]], o: { on: boolean }): [string, string[]] {
+  return [process.execPath, ["--disable-warning=ExperimentalWarning", ZBMC, "--nic", "eth0", "--state", stateDir, ...(o.on ? ["--on"] : []), "--", zosd[0], ...zosd[1]]];
+}
+
+/**
+ * A BMC process and the zosd it powers: `events` collects its JSON event lines ({"bmc":…}),
+ * `ready()` resolves at zosd's next ready line (after a wake too).
+ */
+export interface BmcProcess {
+  process: ChildProcess;
+  events: Array<Record<string, unknown>>;
+  ready(): Promise<{ twinId: number; nodeId: number }>;
+}
+
+export function startBmcProcess(cmd: string, args: string[]): BmcProcess {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "warn" } });
+  const events: Array<Record<string, unknown>> = [];
+  let waiters: Array<{ resolve: (r: { twinId: number; nodeId: number }) => void; reject: (e: Error) => void }> = [];
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    let j: Record<string, unknown>;
+    try { j = JSON.parse(line) as Record<string, unknown>; } catch { return; }
+    if ("bmc" in j) events.push({ ...j, at: Date.now() });
+    else if ("ready" in j) {
+      const w = waiters; waiters = [];
+      for (const x of w) {
+        if (j.ready) x.resolve({ twinId: j.twinId as number, nodeId: j.nodeId as number });
+        else x.reject(new Error(`zosd failed: ${JSON.stringify(j.error)}`));
+      }
+    }
+  });
+  child.once("exit", (code) => { for (const x of waiters) x.reject(new Error(`zbmc exited (${code})`)); waiters = []; });
+  return { process: child, events, ready: () => new Promise((resolve, reject) => waiters.push({ resolve, reject })) };
+}
 
 /** The command line that runs zosd with `configPath`. */
 export function zosdCommand(configPath: string): [string, string[]] {

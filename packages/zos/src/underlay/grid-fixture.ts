@@ -22,7 +22,7 @@ import { buildBusyboxRoot } from "../hypervisor/test-fixtures.ts";
 import type { ZosConfigInput } from "../daemon/zos-config.ts";
 import { networkNames } from "../primitives/node-paths.ts";
 import type { Twin } from "../testing/node-fixture.ts";
-import { fundNode, nodeAccount, publishFlist, startZosd, testTwin, zosdCommand } from "../testing/zosd-process.ts";
+import { fundNode, nodeAccount, publishFlist, startBmcProcess, startZosd, testTwin, zbmcCommand, zosdCommand, type BmcProcess } from "../testing/zosd-process.ts";
 import { startTestDns, type TestDns } from "../testing/dns-server.ts";
 import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "./underlay.ts";
 
@@ -40,6 +40,8 @@ export interface GridNode {
   start(): Promise<void>;
   /** SIGKILLs the running zosd (VMs, mounts and networks stay). */
   kill(): void;
+  /** With `bmc: true`: the node's simulated BMC (its events, zosd's next ready line). */
+  bmc?: BmcProcess;
 }
 
 export interface GridFixture {
@@ -57,7 +59,11 @@ export interface GridFixture {
   stop(): Promise<void>;
 }
 
-export async function startGridFixture(o: { nodes: number; entrypoint: string; domain?: string; subnetOctet?: number }): Promise<GridFixture> {
+/**
+ * `bmc: true` runs each zosd under the local grid's simulated BMC (power switch `bmc`): it powers
+ * off by `zos.system.power_off` and on again by a Wake-on-LAN magic packet on the underlay.
+ */
+export async function startGridFixture(o: { nodes: number; entrypoint: string; domain?: string; subnetOctet?: number; bmc?: boolean }): Promise<GridFixture> {
   const tmp = mkdtempSync(join(tmpdir(), "zgrid-net-"));
   const octet = o.subnetOctet ?? 249;
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(tmp, { recursive: true, force: true })];
@@ -65,6 +71,8 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
   const networks: Array<[number, string]> = [];
   const stop = async () => {
     for (const n of nodes) n.process?.kill("SIGKILL");
+    // A BMC's zosd outlives the BMC's SIGKILL (its own pidfile says which it is).
+    for (const n of nodes) if (n.bmc) for (const pid of readPidFile(join(n.dataDir, "bmc", "zosd.pid"))) killPid(pid);
     for (const n of nodes) for (const id of await n.hypervisor.list().catch(() => [])) await n.hypervisor.delete(id).catch(() => undefined);
     for (const n of nodes) {
       // HAProxy and wireguard-go daemonize (they outlive zosd, like the VMs): end them by pid.
@@ -111,6 +119,15 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
       const node: GridNode = {
         host, twinId: 0, nodeId: 0, account: "", dataDir, hypervisor: new Hypervisor({ stateDir: vmStateDir }), configPath,
         async start() {
+          if (o.bmc) {
+            const bmc = startBmcProcess(...host.command(...zbmcCommand(join(dataDir, "bmc"), zosdCommand(configPath), { on: true })));
+            node.bmc = bmc;
+            node.process = bmc.process;
+            const r = await bmc.ready();
+            node.twinId = r.twinId;
+            node.nodeId = r.nodeId;
+            return;
+          }
           const ready = await startZosd(cmd, args, (child) => (node.process = child));
           node.process = ready.process;
           node.twinId = ready.twinId;
@@ -133,6 +150,7 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
         hypervisor: { accel: "tcg" },
         publicConfig: { ip6: `${v6Prefix(octet)}${11 + i}/64`, gw6: `${v6Prefix(octet)}1`, ...(o.domain && i === 0 ? { domain: o.domain } : {}) },
         gateway: { httpPort: 80, httpsPort: 443, fqdnResolvers: [dns.server] },
+        ...(o.bmc ? { power: { switch: "bmc" as const, nic: "eth0" } } : {}),
       };
       writeFileSync(configPath, JSON.stringify(config));
       node.account = nodeAccount(cmd, args);
@@ -154,6 +172,14 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
 /** The underlay's stand-in farm IPv6 range (a ULA): `fd85:<octet>::`. */
 export function v6Prefix(octet: number): string {
   return `fd85:${octet.toString(16)}::`;
+}
+
+function readPidFile(file: string): number[] {
+  try {
+    return readFileSync(file, "utf8").split(/\s+/).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  } catch {
+    return [];
+  }
 }
 
 function killPid(pid: number): void {

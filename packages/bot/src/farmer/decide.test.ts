@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { decide, minAwake, type NodeMemory, type NodeView } from "./decide.ts";
+import { parseFarmerPolicy } from "./farmer-policy.ts";
+
+const policy = parseFarmerPolicy({ farmId: 1, minAwakeNodes: 1, idleMinutes: 30, uptimeWakeHours: 20, wakeAtUsedPercent: 80 });
+const NOW = 1_000_000;
+const node = (id: number, o: Partial<NodeView> = {}): NodeView => ({
+  nodeId: id, twinId: id + 10, mac: `02:00:00:00:00:0${id}`, target: "up", state: "up", rented: false, deployments: 0, usedCru: 0, totalCru: 16, lastUptimeReport: NOW - 60, ...o,
+});
+const idleFor = (minutes: number): NodeMemory => ({ idleSince: NOW - minutes * 60 });
+
+describe("farmerbot decisions", () => {
+  test("idle nodes past T go to standby, longest idle first, keeping the minimum awake", () => {
+    const mem = new Map([[1, idleFor(40)], [2, idleFor(90)], [3, idleFor(10)]]);
+    assert.deepEqual(decide(policy, [node(1), node(2), node(3)], mem, NOW), [
+      { kind: "off", nodeId: 2, reason: "idle 90 min" }, { kind: "off", nodeId: 1, reason: "idle 40 min" }]);
+    const two = parseFarmerPolicy({ farmId: 1, minAwakeNodes: 0, minAwakePercent: 67 });
+    assert.equal(minAwake(two, 3), 3);
+    assert.deepEqual(decide(two, [node(1), node(2), node(3)], mem, NOW), []);
+  });
+
+  test("a rented node, one with workloads or one that does not answer is never powered off", () => {
+    const mem = new Map([[1, idleFor(600)], [2, idleFor(600)], [3, idleFor(600)], [4, idleFor(600)]]);
+    const p0 = parseFarmerPolicy({ farmId: 1, minAwakeNodes: 0 });
+    const actions = decide(p0, [node(1, { rented: true }), node(2, { deployments: 1, usedCru: 2 }), node(3, { deployments: undefined }), node(4)], mem, NOW);
+    assert.deepEqual(actions, [{ kind: "off", nodeId: 4, reason: "idle 600 min" }]);
+  });
+
+  test("standby nodes are woken for their uptime proof, and go back once it is on chain", () => {
+    const stale = node(2, { state: "down", target: "down", lastUptimeReport: NOW - 21 * 3600 });
+    assert.deepEqual(decide(policy, [node(1), stale], new Map(), NOW), [{ kind: "wake", nodeId: 2, reason: "uptime" }]);
+    const fresh = node(2, { state: "up", target: "up", lastUptimeReport: NOW - 5 });
+    const mem = new Map<number, NodeMemory>([[2, { upSince: NOW - 30, upReason: "uptime", idleSince: NOW - 30 }]]);
+    assert.deepEqual(decide(policy, [node(1, { deployments: 1 }), fresh], mem, NOW), [{ kind: "off", nodeId: 2, reason: "uptime proof done" }]);
+  });
+
+  test("the minimum and the capacity threshold wake standby nodes; a slow wake gets another packet", () => {
+    const down = (id: number) => node(id, { state: "down", target: "down" });
+    assert.deepEqual(decide(policy, [down(1), down(2)], new Map(), NOW), [{ kind: "wake", nodeId: 1, reason: "minimum" }]);
+    assert.deepEqual(decide(policy, [node(1, { deployments: 3, usedCru: 14 }), down(2)], new Map(), NOW), [{ kind: "wake", nodeId: 2, reason: "capacity" }]);
+    const waking = new Map<number, NodeMemory>([[2, { wakingSince: NOW - 400, lastWolAt: NOW - 301, wakeReason: "capacity" }]]);
+    assert.deepEqual(decide(policy, [node(1, { deployments: 3, usedCru: 14 }), down(2)], waking, NOW), [{ kind: "resend", nodeId: 2 }]);
+  });
+
+  test("powering off never pushes the awake nodes over the capacity threshold", () => {
+    const mem = new Map([[2, idleFor(60)]]);
+    assert.deepEqual(decide(policy, [node(1, { deployments: 2, usedCru: 14 }), node(2)], mem, NOW), []);
+  });
+
+  test("repairs after a crash mid-action: target left down on a busy node, target up on a node nobody wakes", () => {
+    assert.deepEqual(decide(policy, [node(1, { target: "down", deployments: 1 }), node(2, { state: "down", target: "up" })], new Map(), NOW),
+      [{ kind: "target-up", nodeId: 1 }, { kind: "wake", nodeId: 2, reason: "repair" }]);
+  });
+});

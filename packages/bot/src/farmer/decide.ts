@@ -1,0 +1,129 @@
+/**
+ * The farmerbot's decision, a pure function of what it observed (chain + nodes), what it remembers
+ * (per-node memory, persisted) and its policy: level-based, so running it again after a crash or a
+ * missed pass converges to the same place.
+ *
+ * Rules, in order:
+ * - never power off a node that is rented, holds workloads, or did not answer (unknown = busy);
+ * - a standby node whose last uptime proof on chain is older than `uptimeWakeHours` is woken so it
+ *   proves uptime, and powered off again as soon as it did (if still idle);
+ * - keep max(minAwakeNodes, minAwakePercent of the farm) nodes awake (awake = up or waking);
+ * - wake one more node when the awake nodes' used vCPUs pass `wakeAtUsedPercent` of theirs;
+ * - a node idle for `idleMinutes` is powered off, longest idle first, while the rules above hold;
+ * - a node woken but not up after `wakeTimeoutSeconds` gets another magic packet;
+ * - repairs: target down while the node is up and busy -> target up; target up while it is down
+ *   and nobody wakes it -> wake it.
+ *
+ * @example
+ * ```ts
+ * const actions = decide(policy, nodes, memory, nowSeconds);
+ * // [{ kind: "off", nodeId: 3, reason: "idle 31 min" }, { kind: "wake", nodeId: 2, reason: "uptime" }]
+ * ```
+ */
+import type { FarmerPolicy } from "./farmer-policy.ts";
+
+export interface NodeView {
+  nodeId: number;
+  twinId: number;
+  /** The MAC of its underlay NIC on chain (magic packets name it); empty when it registered none. */
+  mac: string;
+  target: "up" | "down";
+  state: "up" | "down";
+  rented: boolean;
+  /** Live deployments the node reports; undefined when it did not answer. */
+  deployments: number | undefined;
+  usedCru: number;
+  totalCru: number;
+  /** Unix seconds of its last uptime proof on chain. */
+  lastUptimeReport: number;
+}
+
+export type WakeReason = "demand" | "uptime" | "minimum" | "capacity" | "repair";
+
+/** What the bot remembers per node (persisted in its state file). */
+export interface NodeMemory {
+  /** Since when (unix s) it was seen without workloads. */
+  idleSince?: number;
+  /** A wake in progress: first magic packet at, last one at, why. */
+  wakingSince?: number;
+  lastWolAt?: number;
+  wakeReason?: WakeReason;
+  /** When the node came up the last time (unix s) and why it was woken. */
+  upSince?: number;
+  upReason?: WakeReason;
+  /** A power-off was started at (the target went down first). */
+  offPendingAt?: number;
+}
+
+export type Action =
+  | { kind: "wake"; nodeId: number; reason: WakeReason }
+  | { kind: "resend"; nodeId: number }
+  | { kind: "off"; nodeId: number; reason: string }
+  | { kind: "target-up"; nodeId: number };
+
+/** Nodes the policy keeps awake for a farm of `count` nodes. */
+export function minAwake(p: Pick<FarmerPolicy, "minAwakeNodes" | "minAwakePercent">, count: number): number {
+  return Math.min(count, Math.max(p.minAwakeNodes, Math.ceil((p.minAwakePercent / 100) * count)));
+}
+
+const busy = (n: NodeView) => n.rented || n.deployments === undefined || n.deployments > 0;
+
+export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<number, NodeMemory>, now: number): Action[] {
+  const mem = (id: number) => memory.get(id) ?? {};
+  const waking = (n: NodeView) => n.state === "down" && mem(n.nodeId).wakingSince !== undefined;
+  const actions: Action[] = [];
+  const woken = new Set<number>();
+  const wake = (n: NodeView, reason: WakeReason) => {
+    if (woken.has(n.nodeId)) return;
+    woken.add(n.nodeId);
+    actions.push({ kind: "wake", nodeId: n.nodeId, reason });
+  };
+
+  for (const n of nodes) {
+    if (waking(n)) {
+      if (now - (mem(n.nodeId).lastWolAt ?? 0) >= p.wakeTimeoutSeconds) actions.push({ kind: "resend", nodeId: n.nodeId });
+      continue;
+    }
+    if (n.state === "down" && n.target === "up") wake(n, "repair");
+    else if (n.state === "down" && now - n.lastUptimeReport >= p.uptimeWakeHours * 3600) wake(n, "uptime");
+    else if (n.state === "up" && n.target === "down" && busy(n) && mem(n.nodeId).offPendingAt === undefined) actions.push({ kind: "target-up", nodeId: n.nodeId });
+  }
+
+  const isAwake = (n: NodeView) => n.state === "up" || waking(n) || woken.has(n.nodeId);
+  const standby = nodes.filter((n) => !isAwake(n)).sort((a, b) => a.nodeId - b.nodeId);
+  const floor = minAwake(p, nodes.length);
+  let awake = nodes.filter(isAwake).length;
+  while (awake < floor && standby.length) {
+    wake(standby.shift()!, "minimum");
+    awake++;
+  }
+  const usage = (set: NodeView[]) => {
+    const total = set.reduce((s, n) => s + n.totalCru, 0);
+    return total ? (100 * set.reduce((s, n) => s + (n.state === "up" ? n.usedCru : 0), 0)) / total : 0;
+  };
+  const awakeSet = () => nodes.filter(isAwake);
+  if (usage(awakeSet()) > p.wakeAtUsedPercent && standby.length && !nodes.some((n) => waking(n) && mem(n.nodeId).wakeReason === "capacity")) {
+    wake(standby.shift()!, "capacity");
+    awake++;
+  }
+
+  // Power-offs: idle long enough (or woken for an uptime proof that is done), longest idle first.
+  const offs = new Set<number>();
+  const candidates = nodes.filter((n) => n.state === "up" && !busy(n) && !woken.has(n.nodeId)).flatMap((n) => {
+    const m = mem(n.nodeId);
+    const proofDone = m.upReason === "uptime" && m.upSince !== undefined && n.lastUptimeReport >= m.upSince;
+    const idleFor = m.idleSince === undefined ? 0 : now - m.idleSince;
+    if (proofDone) return [{ n, idleFor: Number.MAX_SAFE_INTEGER, reason: "uptime proof done" }];
+    if (m.idleSince !== undefined && idleFor >= p.idleMinutes * 60) return [{ n, idleFor, reason: `idle ${Math.round(idleFor / 60)} min` }];
+    if (n.target === "down" && m.offPendingAt !== undefined) return [{ n, idleFor: Number.MAX_SAFE_INTEGER, reason: "finish power-off" }];
+    return [];
+  }).sort((a, b) => b.idleFor - a.idleFor || a.n.nodeId - b.n.nodeId);
+  for (const c of candidates) {
+    const rest = awakeSet().filter((n) => n.nodeId !== c.n.nodeId && !offs.has(n.nodeId));
+    if (awake - 1 < floor || usage(rest) > p.wakeAtUsedPercent) continue;
+    offs.add(c.n.nodeId);
+    awake--;
+    actions.push({ kind: "off", nodeId: c.n.nodeId, reason: c.reason });
+  }
+  return actions;
+}

@@ -1,0 +1,53 @@
+/**
+ * The farmerbot's policy (a JSON config file for `zgrid farm bot run --config`), checked with zod
+ * so a bad file names the field. Times are in seconds or minutes as named.
+ *
+ * @example
+ * ```ts
+ * const p = parseFarmerPolicy({ farmId: 1, minAwakeNodes: 1, idleMinutes: 30 });
+ * p.uptimeWakeHours; // 20: every standby node is woken to prove uptime before a day without one
+ * ```
+ */
+import { z } from "zod";
+import { BaseError } from "@zgrid/types";
+import { energyModelSchema } from "./energy-model.ts";
+
+export const farmerPolicySchema = z.strictObject({
+  farmId: z.number().int().min(1),
+  /** Keep at least this many nodes awake (spare capacity for the next deploy). */
+  minAwakeNodes: z.number().int().min(0).default(1),
+  /** …or this share of the farm's nodes, whichever is more. */
+  minAwakePercent: z.number().min(0).max(100).default(0),
+  /** Wake one more node when the awake nodes' used vCPUs pass this share of theirs. */
+  wakeAtUsedPercent: z.number().min(1).max(100).default(80),
+  /** Power a node off after it held no workload for this long (never a rented one). */
+  idleMinutes: z.number().min(0).max(7 * 24 * 60).default(30),
+  /** Wake a standby node when its last uptime proof on chain is older than this. */
+  uptimeWakeHours: z.number().min(0.01).max(23).default(20),
+  /** A woken node that is not up after this long gets another magic packet. */
+  wakeTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
+  /** Seconds between two passes of the reconciler. */
+  periodSeconds: z.number().min(0.1).max(3600).default(30),
+  /** Where magic packets go: the underlay's broadcast address (UDP/9). */
+  wol: z.strictObject({ broadcast: z.string().max(64).default("255.255.255.255"), port: z.number().int().min(1).max(65535).default(9) })
+    .default({ broadcast: "255.255.255.255", port: 9 }),
+  /** The bot's state file (SIGKILL-safe: written whole, then renamed). */
+  stateFile: z.string().startsWith("/").optional(),
+  energy: energyModelSchema.default(energyModelSchema.parse({})),
+});
+
+export type FarmerPolicy = z.output<typeof farmerPolicySchema>;
+export type FarmerPolicyInput = z.input<typeof farmerPolicySchema>;
+
+export class FarmerPolicyError extends BaseError {
+  override readonly code: string = "FARMER_POLICY";
+}
+
+export function parseFarmerPolicy(input: unknown): FarmerPolicy {
+  const r = farmerPolicySchema.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new FarmerPolicyError(`invalid farmerbot policy: ${issues.join("; ")}`, { details: { issues }, hint: "fix the policy file (see packages/bot/README.md, farmerbot) and start again" });
+  }
+  return r.data;
+}

@@ -1,0 +1,248 @@
+/**
+ * The farmerbot: a farm's agent (the farmer's key) that powers idle nodes off and wakes them.
+ * Each pass observes the farm (chain: nodes, power target/state, rent, uptime proofs; each awake
+ * node's own statistics over the bus), updates its memory and energy ledgers, decides (decide.ts)
+ * and acts: power-off = target down on chain, then `zos.system.power_off` to the node (which
+ * refuses if it holds workloads or is rented: the target goes back up); wake = target up on chain,
+ * then a Wake-on-LAN magic packet to the node's MAC. Demand wakes (`wake()`, the bus route in
+ * wake-route.ts) take the same path. State is saved after every change (farmer-state.ts).
+ *
+ * @example
+ * ```ts
+ * const bot = new Farmerbot({ policy, chain: farmerGridClient, nodes: busFarmerNodes(bus), wol: udpWolSender(policy.wol), state: openFarmerState(file), log });
+ * await bot.tick();          // one pass: the actions taken
+ * bot.start();               // every policy.periodSeconds
+ * await bot.wake(3);         // { node_id: 3, state: "waking" }
+ * bot.status();              // nodes, power states, energy (kWh, saved vs always-on)
+ * ```
+ */
+import type { Logger } from "@zgrid/log";
+import { BaseError } from "@zgrid/types";
+import { decide, type Action, type NodeMemory, type NodeView, type WakeReason } from "./decide.ts";
+import { energyReport, type EnergyReport } from "./energy-model.ts";
+import type { FarmerPolicy } from "./farmer-policy.ts";
+import { advanceLedger, newLedger, type FarmerStateStore, type PowerLedger } from "./farmer-state.ts";
+import type { WolSender } from "./wol-sender.ts";
+
+export interface FarmerChain {
+  nodeCount(): Promise<number>;
+  getNode(nodeId: number): Promise<{ id: number; farmId: number; twinId: number; interfaces: { name: string; mac: string }[];
+    resources: { cru: bigint }; lastUptimeReport: bigint; power: { target: "up" | "down"; state: "up" | "down" } }>;
+  rentContractOf(nodeId: number): Promise<number>;
+  setPowerTarget(nodeId: number, up: boolean): Promise<void>;
+}
+
+/** The bot's calls to its nodes (over the bus: busFarmerNodes). */
+export interface FarmerNodes {
+  /** Live deployments and used vCPUs; undefined when the node does not answer. */
+  statistics(twinId: number): Promise<{ deployments: number; usedCru: number } | undefined>;
+  powerOff(twinId: number, reason: string): Promise<void>;
+}
+
+/** Demand wakes in flight at once (a hostile twin cannot wake the whole farm). */
+export const MAX_DEMAND_WAKES = 3;
+
+export class WakeRefusedError extends BaseError {
+  override readonly code: string = "WAKE_REFUSED";
+}
+
+export interface FarmerbotOptions {
+  policy: FarmerPolicy;
+  chain: FarmerChain;
+  nodes: FarmerNodes;
+  wol: WolSender;
+  state: FarmerStateStore;
+  log: Logger;
+  /** Unix seconds (a compressed clock in the farm-day simulation). */
+  now?: () => number;
+}
+
+export interface FarmerNodeStatus {
+  nodeId: number;
+  power: "up" | "standby" | "waking";
+  target: "up" | "down";
+  rented: boolean;
+  deployments: number | undefined;
+  ledger: PowerLedger;
+}
+
+export interface FarmerStatus {
+  farmId: number;
+  nodes: FarmerNodeStatus[];
+  energy: EnergyReport;
+  wakeLatency: { count: number; p50: number; p99: number };
+}
+
+export class Farmerbot {
+  private readonly o: FarmerbotOptions;
+  private readonly now: () => number;
+  private lock: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private views: NodeView[] = [];
+
+  constructor(o: FarmerbotOptions) {
+    this.o = o;
+    this.now = o.now ?? (() => Date.now() / 1000);
+  }
+
+  private get memory(): Map<number, NodeMemory> {
+    return new Map(Object.entries(this.o.state.state.nodes).map(([id, n]) => [Number(id), n.memory]));
+  }
+
+  private entry(nodeId: number, power: "on" | "off") {
+    return (this.o.state.state.nodes[String(nodeId)] ??= { memory: {}, ledger: newLedger(this.now(), power) });
+  }
+
+  private exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(f, f);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One pass: observe, decide, act. Returns the actions taken. */
+  tick(): Promise<Action[]> {
+    return this.exclusive(async () => {
+      this.views = await this.observe();
+      const actions = decide(this.o.policy, this.views, this.memory, this.now());
+      for (const a of actions) await this.act(a).catch((e: unknown) => this.o.log.warn({ err: e, action: a }, "farmerbot action failed"));
+      this.o.state.save();
+      return actions;
+    });
+  }
+
+  /** Wakes a standby node of the farm (demand); no-op for a node that is up or waking. */
+  wake(nodeId: number, reason: WakeReason = "demand"): Promise<{ node_id: number; state: "up" | "waking" }> {
+    return this.exclusive(async () => {
+      const n = await this.o.chain.getNode(nodeId).catch(() => undefined);
+      if (!n || n.id === 0 || n.farmId !== this.o.policy.farmId) throw new WakeRefusedError(`node ${nodeId} is not a node of farm ${this.o.policy.farmId}`);
+      if (n.power.state === "up") {
+        if (n.power.target === "down") await this.o.chain.setPowerTarget(nodeId, true);
+        return { node_id: nodeId, state: "up" as const };
+      }
+      const mem = this.entry(nodeId, "off").memory;
+      if (mem.wakingSince === undefined) {
+        const inFlight = Object.values(this.o.state.state.nodes).filter((e) => e.memory.wakingSince !== undefined && e.memory.wakeReason === "demand").length;
+        if (reason === "demand" && inFlight >= MAX_DEMAND_WAKES) {
+          throw new WakeRefusedError(`${inFlight} nodes of farm ${this.o.policy.farmId} are waking already`, { hint: "wait for one of them (a minute or two) and try again" });
+        }
+        await this.startWake(nodeId, reason);
+      }
+      this.o.state.save();
+      return { node_id: nodeId, state: "waking" as const };
+    });
+  }
+
+  /** Nodes, power states and energy as of the last pass. */
+  status(): FarmerStatus {
+    const nodes = this.views.map((v): FarmerNodeStatus => {
+      const e = this.o.state.state.nodes[String(v.nodeId)]!;
+      const power = v.state === "up" ? "up" : e?.memory.wakingSince !== undefined ? "waking" : "standby";
+      return { nodeId: v.nodeId, power, target: v.target, rented: v.rented, deployments: v.deployments, ledger: e.ledger };
+    });
+    const lat = [...this.o.state.state.wakeLatencies].sort((a, b) => a - b);
+    const q = (f: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(f * lat.length))]! : 0);
+    return { farmId: this.o.policy.farmId, nodes, energy: energyReport(this.o.policy.energy, nodes.map((n) => n.ledger)), wakeLatency: { count: lat.length, p50: q(0.5), p99: q(0.99) } };
+  }
+
+  start(): void {
+    const loop = () => {
+      this.timer = setTimeout(() => void this.tick().catch((e: unknown) => this.o.log.warn({ err: e }, "farmerbot pass failed")).finally(() => { if (this.timer) loop(); }), this.o.policy.periodSeconds * 1000);
+    };
+    void this.tick().catch((e: unknown) => this.o.log.warn({ err: e }, "farmerbot pass failed"));
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.lock;
+  }
+
+  private async observe(): Promise<NodeView[]> {
+    const { chain, nodes, policy } = this.o;
+    const count = await chain.nodeCount();
+    const records = (await Promise.all(Array.from({ length: count }, (_, i) => chain.getNode(i + 1).catch(() => undefined))))
+      .filter((n) => n && n.id !== 0 && n.farmId === policy.farmId) as Awaited<ReturnType<FarmerChain["getNode"]>>[];
+    const now = this.now();
+    return Promise.all(records.map(async (n): Promise<NodeView> => {
+      const [rent, stats] = await Promise.all([
+        chain.rentContractOf(n.id).catch(() => 1),
+        n.power.state === "up" ? nodes.statistics(n.twinId).catch(() => undefined) : Promise.resolve({ deployments: 0, usedCru: 0 }),
+      ]);
+      const view: NodeView = {
+        nodeId: n.id, twinId: n.twinId, mac: n.interfaces[0]?.mac ?? "", target: n.power.target, state: n.power.state, rented: rent !== 0,
+        deployments: stats?.deployments, usedCru: stats?.usedCru ?? 0, totalCru: Number(n.resources.cru), lastUptimeReport: Number(n.lastUptimeReport),
+      };
+      this.remember(view, now);
+      return view;
+    }));
+  }
+
+  /** Memory and ledgers follow what was observed. */
+  private remember(v: NodeView, now: number): void {
+    const e = this.entry(v.nodeId, v.state === "up" ? "on" : "off");
+    const m = e.memory;
+    if (v.state === "up") {
+      if (m.wakingSince !== undefined) {
+        this.o.state.state.wakeLatencies = [...this.o.state.state.wakeLatencies, now - m.wakingSince].slice(-1000);
+        // upSince = when the wake began: any uptime proof from then on is the fresh one.
+        m.upSince = Math.floor(m.wakingSince); m.upReason = m.wakeReason ?? "repair"; m.idleSince = now;
+        delete m.wakingSince; delete m.lastWolAt; delete m.wakeReason;
+      }
+      m.upSince ??= now;
+      const busy = v.rented || v.deployments === undefined || v.deployments > 0;
+      if (busy) delete m.idleSince;
+      else m.idleSince ??= now;
+    } else {
+      delete m.idleSince; delete m.upSince; delete m.upReason; delete m.offPendingAt;
+    }
+    advanceLedger(e.ledger, now, v.state === "up" || m.wakingSince !== undefined ? "on" : "off", v.usedCru);
+  }
+
+  private async startWake(nodeId: number, reason: WakeReason): Promise<void> {
+    const view = this.views.find((v) => v.nodeId === nodeId);
+    const mac = view?.mac || (await this.o.chain.getNode(nodeId)).interfaces[0]?.mac;
+    if (!mac) throw new WakeRefusedError(`node ${nodeId} registered no NIC MAC on chain: it cannot be woken by Wake-on-LAN`);
+    const e = this.entry(nodeId, "off");
+    const now = this.now();
+    e.memory.wakingSince = now; e.memory.lastWolAt = now; e.memory.wakeReason = reason;
+    advanceLedger(e.ledger, now, "on", 0);
+    this.o.state.save();
+    await this.o.chain.setPowerTarget(nodeId, true);
+    await this.o.wol.send(mac);
+    this.o.log.info({ node: nodeId, reason, mac }, "waking node: magic packet sent");
+  }
+
+  private async act(a: Action): Promise<void> {
+    const { chain, nodes, log } = this.o;
+    const view = this.views.find((v) => v.nodeId === a.nodeId)!;
+    switch (a.kind) {
+      case "wake":
+        return this.startWake(a.nodeId, a.reason);
+      case "resend": {
+        const m = this.entry(a.nodeId, "on").memory;
+        m.lastWolAt = this.now();
+        await chain.setPowerTarget(a.nodeId, true);
+        await this.o.wol.send(view.mac);
+        log.warn({ node: a.nodeId }, "node not up yet: magic packet sent again");
+        return;
+      }
+      case "target-up":
+        return chain.setPowerTarget(a.nodeId, true);
+      case "off": {
+        const m = this.entry(a.nodeId, "on").memory;
+        m.offPendingAt = this.now();
+        this.o.state.save();
+        await chain.setPowerTarget(a.nodeId, false);
+        try {
+          await nodes.powerOff(view.twinId, a.reason);
+          log.info({ node: a.nodeId, reason: a.reason }, "node powering off (standby)");
+        } catch (e) {
+          delete m.offPendingAt;
+          await chain.setPowerTarget(a.nodeId, true);
+          throw e;
+        }
+      }
+    }
+  }
+}

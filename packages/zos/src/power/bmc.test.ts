@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { createSocket } from "node:dgram";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { magicPacket } from "@zgrid/types";
+import { startBmc, type BmcEvent } from "./bmc.ts";
+import { POWER_OFF_EXIT_CODE } from "./power-switch.ts";
+
+// The BMC on the loopback NIC (MAC 00:00:00:00:00:00) of this namespace, on a free port; the
+// "node" is a tiny process that says ready and powers off like zosd does.
+test("the BMC powers the node on for a magic packet naming its MAC only, and sees it power off", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "zbmc-"));
+  const events: BmcEvent[] = [];
+  const lines: string[] = [];
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const node = `console.log("ready"); setTimeout(() => process.exit(${POWER_OFF_EXIT_CODE}), 300)`;
+  const bmc = await startBmc({ nic: "lo", stateDir: dir, command: [process.execPath, ["-e", node]], on: false, port, onEvent: (e) => events.push(e), output: (l) => lines.push(l) });
+  t.after(async () => { await bmc.stop(); rmSync(dir, { recursive: true, force: true }); });
+  const sock = createSocket("udp4");
+  t.after(() => sock.close());
+  const send = (bytes: Uint8Array) => new Promise<void>((r) => sock.send(bytes, port, "127.0.0.1", () => r()));
+  const until = async (f: () => boolean) => { for (let i = 0; i < 100 && !f(); i++) await new Promise((r) => setTimeout(r, 50)); assert.ok(f()); };
+
+  assert.equal(bmc.state, "off");
+  await send(magicPacket("52:54:00:00:00:01"));
+  await send(new Uint8Array(200).fill(0xff));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(bmc.state, "off", "another MAC or garbage never powers it on");
+  await send(magicPacket("00:00:00:00:00:00"));
+  await until(() => lines.includes("ready"));
+  assert.equal(bmc.state, "on");
+  await until(() => events.some((e) => e.bmc === "off"));
+  assert.deepEqual(events.map((e) => e.bmc), ["listening", "wake", "on", "off"]);
+  assert.deepEqual(events.at(-1), { bmc: "off", code: POWER_OFF_EXIT_CODE, poweredOff: true });
+  assert.equal(bmc.state, "off");
+});
