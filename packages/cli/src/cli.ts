@@ -11,6 +11,7 @@ import { Command, CommanderError } from "commander";
 import { registerApplyCommands } from "./commands/apply-commands.ts";
 import { registerFlistCommands } from "./commands/flist-commands.ts";
 import { registerGridCommands } from "./commands/grid-commands.ts";
+import { registerImageCommands } from "./commands/image-commands.ts";
 import { registerContractCommands } from "./commands/contract-commands.ts";
 import { registerFarmCommands } from "./commands/farm-commands.ts";
 import { registerGatewayCommands } from "./commands/gateway-commands.ts";
@@ -45,7 +46,8 @@ export async function runCli(argv: string[]): Promise<number> {
   registerFarmCommands(program, ctx);
   registerGatewayCommands(program, ctx);
   registerApplyCommands(program, ctx);
-  registerFlistCommands(program);
+  registerImageCommands(program, ctx);
+  registerFlistCommands(program, ctx);
   registerZdbCommands(program, ctx);
   try {
     await program.parseAsync(argv);

@@ -19,7 +19,7 @@ import { OciError } from "../errors/flist-errors.ts";
 import { safeComponents } from "./rootfs-builder.ts";
 
 export interface ImageConfig {
-  config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string };
+  config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string; ExposedPorts?: Record<string, unknown> | null };
   architecture?: string;
   os?: string;
 }
@@ -32,6 +32,8 @@ export interface ImageLayer {
 export interface ImageSource {
   config: ImageConfig;
   layers: ImageLayer[];
+  /** The manifest digest (registry sources). */
+  digest?: string;
 }
 
 interface Descriptor { mediaType?: string; digest: string; size?: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string } }
