@@ -14,6 +14,7 @@ export * from "./workloads/registry.ts";
 export { WORKLOAD_NAME } from "./workloads/common.ts";
 export * as limits from "./workloads/limits.ts";
 export { minRootSize, type ZMachineData } from "./workloads/zmachine.ts";
+export * from "./workloads/zmachine-image.ts";
 export type { ZMountData } from "./workloads/zmount.ts";
 export type { VolumeData } from "./workloads/volume.ts";
 export type { NetworkData } from "./workloads/network.ts";

@@ -10,6 +10,7 @@ import { isIPv4 } from "../net/ip.ts";
 import { ENV_NAME, WORKLOAD_NAME, byteSize, isCleanAbsolutePath } from "./common.ts";
 import { MAX_CPU, MAX_MEMORY, MIN_MEMORY, MIN_ROOT_BIG, MIN_ROOT_SMALL } from "./limits.ts";
 import { defineWorkloadType } from "./workload-type.ts";
+import { challengeImageFields, imageFields, validateImageFields } from "./zmachine-image.ts";
 
 /** What the hypervisor accepts as a mountpoint (vm-spec.ts in @zgrid/zos): no whitespace, quotes, backslash or colon. */
 const MOUNTPOINT = /^\/[^\s'"\\:]*$/;
@@ -25,7 +26,7 @@ const schema = z.strictObject({
   size: byteSize.default(0),
   compute_capacity: z.strictObject({ cpu: z.number().int(), memory: z.number().int() }),
   mounts: z.array(z.strictObject({ name: z.string(), mountpoint: z.string() })).max(64).default([]),
-  entrypoint: z.string().max(4096).default(""),
+  ...imageFields,
   env: z.record(z.string(), z.string().max(65536)).default({}),
   corex: z.boolean().default(false),
   gpu: z.array(z.string().max(64)).max(8).default([]),
@@ -107,7 +108,7 @@ export const zmachine = defineWorkloadType<ZMachineData>({
       if (!ENV_NAME.test(key) || key.length > 256) report(`env.${key}`, key, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
       if ((d.env[key] ?? "").includes("\0")) report(`env.${key}`, d.env[key], "a value without NUL bytes");
     }
-    if (d.entrypoint.includes("\0")) report("entrypoint", d.entrypoint, "a command without NUL bytes");
+    validateImageFields(d, report);
   },
   challenge(enc, d) {
     enc.str(d.flist);
@@ -117,10 +118,11 @@ export const zmachine = defineWorkloadType<ZMachineData>({
     enc.u64(d.size);
     enc.u64(d.compute_capacity.cpu).u64(d.compute_capacity.memory);
     enc.list(d.mounts, (e, m) => e.str(m.name).str(m.mountpoint));
-    enc.str(d.entrypoint);
+    enc.str(typeof d.entrypoint === "string" ? d.entrypoint : "");
     enc.map(d.env, (e, v) => e.str(v));
     enc.bool(d.corex);
     enc.list(d.gpu, (e, g) => e.str(g));
+    challengeImageFields(enc, d);
   },
   capacity(d) {
     const { cpu, memory } = d.compute_capacity;

@@ -16,7 +16,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { FlistReader } from "@zgrid/flist";
-import { MiB, minRootSize, type WorkloadOf } from "@zgrid/types";
+import { MiB, minRootSize, resolveArgv, type WorkloadOf } from "@zgrid/types";
 import type { Hypervisor } from "../../hypervisor/hypervisor.ts";
 import type { VmSpecInput } from "../../hypervisor/vm-spec.ts";
 import type { WorkloadContext, WorkloadManager } from "../../engine/workload-manager.ts";
@@ -174,7 +174,7 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
     await copyImage(join(flist.mountpoint, "image.raw"), disk, ctx.signal);
     return { ...base, mode: "full", rootDisk: { path: disk, sizeBytes: size } } as VmSpecInput;
   }
-  const entrypoint = w.data.entrypoint.trim() !== "" ? w.data.entrypoint.trim().split(/\s+/) : startup ? [startup.name, ...startup.args] : [];
+  const entrypoint = resolveArgv(w.data, startup ? { argv: [startup.name, ...startup.args] } : {});
   const argv0 = entrypoint[0] ?? "/sbin/init";
   if (argv0.startsWith("/") && inFlist(flist, argv0)?.type !== "file" && !(entrypoint.length === 0 && inFlist(flist, "/bin/sh")?.type === "file")) {
     throw new Error(entrypoint.length === 0
