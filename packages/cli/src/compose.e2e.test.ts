@@ -154,6 +154,18 @@ describe("docker compose on a local grid", { timeout: 600_000 }, () => {
     await waitFor("web-two through the gateway", () => spawnSync("curl", ["-s", "-m", "3", "--resolve", `${gw.fqdn}:80:${node.address}`, `http://${gw.fqdn}/`], { encoding: "utf8" }).stdout, (s) => s.includes("web-two"));
   });
 
+  test("a change that needs a new VM for db (another network) would lose its volume: refused, nothing changed", () => {
+    writeFileSync(file, composeFile(image, "two").replace("    volumes: [\"dbdata:/data\"]", "    volumes: [\"dbdata:/data\"]\n    networks: [back]") + "networks:\n  back: {}\n");
+    const r = zgrid("apply", "-f", file);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    const e = (r.json as { error: { code: string; message: string; hint: string } }).error;
+    assert.equal(e.code, "DATA_LOSS");
+    assert.match(e.message, /replace vm 'db' destroys disk\(s\) dbdata \(network ztshop_default → ztshop_back\)/);
+    assert.match(e.hint, /--allow-data-loss/);
+    assert.equal(ok<VmInfo[]>("vm", "ls").find((v) => v.name === "db")?.contractId, vms.find((v) => v.name === "db")!.contractId);
+    writeFileSync(file, composeFile(image, "two"));
+  });
+
   test("delete -f leaves no contract, VM, gateway or network", async () => {
     ok("delete", "-f", file);
     assert.deepEqual(ok<ContractInfo[]>("contracts", "ls"), []);

@@ -9,8 +9,7 @@
  * ```
  */
 import { z } from "zod";
-import { WORKLOAD_NAME } from "@zgrid/types";
-import { BaseError } from "@zgrid/types";
+import { BaseError, WORKLOAD_NAME, parseRestart } from "@zgrid/types";
 import { InputError } from "../errors/client-errors.ts";
 import { commandWords, MAX_WORD, MAX_WORDS } from "./command-words.ts";
 
@@ -90,17 +89,34 @@ export function vmWorkloads(vm: VmModel, ip: string): unknown[] {
       version: 0, name: vm.name, type: "zmachine", data: {
         flist: vm.flist, network: { interfaces: [{ network: vm.network, ip }], ...(vm.public_ip ? { public_ip: publicIpName(vm) } : {}) }, size: vm.rootfs * MiB,
         compute_capacity: { cpu: vm.cpu, memory: vm.memory * MiB }, mounts: vm.disks.map((d) => ({ name: d.name, mountpoint: d.mountpoint })),
-        ...commandWire(vm), env,
+        ...imageWire(vm), env,
       },
     },
   ];
 }
 
-/** The zmachine's command fields: the node still takes one string it splits on whitespace. */
-function commandWire(vm: VmModel): { entrypoint: string } {
-  const argv = [...vm.entrypoint, ...(vm.cmd ?? [])];
-  if (vm.cmd && vm.entrypoint.length === 0) throw new InputError(`vm '${vm.name}': cmd without entrypoint needs a node that knows the image's Cmd; give the whole command as entrypoint`);
-  const spaced = argv.find((w) => /\s/.test(w) || w === "");
-  if (spaced !== undefined) throw new InputError(`vm '${vm.name}': the node splits the command on whitespace, so the word '${spaced}' cannot be passed as one argument yet`, { hint: "put the command in a script inside the image" });
-  return { entrypoint: argv.join(" ") };
+/**
+ * The zmachine's image fields (exec form): entrypoint and cmd as argv, workdir, user, restart,
+ * healthcheck, stop signal; absent ones take the image's. An empty entrypoint stays "" (the image's)
+ * so VMs without these fields keep the hash they always had.
+ */
+function imageWire(vm: VmModel): Record<string, unknown> {
+  let restart: ReturnType<typeof parseRestart> | undefined;
+  if (vm.restart) {
+    try {
+      restart = parseRestart(vm.restart);
+    } catch (e) {
+      throw new InputError(`vm '${vm.name}': ${(e as Error).message}`);
+    }
+  }
+  const h = vm.healthcheck;
+  return {
+    entrypoint: vm.entrypoint.length ? vm.entrypoint : "",
+    ...(vm.cmd ? { cmd: vm.cmd } : {}),
+    ...(vm.workdir ? { workdir: vm.workdir } : {}),
+    ...(vm.user ? { user: vm.user } : {}),
+    ...(restart ? { restart } : {}),
+    ...(h ? { healthcheck: { test: h.test, intervalSec: Math.max(1, h.interval), timeoutSec: Math.max(1, h.timeout), retries: Math.max(1, h.retries), startPeriodSec: h.start_period } } : {}),
+    ...(vm.stop_signal ? { stopSignal: vm.stop_signal } : {}),
+  };
 }
