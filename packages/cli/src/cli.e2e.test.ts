@@ -1,7 +1,8 @@
 // End to end through the `zgrid` command, as a user would run it: a fresh data dir, `zgrid up`
 // (dev chain, hub, two real node daemons), deploy a VM and reach its web server, refusals with
 // their exit codes, a refused deploy and a Ctrl-C leave no contract, `apply` a two-VM spec, change
-// and re-apply it, delete it, and `zgrid down` leaves nothing running.
+// an env var and re-apply it (updated in place, the file on its disk kept), a plan that would lose a
+// disk refused, delete it, and `zgrid down` leaves nothing running.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -172,13 +173,16 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
     assert.deepEqual(contractIds(), before);
   });
 
-  test("apply a spec with two VMs on two nodes in one network, change it, re-apply, delete it", async () => {
+  test("apply a spec with two VMs on two nodes in one network, change it in place keeping its disk, refuse data loss, delete it", async () => {
     const [n1, n2] = info.nodes.map((n) => n.nodeId);
     const spec = join(dataDir, "shop.yaml");
-    const write = (mode: string) => writeFileSync(spec, [
+    // back records each boot on its disk and serves the record: a file written before the change is still there after it
+    const boot = "mkdir -p /www; echo boot-$MODE >> /data/boots; cp /data/boots /www/index.html; httpd -p 80 -h /www; exec sleep 2147483647";
+    const write = (mode: string, backNode = n2) => writeFileSync(spec, [
       "project: shop", "networks:", "  - name: shopnet", "    ip_range: 10.61.0.0/16", "vms:",
       `  - name: front`, `    node: ${n1}`, "    network: shopnet", "    flist: busybox",
-      `  - name: back`, `    node: ${n2}`, "    network: shopnet", "    flist: busybox", `    env: { MODE: ${mode} }`, "",
+      `  - name: back`, `    node: ${backNode}`, "    network: shopnet", "    flist: busybox", `    env: { MODE: ${mode} }`,
+      `    entrypoint: ["/bin/sh", "-c", ${JSON.stringify(boot)}]`, "    disks: [{ name: backdata, size: 100, mountpoint: /data }]", "",
     ].join("\n"));
     write("one");
     const first = ok<{ plan: Array<{ action: string; name: string }>; vms: VmInfo[] }>("apply", "-f", spec);
@@ -189,12 +193,30 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
     assert.match(backIp, new RegExp(`^10\\.61\\.${n2}\\.`));
     // one network across the two nodes: front's side of it reaches back over WireGuard
     const front = first.vms.find((v) => v.name === "front")!;
-    const page = await waitFor("back through the WireGuard mesh", () => inVmNetwork(front, "curl", "-s", "-m", "3", `http://${backIp}/`), (x) => x.includes("hello from back"));
-    assert.match(page, /hello from back/);
+    const page = await waitFor("back through the WireGuard mesh", () => inVmNetwork(front, "curl", "-s", "-m", "3", `http://${backIp}/`), (x) => x.includes("boot-one"));
+    assert.equal(page.trim(), "boot-one");
+    const backContract = first.vms.find((v) => v.name === "back")!.contractId;
     write("two");
-    const second = ok<{ plan: Array<{ action: string; name: string }>; vms: VmInfo[] }>("apply", "-f", spec);
-    assert.deepEqual(second.plan.map((s) => `${s.action} ${s.name}`).sort(), ["keep front", "replace back"]);
+    const second = ok<{ plan: Array<{ action: string; name: string; dataLoss?: string[] }>; vms: VmInfo[] }>("apply", "-f", spec);
+    assert.deepEqual(second.plan.map((s) => `${s.action} ${s.name}`).sort(), ["keep front", "update back"]);
+    assert.ok(second.plan.every((s) => !s.dataLoss), "an env change loses nothing");
     assert.ok(second.vms.every((v) => v.state === "ok"));
+    const back = second.vms.find((v) => v.name === "back")!;
+    assert.equal(back.contractId, backContract, "same contract: updated in place");
+    assert.equal(back.ip, backIp, "same address");
+    // the file written on the disk before the change is still there, next to the new boot's line
+    const kept = await waitFor("back restarted with MODE=two", () => inVmNetwork(front, "curl", "-s", "-m", "3", `http://${backIp}/`), (x) => x.includes("boot-two"));
+    assert.equal(kept.trim(), "boot-one\nboot-two");
+    // moving back to another node needs a new VM: its disk would be lost, so apply refuses unless allowed
+    write("two", n1);
+    const dry = ok<{ plan: Array<{ action: string; name: string; dataLoss?: string[] }> }>("apply", "-f", spec, "--dry-run");
+    assert.deepEqual(dry.plan.find((s) => s.name === "back"), { ...dry.plan.find((s) => s.name === "back"), action: "replace", dataLoss: ["backdata"] });
+    const refused = failing(2, "apply", "-f", spec);
+    assert.equal(refused.code, "DATA_LOSS");
+    assert.match(refused.message, /replace vm 'back' destroys disk\(s\) backdata \(moves from node \d+ to node \d+\)/);
+    assert.match(refused.hint ?? "", /--allow-data-loss/);
+    assert.equal(ok<VmInfo[]>("vm", "ls").find((v) => v.name === "back")?.contractId, backContract, "refused: nothing changed");
+    write("two");
     const again = ok<{ plan: Array<{ action: string }> }>("apply", "-f", spec, "--dry-run");
     assert.ok(again.plan.every((s) => s.action === "keep"), JSON.stringify(again.plan));
     ok("delete", "-f", spec);

@@ -16,6 +16,7 @@ import { registerGridCommands } from "./commands/grid-commands.ts";
 import { registerK8sCommands } from "./commands/k8s-commands.ts";
 import { registerDnsCommands } from "./commands/dns-commands.ts";
 import { registerMetricsCommands } from "./commands/metrics-commands.ts";
+import { registerImageCommands } from "./commands/image-commands.ts";
 import { registerContractCommands } from "./commands/contract-commands.ts";
 import { registerFarmCommands } from "./commands/farm-commands.ts";
 import { registerGatewayCommands } from "./commands/gateway-commands.ts";
@@ -51,7 +52,8 @@ export async function runCli(argv: string[]): Promise<number> {
   registerBootCommands(program, ctx);
   registerGatewayCommands(program, ctx);
   registerApplyCommands(program, ctx);
-  registerFlistCommands(program);
+  registerImageCommands(program, ctx);
+  registerFlistCommands(program, ctx);
   registerZdbCommands(program, ctx);
   registerBotCommands(program, ctx);
   registerK8sCommands(program, ctx);

@@ -12,6 +12,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type * as Client from "@zgrid/client";
 import type { Grid } from "@zgrid/client";
+import type { TwinKey } from "@zgrid/types";
 import type { Output } from "./output.ts";
 
 export interface GlobalOptions {
@@ -57,12 +58,39 @@ export async function openGrid(o: GlobalOptions): Promise<Grid> {
   return connectGrid(localGridConnection(o.dataDir));
 }
 
-/** Short flist names (busybox) the local grid published, when one runs. */
+/**
+ * Short flist names: those the local grid published (busybox) and your own on its hub (what
+ * `zgrid image push` published: `--flist app`, `image: app` in a compose file).
+ */
 export async function knownFlists(o: GlobalOptions): Promise<Record<string, string>> {
   const { readLocalGrid } = await sdk();
+  let info: ReturnType<typeof readLocalGrid>;
   try {
-    return readLocalGrid(o.dataDir).flists;
+    info = readLocalGrid(o.dataDir);
   } catch {
     return {};
   }
+  const own: Record<string, string> = {};
+  try {
+    const res = await fetch(`${info.hubUrl}/flists/${info.user.address}`, { signal: AbortSignal.timeout(5_000) });
+    if (res.ok) for (const e of (await res.json()) as Array<{ name: string; url: string }>) own[e.name.replace(/\.fl$/, "")] = e.url;
+  } catch {
+    // the hub does not answer: only the grid's own names
+  }
+  return { ...info.flists, ...own };
+}
+
+/** The hub and the twin key that signs for you there (local grid: grid.json; else ZGRID_HUB + ZGRID_MNEMONIC). */
+export async function hubAccess(o: GlobalOptions): Promise<{ hubUrl: string; key: TwinKey }> {
+  const { readLocalGrid, InputError } = await sdk();
+  const { twinKeyFromMnemonic, twinKeyFromPrivateKey } = await import("@zgrid/types");
+  if (o.grid || process.env.ZGRID_HUB) {
+    const raw = o.grid ? (JSON.parse(readFileSync(o.grid, "utf8")) as { hubUrl?: string }) : {};
+    const hubUrl = process.env.ZGRID_HUB ?? raw.hubUrl;
+    const mnemonic = process.env.ZGRID_MNEMONIC;
+    if (!hubUrl || !mnemonic) throw new InputError("no hub or no key: set ZGRID_HUB (or hubUrl in the --grid file) and ZGRID_MNEMONIC", { hint: "on the local grid both come from its config" });
+    return { hubUrl, key: twinKeyFromMnemonic(mnemonic) };
+  }
+  const info = readLocalGrid(o.dataDir);
+  return { hubUrl: info.hubUrl, key: twinKeyFromPrivateKey(info.user.privateKey) };
 }

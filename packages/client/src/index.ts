@@ -11,10 +11,12 @@ export { DeployTransaction, type DeployRequest, type ProgressFn } from "./deploy
 export { ContractService, type ContractInfo } from "./contracts/contract-service.ts";
 export { NetworkService, accessSubnet, defaultIpRange, subnetFor, type NetworkAccess, type NetworkInfo, type NetworkPart } from "./networks/network-service.ts";
 export { VmService, checkFlist, type VmInfo, type DeployOptions } from "./vms/vm-service.ts";
-export { vmModelSchema, vmWorkloads, vmNeeds, type VmModel, type VmModelInput } from "./models/vm-model.ts";
+export { vmModelSchema, vmWorkloads, vmNeeds, commandSchema, type VmModel, type VmModelInput } from "./models/vm-model.ts";
+export { commandWords } from "./models/command-words.ts";
 export { encodeMetadata, parseMetadata, type ContractMetadata } from "./models/contract-metadata.ts";
 export * from "./spec/spec-file.ts";
 export * from "./spec/apply-spec.ts";
+export { isComposeFile, loadCompose, composeToSpec, workloadName, type ComposeOptions, type ComposeResult } from "./spec/compose-file.ts";
 export { GatewayService, type GatewayInfo } from "./gateways/gateway-service.ts";
 export { ErasureStore, ErasureStoreError, type ErasureManifest, type ErasureStoreOptions, type ManifestBlock } from "./storage/erasure-store.ts";
 export { storageKeyOf, sealBlock, openBlock, BlockIntegrityError } from "./storage/block-seal.ts";

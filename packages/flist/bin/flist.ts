@@ -18,13 +18,13 @@ import {
   type OciSource,
 } from "../src/index.ts";
 
-const USAGE = `usage: zgrid-flist <command> [options]
+const USAGE = `usage: zgrid flist <command> [options]   (also: zgrid-flist)
   pack <dir> -o <out.fl> --store <[range=]url>... [--tag k=v]... [--block-size N --force]
   unpack <fl> <target> [--store url]... [--trusted 0x..]...
   inspect <fl>                       tags, routes, signer, startup, counts (JSON)
   ls <fl>                            every path with mode, owner, size
   tag <fl> [--set k=v]... [--rm k]...  change tags (breaks an existing signature)
-  sign <fl>                          key from ZGRID_MNEMONIC or ZGRID_PRIVATE_KEY
+  sign <fl>                          your twin key (zgrid flist: the local grid's; else ZGRID_MNEMONIC or ZGRID_PRIVATE_KEY)
   verify <fl> [--store url]... [--trusted 0x..]... [--require-signature]
   mount <fl|url> <mountpoint> --cache <dir> [--cache-size bytes] [--store url]... [--trusted 0x..]...
   convert (--oci-layout dir[:tag] | --docker-archive tar | --image ref) -o <out.fl> --store url [--sign]
@@ -35,7 +35,7 @@ const USAGE = `usage: zgrid-flist <command> [options]
 function keyFromEnv(required: boolean): TwinKey | undefined {
   if (process.env.ZGRID_MNEMONIC) return twinKeyFromMnemonic(process.env.ZGRID_MNEMONIC);
   if (process.env.ZGRID_PRIVATE_KEY) return twinKeyFromPrivateKey(process.env.ZGRID_PRIVATE_KEY);
-  if (required) throw new BaseError("no signing key", { hint: "set ZGRID_MNEMONIC or ZGRID_PRIVATE_KEY" });
+  if (required) throw new BaseError("no signing key", { hint: "run it as `zgrid flist …` next to a local grid (its twin key is used), or set ZGRID_MNEMONIC or ZGRID_PRIVATE_KEY" });
   return undefined;
 }
 
@@ -51,9 +51,35 @@ function kv(list: string[] | undefined): Record<string, string> {
   }));
 }
 
+/** The usage lines of one command (all of them when it is unknown). */
+function usageOf(command: string | undefined): string {
+  const lines = USAGE.split("\n").filter((l) => command && l.trim().startsWith(`${command} `));
+  return lines.length ? `usage: zgrid flist ${lines.map((l) => l.trim()).join("\n       zgrid flist ")}` : USAGE;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const { values: o, positionals: p } = parseArgs({
+  if (rest.includes("--help") || rest.includes("-h")) {
+    out(usageOf(command));
+    return 0;
+  }
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(rest);
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n${usageOf(command)}\n`);
+    return 2;
+  }
+  const { values: o, positionals: p } = parsed;
+  const need = (v: string | undefined, what: string): string => {
+    if (!v) throw new BaseError(`missing ${what}`, { hint: usageOf(command) });
+    return v;
+  };
+  return run(command, o, p, need);
+}
+
+function parseOptions(rest: string[]) {
+  return parseArgs({
     args: rest, allowPositionals: true, strict: true,
     options: {
       output: { type: "string", short: "o" }, store: { type: "string", multiple: true }, tag: { type: "string", multiple: true },
@@ -63,10 +89,9 @@ async function main(argv: string[]): Promise<number> {
       hub: { type: "string" }, owner: { type: "string" }, data: { type: "string" }, port: { type: "string" }, host: { type: "string" },
     },
   });
-  const need = (v: string | undefined, what: string): string => {
-    if (!v) throw new BaseError(`missing ${what}`, { hint: USAGE.split("\n").find((l) => l.trim().startsWith(command ?? "")) ?? USAGE });
-    return v;
-  };
+}
+
+async function run(command: string | undefined, o: ReturnType<typeof parseOptions>["values"], p: string[], need: (v: string | undefined, what: string) => string): Promise<number> {
   switch (command) {
     case "pack":
       out(await packFlist({ source: need(p[0], "<dir>"), output: need(o.output, "-o <out.fl>"), stores: o.store ?? [], tags: kv(o.tag), blockSize: o["block-size"] ? Number(o["block-size"]) : undefined, force: o.force }));
@@ -124,7 +149,12 @@ async function main(argv: string[]): Promise<number> {
         source = { layout: layout!, tag };
       } else if (o["docker-archive"]) source = { dockerArchive: o["docker-archive"] };
       else source = { registry: need(o.image, "--oci-layout, --docker-archive or --image") };
-      const result = await convertOci({ source, output: need(o.output, "-o <out.fl>"), stores: o.store ?? [], key: o.sign ? keyFromEnv(true) : undefined, onProgress: (e) => process.stderr.write(`${JSON.stringify(e)}\n`) });
+      // everything a convert needs is checked before a layer is pulled
+      const output = need(o.output, "-o <out.fl>");
+      const stores = o.store ?? [];
+      need(stores[0], "--store <url> (where the blocks go, e.g. dir:///var/cache/zgrid/blocks)");
+      const key = o.sign ? keyFromEnv(true) : undefined;
+      const result = await convertOci({ source, output, stores, key, onProgress: (e) => process.stderr.write(`${JSON.stringify(e)}\n`) });
       out(result);
       return 0;
     }
@@ -146,12 +176,12 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       out(USAGE);
-      return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+      return command === undefined || command === "help" || command === "--help" || command === "-h" ? 0 : 2;
   }
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-  if (e instanceof BaseError) process.stderr.write(`error [${e.code}]: ${e.message}\n`);
+  if (e instanceof BaseError) process.stderr.write(`error [${e.code}]: ${e.shortMessage}\n${e.hint ? `hint: ${e.hint}\n` : ""}`);
   else process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
   process.exit(1);
 });

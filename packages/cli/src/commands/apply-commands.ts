@@ -1,36 +1,43 @@
 /**
- * `zgrid apply -f spec.yaml` (plan, then converge) and `zgrid delete -f spec.yaml`.
+ * `zgrid apply -f spec.yaml|docker-compose.yml` (plan, then converge) and `zgrid delete -f …`.
+ * A compose file's images that are not flists yet are converted by the hub (cached by digest);
+ * what zgrid does not honour of it is printed as warnings before the plan.
  */
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import type { Plan } from "@zgrid/client";
-import { knownFlists, sdk, withGrid, type Ctx } from "../context.ts";
+import type { Plan, Spec } from "@zgrid/client";
+import { hubAccess, knownFlists, sdk, withGrid, type Ctx, type GlobalOptions } from "../context.ts";
 import { withInterrupt } from "../interrupt.ts";
+import type { Output } from "../output.ts";
 import { table } from "../output.ts";
 
 export function registerApplyCommands(program: Command, ctx: Ctx): void {
-  program.command("apply").description("converge the grid to a spec file (networks, VMs, gateways): shows the plan, then creates, replaces, deletes")
-    .requiredOption("-f, --file <spec.yaml>", "spec file")
+  program.command("apply").description("converge the grid to a spec or docker-compose file (networks, VMs, gateways): shows the plan, then creates, updates in place, replaces, deletes")
+    .requiredOption("-f, --file <spec.yaml|docker-compose.yml>", "zgrid spec or Docker Compose file")
     .option("--dry-run", "show the plan only")
-    .action(async (o: { file: string; dryRun?: boolean }) => {
+    .option("--allow-data-loss", "go ahead when the plan destroys disks (a VM replaced or removed, a disk dropped)")
+    .option("-p, --project <name>", "compose: project name (default: name: in the file, else its directory)")
+    .action(async (o: { file: string; dryRun?: boolean; allowDataLoss?: boolean; project?: string }) => {
       const { opts, io } = ctx();
-      const { applyPlan, loadSpec, planSpec } = await sdk();
-      const spec = loadSpec(o.file, { flists: await knownFlists(opts) });
+      const { applyPlan, planSpec } = await sdk();
+      const { spec, warnings } = await readSpec(opts, io, o.file, o.project, true);
       await withGrid(opts, async (grid) => {
         const plan = await planSpec(grid, spec);
         if (!opts.json) process.stderr.write(`plan for project '${spec.project}':\n${showPlan(plan)}\n`);
-        if (o.dryRun) return io.result({ project: spec.project, plan }, () => "(dry run: nothing changed)");
-        const made = await withInterrupt(io, (signal) => applyPlan(grid, spec, plan, { onProgress: io.progress, signal }));
+        if (o.dryRun) return io.result({ project: spec.project, plan, warnings }, () => "(dry run: nothing changed)");
+        const made = await withInterrupt(io, (signal) => applyPlan(grid, spec, plan, { onProgress: io.progress, signal, ...(o.allowDataLoss ? { allowDataLoss: true } : {}) }));
         const vms = (await grid.vms.list()).filter((v) => v.project === spec.project);
         const gateways = (await grid.gateways.list()).filter((g) => g.project === spec.project);
-        io.result({ project: spec.project, plan, created: made.map((v) => v.name), vms, gateways }, () => `applied '${spec.project}'\n` + table(vms.map((v) => ({ ...v, node: v.nodeId })), ["name", "state", "node", "ip", "publicIp", "network"]) +
+        io.result({ project: spec.project, plan, warnings, created: made.map((v) => v.name), vms, gateways }, () => `applied '${spec.project}'\n` + table(vms.map((v) => ({ ...v, node: v.nodeId })), ["name", "state", "node", "ip", "publicIp", "network"]) +
           (gateways.length ? `\n${table(gateways.map((g) => ({ ...g, node: g.nodeId })), ["name", "kind", "fqdn", "vm", "node"])}` : ""));
       });
     });
-  program.command("delete").description("remove everything a spec file made").requiredOption("-f, --file <spec.yaml>", "spec file")
-    .action(async (o: { file: string }) => {
+  program.command("delete").description("remove everything a spec or compose file made (its project)").requiredOption("-f, --file <spec.yaml|docker-compose.yml>", "spec file")
+    .option("-p, --project <name>", "compose: project name")
+    .action(async (o: { file: string; project?: string }) => {
       const { opts, io } = ctx();
-      const { deleteSpec, loadSpec } = await sdk();
-      const spec = loadSpec(o.file, { flists: await knownFlists(opts) });
+      const { deleteSpec } = await sdk();
+      const { spec } = await readSpec(opts, io, o.file, o.project, false);
       await withGrid(opts, async (grid) => {
         const plan = await deleteSpec(grid, spec, { onProgress: io.progress });
         io.result({ project: spec.project, plan }, () => `deleted '${spec.project}'\n${showPlan(plan)}`);
@@ -38,8 +45,35 @@ export function registerApplyCommands(program: Command, ctx: Ctx): void {
     });
 }
 
+/** A zgrid spec, or a compose file as one (images resolved only when `images`: delete needs the project alone). */
+async function readSpec(opts: GlobalOptions, io: Output, file: string, project: string | undefined, images: boolean): Promise<{ spec: Spec; warnings: string[] }> {
+  const { isComposeFile, loadCompose, loadSpec, SpecError } = await sdk();
+  let text: string | undefined;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new SpecError(file, undefined, "", `cannot read: ${(e as Error).message}`, { hint: "check the path given to -f" });
+  }
+  const flists = await knownFlists(opts);
+  if (!isComposeFile(file, text)) return { spec: loadSpec(file, { flists }), warnings: [] };
+  const resolveImage = images
+    ? async (image: string) => {
+      const { convertOnHub } = await import("@zgrid/flist");
+      const { hubUrl, key } = await hubAccess(opts);
+      io.progress(`image ${image}: converting on the hub ${hubUrl} (cached by digest)`);
+      const entry = await convertOnHub({ hub: hubUrl, image, key, onProgress: (e) => { if (e.phase === "layer") io.progress(`image ${image}: layer ${String(e.index)}/${String(e.of)}`); } });
+      io.progress(`image ${image}: ${entry.cached ? "already converted" : "converted"} (${entry.digest ?? ""}) → ${entry.url}`);
+      return entry.url;
+    }
+    : async () => "http://unresolved.invalid/x.fl";
+  const c = await loadCompose(file, { flists, resolveImage, ...(project ? { project } : {}) });
+  if (!opts.json) for (const w of c.warnings) process.stderr.write(`warning: ${w}\n`);
+  return { spec: c.spec, warnings: c.warnings };
+}
+
 function showPlan(plan: Plan): string {
   if (plan.length === 0) return "  (nothing)";
-  const sign = { create: "+", replace: "~", delete: "-", keep: "=" } as const;
-  return plan.map((s) => `  ${sign[s.action]} ${s.action} ${s.kind} ${s.name}${s.nodeId ? ` on node ${s.nodeId}` : ""}${s.reason ? ` (${s.reason})` : ""}`).join("\n");
+  const sign = { create: "+", update: "~", replace: "!", delete: "-", keep: "=" } as const;
+  return plan.map((s) => `  ${sign[s.action]} ${s.action} ${s.kind} ${s.name}${s.nodeId ? ` on node ${s.nodeId}` : ""}${s.reason ? ` (${s.reason})` : ""}` +
+    (s.dataLoss?.length ? `\n      DATA LOSS: disk(s) ${s.dataLoss.join(", ")} destroyed` : "")).join("\n");
 }

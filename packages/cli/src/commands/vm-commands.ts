@@ -7,6 +7,7 @@ import type { VmInfo, VmModelInput } from "@zgrid/client";
 import { knownFlists, sdk, withGrid, type Ctx } from "../context.ts";
 import { table } from "../output.ts";
 import { withInterrupt } from "../interrupt.ts";
+import { imageHints, type ImageHints } from "../image-hints.ts";
 
 type Sdk = Awaited<ReturnType<typeof sdk>>;
 
@@ -27,7 +28,8 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     .option("--env <KEY=VALUE>", "environment variable (repeatable)", collect, [])
     .option("--ssh-key <key|file>", "SSH public key, or a file holding it")
     .option("--network <name>", "private network (made on the node when missing)", "default")
-    .option("--entrypoint <cmd>", "command to run (default: the image's)")
+    .option("--entrypoint <cmd>", `replaces the image's Entrypoint: a JSON array or shell words with quoting, e.g. 'sh -c "cd /app && exec ./run"'`)
+    .option("--cmd <args>", "replaces the image's Cmd (the arguments after the entrypoint), same forms")
     .option("--public-ip", "reserve a public IPv4")
     .option("--no-wait", "return once the node booted the VM, without waiting until the app runs")
     .action(async (name: string, o: Record<string, string | string[] | boolean | undefined>) => {
@@ -42,11 +44,12 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
         name, flist: url, cpu: Number(o.cpu), memory: mib(c, String(o.memory), "--memory"), rootfs: mib(c, String(o.rootfs), "--rootfs"),
         disks: (o.disk as string[]).map((d) => parseDisk(c, d)), env: Object.fromEntries((o.env as string[]).map((e) => parseEnv(c, e))), network: String(o.network),
         ...(o.node ? { node: Number(o.node) } : {}), ...(o.farm ? { farm: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}),
-        ...(o.sshKey ? { ssh_key: readKey(c, String(o.sshKey)) } : {}), ...(o.entrypoint ? { entrypoint: String(o.entrypoint) } : {}), ...(o.publicIp ? { public_ip: true } : {}),
+        ...(o.sshKey ? { ssh_key: readKey(c, String(o.sshKey)) } : {}), ...(o.entrypoint !== undefined ? { entrypoint: String(o.entrypoint) } : {}), ...(o.cmd !== undefined ? { cmd: String(o.cmd) } : {}), ...(o.publicIp ? { public_ip: true } : {}),
       };
       await withGrid(opts, async (grid) => {
         const info = await withInterrupt(io, (signal) => grid.vms.deploy(model, { signal, onProgress: io.progress, waitRunning: o.wait !== false }));
-        io.result(info, () => describeVm(info));
+        const hints = opts.json ? undefined : await imageHints(info.flist);
+        io.result(info, () => describeVm(info, hints));
       });
     });
 
@@ -62,7 +65,8 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     const { opts, io } = ctx();
     await withGrid(opts, async (grid) => {
       const info = await grid.vms.get(name);
-      io.result(info, () => describeVm(info));
+      const hints = opts.json || !info.flist ? undefined : await imageHints(info.flist);
+      io.result(info, () => describeVm(info, hints));
     });
   });
 
@@ -125,16 +129,20 @@ export function reachPrefix(v: VmInfo): string {
   return `ip netns exec ${v.namespace}`;
 }
 
-export function describeVm(v: VmInfo): string {
+/** `hints`: what the image serves (ssh, ports); without them nothing is suggested that may not work. */
+export function describeVm(v: VmInfo, hints?: ImageHints): string {
   const via = reachPrefix(v);
+  const pub = v.publicIp.split("/")[0];
+  const ways = (host: string) => [...(hints?.ssh ? [`ssh root@${host}`] : []), ...(hints?.ports ?? []).slice(0, 3).map((p) => `curl http://${host}${p === 80 ? "" : `:${p}`}/`)];
   return [
     `vm ${v.name}: ${v.state}${v.message ? ` (${v.message})` : ""}`,
     `  node ${v.nodeId}, contract ${v.contractId}, network ${v.network}, ip ${v.ip || "-"}${v.publicIp ? `, public ip ${v.publicIp}` : ""}`,
     `  ${v.cpu} vCPU, ${v.memoryMiB} MiB, flist ${v.flist}`,
     `  console: zgrid vm logs ${v.name}${v.consoleLog ? `   (on the node: ${v.consoleLog})` : ""}`,
     ...(v.consoleTail ? ["  --- last console lines ---", ...v.consoleTail.split("\n").map((l) => `  | ${l}`)] : []),
-    ...(v.publicIp ? [`  reach it: ssh root@${v.publicIp.split("/")[0]}   or   curl http://${v.publicIp.split("/")[0]}/`] : []),
-    ...(v.ip ? [`  private:  ${via} ssh root@${v.ip}   (or curl http://${v.ip}/)`] : []),
+    ...(pub && ways(pub).length ? [`  reach it: ${ways(pub).join("   or   ")}`] : []),
+    ...(v.ip && ways(v.ip).length ? [`  private:  ${ways(v.ip).map((w) => `${via} ${w}`).join("\n            ")}`] : []),
+    ...(v.ip && hints && !ways(v.ip).length ? [`  private:  ${via} <command> ${v.ip}   (the image has no sshd and exposes no port)`] : []),
   ].join("\n");
 }
 

@@ -96,10 +96,11 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
     const gatewayDomain = `gw.${net.tag}.zgrid.test`;
     dns = await startLocalDns({ host: listenHost, zoneFile: localDnsZonePath(dataDir), ...(underlay ? { wildcards: [{ suffix: gatewayDomain, address: `${net.prefix}.0.11` }] } : {}) });
     chain = await startDevChain({ port: ports.chain, host: listenHost, stateFile: join(dataDir, "chain.jsonl"), twins: 5 });
-    hub = await startHub({ dataDir: join(dataDir, "hub"), port: ports.hub, host: listenHost });
+    const farmerKey = chain.twins[0]!.privateKey;
+    // the hub converts images (`POST /convert`, compose files' images) and signs them with the farm's twin key
+    hub = await startHub({ dataDir: join(dataDir, "hub"), port: ports.hub, host: listenHost, key: twinKeyFromPrivateKey(farmerKey) });
     attachHubMetrics(hub, { blocksDir: join(dataDir, "hub", "blocks") });
     const admin = createGridClient({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, account: chain.admin.privateKey, pollingIntervalMs: 20 });
-    const farmerKey = chain.twins[0]!.privateKey;
     const setup = await firstSetup(dataDir, chain, hub, farmerKey, ports.underlay ? net.publicPrefix : "185.69.0");
     const nodes: LocalGridInfo["nodes"] = [];
     for (let i = 0; i < o.nodes; i++) {
@@ -198,7 +199,7 @@ async function firstSetup(dataDir: string, chain: DevChain, hub: Hub, farmerKey:
   await buildBusyboxRoot(join(work, "root"), BUSYBOX_ENTRYPOINT);
   const fl = join(work, "busybox.fl");
   const local = `dir://${join(work, "blocks")}`;
-  await packFlist({ source: join(work, "root"), output: fl, stores: [local], tags: { [TAGS.entrypoint]: JSON.stringify({ name: "/start.sh", args: [], env: {}, dir: "/" }) } });
+  await packFlist({ source: join(work, "root"), output: fl, stores: [local], tags: { [TAGS.entrypoint]: JSON.stringify({ name: "/start.sh", args: [], env: {}, dir: "/" }), "zgrid.ports": "80/tcp" } });
   await signFlist(fl, twinKeyFromPrivateKey(farmerKey));
   const pushed = await pushFlist({ hub: hub.url, flist: fl, stores: [local], key: twinKeyFromPrivateKey(farmerKey) });
   const setup: Setup = { farmId, flists: { busybox: pushed.url } };

@@ -78,12 +78,18 @@ export class DeployTransaction {
   }
 
   /**
-   * Updates a live deployment in place (only network, zmount, volume, zdb can change): version + 1,
+   * Updates a live deployment in place (network, zmount, volume, zdb, zmachine: the node restarts a changed VM, disks kept): version + 1,
    * changed workloads carry the new version, the contract gets the new hash, then the node.
    * `externalNetworks` as for deploy: networks of this twin the workloads use without defining them
    * (a name gateway's backend network) — without it the update of such a deployment is refused.
    */
-  async update(r: { nodeId: number; nodeTwinId: number; current: Deployment; workloads: Array<{ name: string; type: string; data: unknown }>; externalNetworks?: string[]; onProgress?: ProgressFn; signal?: AbortSignal }): Promise<Deployment> {
+  async update(r: {
+    nodeId: number; nodeTwinId: number; current: Deployment; workloads: Array<{ name: string; type: string; data: unknown }>;
+    /** New contract/deployment metadata (default: the current one). */
+    metadata?: string;
+    externalNetworks?: string[];
+    onProgress?: ProgressFn; signal?: AbortSignal; timeoutMs?: number;
+  }): Promise<Deployment> {
     const version = r.current.version + 1;
     const old = new Map(r.current.workloads.map((w) => [w.name, w]));
     const workloads = r.workloads.map((w) => {
@@ -91,16 +97,22 @@ export class DeployTransaction {
       const same = before && JSON.stringify(before.data) === JSON.stringify(w.data);
       return { version: same ? before.version : version, name: w.name, type: w.type, data: w.data, description: before?.description ?? "", metadata: before?.metadata ?? "" };
     });
+    const metadata = r.metadata ?? r.current.metadata;
     const next = parseDeployment({
-      version, twin_id: this.ctx.twinId, contract_id: r.current.contract_id, metadata: r.current.metadata, description: r.current.description,
+      version, twin_id: this.ctx.twinId, contract_id: r.current.contract_id, metadata, description: r.current.description,
       signature_requirement: { requests: [{ twin_id: this.ctx.twinId, required: true, weight: 1 }], weight_required: 1 }, workloads,
     }, { externalNetworks: r.externalNetworks ?? [] });
     checkAborted(r.signal);
     r.onProgress?.(`updating deployment ${r.current.contract_id} on node ${r.nodeId} (version ${version})`);
-    await this.ctx.chain.updateNodeContract(r.current.contract_id, { deploymentHash: deploymentHashHex(next), metadata: r.current.metadata });
+    await this.ctx.chain.updateNodeContract(r.current.contract_id, { deploymentHash: deploymentHashHex(next), metadata });
     const bus = await this.ctx.bus();
-    await nodeClient(bus, r.nodeTwinId).update(signDeployment(next, this.ctx.twinId, this.ctx.key), { timeout: 30_000 });
-    return this.wait(r.nodeTwinId, r.nodeId, r.current.contract_id, r.onProgress ?? (() => undefined), r.signal, 120_000, version);
+    try {
+      await nodeClient(bus, r.nodeTwinId).update(signDeployment(next, this.ctx.twinId, this.ctx.key), { timeout: 30_000 });
+    } catch (e) {
+      const why = e instanceof BaseError ? e.shortMessage : String(e);
+      throw new DeployFailedError(`node ${r.nodeId} refused the update of deployment ${r.current.contract_id}: ${why}`, { cause: e, details: { nodeId: r.nodeId, contractId: r.current.contract_id }, hint: hintFor((e as { code?: string }).code) });
+    }
+    return this.wait(r.nodeTwinId, r.nodeId, r.current.contract_id, r.onProgress ?? (() => undefined), r.signal, r.timeoutMs ?? 180_000, version, new Set(workloads.filter((w) => w.version === version).map((w) => w.name)));
   }
 
   /** Cancels every contract this transaction made (newest first); errors are logged, not thrown. */
@@ -119,7 +131,8 @@ export class DeployTransaction {
     return cancelled;
   }
 
-  private async wait(nodeTwin: number, nodeId: number, contractId: number, progress: ProgressFn, signal: AbortSignal | undefined, timeoutMs: number, version = 0): Promise<Deployment> {
+  private async wait(nodeTwin: number, nodeId: number, contractId: number, progress: ProgressFn, signal: AbortSignal | undefined, timeoutMs: number, version = 0, changed?: ReadonlySet<string>): Promise<Deployment> {
+    const update = changed !== undefined;
     const node = nodeClient(await this.ctx.bus(), nodeTwin);
     const seen = new Map<string, string>();
     const end = Date.now() + timeoutMs;
@@ -131,13 +144,18 @@ export class DeployTransaction {
         if (seen.get(w.name) !== state) progress(`${w.type} '${w.name}': ${state}${w.result?.message ? ` (${w.result.message})` : ""}`);
         seen.set(w.name, state);
       }
-      const failed = d.workloads.find((w) => w.result?.state === "error");
+      const failed = d.workloads.find((w) => w.result?.state === "error" || (d.version >= version && changed?.has(w.name) && w.result?.state === "unchanged"));
+      if (failed && update) {
+        throw new DeployFailedError(`update of '${failed.name}' (${failed.type}) on node ${nodeId} failed: ${failed.result?.message ?? "no message"}`, {
+          details: { nodeId, contractId, workload: failed.name, state: failed.result?.state }, hint: "fix the input and apply again; the contract was kept",
+        });
+      }
       if (failed) {
         throw new DeployFailedError(`workload '${failed.name}' (${failed.type}) failed on node ${nodeId}: ${failed.result?.message ?? "no message"}`, {
           details: { nodeId, contractId, workload: failed.name }, hint: "fix the input and deploy again; the contracts made were cancelled",
         });
       }
-      if (d.version >= version && d.workloads.every((w) => w.result?.state === "ok")) return d;
+      if (d.version >= version && d.workloads.every((w) => w.result?.state === "ok" || (update && w.result?.state === "unchanged"))) return d;
       if (Date.now() > end) throw new DeployFailedError(`deployment ${contractId} on node ${nodeId} did not become ready in ${timeoutMs / 1000} s`, { details: { nodeId, contractId }, hint: "look at the node's log; the contracts made were cancelled" });
       await sleep(400, signal);
     }

@@ -30,6 +30,11 @@ export class SpecError extends InputError {
   }
 }
 
+/** A plan would destroy disks (a VM replaced or deleted, a disk dropped) and data loss was not allowed. */
+export class DataLossError extends InputError {
+  override readonly code: string = "DATA_LOSS";
+}
+
 /** A named thing (node, VM, network, contract, flist) does not exist. */
 export class NotFoundError extends ClientError {
   override readonly code: string = "NOT_FOUND";

@@ -1,8 +1,10 @@
 /**
- * Converges the grid to a spec: a plan (create / replace / delete / keep per VM and per gateway,
- * then network parts no longer used), then its execution. A VM whose model changed is replaced (its
- * contract is cancelled and a new one made), because a zmachine is not updatable in place; a
- * gateway is replaced when it or its VM changed (the VM's private IP may differ).
+ * Converges the grid to a spec: a plan (create / update / replace / delete / keep per VM and per
+ * gateway, then network parts no longer used), then its execution. Disks are data: a VM whose model
+ * changed is updated in place (the node restarts it with its disks); only a change of node, network,
+ * address range or public IP (or a shrinking disk) needs a new VM, and the plan then names the disks
+ * lost: `applyPlan` refuses a plan that destroys disks unless `allowDataLoss`. A gateway is replaced
+ * when it changed or its VM is replaced.
  *
  * @example
  * ```ts
@@ -14,7 +16,7 @@
 import { createHash } from "node:crypto";
 import type { Grid } from "../grid.ts";
 import type { ProgressFn } from "../deploy/deployer.ts";
-import { InputError } from "../errors/client-errors.ts";
+import { DataLossError, InputError } from "../errors/client-errors.ts";
 import type { VmModel } from "../models/vm-model.ts";
 import type { VmInfo } from "../vms/vm-service.ts";
 import type { GatewayInput } from "../gateways/gateway-service.ts";
@@ -22,11 +24,14 @@ import type { ZdbInfo } from "../zdbs/zdb-service.ts";
 import type { Spec } from "./spec-file.ts";
 
 export interface PlanStep {
-  action: "create" | "replace" | "delete" | "keep";
+  /** update: changed in place (the node restarts the VM with its disks); replace: a new VM. */
+  action: "create" | "update" | "replace" | "delete" | "keep";
   kind: "vm" | "network" | "gateway" | "zdb";
   name: string;
   nodeId?: number;
   reason?: string;
+  /** Disks whose data this step destroys; `applyPlan` refuses such a plan unless `allowDataLoss`. */
+  dataLoss?: string[];
 }
 
 export type Plan = PlanStep[];
@@ -44,18 +49,20 @@ export async function planSpec(grid: Grid, spec: Spec): Promise<Plan> {
     const other = all.find((v) => v.name === vm.name && v.project !== spec.project);
     if (other) throw new InputError(`VM '${vm.name}' exists outside project '${spec.project}'`, { hint: "rename it in the spec or remove the other one" });
     const cur = mine.find((v) => v.name === vm.name);
-    const hash = vmSpecHash(vm, ipRangeOf(spec, vm.network));
     if (!cur) plan.push({ action: "create", kind: "vm", name: vm.name, ...(vm.node ? { nodeId: vm.node } : {}) });
-    else if (cur.spec !== hash || cur.state !== "ok") plan.push({ action: "replace", kind: "vm", name: vm.name, nodeId: cur.nodeId, reason: cur.spec !== hash ? "changed" : `state ${cur.state}` });
-    else plan.push({ action: "keep", kind: "vm", name: vm.name, nodeId: cur.nodeId });
+    else plan.push(planVm(vm, cur, vmSpecHash(vm, ipRangeOf(spec, vm.network)), ipRangeOf(spec, vm.network)));
   }
-  for (const cur of mine) if (!spec.vms.some((v) => v.name === cur.name)) plan.push({ action: "delete", kind: "vm", name: cur.name, nodeId: cur.nodeId });
+  for (const cur of mine) {
+    if (spec.vms.some((v) => v.name === cur.name)) continue;
+    const lost = cur.disks.map((d) => d.name);
+    plan.push({ action: "delete", kind: "vm", name: cur.name, nodeId: cur.nodeId, ...(lost.length ? { dataLoss: lost } : {}) });
+  }
   const gws = await grid.gateways.list();
   for (const g of spec.gateways) {
     const cur = gws.find((x) => x.name === g.name);
     if (cur && cur.project !== spec.project) throw new InputError(`gateway '${g.name}' exists outside project '${spec.project}'`, { hint: "rename it in the spec or remove the other one" });
     const hash = gatewaySpecHash(spec, g);
-    const vmReplaced = !!g.vm && plan.some((s) => s.kind === "vm" && s.name === g.vm && s.action !== "keep");
+    const vmReplaced = !!g.vm && plan.some((s) => s.kind === "vm" && s.name === g.vm && (s.action === "replace" || s.action === "delete"));
     if (!cur) plan.push({ action: "create", kind: "gateway", name: g.name });
     else if (cur.spec !== hash || vmReplaced) plan.push({ action: "replace", kind: "gateway", name: g.name, nodeId: cur.nodeId, reason: cur.spec !== hash ? "changed" : `VM '${g.vm}' is replaced` });
     else plan.push({ action: "keep", kind: "gateway", name: g.name, nodeId: cur.nodeId });
@@ -77,8 +84,13 @@ export async function planSpec(grid: Grid, spec: Spec): Promise<Plan> {
   return plan;
 }
 
-export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgress?: ProgressFn; signal?: AbortSignal } = {}): Promise<VmInfo[]> {
+export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgress?: ProgressFn; signal?: AbortSignal; allowDataLoss?: boolean } = {}): Promise<VmInfo[]> {
   const progress = o.onProgress ?? (() => undefined);
+  const losing = plan.filter((s) => s.dataLoss?.length);
+  if (losing.length && !o.allowDataLoss) {
+    const what = losing.map((s) => `${s.action} ${s.kind} '${s.name}' destroys disk(s) ${s.dataLoss!.join(", ")}${s.reason ? ` (${s.reason})` : ""}`);
+    throw new DataLossError(`the plan destroys data: ${what.join("; ")}`, { details: { steps: losing }, hint: "nothing was changed; keep the VM's node, network and public IP (those need a new VM) and its disks, or apply again with --allow-data-loss (SDK: allowDataLoss)" });
+  }
   for (const s of plan.filter((x) => x.kind === "gateway" && (x.action === "delete" || x.action === "replace"))) {
     progress(`gateway '${s.name}': removing${s.action === "replace" ? " (to replace it)" : ""}`);
     await grid.gateways.delete(s.name);
@@ -93,6 +105,11 @@ export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgr
     progress(`vm '${s.name}': deploying`);
     const ipRange = ipRangeOf(spec, vm.network);
     made.push(await grid.vms.deploy(vm, { project: spec.project, spec: vmSpecHash(vm, ipRange), ...(ipRange ? { ipRange } : {}), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) }));
+  }
+  for (const s of plan.filter((x) => x.kind === "vm" && x.action === "update")) {
+    const vm = spec.vms.find((v) => v.name === s.name)!;
+    progress(`vm '${s.name}': updating in place (restarts it, disks kept)`);
+    made.push(await grid.vms.update(vm.name, vm, { project: spec.project, spec: vmSpecHash(vm, ipRangeOf(spec, vm.network)), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) }));
   }
   for (const s of plan.filter((x) => x.kind === "zdb" && x.action === "delete")) {
     progress(`zdb '${s.name}': removing`);
@@ -117,10 +134,41 @@ export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgr
   return made;
 }
 
-/** The hash a gateway's contract keeps: its input and the model of the VM it publishes. */
+/**
+ * The hash a gateway's contract keeps: its input and where its VM lives (network, range, node): an
+ * in-place update of the VM keeps its address, so the gateway stays; a replaced VM replaces it.
+ */
 export function gatewaySpecHash(spec: Spec, g: GatewayInput): string {
   const vm = g.vm ? spec.vms.find((v) => v.name === g.vm) : undefined;
-  return createHash("sha256").update(JSON.stringify({ g, vm: vm ? vmSpecHash(vm, ipRangeOf(spec, vm.network)) : "" })).digest("hex").slice(0, 12);
+  const where = vm ? { network: vm.network, ipRange: ipRangeOf(spec, vm.network) ?? "", node: vm.node ?? 0, publicIp: vm.public_ip } : "";
+  return createHash("sha256").update(JSON.stringify({ g, vm: where })).digest("hex").slice(0, 12);
+}
+
+/**
+ * keep, update (in place: same node, network, address and public IP; the node restarts the VM with
+ * its disks) or replace (a new VM: its disks are lost). An update that drops a disk loses that one.
+ */
+export function planVm(vm: VmModel, cur: VmInfo, hash: string, ipRange: string | undefined): PlanStep {
+  const at = { kind: "vm" as const, name: vm.name, nodeId: cur.nodeId };
+  const disks = cur.disks.map((d) => d.name);
+  const newVm = (reason: string): PlanStep => ({ action: "replace", ...at, reason, ...(disks.length ? { dataLoss: disks } : {}) });
+  if (cur.state === "unreachable") return newVm(`node ${cur.nodeId} does not answer`);
+  if (vm.node !== undefined && vm.node !== cur.nodeId) return newVm(`moves from node ${cur.nodeId} to node ${vm.node}`);
+  if (vm.network !== cur.network) return newVm(`network ${cur.network} → ${vm.network}`);
+  if (vm.public_ip !== cur.hasPublicIp) return newVm(vm.public_ip ? "public IP added" : "public IP removed");
+  if (ipRange && cur.ip && !inRange16(cur.ip, ipRange)) return newVm(`its address ${cur.ip} is outside the network's new range ${ipRange}`);
+  for (const d of vm.disks) {
+    const was = cur.disks.find((x) => x.name === d.name);
+    if (was && d.size < was.sizeMiB) return newVm(`disk ${d.name} shrinks from ${was.sizeMiB} to ${d.size} MiB (a disk only grows in place)`);
+  }
+  if (cur.spec === hash && cur.state === "ok") return { action: "keep", ...at };
+  const dropped = disks.filter((n) => !vm.disks.some((d) => d.name === n));
+  const reason = cur.spec === hash ? `state ${cur.state}: restarts it` : "changed: restarts it, disks kept";
+  return { action: "update", ...at, reason, ...(dropped.length ? { dataLoss: dropped } : {}) };
+}
+
+function inRange16(ip: string, range: string): boolean {
+  return ip.split(".").slice(0, 2).join(".") === range.split(".").slice(0, 2).join(".");
 }
 
 /** Removes every VM and network part of the spec's project. */

@@ -44,6 +44,10 @@ export interface VmInfo {
   publicIp: string;
   /** The public IPv6 (CIDR) when the VM has one. */
   publicIp6: string;
+  /** Its disks (zmounts): name, size in MiB, where the VM mounts them. */
+  disks: Array<{ name: string; sizeMiB: number; mountpoint: string }>;
+  /** The deployment holds an `ip` workload (a public IP reserved on its contract). */
+  hasPublicIp: boolean;
   /** Console log path on the node's host (local grid: readable here). */
   consoleLog: string;
   /** The host namespace holding the VM's gateway (local grid), and how to reach the VM. */
@@ -119,6 +123,37 @@ export class VmService {
       if (cancelled.length) progress(`rolled back: cancelled contract(s) ${cancelled.join(", ")}`);
       throw e;
     }
+  }
+
+  /**
+   * Changes a VM in place (same node, network, IP and public IP; its contract kept): the node
+   * restarts it with the new model and keeps its disks. Disks the model adds are made; disks it
+   * drops are removed with their data (the caller decides: `planSpec` marks that as data loss).
+   */
+  async update(name: string, input: VmModelInput, o: DeployOptions = {}): Promise<VmInfo> {
+    const parsed = vmModelSchema.safeParse(input);
+    if (!parsed.success) throw zodToInputError(parsed.error, `vm '${name}'`);
+    const vm = parsed.data;
+    const progress = o.onProgress ?? (() => undefined);
+    const cur = await this.get(name);
+    if (vm.network !== cur.network) throw new InputError(`vm '${name}': its network cannot change in place (${cur.network} → ${vm.network})`, { hint: "delete and deploy it again (its disks are lost)" });
+    if (vm.public_ip !== cur.hasPublicIp) throw new InputError(`vm '${name}': a public IP cannot be added or removed in place`, { hint: "delete and deploy it again (its disks are lost)" });
+    if (vm.node !== undefined && vm.node !== cur.nodeId) throw new InputError(`vm '${name}' runs on node ${cur.nodeId}, not ${vm.node}: it cannot move in place`, { hint: "delete and deploy it again (its disks are lost)" });
+    if (vm.flist !== cur.flist) {
+      progress(`checking flist ${vm.flist}`);
+      await checkFlist(vm.flist);
+    }
+    const node = await this.chain.getNode(cur.nodeId);
+    const current = await this.fetchDeployment(cur.nodeId, cur.contractId);
+    const workloads = vmWorkloads(vm, cur.ip) as Array<{ name: string; type: string; data: unknown }>;
+    const project = o.project ?? cur.project;
+    const tx = new DeployTransaction(this.ctx);
+    const d = await tx.update({
+      nodeId: cur.nodeId, nodeTwinId: node.twinId, current, workloads, externalNetworks: [vm.network],
+      metadata: encodeMetadata({ kind: "vm", name: vm.name, network: vm.network, ...(project ? { project } : {}), ...(o.spec ? { spec: o.spec } : {}) }),
+      onProgress: progress, ...(o.signal ? { signal: o.signal } : {}),
+    });
+    return this.describe(cur.nodeId, d, vm.name, vm.network, project, o.spec);
   }
 
   async list(): Promise<VmInfo[]> {
@@ -217,11 +252,17 @@ export class VmService {
     const ip = data.ip ?? wd.network?.interfaces[0]?.ip ?? "";
     const pub = d?.workloads.find((x) => x.type === "ip")?.result?.data as Partial<IpResult> | undefined;
     const ns = networkNames(nodeId, this.ctx.twinId, network, await this.nodeAccount(nodeId)).namespace;
+    const mounts = (w?.data as { mounts?: Array<{ name: string; mountpoint: string }> } | undefined)?.mounts ?? [];
+    const disks = mounts.map((m) => {
+      const z = d?.workloads.find((x) => x.name === m.name && x.type === "zmount");
+      return { name: m.name, sizeMiB: Math.round(((z?.data as { size?: number } | undefined)?.size ?? 0) / 1024 ** 2), mountpoint: m.mountpoint };
+    });
     return {
       name, nodeId, contractId: d?.contract_id ?? contractId ?? 0, network, ip, publicIp: pub?.ip ?? "", publicIp6: pub?.ip6 ?? "",
       state: d ? (w?.result?.state ?? "init") : "unreachable", message: w?.result?.message ?? "",
       flist: wd.flist ?? "", cpu: wd.compute_capacity?.cpu ?? 0, memoryMiB: Math.round((wd.compute_capacity?.memory ?? 0) / 1024 ** 2),
       ...(project ? { project } : {}), ...(spec ? { spec } : {}),
+      disks, hasPublicIp: !!d?.workloads.some((x) => x.type === "ip"),
       consoleLog: data.console ?? "", namespace: ns, reach: ip ? `ip netns exec ${ns} ssh root@${ip}` : "",
     };
   }

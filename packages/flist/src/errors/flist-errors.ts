@@ -36,7 +36,7 @@ export class BlockIntegrityError extends BaseError {
 export class SignatureError extends BaseError {
   override readonly code: string = "FLIST_SIGNATURE";
   constructor(message: string, options: BaseErrorOptions = {}) {
-    super(message, { hint: "only use flists signed by a publisher you trust; re-sign with `zgrid-flist sign`", ...options });
+    super(message, { hint: "only use flists signed by a publisher you trust; re-sign with `zgrid flist sign` (or publish it with `zgrid image push`)", ...options });
   }
 }
 

@@ -3,6 +3,8 @@
  * - `GET|HEAD|PUT /blocks/<hh>/<id>`: blocks in rfs layout (so `<hub>/blocks` is an http store);
  *   a PUT must be signed by a twin (`x-zgrid-auth`, see hub-auth.ts) known to the hub, fit the
  *   twin's quota, and is stored only when its bytes hash to the id.
+ * - `POST /blocks/missing`: batch existence check (ids of 32 bytes concatenated; answers the
+ *   missing ones the same way): a push asks once instead of once per block.
  * - `GET /flists[/<owner>]`: JSON listing; `GET /flists/<owner>/<name>.fl`: the file.
  * - `PUT /flists/<owner>/<name>.fl`: accepted only when signed by `owner` (a twin address) and
  *   when the hub holds every block; the route table is rewritten to the hub's blocks. The listing is
@@ -72,6 +74,10 @@ export interface HubFlistEntry {
 }
 
 const OWNER = /^0x[0-9a-fA-F]{40}$/;
+/** Ids one `POST /blocks/missing` may ask about (a 3 GiB image has ~6,000 blocks of 512 KiB). */
+export const MAX_CHECK_IDS = 20_000;
+/** Image conversions a hub runs at once (each pulls and packs a whole image). */
+const MAX_CONVERTS = 2;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.fl$/;
 
 class HttpError extends BaseError {
@@ -124,6 +130,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const maxFlist = options.maxFlistBytes ?? 512 * 2 ** 20;
   const maxPerTwin = options.maxBytesPerTwin ?? 64 * 2 ** 30;
   const usedByTwin = new Map<string, number>();
+  let converting = 0;
   const signers = new Map<string, string | undefined>();
   let publicUrl = options.publicUrl ?? "";
 
@@ -148,8 +155,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     } catch (e) {
       throw new HttpError((e as { code?: string }).code === "FLIST_SIGNATURE" ? 403 : 400, (e as Error).message);
     }
+    // a stat per block, synchronously: ~6,000 stats take milliseconds (an await per block, seconds)
     for (const hex of result.blocks) {
-      if (!(await store.has(Buffer.from(hex, "hex")))) throw new HttpError(409, `block ${hex} is not on the hub: push blocks first`);
+      if (!store.pathOf(Buffer.from(hex, "hex"))) throw new HttpError(409, `block ${hex} is not on the hub: push blocks first`);
     }
     log.info({ owner, name, signer: result.signer }, "flist accepted");
     mkdirSync(join(flistDir, owner), { recursive: true });
@@ -191,6 +199,20 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       await pipeline(createReadStream(file), res);
       return;
     }
+    if (parts[0] === "blocks" && parts[1] === "missing" && parts.length === 2 && method === "POST") {
+      // batch existence check: 32-byte ids concatenated in, the missing ones concatenated out
+      const body = await readBody(req, MAX_CHECK_IDS * 32);
+      if (body.length % 32 !== 0) throw new HttpError(400, "body must be block ids of 32 bytes each, concatenated");
+      const missing: Buffer[] = [];
+      for (let i = 0; i < body.length; i += 32) {
+        const id = body.subarray(i, i + 32);
+        if (!store.pathOf(id)) missing.push(id);
+      }
+      const out = Buffer.concat(missing);
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": out.length, "x-zgrid-missing": String(missing.length) });
+      res.end(out);
+      return;
+    }
     if (parts[0] === "flists" && method === "GET" && parts.length <= 2) {
       if (parts[1] && !OWNER.test(parts[1])) throw new HttpError(400, "owner must be a twin address");
       return sendJson(res, 200, list(parts[1]));
@@ -230,8 +252,31 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     }
     if (parts[0] === "convert" && method === "POST" && parts.length === 1) {
       if (!options.key) throw new HttpError(501, "this hub has no signing key: conversion is disabled");
-      const body = JSON.parse((await readBody(req, 65536)).toString() || "{}") as { image?: string; name?: string };
-      await handleConvert(res, { image: body.image, name: body.name, key: options.key, workDir: join(options.dataDir, "tmp"), store, accept: acceptFlist });
+      if (options.blockAuth !== "open") {
+        let twin: string;
+        try {
+          twin = checkHubRequest(req.headers[HUB_AUTH_HEADER], "POST", url.pathname);
+        } catch (e) {
+          throw new HttpError(401, `${(e as Error).message}; sign convert requests with your twin key (convertOnHub({ key }))`);
+        }
+        if (options.knownTwin && !(await options.knownTwin(twin as `0x${string}`))) throw new HttpError(403, `twin ${twin} is not known to this hub`);
+      }
+      if (converting >= MAX_CONVERTS) throw new HttpError(429, `the hub is converting ${converting} images already; try again in a minute`);
+      let body: { image?: string; name?: string };
+      try {
+        body = JSON.parse((await readBody(req, 65536)).toString() || "{}") as { image?: string; name?: string };
+      } catch {
+        throw new HttpError(400, "body must be JSON {image, name?}");
+      }
+      converting++;
+      try {
+        await handleConvert(res, {
+          image: body.image, name: body.name, key: options.key, workDir: join(options.dataDir, "tmp"), dataDir: options.dataDir, store, accept: acceptFlist,
+          existing: (owner, name) => (existsSync(join(flistDir, owner, name)) ? list(owner).find((e) => e.name === name) : undefined),
+        });
+      } finally {
+        converting--;
+      }
       return;
     }
     throw new HttpError(404, "not found");

@@ -13,7 +13,7 @@ import { runChild } from "../testing/run-child.ts";
 import { verifyFlist } from "../verify-flist.ts";
 import { unpackFlist } from "../unpack-flist.ts";
 import { signHubRequest } from "./hub-auth.ts";
-import { listHubFlists, pushFlist } from "./hub-client.ts";
+import { listHubFlists, missingBlocks, pushFlist } from "./hub-client.ts";
 import { startHub } from "./hub-server.ts";
 
 const key = twinKeyFromMnemonic("test test test test test test test test test test test junk");
@@ -37,7 +37,16 @@ test("hub round trip: push a signed flist, list it, mount it from http", async (
   const pushed = await pushFlist({ hub: hub.url, flist: fl, key });
   assert.ok(pushed.uploadedBlocks > 0);
   assert.equal(pushed.owner, key.address);
+  // a second push asks which blocks are missing in ONE request and uploads nothing
+  const requests: string[] = [];
+  const count = (req: { method?: string; url?: string }) => requests.push(`${req.method} ${req.url}`);
+  hub.server.on("request", count);
   assert.equal((await pushFlist({ hub: hub.url, flist: fl, key })).uploadedBlocks, 0, "second push uploads nothing");
+  hub.server.off("request", count);
+  assert.deepEqual(requests.map((r) => r.replace(/\/flists\/.*/, "/flists/…")), ["POST /blocks/missing", "PUT /flists/…"]);
+  assert.deepEqual(await missingBlocks(hub.url, [Buffer.alloc(32, 7)]), [Buffer.alloc(32, 7)], "an unknown id comes back as missing");
+  assert.equal((await fetch(`${hub.url}/blocks/missing`, { method: "POST", body: Buffer.alloc(33) })).status, 400, "ids are 32 bytes each");
+  assert.equal((await fetch(`${hub.url}/blocks/missing`, { method: "POST", body: Buffer.alloc(32 * 20_001) })).status, 413, "at most 20,000 ids a request");
 
   const listed = await listHubFlists(hub.url, key.address);
   assert.deepEqual(listed.map((e) => [e.name, e.signer]), [["app.fl", key.address]]);

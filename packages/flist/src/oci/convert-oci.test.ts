@@ -12,6 +12,7 @@ import { twinKeyFromMnemonic } from "@zgrid/types";
 import { OciError } from "../errors/flist-errors.ts";
 import { FlistReader } from "../format/flist-reader.ts";
 import { startHub } from "../hub/hub-server.ts";
+import { convertOnHub } from "../hub/hub-client.ts";
 import { assertSameTree, describeTree, makeSampleTree, type EntryDescription } from "../testing/sample-tree.ts";
 import { startRegistry } from "../testing/registry.ts";
 import { runChild } from "../testing/run-child.ts";
@@ -88,13 +89,22 @@ test("OCI image made with umoci, pushed with skopeo to a real registry, converte
   run("skopeo", ["copy", "--quiet", "oci:" + join(dir, "img") + ":latest", `docker-archive:${join(dir, "app.tar")}:demo/app:1.0`]);
   await check("archive", { dockerArchive: join(dir, "app.tar") });
 
-  // The hub converts on request, streaming progress, and publishes under its own address.
-  const res = await fetch(`${hub.url}/convert`, { method: "POST", body: JSON.stringify({ image: `${registry.host}/demo/app:1.0`, name: "app.fl" }) });
-  const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.deepEqual(lines.map((l) => l.phase).filter((p) => p === "layer").length, 2);
-  const last = lines.at(-1)!;
-  assert.equal(last.phase, "published", JSON.stringify(last));
+  // The hub converts on a signed request, streaming progress, and publishes under its own address.
+  const unsigned = await fetch(`${hub.url}/convert`, { method: "POST", body: JSON.stringify({ image: `${registry.host}/demo/app:1.0` }) });
+  assert.equal(unsigned.status, 401, "anonymous conversions are refused");
+  const events: Array<{ phase: string }> = [];
+  const last = await convertOnHub({ hub: hub.url, image: `${registry.host}/demo/app:1.0`, key, onProgress: (e) => events.push(e) });
+  assert.equal(events.filter((e) => e.phase === "layer").length, 2);
   assert.equal(last.owner, key.address);
+  assert.equal(last.name, "app-1.0.fl");
+  assert.equal(last.cached, false);
+  assert.match(last.digest ?? "", /^sha256:[0-9a-f]{64}$/);
+  // the same image again: cached by digest, answered without pulling a layer
+  const again: Array<{ phase: string }> = [];
+  const cached = await convertOnHub({ hub: hub.url, image: `${registry.host}/demo/app:1.0`, key, onProgress: (e) => again.push(e) });
+  assert.equal(cached.cached, true);
+  assert.equal(cached.url, last.url);
+  assert.deepEqual(again.filter((e) => e.phase === "blob" || e.phase === "layer"), [], "no layer pulled");
   const fromHub = join(dir, "hub-app.fl");
   writeFileSync(fromHub, Buffer.from(await (await fetch(String(last.url))).arrayBuffer()));
   assert.equal((await verifyFlist({ flist: fromHub, trustedSigners: [key.address] })).ok, true);

@@ -21,6 +21,9 @@ import { pullImage } from "./registry-client.ts";
 import { RootfsBuilder } from "./rootfs-builder.ts";
 import { startupFromConfig, startupToml, type Startup } from "./startup-file.ts";
 
+/** Tag holding the image's ExposedPorts, comma-separated (`80/tcp,443/tcp`). */
+export const PORTS_TAG = "zgrid.ports";
+
 export type OciSource =
   | { layout: string; tag?: string }
   | { dockerArchive: string }
@@ -36,9 +39,13 @@ export interface ConvertOptions {
   /** Temp space (default: the OS temp dir). */
   workDir?: string;
   onProgress?(event: { phase: string; [k: string]: unknown }): void;
+  /** Registry sources: called with the manifest digest before any layer is pulled (throw to stop). */
+  onManifest?(digest: string): void | Promise<void>;
 }
 
 export interface ConvertResult {
+  /** The manifest digest (registry sources). */
+  digest?: string;
   stats: PackStats;
   startup: Startup;
   layers: number;
@@ -58,7 +65,7 @@ export async function convertOci(options: ConvertOptions): Promise<ConvertResult
     let image: ImageSource;
     if ("layout" in s) image = await readOciLayout(s.layout, s.tag);
     else if ("dockerArchive" in s) image = await readDockerArchive(s.dockerArchive, join(work, "archive"));
-    else image = await pullImage(s.registry, { workDir: join(work, "blobs"), insecure: s.insecure, username: s.username, password: s.password, onProgress: (e) => progress(e) });
+    else image = await pullImage(s.registry, { workDir: join(work, "blobs"), insecure: s.insecure, username: s.username, password: s.password, onProgress: (e) => progress(e), ...(options.onManifest ? { onManifest: options.onManifest } : {}) });
     const rootfs = join(work, "rootfs");
     const builder = new RootfsBuilder(rootfs);
     for (const [i, layer] of image.layers.entries()) {
@@ -66,17 +73,19 @@ export async function convertOci(options: ConvertOptions): Promise<ConvertResult
       await builder.applyLayer(layer.path, `${describe(s)} layer ${i + 1}`);
     }
     const startup = startupFromConfig(image.config);
+    // ExposedPorts ("80/tcp,443/tcp"): shown to users (`vm get` suggests only ports the image serves)
+    const ports = Object.keys(image.config.config?.ExposedPorts ?? {}).filter((p) => /^\d{1,5}(\/(tcp|udp|sctp))?$/.test(p)).slice(0, 64).join(",");
     writeFileSync(join(rootfs, ".startup.toml"), startupToml(startup), { mode: 0o644 });
     builder.finish();
     progress({ phase: "pack" });
     const stats = await packFlist({
       source: rootfs, output: options.output, stores: options.stores, routes: options.routes,
-      tags: { [TAGS.entrypoint]: JSON.stringify(startup), "zgrid.source": describe(s) },
+      tags: { [TAGS.entrypoint]: JSON.stringify(startup), "zgrid.source": describe(s), ...(image.digest ? { "zgrid.image-digest": image.digest } : {}), ...(ports ? { [PORTS_TAG]: ports } : {}) },
     });
     let signer: string | undefined;
     if (options.key) signer = (await signFlist(options.output, options.key)).signer;
     progress({ phase: "done", files: stats.files, bytes: stats.bytes });
-    return { stats, startup, layers: image.layers.length, signer };
+    return { stats, startup, layers: image.layers.length, signer, ...(image.digest ? { digest: image.digest } : {}) };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -37,6 +37,8 @@ export interface ImageLayer {
 export interface ImageSource {
   config: ImageConfig;
   layers: ImageLayer[];
+  /** The manifest digest (registry sources). */
+  digest?: string;
 }
 
 interface Descriptor { mediaType?: string; digest: string; size?: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string } }

@@ -29,6 +29,11 @@ export interface PullOptions {
   username?: string;
   password?: string;
   onProgress?(event: { phase: string; digest?: string; bytes?: number }): void;
+  /**
+   * Called with the image's manifest digest (the linux/amd64 one of an index) before any blob is
+   * fetched; throwing stops the pull there (a converter that already has this digest).
+   */
+  onManifest?(digest: string): void | Promise<void>;
 }
 
 const ACCEPT = [
@@ -135,15 +140,16 @@ export async function pullImage(ref: string, options: PullOptions): Promise<Imag
   };
 
   options.onProgress?.({ phase: "manifest" });
-  let { body: manifest } = await manifestJson(image.reference);
+  let { body: manifest, digest } = await manifestJson(image.reference);
   if (Array.isArray(manifest.manifests)) {
     const pick = pickPlatform(manifest as never, ref);
-    manifest = (await manifestJson(pick.digest)).body;
+    ({ body: manifest, digest } = await manifestJson(pick.digest));
   }
+  await options.onManifest?.(digest);
   const configDesc = manifest.config as { digest: string } | undefined;
   if (!configDesc) throw new OciError(`${ref}: manifest has no config (schema 1 manifests are not supported)`);
   const config = JSON.parse(readFileSync(await blob(configDesc.digest), "utf8")) as ImageConfig;
   const layers = [];
   for (const l of (manifest.layers as Array<{ digest: string }> | undefined) ?? []) layers.push({ digest: l.digest, path: await blob(l.digest) });
-  return { config, layers };
+  return { config, layers, digest };
 }

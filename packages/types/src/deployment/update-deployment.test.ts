@@ -27,11 +27,21 @@ describe("planUpdate", () => {
     assert.equal(plan.unchanged.length, 6);
   });
 
+  test("a zmachine changes in place (the node restarts it with its disks)", () => {
+    const plan = planUpdate(current, next((j) => {
+      j.workloads[3].data.compute_capacity.cpu = 4;
+      j.workloads[3].data.env = { MODE: "two" };
+      j.workloads[3].version = 1;
+    }));
+    assert.deepEqual(plan.updated.map((w) => w.name), ["vm"]);
+    assert.ok(plan.unchanged.some((w) => w.name === "data"), "its disk is unchanged");
+  });
+
   const refusals: Array<[string, (j: Json) => void, string]> = [
     ["version not +1", (j) => { j.version = 2; }, "version"],
     ["twin changed", (j) => { j.twin_id = 8; j.signature_requirement.requests[0].twin_id = 8; }, "twin_id"],
     ["contract changed", (j) => { j.contract_id = 10; }, "contract_id"],
-    ["zmachine changed in place", (j) => { j.workloads[3].data.compute_capacity.cpu = 4; j.workloads[3].version = 1; }, "data"],
+    ["ip changed in place", (j) => { j.workloads[2].data.v6 = true; j.workloads[2].version = 1; }, "data"],
     ["type changed", (j) => { j.workloads[1].type = "volume"; j.workloads[3].data.mounts = []; j.workloads[1].version = 1; }, "type"],
     ["changed without version bump", (j) => { j.workloads[1].data.size *= 2; }, "version"],
     ["new workload with old version", (j) => { j.workloads.push({ version: 0, name: "disk2", type: "zmount", data: { size: 2 ** 30 } }); }, "version"],

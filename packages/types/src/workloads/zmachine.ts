@@ -61,7 +61,8 @@ export function minRootSize(cpu: number, memory: number): number {
 export const zmachine = defineWorkloadType<ZMachineData>({
   type: "zmachine",
   schema,
-  updatable: false,
+  // changed in place: the node restarts the VM with the new data, its disks (zmounts) kept
+  updatable: true,
   validate(d, report) {
     if (!/^https?:\/\/[^\s/]+\/\S*$/.test(d.flist)) {
       report("flist", d.flist, "an http(s) URL of an flist, e.g. https://hub.example/twin/ubuntu.fl");

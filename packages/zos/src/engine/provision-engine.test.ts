@@ -196,6 +196,50 @@ test("a refused update leaves the workload as it was: unchanged, with the reason
   assert.deepEqual(usedCapacity([store.get(12)!]), before, "its capacity still counts");
 });
 
+test("a changed zmachine is restarted in place with its new data; its disks are not touched", async () => {
+  const calls: Call[] = [];
+  const { store, chain, engine } = setup({ calls, managers: fakeManagers(calls, { zmachine: { update: undefined } }) });
+  await engine.deploy(TWIN, contracted(chain, 12));
+  await engine.queue.idle();
+  calls.length = 0;
+  const next = contracted(chain, 12, (d) => {
+    const vm = d.workloads.find((w) => w.name === "vm")!;
+    vm.version = 1;
+    (vm.data as { env: Record<string, string> }).env = { MODE: "two" };
+  }, 1);
+  await engine.update(TWIN, next);
+  await engine.queue.idle();
+  assert.deepEqual(calls, ["deprovision vm", "provision vm"], "only the VM is restarted; the zmount 'data' is neither removed nor re-made");
+  const vm = store.get(12)!.workloads.find((w) => w.name === "vm")!;
+  assert.equal(vm.result?.state, "ok");
+  assert.deepEqual((vm.data as { env: Record<string, string> }).env, { MODE: "two" });
+  assert.equal(store.get(12)!.version, 1);
+});
+
+test("a restart-update that does not come up puts the previous version back (unchanged, with the reason)", async () => {
+  const calls: Call[] = [];
+  const provision: WorkloadManager["provision"] = async (_c, w) => {
+    calls.push(`provision ${w.name}`);
+    if ((w.data as { env: Record<string, string> }).env.MODE === "bad") throw new Error("entrypoint /nope is not a file in the flist");
+    return { name: w.name };
+  };
+  const { store, chain, engine } = setup({ calls, managers: fakeManagers(calls, { zmachine: { update: undefined, provision } }) });
+  await engine.deploy(TWIN, contracted(chain, 12));
+  await engine.queue.idle();
+  calls.length = 0;
+  await engine.update(TWIN, contracted(chain, 12, (d) => {
+    const vm = d.workloads.find((w) => w.name === "vm")!;
+    vm.version = 1;
+    (vm.data as { env: Record<string, string> }).env = { MODE: "bad" };
+  }, 1));
+  await engine.queue.idle();
+  assert.deepEqual(calls, ["deprovision vm", "provision vm", "deprovision vm", "provision vm"]);
+  const vm = store.get(12)!.workloads.find((w) => w.name === "vm")!;
+  assert.equal(vm.result?.state, "unchanged");
+  assert.match(vm.result?.message ?? "", /update failed, previous version running again: entrypoint \/nope/);
+  assert.notEqual((vm.data as { env: Record<string, string> }).env.MODE, "bad", "the old data is kept");
+});
+
 test("used resources are reported again only when the chain's figures differ", async () => {
   const { store, chain, engine } = setup();
   await engine.deploy(TWIN, contracted(chain, 12));

@@ -271,16 +271,38 @@ export class ProvisionEngine {
       } else {
         const limit = this.o.installTimeoutMs ?? 600_000;
         const signal = AbortSignal.any([contract.signal, AbortSignal.timeout(limit)]);
+        const ctx = { ...this.context(d, w), signal };
+        // A changed workload whose manager cannot update in place is restarted with its new data:
+        // the old instance removed, the new one provisioned; the deployment's other workloads
+        // (its disks) are not touched.
+        const restart = !!before && !m.update;
+        let restarted = false;
         try {
-          const ctx = { ...this.context(d, w), signal };
-          const work = before && m.update ? m.update(ctx, w as never, before as never) : m.provision(ctx, w as never);
+          let work: Promise<unknown>;
+          if (before && m.update) work = m.update(ctx, w as never, before as never);
+          else if (restart) {
+            work = (async () => {
+              this.o.log.info({ contract: d.contract_id, workload: w.name }, "restarting the workload with its new data");
+              await m.deprovision(ctx, before as never);
+              restarted = true;
+              return m.provision(ctx, w as never);
+            })();
+          } else work = m.provision(ctx, w as never);
           const data = await untilAborted(work, signal, () => `provisioning took longer than ${Math.round(limit / 1000)} s`);
           result = { created: now(), state: "ok", message: "", data };
           this.adopted.add(this.adoptKey(d, w));
         } catch (e) {
           const message = e instanceof Error ? e.message : String(e);
           this.o.log.warn({ contract: d.contract_id, workload: w.name, err: e }, before ? "workload update refused" : "workload failed");
-          if (before && LIVE.has(before.result?.state ?? "")) {
+          if (before && restarted && LIVE.has(before.result?.state ?? "") && !contract.signal.aborted) {
+            // The new data did not come up: the previous one is provisioned again (its disks were kept).
+            const back = await this.provisionPrevious(ctx, m, d, w, before);
+            if (back) {
+              this.restore(d, before, { ...(before.result as WorkloadResult), created: now(), state: "unchanged", message: `update failed, previous version running again: ${message}`, data: back.data });
+              continue;
+            }
+          }
+          if (before && !restarted && LIVE.has(before.result?.state ?? "")) {
             // A refused update leaves the workload as it was: its old data, result and capacity.
             this.restore(d, before, { ...(before.result as WorkloadResult), created: now(), state: "unchanged", message: `update refused: ${message}` });
             continue;
@@ -291,6 +313,19 @@ export class ProvisionEngine {
       this.setResult(d, w, result);
     }
     await this.reportUsage(d);
+  }
+
+  /** After a failed restart-update: `before` provisioned again; undefined when that fails too. */
+  private async provisionPrevious(ctx: WorkloadContext, m: WorkloadManager, d: Deployment, w: Workload, before: Workload): Promise<{ data: unknown } | undefined> {
+    try {
+      await m.deprovision(ctx, w as never).catch(() => undefined);
+      const contract = this.aborts.get(d.contract_id)?.signal;
+      const signal = AbortSignal.any([...(contract ? [contract] : []), AbortSignal.timeout(this.o.installTimeoutMs ?? 600_000)]);
+      return { data: await m.provision({ ...ctx, signal }, before as never) };
+    } catch (e) {
+      this.o.log.error({ contract: d.contract_id, workload: w.name, err: e }, "the previous version did not come up again either");
+      return undefined;
+    }
   }
 
   /** Puts the stored workload back to `before` (data and version) with `result`. */
