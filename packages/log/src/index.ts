@@ -11,13 +11,15 @@
  */
 import { pino } from "pino";
 import type { Logger } from "pino";
+import { serializeError } from "./error-serializer.ts";
 
 export type { Logger };
+export { serializeError, type SerializedError } from "./error-serializer.ts";
 
 const defaultLevel = process.env.ZGRID_LOG_LEVEL ?? (process.env.NODE_TEST_CONTEXT ? "warn" : "info");
 
 const root: Logger = pino(
-  { level: defaultLevel, base: { pid: process.pid } },
+  { level: defaultLevel, base: { pid: process.pid }, serializers: { err: serializeError, error: serializeError } },
   pino.destination({ fd: 2, sync: true }),
 );
 

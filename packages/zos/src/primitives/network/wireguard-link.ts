@@ -97,13 +97,17 @@ export async function configureWireguard(name: string, namespace: string, c: Wir
  * into the namespace gets a few short retries.
  */
 async function syncUserspace(name: string, file: string): Promise<void> {
+  // A deadline rather than a count: on a loaded 2-core machine the daemon was seen to need more than
+  // the 4.5 s ten short retries gave it (CLI network-access e2e, 8 parallel sessions).
+  const deadline = Date.now() + 20_000;
   for (let attempt = 1; ; attempt++) {
     try {
       await runHost("wg", ["syncconf", name, file]);
       return;
     } catch (e) {
-      if (attempt >= 10 || !/Protocol not supported|No such file|Connection refused/.test(String((e as { details?: { stderr?: string } }).details?.stderr ?? e))) throw e;
-      await new Promise((r) => setTimeout(r, 100 * attempt));
+      const settling = /Protocol not supported|No such file|Connection refused/.test(String((e as { details?: { stderr?: string } }).details?.stderr ?? e));
+      if (!settling || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1_000)));
     }
   }
 }
