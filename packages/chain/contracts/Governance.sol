@@ -6,6 +6,7 @@ import "./GridTypes.sol";
 interface IRegistryFarms {
   function twinIdByAccount(address account) external view returns (uint32);
   function farmWeightAndTwin(uint32 farmId) external view returns (uint256 weightMilli, uint32 twinId);
+  function nodeIdByTwin(uint32 twinId) external view returns (uint32);
 }
 
 /// Governance of the grid: council members propose, farmers vote with the capacity (2*CU+SU) of
@@ -34,6 +35,21 @@ contract Governance {
   struct Call { address target; bytes data; uint64 eta; bool executed; }
   mapping(uint32 => Call) private calls;
   mapping(address => bool) public isGoverned;
+  /// A release proposal names the signed release manifest nodes fetch (its BLAKE2b/keccak hash and URL).
+  struct Release { bytes32 manifestHash; string manifestUrl; }
+  mapping(uint32 => Release) private releases;
+  /// The approved release (zero hash for a bare version proposal) and when it was approved: the
+  /// nodes' wave order is derived from the hash, the waves' start from the time.
+  Release public release;
+  uint64 public releaseApprovedAt;
+  /// What a node runs and the last version it failed to take (its health gate failed, it rolled back).
+  struct NodeVersion { string running; string failed; uint64 at; }
+  mapping(uint32 => NodeVersion) private nodeVersions;
+  /// Failed health gates of a version (counted once per node); at `unsafeAfterFailures` the
+  /// version is marked unsafe (`safeToUpgrade` false): the rollout stops grid-wide.
+  mapping(bytes32 => uint32) public failedReports;
+  mapping(bytes32 => mapping(uint32 => bool)) private failedBy;
+  uint32 public unsafeAfterFailures = 1;
 
   event CouncilMemberSet(address indexed account, bool member);
   event ProposalCreated(uint32 indexed proposalId, address indexed proposer, string version, bool safeToUpgrade, uint64 deadline);
@@ -43,6 +59,11 @@ contract Governance {
   event CallProposed(uint32 indexed proposalId, address indexed target, bytes4 selector, bytes data);
   event CallQueued(uint32 indexed proposalId, address indexed target, uint64 eta);
   event CallExecuted(uint32 indexed proposalId, address indexed target, bytes4 selector);
+  event ReleaseProposed(uint32 indexed proposalId, string version, bytes32 manifestHash, string manifestUrl);
+  event ReleaseApproved(string version, bytes32 manifestHash, string manifestUrl);
+  event NodeVersionReported(uint32 indexed nodeId, string running, string failed);
+  event ReleaseMarkedUnsafe(string version, uint32 failedReports);
+  event UnsafeAfterFailuresSet(uint32 count);
 
   /// `governed`: the contracts whose admin this becomes (calls may target only them and itself).
   constructor(
@@ -71,6 +92,53 @@ contract Governance {
     Proposal storage p = proposals[id];
     p.version = version; p.safeToUpgrade = safe;
     emit ProposalCreated(id, msg.sender, version, safe, p.deadline);
+  }
+
+  /// Proposes a release: approved, nodes upgrade to `version` from the manifest at `manifestUrl`
+  /// whose hash is `manifestHash` (the manifest, signed by a release key, names the flist).
+  function proposeRelease(
+    string calldata version, bytes32 manifestHash, string calldata manifestUrl, string calldata description, uint64 votingSeconds
+  ) external returns (uint32 id) {
+    if (manifestHash == bytes32(0) || bytes(version).length == 0 || bytes(version).length > 64 || bytes(manifestUrl).length > 512) {
+      revert BadRelease(version);
+    }
+    id = _newProposal(description, votingSeconds);
+    Proposal storage p = proposals[id];
+    p.version = version; p.safeToUpgrade = true;
+    releases[id] = Release(manifestHash, manifestUrl);
+    emit ProposalCreated(id, msg.sender, version, true, p.deadline);
+    emit ReleaseProposed(id, version, manifestHash, manifestUrl);
+  }
+
+  function getRelease(uint32 proposalId) external view returns (Release memory) { _proposal(proposalId); return releases[proposalId]; }
+
+  /// A node (its twin) reports the version it runs and, after a failed health gate, the version it
+  /// rolled back from. Enough distinct failing nodes mark the approved version unsafe.
+  function reportVersion(string calldata running, string calldata failed) external {
+    uint32 nodeId = registry.nodeIdByTwin(registry.twinIdByAccount(msg.sender));
+    if (nodeId == 0) revert NodeNotFound(0);
+    if (bytes(running).length > 64 || bytes(failed).length > 64) revert BadRelease(running);
+    nodeVersions[nodeId] = NodeVersion(running, failed, uint64(block.timestamp));
+    emit NodeVersionReported(nodeId, running, failed);
+    bytes32 key = keccak256(bytes(failed));
+    if (bytes(failed).length == 0 || key != keccak256(bytes(zosVersion)) || failedBy[key][nodeId]) return;
+    failedBy[key][nodeId] = true;
+    uint32 n = ++failedReports[key];
+    if (n >= unsafeAfterFailures && safeToUpgrade) {
+      safeToUpgrade = false;
+      emit ReleaseMarkedUnsafe(failed, n);
+      emit ZosVersionChanged(zosVersion, false);
+    }
+  }
+
+  function getNodeVersion(uint32 nodeId) external view returns (NodeVersion memory) { return nodeVersions[nodeId]; }
+
+  /// Only through an executed call proposal: how many failing nodes stop a rollout.
+  function setUnsafeAfterFailures(uint32 count) external {
+    if (msg.sender != address(this)) revert NotGovernance(msg.sender);
+    if (count == 0) revert BadRelease("");
+    unsafeAfterFailures = count;
+    emit UnsafeAfterFailuresSet(count);
   }
 
   /// Proposes calling `target` (a governed contract) with `data` once approved and timelocked.
@@ -141,7 +209,9 @@ contract Governance {
       emit CallQueued(proposalId, c.target, c.eta);
     } else {
       zosVersion = p.version; safeToUpgrade = p.safeToUpgrade;
+      release = releases[proposalId]; releaseApprovedAt = uint64(block.timestamp);
       emit ZosVersionChanged(p.version, p.safeToUpgrade);
+      if (release.manifestHash != bytes32(0)) emit ReleaseApproved(p.version, release.manifestHash, release.manifestUrl);
     }
   }
 

@@ -94,6 +94,7 @@ error VotingClosed(uint32 proposalId, uint64 deadline);
 error VotingOpen(uint32 proposalId, uint64 deadline);
 error AlreadyVoted(uint32 proposalId, uint32 farmId);
 error NoVotingWeight(uint32 farmId);
+error BadRelease(string version);
 error InsufficientBalance(address account, uint256 balance, uint256 needed);
 error InsufficientAllowance(address account, address spender, uint256 allowance, uint256 needed);
 

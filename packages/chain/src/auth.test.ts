@@ -45,7 +45,7 @@ describe("module hooks and admin wiring refuse other accounts", () => {
       accrueRent: "auth", settle: "anyone (billing)", setBillingConfig: "billing (governed)",
       // governance
       setCouncilMember: "governance (NotGovernance)", propose: "governance", vote: "governance", close: "anyone (governance)",
-      setSafeToUpgrade: "governance", proposeCall: "governance (NotCouncil)", execute: "anyone (governance: timelock)",
+      setSafeToUpgrade: "governance", proposeCall: "governance (NotCouncil)", proposeRelease: "release-governance (NotCouncil)", reportVersion: "release-governance (NodeNotFound)", setUnsafeAfterFailures: "release-governance (NotGovernance)", execute: "anyone (governance: timelock)",
       // token
       setOperator: "auth + governance", setMinter: "governance", mint: "billing (NotMinter)", burnFrom: "auth", operatorPay: "auth", transferFrom: "auth (allowance)",
       transfer: "own balance (auth)", approve: "own allowance",

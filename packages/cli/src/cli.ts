@@ -25,6 +25,7 @@ import { registerNodeCommands } from "./commands/node-commands.ts";
 import { registerTwinCommands } from "./commands/twin-commands.ts";
 import { registerVmCommands } from "./commands/vm-commands.ts";
 import { registerZdbCommands } from "./commands/zdb-commands.ts";
+import { registerReleaseCommands } from "./commands/release-commands.ts";
 import { defaultDataDir, type GlobalOptions } from "./context.ts";
 import { createOutput, exitCodeOf, reportError, type Output } from "./output.ts";
 
@@ -59,6 +60,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerK8sCommands(program, ctx);
   registerDnsCommands(program, ctx);
   registerMetricsCommands(program, ctx);
+  registerReleaseCommands(program, ctx);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

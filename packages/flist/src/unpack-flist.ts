@@ -11,11 +11,12 @@
  * ```
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, existsSync, lstatSync, linkSync, lchownSync, lutimesSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, rmdirSync, symlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, lstatSync, linkSync, lchownSync, lutimesSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, symlinkSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { createLogger } from "@zgrid/log";
 import { UnpackError } from "./errors/flist-errors.ts";
 import { decodeBlock } from "./format/block-codec.ts";
+import { blake2b256 } from "./format/hash.ts";
 import { FlistReader } from "./format/flist-reader.ts";
 import { withLocalFlist } from "./format/local-flist.ts";
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, TAGS, type FlistInode, type FlistXattr } from "./format/schema.ts";
@@ -38,11 +39,19 @@ export interface UnpackOptions {
   concurrency?: number;
   /** Limits, cancellation and egress hook for http(s) fetches (the .fl and blocks). */
   http?: HttpStoreOptions;
+  /**
+   * An earlier unpack of a similar flist (e.g. the previous release): a regular file there with the
+   * same path, size, mode, owner and mtime whose content hashes to this listing's block keys is
+   * hard-linked instead of fetched (verified, so a modified copy is never reused).
+   */
+  reuseDir?: string;
 }
 
 export interface UnpackStats {
   entries: number;
   bytes: number;
+  /** Bytes hard-linked from `reuseDir` (part of `bytes`). */
+  reusedBytes?: number;
   seconds: number;
 }
 
@@ -80,6 +89,7 @@ async function unpackLocal(flist: string, options: UnpackOptions): Promise<Unpac
     const diskPaths = new Map<number, Buffer>();
     const links: Array<{ disk: Buffer; inode: FlistInode }> = [];
     const base = Buffer.from(staging);
+    const reuseBase = options.reuseDir ? Buffer.from(resolve(options.reuseDir)) : undefined;
     for (const { path, inode } of reader.walk()) {
       const disk = path.length === 1 ? base : Buffer.concat([base, path]);
       const type = inode.mode & S_IFMT;
@@ -89,6 +99,9 @@ async function unpackLocal(flist: string, options: UnpackOptions): Promise<Unpac
       } else if (type === S_IFREG && inode.link !== undefined) {
         links.push({ disk, inode });
         continue;
+      } else if (type === S_IFREG && reuseBase && reuseFile(reader, inode, Buffer.concat([reuseBase, path]), disk, isRoot)) {
+        stats.bytes += inode.size;
+        stats.reusedBytes = (stats.reusedBytes ?? 0) + inode.size;
       } else if (type === S_IFREG) {
         stats.bytes += await writeFileBlocks(reader, store, inode, disk, options.concurrency ?? 4);
       } else if (type === S_IFLNK) {
@@ -143,6 +156,37 @@ async function unpackLocal(flist: string, options: UnpackOptions): Promise<Unpac
   }
   stats.seconds = (performance.now() - started) / 1000;
   return stats;
+}
+
+/** Hard-links `src` to `disk` when it holds exactly the inode's content and metadata (each block's plaintext hashed). */
+function reuseFile(reader: FlistReader, inode: FlistInode, src: Buffer, disk: Buffer, isRoot: boolean): boolean {
+  let fd: number | undefined;
+  try {
+    const st = lstatSync(src);
+    if (!st.isFile() || st.size !== inode.size || (st.mode & 0o7777) !== (inode.mode & 0o7777) || Math.floor(st.mtimeMs / 1000) !== inode.mtime) return false;
+    if (isRoot && (st.uid !== inode.uid || st.gid !== inode.gid)) return false;
+    const blocks = reader.blocks(inode.ino);
+    const bs = reader.blockSize();
+    if (blocks.length !== Math.ceil(inode.size / bs)) return false;
+    fd = openSync(src, "r");
+    const buf = Buffer.allocUnsafe(bs);
+    for (let i = 0; i < blocks.length; i++) {
+      const want = Math.min(bs, inode.size - i * bs);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, buf, got, want - got, i * bs + got);
+        if (n === 0) return false;
+        got += n;
+      }
+      if (!Buffer.from(blake2b256(buf.subarray(0, want))).equals(Buffer.from(blocks[i]!.key))) return false;
+    }
+    linkSync(src, disk);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 async function writeFileBlocks(reader: FlistReader, store: BlockStore, inode: FlistInode, disk: Buffer, concurrency: number): Promise<number> {

@@ -1,11 +1,17 @@
 /** Governance: version and call proposals, farmer votes, the approved version, timelocked calls. */
-import { parseEventLogs, type Address, type Hex } from "viem";
+import { keccak256, parseEventLogs, toBytes, type Address, type Hex } from "viem";
 import { governanceAbi } from "../abis.ts";
 import { read, write, type GridContext } from "./context.ts";
 import type { GovernedCall } from "./governed-calls.ts";
 
 /** An approved call runs from `eta` (0 until approved); `executed` once it ran. */
 export interface ProposalCall { target: Address; data: Hex; eta: bigint; executed: boolean }
+
+/** A release as governance knows it: the signed manifest's hash and where to fetch it. */
+export interface ReleaseRef { manifestHash: Hex; manifestUrl: string }
+
+/** What a node reported: the version it runs, the last one it failed to take ("" if none), when. */
+export interface NodeVersionReport { running: string; failed: string; at: bigint }
 
 export interface Proposal {
   id: number; proposer: Address; version: string; safeToUpgrade: boolean; description: string;
@@ -32,6 +38,46 @@ export function governanceActions(ctx: GridContext) {
       const receipt = await write(ctx, address, governanceAbi, "proposeCall", [call.target, call.data, p.description ?? call.label, p.votingSeconds]);
       const [log] = parseEventLogs({ abi: governanceAbi, eventName: "CallProposed", logs: receipt.logs });
       return log!.args.proposalId;
+    },
+    /**
+     * A council member proposes a release (its signed manifest); approved, nodes upgrade to it in waves.
+     * @example const id = await council.proposeRelease({ version: "v2", manifestHash: "0x…", manifestUrl: "http://hub/releases/v2.json", votingSeconds: 86400n });
+     */
+    async proposeRelease(p: { version: string; manifestHash: Hex; manifestUrl: string; description?: string; votingSeconds: bigint }): Promise<number> {
+      const receipt = await write(ctx, address, governanceAbi, "proposeRelease", [p.version, p.manifestHash, p.manifestUrl, p.description ?? `release ${p.version}`, p.votingSeconds]);
+      const [log] = parseEventLogs({ abi: governanceAbi, eventName: "ReleaseProposed", logs: receipt.logs });
+      return log!.args.proposalId;
+    },
+    async getProposalRelease(proposalId: number): Promise<ReleaseRef> {
+      return { ...(await read(ctx, address, governanceAbi, "getRelease", [proposalId])) };
+    },
+    /**
+     * The approved release: version, manifest, whether nodes may take it, and when it was approved
+     * (chain seconds; 0 before the first release). A zero `manifestHash` means a bare version proposal.
+     * @example const r = await client.getApprovedRelease(); if (r.safeToUpgrade && r.manifestHash !== ZERO) …
+     */
+    async getApprovedRelease(): Promise<ReleaseRef & { version: string; safeToUpgrade: boolean; approvedAt: bigint }> {
+      const [version, safeToUpgrade, [manifestHash, manifestUrl], approvedAt] = await Promise.all([
+        read(ctx, address, governanceAbi, "zosVersion", []),
+        read(ctx, address, governanceAbi, "safeToUpgrade", []),
+        read(ctx, address, governanceAbi, "release", []),
+        read(ctx, address, governanceAbi, "releaseApprovedAt", []),
+      ]);
+      return { version, safeToUpgrade, manifestHash, manifestUrl, approvedAt };
+    },
+    /**
+     * The node (this client's twin) reports the version it runs and the one it rolled back from ("" if none).
+     * @example await node.reportVersion({ running: "v2", failed: "v3" });
+     */
+    async reportVersion(r: { running: string; failed?: string }): Promise<void> {
+      await write(ctx, address, governanceAbi, "reportVersion", [r.running, r.failed ?? ""]);
+    },
+    async getNodeVersion(nodeId: number): Promise<NodeVersionReport> {
+      return { ...(await read(ctx, address, governanceAbi, "getNodeVersion", [nodeId])) };
+    },
+    /** Distinct nodes that failed `version`'s health gate. */
+    async failedReports(version: string): Promise<number> {
+      return read(ctx, address, governanceAbi, "failedReports", [keccak256(toBytes(version))]);
     },
     /** Runs an approved call after its timelock (anyone may). */
     async executeProposal(proposalId: number): Promise<void> {

@@ -47,6 +47,11 @@ export function governedCalls(addresses: GridAddresses) {
       target: governance, label: `setCouncilMember(${account}, ${member})`,
       data: encodeFunctionData({ abi: governanceAbi, functionName: "setCouncilMember", args: [account, member] }),
     }),
+    /** How many nodes failing a release's health gate mark it unsafe (stopping its rollout). */
+    setUnsafeAfterFailures: (count: number): GovernedCall => ({
+      target: governance, label: `setUnsafeAfterFailures(${count})`,
+      data: encodeFunctionData({ abi: governanceAbi, functionName: "setUnsafeAfterFailures", args: [count] }),
+    }),
     setMinter: (account: Address): GovernedCall => ({
       target: token, label: `setMinter(${account})`,
       data: encodeFunctionData({ abi: gridTokenAbi, functionName: "setMinter", args: [account] }),

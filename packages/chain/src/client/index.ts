@@ -17,5 +17,5 @@ export * from "./create-grid-client.ts";
 export * from "./chain-twin-directory.ts";
 export * from "./events.ts";
 export type { BillingConfig, SettleResult } from "./billing.ts";
-export type { Proposal, ProposalCall } from "./governance.ts";
+export type { Proposal, ProposalCall, ReleaseRef, NodeVersionReport } from "./governance.ts";
 export * from "./governed-calls.ts";

@@ -8,6 +8,8 @@ import { GIB, type Resources } from "../pricing.ts";
 import { startDevChain, type DevChain, type DevChainOptions } from "./start-dev-chain.ts";
 import type { GovernedCall } from "../client/governed-calls.ts";
 import { passProposal } from "./pass-proposal.ts";
+import { passRelease } from "./pass-release.ts";
+import type { Hex } from "viem";
 
 export interface TestGrid {
   chain: DevChain;
@@ -26,6 +28,8 @@ export interface TestGrid {
   clientFor(privateKey: `0x${string}`): GridClient;
   /** Passes an admin call through governance (the admin proposes, farm 1 votes, time moves on). */
   govern(call: GovernedCall): Promise<number>;
+  /** Passes a release through governance (the admin proposes, farm 1 votes yes, the vote closes). */
+  approveRelease(r: { version: string; manifestHash: Hex; manifestUrl: string }): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -46,6 +50,7 @@ export async function startTestGrid(options: DevChainOptions & { publicIps?: num
       chain, admin, farmer, node1, node2, user, stranger, farmId, nodeId1, nodeId2, clientFor,
       now: async () => (await chain.publicClient.getBlock({ blockTag: "latest" })).timestamp,
       govern: (call) => passProposal({ council: admin, voters: [{ client: farmer, farmId }], advanceTime: (s) => chain.advanceTime(s), call }),
+      approveRelease: (r) => passRelease({ council: admin, voters: [{ client: farmer, farmId }], advanceTime: (s) => chain.advanceTime(s), ...r }),
       stop: () => chain.stop(),
     };
   } catch (e) {

@@ -68,6 +68,7 @@ const rules: Record<string, Rule> = {
   VotingClosed: { kind: GovernanceError, fields: ["proposalId", "deadline"], message: (a) => `voting on proposal ${s(a[0])} is closed` },
   VotingOpen: { kind: GovernanceError, fields: ["proposalId", "deadline"], message: (a) => `proposal ${s(a[0])} is open until ${s(a[1])}`, hint: () => "close it after its deadline" },
   AlreadyVoted: { kind: GovernanceError, fields: ["proposalId", "farmId"], message: (a) => `farm ${s(a[1])} already voted on proposal ${s(a[0])}` },
+  BadRelease: { kind: GovernanceError, fields: ["version"], message: (a) => `release '${s(a[0])}' is not valid`, hint: () => "a release needs a version of 1-64 bytes, a non-zero manifest hash and a URL of at most 512 bytes; a failure count must be at least 1" },
   NoVotingWeight: { kind: GovernanceError, fields: ["farmId"], message: (a) => `farm ${s(a[0])} has no capacity to vote with`, hint: () => "register nodes in the farm first" },
 };
 

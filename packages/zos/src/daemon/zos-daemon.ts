@@ -136,7 +136,8 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     let unregisterRoutes = () => undefined as void;
     await life.start(service("routes", () => (unregisterRoutes = registerRoutes(bus, {
       engine, power,
-      version: ZOS_VERSION,
+      // a node run by the upgrader reports the release it runs
+      version: process.env.ZGRID_RELEASE_VERSION ?? ZOS_VERSION,
       features: Object.keys(managers),
       statistics: () => statistics(store, total),
       privateIps: (twin, network) => store.list({ twinId: twin }).filter((d) => !isDeleted(d)).flatMap((d) => d.workloads)

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseDeployment } from "@zgrid/types";
 import { sampleDeploymentJson } from "@zgrid/types/testing";
-import { openDeploymentStore } from "./deployment-store.ts";
+import { DatabaseSync } from "node:sqlite";
+import { STATE_SCHEMA, StateSchemaError, openDeploymentStore } from "./deployment-store.ts";
 
 test("deployments and their history survive reopening the database", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "zos-store-"));
@@ -29,4 +30,24 @@ test("deployments and their history survive reopening the database", (t) => {
   store.remove(12);
   assert.equal(store.get(12), undefined);
   store.close();
+});
+
+test("state schema: older state (before versioning) is read and migrated forward; newer state is refused with a clear error", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "zos-store-schema-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "zos.db");
+  // a database as releases before schema versioning wrote it: tables, data, user_version 0
+  const old = new DatabaseSync(path);
+  old.exec("CREATE TABLE deployments (contract_id INTEGER PRIMARY KEY, twin_id INTEGER NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL)");
+  const d = parseDeployment(sampleDeploymentJson());
+  old.prepare("INSERT INTO deployments VALUES (?, ?, ?, ?)").run(7, d.twin_id, d.version, JSON.stringify({ ...d, contract_id: 7 }));
+  old.close();
+  const store = openDeploymentStore(path);
+  assert.equal(store.get(7)?.contract_id, 7, "a newer release reads older state");
+  store.close();
+  const check = new DatabaseSync(path);
+  assert.equal((check.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, STATE_SCHEMA);
+  check.exec(`PRAGMA user_version = ${STATE_SCHEMA + 1}`);
+  check.close();
+  assert.throws(() => openDeploymentStore(path), (e: unknown) => e instanceof StateSchemaError && new RegExp(`has schema ${STATE_SCHEMA + 1}, this release reads up to ${STATE_SCHEMA}`).test(e.message));
 });

@@ -14,7 +14,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type { Deployment } from "@zgrid/types";
+import { BaseError, type Deployment } from "@zgrid/types";
 
 import type { WorkloadChange } from "@zgrid/types";
 export type { WorkloadChange };
@@ -27,6 +27,42 @@ export interface DeploymentStore {
   recordChange(change: WorkloadChange): void;
   changes(contractId: number): WorkloadChange[];
   close(): void;
+}
+
+/**
+ * Schema version of the node state this code writes (SQLite `user_version`; the release manifest's
+ * `stateSchema`). A newer daemon migrates older state forward (MIGRATIONS, in order, in one
+ * transaction); a daemon meeting state newer than it knows refuses to start with a clear error
+ * instead of misreading it (the upgrader never rolls back past a schema change).
+ */
+export const STATE_SCHEMA = 1;
+
+/** Forward migrations: MIGRATIONS[n] turns schema n into n + 1 (none yet: schema 1 is the baseline). */
+const MIGRATIONS: Record<number, (db: DatabaseSync) => void> = {};
+
+export class StateSchemaError extends BaseError {
+  override readonly code: string = "STATE_SCHEMA";
+}
+
+function migrate(db: DatabaseSync, path: string): void {
+  const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+  const found = row.user_version;
+  if (found > STATE_SCHEMA) {
+    db.close();
+    throw new StateSchemaError(`node state ${path} has schema ${found}, this release reads up to ${STATE_SCHEMA}`, {
+      details: { found, supported: STATE_SCHEMA }, hint: "run a release whose stateSchema is at least the state's (a newer one); never downgrade past a schema change",
+    });
+  }
+  if (found === STATE_SCHEMA) return;
+  db.exec("BEGIN");
+  try {
+    for (let v = Math.max(found, 1); v < STATE_SCHEMA; v++) MIGRATIONS[v]?.(db);
+    db.exec(`PRAGMA user_version = ${STATE_SCHEMA}`);
+    db.exec("COMMIT");
+  } catch (e) {
+    db.exec("ROLLBACK");
+    throw e;
+  }
 }
 
 export function openDeploymentStore(path: string): DeploymentStore {
@@ -54,6 +90,7 @@ export function openDeploymentStore(path: string): DeploymentStore {
     );
     CREATE INDEX IF NOT EXISTS history_contract ON history (contract_id, seq);
   `);
+  migrate(db, path);
   const upsert = db.prepare(`INSERT INTO deployments (contract_id, twin_id, version, body) VALUES (?, ?, ?, ?)
     ON CONFLICT (contract_id) DO UPDATE SET twin_id = excluded.twin_id, version = excluded.version, body = excluded.body`);
   const select = db.prepare("SELECT body FROM deployments WHERE contract_id = ?");
