@@ -15,10 +15,10 @@ import type { BotEnv } from "./observe.ts";
 import { serviceNetwork, serviceProject, type ServiceSpec } from "./service-spec.ts";
 
 export async function placeReplica(env: BotEnv, s: ServiceSpec, hash: string, avoid: Set<number>, reason: string): Promise<{ nodeId: number; name: string } | { failed: string } | undefined> {
-  const gen = env.store.nextGeneration(s.name);
-  const name = `${s.name}_${gen}`;
-  const model = vmModelSchema.parse({ name, flist: s.flist, cpu: s.cpu, memory: s.memory, rootfs: s.rootfs, env: s.env, network: serviceNetwork(s) });
-  const need = vmNeeds(model);
+  // The generation (the replica's never-reused number) is taken only once a node is chosen: a
+  // blocked placement retried every pass used to burn one each time (names reached web_60).
+  const draft = vmModelSchema.parse({ name: `${s.name}_0`, flist: s.flist, cpu: s.cpu, memory: s.memory, rootfs: s.rootfs, env: s.env, network: serviceNetwork(s) });
+  const need = vmNeeds(draft);
   const dead = new Set(env.liveness.dead());
   const candidates = (await env.grid.nodes.list({ cru: need.cru, mru: need.mru, sru: need.sru }))
     .filter((n) => !dead.has(n.nodeId) && env.liveness.state(n.nodeId) === "alive")
@@ -27,9 +27,11 @@ export async function placeReplica(env: BotEnv, s: ServiceSpec, hash: string, av
   const ordered = s.placement === "spread" ? [...allowed].sort((a, b) => Number(avoid.has(a.nodeId)) - Number(avoid.has(b.nodeId))) : [...allowed].sort((a, b) => a.nodeId - b.nodeId);
   const node = ordered[0];
   if (!node) {
-    env.log(s.name, "blocked", `no node can take replica ${name} (${reason}): ${candidates.length} node(s) up with capacity, ${avoid.size} already used`);
+    env.log(s.name, "blocked", `no node can take a new replica (${reason}): ${candidates.length} node(s) up with capacity, ${avoid.size} already used`);
     return undefined;
   }
+  const name = `${s.name}_${env.store.nextGeneration(s.name)}`;
+  const model = { ...draft, name };
   const op = env.store.beginOp({ service: s.name, kind: "deploy", replica: name, nodeId: node.nodeId, run: env.run });
   env.log(s.name, "place", `placing replica ${name} on node ${node.nodeId} (${reason})`);
   try {
