@@ -14,36 +14,14 @@ import type { ContractInfo, LocalGridInfo, VmInfo } from "@zgrid/client";
 import { packFlist } from "@zgrid/flist";
 import { buildBusyboxRoot } from "@zgrid/zos/testing";
 import { isAlive } from "./local-grid/local-grid.ts";
+import { zgridRunner, waitFor } from "./cli-e2e-helpers.ts";
 
 const ZGRID = fileURLToPath(new URL("../bin/zgrid.ts", import.meta.url));
 const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e2 e2e@test";
 let dataDir: string;
 let info: LocalGridInfo;
 
-interface Run { code: number; stdout: string; stderr: string; json: unknown }
-
-function zgrid(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "--json", ...args], { encoding: "utf8", timeout: 300_000, env: { ...process.env, ZGRID_LOG_LEVEL: "warn" } });
-  let json: unknown;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
-}
-
-function ok<T>(...args: string[]): T {
-  const r = zgrid(...args);
-  assert.equal(r.code, 0, `zgrid ${args.join(" ")} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r.json as T;
-}
-
-function failing(code: number, ...args: string[]): { code: string; message: string; hint?: string } {
-  const r = zgrid(...args);
-  assert.equal(r.code, code, `zgrid ${args.join(" ")}: expected exit ${code}, got ${r.code}\n${r.stdout}\n${r.stderr}`);
-  return (r.json as { error: { code: string; message: string; hint?: string } }).error;
-}
+const { ok, failing } = zgridRunner(() => dataDir);
 
 /** Runs a command in the VM's private network namespace (node daemons make them in the host's mount namespace). */
 function inVmNetwork(vm: VmInfo, ...cmd: string[]): string {
@@ -52,16 +30,6 @@ function inVmNetwork(vm: VmInfo, ...cmd: string[]): string {
 
 const contractIds = () => ok<ContractInfo[]>("contracts", "ls").map((c) => c.id).sort((a, b) => a - b);
 
-async function waitFor<T>(what: string, fn: () => T, good: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T = fn();
-  while (!good(last)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 500));
-    last = fn();
-  }
-  return last;
-}
 
 describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
   before(() => {

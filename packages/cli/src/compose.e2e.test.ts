@@ -14,6 +14,7 @@ import { after, before, describe, test } from "node:test";
 import type { ContractInfo, GatewayInfo, LocalGridInfo, VmInfo } from "@zgrid/client";
 import { startRegistry, type Registry } from "@zgrid/flist/testing";
 import { buildBusyboxRoot } from "@zgrid/zos/testing";
+import { zgridRunner } from "./cli-e2e-helpers.ts";
 
 const ZGRID = fileURLToPath(new URL("../bin/zgrid.ts", import.meta.url));
 let dir: string;
@@ -21,24 +22,7 @@ let dataDir: string;
 let registry: Registry | undefined;
 let info: LocalGridInfo;
 
-interface Run { code: number; stdout: string; stderr: string; json: unknown }
-
-function zgrid(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "--json", ...args], { encoding: "utf8", timeout: 300_000, env: { ...process.env, ZGRID_LOG_LEVEL: "warn" } });
-  let json: unknown;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
-}
-
-function ok<T>(...args: string[]): T {
-  const r = zgrid(...args);
-  assert.equal(r.code, 0, `zgrid ${args.join(" ")} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r.json as T;
-}
+const { zgrid, ok } = zgridRunner(() => dataDir);
 
 function run(cmd: string, args: string[], cwd?: string): void {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8" });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import type { LocalGridInfo, NetworkAccess, VmInfo } from "@zgrid/client";
+import { waitFor } from "./cli-e2e-helpers.ts";
 
 const ZGRID = fileURLToPath(new URL("../bin/zgrid.ts", import.meta.url));
 let dataDir: string;
@@ -35,16 +36,6 @@ function inVmNetwork(vm: VmInfo, ...cmd: string[]): string {
   return sh("nsenter", [`--mount=/proc/${node.pid}/ns/mnt`, "ip", "netns", "exec", vm.namespace, ...cmd]).stdout;
 }
 
-async function waitFor<T>(what: string, fn: () => T, good: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T = fn();
-  while (!good(last)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 500));
-    last = fn();
-  }
-  return last;
-}
 
 /** The user's laptop: a network namespace with a NIC on the underlay and a wireguard-go interface. */
 const LAPTOP = `zl-${process.pid % 100000}`;

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import type { LocalGridInfo, VmInfo, ZdbInfo } from "@zgrid/client";
 import { isAlive } from "./local-grid/local-grid.ts";
+import { waitFor as waitUntil } from "./cli-e2e-helpers.ts";
 
 // Written at the end of the hfix session; the VM lock queue never let it run green before the
 // deadline, so it stays out of the suite until it has: ZGRID_E2E_PENDING=1 runs it (see /work/notes/hfix.md).
@@ -31,16 +32,7 @@ function ok<T>(...args: string[]): T {
   return JSON.parse(r.stdout) as T;
 }
 
-async function waitFor<T>(what: string, fn: () => T, good: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T = fn();
-  while (!good(last)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 500));
-    last = fn();
-  }
-  return last;
-}
+const waitFor = <T>(what: string, fn: () => T, good: (v: T) => boolean, timeoutMs = 90_000): Promise<T> => waitUntil(what, fn, good, timeoutMs);
 
 /** redis-cli (Debian's redis-tools), optionally inside a network namespace; raw replies, one per line. */
 function redis(netns: string | undefined, host: string, port: number, ...cmds: string[][]): string {
