@@ -10,8 +10,7 @@
  * ```
  */
 import { BlockIntegrityError } from "./errors/flist-errors.ts";
-import { availableParallelism } from "node:os";
-import { DecodePool } from "./format/decode-pool.ts";
+import { DecodePool, sharedDecodePool } from "./format/decode-pool.ts";
 import { FlistReader } from "./format/flist-reader.ts";
 import { toHex } from "./format/hash.ts";
 import { withLocalFlist } from "./format/local-flist.ts";
@@ -33,8 +32,10 @@ export interface VerifyOptions {
   skipBlocks?: boolean;
   concurrency?: number;
   /**
-   * Worker threads that decode and re-hash blocks (default: every core, at most 8, for flists of
-   * 1024 blocks or more; smaller ones on the caller's thread); 0 verifies on the caller's thread.
+   * Worker threads that decode and re-hash blocks. Default: the process-wide pool (every core, at
+   * most 8, kept 30 s after use) for flists of 32 blocks or more, smaller ones on the caller's
+   * thread; 0 verifies on the caller's thread; another number starts a pool of that size for this
+   * call.
    */
   threads?: number;
   /** Limits, cancellation and egress hook for http(s) fetches (the .fl and blocks). */
@@ -94,9 +95,11 @@ async function verifyLocal(path: string, options: VerifyOptions): Promise<Verify
     if (options.skipBlocks) return { ...report, seconds: (performance.now() - started) / 1000 };
     const store = resolveStores(reader, options.stores, options.http);
     const queue = [...users.entries()].reverse();
-    // Threads pay off only on big flists: each worker loads hash-wasm and snappy first (under heavy
-    // load that cost more CPU than it saved on a 100 MiB flist, see bench/flist/verify-listing.ts).
-    const pool = new DecodePool(options.threads ?? (queue.length < 1024 ? 0 : Math.min(8, availableParallelism())));
+    // A worker costs ~0.2 CPU-s to start: tiny flists stay on the caller's thread; the shared pool
+    // is reused by later verifies (see bench/flist/verify-listing.ts).
+    const { threads } = options;
+    const own = threads !== undefined;
+    const pool = threads !== undefined ? new DecodePool(threads) : queue.length < 32 ? new DecodePool(0) : sharedDecodePool();
     const worker = async (): Promise<void> => {
       while (queue.length > 0) {
         const [hex, u] = queue.pop()!;
@@ -114,7 +117,7 @@ async function verifyLocal(path: string, options: VerifyOptions): Promise<Verify
     try {
       await Promise.all(Array.from({ length: options.concurrency ?? Math.max(4, pool.size * 4) }, worker));
     } finally {
-      await pool.close();
+      if (own) await pool.close();
     }
     report.ok = report.failures.length === 0;
     report.seconds = (performance.now() - started) / 1000;

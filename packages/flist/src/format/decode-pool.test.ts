@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { BlockIntegrityError } from "../errors/flist-errors.ts";
 import { encodeBlock } from "./block-codec.ts";
-import { DecodePool } from "./decode-pool.ts";
+import { DecodePool, sharedDecodePool } from "./decode-pool.ts";
 
 test("decode pool: worker threads verify blocks like the inline path and report tampering with the block id", async (t) => {
   const pool = new DecodePool(2);
@@ -18,4 +18,24 @@ test("decode pool: worker threads verify blocks like the inline path and report 
   await assert.rejects(pool.verify(blocks[3]!.id, blocks[3]!.key, bad), (e: unknown) => e instanceof BlockIntegrityError && e.message.includes(Buffer.from(blocks[3]!.id).toString("hex")) && /content hash/.test(e.message));
   // A block whose id matches but whose key is wrong: decrypt fails.
   await assert.rejects(pool.verify(blocks[5]!.id, blocks[4]!.key, Buffer.from(blocks[5]!.data)), BlockIntegrityError);
+});
+
+test("decode pool: workers start on first use, hold the process only while busy, close when idle and restart", async (t) => {
+  const pool = new DecodePool(2, { idleMs: 200 });
+  t.after(() => pool.close());
+  assert.equal(pool.running, 0);
+  const b = encodeBlock(randomBytes(300_000));
+  await Promise.all([pool.verify(b.id, b.key, Buffer.from(b.data)), pool.verify(b.id, b.key, Buffer.from(b.data))]);
+  assert.equal(pool.running, 2);
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(pool.running, 0, "idle workers are closed");
+  assert.equal((await pool.verify(b.id, b.key, Buffer.from(b.data))).bytes, 300_000);
+  assert.ok(pool.running >= 1, "a new verify starts a worker again");
+});
+
+test("decode pool: the shared pool is one per process and lets the process exit while idle", async () => {
+  assert.equal(sharedDecodePool(), sharedDecodePool());
+  const b = encodeBlock(randomBytes(50_000));
+  assert.equal((await sharedDecodePool().verify(b.id, b.key, Buffer.from(b.data))).bytes, 50_000);
+  // Nothing closes it here: the test process still ends (workers are unref'd when idle).
 });

@@ -4,51 +4,52 @@
  * block bytes are transferred to the worker (no copy when the buffer owns its memory). `size: 0`
  * runs inline on the caller's thread (the single-core baseline).
  *
+ * A worker costs ~0.2 CPU-s to start (type stripping, hash-wasm, snappy) and runs its wasm slowly
+ * until V8 has tiered it up, so `sharedDecodePool()` keeps one pool per process, started on first
+ * use and closed after `idleMs` without work (so an idle daemon holds no workers). Workers keep
+ * the process alive only while a job is in flight.
+ *
  * @example
  * ```ts
- * const pool = new DecodePool(availableParallelism());
+ * const pool = sharedDecodePool();
  * const { bytes } = await pool.verify(id, key, data); // throws BlockIntegrityError
- * await pool.close();
  * ```
  */
+import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BlockIntegrityError } from "../errors/flist-errors.ts";
 import { decodeBlock } from "./block-codec.ts";
 import { toHex } from "./hash.ts";
 
 interface Job {
+  worker: number;
   resolve(bytes: number): void;
   reject(e: Error): void;
 }
 
 type Reply = { seq: number; bytes: number } | { seq: number; error: string; integrity: boolean };
 
+export interface DecodePoolOptions {
+  /** Close the workers after this long without a job (default: never; the shared pool: 30 s). */
+  idleMs?: number;
+}
 
 export class DecodePool {
   readonly size: number;
-  readonly #workers: Worker[] = [];
+  readonly #workers: (Worker | undefined)[] = [];
   readonly #jobs = new Map<number, Job>();
   readonly #load: number[] = [];
+  readonly #idleMs: number | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #inFlight = 0;
   #seq = 0;
 
-  constructor(size: number) {
+  constructor(size: number, options: DecodePoolOptions = {}) {
     this.size = Math.max(0, Math.floor(size));
+    this.#idleMs = options.idleMs;
     for (let i = 0; i < this.size; i++) {
-      const w = new Worker(new URL("./decode-worker.ts", import.meta.url));
+      this.#workers.push(undefined);
       this.#load.push(0);
-      w.on("message", (m: Reply) => {
-        this.#load[i]!--;
-        const job = this.#jobs.get(m.seq);
-        this.#jobs.delete(m.seq);
-        if (!job) return;
-        if ("bytes" in m) job.resolve(m.bytes);
-        else job.reject(m.integrity ? new BlockIntegrityError("?", m.error) : new Error(m.error));
-      });
-      w.on("error", (e) => {
-        for (const job of this.#jobs.values()) job.reject(e);
-        this.#jobs.clear();
-      });
-      this.#workers.push(w);
     }
   }
 
@@ -57,21 +58,84 @@ export class DecodePool {
     if (this.size === 0) return { bytes: decodeBlock(id, key, data).length };
     let i = 0;
     for (let k = 1; k < this.#load.length; k++) if (this.#load[k]! < this.#load[i]!) i = k;
+    const worker = this.#worker(i);
+    this.#started();
     this.#load[i]!++;
     const seq = this.#seq++;
     const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
     const copy = owned ? data : new Uint8Array(data);
-    const bytes = await new Promise<number>((resolve, reject) => {
-      this.#jobs.set(seq, { resolve, reject });
-      this.#workers[i]!.postMessage({ seq, id, key, data: copy }, [copy.buffer as ArrayBuffer]);
-    }).catch((e: unknown) => {
+    try {
+      const bytes = await new Promise<number>((resolve, reject) => {
+        this.#jobs.set(seq, { worker: i, resolve, reject });
+        worker.postMessage({ seq, id, key, data: copy }, [copy.buffer as ArrayBuffer]);
+      });
+      return { bytes };
+    } catch (e) {
       if (e instanceof BlockIntegrityError) throw new BlockIntegrityError(toHex(id), String(e.details.reason));
       throw e;
-    });
-    return { bytes };
+    } finally {
+      this.#load[i]!--;
+      this.#finished();
+    }
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.terminate()));
+  /** Worker threads running now (started on first use, 0 after close or the idle time). */
+  get running(): number {
+    return this.#workers.filter((w) => w !== undefined).length;
   }
+
+  /** Terminates the workers; a later verify starts new ones. */
+  async close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    const workers = this.#workers.splice(0, this.#workers.length, ...this.#workers.map(() => undefined));
+    await Promise.all(workers.flatMap((w) => (w ? [w.terminate()] : [])));
+  }
+
+  #worker(i: number): Worker {
+    const existing = this.#workers[i];
+    if (existing) return existing;
+    const w = new Worker(new URL("./decode-worker.ts", import.meta.url));
+    w.unref();
+    w.on("message", (m: Reply) => {
+      const job = this.#jobs.get(m.seq);
+      this.#jobs.delete(m.seq);
+      if (!job) return;
+      if ("bytes" in m) job.resolve(m.bytes);
+      else job.reject(m.integrity ? new BlockIntegrityError("?", m.error) : new Error(m.error));
+    });
+    const fail = (e: Error): void => {
+      if (this.#workers[i] === w) this.#workers[i] = undefined;
+      for (const [seq, job] of this.#jobs) {
+        if (job.worker !== i) continue;
+        this.#jobs.delete(seq);
+        job.reject(e);
+      }
+    };
+    w.on("error", fail);
+    w.on("exit", (code) => fail(new Error(`decode worker exited (code ${code})`)));
+    this.#workers[i] = w;
+    return w;
+  }
+
+  // Workers hold the event loop open only while a job is in flight.
+  #started(): void {
+    clearTimeout(this.#idleTimer);
+    if (this.#inFlight++ === 0) for (const w of this.#workers) w?.ref();
+  }
+
+  #finished(): void {
+    if (--this.#inFlight > 0) return;
+    for (const w of this.#workers) w?.unref();
+    if (this.#idleMs === undefined) return;
+    this.#idleTimer = setTimeout(() => void this.close(), this.#idleMs);
+    this.#idleTimer.unref();
+  }
+}
+
+let shared: DecodePool | undefined;
+
+/** The process-wide pool: every core (at most 8), workers closed after 30 s without work. */
+export function sharedDecodePool(): DecodePool {
+  shared ??= new DecodePool(Math.min(8, availableParallelism()), { idleMs: 30_000 });
+  return shared;
 }
