@@ -25,6 +25,7 @@ import { BusError, BusMessageTooLargeError, BusRemoteError, BusStoppedError, Bus
 import { accountOfPeerId, peerIdOfTwinKey } from "./identity/peer-identity.ts";
 import { BusMetrics, type BusMetricsSnapshot } from "./metrics/bus-metrics.ts";
 import { createPeerNode, type RelayServerOptions } from "./node/create-peer-node.ts";
+import { scheduleStartupMemoryRelease } from "./node/release-startup-memory.ts";
 import { keepRelayReservations, type RelayReservations } from "./node/relay-reservations.ts";
 import { resolveBusLimits, type BusLimits } from "./server/bus-limits.ts";
 import { InboundGuard } from "./server/inbound-guard.ts";
@@ -63,6 +64,11 @@ export interface BusOptions {
    * later requests on it carry no signature (README, "Sessions"). false signs every request.
    */
   sessions?: boolean;
+  /**
+   * Milliseconds after the start at which one memory-reducing GC gives back what start-up grew
+   * (once per process; default 5000; -1 never). See node/release-startup-memory.ts.
+   */
+  releaseStartupMemoryMs?: number;
 }
 
 export interface RequestOptions {
@@ -172,6 +178,7 @@ class TwinBus implements Bus {
     this.#twins = twins;
     this.#node = node;
     this.#guard = guard;
+    scheduleStartupMemoryRelease(this.#options.releaseStartupMemoryMs ?? 5_000);
     this.#unsubscribe = directory.onTwinUpdated?.((twinId) => {
       if (twinId === this.twinId) void this.#refreshOwnRelays();
       else void this.#refreshChannel(twinId);

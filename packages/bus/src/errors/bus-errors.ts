@@ -12,7 +12,7 @@
  * }
  * ```
  */
-import { BaseError, type BaseErrorOptions } from "@zgrid/types";
+import { BaseError, type BaseErrorOptions } from "@zgrid/types/core";
 
 /** Codes the bus itself puts in error responses (handlers may use any other code). */
 export const BUS_ERROR_CODES = {

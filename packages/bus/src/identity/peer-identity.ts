@@ -12,7 +12,7 @@
 import { privateKeyFromRaw } from "@libp2p/crypto/keys";
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
-import { addressFromPublicKey, type TwinKey } from "@zgrid/types";
+import { addressFromPublicKey, type TwinKey } from "@zgrid/types/core";
 
 /** The libp2p private key of a twin key (secp256k1). */
 export function libp2pKeyOfTwinKey(key: Pick<TwinKey, "privateKey">): PrivateKey {

@@ -25,7 +25,7 @@
 import type { Connection, Stream } from "@libp2p/interface";
 import type { Logger } from "@zgrid/log";
 import { Uint8ArrayList } from "uint8arraylist";
-import { BaseError, bytesToHex } from "@zgrid/types";
+import { BaseError, bytesToHex } from "@zgrid/types/core";
 import type { TwinCache } from "../directory/twin-cache.ts";
 import { BUS_ERROR_CODES, errorToWire } from "../errors/bus-errors.ts";
 import { accountOfPeerId, publicKeyOfPeerId } from "../identity/peer-identity.ts";

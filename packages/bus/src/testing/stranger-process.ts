@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import type { Libp2p } from "@libp2p/interface";
 import { multiaddr } from "@multiformats/multiaddr";
-import { twinKeyFromPrivateKey } from "@zgrid/types";
+import { twinKeyFromPrivateKey } from "@zgrid/types/core";
 import { createPeerNode } from "../node/create-peer-node.ts";
 import { BUS_PROTOCOL } from "../wire/protocol.ts";
 import { frameHead } from "./frame-head.ts";

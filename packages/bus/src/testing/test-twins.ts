@@ -9,7 +9,7 @@
  * const [a, b] = await grid.buses(2);
  * ```
  */
-import { twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types";
+import { twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types/core";
 import { createBus, type Bus, type BusOptions } from "../create-bus.ts";
 import { StaticTwinDirectory } from "../directory/static-twin-directory.ts";
 import type { TwinRecord } from "../directory/twin-directory.ts";

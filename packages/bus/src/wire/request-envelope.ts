@@ -5,6 +5,8 @@
  * r || s || v (low-s), the same form as @zgrid/types' signDigest, so
  * `recoverAddress(requestDigest(body), bytesToHex(signature))` gives the sender's account.
  * libsecp256k1 (WASM) does the hot-path signing and checking: it is 6-8x faster than pure JS here.
+ * It is loaded on the first signature made or checked (its WASM memory is ~7 MiB of resident
+ * memory that an idle peer does not need; see bench/bus).
  *
  * @example
  * ```ts
@@ -12,8 +14,9 @@
  * verifyRequestSignature(body, signature, senderCompressedPublicKey); // true
  * ```
  */
-import * as secp from "tiny-secp256k1";
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import type * as SecpModule from "tiny-secp256k1";
 import type { TwinKey } from "@zgrid/types";
 
 export interface RequestEnvelope {
@@ -29,6 +32,14 @@ export interface RequestEnvelope {
   destination: number;
   command: string;
   payload: unknown;
+}
+
+type Secp = typeof SecpModule;
+let loaded: Secp | undefined;
+/** tiny-secp256k1, loaded synchronously (its CommonJS build) on first use. */
+function secp(): Secp {
+  loaded ??= createRequire(import.meta.url)("tiny-secp256k1") as Secp;
+  return loaded;
 }
 
 const DOMAIN = new TextEncoder().encode("zgrid-bus/1 request\n");
@@ -54,7 +65,7 @@ export function signBody(key: Pick<TwinKey, "privateKey">, body: Uint8Array): Ui
 
 /** Signs a 32-byte digest: 65 bytes r || s || v, low-s (libsecp256k1 always normalises s). */
 export function signRequestDigest(key: Pick<TwinKey, "privateKey">, digest: Uint8Array): Uint8Array {
-  const { signature, recoveryId } = secp.signRecoverable(digest, key.privateKey);
+  const { signature, recoveryId } = secp().signRecoverable(digest, key.privateKey);
   const out = new Uint8Array(65);
   out.set(signature, 0);
   out[64] = recoveryId;
@@ -70,7 +81,7 @@ export function verifyRequestSignature(body: Uint8Array, signature: Uint8Array, 
 export function verifyRequestDigest(digest: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.byteLength !== 65) return false;
   try {
-    return secp.verify(digest, publicKey, signature.subarray(0, 64), true);
+    return secp().verify(digest, publicKey, signature.subarray(0, 64), true);
   } catch {
     return false;
   }
