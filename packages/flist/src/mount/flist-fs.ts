@@ -2,6 +2,9 @@
  * The FUSE operations of a read-only flist mount (fuse-native). Reads fetch only the blocks they
  * touch; a sequential reader triggers parallel read-ahead. A block that fails verification fails
  * that read with EIO and is logged with the file and block.
+ * Names and paths are exchanged with fuse-native as strings in `encoding`: "latin1" with the
+ * rebuilt addon (one char per byte: exact names, fuse-binding.ts), "utf8" with the npm prebuild
+ * (a non-UTF-8 name shows with U+FFFD and is found again by that lossy form).
  *
  * @example
  * ```ts
@@ -42,10 +45,12 @@ export class FlistFs {
   /** Children by name of recently listed directories (big dirs are looked up many times). */
   readonly #dirs = new Map<number, Map<string, FlistInode>>();
   readonly #open = new Map<number, OpenFile>();
+  readonly #encoding: "latin1" | "utf8";
   #nextFd = 10;
 
-  constructor(reader: FlistReader, fetcher: BlockFetcher, options: { readAhead?: number } = {}) {
+  constructor(reader: FlistReader, fetcher: BlockFetcher, options: { readAhead?: number; encoding?: "latin1" | "utf8" } = {}) {
     this.#reader = reader;
+    this.#encoding = options.encoding ?? "utf8";
     this.#fetcher = fetcher;
     this.#blockSize = reader.blockSize();
     this.#readAhead = options.readAhead ?? 8;
@@ -65,17 +70,24 @@ export class FlistFs {
     return found;
   }
 
-  /**
-   * Children keyed by the string fuse-native uses: names are passed as UTF-8 strings, so a
-   * non-UTF-8 name shows with U+FFFD and is found again by that lossy form.
-   */
+  /** A name (or link target) as the string fuse-native passes for those bytes. */
+  #str(bytes: Uint8Array): string {
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(this.#encoding);
+  }
+
+  /** A path fuse-native passed, readable in logs (UTF-8 text of its bytes). */
+  #shown(path: unknown): string {
+    return Buffer.from(String(path), this.#encoding).toString();
+  }
+
+  /** Children keyed by the string fuse-native uses for their names (see `encoding`). */
   #childrenByName(ino: number): Map<string, FlistInode> {
     let map = this.#dirs.get(ino);
     if (map) {
       this.#dirs.delete(ino);
     } else {
       map = new Map();
-      for (const k of this.#reader.children(ino)) if (!map.has(k.name.toString())) map.set(k.name.toString(), k);
+      for (const k of this.#reader.children(ino)) if (!map.has(this.#str(k.name))) map.set(this.#str(k.name), k);
       if (this.#dirs.size >= 1024) this.#dirs.delete(this.#dirs.keys().next().value!);
     }
     this.#dirs.set(ino, map);
@@ -123,7 +135,7 @@ export class FlistFs {
       try {
         plain = await this.#fetcher.get(block);
       } catch (e) {
-        log.error({ file: path, block: Buffer.from(block.id).toString("hex"), index: i, err: (e as Error).message.split("\n")[0], integrity: e instanceof BlockIntegrityError }, "read failed");
+        log.error({ file: this.#shown(path), block: Buffer.from(block.id).toString("hex"), index: i, err: (e as Error).message.split("\n")[0], integrity: e instanceof BlockIntegrityError }, "read failed");
         return EIO;
       }
       const from = i === first ? pos - i * this.#blockSize : 0;
@@ -148,7 +160,7 @@ export class FlistFs {
         try {
           op(...args);
         } catch (e) {
-          log.error({ op: name, path: args[0], err: (e as Error).message }, "operation failed");
+          log.error({ op: name, path: this.#shown(args[0]), err: (e as Error).message }, "operation failed");
           cb(EIO);
         }
       };
@@ -168,12 +180,12 @@ export class FlistFs {
         if (!inode) return (cb as Cb)(ENOENT);
         if ((inode.mode & S_IFMT) !== S_IFDIR) return (cb as Cb)(ENOTDIR);
         const kids = this.#reader.children(inode.ino);
-        (cb as Cb)(0, kids.map((k) => k.name.toString()), kids.map((k) => this.#stat(k)));
+        (cb as Cb)(0, kids.map((k) => this.#str(k.name)), kids.map((k) => this.#stat(k)));
       },
       readlink: (path: unknown, cb: unknown) => {
         const inode = this.resolve(path as string);
         if (!inode || (inode.mode & S_IFMT) !== S_IFLNK) return (cb as Cb)(ENOENT);
-        (cb as Cb)(0, inode.target?.toString() ?? "");
+        (cb as Cb)(0, inode.target ? this.#str(inode.target) : "");
       },
       open: (path: unknown, _flags: unknown, cb: unknown) => {
         const inode = this.resolve(path as string);
@@ -185,7 +197,7 @@ export class FlistFs {
           this.#open.set(fd, { inode, blocks, lastBlock: -2, ahead: 0 });
           (cb as Cb)(0, fd);
         } catch (e) {
-          log.error({ file: path, err: (e as Error).message }, "open failed");
+          log.error({ file: this.#shown(path), err: (e as Error).message }, "open failed");
           (cb as Cb)(EIO);
         }
       },
@@ -199,13 +211,14 @@ export class FlistFs {
       getxattr: (path: unknown, name: unknown, _position: unknown, cb: unknown) => {
         const inode = this.resolve(path as string);
         if (!inode) return (cb as Cb)(ENOENT);
-        const x = this.#reader.xattrs(inode.ino).find((a) => a.name.toString() === name);
+        const x = this.#reader.xattrs(inode.ino).find((a) => this.#str(a.name) === name);
         if (!x) return (cb as Cb)(ENODATA);
         (cb as Cb)(0, x.value);
       },
       listxattr: (path: unknown, cb: unknown) => {
         const inode = this.resolve(path as string);
         if (!inode) return (cb as Cb)(ENOENT);
+        // fuse-native writes these names into FUSE's buffer as UTF-8 itself (index.js), whatever the addon.
         (cb as Cb)(0, this.#reader.xattrs(inode.ino).map((a) => a.name.toString()));
       },
       statfs: (_path: unknown, cb: unknown) => {

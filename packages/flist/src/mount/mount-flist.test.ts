@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,7 @@ import { packFlist } from "../pack/pack-flist.ts";
 import { blockPath } from "../store/block-store.ts";
 import { toHex } from "../format/hash.ts";
 import { describeTree, makeSampleTree, type EntryDescription } from "../testing/sample-tree.ts";
+import { loadFuseBinding } from "./fuse-binding.ts";
 import { lazyUnmount, mountFlist } from "./mount-flist.ts";
 
 const SAMPLE = fileURLToPath(new URL("../testing/sample-tree.ts", import.meta.url));
@@ -22,9 +23,9 @@ function describeFromChild(root: string): EntryDescription[] {
   return JSON.parse(r.stdout) as EntryDescription[];
 }
 
-/** What a mount shows: no hard-link identity, mtimes to the millisecond, non-UTF-8 names lossy. */
+/** What a mount shows: no hard-link identity, mtimes to the millisecond; names byte for byte. */
 function comparable(list: EntryDescription[]): unknown[] {
-  return list.map((e) => ({ ...e, path: Buffer.from(e.path, "latin1").toString("utf8") })).map(({ links: _l, mtimeUs, ...rest }) => ({ ...rest, mtimeMs: Math.floor(mtimeUs / 1000) }));
+  return list.map(({ links: _l, mtimeUs, ...rest }) => ({ ...rest, mtimeMs: Math.floor(mtimeUs / 1000) }));
 }
 
 interface Unmountable { unmount(): Promise<void> }
@@ -64,6 +65,42 @@ test("a FUSE mount read from another process equals the source", async (t) => {
   const m2m = await m2.metrics();
   assert.equal(m2m.blocksFetched, 0);
   assert.ok(m2m.cacheHits >= 6);
+});
+
+test("non-UTF-8 names: the mount lists, looks up, reads and readlinks the exact bytes (rebuilt fuse-native addon)", async (t) => {
+  assert.equal(loadFuseBinding().encoding, "latin1", "scripts/setup.sh builds fuse-native with byte-exact names (packages/flist/scripts/build-fuse-bytes.sh)");
+  const { dir, mounts } = setup(t);
+  const src = join(dir, "src");
+  const b = (...parts: (string | number[])[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
+  const badDir = b(src, "/d-", [0xc3, 0x28]); // invalid 2-byte sequence
+  const badFile = b("f-", [0xff, 0xfe], ".txt");
+  const twin = b("f-", [0xff, 0xfd], ".txt"); // same lossy form (U+FFFD U+FFFD) as badFile
+  mkdirSync(badDir, { recursive: true });
+  writeFileSync(Buffer.concat([badDir, Buffer.from("/"), badFile]), "first\n");
+  writeFileSync(Buffer.concat([badDir, Buffer.from("/"), twin]), "second\n");
+  symlinkSync(b("target-", [0x80]), b(src, "/link-", [0xe9]));
+  await packFlist({ source: src, output: join(dir, "a.fl"), stores: [`dir://${join(dir, "store")}`] });
+  mounts.push(await mountFlist({ flist: join(dir, "a.fl"), mountpoint: join(dir, "mnt"), cache: { dir: join(dir, "cache"), maxBytes: 64 * 2 ** 20 } }));
+  // Read from another process (reading a FUSE mount from the serving process deadlocks).
+  const code = `import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+    const mnt = Buffer.from(process.argv[1]); const j = (...p) => Buffer.concat(p.flatMap((x, i) => (i ? [Buffer.from("/"), x] : [x])));
+    const top = readdirSync(mnt, { encoding: "buffer" }).map((n) => n.toString("hex")).sort();
+    const dirName = readdirSync(mnt, { encoding: "buffer" }).find((n) => n[0] === 0x64);
+    const inner = readdirSync(j(mnt, dirName), { encoding: "buffer" }).map((n) => n.toString("hex")).sort();
+    const first = readFileSync(j(mnt, dirName, Buffer.from("662dfffe2e747874", "hex")), "utf8");
+    const second = readFileSync(j(mnt, dirName, Buffer.from("662dfffd2e747874", "hex")), "utf8");
+    const link = readlinkSync(j(mnt, Buffer.from("6c696e6b2de9", "hex")), { encoding: "buffer" }).toString("hex");
+    process.stdout.write(JSON.stringify({ top, inner, first, second, link }));`;
+  const r = spawnSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", code, join(dir, "mnt")], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const seen = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.deepEqual(seen, {
+    top: [b("d-", [0xc3, 0x28]).toString("hex"), b("link-", [0xe9]).toString("hex")].sort(),
+    inner: [badFile.toString("hex"), twin.toString("hex")].sort(),
+    first: "first\n",
+    second: "second\n",
+    link: b("target-", [0x80]).toString("hex"),
+  });
 });
 
 test("a tampered block fails the read with EIO, is counted and never cached", async (t) => {

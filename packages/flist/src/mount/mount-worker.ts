@@ -8,7 +8,6 @@
  * node mount-worker.ts '{"flist":"/x.fl","mountpoint":"/mnt/x","cache":{"dir":"/c","maxBytes":1e9}}'
  * ```
  */
-import { createRequire } from "node:module";
 import { createLogger } from "@zgrid/log";
 import { FlistReader } from "../format/flist-reader.ts";
 import { TAGS } from "../format/schema.ts";
@@ -18,6 +17,7 @@ import { loadEgressModule } from "./mount-flist.ts";
 import { BlockCache } from "./block-cache.ts";
 import { BlockFetcher } from "./block-fetcher.ts";
 import { FlistFs } from "./flist-fs.ts";
+import { loadFuseBinding } from "./fuse-binding.ts";
 
 export interface WorkerOptions {
   flist: string;
@@ -32,12 +32,6 @@ export interface WorkerOptions {
   http?: HttpLimits & { egressModule?: string };
 }
 
-interface FuseInstance {
-  mount(cb: (err: Error | null) => void): void;
-  unmount(cb: (err: Error | null) => void): void;
-}
-type FuseCtor = new (mnt: string, ops: unknown, opts: Record<string, unknown>) => FuseInstance;
-
 const log = createLogger("flist.mount-worker");
 
 async function main(): Promise<void> {
@@ -48,8 +42,8 @@ async function main(): Promise<void> {
   const store = resolveStores(reader, options.stores, { ...limits, ...(checkAddress ? { checkAddress } : {}) });
   const cache = options.cache ? new BlockCache(options.cache) : undefined;
   const fetcher = new BlockFetcher({ store, cache, parallel: options.parallel });
-  const fs = new FlistFs(reader, fetcher, { readAhead: options.readAhead });
-  const Fuse = createRequire(import.meta.url)("fuse-native") as FuseCtor;
+  const { Fuse, encoding } = loadFuseBinding();
+  const fs = new FlistFs(reader, fetcher, { readAhead: options.readAhead, encoding });
   const fuse = new Fuse(options.mountpoint, fs.operations(), {
     force: true, mkdir: true, fsname: "zgrid-flist", subtype: "flist",
     // Read-only, verified content never changes: let the kernel keep pages and attributes.
@@ -75,7 +69,7 @@ async function main(): Promise<void> {
     const prefetch = reader.tag(TAGS.prefetch);
     if (prefetch) {
       const paths = prefetch.split("\n").filter(Boolean);
-      fetcher.prefetch(paths.flatMap((p) => fs.blocksOf(p)));
+      fetcher.prefetch(paths.flatMap((p) => fs.blocksOf(Buffer.from(p).toString(encoding))));
     }
   });
   process.on("message", (msg: { type?: string; id?: number }) => {
