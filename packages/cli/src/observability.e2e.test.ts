@@ -58,7 +58,7 @@ describe("observability of the local grid", { timeout: 600_000 }, () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test("zgrid up starts the explorer (node up in its API); Prometheus with the example config scrapes node, hub, explorer and a bot", async () => {
+  test("zgrid up starts the explorer (node up in its API); Prometheus with the example config scrapes node, hub, explorer and the 3bot; a hung node daemon shows down", async () => {
     const human = zgrid(false, "up", "--nodes", "1");
     const info = JSON.parse(zgrid(true, "status")) as { nodes: Array<{ node: number }> };
     const grid = JSON.parse(zgrid(true, "up", "--nodes", "1")) as LocalGridInfo; // already up: the same grid
@@ -98,5 +98,25 @@ describe("observability of the local grid", { timeout: 600_000 }, () => {
     assert.equal(heals[0]!.metric.job, "zgrid-bot");
     assert.equal(heals[0]!.metric.twin, String(grid.user.twinId), "the bot of the grid's user twin");
     assert.equal(heals[0]!.value[1], "0", "no heal happened");
+
+    // the node's daemon stops answering (SIGSTOP: a hung or dead zosd, seen from outside): the
+    // explorer shows it down within its liveness window (local grid: probes every 10 s, 4 s
+    // timeout, window 28 s) and the "up" filter never returns it from then on
+    const zosd = grid.nodes.find((n) => n.nodeId === nodeId)!.pid;
+    type NodesPage = { items: Array<{ id: number; status: string }> };
+    const get = async <T>(path: string) => (await (await fetch(`${grid.explorerUrl}${path}`)).json()) as T;
+    process.kill(zosd, "SIGSTOP");
+    try {
+      const stoppedAt = Date.now();
+      await waitFor("the node down in the explorer", () => get<{ status: string }>(`/api/v1/nodes/${nodeId}`), (n) => n.status === "down", 28_000 + 10_000 + 4_000 + 15_000);
+      console.log(`explorer: node ${nodeId} down ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s after its daemon stopped`);
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual((await get<NodesPage>("/api/v1/nodes?status=up")).items.map((n) => n.id), [], "a down node is never listed as up");
+        assert.deepEqual((await get<NodesPage>("/api/v1/nodes?status=down")).items.map((n) => n.id), [nodeId]);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    } finally {
+      process.kill(zosd, "SIGCONT");
+    }
   });
 });
