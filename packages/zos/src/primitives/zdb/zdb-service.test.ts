@@ -115,6 +115,20 @@ describe("zdb service against real Redis clients", () => {
     assert.deepEqual(out.trim().split("\n"), ["OK", "fromcli", "hello", "Access denied: wrong password for this namespace"]);
   });
 
+  it("a client that sends its requests and half-closes (printf | nc) still gets every reply, writes included", async () => {
+    const resp = (...a: string[]) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join("")}`;
+    const got = await new Promise<string>((resolve, reject) => {
+      const s = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+      let out = "";
+      s.on("data", (d) => (out += d.toString()));
+      s.on("close", () => resolve(out));
+      s.on("error", reject);
+      // requests, then EOF at once: the SET's reply comes after its fdatasync, after the EOF
+      s.end(resp("SELECT", "7-1-user", "s3cret") + resp("SET", "halfclose", "v1") + resp("GET", "halfclose") + resp("SET", "halfclose2", "v2"));
+    });
+    assert.equal(got, "+OK\r\n$9\r\nhalfclose\r\n$2\r\nv1\r\n$10\r\nhalfclose2\r\n");
+  });
+
   it("hostile input: oversized bulk, huge arrays, nesting and garbage close the connection, the service stays up", async () => {
     const raw = (bytes: string | Buffer) => new Promise<string>((resolve) => {
       const s = connect(port, "127.0.0.1");
