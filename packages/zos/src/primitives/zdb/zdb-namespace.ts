@@ -142,6 +142,24 @@ export class ZdbNamespace {
     return out;
   }
 
+  /**
+   * The value as a RESP bulk reply (`$<len>\r\n<value>\r\n`), read from the file straight into
+   * the reply (one allocation, no copy: GET's hot path); undefined when the key does not exist.
+   */
+  getBulk(key: Buffer): Buffer | undefined {
+    const e = this.index.get(key.toString("latin1"));
+    if (!e) return undefined;
+    if (e.place.offset + e.place.length > this.writtenSize) this.writePending();
+    const len = e.place.valueLength;
+    const head = `$${len}\r\n`;
+    const out = Buffer.allocUnsafe(head.length + len + 2);
+    out.write(head, 0, "latin1");
+    if (len) readSync(this.fd, out, head.length, len, e.place.valueOffset);
+    out[head.length + len] = 13;
+    out[head.length + len + 1] = 10;
+    return out;
+  }
+
   exists(key: Buffer): boolean {
     return this.index.has(key.toString("latin1"));
   }
