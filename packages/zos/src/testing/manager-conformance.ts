@@ -25,10 +25,11 @@ export interface ConformanceCase<W extends Workload> {
   workload: W;
   context: WorkloadContext;
   /**
-   * Creates part of what provision creates, as a crash in the middle of it would leave. None: the
-   * workload lives in the daemon process only, so a crash leaves nothing of it.
+   * Creates part of what provision creates, as a crash in the middle of it would leave; returns the
+   * manager of the restarted daemon when the manager keeps state of its own (else `manager` goes on).
+   * None: the workload lives in the daemon process only, so a crash leaves nothing of it.
    */
-  halfProvision?(): Promise<void>;
+  halfProvision?(): Promise<void | WorkloadManager<W>>;
   /** What of the workload exists on the host right now (empty when nothing). */
   footprint(): Promise<string[]> | string[];
   /**
@@ -78,7 +79,7 @@ export function managerConformance<W extends Workload>(name: string, make: () =>
       t.skip("no update, refusal or restart case for this manager");
       return;
     }
-    const restarted = c.restarted?.();
+    let restarted: WorkloadManager<W> | undefined;
     try {
       if (c.refused) {
         await assert.rejects(c.manager.provision(c.context, c.refused.workload), c.refused.error, "a refused workload fails with a clear error");
@@ -94,8 +95,9 @@ export function managerConformance<W extends Workload>(name: string, make: () =>
         // and back, so the rest runs on the original workload
         assert.deepEqual(c.manager.update ? await c.manager.update(c.context, c.workload, c.update.workload) : await c.manager.provision(c.context, c.workload), first);
       }
-      if (restarted) {
+      if (c.restarted) {
         await c.crash?.();
+        restarted = c.restarted(); // after the crash: it finds what the first one left
         if (restarted.adopt) assert.equal(await restarted.adopt(c.context, c.workload), true, "a restarted manager adopts the live workload");
         assert.deepEqual(await restarted.provision(c.context, c.workload), first, "a restarted manager provisions to the same result");
         assert.deepEqual(await c.footprint(), shape, "nothing created twice after a restart");
@@ -127,20 +129,21 @@ export function managerConformance<W extends Workload>(name: string, make: () =>
       }
       return;
     }
+    let m = c.manager;
     try {
-      await c.halfProvision();
+      m = (await c.halfProvision()) ?? c.manager;
       assert.ok((await c.footprint()).length > 0, "the half-provisioned part exists");
       // adopt either says gone, or repairs the workload in place (issue 13: repair before re-install),
       // and then it must really be live
-      const adopted = c.manager.adopt ? await c.manager.adopt(c.context, c.workload).catch(() => false) : false;
+      const adopted = m.adopt ? await m.adopt(c.context, c.workload).catch(() => false) : false;
       if (adopted) {
-        assert.ok(c.manager.alive, "a manager that adopts a half-provisioned workload by repairing it can tell it is alive");
-        assert.equal(await c.manager.alive(c.context, c.workload), true, "an adopted half-provisioned workload was repaired to live");
+        assert.ok(m.alive, "a manager that adopts a half-provisioned workload by repairing it can tell it is alive");
+        assert.equal(await m.alive(c.context, c.workload), true, "an adopted half-provisioned workload was repaired to live");
       }
-      await c.manager.deprovision(c.context, c.workload);
+      await m.deprovision(c.context, c.workload);
       assert.deepEqual(await c.footprint(), [], "nothing left");
     } finally {
-      await c.manager.deprovision(c.context, c.workload).catch(() => undefined);
+      await m.deprovision(c.context, c.workload).catch(() => undefined);
       await c.cleanup?.();
     }
   });
