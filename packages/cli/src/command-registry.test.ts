@@ -58,7 +58,8 @@ registerHooks({ load(url, ctx, next) { globalThis.__loaded.push(url); return nex
 process.on("exit", () => process.stderr.write("\\nLOADED " + JSON.stringify(globalThis.__loaded) + "\\n"));`;
   const r = spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", `data:text/javascript,${encodeURIComponent(hook)}`, BIN, ...args], {
     encoding: "utf8",
-    env: { ...process.env, ZGRID_DATA_DIR: "/nonexistent-zgrid-data-dir" },
+    // without the strip cache: its load hook would answer before the tracing one sees the file
+    env: { ...process.env, ZGRID_DATA_DIR: "/nonexistent-zgrid-data-dir", ZGRID_STRIP_CACHE: "0" },
   });
   const m = /\nLOADED (.*)\n/.exec(r.stderr);
   assert.ok(m, `no trace: ${r.stderr}`);
