@@ -53,7 +53,7 @@ export interface NodeFixture {
   stop(): Promise<void>;
 }
 
-export async function startNodeFixture(o: { entrypoint: string; requireSignature?: boolean; egressAllow?: string[] }): Promise<NodeFixture> {
+export async function startNodeFixture(o: { entrypoint: string; requireSignature?: boolean; egressAllow?: string[]; zosdNodeFlags?: readonly string[] }): Promise<NodeFixture> {
   const tmp = mkdtempSync(join(tmpdir(), "zos-e2e-"));
   const vmStateDir = mkdtempSync("/tmp/zv-");
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(tmp, { recursive: true, force: true }), () => rmSync(vmStateDir, { recursive: true, force: true })];
@@ -105,7 +105,7 @@ export async function startNodeFixture(o: { entrypoint: string; requireSignature
       ...(o.egressAllow ? { egress: { allow: o.egressAllow } } : {}),
     };
     writeFileSync(configPath, JSON.stringify(config));
-    const [cmd, args] = zosdCommand(configPath);
+    const [cmd, args] = zosdCommand(configPath, o.zosdNodeFlags);
     const account = nodeAccount(cmd, args);
     await fundNode(grid, account);
     const node = { twinId: 0, nodeId: 0, account, dataDir, vmStateDir, configPath };
