@@ -6,6 +6,9 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   if (String(warning).includes("SQLite")) return;
   (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
+// Type-stripped sources are cached between runs (src/strip-cache.ts): start-up is mostly module loading.
+const { installStripCache } = await import("../src/strip-cache.ts");
+installStripCache();
 const { runCli } = await import("../src/cli.ts");
 const code = await runCli(process.argv);
 // libp2p and viem may keep handles open; a command is done when it returned.

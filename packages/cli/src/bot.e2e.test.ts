@@ -153,6 +153,12 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: proce
     figures.failedDuringHeal = poll.st.failed;
     assert.ok(poll.st.ok > 10, "the surviving replica served meanwhile");
     assert.ok(!(await liveContracts()).some((c) => c.id === lost.contractId), "the dead node's replica contract is cancelled");
+    // the heal is counted on the bot's Prometheus endpoint (`zgrid bot run` serves it, `zgrid metrics` lists it)
+    const endpoints = zgrid<Record<string, string>>("metrics");
+    assert.ok(endpoints["3bot"], `zgrid metrics lists the running 3bot: ${JSON.stringify(endpoints)}`);
+    const text = await (await fetch(endpoints["3bot"]!)).text();
+    const heals = /^zgrid_bot_heals_total\{[^}]*kind="vm",outcome="ok"\} (\d+)$/m.exec(text);
+    assert.ok(heals && Number(heals[1]) >= 1, `the heal is counted:\n${text}`);
 
     // A comes back: the chain says its contract is cancelled, so the node deprovisions (no resurrection)
     cutOff(lost.nodeId, false);

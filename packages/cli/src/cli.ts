@@ -7,25 +7,8 @@
  * process.exitCode = await runCli(["node", "zgrid", "vm", "ls", "--json"]);
  * ```
  */
-import { Command, CommanderError } from "commander";
-import { registerApplyCommands } from "./commands/apply-commands.ts";
-import { registerBootCommands } from "./commands/boot-commands.ts";
-import { registerBotCommands } from "./commands/bot-commands.ts";
-import { registerFlistCommands } from "./commands/flist-commands.ts";
-import { registerGridCommands } from "./commands/grid-commands.ts";
-import { registerK8sCommands } from "./commands/k8s-commands.ts";
-import { registerDnsCommands } from "./commands/dns-commands.ts";
-import { registerMetricsCommands } from "./commands/metrics-commands.ts";
-import { registerImageCommands } from "./commands/image-commands.ts";
-import { registerContractCommands } from "./commands/contract-commands.ts";
-import { registerFarmCommands } from "./commands/farm-commands.ts";
-import { registerGatewayCommands } from "./commands/gateway-commands.ts";
-import { registerNetworkCommands } from "./commands/network-commands.ts";
-import { registerNodeCommands } from "./commands/node-commands.ts";
-import { registerTwinCommands } from "./commands/twin-commands.ts";
-import { registerVmCommands } from "./commands/vm-commands.ts";
-import { registerZdbCommands } from "./commands/zdb-commands.ts";
-import { registerReleaseCommands } from "./commands/release-commands.ts";
+import { Command, CommanderError, Help } from "commander";
+import { moduleFor, nounOf, NOUN_MODULES } from "./command-registry.ts";
 import { defaultDataDir, type GlobalOptions } from "./context.ts";
 import { createOutput, exitCodeOf, reportError, type Output } from "./output.ts";
 
@@ -43,24 +26,28 @@ export async function runCli(argv: string[]): Promise<number> {
     const opts: GlobalOptions = { json: g.json, dataDir: g.dataDir, quiet: g.quiet, ...(g.grid ? { grid: g.grid } : {}) };
     return { opts, io: createOutput({ json: g.json, quiet: g.quiet }) };
   };
-  registerGridCommands(program, ctx);
-  registerVmCommands(program, ctx);
-  registerNetworkCommands(program, ctx);
-  registerContractCommands(program, ctx);
-  registerNodeCommands(program, ctx);
-  registerTwinCommands(program, ctx);
-  registerFarmCommands(program, ctx);
-  registerBootCommands(program, ctx);
-  registerGatewayCommands(program, ctx);
-  registerApplyCommands(program, ctx);
-  registerImageCommands(program, ctx);
-  registerFlistCommands(program, ctx);
-  registerZdbCommands(program, ctx);
-  registerBotCommands(program, ctx);
-  registerK8sCommands(program, ctx);
-  registerDnsCommands(program, ctx);
-  registerMetricsCommands(program, ctx);
-  registerReleaseCommands(program, ctx);
+  // Only the noun in use is loaded (its file may register a few top-level commands); the others
+  // are listed from the registry's table so `--help` and "did you mean" still know them all.
+  const used = moduleFor(nounOf(argv));
+  const terms = new Map<Command, string>();
+  for (const m of NOUN_MODULES) {
+    if (m === used) {
+      (await m.load())(program, ctx);
+      continue;
+    }
+    for (const [name, help] of Object.entries(m.nouns)) {
+      const placeholder = program.command(name).description(help.description).allowUnknownOption().allowExcessArguments().helpOption(false)
+        .action(() => {
+          throw new Error(`internal: the command line was read as '${nounOf(argv) ?? ""}', not '${name}'; please report it`);
+        });
+      terms.set(placeholder, help.term);
+    }
+  }
+  program.configureHelp({
+    subcommandTerm(this: Help, cmd: Command) {
+      return terms.get(cmd) ?? Help.prototype.subcommandTerm.call(this, cmd);
+    },
+  });
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -126,6 +126,8 @@ for (const backend of BACKENDS) {
       await until("node 2 down", async () => ((await get<{ status: string }>(`/api/v1/nodes/${grid.nodeId2}`)).body.status === "down" || undefined), 10_000);
       assert.ok(Date.now() - stoppedAt < 10_000);
       assert.deepEqual((await get<Page>("/api/v1/nodes?status=up")).body.items.map((n) => n.id), [grid.nodeId1]);
+      assert.deepEqual((await get<Page>("/api/v1/nodes?status=down")).body.items.map((n) => n.id), [grid.nodeId2]);
+      assert.equal((await get<Page>("/api/v1/nodes?status=up&page=5")).body.total, 1, "the total also past the last page");
       assert.match(await seen, /event: nodes/);
       await reader.cancel();
       const stats = await get<{ nodes: { up: number; down: number } }>("/api/v1/stats");

@@ -11,6 +11,7 @@
 import type { ContractInfo, Grid } from "@zgrid/client";
 import { nodeClient } from "@zgrid/client";
 import type { ZmachineResult } from "@zgrid/types";
+import type { BotMetrics } from "../metrics/bot-metrics.ts";
 import type { BotStore } from "./bot-store.ts";
 import type { NodeLiveness } from "./node-liveness.ts";
 import { serviceProject, type ServiceSpec } from "./service-spec.ts";
@@ -45,6 +46,8 @@ export interface BotEnv {
   grid: Grid;
   store: BotStore;
   liveness: NodeLiveness;
+  /** Heals are counted here (`zgrid_bot_heals_total{kind,outcome}`). */
+  metrics: BotMetrics;
   /** This process run (a pending op of another run was interrupted by a crash). */
   run: string;
   /** How long a replica may take to start (ms). */

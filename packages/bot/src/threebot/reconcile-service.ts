@@ -58,7 +58,8 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
     rollback(`replica ${failedNew.map((r) => r.name).join(", ")} failed (${failedNew[0]!.message})`);
     return view;
   }
-  for (const r of current.filter((x) => x.state === "failed")) await cancelReplica(env, s, r, `failed: ${r.message}`);
+  const failedCurrent = current.filter((x) => x.state === "failed");
+  for (const r of failedCurrent) await cancelReplica(env, s, r, `failed: ${r.message}`);
 
   // 3. place: the current version needs `replicas` healthy or starting ones
   const currentLive = up(current).length + coming(current).length + unsure(current).length;
@@ -73,8 +74,10 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
   if (missing > 0) {
     const avoid = new Set(replicas.filter((r) => r.state === "healthy" || r.state === "starting" || r.state === "unreachable").map((r) => r.nodeId));
     for (let i = 0; i < missing; i++) {
-      const reason = lost.length ? `heal: node ${[...new Set(lost.map((r) => r.nodeId))].join(", ")} is dead` : outdated.length ? "rolling update" : "scale up";
+      const reason = healReason(lost, failedCurrent) ?? (outdated.length ? "rolling update" : "scale up");
       const placed = await placeReplica(env, s, hash, avoid, reason);
+      // a heal attempted (a node was chosen): counted in zgrid_bot_heals_total; a blocked one is not an attempt
+      if (placed && reason.startsWith("heal")) env.metrics.heal("vm", "failed" in placed ? "failed" : "ok");
       if (placed && "failed" in placed && outdated.some((r) => r.state === "healthy")) {
         rollback(`a replica of the new version did not deploy: ${placed.failed}`);
         return view;
@@ -109,6 +112,21 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
   }
   await cancelDeadNetworkParts(env, s, view.gateway);
   return view;
+}
+
+/**
+ * Why a new replica is a heal (a replica of the current version was lost with its node, or failed
+ * on its node and was just cancelled), or undefined when it is not one.
+ *
+ * @example
+ * ```ts
+ * healReason([{ nodeId: 3 } as Replica], []); // "heal: node 3 is dead"
+ * ```
+ */
+export function healReason(lost: Replica[], failed: Replica[]): string | undefined {
+  if (lost.length) return `heal: node ${[...new Set(lost.map((r) => r.nodeId))].join(", ")} is dead`;
+  if (failed.length) return `heal: replica ${failed.map((r) => r.name).join(", ")} failed`;
+  return undefined;
 }
 
 async function cancelReplica(env: BotEnv, s: ServiceSpec, r: Replica, why: string): Promise<void> {

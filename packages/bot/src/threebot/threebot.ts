@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import type { Grid } from "@zgrid/client";
 import { nodeClient } from "@zgrid/client";
 import { createLogger } from "@zgrid/log";
+import { createBotMetrics, type BotMetrics } from "../metrics/bot-metrics.ts";
 import { openBotStore, type BotEvent, type BotStore } from "./bot-store.ts";
 import { cancelOrphans } from "./contract-hygiene.ts";
 import { NodeLiveness, type LivenessOptions } from "./node-liveness.ts";
@@ -36,6 +37,8 @@ export interface ThreebotOptions extends LivenessOptions {
   intervalMs?: number;
   orphanGraceMs?: number;
   startTimeoutMs?: number;
+  /** Where heals are counted (`zgrid_bot_heals_total`); a fresh set of counters by default. */
+  metrics?: BotMetrics;
 }
 
 export interface BotStatus {
@@ -57,6 +60,8 @@ export interface Threebot {
   stop(): Promise<void>;
   readonly store: BotStore;
   readonly liveness: NodeLiveness;
+  /** Its counters (heals by kind and outcome), for `serveBotMetrics`. */
+  readonly metrics: BotMetrics;
 }
 
 export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
@@ -72,8 +77,9 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
       if (state === "dead" || state === "alive") wake?.();
     },
   }, o);
+  const metrics = o.metrics ?? createBotMetrics({ bot: "3bot", twin: grid.twinId });
   const env: BotEnv = {
-    grid, store, liveness, run, now: () => Date.now(),
+    grid, store, liveness, run, metrics, now: () => Date.now(),
     startTimeoutMs: o.startTimeoutMs ?? 180_000, orphanGraceMs: o.orphanGraceMs ?? 300_000,
     log: (service, kind, message) => {
       store.event({ service, kind, message });
@@ -115,7 +121,7 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   const poll = setInterval(() => { if (store.hasApplyRequest()) wake?.(); }, 1_000);
   poll.unref();
   const bot: Threebot = {
-    store, liveness,
+    store, liveness, metrics,
     async apply(raw) {
       const r = applyToStore(store, raw);
       wake?.();

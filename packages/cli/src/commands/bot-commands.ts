@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import type { BotStatus } from "@zgrid/bot";
 import { knownFlists, openGrid, type Ctx, type GlobalOptions } from "../context.ts";
 import { table } from "../output.ts";
+import { clearBotMetricsUrl, writeBotMetricsUrl } from "./bot-metrics-file.ts";
 
 const dbOf = (opts: GlobalOptions, db?: string) => db ?? join(opts.dataDir, "3bot.db");
 
@@ -19,9 +20,10 @@ export function registerBotCommands(program: Command, ctx: Ctx): void {
     .option("--window <seconds>", "a node silent this long (several probes, no uptime proof) is dead", "30")
     .option("--interval <seconds>", "seconds between passes", "5")
     .option("--orphan-grace <seconds>", "a contract with no deployment is cancelled after this", "300")
-    .action(async (o: { db?: string; window: string; interval: string; orphanGrace: string }) => {
+    .option("--metrics <host:port>", "serve Prometheus /metrics (heals) here; port 0 picks one; `zgrid metrics` lists it", "127.0.0.1:0")
+    .action(async (o: { db?: string; window: string; interval: string; orphanGrace: string; metrics: string }) => {
       const { opts, io } = ctx();
-      const { startThreebot, BotInputError } = await import("@zgrid/bot");
+      const { startThreebot, serveBotMetrics, BotInputError } = await import("@zgrid/bot");
       const num = (v: string, flag: string, min: number) => {
         const n = Number(v);
         if (!Number.isFinite(n) || n < min || n > 86_400) throw new BotInputError(`--${flag} ${v}: expected seconds between ${min} and 86400`);
@@ -30,12 +32,18 @@ export function registerBotCommands(program: Command, ctx: Ctx): void {
       const windowMs = num(o.window, "window", 1);
       const intervalMs = num(o.interval, "interval", 0.5);
       const orphanGraceMs = num(o.orphanGrace, "orphan-grace", 1);
+      const listen = /^(\[[0-9a-fA-F:.]+\]|[0-9a-zA-Z.-]{1,253}):(\d{1,5})$/.exec(o.metrics);
+      if (!listen || Number(listen[2]) > 65_535) throw new BotInputError(`--metrics ${o.metrics.slice(0, 80)}: expected host:port (e.g. 127.0.0.1:9464, port 0 picks a free one)`);
       const grid = await openGrid(opts);
       const b = await startThreebot({ grid, dbPath: dbOf(opts, o.db), windowMs, intervalMs, orphanGraceMs });
-      io.progress(`3bot of twin ${grid.twinId} running (db ${dbOf(opts, o.db)}, dead after ${windowMs / 1000} s); Ctrl-C stops it`);
+      const served = await serveBotMetrics(b.metrics, { host: listen[1]!.replace(/^\[|\]$/g, ""), port: Number(listen[2]) });
+      writeBotMetricsUrl(opts.dataDir, { url: served.url, pid: process.pid, twin: grid.twinId });
+      io.progress(`3bot of twin ${grid.twinId} running (db ${dbOf(opts, o.db)}, dead after ${windowMs / 1000} s, metrics ${served.url}); Ctrl-C stops it`);
       await new Promise<void>((resolve) => {
         for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => resolve());
       });
+      clearBotMetricsUrl(opts.dataDir);
+      await served.close();
       await b.stop();
       await grid.close();
       io.result({ stopped: true }, () => "3bot stopped");

@@ -1,8 +1,8 @@
 /**
  * `zgrid metrics [--prometheus DIR]`: the local grid's Prometheus endpoints; with `--prometheus`,
  * a ready Prometheus setup in DIR: the example config (examples/prometheus.yml) and its file_sd
- * target files for the running grid (node daemons, hub, explorer; bots add themselves to
- * targets-bot.json, which is kept).
+ * target files for the running grid (node daemons, hub, explorer, and the 3bot of this data dir
+ * when `zgrid bot run` is running; otherwise targets-bot.json is kept as it is).
  *
  * @example
  * ```sh
@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { sdk, type Ctx } from "../context.ts";
 import { table } from "../output.ts";
+import { readBotMetricsUrl } from "./bot-metrics-file.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../../examples/prometheus.yml", import.meta.url));
 
@@ -46,9 +47,11 @@ export function registerMetricsCommands(program: Command, ctx: Ctx): void {
       const { readLocalGrid, LocalGridError } = await sdk();
       const info = readLocalGrid(opts.dataDir);
       if (!info.metrics || Object.keys(info.metrics).length === 0) throw new LocalGridError("this local grid reports no metrics endpoints", { hint: "restart it with `zgrid down` and `zgrid up`" });
-      const rows = Object.entries(info.metrics).map(([name, url]) => ({ name, url }));
+      const bot = readBotMetricsUrl(opts.dataDir);
+      const all = { ...info.metrics, ...(bot ? { "3bot": bot.url } : {}) };
+      const rows = Object.entries(all).map(([name, url]) => ({ name, url }));
       if (!o.prometheus) {
-        io.result(info.metrics, () => table(rows, ["name", "url"]));
+        io.result(all, () => table(rows, ["name", "url"]));
         return;
       }
       const dir = resolve(o.prometheus);
@@ -56,7 +59,9 @@ export function registerMetricsCommands(program: Command, ctx: Ctx): void {
       copyFileSync(EXAMPLE, join(dir, "prometheus.yml"));
       const targets = prometheusTargets(info.metrics);
       for (const job of ["node", "hub", "explorer"] as const) writeJson(join(dir, `targets-${job}.json`), targets[job]);
-      if (!existsSync(join(dir, "targets-bot.json"))) writeJson(join(dir, "targets-bot.json"), []);
+      // the running `zgrid bot run` of this data dir; other bots registered by hand are kept
+      if (bot) writeJson(join(dir, "targets-bot.json"), [{ targets: [new URL(bot.url).host], labels: { bot: "3bot", twin: String(bot.twin), grid: "local" } }]);
+      else if (!existsSync(join(dir, "targets-bot.json"))) writeJson(join(dir, "targets-bot.json"), []);
       const config = join(dir, "prometheus.yml");
       io.result({ config, targets }, () => [
         `wrote ${config} and its targets (${rows.length} endpoints)`,

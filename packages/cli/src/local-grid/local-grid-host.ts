@@ -25,7 +25,7 @@ import { attachHubMetrics } from "@zgrid/flist";
 import { createLogger } from "@zgrid/log";
 import { twinKeyFromPrivateKey } from "@zgrid/types";
 import type { ZosConfigInput } from "@zgrid/zos";
-import { createNodeHost, createUnderlay, type NodeHost, type Underlay } from "@zgrid/zos";
+import { createNodeHost, createUnderlay, ZOSD_NODE_FLAGS, type NodeHost, type Underlay } from "@zgrid/zos";
 import { buildBusyboxRoot } from "@zgrid/zos/hypervisor";
 import { startLocalDns, type LocalDns } from "./local-dns.ts";
 import { vmStateDirFor } from "./local-grid-paths.ts";
@@ -130,7 +130,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       const balance = await chain.publicClient.getBalance({ address: account.account });
       if (balance < 10n ** 19n) await admin.walletClient!.sendTransaction({ to: account.account, value: 10n ** 20n, chain: null });
       const logFile = join(dir, "zosd.log");
-      const [cmd, args] = run(["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath]);
+      const [cmd, args] = run([...ZOSD_NODE_FLAGS, "--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath]);
       const startNode = () => {
         const child = spawn(cmd, args, {
           stdio: ["ignore", "pipe", openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },

@@ -15,14 +15,19 @@
  * ```
  */
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, resolve } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import type * as Yaml from "yaml";
 import { InputError, SpecError } from "../errors/client-errors.ts";
 import { parseSize } from "../format.ts";
 import { vmModelSchema, type VmModel, type VmModelInput } from "../models/vm-model.ts";
 import type { GatewayInput } from "../gateways/gateway-service.ts";
 import { interpolateAll, parseEnvFile } from "./compose-env.ts";
 import { composeFileSchema, SERVICE_KEYS, TOP_KEYS, type ComposeFile, type ComposeService } from "./compose-schema.ts";
+
+let yaml: typeof Yaml | undefined;
+/** The YAML parser, loaded when a compose file is read (commands that read none do not pay for it). */
+const loadYaml = (): typeof Yaml => (yaml ??= createRequire(import.meta.url)("yaml") as typeof Yaml);
 import { composeDisks, composeHealthcheck, composePorts, composeResources, composeRestart, orderServices } from "./compose-service.ts";
 import type { Spec } from "./spec-file.ts";
 
@@ -60,6 +65,7 @@ export async function loadCompose(file: string, o: ComposeOptions = {}): Promise
   const dir = dirname(resolve(file));
   const dotenv = existsSync(`${dir}/.env`) ? parseEnvFile(readFileSync(`${dir}/.env`, "utf8"), `${dir}/.env`) : {};
   const env = { ...dotenv, ...(o.env ?? process.env) };
+  const { LineCounter, parseDocument } = loadYaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length) {

@@ -1,6 +1,7 @@
-// A 3+2 erasure-coded object on five real zdb services (five RESP servers with their own data
-// dirs, in this process: five zosd nodes under TCG are too heavy for a unit test; the e2e runs
-// the service inside zosd). Any 2 of the 5 stopped: the object reads back intact.
+// A 3+2 erasure-coded object on five zdb nodes: five processes, each a node's zdb service with its
+// own data dir and port (what zosd runs for zdb workloads, without the rest of zosd: five zosd
+// under TCG are too heavy for the suite; the CLI e2e runs the service inside zosd). Any 2 of the
+// 5 frozen or killed: the object reads back intact; killed nodes restarted serve it again.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,10 +10,11 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { twinKeyFromMnemonic } from "@zgrid/types";
-import { ZdbService } from "@zgrid/zos";
+import { startZdbNode, type ZdbNode } from "@zgrid/zos/testing";
 import { BlockIntegrityError, openBlock, sealBlock, storageKeyOf } from "./block-seal.ts";
 import { ErasureStore, type ErasureManifest } from "./erasure-store.ts";
 import { rsDecode, rsEncode } from "./reed-solomon.ts";
+import { ZdbTarget } from "./zdb-target.ts";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
 const storageKey = storageKeyOf(twinKeyFromMnemonic(MNEMONIC).privateKey);
@@ -40,37 +42,65 @@ describe("reed-solomon and block sealing", () => {
   });
 });
 
-describe("erasure-coded store over five zdb services", () => {
+describe("erasure-coded store over five zdb nodes (five processes)", () => {
   const dir = mkdtempSync(join(tmpdir(), "zdb-ec-"));
-  const services: ZdbService[] = [];
+  const nodes: ZdbNode[] = [];
   const targets: Array<{ host: string; port: number; namespace: string; password: string }> = [];
+  const nsOf = (i: number) => ({ name: `7-${i}-backup`, password: `pw${i}` });
+  const startNode = async (i: number, port?: number) => {
+    nodes[i] = await startZdbNode({ dir: join(dir, `node${i}`), namespaces: [nsOf(i)], ...(port ? { port } : {}) });
+    return nodes[i];
+  };
+  const shardStore = (i: number) => new ZdbTarget(targets[i]!, { timeoutMs: 2000 });
   before(async () => {
-    for (let i = 0; i < 5; i++) {
-      const s = new ZdbService({ dir: join(dir, `node${i}`) });
-      const port = await s.start({ host: "127.0.0.1", port: 0 });
-      s.ensureNamespace({ name: `7-${i}-backup`, owner: 7, mode: "user", size: 64 << 20, password: `pw${i}`, public: false });
-      services.push(s);
-      targets.push({ host: "127.0.0.1", port, namespace: `7-${i}-backup`, password: `pw${i}` });
-    }
+    await Promise.all([0, 1, 2, 3, 4].map((i) => startNode(i)));
+    nodes.forEach((n, i) => targets.push({ host: "127.0.0.1", port: n.port, namespace: nsOf(i).name, password: nsOf(i).password }));
   });
   after(async () => {
-    for (const s of services) await s.stop().catch(() => undefined);
+    await Promise.all(nodes.map((n) => n.stop()));
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("3+2: a 5 MB object reads back intact with any 2 of the 5 services gone", async () => {
-    const data = randomBytes(5 * 1024 * 1024 + 12345);
+  it("3+2: a 2 MB object reads back intact with any 2 of the 5 nodes frozen, and with 2 killed; 3 killed is a clear error; killed nodes restarted serve it again", async () => {
+    const data = randomBytes(2 * 1024 * 1024 + 12345);
     const store = new ErasureStore({ targets, k: 3, m: 2, storageKey, blockSize: 512 * 1024, timeoutMs: 2000 });
     const manifest: ErasureManifest = await store.put(Readable.from([data.subarray(0, 1000), data.subarray(1000, 3_000_000), data.subarray(3_000_000)]));
     store.close();
     assert.equal(manifest.size, data.length);
     assert.equal(manifest.blocks.length, Math.ceil(data.length / (512 * 1024)));
+    const read = async () => {
+      const reader = new ErasureStore({ targets, k: 3, m: 2, storageKey, timeoutMs: 1000 });
+      try {
+        return await reader.read(manifest);
+      } finally {
+        reader.close();
+      }
+    };
+    // every pair of nodes frozen (SIGSTOP: connections accepted, never answered — the worst kind of lost node)
     for (let a = 0; a < 5; a++) for (let b = a + 1; b < 5; b++) {
-      // a lost node: nothing listens on its port any more
-      const partial = targets.map((t, i) => (i === a || i === b ? { ...t, port: 1 } : t));
-      const reader = new ErasureStore({ targets: partial, k: 3, m: 2, storageKey, timeoutMs: 2000 });
-      assert.ok((await reader.read(manifest)).equals(data), `intact without services ${a} and ${b}`);
-      reader.close();
+      nodes[a]!.signal("SIGSTOP");
+      nodes[b]!.signal("SIGSTOP");
+      try {
+        assert.ok((await read()).equals(data), `intact with nodes ${a} and ${b} frozen`);
+      } finally {
+        nodes[a]!.signal("SIGCONT");
+        nodes[b]!.signal("SIGCONT");
+      }
+    }
+    // two nodes crash for real
+    for (const i of [1, 3]) nodes[i]!.signal("SIGKILL");
+    await Promise.all([nodes[1]!.exited, nodes[3]!.exited]);
+    assert.ok((await read()).equals(data), "intact with nodes 1 and 3 killed");
+    nodes[4]!.signal("SIGKILL");
+    await nodes[4]!.exited;
+    await assert.rejects(read(), /block \d+: only 2 of 5 shards are intact, 3 are needed/);
+    // the killed nodes start again on their data dirs: nothing they acknowledged was lost
+    await Promise.all([1, 3, 4].map((i) => startNode(i, targets[i]!.port)));
+    for (const i of [0, 2]) nodes[i]!.signal("SIGSTOP");
+    try {
+      assert.ok((await read()).equals(data), "intact from the restarted nodes 1, 3, 4 alone (0 and 2 frozen)");
+    } finally {
+      for (const i of [0, 2]) nodes[i]!.signal("SIGCONT");
     }
   });
 
@@ -79,15 +109,21 @@ describe("erasure-coded store over five zdb services", () => {
     const store = new ErasureStore({ targets, k: 3, m: 2, storageKey, timeoutMs: 2000 });
     const manifest = await store.put(data);
     const blk = manifest.blocks[0]!;
-    // overwrite shard 0 on its namespace with garbage of the same size (a hostile node)
-    const ns0 = services[0]!.lookup("7-0-backup")!.store;
-    await ns0.set(Buffer.from(`${blk.id}.0`), randomBytes(blk.shardSize));
+    // shard 0 overwritten with garbage of the same size (a hostile node)
+    const t0 = shardStore(0);
+    await t0.set(`${blk.id}.0`, randomBytes(blk.shardSize));
+    t0.close();
     assert.ok((await store.read(manifest)).equals(data), "one corrupt shard is repaired around");
-    await services[1]!.lookup("7-1-backup")!.store.del(Buffer.from(`${blk.id}.1`));
-    await services[2]!.lookup("7-2-backup")!.store.del(Buffer.from(`${blk.id}.2`));
+    for (const i of [1, 2]) {
+      const t = shardStore(i);
+      await t.del(`${blk.id}.${i}`);
+      t.close();
+    }
     await assert.rejects(store.read(manifest), /only 2 of 5 shards are intact, 3 are needed/);
     await store.remove(manifest);
-    assert.equal(services[3]!.lookup("7-3-backup")!.store.exists(Buffer.from(`${blk.id}.3`)), false, "remove deletes shards");
+    const t3 = shardStore(3);
+    assert.equal(await t3.get(`${blk.id}.3`), null, "remove deletes shards");
+    t3.close();
     store.close();
   });
 

@@ -2,8 +2,9 @@
  * Data that survives nodes: a stream is cut into blocks, each block sealed (block-seal.ts: keyed
  * by the twin, content-addressed), split by Reed–Solomon into k data + m parity shards, and shard
  * i of block b stored in zdb namespace (i + b) mod n (n = k + m, one namespace per node). Any m
- * namespaces (or their nodes) may be lost: reading fetches all shards, drops the missing and
- * those whose hash is not the manifest's, rebuilds from any k and checks the block's id and tag.
+ * namespaces (or their nodes) may be lost: reading fetches the k data shards, and the parity
+ * shards only when some of those are missing or their hash is not the manifest's; it rebuilds
+ * from any k good ones and checks the block's id and tag.
  * The manifest (ids, keys, shard hashes) is what the owner keeps to read the object back.
  *
  * @example
@@ -139,8 +140,16 @@ export class ErasureStore {
     const blk = manifest.blocks[b];
     if (!blk) throw new ErasureStoreError(`block ${b} is not in the manifest`);
     const n = manifest.k + manifest.m;
-    const got = await Promise.allSettled(Array.from({ length: n }, (_, i) => this.target(b, i).get(shardKey(blk.id, i))));
-    const shards = got.map((r, i) => (r.status === "fulfilled" && r.value && r.value.length === blk.shardSize && sha(r.value) === blk.shards[i] ? r.value : undefined));
+    const shards: Array<Buffer | undefined> = new Array<Buffer | undefined>(n).fill(undefined);
+    const fetch = async (from: number, to: number) => {
+      const got = await Promise.allSettled(Array.from({ length: to - from }, (_, j) => this.target(b, from + j).get(shardKey(blk.id, from + j))));
+      got.forEach((r, j) => {
+        if (r.status === "fulfilled" && r.value && r.value.length === blk.shardSize && sha(r.value) === blk.shards[from + j]) shards[from + j] = r.value;
+      });
+    };
+    // the k data shards first (the code is systematic: they are the block); parity only for what is missing
+    await fetch(0, manifest.k);
+    if (shards.filter(Boolean).length < manifest.k) await fetch(manifest.k, n);
     const good = shards.filter(Boolean).length;
     if (good < manifest.k) {
       throw new ErasureStoreError(`block ${b}: only ${good} of ${n} shards are intact, ${manifest.k} are needed`, { details: { block: blk.id }, hint: `more than ${manifest.m} namespaces are lost or corrupt` });

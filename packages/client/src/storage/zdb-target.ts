@@ -1,7 +1,9 @@
 /**
  * One zdb namespace used as a shard store: an ioredis connection that SELECTs the namespace
  * (with its password) and reconnects on the next call after a failure. Every call is bounded by
- * a timeout, so a dead node costs one timeout, never a hang.
+ * a timeout, so a dead node costs one timeout, never a hang; after a failure that is not the
+ * server's answer (refused, timed out, reset) the target fails fast for `retryAfterMs`, so a
+ * frozen or lost node costs one timeout per object, not one per block.
  *
  * @example
  * ```ts
@@ -30,11 +32,28 @@ export interface ZdbTargetInfo {
 export class ZdbTarget {
   readonly info: ZdbTargetInfo;
   private readonly timeoutMs: number;
+  private readonly retryAfterMs: number;
   private conn: Promise<Redis> | undefined;
+  private down: { until: number; reason: string } | undefined;
 
-  constructor(info: ZdbTargetInfo, o: { timeoutMs?: number } = {}) {
+  constructor(info: ZdbTargetInfo, o: { timeoutMs?: number; retryAfterMs?: number } = {}) {
     this.info = info;
     this.timeoutMs = o.timeoutMs ?? 5000;
+    this.retryAfterMs = o.retryAfterMs ?? 10_000;
+  }
+
+  /** Runs one command; a failure other than the server's own error reply marks the target down. */
+  private async run<T>(op: (r: Redis) => Promise<T>): Promise<T> {
+    if (this.down && Date.now() < this.down.until) throw new Error(`${this.label} is unreachable (${this.down.reason}); not retried for ${this.retryAfterMs} ms`);
+    try {
+      return await op(await this.connect());
+    } catch (e) {
+      if (!(e instanceof Error && e.name === "ReplyError")) {
+        this.down = { until: Date.now() + this.retryAfterMs, reason: e instanceof Error ? e.message : String(e) };
+        this.close();
+      }
+      throw e;
+    }
   }
 
   get label(): string {
@@ -64,15 +83,15 @@ export class ZdbTarget {
   }
 
   async set(key: string, value: Buffer): Promise<void> {
-    await (await this.connect()).call("SET", key, value);
+    await this.run((r) => r.call("SET", key, value));
   }
 
   async get(key: string): Promise<Buffer | null> {
-    return (await (await this.connect()).callBuffer("GET", key)) as Buffer | null;
+    return (await this.run((r) => r.callBuffer("GET", key))) as Buffer | null;
   }
 
   async del(key: string): Promise<void> {
-    await (await this.connect()).call("DEL", key).catch((e: unknown) => {
+    await this.run((r) => r.call("DEL", key)).catch((e: unknown) => {
       if (!(e instanceof Error && /Key not found/.test(e.message))) throw e;
     });
   }

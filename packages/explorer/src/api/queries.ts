@@ -9,8 +9,9 @@ import { paging, type Params } from "./params.ts";
 
 export interface StatusWindows { liveWindowMs: number; uptimeWindowSec: number }
 
-const STATUS = `CASE WHEN n.power_target_up = 0 OR n.power_state_up = 0 THEN 'standby'
-  WHEN COALESCE(l.last_seen, 0) >= ? AND n.last_uptime_report >= ? THEN 'up' ELSE 'down' END`;
+/** Answered the explorer recently AND proved uptime on chain recently (params: live since ms, uptime since s). */
+const ANSWERED = "COALESCE(l.last_seen, 0) >= ? AND n.last_uptime_report >= ?";
+const STATUS = `CASE WHEN n.power_target_up = 0 OR n.power_state_up = 0 THEN 'standby' WHEN ${ANSWERED} THEN 'up' ELSE 'down' END`;
 
 const NODE_COLUMNS = `n.id, n.farm_id, n.twin_id, n.cru, n.mru, n.sru, n.hru, n.country, n.city, n.latitude, n.longitude,
   n.ip4, n.ip6, n.domain, n.secure_boot, n.virtualized, n.serial, n.created_at, n.updated_at, n.uptime, n.last_uptime_report,
@@ -47,17 +48,28 @@ export async function listNodes(db: Db, p: Params, w: StatusWindows): Promise<{ 
   if (p.rented_by !== undefined) add("n.rented_by = ?", p.rented_by as number);
   if (p.dedicated !== undefined) add("f.dedicated = ?", p.dedicated ? 1 : 0);
   const sp = statusParams(w);
-  if (p.status !== undefined) { where.push(`(${STATUS}) = ?`); args.push(...sp, p.status as string); }
+  // the status filter as plain predicates (not the CASE): the planner can estimate and use them
+  if (p.status === "standby") where.push("(n.power_target_up = 0 OR n.power_state_up = 0)");
+  else if (p.status === "up") add(`n.power_target_up <> 0 AND n.power_state_up <> 0 AND ${ANSWERED}`, ...sp);
+  else if (p.status === "down") add(`n.power_target_up <> 0 AND n.power_state_up <> 0 AND NOT (${ANSWERED})`, ...sp);
+  else if (p.status !== undefined) where.push("1 = 0");
   const sort = (p.sort_by as string | undefined) ?? "id";
   const order = p.sort_order === "desc" ? "DESC" : "ASC";
   const sortExpr = sort.startsWith("free_") ? `COALESCE(l.${sort}, 0)` : sort === "last_seen" ? "COALESCE(l.last_seen, 0)" : `n.${sort}`;
   const { limit, offset } = paging(p);
   const w_ = `WHERE ${where.join(" AND ")}`;
-  const [count] = await db.all<{ c: number }>(`SELECT COUNT(*) AS c ${FROM} ${w_}`, args);
-  const items = await db.all<Record<string, unknown>>(
-    `SELECT ${NODE_COLUMNS}, ${STATUS} AS status ${FROM} ${w_} ORDER BY ${sortExpr} ${order}, n.id ${order} LIMIT ? OFFSET ?`,
-    [...sp, ...args, limit, offset]);
-  return { total: Number(count?.c ?? 0), items: items.map(nodeView) };
+  // 1. the page's ids and the total in one narrow pass (sorted on a few columns, not every column)
+  const page = await db.all<{ id: number; total: number }>(
+    `SELECT n.id AS id, COUNT(*) OVER () AS total ${FROM} ${w_} ORDER BY ${sortExpr} ${order}, n.id ${order} LIMIT ? OFFSET ?`, [...args, limit, offset]);
+  let total = Number(page[0]?.total ?? 0);
+  if (page.length === 0 && offset > 0) total = Number((await db.all<{ c: number }>(`SELECT COUNT(*) AS c ${FROM} ${w_}`, args))[0]?.c ?? 0);
+  if (page.length === 0) return { total, items: [] };
+  // 2. every column of those ids only, in the page's order
+  const ids = page.map((r) => Number(r.id));
+  const rows = await db.all<Record<string, unknown>>(
+    `SELECT ${NODE_COLUMNS}, ${STATUS} AS status ${FROM} WHERE n.id IN (${ids.map(() => "?").join(", ")})`, [...sp, ...ids]);
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  return { total, items: ids.flatMap((id) => (byId.has(id) ? [nodeView(byId.get(id)!)] : [])) };
 }
 
 export async function getNode(db: Db, id: number, w: StatusWindows): Promise<Record<string, unknown> | undefined> {

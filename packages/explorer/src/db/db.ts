@@ -17,6 +17,34 @@ export type SqlValue = string | number | bigint | null;
 export interface Queryable {
   all<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
   run(sql: string, params?: SqlValue[]): Promise<void>;
+  /**
+   * Runs write statements in order with as few round trips as the database allows (SQLite: cached
+   * prepared statements; PostgreSQL: a few multi-statement queries instead of one per statement).
+   */
+  batch(statements: Statement[]): Promise<void>;
+}
+
+export type Statement = readonly [sql: string, params: SqlValue[]];
+
+/**
+ * A Queryable that only records writes (for `batch`): the projection writes through it, then the
+ * statements go to the database in one go. Reads are refused.
+ *
+ * @example
+ * ```ts
+ * const rec = recorder();
+ * await rec.run("UPDATE nodes SET uptime = ? WHERE id = ?", [5, 1]);
+ * await tx.batch(rec.statements);
+ * ```
+ */
+export function recorder(): Queryable & { statements: Statement[] } {
+  const statements: Statement[] = [];
+  return {
+    statements,
+    all: () => Promise.reject(new Error("a statement recorder cannot read")),
+    run: async (sql, params = []) => { statements.push([sql, params]); },
+    batch: async (s) => { statements.push(...s); },
+  };
 }
 
 export interface Db extends Queryable {

@@ -25,6 +25,9 @@ const TABLES = [
      power_target_up INTEGER NOT NULL, power_state_up INTEGER NOT NULL, power_changed_at BIGINT NOT NULL,
      rent_contract_id BIGINT NOT NULL, rented_by INTEGER NOT NULL, deleted INTEGER NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS nodes_farm ON nodes (farm_id)`,
+  // the API's case-insensitive location filters (also gives PostgreSQL statistics for the expression)
+  `CREATE INDEX IF NOT EXISTS nodes_country ON nodes (LOWER(country))`,
+  `CREATE INDEX IF NOT EXISTS nodes_city ON nodes (LOWER(city))`,
   `CREATE TABLE IF NOT EXISTS contracts (id BIGINT PRIMARY KEY, twin_id INTEGER NOT NULL, node_id INTEGER NOT NULL, kind TEXT NOT NULL,
      state TEXT NOT NULL, cause TEXT NOT NULL, deployment_hash TEXT NOT NULL, metadata TEXT NOT NULL, name TEXT NOT NULL,
      public_ips INTEGER NOT NULL, cru BIGINT NOT NULL, mru BIGINT NOT NULL, sru BIGINT NOT NULL, hru BIGINT NOT NULL,

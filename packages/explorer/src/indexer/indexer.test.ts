@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { gridContractsAbi } from "@zgrid/chain";
 import { startTestGrid, testHash, type TestGrid } from "@zgrid/chain/testing";
 import { BACKENDS, TestDatabases } from "../testing/db-backends.ts";
 import { rpcChainSource, type ChainSource } from "./chain-source.ts";
@@ -121,3 +122,22 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+test("every contract event's rate is the rate as of its own block, whatever the batch boundaries (few reads: rateReadPlan)", async () => {
+  const ids: number[] = [];
+  for (let i = 0; i < 6; i++) ids.push(await grid.user.createNodeContract({ nodeId: grid.nodeId1, deploymentHash: testHash(8_100_000 + Math.floor(Math.random() * 1e6)) }));
+  await grid.node1.reportContractResourcesBatch(ids.slice(0, 3).map((contractId) => ({ contractId, used: { cru: 1n, mru: 2n << 30n, sru: 0n, hru: 0n } })));
+  await grid.node1.reportContractResources(ids[0]!, { cru: 2n, mru: 4n << 30n, sru: 10n << 30n, hru: 0n });
+  await grid.node1.reportContractResourcesBatch(ids.slice(2).map((contractId) => ({ contractId, used: { cru: 1n, mru: 1n << 30n, sru: 0n, hru: 0n } })));
+  for (const range of [2000, 3]) {
+    const db = await dbs.open(await dbs.url("sqlite"));
+    await new Indexer({ db, source, maxBlockRange: range }).syncOnce();
+    const rows = await db.all<{ block: number; name: string; args: string }>("SELECT block, name, args FROM events WHERE name IN ('NodeContractCreated', 'NameContractCreated', 'RentContractCreated', 'ContractResourcesReported') ORDER BY block, log_index");
+    assert.ok(rows.length >= 15);
+    for (const r of rows) {
+      const a = JSON.parse(r.args) as { contractId: string; rate: string };
+      const [c] = await grid.chain.publicClient.readContract({ address: grid.chain.addresses.contracts, abi: gridContractsAbi, functionName: "getContracts", args: [[BigInt(a.contractId)]], blockNumber: BigInt(r.block) });
+      assert.equal(a.rate, c!.billing.rate.toString(), `${r.name} of contract ${a.contractId} in block ${r.block} (batches of ${range})`);
+    }
+  }
+});

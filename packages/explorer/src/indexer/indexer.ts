@@ -15,7 +15,7 @@
  * ```
  */
 import { createLogger } from "@zgrid/log";
-import type { Db, Queryable } from "../db/db.ts";
+import { recorder, type Db, type Queryable, type SqlValue, type Statement } from "../db/db.ts";
 import { PROJECTION_TABLES } from "../db/schema.ts";
 import type { BlockHeader, ChainSource, IndexedEvent } from "./chain-source.ts";
 import { applyEvent } from "./projection.ts";
@@ -92,26 +92,34 @@ export class Indexer {
         await this.#rewind(cursor);
         continue;
       }
+      // the last block is read before and after the logs: the same hash both times means the logs
+      // (one atomic eth_getLogs) come from that block's history, so no per-block header is needed
+      const lastBefore = to === from ? first : await source.header(to);
       const events = await source.events(from, to);
       const last = to === from ? first : await source.header(to);
+      if (last.hash.toLowerCase() !== lastBefore.hash.toLowerCase()) throw new Error(`block ${to} changed while being read (reorg in progress); retrying`);
       const hashes = new Map<bigint, string>([[first.number, first.hash], [last.number, last.hash]]);
       if (events.some((e) => hashes.has(e.block) && hashes.get(e.block)!.toLowerCase() !== e.blockHash.toLowerCase())) {
         throw new Error(`blocks ${from}..${to} changed while being read (reorg in progress); retrying`);
       }
-      await source.enrich(events);
-      const times = await this.#blockTimes(events, first, last);
+      const [, times] = await Promise.all([source.enrich(events, to), this.#blockTimes(events, first, last)]);
+      // the projection's writes are recorded, then sent with the events in a few round trips
+      const rec = recorder();
+      for (const e of events) await applyEvent(rec, e, times.get(e.block) ?? 0);
+      const eventBlocks = [...new Map(events.filter((e) => !hashes.has(e.block)).map((e) => [e.block, e.blockHash])).entries()];
       await this.#o.db.tx(async (t) => {
         const stored = await this.cursor(t);
         if (stored !== cursor) throw new Error("the cursor moved under the indexer (two indexers on one database?)");
         await this.#storeBlock(t, first);
         if (last !== first) await this.#storeBlock(t, last);
-        for (const e of events) {
-          if (!hashes.has(e.block)) await t.run("INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES (?, ?, '', ?) ON CONFLICT (number) DO NOTHING", [Number(e.block), e.blockHash, times.get(e.block) ?? 0]);
-          await t.run("INSERT INTO events (block, log_index, tx_hash, source, name, args) VALUES (?, ?, ?, ?, ?, ?)",
-            [Number(e.block), e.logIndex, e.txHash, e.source, e.name, JSON.stringify(e.args)]);
-          await applyEvent(t, e, times.get(e.block) ?? 0);
-        }
-        await t.run("INSERT INTO meta (k, v) VALUES ('cursor', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", [to.toString()]);
+        await t.batch([
+          ...rows("INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES", "ON CONFLICT (number) DO NOTHING",
+            eventBlocks.map(([b, hash]) => [Number(b), hash, "", times.get(b) ?? 0])),
+          ...rows("INSERT INTO events (block, log_index, tx_hash, source, name, args) VALUES", "",
+            events.map((e) => [Number(e.block), e.logIndex, e.txHash, e.source, e.name, JSON.stringify(e.args)])),
+          ...rec.statements,
+          ["INSERT INTO meta (k, v) VALUES ('cursor', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", [to.toString()]],
+        ]);
       });
       total += events.length;
       this.status.eventsIndexed += events.length;
@@ -140,12 +148,14 @@ export class Indexer {
       await t.run("DELETE FROM blocks WHERE number > ?", [Number(ancestor)]);
       for (const table of PROJECTION_TABLES) await t.run(`DELETE FROM ${table}`);
       await t.run("DELETE FROM meta WHERE k = 'zos_version'");
-      const rows = await t.all<{ block: number; log_index: number; tx_hash: string; source: string; name: string; args: string; timestamp: number }>(
+      const kept = await t.all<{ block: number; log_index: number; tx_hash: string; source: string; name: string; args: string; timestamp: number }>(
         "SELECT e.block, e.log_index, e.tx_hash, e.source, e.name, e.args, b.timestamp FROM events e JOIN blocks b ON b.number = e.block ORDER BY e.block, e.log_index");
-      for (const r of rows) {
+      const rec = recorder();
+      for (const r of kept) {
         const e: IndexedEvent = { block: BigInt(r.block), blockHash: "", logIndex: r.log_index, txHash: r.tx_hash, source: r.source, name: r.name, args: JSON.parse(r.args) as Record<string, unknown> };
-        await applyEvent(t, e, Number(r.timestamp));
+        await applyEvent(rec, e, Number(r.timestamp));
       }
+      await t.batch(rec.statements);
       if (ancestor < 0n) await t.run("DELETE FROM meta WHERE k = 'cursor'");
       else await t.run("UPDATE meta SET v = ? WHERE k = 'cursor'", [ancestor.toString()]);
     });
@@ -159,9 +169,13 @@ export class Indexer {
     [Number(h.number), h.hash, h.parentHash, Number(h.timestamp)]);
   }
 
-  /** Block timestamps for the events' blocks (the two fetched headers, the rest read once each, hashes checked). */
+  /**
+   * Block timestamps for the events' blocks: the two fetched headers, the logs' own `blockTimestamp`
+   * when the node gives it, else each block's header read once (its hash checked).
+   */
   async #blockTimes(events: IndexedEvent[], first: BlockHeader, last: BlockHeader): Promise<Map<bigint, number>> {
     const times = new Map<bigint, number>([[first.number, Number(first.timestamp)], [last.number, Number(last.timestamp)]]);
+    for (const e of events) if (e.blockTime !== undefined && !times.has(e.block)) times.set(e.block, e.blockTime);
     const missing = [...new Map(events.filter((e) => !times.has(e.block)).map((e) => [e.block, e.blockHash])).entries()];
     for (let i = 0; i < missing.length; i += 64) {
       await Promise.all(missing.slice(i, i + 64).map(async ([block, hash]) => {
@@ -172,4 +186,14 @@ export class Indexer {
     }
     return times;
   }
+}
+
+/** Multi-row INSERTs of `values` (≤ 200 rows each): `head` VALUES (…), (…) `tail`. */
+function rows(head: string, tail: string, values: SqlValue[][]): Statement[] {
+  const out: Statement[] = [];
+  for (let i = 0; i < values.length; i += 200) {
+    const part = values.slice(i, i + 200);
+    out.push([`${head} ${part.map((r) => `(${r.map(() => "?").join(", ")})`).join(", ")} ${tail}`.trim(), part.flat()]);
+  }
+  return out;
 }

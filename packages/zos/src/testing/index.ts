@@ -6,3 +6,4 @@ export * from "./zosd-process.ts";
 export * from "../underlay/grid-fixture.ts";
 export { createTestBridge, type TestBridge } from "../hypervisor/test-fixtures.ts";
 export { buildBusyboxRoot } from "../hypervisor/busybox-root.ts";
+export { startZdbNode, type ZdbNode, type ZdbNodeOptions } from "./zdb-node.ts";

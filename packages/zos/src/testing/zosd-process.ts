@@ -19,6 +19,7 @@ import { packFlist, pushFlist, signFlist, type Hub } from "@zgrid/flist";
 import { twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types";
 import { chainTwinDirectory } from "@zgrid/chain";
 import type { Twin } from "./node-fixture.ts";
+import { ZOSD_NODE_FLAGS } from "../daemon/zosd-node-flags.ts";
 
 const ZOSD = fileURLToPath(new URL("../../bin/zosd.ts", import.meta.url));
 const ZBMC = fileURLToPath(new URL("../../bin/zbmc.ts", import.meta.url));
@@ -58,9 +59,9 @@ export function startBmcProcess(cmd: string, args: string[]): BmcProcess {
   return { process: child, events, ready: () => new Promise((resolve, reject) => waiters.push({ resolve, reject })) };
 }
 
-/** The command line that runs zosd with `configPath`. */
-export function zosdCommand(configPath: string): [string, string[]] {
-  return [process.execPath, ["--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath]];
+/** The command line that runs zosd with `configPath` (`nodeFlags`: Node's flags, default the daemon's own). */
+export function zosdCommand(configPath: string, nodeFlags: readonly string[] = ZOSD_NODE_FLAGS): [string, string[]] {
+  return [process.execPath, [...nodeFlags, "--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath]];
 }
 
 /** The node's chain account (`zosd --account` creates the seed). */

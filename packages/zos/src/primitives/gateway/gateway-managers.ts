@@ -64,6 +64,10 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
     async deprovision(ctx: WorkloadContext) {
       await deps.proxy.remove(ctx.workloadId);
     },
+    /** The route is set and HAProxy serves it (a dead HAProxy makes the engine reconcile: adopt starts it again). */
+    async alive(ctx: WorkloadContext) {
+      return deps.proxy.has(ctx.workloadId) && deps.proxy.running();
+    },
   };
   return {
     name: {
@@ -78,6 +82,8 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
         return route(ctx, w, fqdn);
       },
       async adopt(ctx, w) {
+        // gone when the proxy has no route for it; else set it again (checks and restarts HAProxy)
+        if (!deps.proxy.has(ctx.workloadId)) return false;
         return this.provision(ctx, w).then(() => true, () => false);
       },
     },
@@ -90,6 +96,7 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
         return route(ctx, w, fqdn, true);
       },
       async adopt(ctx, w) {
+        if (!deps.proxy.has(ctx.workloadId)) return false;
         return this.provision(ctx, w).then(() => true, () => false);
       },
     },

@@ -4,7 +4,10 @@
  * `httpsPort`. Backends on a private network are reached from inside that network's namespace
  * (HAProxy's per-server `namespace`). Each change rewrites the config and soft-reloads HAProxy
  * (`-sf`: open connections finish on the old process); with no routes left HAProxy is stopped.
- * HAProxy daemonizes, so it outlives the node daemon; `adopt` re-adds routes after a restart.
+ * HAProxy daemonizes, so it outlives the node daemon. The routes are kept in `routes.json` beside
+ * the config, so a restarted daemon knows what the running HAProxy serves: it can remove a gateway
+ * an earlier daemon set up (cancelled while the daemon was down, or killed before it recorded it),
+ * and adopting one gateway never drops the others' routes.
  *
  * @example
  * ```ts
@@ -13,7 +16,7 @@
  * await gw.remove("7-12-web");
  * ```
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runHost } from "../../hypervisor/host-command.ts";
 
@@ -39,6 +42,17 @@ export class HaproxyGateway {
     this.#netnsDir = o.netnsDir ?? "/run/netns";
     this.#httpPort = o.httpPort;
     this.#httpsPort = o.httpsPort;
+    for (const [id, r] of readRoutes(join(o.dir, "routes.json"))) this.#routes.set(id, r);
+  }
+
+  /** True when the gateway `id` has a route (also one an earlier daemon set up). */
+  has(id: string): boolean {
+    return this.#routes.has(id);
+  }
+
+  /** True when HAProxy runs (false also when it has nothing to serve). */
+  running(): boolean {
+    return this.#pid() !== undefined;
   }
 
   /** The workload id serving `fqdn`, if any. */
@@ -79,6 +93,9 @@ export class HaproxyGateway {
   #apply(): Promise<void> {
     const run = this.#chain.then(async () => {
       mkdirSync(this.#dir, { recursive: true });
+      const routesFile = join(this.#dir, "routes.json");
+      writeFileSync(`${routesFile}.tmp`, JSON.stringify([...this.#routes]));
+      renameSync(`${routesFile}.tmp`, routesFile);
       if (this.#routes.size === 0) return this.stopProxy();
       const cfg = join(this.#dir, "haproxy.cfg");
       writeFileSync(cfg, this.config());
@@ -98,6 +115,22 @@ export class HaproxyGateway {
   #namespaceExists(ns: string): boolean {
     return existsSync(join(this.#netnsDir, ns));
   }
+}
+
+/** The routes an earlier daemon recorded; what does not look like a route is dropped. */
+function readRoutes(file: string): Array<[string, GatewayRoute]> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(raw)) return [];
+  return raw.filter((e): e is [string, GatewayRoute] => {
+    if (!Array.isArray(e) || typeof e[0] !== "string") return false;
+    const r = e[1] as Partial<GatewayRoute> | null;
+    return !!r && typeof r.fqdn === "string" && Array.isArray(r.backends) && r.backends.every((b) => typeof b === "string") && typeof r.tlsPassthrough === "boolean" && (r.namespace === undefined || typeof r.namespace === "string");
+  });
 }
 
 /**

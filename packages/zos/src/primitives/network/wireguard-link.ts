@@ -11,7 +11,7 @@
  * ```
  */
 import { execFile } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,8 +128,31 @@ export async function wireguardAlive(name: string): Promise<boolean> {
   });
 }
 
-/** Deletes the link (a wireguard-go process ends with it). */
+/**
+ * Deletes the link and ends its wireguard-go. A wireguard-go usually ends with its link, but one
+ * whose daemon was still starting when a killed node daemon's install was aborted has no link to
+ * delete yet (crash campaign, seed 921570962): it is ended by its command line.
+ */
 export async function deleteWireguardLink(name: string, namespace: string): Promise<void> {
   if (await linkInNamespace(namespace, name)) await runHost("ip", ["-n", namespace, "link", "del", name]);
   if (linkExists(name)) await runHost("ip", ["link", "del", name]);
+  for (const pid of wireguardGoPids(name)) {
+    try { process.kill(pid, "SIGTERM"); } catch { /* already gone */ }
+    for (let i = 0; i < 20 && wireguardGoPids(name).includes(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+  }
+}
+
+/** Live (non-zombie) `wireguard-go <name>` processes. */
+function wireguardGoPids(name: string): number[] {
+  const want = `wireguard-go\0${name}\0`;
+  return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return (cmd === want || cmd.endsWith(`/${want}`)) && !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+    } catch {
+      return false;
+    }
+  });
 }

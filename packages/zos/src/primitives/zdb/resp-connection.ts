@@ -91,6 +91,14 @@ export function serveResp(socket: Socket, limits: RespLimits, handle: RespHandle
     closed = true;
     onClose?.();
   });
+  // A client may send its requests and half-close (`printf … | nc`, a socat relay): the socket is
+  // created with allowHalfOpen, so the replies still to come (writes wait for their fdatasync)
+  // are sent before it is closed.
+  let peerEnded = false;
+  socket.on("end", () => {
+    peerEnded = true;
+    pump();
+  });
   socket.on("data", (chunk: Buffer) => {
     if (closed) return;
     try {
@@ -153,7 +161,10 @@ export function serveResp(socket: Socket, limits: RespLimits, handle: RespHandle
         return;
       }
     }
-    if (out.length === 0) return;
+    if (out.length === 0) {
+      endIfDone();
+      return;
+    }
     if (!socket.write(joined(out))) {
       // a client that never reads: wait for it instead of buffering more replies
       draining = true;
@@ -166,5 +177,13 @@ export function serveResp(socket: Socket, limits: RespLimits, handle: RespHandle
       return;
     }
     if (queue.length <= limits.maxQueued / 2 && socket.isPaused()) socket.resume();
+    endIfDone();
+  }
+
+  /** After the client half-closed: close once every request it sent is answered. */
+  function endIfDone(): void {
+    if (!peerEnded || closed || queue.length || replies.length) return;
+    closed = true;
+    socket.end();
   }
 }

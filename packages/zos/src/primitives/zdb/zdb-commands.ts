@@ -154,7 +154,7 @@ export class ZdbSession {
       case "NSINFO": arity(0, 1); return this.nsinfo(args[1]?.toString());
       case "NSLIST": arity(0); return encode.array(this.registry.names().filter((n) => { const ns = this.registry.lookup(n); return ns && this.canSee(ns.settings); }).map((n) => encode.bulk(n)));
       case "DBSIZE": arity(0); return encode.int(this.current(false).entries);
-      case "GET": { arity(1); const v = this.current(false).get(arg(1)); return v ? encode.bulk(v) : encode.nil(); }
+      case "GET": { arity(1); return this.current(false).getBulk(arg(1)) ?? encode.nil(); }
       case "MGET": { if (args.length < 2) arity(1); const ns = this.current(false); return encode.array(args.slice(1).map((k) => { const v = ns.get(k); return v ? encode.bulk(v) : encode.nil(); })); }
       case "EXISTS": arity(1); return encode.int(this.current(false).exists(arg(1)) ? 1 : 0);
       case "SET": arity(2); return this.current(true).set(arg(1), arg(2)).then((key) => (key ? encode.bulk(key) : encode.nil()));

@@ -49,7 +49,7 @@ export function forwarderRunning(spec: Pick<ForwarderSpec, "pidFile" | "socket">
 export async function ensureForwarder(spec: ForwarderSpec): Promise<void> {
   if (forwarderRunning(spec)) return;
   if (!existsSync(`/run/netns/${spec.netns}`)) throw new Error(`network namespace ${spec.netns} does not exist`);
-  const child = spawn("nsenter", [`--net=/run/netns/${spec.netns}`, "socat", "-lf", "/dev/null",
+  const child = spawn("nsenter", [`--net=/run/netns/${spec.netns}`, "socat", "-lf", "/dev/null", "-t", "30",
     `TCP-LISTEN:${spec.port},bind=${spec.address},reuseaddr,fork,max-children=${spec.maxConnections ?? 256}`, `UNIX-CONNECT:${spec.socket}`], { detached: true, stdio: "ignore" });
   child.unref();
   const pid = child.pid;

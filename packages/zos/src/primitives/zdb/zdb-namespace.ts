@@ -17,9 +17,9 @@
  * ns.close();
  * ```
  */
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { ZdbNoSpaceError, ZdbRequestError } from "./zdb-errors.ts";
+import { ZdbError, ZdbNoSpaceError, ZdbRequestError } from "./zdb-errors.ts";
 import { encodeRecord, MAX_KEY_BYTES, MAX_VALUE_BYTES, OP_DEL, OP_SEQ, OP_SET, placeOf, scanLog, type RecordPlace } from "./zdb-log.ts";
 
 export type ZdbMode = "user" | "seq";
@@ -45,6 +45,15 @@ export interface ScanItem {
 }
 
 const SCAN_PAGE = 100;
+
+/** A failed append as the client should read it: what happened, that nothing was stored, what to do. */
+function writeFailure(e: unknown): ZdbError {
+  const code = (e as { code?: string }).code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new ZdbNoSpaceError("No space left on the node's disk: this write was not stored (every acknowledged write is kept); delete keys or retry once the node has space", { cause: e });
+  }
+  return new ZdbError(`the node could not write this namespace's data (${code ?? String(e)}): this write was not stored; retry later`, { cause: e });
+}
 
 export class ZdbNamespace {
   readonly name: string;
@@ -130,6 +139,24 @@ export class ZdbNamespace {
     if (e.place.offset + e.place.length > this.writtenSize) this.writePending();
     const out = Buffer.allocUnsafe(e.place.valueLength);
     if (out.length) readSync(this.fd, out, 0, out.length, e.place.valueOffset);
+    return out;
+  }
+
+  /**
+   * The value as a RESP bulk reply (`$<len>\r\n<value>\r\n`), read from the file straight into
+   * the reply (one allocation, no copy: GET's hot path); undefined when the key does not exist.
+   */
+  getBulk(key: Buffer): Buffer | undefined {
+    const e = this.index.get(key.toString("latin1"));
+    if (!e) return undefined;
+    if (e.place.offset + e.place.length > this.writtenSize) this.writePending();
+    const len = e.place.valueLength;
+    const head = `$${len}\r\n`;
+    const out = Buffer.allocUnsafe(head.length + len + 2);
+    out.write(head, 0, "latin1");
+    if (len) readSync(this.fd, out, head.length, len, e.place.valueOffset);
+    out[head.length + len] = 13;
+    out[head.length + len + 1] = 10;
     return out;
   }
 
@@ -229,10 +256,11 @@ export class ZdbNamespace {
       scanLog(this.fd, this.writtenSize, (r, place) => this.apply(r.op, Buffer.from(r.key), r.value, r.time, place));
       this.fileSize = this.writtenSize;
       // the writes waiting for a sync may be among the lost ones: none of them is acknowledged
+      const err = writeFailure(e);
       const failed = this.waiting;
       this.waiting = [];
-      for (const w of failed) w.reject(e);
-      throw e;
+      for (const w of failed) w.reject(err);
+      throw err;
     }
   }
 
@@ -284,22 +312,28 @@ export class ZdbNamespace {
     const entries = [...this.index];
     let pos = 0;
     const places: RecordPlace[] = [];
-    if (this.mode === "seq") {
-      const v = Buffer.alloc(4);
-      v.writeUInt32LE(this.nextSeq);
-      const r = encodeRecord({ op: OP_SEQ, key: Buffer.alloc(0), value: v, time: Math.floor(Date.now() / 1000) });
-      writeSync(out, r, 0, r.length, pos);
-      pos += r.length;
+    try {
+      if (this.mode === "seq") {
+        const v = Buffer.alloc(4);
+        v.writeUInt32LE(this.nextSeq);
+        const r = encodeRecord({ op: OP_SEQ, key: Buffer.alloc(0), value: v, time: Math.floor(Date.now() / 1000) });
+        writeSync(out, r, 0, r.length, pos);
+        pos += r.length;
+      }
+      for (const [k, e] of entries) {
+        const key = Buffer.from(k, "latin1");
+        const value = this.get(key) ?? Buffer.alloc(0);
+        const r = encodeRecord({ op: OP_SET, key, value, time: e.time });
+        writeSync(out, r, 0, r.length, pos);
+        places.push(placeOf(pos, key, value));
+        pos += r.length;
+      }
+      fsyncSync(out);
+    } catch (e) {
+      closeSync(out);
+      rmSync(tmp, { force: true }); // the old file stays as it was
+      throw writeFailure(e);
     }
-    for (const [k, e] of entries) {
-      const key = Buffer.from(k, "latin1");
-      const value = this.get(key) ?? Buffer.alloc(0);
-      const r = encodeRecord({ op: OP_SET, key, value, time: e.time });
-      writeSync(out, r, 0, r.length, pos);
-      places.push(placeOf(pos, key, value));
-      pos += r.length;
-    }
-    fsyncSync(out);
     closeSync(out);
     renameSync(tmp, this.dataPath);
     const dirFd = openSync(this.dir, "r");

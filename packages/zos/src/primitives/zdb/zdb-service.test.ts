@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -115,6 +115,20 @@ describe("zdb service against real Redis clients", () => {
     assert.deepEqual(out.trim().split("\n"), ["OK", "fromcli", "hello", "Access denied: wrong password for this namespace"]);
   });
 
+  it("a client that sends its requests and half-closes (printf | nc) still gets every reply, writes included", async () => {
+    const resp = (...a: string[]) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join("")}`;
+    const got = await new Promise<string>((resolve, reject) => {
+      const s = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+      let out = "";
+      s.on("data", (d) => (out += d.toString()));
+      s.on("close", () => resolve(out));
+      s.on("error", reject);
+      // requests, then EOF at once: the SET's reply comes after its fdatasync, after the EOF
+      s.end(resp("SELECT", "7-1-user", "s3cret") + resp("SET", "halfclose", "v1") + resp("GET", "halfclose") + resp("SET", "halfclose2", "v2"));
+    });
+    assert.equal(got, "+OK\r\n$9\r\nhalfclose\r\n$2\r\nv1\r\n$10\r\nhalfclose2\r\n");
+  });
+
   it("hostile input: oversized bulk, huge arrays, nesting and garbage close the connection, the service stays up", async () => {
     const raw = (bytes: string | Buffer) => new Promise<string>((resolve) => {
       const s = connect(port, "127.0.0.1");
@@ -155,6 +169,79 @@ describe("zdb service limits", () => {
       assert.equal(await cs[2]!.call("SELECT", "7-1-a", "pw"), "OK", "a slot frees when a connection closes");
     } finally {
       for (const c of cs) c.disconnect();
+      await zdb.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("hostile connections: deep nesting, past the listener's cap, idle and never-reading clients are bounded; the service stays up", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zdb-hostile-"));
+    const zdb = new ZdbService({ dir, limits: { connectionsPerListener: 8, idleMs: 1500, maxQueued: 16 } });
+    const port = await zdb.start({ host: "127.0.0.1", port: 0 });
+    zdb.ensureNamespace({ name: "7-1-a", owner: 7, mode: "user", size: 16 * MiB, password: "pw", public: false });
+    const sockets: Socket[] = [];
+    const open = () => new Promise<Socket>((resolve) => {
+      const s = connect(port, "127.0.0.1", () => resolve(s));
+      s.on("error", () => undefined);
+      s.resume(); // reads (and drops) what it gets, so it sees the server closing
+      sockets.push(s);
+    });
+    const closedWithin = (s: Socket, ms: number) => new Promise<boolean>((resolve) => {
+      if (s.closed) return resolve(true);
+      const t = setTimeout(() => resolve(false), ms);
+      s.once("close", () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    const ping = async () => {
+      const c = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, enableReadyCheck: false, retryStrategy: () => null });
+      try {
+        await c.connect();
+        return await c.call("PING");
+      } finally {
+        c.disconnect();
+      }
+    };
+    try {
+      // 100 000 nested arrays in one chunk (redis-parser recurses: the stack overflows inside it,
+      // caught): the connection gets a protocol error and is closed
+      const deep = await open();
+      let got = "";
+      deep.on("data", (d: Buffer) => (got += d.toString()));
+      deep.write("*1\r\n".repeat(100_000));
+      assert.ok(await closedWithin(deep, 5000), "closed");
+      assert.match(got, /^-ERR protocol: /);
+
+      // past the listener's cap (8): the extra connections are closed at once, the first 8 are served
+      const held = await Promise.all(Array.from({ length: 8 }, open));
+      const extra = await Promise.all(Array.from({ length: 4 }, open));
+      for (const s of extra) assert.ok(await closedWithin(s, 3000), "a connection past the cap is closed");
+      assert.equal(held.filter((s) => !s.closed).length, 8);
+      // idle connections are closed after idleMs; then there is room again
+      for (const s of held) assert.ok(await closedWithin(s, 5000), "an idle connection is closed");
+      assert.equal(await ping(), "PONG");
+
+      // a client that pipelines GETs of a 4 MiB value and never reads: the server stops reading
+      // it (bounded queue, waits for the socket to drain) instead of buffering gigabytes
+      const w = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, enableReadyCheck: false, retryStrategy: () => null });
+      await w.connect();
+      await w.call("SELECT", "7-1-a", "pw");
+      await w.call("SET", "big", Buffer.alloc(4 * MiB, 3));
+      w.disconnect();
+      const hog = await open();
+      hog.pause(); // never reads
+      const req = "*2\r\n$6\r\nSELECT\r\n$5\r\n7-1-a\r\n$2\r\npw\r\n".replace("*2", "*3") + "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".repeat(2000); // 8 GB of replies asked for
+      hog.write(req);
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = process.memoryUsage().rss;
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(process.memoryUsage().rss - before < 64 * MiB, "memory does not grow with the replies asked for");
+      assert.ok(process.memoryUsage().rss < 1024 * MiB, `rss ${process.memoryUsage().rss}`);
+      assert.equal(await ping(), "PONG", "others are served meanwhile");
+      hog.destroy();
+    } finally {
+      for (const s of sockets) s.destroy();
       await zdb.stop();
       rmSync(dir, { recursive: true, force: true });
     }

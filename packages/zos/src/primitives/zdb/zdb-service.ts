@@ -98,7 +98,7 @@ export class ZdbService implements NamespaceRegistry {
   }
 
   private listen(origin: Origin, bind: (s: Server) => void): Promise<Server> {
-    const server = createServer((socket) => {
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
       const session = new ZdbSession(this, origin);
       const entry = { session, socket };
       this.sessions.add(entry);
