@@ -33,7 +33,8 @@ function hostResources(dataDir: string): Record<string, string[]> {
   return {
     netns: lines("ip", ["netns", "list"]).map((l) => l.split(" ")[0]!).sort(),
     links: lines("ip", ["-o", "link", "show"]).map((l) => l.split(":")[1]!.trim().split("@")[0]!).sort(),
-    wireguardGo: lines("pgrep", ["-a", "wireguard-go"]).map((l) => l.split(" ").slice(1).join(" ")).sort(),
+    // A daemonized wireguard-go that exited is a zombie until this machine's init reaps it: no resource.
+    wireguardGo: lines("pgrep", ["-a", "wireguard-go"]).map((l) => l.split(" ").slice(1).join(" ")).filter((l) => !l.includes("<defunct>")).sort(),
     mounts: readFileSync("/proc/mounts", "utf8").split("\n").filter((l) => l.includes(dataDir)).sort(),
     disks: dir("disks"),
     vms: dir("vms"),
