@@ -36,6 +36,12 @@ export interface BusLimits {
   maxBufferedBytesPerTwin: number;
   /** An inbound connection without a valid signed request after this long is closed (ms). */
   unprovenIdleMs: number;
+  /** A proven inbound connection with no request for this long is closed (ms; server/proven-connections.ts). */
+  provenIdleMs: number;
+  /** Proven inbound connections one twin may hold; one more closes its least active one. */
+  maxConnectionsPerTwin: number;
+  /** Proven inbound connections from one IP; one more closes the least active one from that IP. */
+  maxProvenConnectionsPerIp: number;
 }
 
 export const DEFAULT_BUS_LIMITS: BusLimits = {
@@ -52,6 +58,10 @@ export const DEFAULT_BUS_LIMITS: BusLimits = {
   maxUnprovenBufferedBytes: 8 * 1024 * 1024,
   maxBufferedBytesPerTwin: 8 * 1024 * 1024,
   unprovenIdleMs: 15_000,
+  // Longer than the longest request validity (maxTtlMs): no answer a client still waits for is cut.
+  provenIdleMs: 6 * 60_000,
+  maxConnectionsPerTwin: 8,
+  maxProvenConnectionsPerIp: 64,
 };
 
 /** Fills the unset limits with defaults. */
@@ -71,5 +81,8 @@ export function resolveBusLimits(limits: Partial<Omit<BusLimits, "rate">> & { ra
     // At least a few whole messages: a twin's large legitimate requests always fit.
     maxBufferedBytesPerTwin: limits.maxBufferedBytesPerTwin ?? Math.max(DEFAULT_BUS_LIMITS.maxBufferedBytesPerTwin, 4 * (limits.maxMessageBytes ?? DEFAULT_BUS_LIMITS.maxMessageBytes)),
     unprovenIdleMs: limits.unprovenIdleMs ?? DEFAULT_BUS_LIMITS.unprovenIdleMs,
+    provenIdleMs: limits.provenIdleMs ?? DEFAULT_BUS_LIMITS.provenIdleMs,
+    maxConnectionsPerTwin: limits.maxConnectionsPerTwin ?? DEFAULT_BUS_LIMITS.maxConnectionsPerTwin,
+    maxProvenConnectionsPerIp: limits.maxProvenConnectionsPerIp ?? DEFAULT_BUS_LIMITS.maxProvenConnectionsPerIp,
   };
 }

@@ -30,6 +30,7 @@ import type { Connection, PeerId } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "@zgrid/log";
 import type { BusLimits } from "./bus-limits.ts";
+import { ProvenConnections, type ProvenSnapshot } from "./proven-connections.ts";
 
 /** What the guard knows of one connection (shared by the bus streams on it). */
 export interface GuardedConnection {
@@ -56,9 +57,11 @@ export interface GuardSnapshot {
   refusedStreams: number;
   resetStreams: number;
   closedIdle: number;
+  /** Proven inbound connections: tracked, closed idle, evicted over a per-twin/per-IP cap. */
+  proven?: ProvenSnapshot;
 }
 
-type GuardLimits = Pick<BusLimits, "maxUnprovenConnections" | "maxUnprovenConnectionsPerIp" | "maxStreamsPerConnection" | "maxUnprovenStreamsPerConnection" | "maxUnprovenFrameBytes" | "maxUnprovenBufferedBytes" | "maxBufferedBytesPerTwin" | "unprovenIdleMs" | "maxMessageBytes">;
+type GuardLimits = Pick<BusLimits, "maxUnprovenConnections" | "maxUnprovenConnectionsPerIp" | "maxStreamsPerConnection" | "maxUnprovenStreamsPerConnection" | "maxUnprovenFrameBytes" | "maxUnprovenBufferedBytes" | "maxBufferedBytesPerTwin" | "unprovenIdleMs" | "maxMessageBytes" | "provenIdleMs" | "maxConnectionsPerTwin" | "maxProvenConnectionsPerIp">;
 
 /** The IP of a multiaddr (`/ip4/1.2.3.4/tcp/…` → `1.2.3.4`), undefined for circuits and others. */
 export function ipOf(addr: Multiaddr | undefined): string | undefined {
@@ -81,12 +84,14 @@ export class InboundGuard {
   #refusedStreams = 0;
   #resetStreams = 0;
   #closedIdle = 0;
+  readonly #proven: ProvenConnections;
 
   /** `isExempt(peer, connection?)`: a relay user (the connection is absent while still gated). */
   constructor(limits: GuardLimits, options: { log: Logger; isExempt?: (peer: PeerId, connection?: Connection) => boolean }) {
     this.#limits = limits;
     this.#log = options.log;
     this.#isExempt = options.isExempt ?? (() => false);
+    this.#proven = new ProvenConnections(limits, { log: options.log, isExempt: this.#isExempt });
   }
 
   /** Connection gater: may a new inbound connection from this address and peer be accepted? */
@@ -125,6 +130,7 @@ export class InboundGuard {
     clearTimeout(state.timer);
     this.#release(state, state.buffered);
     this.#conns.delete(connection.id);
+    this.#proven.remove(connection.id);
   }
 
   /** A bus stream opened on a connection; a reason string when it must be refused. */
@@ -167,6 +173,12 @@ export class InboundGuard {
     this.#unprovenBuffered -= state.buffered;
     this.#provenBuffered += state.buffered;
     this.#twinBuffered.set(twin, (this.#twinBuffered.get(twin) ?? 0) + state.buffered);
+    if (state.inbound) this.#proven.add(state.connection, twin, state.ip);
+  }
+
+  /** A request started (+1) or ended (-1) on a connection (keeps a proven one from idling out). */
+  busy(state: GuardedConnection, delta: 1 | -1): void {
+    this.#proven.busy(state.id, delta);
   }
 
   /**
@@ -204,6 +216,7 @@ export class InboundGuard {
       refusedStreams: this.#refusedStreams,
       resetStreams: this.#resetStreams,
       closedIdle: this.#closedIdle,
+      proven: this.#proven.snapshot(),
     };
   }
 
@@ -211,6 +224,7 @@ export class InboundGuard {
   clear(): void {
     for (const c of this.#conns.values()) clearTimeout(c.timer);
     this.#conns.clear();
+    this.#proven.clear();
     this.#twinBuffered.clear();
     this.#unprovenBuffered = 0;
     this.#provenBuffered = 0;

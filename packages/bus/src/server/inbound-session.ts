@@ -150,10 +150,12 @@ export function serveInboundStream(stream: Stream, connection: Connection, deps:
   const handleFrame = async (frame: DecodedFrame): Promise<void> => {
     const started = performance.now();
     deps.metrics.inbound.requests++;
+    deps.guard.busy(guarded, 1);
     try {
       const refusal = await serveRequest(frame);
       if (refusal) replyError(frame.id, refusal);
     } finally {
+      deps.guard.busy(guarded, -1);
       deps.metrics.inbound.latency.observe(performance.now() - started);
     }
   };

@@ -32,6 +32,7 @@ import { checkBlockId } from "../format/block-codec.ts";
 import { TAGS } from "../format/schema.ts";
 import { DirStore } from "../store/dir-store.ts";
 import { HUB_AUTH_HEADER, checkHubRequest } from "./hub-auth.ts";
+import { openHubQuota } from "./hub-quota.ts";
 import { validateListing, type ValidateResult } from "./validate-worker.ts";
 import { handleConvert } from "./hub-convert.ts";
 
@@ -52,7 +53,7 @@ export interface HubOptions {
   blockAuth?: "twin" | "open";
   /** Is this twin allowed to upload (e.g. registered on chain)? Default: any twin with a valid signature. */
   knownTwin?: (address: `0x${string}`) => boolean | Promise<boolean>;
-  /** Bytes of new blocks each twin may upload (counted since the hub started). Default 64 GiB. */
+  /** Bytes of new blocks each twin may upload (persisted in `<dataDir>/quota.db`, kept across restarts). Default 64 GiB. */
   maxBytesPerTwin?: number;
   /** Time limit of validating one uploaded listing, ms (default 120 s). */
   validateTimeoutMs?: number;
@@ -129,7 +130,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const maxBlock = options.maxBlockBytes ?? 16 * 2 ** 20;
   const maxFlist = options.maxFlistBytes ?? 512 * 2 ** 20;
   const maxPerTwin = options.maxBytesPerTwin ?? 64 * 2 ** 30;
-  const usedByTwin = new Map<string, number>();
+  const quota = openHubQuota(join(options.dataDir, "quota.db"), maxPerTwin);
   let converting = 0;
   const signers = new Map<string, string | undefined>();
   let publicUrl = options.publicUrl ?? "";
@@ -184,12 +185,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         const body = await readBody(req, maxBlock);
         try { checkBlockId(id, body); } catch { throw new HttpError(400, "block content does not hash to its id"); }
         if (await store.has(id)) return sendJson(res, 200, { id: parts[2] });
-        if (twin) {
-          const used = (usedByTwin.get(twin.toLowerCase()) ?? 0) + body.length;
-          if (used > maxPerTwin) throw new HttpError(413, `twin ${twin} is over its upload quota of ${maxPerTwin} bytes`);
-          usedByTwin.set(twin.toLowerCase(), used);
+        if (twin && !quota.charge(twin, body.length)) {
+          throw new HttpError(413, `twin ${twin} is over its upload quota of ${maxPerTwin} bytes (${quota.used(twin)} used)`);
         }
-        await store.set(id, body);
+        try {
+          await store.set(id, body);
+        } catch (e) {
+          if (twin) quota.refund(twin, body.length);
+          throw e;
+        }
         return sendJson(res, 201, { id: parts[2] });
       }
       const file = store.pathOf(id);
@@ -300,6 +304,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     url: publicUrl,
     server,
     store,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => {
+        quota.close();
+        resolve();
+      });
+    }),
   };
 }

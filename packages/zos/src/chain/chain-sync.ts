@@ -18,6 +18,7 @@ import type { Logger } from "@zgrid/log";
 import type { DeploymentStore } from "../engine/deployment-store.ts";
 import type { NodeChain } from "../engine/node-chain.ts";
 import type { ProvisionEngine } from "../engine/provision-engine.ts";
+import { withDeadline } from "./chain-deadline.ts";
 
 export interface ChainEvent {
   eventName: string;
@@ -38,6 +39,8 @@ export interface ChainSyncOptions {
   cursorFile: string;
   /** Reconcile period (default 10 min; REFERENCE.md resyncs hourly). */
   intervalMs?: number;
+  /** How long stop() waits for the event watcher's poll in flight (default 10 s; a hung RPC never holds it). */
+  stopTimeoutMs?: number;
   log: Logger;
 }
 
@@ -72,7 +75,12 @@ export class ChainSync {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.watcher?.stop();
+    const stopping = this.watcher?.stop();
+    if (stopping) {
+      await withDeadline(stopping, this.o.stopTimeoutMs ?? 10_000, "watchEvents.stop").catch((e: unknown) => {
+        this.o.log.warn({ err: e }, "the chain event watcher is still waiting on the RPC; it ends on its own");
+      });
+    }
     await this.running;
   }
 

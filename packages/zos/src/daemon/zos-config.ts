@@ -23,6 +23,10 @@ export const zosConfigSchema = z.strictObject({
   chain: z.strictObject({
     rpcUrl: z.url(),
     addresses: z.strictObject({ token: address, registry: address, contracts: address, governance: address }),
+    /** Every chain read of the node answers within this, ms, or fails with CHAIN_TIMEOUT (chain/chain-deadline.ts). */
+    timeoutMs: z.number().int().min(100).default(15_000),
+    /** The same for a write (transaction sent and mined), ms. */
+    writeTimeoutMs: z.number().int().min(100).default(150_000),
   }),
   bus: z.strictObject({
     listen: z.array(z.string()).default(["/ip4/127.0.0.1/tcp/0"]),

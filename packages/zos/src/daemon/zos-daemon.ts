@@ -20,6 +20,7 @@ import { createLogger } from "@zgrid/log";
 import { BaseError, bytesToHex, parseWorkloadId, WORKLOAD_TYPE_NAMES, type NodeStatistics } from "@zgrid/types";
 import { registerRoutes } from "../api/register-routes.ts";
 import { startMetricsServer, zosMetricsText } from "./zos-metrics.ts";
+import { withChainDeadline } from "../chain/chain-deadline.ts";
 import { ChainSync, type WatchableChain } from "../chain/chain-sync.ts";
 import { registerNode, scheduleUptime } from "../chain/registrar.ts";
 import { freeCapacity, systemReserve, usedCapacity } from "../engine/capacity-ledger.ts";
@@ -61,7 +62,10 @@ export interface ZosDaemon {
 export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
   const log = createLogger("zos", { farm: config.farmId });
   const key = loadNodeIdentity(config.dataDir);
-  const chain = createGridClient({ rpcUrl: config.chain.rpcUrl, addresses: config.chain.addresses, account: `0x${bytesToHex(key.privateKey)}` });
+  // Every chain call is bounded: a hung RPC fails the call with CHAIN_TIMEOUT, never stalls the node.
+  const chain = withChainDeadline(createGridClient({ rpcUrl: config.chain.rpcUrl, addresses: config.chain.addresses, account: `0x${bytesToHex(key.privateKey)}` }), {
+    readMs: config.chain.timeoutMs, writeMs: config.chain.writeTimeoutMs, rpcUrl: config.chain.rpcUrl,
+  });
   const gas = await chain.publicClient.getBalance({ address: key.address });
   if (gas === 0n) {
     throw new NodeNotFundedError(`node account ${key.address} has no funds to pay for chain transactions`, {

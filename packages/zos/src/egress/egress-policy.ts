@@ -48,6 +48,8 @@ const REFUSED_RANGES: Record<string, string> = {
   multicast: "a multicast address", broadcast: "a broadcast address", reserved: "a reserved address",
 };
 
+const NDMZ_RANGE = ipaddr.parseCIDR("100.127.0.0/16");
+
 const osAddresses = (): string[] => Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((i) => i.address));
 const osResolve = async (name: string): Promise<string[]> => (await lookup(name, { all: true, verbatim: true })).map((a) => a.address);
 
@@ -73,6 +75,8 @@ export class EgressPolicy {
     const range = a.range();
     const shown = a.toString();
     if (REFUSED_RANGES[range]) return `${shown} is ${REFUSED_RANGES[range]}`;
+    // The egress side of every tenant network (100.127.0.0/16 in the ndmz): another twin's namespace.
+    if (a.kind() === "ipv4" && a.match(NDMZ_RANGE)) return `${shown} is an address of the node's tenant networks (ndmz)`;
     const own = (this.#o.ownAddresses ?? osAddresses)().map((x) => parseIpLiteral(x)?.toString());
     if (own.includes(shown)) return `${shown} is an address of this node`;
     if ((await this.#serviceAddresses()).some((s) => s.toString() === shown)) return `${shown} is an address of the grid's services (chain, hub, bus)`;

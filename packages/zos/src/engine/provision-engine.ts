@@ -185,6 +185,11 @@ export class ProvisionEngine {
       if (isDeleted(d)) continue;
       for (const w of d.workloads) {
         const m = this.manager(w);
+        if (w.result?.state === "error" && m?.recoverable && await m.recoverable(this.context(d, w), w as never).catch(() => false)) {
+          this.o.log.info({ contract: d.contract_id, workload: w.name }, "what the failed workload needed is back: reconciling");
+          void this.reconcile(d.contract_id);
+          break;
+        }
         if (!m?.alive || !LIVE.has(w.result?.state ?? "")) continue;
         const ok = await m.alive(this.context(d, w), w as never).catch(() => false);
         if (!ok) {
@@ -217,8 +222,9 @@ export class ProvisionEngine {
     for (const w of sortForInstall(d.workloads)) {
       const state = w.result?.state;
       if (state === "init") lost.push(w);
-      if (!LIVE.has(state ?? "")) continue;
       const m = this.manager(w);
+      if (state === "error" && m?.recoverable && await m.recoverable(this.context(d, w), w as never).catch(() => false)) lost.push(w);
+      if (!LIVE.has(state ?? "")) continue;
       const key = this.adoptKey(d, w);
       if (!m?.adopt || this.adopted.has(key)) continue;
       try {

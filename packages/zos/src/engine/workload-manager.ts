@@ -37,6 +37,12 @@ export interface WorkloadManager<W extends Workload = Workload> {
    * every few seconds; false makes the engine reconcile the contract (adopt repairs).
    */
   alive?(ctx: WorkloadContext, w: W): Promise<boolean>;
+  /**
+   * For a workload in error because something it references was gone (a gateway's network): has
+   * it come back? Cheap (no I/O beyond the store), polled with `alive`; true makes the engine
+   * provision the workload again (level-based recovery).
+   */
+  recoverable?(ctx: WorkloadContext, w: W): Promise<boolean>;
 }
 
 export type ManagerMap = Partial<{ [K in WorkloadTypeName]: WorkloadManager<Extract<Workload, { type: K }>> }>;

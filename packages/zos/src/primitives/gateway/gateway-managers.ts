@@ -34,6 +34,13 @@ export interface GatewayDeps {
 
 type Gw = WorkloadOf<"gateway-name-proxy"> | WorkloadOf<"gateway-fqdn-proxy">;
 
+/** Start of the error of a gateway whose backend network is gone (how `recoverable` knows it). */
+export const NETWORK_GONE = "backend network gone:";
+
+function networkGone(network: string, twin: number): string {
+  return `${NETWORK_GONE} the network '${network}' of twin ${twin} this gateway routes to is not on this node (its deployment was cancelled, or it was never deployed here); the gateway comes back by itself once the network is deployed again`;
+}
+
 export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<WorkloadOf<"gateway-name-proxy">>; fqdn: WorkloadManager<WorkloadOf<"gateway-fqdn-proxy">> } {
   const domain = () => {
     if (!deps.domain) throw new Error("this node is not a gateway: it has no domain (publicConfig.domain)");
@@ -45,7 +52,7 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
     let namespace: string | undefined;
     if (w.data.network) {
       const net = deps.findNetwork(ctx, w.data.network);
-      if (!net) throw new Error(`network '${w.data.network}' of twin ${ctx.deployment.twin_id} is not on this node`);
+      if (!net) throw new Error(networkGone(w.data.network, ctx.deployment.twin_id));
       namespace = net.namespace;
     }
     if (own) await deps.proveFqdn?.(fqdn, ctx.deployment.twin_id);
@@ -64,9 +71,18 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
     async deprovision(ctx: WorkloadContext) {
       await deps.proxy.remove(ctx.workloadId);
     },
-    /** The route is set and HAProxy serves it (a dead HAProxy makes the engine reconcile: adopt starts it again). */
-    async alive(ctx: WorkloadContext) {
-      return deps.proxy.has(ctx.workloadId) && deps.proxy.running();
+    /**
+     * The route is set and HAProxy serves it (a dead HAProxy makes the engine reconcile: adopt
+     * starts it again), and its network, a cross-deployment reference checked level-based, is
+     * still there: a gateway whose network went away is no longer alive (the engine re-adopts it,
+     * which fails with NETWORK_GONE: state error, the route answers 503), and one in that error
+     * recovers as soon as the network is back.
+     */
+    async alive(ctx: WorkloadContext, w: Gw) {
+      return deps.proxy.has(ctx.workloadId) && deps.proxy.running() && (!w.data.network || deps.findNetwork(ctx, w.data.network) !== undefined);
+    },
+    async recoverable(ctx: WorkloadContext, w: Gw) {
+      return !!w.data.network && !!w.result?.message.startsWith(NETWORK_GONE) && deps.findNetwork(ctx, w.data.network) !== undefined;
     },
   };
   return {

@@ -37,8 +37,11 @@ export class HaproxyGateway {
 
   readonly #netnsDir: string;
 
-  constructor(o: { dir: string; httpPort: number; httpsPort: number; netnsDir?: string }) {
+  readonly #limits: Partial<GatewayLimits> | undefined;
+
+  constructor(o: { dir: string; httpPort: number; httpsPort: number; netnsDir?: string; limits?: Partial<GatewayLimits> }) {
     this.#dir = o.dir;
+    this.#limits = o.limits;
     this.#netnsDir = o.netnsDir ?? "/run/netns";
     this.#httpPort = o.httpPort;
     this.#httpsPort = o.httpsPort;
@@ -109,7 +112,7 @@ export class HaproxyGateway {
 
   /** The HAProxy configuration for the current routes (renderHaproxyConfig). */
   config(): string {
-    return renderHaproxyConfig([...this.#routes], { httpPort: this.#httpPort, httpsPort: this.#httpsPort, namespaceExists: (ns) => this.#namespaceExists(ns) });
+    return renderHaproxyConfig([...this.#routes], { httpPort: this.#httpPort, httpsPort: this.#httpsPort, namespaceExists: (ns) => this.#namespaceExists(ns), ...(this.#limits ? { limits: this.#limits } : {}) });
   }
 
   #namespaceExists(ns: string): boolean {
@@ -138,14 +141,23 @@ function readRoutes(file: string): Array<[string, GatewayRoute]> {
  * (its network's deployment was cancelled) gets no servers: only that gateway answers 503,
  * the config stays valid for every other one.
  */
-export function renderHaproxyConfig(routes: Array<[string, GatewayRoute]>, o: { httpPort: number; httpsPort: number; namespaceExists(ns: string): boolean }): string {
+export function renderHaproxyConfig(routes: Array<[string, GatewayRoute]>, o: { httpPort: number; httpsPort: number; namespaceExists(ns: string): boolean; limits?: Partial<GatewayLimits> }): string {
+  const l = { ...DEFAULT_GATEWAY_LIMITS, ...o.limits };
+  const s = (ms: number) => `${Math.max(1, Math.round(ms))}ms`;
   const live = (r: GatewayRoute) => !r.namespace || o.namespaceExists(r.namespace);
   const name = (id: string) => id.replace(/[^A-Za-z0-9_-]/g, "_");
   const http = routes.filter(([, r]) => !r.tlsPassthrough);
   const tls = routes.filter(([, r]) => r.tlsPassthrough);
   const out = [
     "global", "  maxconn 4096", "",
-    "defaults", "  timeout connect 5s", "  timeout client 60s", "  timeout server 60s", "  timeout tunnel 1h", "",
+    // Hostile backends and clients are bounded: a backend that never answers or stops sending is
+    // cut after `serverTimeoutMs` of silence (504), a client slow to send its request head after
+    // `requestTimeoutMs` (408), and each tenant's backend holds at most `connectionsPerServer`
+    // connections (the rest wait `queueTimeoutMs`, then 503): one tenant's slow backend can never
+    // take the proxy's connections from the others. Headers over HAProxy's 16 KiB buffer: 502.
+    "defaults", "  timeout connect 5s", `  timeout client ${s(l.clientTimeoutMs)}`, `  timeout server ${s(l.serverTimeoutMs)}`, "  timeout tunnel 1h",
+    `  timeout http-request ${s(l.requestTimeoutMs)}`, `  timeout http-keep-alive ${s(l.requestTimeoutMs)}`, `  timeout queue ${s(l.queueTimeoutMs)}`,
+    `  default-server maxconn ${l.connectionsPerServer}`, "",
     "frontend http", `  bind :${o.httpPort}`, "  mode http", "  option forwardfor",
     ...http.map(([id, r]) => `  use_backend h_${name(id)} if { hdr(host),field(1,:),lower -m str ${r.fqdn} }`),
     "  default_backend h__none", "",
@@ -179,6 +191,22 @@ export function renderHaproxyConfig(routes: Array<[string, GatewayRoute]>, o: { 
   }
   return `${out.join("\n")}\n`;
 }
+
+/** Bounds of the gateway's proxy against hostile backends and clients (renderHaproxyConfig). */
+export interface GatewayLimits {
+  /** Silence from a backend after which the request fails (504), ms. */
+  serverTimeoutMs: number;
+  /** Silence from a client, ms. */
+  clientTimeoutMs: number;
+  /** Time a client has to send its whole request head (and idle keep-alive), ms. */
+  requestTimeoutMs: number;
+  /** Connections one backend server of a gateway may hold at once. */
+  connectionsPerServer: number;
+  /** How long a request waits for a free connection of its backend before a 503, ms. */
+  queueTimeoutMs: number;
+}
+
+export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { serverTimeoutMs: 60_000, clientTimeoutMs: 60_000, requestTimeoutMs: 10_000, connectionsPerServer: 256, queueTimeoutMs: 5_000 };
 
 /** `addr:port` as HAProxy reads it (IPv6 with the ipv6@ prefix; brackets removed). */
 function serverAddress(host: string, port: string): string {

@@ -89,11 +89,20 @@ export function networkManager(o: { nodeId: number; scope?: string; egressAddres
     },
     async deprovision(ctx, w) {
       const n = networkNames(o.nodeId, ctx.deployment.twin_id, w.name, o.scope);
-      if (existsSync(`/run/netns/${n.namespace}`)) await deleteWireguardLink(`w-${n.id}`, n.namespace);
-      await removeEgress(n, book);
-      if (linkExists(n.vethHost)) await ip("link", "del", n.vethHost);
-      if (existsSync(`/run/netns/${n.namespace}`)) await ip("netns", "del", n.namespace);
-      if (linkExists(n.bridge)) await ip("link", "del", n.bridge);
+      // Every step runs even when one before failed (a half-provisioned network, or a link that
+      // vanished with its peer in between, answers "Cannot find device"): a failed step must never
+      // leave the namespace behind (found by the deployment fuzz). Only what is still there fails.
+      const errors: unknown[] = [];
+      const step = async (f: () => Promise<unknown>): Promise<void> => {
+        await f().catch((e: unknown) => void errors.push(e));
+      };
+      if (existsSync(`/run/netns/${n.namespace}`)) await step(() => deleteWireguardLink(`w-${n.id}`, n.namespace));
+      await step(() => removeEgress(n, book));
+      if (linkExists(n.vethHost)) await step(() => ip("link", "del", n.vethHost));
+      if (existsSync(`/run/netns/${n.namespace}`)) await step(() => ip("netns", "del", n.namespace));
+      if (linkExists(n.bridge)) await step(() => ip("link", "del", n.bridge));
+      if (errors.length > 0 && (existsSync(`/run/netns/${n.namespace}`) || linkExists(n.bridge) || linkExists(n.vethHost))) throw errors[0];
+      if (errors.length > 0) ctx.log.debug({ namespace: n.namespace, errors: errors.length }, "network removed; some of its parts were already gone");
     },
     async adopt(ctx, w) {
       // Enter the namespace for real (a stale /run/netns file of another mount namespace fails

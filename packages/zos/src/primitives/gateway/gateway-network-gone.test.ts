@@ -1,0 +1,137 @@
+// A gateway routing into a network of ANOTHER deployment of its twin: when that deployment is
+// cancelled the gateway goes to error with a reason naming the network (it was `ok` answering 503
+// before), and it comes back by itself once the twin deploys the network again (level-based).
+// The real engine, store and gateway managers; the network manager and the proxy record what they
+// are told (the real ones need namespaces and HAProxy: underlay/networks.e2e.test.ts).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createLogger } from "@zgrid/log";
+import { GiB, deploymentHashHex, parseDeployment, signDeployment, twinKeyFromPrivateKey, type Capacity, type Deployment } from "@zgrid/types";
+import { EgressPolicy } from "../../egress/egress-policy.ts";
+import { findNetworkOf } from "../../daemon/create-managers.ts";
+import { openDeploymentStore } from "../../engine/deployment-store.ts";
+import type { ChainContract, NodeChain } from "../../engine/node-chain.ts";
+import { ProvisionEngine } from "../../engine/provision-engine.ts";
+import type { ManagerMap } from "../../engine/workload-manager.ts";
+import { NETWORK_GONE, gatewayManagers } from "./gateway-managers.ts";
+import type { GatewayRoute, HaproxyGateway } from "./haproxy-gateway.ts";
+
+const log = createLogger("test.gateway-network");
+const key = twinKeyFromPrivateKey(`0x${"12".repeat(32)}`);
+const TWIN = 9;
+const NODE = 4;
+const BIG: Capacity = { cru: 64, mru: 512 * GiB, sru: 4096 * GiB, hru: 4096 * GiB, ipv4u: 100 };
+const WG_KEY = "GLnSsjaSq4v+ZiYVfwOm2vzhUi0V4ZVNLbHjHbOWx1s=";
+
+class Chain implements NodeChain {
+  contracts = new Map<number, ChainContract>();
+  getTwin(id: number) {
+    return Promise.resolve({ id, account: key.address, peerId: "", relays: [] });
+  }
+  getContract(id: number) {
+    const c = this.contracts.get(id);
+    return c ? Promise.resolve({ ...c }) : Promise.reject(new Error(`no contract ${id}`));
+  }
+  listNodeContracts() {
+    return Promise.resolve([...this.contracts.keys()]);
+  }
+  reportContractResources() {
+    return Promise.resolve();
+  }
+}
+
+/** Records routes like HaproxyGateway (the real one is driven by the e2e). */
+class RecordingProxy {
+  routes = new Map<string, GatewayRoute>();
+  owner(fqdn: string) {
+    for (const [id, r] of this.routes) if (r.fqdn === fqdn) return id;
+    return undefined;
+  }
+  set(id: string, route: GatewayRoute) {
+    this.routes.set(id, route);
+    return Promise.resolve();
+  }
+  remove(id: string) {
+    this.routes.delete(id);
+    return Promise.resolve();
+  }
+}
+
+function contracted(chain: Chain, id: number, workloads: unknown[]): Deployment {
+  const d = parseDeployment({
+    version: 0, twin_id: TWIN, contract_id: id, metadata: "", description: "", expiration: 0,
+    signature_requirement: { requests: [{ twin_id: TWIN, required: false, weight: 1 }], weight_required: 1, signatures: [], signature_style: "" },
+    workloads,
+  }, { externalNetworks: ["net"] });
+  const signed = signDeployment(d, TWIN, key);
+  chain.contracts.set(id, { id, twinId: TWIN, kind: "node", state: "created", nodeId: NODE, deploymentHash: deploymentHashHex(signed), publicIps: [], name: "" });
+  return signed;
+}
+
+const network = { version: 0, name: "net", type: "network", metadata: "", description: "", data: { ip_range: "10.40.0.0/16", subnet: "10.40.2.0/24", wireguard_private_key: WG_KEY, wireguard_listen_port: 6000, peers: [] } };
+const gateway = { version: 0, name: "gw", type: "gateway-fqdn-proxy", metadata: "", description: "", data: { fqdn: "app.example.org", tls_passthrough: false, backends: ["http://10.40.2.5:8080"], network: "net" } };
+
+test("a gateway whose network's deployment is cancelled goes to error naming the network, and recovers when the network is back", async (t) => {
+  const store = openDeploymentStore(":memory:");
+  t.after(() => store.close());
+  const chain = new Chain();
+  const proxy = new RecordingProxy();
+  let netSeq = 0;
+  const gateways = gatewayManagers({
+    domain: "gw.test", names: { contractIdByName: () => Promise.resolve(0), getContract: () => Promise.reject(new Error("unused")) },
+    proxy: proxy as unknown as HaproxyGateway, policy: new EgressPolicy({ ownAddresses: () => [] }),
+    findNetwork: (ctx, name) => findNetworkOf(store, ctx.deployment, name),
+  });
+  const managers: ManagerMap = {
+    network: {
+      provision: async (_ctx, w) => ({ bridge: "b", namespace: `ns-${++netSeq}`, gateway: "10.40.2.1", subnet: w.data.subnet, prefix: 24, ip_range: w.data.ip_range, wireguard: "w", listen_port: w.data.wireguard_listen_port }),
+      deprovision: async () => undefined,
+      adopt: async () => true,
+    },
+    "gateway-fqdn-proxy": gateways.fqdn,
+  };
+  const engine = new ProvisionEngine({ nodeId: NODE, chain, store, managers, totalCapacity: BIG, log });
+  const gwState = () => store.get(21)!.workloads.find((w) => w.name === "gw")!.result!;
+
+  await engine.deploy(TWIN, contracted(chain, 20, [network]));
+  await engine.queue.idle();
+  await engine.deploy(TWIN, contracted(chain, 21, [gateway]));
+  await engine.queue.idle();
+  assert.equal(gwState().state, "ok", gwState().message);
+  assert.equal(proxy.routes.get(`${TWIN}-21-gw`)?.namespace, "ns-1");
+
+  // The network's deployment is cancelled: the next liveness tick finds the gateway's reference broken.
+  chain.contracts.get(20)!.state = "deleted";
+  await engine.reconcile(20);
+  assert.equal(store.get(20)!.workloads[0]!.result?.state, "deleted");
+  await engine.watchLiveness();
+  await engine.queue.idle();
+  assert.equal(gwState().state, "error");
+  assert.ok(gwState().message.startsWith(NETWORK_GONE), gwState().message);
+  assert.match(gwState().message, /the network 'net' of twin 9 this gateway routes to is not on this node .*comes back by itself once the network is deployed again/);
+  // Nothing changes while the network stays away (no reprovision loop).
+  await engine.watchLiveness();
+  await engine.queue.idle();
+  assert.equal(gwState().state, "error");
+
+  // The twin deploys the network again (another deployment): the gateway recovers into it.
+  await engine.deploy(TWIN, contracted(chain, 22, [network]));
+  await engine.queue.idle();
+  await engine.watchLiveness();
+  await engine.queue.idle();
+  assert.equal(gwState().state, "ok", gwState().message);
+  assert.equal(proxy.routes.get(`${TWIN}-21-gw`)?.namespace, "ns-2");
+  assert.ok(store.changes(21).some((c) => c.name === "gw" && c.state === "error" && c.message.startsWith(NETWORK_GONE)), "the failure is in the history");
+
+  // A plain reconcile (the periodic pass) is level-based too: gone again -> error, back -> ok.
+  chain.contracts.get(22)!.state = "deleted";
+  await engine.reconcileAll();
+  await engine.watchLiveness();
+  await engine.queue.idle();
+  assert.equal(gwState().state, "error");
+  const again = contracted(chain, 23, [network]);
+  await engine.deploy(TWIN, again);
+  await engine.queue.idle();
+  await engine.reconcile(21);
+  assert.equal(gwState().state, "ok", gwState().message);
+});
