@@ -95,10 +95,13 @@ export interface VmLogs {
   state: "running" | "paused" | "stopped" | "unknown";
   /** Why the VM is not running (the app's exit status, a crash, "stopped by the owner"). */
   reason: string;
+  /** The image's HEALTHCHECK as the node runs it in the guest (only where one exists, while running). */
+  health?: { status: "starting" | "healthy" | "unhealthy"; failing_streak: number; last_output: string };
 }
 export const vmLogsSchema = z.object({
   log: z.string().max(4 * VM_LOG_CHUNK_MAX), offset: count, size: count,
   state: z.enum(["running", "paused", "stopped", "unknown"]), reason: z.string().max(2000),
+  health: z.object({ status: z.enum(["starting", "healthy", "unhealthy"]), failing_streak: count, last_output: z.string().max(16_384) }).optional(),
 });
 export const VM_ACTIONS = ["stop", "start", "restart"] as const;
 export const vmActionRequestSchema = z.object({

@@ -25,6 +25,7 @@ import { consoleTail, markConsoleStart, waitForConsole, waitForEntrypoint } from
 import { ensureExt4Disk, ensureImageSize, removeDisk } from "./disk.ts";
 import { VmAgentError, VmNotFoundError, VmStartError, VmStateError } from "./errors.ts";
 import { GuestAgent, type ExecOptions, type ExecResult } from "./guest-agent.ts";
+import { readHealth, type HealthState } from "./vm-health.ts";
 import { findGuest, type GuestArtifacts } from "./guest-artifacts.ts";
 import { writeGuestConfig } from "./guest-config.ts";
 import { writeCloudInitSeed } from "./cloud-init-seed.ts";
@@ -58,6 +59,8 @@ export interface VmStatus {
   failure?: string;
   /** Stopped by its owner (`stop(id, { hold: true })`): stays stopped until started again. */
   held?: boolean;
+  /** The image's HEALTHCHECK result (running container VMs with a health check; see vm-health.ts). */
+  health?: HealthState;
 }
 
 export interface HypervisorOptions {
@@ -151,6 +154,7 @@ export class Hypervisor {
       await writeFile(paths.desiredFile, "running\n");
       await rm(paths.failureFile, { force: true });
       await rm(join(paths.dir, "held"), { force: true });
+      await rm(join(paths.dir, "health"), { force: true });
       log.info({ id: spec.id, pid, accel, taps: nics.map((n) => n.tap) }, "vm started");
       return await this.status(spec.id);
     } catch (e) {
@@ -288,7 +292,7 @@ export class Hypervisor {
     try {
       const r = await qmpCommand<{ status: string; running: boolean }>(paths.qmpSocket, "query-status");
       const state: VmState = r.status === "running" ? "running" : r.status === "paused" ? "paused" : "unknown";
-      return { ...base, state, qemuState: r.status, pid };
+      return { ...base, state, qemuState: r.status, pid, ...(spec.healthcheck ? { health: await readHealth(paths.dir) } : {}) };
     } catch {
       return { ...base, state: "unknown", pid };
     }

@@ -75,7 +75,8 @@ export function vmControl(deps: VmControlDeps) {
       }
     }
     const reason = status.failure ?? (status.held ? "stopped by the owner" : status.state === "stopped" ? crashReason(await hv.consoleTail(id, 8192)) : "");
-    return { log, offset: from, size, state: status.state, reason };
+    const health = status.health && { status: status.health.status, failing_streak: status.health.failingStreak, last_output: status.health.lastOutput };
+    return { log, offset: from, size, state: status.state, reason, ...(health ? { health } : {}) };
   };
   return {
     async logs(twin: number, r: LogsRequest): Promise<VmLogs> {
