@@ -113,7 +113,6 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     .option("-w, --workdir <dir>", "working directory (default: the image's WorkingDir)")
     .option("-u, --user <user>", "user: name|uid[:group|gid] (default: the image's User)")
     .option("--timeout <sec>", "time limit in seconds, at most 600 (the command is killed)", "60")
-    .passThroughOptions()
     .action(async (name: string, command: string[], o: { env: string[]; workdir?: string; user?: string; timeout: string }) => {
       const { opts, io } = ctx();
       const c = await sdk();
