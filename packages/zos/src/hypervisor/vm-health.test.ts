@@ -43,7 +43,7 @@ describe("health checks and always vs unless-stopped (real QEMU, TCG)", { timeou
 
   test("the health check runs in the guest: starting, healthy, then unhealthy after `retries` failures", async () => {
     const id = "gh-web";
-    await hv.start({ ...base, id, healthcheck: { test: ["/bin/sh", "-c", "test -f /tmp/ok && echo fine || { echo not ready; exit 1; }"], intervalSec: 1, timeoutSec: 5, retries: 2, startPeriodSec: 0 } });
+    await hv.start({ ...base, id, healthcheck: { test: ["/bin/sh", "-c", "test -f /tmp/ok && echo fine || { echo not ready; exit 1; }"], intervalSec: 1, timeoutSec: 5, retries: 2, startPeriodSec: 30 } });
     const monitor = new VmMonitor({ hypervisor: hv, intervalMs: 250 });
     const health = async (): Promise<HealthStatus | undefined> => (await hv.status(id)).health?.status;
     const seen = async () => JSON.stringify((await hv.status(id)).health);
