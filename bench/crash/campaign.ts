@@ -9,6 +9,13 @@ const kills = Number(process.argv[2] ?? 100);
 const seed = Number(process.argv[3] ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`crash campaign (nightly): ${kills} kills, seed ${seed}`);
 const g = await startGridFixture({ nodes: 1, entrypoint: CAMPAIGN_ENTRYPOINT, subnetOctet: 246 });
+// Ctrl-C / kill: take the grid down (node host, zosd, VMs, mounts) before leaving
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    console.log(`${sig}: stopping the grid`);
+    void g.stop().finally(() => process.exit(130));
+  });
+}
 try {
   const fig = await runCrashCampaign(g, { seed, kills, log: (l) => console.log(`[${new Date().toISOString()}] ${l}`) });
   console.log(JSON.stringify({

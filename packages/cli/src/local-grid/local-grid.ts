@@ -158,7 +158,10 @@ async function removeLeftovers(dataDir: string, info: LocalGridInfo | undefined,
     }
     rmSync(n.vmStateDir, { recursive: true, force: true });
     const mnt = join(n.dataDir, "mnt");
-    for (const e of existsSync(mnt) ? readdirSync(mnt) : []) if (!e.endsWith(".json") && !e.endsWith(".log")) spawnSync("fusermount", ["-uz", join(mnt, e)]);
+    // mnt/<wid>/root (a VM's share dir holding its flist mount) and mnt/<wid> (the layout before)
+    for (const e of existsSync(mnt) ? readdirSync(mnt) : []) {
+      if (!e.endsWith(".json") && !e.endsWith(".log")) for (const p of [join(mnt, e, "root"), join(mnt, e)]) spawnSync("fusermount", ["-uz", p], { stdio: "ignore" });
+    }
     for (const line of spawnSync("pgrep", ["-af", "mount-worker"], { encoding: "utf8" }).stdout.split("\n")) {
       if (line.includes(n.dataDir)) spawnSync("kill", ["-9", line.split(" ")[0]!]);
     }

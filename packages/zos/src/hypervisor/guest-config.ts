@@ -34,6 +34,7 @@ export function renderConfigSh(spec: VmSpec): string {
     ZG_MODE: "container",
     ZG_HOSTNAME: spec.hostname,
     ZG_ROOT_TAG: ROOT_SHARE_TAG,
+    ZG_ROOT_SUBDIR: spec.rootShareSubdir ?? "",
     ZG_ROOT_DISK: spec.rootDisk ? ROOT_DISK_SERIAL : "",
     ZG_MOUNTS: spec.disks.map((d, i) => `${diskSerial(i)}:${d.mountpoint}`).join(" "),
     ZG_NICS: vmNics(spec).filter((n) => n.net.ip).map((n) => `${n.mac}=${n.net.ip}`).join(" "),

@@ -93,7 +93,9 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
     "-daemonize",
   ];
   if (spec.mode === "container" && spec.rootShare) {
-    args.push("-fsdev", `local,id=zroot,path=${optValue(spec.rootShare)},security_model=none,readonly=on`);
+    // with a subdir the share spans two devices (its dir, the flist mount): remap keeps qids unique
+    const remap = spec.rootShareSubdir ? ",multidevs=remap" : "";
+    args.push("-fsdev", `local,id=zroot,path=${optValue(spec.rootShare)},security_model=none,readonly=on${remap}`);
     args.push("-device", `virtio-9p-device,fsdev=zroot,mount_tag=${ROOT_SHARE_TAG}`);
     // the guest agent (zagent, started by zinit): exec, signals to the app, health checks
     args.push("-chardev", `socket,id=zagent,path=${optValue(paths.agentSocket)},server=on,wait=off`);

@@ -70,6 +70,13 @@ export const vmSpecSchema = z.object({
   /** Host directory with the root filesystem (read-only lower layer); container mode only. */
   rootShare: absPath.optional(),
   /**
+   * The root is this subdirectory of `rootShare` (one name). The share is then a directory of the
+   * VM's own holding only the root's mountpoint: QEMU's 9p resolves every new walk by path from the
+   * share, so a flist mount that died can be mounted again at `rootShare/<subdir>` while the VM runs
+   * (issue 13: repair in place). Absent: `rootShare` itself is the root (VMs started before).
+   */
+  rootShareSubdir: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "one directory name").optional(),
+  /**
    * container: writable upper layer (created ext4 if missing; omitted: tmpfs upper, nothing persists).
    * kernel/full: the bootable raw image; must exist; grown (sparse) to sizeBytes if smaller.
    */

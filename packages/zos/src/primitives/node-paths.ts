@@ -9,11 +9,21 @@
  */
 import { join } from "node:path";
 
+/** The name of a zmachine's root mountpoint inside its share directory. */
+export const FLIST_ROOT_SUBDIR = "root";
+
 export interface NodePaths {
   dataDir: string;
   disk(workloadId: string): string;
   vmDir(workloadId: string): string;
+  /**
+   * A zmachine's flist mountpoint: `mnt/<wid>/root`. `mnt/<wid>` (flistShare) is the VM's 9p share,
+   * so a dead mount can be mounted again under the running VM. VMs started before this layout
+   * used `mnt/<wid>` itself (legacyFlistMount).
+   */
   flistMount(workloadId: string): string;
+  flistShare(workloadId: string): string;
+  legacyFlistMount(workloadId: string): string;
   cacheDir: string;
 }
 
@@ -22,7 +32,9 @@ export function nodePaths(dataDir: string): NodePaths {
     dataDir,
     disk: (wid) => join(dataDir, "disks", `${wid}.img`),
     vmDir: (wid) => join(dataDir, "vms", wid),
-    flistMount: (wid) => join(dataDir, "mnt", wid),
+    flistMount: (wid) => join(dataDir, "mnt", wid, FLIST_ROOT_SUBDIR),
+    flistShare: (wid) => join(dataDir, "mnt", wid),
+    legacyFlistMount: (wid) => join(dataDir, "mnt", wid),
     cacheDir: join(dataDir, "cache"),
   };
 }

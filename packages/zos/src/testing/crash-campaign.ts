@@ -13,12 +13,13 @@
  * figures; // { seed, kills, leaks: [], vmsLost: [], dataLost: [], ... }
  * ```
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { deploymentHashHex, parseDeployment, signDeployment, type Deployment } from "@zgrid/types";
 import { networkNames, nodePaths } from "../primitives/node-paths.ts";
 import { wireguardAlive } from "../primitives/network/wireguard-link.ts";
-import type { GridFixture, GridNode } from "../underlay/grid-fixture.ts";
-import { answers, diskMarker, leftovers, processesWith, type Footprint } from "./crash-checks.ts";
+import { FLIST_PROBE_BYTES, type GridFixture, type GridNode } from "../underlay/grid-fixture.ts";
+import { answers, diskMarker, leftovers, probeBytes, processesWith, type Footprint } from "./crash-checks.ts";
 
 const MiB = 1024 ** 2;
 
@@ -26,6 +27,7 @@ const MiB = 1024 ** 2;
 export const CAMPAIGN_ENTRYPOINT = `#!/bin/sh
 [ -f /data/marker ] || { echo "$MARK" > /data/marker; sync; }
 mkdir -p /www && cp /data/marker /www/marker
+ln -sf /probe.bin /www/probe; ln -sf /bin/busybox /www/probe-pre
 httpd -p 80 -h /www
 echo "ZGRID-READY $MARK"
 exec sleep 2147483647
@@ -270,9 +272,21 @@ async function killParts(g: GridFixture, node: GridNode, t: Tracked, fig: Campai
   };
   const ip = `10.88.${t.k % 250}.5`;
   const worker = (JSON.parse(readFileSync(`${mnt}.json`, "utf8")) as { pid: number }).pid;
-  log(`kill the flist mount worker (pid ${worker})`);
+  const qemuBefore = (await node.hypervisor.status(t.footprint.wid)).pid;
+  log(`kill the flist mount worker (pid ${worker}) under QEMU ${qemuBefore}; a flist file over HTTP before: ${probeBytes(t.footprint.net.namespace, ip, "/probe-pre")} bytes`);
   process.kill(worker, "SIGKILL");
-  fig.parts["mount worker"] = await waitUntil(() => answers(t.footprint.net.namespace, ip, t.mark) && processesWith(`"mountpoint":"${mnt}"`).some((p) => p !== worker));
+  // mounted again in place: the same QEMU (no reboot) serves /probe.bin, which no boot read, through the new mount
+  let seen = "";
+  fig.parts["mount worker"] = await waitUntil(async () => {
+    const now = { worker: processesWith(`"mountpoint":"${mnt}`).some((p) => p !== worker), answers: answers(t.footprint.net.namespace, ip, t.mark),
+      probe: probeBytes(t.footprint.net.namespace, ip), qemu: (await node.hypervisor.status(t.footprint.wid)).pid };
+    seen = JSON.stringify(now);
+    return now.worker && now.answers && now.probe === FLIST_PROBE_BYTES && now.qemu === qemuBefore;
+  });
+  if (!fig.parts["mount worker"]) {
+    const curl = spawnSync("ip", ["netns", "exec", t.footprint.net.namespace, "curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", `http://${ip}/probe`], { encoding: "utf8", timeout: 20_000 });
+    log(`  mount worker not back in place: last seen ${seen} (want probe ${FLIST_PROBE_BYTES}, qemu ${qemuBefore}); curl /probe: ${curl.status} ${curl.stdout} ${curl.stderr.trim()}`);
+  }
   const wg = `w-${t.footprint.net.id}`;
   const wgPids = processesWith(`wireguard-go ${wg}`);
   if (wgPids.length) {

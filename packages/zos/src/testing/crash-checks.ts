@@ -63,9 +63,10 @@ export function leftovers(node: { dataDir: string; vmStateDir: string }, f: Foot
   const left: string[] = [];
   const mnt = paths.flistMount(f.wid);
   if (processesWith(join(node.vmStateDir, f.wid) + "/").length) left.push(`QEMU of ${f.wid}`);
-  if (processesWith(`"mountpoint":"${mnt}"`).length) left.push(`flist mount process of ${f.wid}`);
+  if (processesWith(`"mountpoint":"${mnt}`).length) left.push(`flist mount process of ${f.wid}`);
   if (allMountLines().some((l) => l.split(" ")[4] === mnt)) left.push(`mount ${mnt}`);
   if (existsSync(mnt)) left.push(`mountpoint dir ${mnt}`);
+  if (existsSync(paths.flistShare(f.wid))) left.push(`flist share dir ${paths.flistShare(f.wid)}`);
   if (existsSync(join(node.vmStateDir, f.wid))) left.push(`VM state ${f.wid}`);
   if (existsSync(paths.vmDir(f.wid))) left.push(`VM dir ${paths.vmDir(f.wid)}`);
   for (const d of f.disks) if (existsSync(d)) left.push(`disk ${d}`);
@@ -79,6 +80,13 @@ export function leftovers(node: { dataDir: string; vmStateDir: string }, f: Foot
 export function answers(namespace: string, ip: string, mark: string): boolean {
   const r = spawnSync("ip", ["netns", "exec", namespace, "curl", "-s", "-m", "4", `http://${ip}/marker`], { encoding: "utf8", timeout: 8_000 });
   return r.status === 0 && r.stdout.trim() === mark;
+}
+
+/** Bytes of `/probe` the VM at `ip` serves (its flist's /probe.bin), -1 when it does not answer 200. */
+export function probeBytes(namespace: string, ip: string, path = "/probe"): number {
+  const r = spawnSync("ip", ["netns", "exec", namespace, "curl", "-s", "-m", "20", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", `http://${ip}${path}`], { encoding: "utf8", timeout: 30_000 });
+  const [code, size] = r.stdout.trim().split(" ");
+  return r.status === 0 && code === "200" ? Number(size) : -1;
 }
 
 /** The marker file's content inside an ext4 disk image (debugfs, read-only) and the image's inode. */

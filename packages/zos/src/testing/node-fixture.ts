@@ -152,7 +152,8 @@ function cleanupNodeLeftovers(dataDir: string, node: { nodeId: number; account: 
   if (existsSync(haproxyPid)) for (const pid of readFileSync(haproxyPid, "utf8").split(/\s+/).filter(Boolean)) spawnSync("kill", ["-9", pid]);
   const mnt = join(dataDir, "mnt");
   for (const e of (() => { try { return readdirSync(mnt); } catch { return []; } })()) {
-    if (!e.endsWith(".json") && !e.endsWith(".log")) spawnSync("fusermount", ["-uz", join(mnt, e)]);
+    // mnt/<wid>/root (a VM's share dir holding its mount) and mnt/<wid> (the layout before)
+    if (!e.endsWith(".json") && !e.endsWith(".log")) for (const p of [join(mnt, e, "root"), join(mnt, e)]) spawnSync("fusermount", ["-uz", p], { stdio: "ignore" });
   }
   for (const line of spawnSync("pgrep", ["-af", "mount-worker.ts"], { encoding: "utf8" }).stdout.split("\n")) {
     if (line.includes(dataDir)) spawnSync("kill", ["-9", line.split(" ")[0]!]);

@@ -15,6 +15,9 @@ import { spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+/** Size of /probe.bin in the fixture's flist. */
+export const FLIST_PROBE_BYTES = 768 * 1024;
 import { startTestGrid, type TestGrid } from "@zgrid/chain/testing";
 import { startHub, type Hub } from "@zgrid/flist";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
@@ -107,6 +110,8 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
     const stranger = await testTwin(grid, 4, onStop, listen);
     const root = join(tmp, "root");
     await buildBusyboxRoot(root, o.entrypoint);
+    // a file no boot reads: a VM serving it proves reads through its flist mount (crash campaign)
+    writeFileSync(join(root, "probe.bin"), Buffer.alloc(FLIST_PROBE_BYTES, "zgrid-probe "));
     const pushed = await publishFlist({ root, tmp, name: "busybox", hub, key: user.key });
 
     for (let i = 0; i < o.nodes; i++) {
@@ -192,7 +197,8 @@ function killPid(pid: number): void {
 
 function unmountAll(mnt: string): void {
   const entries = (() => { try { return readdirSync(mnt); } catch { return []; } })();
-  for (const e of entries) if (!e.endsWith(".json") && !e.endsWith(".log")) spawnSync("fusermount", ["-uz", join(mnt, e)]);
+  // mnt/<wid>/root (a VM's share dir holding its flist mount) and mnt/<wid> (the layout before)
+  for (const e of entries) if (!e.endsWith(".json") && !e.endsWith(".log")) for (const p of [join(mnt, e, "root"), join(mnt, e)]) spawnSync("fusermount", ["-uz", p], { stdio: "ignore" });
   for (const line of spawnSync("pgrep", ["-af", "mount-worker.ts"], { encoding: "utf8" }).stdout.split("\n")) {
     if (line.includes(mnt.replace(/\/mnt$/, ""))) spawnSync("kill", ["-9", line.split(" ")[0]!]);
   }

@@ -13,8 +13,9 @@
  * await mounts.unmount("/var/lib/zos/mnt/7-12-vm");
  * ```
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { FlistReader, isFlistUrl, lazyUnmount, mountFlist, readFlistMeta, type FlistMeta } from "@zgrid/flist";
 import { BaseError } from "@zgrid/types";
@@ -167,18 +168,51 @@ export class FlistMounts {
     }
   }
 
-  /** Stops the mount process and lazily unmounts; harmless when nothing is mounted. */
+  /**
+   * Mounts the flist again at `mountpoint`, whose mount process died, without the path ever being
+   * an empty directory: the new mount is made at `<mountpoint>.next` and moved on top of the dead
+   * one (left shadowed under it until unmount). Why: a VM reading its root through this path keeps
+   * names it found missing as missing (its overlay caches negative lookups), so an empty moment
+   * would hide files for good; a dead mount answers ENOTCONN, which nothing caches. Returns false,
+   * leaving nothing behind, when the kernel refuses the move (a shared parent mount, as systemd
+   * sets up): the caller then boots the VM again on a fresh mount.
+   *
+   * @example
+   * ```ts
+   * if (!(await mounts.remountInPlace(url, "/var/lib/zos/mnt/7-12-vm/root"))) await restartVm();
+   * ```
+   */
+  async remountInPlace(flist: string, mountpoint: string, signal?: AbortSignal): Promise<boolean> {
+    const next = `${mountpoint}.next`;
+    await this.unmount(next); // an interrupted repair's leftovers
+    await this.mount(flist, next, signal);
+    const moved = spawnSync("mount", ["--move", next, mountpoint], { stdio: "ignore" });
+    if (moved.status !== 0) {
+      await this.unmount(next);
+      return false;
+    }
+    // the side files follow the mount (the worker keeps its open descriptors)
+    const meta = JSON.parse(await readFile(`${next}.json`, "utf8")) as { flistPath?: string };
+    for (const ext of [".fl", ".log"]) await rename(`${next}${ext}`, `${mountpoint}${ext}`).catch(() => undefined);
+    await writeFile(`${mountpoint}.json`, JSON.stringify({ ...meta, flistPath: meta.flistPath === `${next}.fl` ? `${mountpoint}.fl` : meta.flistPath }) + "\n");
+    await rm(`${next}.json`, { force: true });
+    await rmdir(next).catch(() => undefined);
+    return true;
+  }
+
+  /** Stops the mount process and lazily unmounts (every stacked mount); harmless when nothing is mounted. */
   async unmount(mountpoint: string): Promise<void> {
     const meta = `${mountpoint}.json`;
     // the recorded worker, and any other serving this mountpoint: a daemon killed between spawning
-    // a detached worker and recording its pid leaves one that only its command line names
-    const pids = new Set([this.workerPid(mountpoint), ...workersServing(mountpoint)].filter((p): p is number => p !== undefined));
+    // a detached worker and recording its pid leaves one that only its command line names (a
+    // remountInPlace worker's names `<mountpoint>.next`)
+    const pids = new Set([this.workerPid(mountpoint), ...workersServing(mountpoint), ...workersServing(`${mountpoint}.next`)].filter((p): p is number => p !== undefined));
     for (const pid of pids) {
       process.kill(pid, "SIGTERM");
       for (let i = 0; i < 50 && isProcessOf(pid, mountpoint); i++) await new Promise((r) => setTimeout(r, 100));
       if (isProcessOf(pid, mountpoint)) process.kill(pid, "SIGKILL");
     }
-    lazyUnmount(mountpoint);
+    for (let i = 0; i < 4 && (i === 0 || this.isMounted(mountpoint)); i++) lazyUnmount(mountpoint); // a remount stacks two
     await rm(meta, { force: true });
     await rm(`${mountpoint}.log`, { force: true });
     await rm(`${mountpoint}.fl`, { force: true });

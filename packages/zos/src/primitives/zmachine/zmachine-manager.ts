@@ -14,7 +14,7 @@
  * ```
  */
 import { mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { FlistReader } from "@zgrid/flist";
 import { MiB, minRootSize, resolveArgv, signalNumber, type Healthcheck, type WorkloadOf } from "@zgrid/types";
 import { imageDefaults } from "./image-defaults.ts";
@@ -47,11 +47,20 @@ export type { ZmachineResult };
 type ZMachine = WorkloadOf<"zmachine">;
 
 export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
-  const mountpoint = (ctx: WorkloadContext) => deps.paths.flistMount(ctx.workloadId);
+  /** The VM's flist mountpoint: a VM started before the share layout keeps its own (from its spec). */
+  const mountpoint = async (ctx: WorkloadContext) => {
+    const spec = await deps.hypervisor.spec(ctx.workloadId).catch(() => undefined);
+    return spec?.mode === "container" && spec.rootShare && !spec.rootShareSubdir ? spec.rootShare : deps.paths.flistMount(ctx.workloadId);
+  };
+  /** Both layouts' mounts and their workers; the legacy pass also removes the then empty share dir. */
+  const unmountAll = async (ctx: WorkloadContext) => {
+    await deps.flists.unmount(deps.paths.flistMount(ctx.workloadId));
+    await deps.flists.unmount(deps.paths.legacyFlistMount(ctx.workloadId));
+  };
   const stop = async (ctx: WorkloadContext) => {
     // also when the VM is not listed (its state dir lost spec.json to a kill): delete cleans up that too
     await deps.hypervisor.delete(ctx.workloadId);
-    await deps.flists.unmount(mountpoint(ctx));
+    await unmountAll(ctx);
     await rm(deps.paths.vmDir(ctx.workloadId), { recursive: true, force: true });
   };
   /** A live QEMU (pid + QMP) whose root share (container mode) is mounted and readable. */
@@ -59,18 +68,30 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
     const status = await deps.hypervisor.status(ctx.workloadId).catch(() => undefined);
     if (!status || (status.state !== "running" && status.state !== "paused")) return { status, whole: false };
     const full = (await deps.hypervisor.spec(ctx.workloadId)).mode === "full";
-    return { status, whole: full || (await deps.flists.healthy(mountpoint(ctx))) };
+    return { status, whole: full || (await deps.flists.healthy(await mountpoint(ctx))) };
   };
   /**
-   * The VM runs but its flist mount process died: mount the flist again at the same path and boot
-   * the VM again on it (disks kept). QEMU's 9p holds the old share's root open, so a VM cannot be
-   * moved to a new mount while it runs: this is a platform restart, not an app failure.
+   * The VM runs but its flist mount process died: mount the flist again at the same path. The VM's
+   * 9p share is the directory holding that mountpoint and QEMU walks every new lookup by path from
+   * it, so the running guest reads through the new mount (files it held open through the dead one
+   * answer EIO until reopened; its page cache still serves what it read). A VM started before that
+   * layout exports the mountpoint itself, whose dead root QEMU holds open: it is booted again on
+   * the new mount (disks kept) — a platform restart, not an app failure.
    */
   const repairShare = async (ctx: WorkloadContext, w: ZMachine, paused: boolean) => {
-    ctx.log.warn({ mountpoint: mountpoint(ctx) }, "flist mount process gone under a running VM: re-mounting it and restarting the VM");
+    const mp = await mountpoint(ctx);
+    if ((await deps.hypervisor.spec(ctx.workloadId)).rootShareSubdir) {
+      if (await deps.flists.remountInPlace(w.data.flist, mp)) {
+        ctx.log.warn({ mountpoint: mp }, "flist mount process gone under a running VM: mounted again in place (the VM keeps running)");
+        return;
+      }
+      ctx.log.warn({ mountpoint: mp }, "flist mount process gone; the mount cannot be moved in place here (shared mount propagation): restarting the VM on a new mount");
+    } else {
+      ctx.log.warn({ mountpoint: mp }, "flist mount process gone under a running VM started before the share layout: re-mounting it and restarting the VM");
+    }
     await deps.hypervisor.stop(ctx.workloadId);
-    await deps.flists.unmount(mountpoint(ctx));
-    await deps.flists.mount(w.data.flist, mountpoint(ctx));
+    await deps.flists.unmount(mp);
+    await deps.flists.mount(w.data.flist, mp);
     await deps.hypervisor.start({ id: ctx.workloadId });
     if (paused) await deps.hypervisor.pause(ctx.workloadId);
   };
@@ -84,12 +105,12 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
       // QMP, a mount without a VM) is stopped first, always, before anything new starts. Its
       // disks stay: the root disk (the container's writable layer) is booted again.
       if ((await deps.hypervisor.list()).includes(ctx.workloadId)) await deps.hypervisor.stop(ctx.workloadId);
-      await deps.flists.unmount(mountpoint(ctx));
+      await unmountAll(ctx);
       const net = deps.findNetwork(ctx, nic.network);
       if (!net) throw new Error(`network '${nic.network}' is not ready on this node`);
       let mounted: MountedFlist;
       try {
-        mounted = await deps.flists.mount(w.data.flist, mountpoint(ctx), ctx.signal);
+        mounted = await deps.flists.mount(w.data.flist, deps.paths.flistMount(ctx.workloadId), ctx.signal);
       } catch (e) {
         await stop(ctx).catch(() => undefined);
         throw new Error(`flist ${w.data.flist} refused: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -137,7 +158,7 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
       const status = await deps.hypervisor.status(ctx.workloadId).catch(() => undefined);
       // No QEMU: while it should run, the VM monitor restarts it; else (gave up, or gone) reconcile.
       if (!status?.pid) return status?.desired === "running" || status?.held === true;
-      return (await deps.hypervisor.spec(ctx.workloadId)).mode === "full" || deps.flists.workerAlive(mountpoint(ctx));
+      return (await deps.hypervisor.spec(ctx.workloadId)).mode === "full" || deps.flists.workerAlive(await mountpoint(ctx));
     },
   };
 }
@@ -185,7 +206,8 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
       : `entrypoint ${argv0} is not a file in the flist`);
   }
   return {
-    ...base, mode: "container", rootShare: flist.mountpoint, rootDisk: { path: join(vmDir, "root.img"), sizeBytes: size }, entrypoint,
+    // the share is the mountpoint's own directory (node-paths flistShare): see repairShare
+    ...base, mode: "container", rootShare: dirname(flist.mountpoint), rootShareSubdir: basename(flist.mountpoint), rootDisk: { path: join(vmDir, "root.img"), sizeBytes: size }, entrypoint,
     workdir: w.data.workdir ?? image.dir ?? "/",
     user: w.data.user ?? image.user ?? "",
     stopSignal: signalNumber(w.data.stopSignal ?? image.stopSignal ?? "SIGTERM") ?? 15,
