@@ -1,6 +1,6 @@
 // End to end through the `zgrid` command, as a user would run it: a fresh data dir, `zgrid up`
 // (dev chain, hub, two real node daemons), deploy a VM and reach its web server, refusals with
-// their exit codes, a refused deploy and a Ctrl-C leave no contract, `apply` a two-VM spec, change
+// their exit codes, `vm exec` in the VM, a refused deploy and a Ctrl-C leave no contract, `apply` a two-VM spec, change
 // an env var and re-apply it (updated in place, the file on its disk kept), a plan that would lose a
 // disk refused, delete it, and `zgrid down` leaves nothing running.
 import assert from "node:assert/strict";
@@ -21,7 +21,7 @@ const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e2 e2e@test";
 let dataDir: string;
 let info: LocalGridInfo;
 
-const { ok, failing } = zgridRunner(() => dataDir);
+const { zgrid, ok, failing } = zgridRunner(() => dataDir);
 
 /** Runs a command in the VM's private network namespace (node daemons make them in the host's mount namespace). */
 function inVmNetwork(vm: VmInfo, ...cmd: string[]): string {
@@ -62,6 +62,18 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
     assert.match(page, /hello from web/);
     const consoleOut = ok<{ console: string }>("vm", "console", "web");
     assert.match(consoleOut.console, /ZGRID-READY web/);
+  });
+
+  test("vm exec runs a command in the VM like the app: output, exit code as the CLI's, time limit, --json", () => {
+    const r = zgrid("vm", "exec", "web", "--", "sh", "-c", "echo $GREETING; echo err >&2; exit 3");
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.deepEqual(r.json, { name: "web", command: ["sh", "-c", "echo $GREETING; echo err >&2; exit 3"], exit_code: 3, signal: null, timed_out: false, truncated: false, stdout: "hi\n", stderr: "err\n", exitCode: 3 });
+    const plain = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "vm", "exec", "web", "-e", "X=y", "--", "sh", "-c", "echo $X $GREETING"], { encoding: "utf8", env: { ...process.env, ZGRID_LOG_LEVEL: "warn" } });
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.equal(plain.stdout, "y hi\n");
+    const slow = zgrid("vm", "exec", "web", "--timeout", "1", "--", "sleep", "30");
+    assert.equal(slow.code, 124, slow.stdout + slow.stderr);
+    assert.equal(failing(3, "vm", "exec", "nope", "--", "true").code, "NOT_FOUND");
   });
 
   test("a gateway publishes the VM as <name>.<node domain>", async () => {

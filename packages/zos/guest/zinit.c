@@ -6,8 +6,13 @@
  * what is left (SIGTERM, then SIGKILL), syncs, unmounts /newroot's mounts and reboots, which ends
  * QEMU (-no-reboot). The last console lines say why:
  *   zgrid-init: app exited with status N      zgrid-init: app killed by SIGNAME
+ * It also starts the guest agent (zagent.c) as a second child when the host's agent port is open
+ * as fd 3 (and starts it again, at most once a second, when it dies). `zinit -x` is the agent's
+ * exec helper: it enters the root like the app (chroot, working directory, user, PATH lookup) and
+ * execs the command, without any PID 1 duties.
  * Static, no dependencies beyond libc. Usage:
  *   zinit [-w workdir] [-u user] [-s stopsignal] -- argv...
+ *   zinit -x [-w workdir] [-u user] -- argv...
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -168,7 +173,7 @@ static void make_dirs(const char *dir) {
   mkdir(p, 0755);
 }
 
-static void run_app(char **argv, const char *workdir, const char *user) {
+static void run_app(char **argv, const char *workdir, const char *user, int quiet) {
   if (chroot(ROOT) != 0 || chdir("/") != 0) { say("FATAL: cannot enter the root: %s", strerror(errno)); _exit(126); }
   if (workdir && *workdir) make_dirs(workdir);
   if (user && *user) become(user);
@@ -184,7 +189,7 @@ static void run_app(char **argv, const char *workdir, const char *user) {
   char line[1024] = "";
   /* the program as found (a bare name resolved in PATH), then its arguments */
   for (int i = 0; argv[i] && strlen(line) < 900; i++) { strncat(line, i ? " " : "", 2); strncat(line, i ? argv[i] : prog, 900 - strlen(line)); }
-  say("exec %s (in %s)", line, dir);
+  if (!quiet) say("exec %s (in %s)", line, dir);
   execv(prog, argv);
   int e = errno;
   say("FATAL: cannot run %s: %s", prog, strerror(e));
@@ -223,16 +228,35 @@ static void unmount_all(void) {
   }
 }
 
+/* The guest agent as a child of PID 1 (fd 3 is the host's agent port); -1 when there is no port. */
+static pid_t start_agent(pid_t app, const sigset_t *mask) {
+  if (fcntl(3, F_GETFD) < 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    char arg[16];
+    snprintf(arg, sizeof arg, "%d", (int)app);
+    execl("/bin/zagent", "zagent", arg, (char *)NULL);
+    _exit(127);
+  }
+  return pid;
+}
+
 int main(int argc, char **argv) {
   const char *workdir = NULL, *user = NULL;
-  int stopsig = SIGTERM;
+  int stopsig = SIGTERM, exec_mode = 0;
   int i = 1;
   for (; i < argc; i++) {
     if (strcmp(argv[i], "--") == 0) { i++; break; }
+    if (strcmp(argv[i], "-x") == 0) { exec_mode = 1; continue; }
     if (i + 1 >= argc) break;
     if (strcmp(argv[i], "-w") == 0) workdir = argv[++i];
     else if (strcmp(argv[i], "-u") == 0) user = argv[++i];
     else if (strcmp(argv[i], "-s") == 0) stopsig = atoi(argv[++i]);
+  }
+  if (exec_mode) {
+    if (i >= argc) { say("FATAL: no command"); return 2; }
+    run_app(argv + i, workdir, user, 1);
   }
   if (i >= argc) { say("FATAL: no entrypoint"); sync(); reboot(RB_AUTOBOOT); return 1; }
   sigset_t all, old;
@@ -242,9 +266,12 @@ int main(int argc, char **argv) {
   if (app == 0) {
     sigprocmask(SIG_SETMASK, &old, NULL);
     setsid();
-    run_app(argv + i, workdir, user);
+    close(3);
+    run_app(argv + i, workdir, user, 0);
   }
   if (app < 0) { say("FATAL: fork: %s", strerror(errno)); sync(); reboot(RB_AUTOBOOT); return 1; }
+  pid_t agent = start_agent(app, &old);
+  time_t agent_started = time(NULL);
   int status = 0, done = 0;
   struct timespec tick = { 0, 200 * 1000 * 1000 };
   while (!done) {
@@ -256,7 +283,12 @@ int main(int argc, char **argv) {
     }
     int st;
     pid_t p;
-    while ((p = waitpid(-1, &st, WNOHANG)) > 0) if (p == app) { status = st; done = 1; }
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+      if (p == app) { status = st; done = 1; }
+      if (p == agent) agent = 0;
+    }
+    /* a dead agent is started again, at most once a second */
+    if (agent == 0 && !done && time(NULL) != agent_started) { agent = start_agent(app, &old); agent_started = time(NULL); }
   }
   if (WIFEXITED(status)) say("app exited with status %d", WEXITSTATUS(status));
   else if (WIFSIGNALED(status)) say("app killed by SIG%s", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");

@@ -24,7 +24,7 @@ busybox=/bin/busybox
 # Fast path without apt: the inputs we own are unchanged and a guest is built. The kernel package
 # is pinned by that build (reproducible); a kernel upgrade comes with a change to this script or
 # after removing $out.
-inputs="$( (cat "${BASH_SOURCE[0]}" "$here/guest/init" "$here/guest/zinit.c"; sha256sum "$busybox" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1)"
+inputs="$( (cat "${BASH_SOURCE[0]}" "$here/guest/init" "$here/guest/zinit.c" "$here/guest/zagent.c"; sha256sum "$busybox" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$out/inputs" 2>/dev/null || true)" = "$inputs" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ]; then
   exit 0
 fi
@@ -36,7 +36,7 @@ if [ -z "$kpkg" ] && [ ! -s "$out/vmlinux" ]; then apt-get update -qq >/dev/null
 if [ -z "$kpkg" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ]; then exit 0; fi
 [ -n "$kpkg" ] || { echo "zos setup: cannot resolve linux-image-amd64 (apt-get update?)" >&2; exit 1; }
 kver="$(apt-cache policy "$kpkg" | sed -n 's/^ *Candidate: //p')"
-stamp="$( (cat "${BASH_SOURCE[0]}" "$here/guest/init" "$here/guest/zinit.c"; echo "$kpkg $kver"; sha256sum "$busybox") | sha256sum | cut -d' ' -f1)"
+stamp="$( (cat "${BASH_SOURCE[0]}" "$here/guest/init" "$here/guest/zinit.c" "$here/guest/zagent.c"; echo "$kpkg $kver"; sha256sum "$busybox") | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$out/stamp" 2>/dev/null || true)" = "$stamp" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ]; then
   echo "$inputs" > "$out/inputs"
   exit 0
@@ -69,6 +69,8 @@ install -m 0755 "$here/guest/init" "$ir/init"
 # zinit: the app's PID 1 (reaps, forwards signals, reports the exit status, syncs and powers off)
 command -v gcc >/dev/null || { echo "zos setup: gcc missing (apt-get install gcc libc6-dev)" >&2; exit 1; }
 gcc -static -Os -s -Wall -o "$ir/bin/zinit" "$here/guest/zinit.c"
+# zagent: the guest agent on virtio-serial (exec, signals to the app), a child of zinit
+gcc -static -Os -s -Wall -o "$ir/bin/zagent" "$here/guest/zagent.c"
 moddir="$work/pkg/lib/modules/$release"
 : > "$ir/lib/modules/order"
 for m in "${modules[@]}"; do

@@ -1,5 +1,5 @@
 /**
- * `zgrid vm deploy|ls|get|rm|logs|console|stop|start|restart`.
+ * `zgrid vm deploy|ls|get|rm|logs|console|stop|start|restart|exec`.
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
@@ -106,6 +106,35 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     });
   logs("logs", "the VM's console output, read from its node (also stopped or crashed VMs)");
   logs("console", "the VM's console output (same as `vm logs`)");
+
+  vm.command("exec <name> <command...>").description("run a command in the running VM, like the app (its root, user, working dir, env); exit code = the command's")
+    .usage("<name> [options] -- <command...>")
+    .option("-e, --env <KEY=VALUE>", "extra environment variable (repeatable)", collect, [])
+    .option("-w, --workdir <dir>", "working directory (default: the image's WorkingDir)")
+    .option("-u, --user <user>", "user: name|uid[:group|gid] (default: the image's User)")
+    .option("--timeout <sec>", "time limit in seconds, at most 600 (the command is killed)", "60")
+    .action(async (name: string, command: string[], o: { env: string[]; workdir?: string; user?: string; timeout: string }) => {
+      const { opts, io } = ctx();
+      const c = await sdk();
+      const timeoutSec = Number(o.timeout);
+      if (!Number.isInteger(timeoutSec) || timeoutSec < 1 || timeoutSec > 600) throw new c.InputError(`--timeout must be 1-600 seconds, got '${o.timeout}'`, { hint: "e.g. --timeout 120" });
+      await withGrid(opts, async (grid) => {
+        const r = await grid.vms.exec(name, command, {
+          timeoutSec, ...(o.env.length ? { env: Object.fromEntries(o.env.map((e) => parseEnv(c, e))) } : {}),
+          ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
+        });
+        // like `timeout`: 124 on the time limit; 128+N when signal N ended it
+        process.exitCode = r.timed_out ? 124 : r.exit_code ?? 128 + (r.signal ?? 0);
+        const marker = r.truncated ? "[zgrid: output truncated at 128 KiB; the command was killed]\n" : "";
+        const timedOut = r.timed_out ? `[zgrid: the command ran into its ${timeoutSec} s time limit and was killed]\n` : "";
+        if (opts.json) {
+          io.result({ name, command, ...r, exitCode: process.exitCode }, () => "");
+          return;
+        }
+        process.stdout.write(r.stdout);
+        process.stderr.write(r.stderr + marker + timedOut);
+      });
+    });
 
   for (const action of ["stop", "start", "restart"] as const) {
     vm.command(`${action} <name>`).description(action === "stop" ? "stop the VM (disks kept; it stays stopped until `vm start`)" : action === "start" ? "start a stopped or crashed VM again" : "stop and start the VM (disks kept)")

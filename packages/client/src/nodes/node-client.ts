@@ -36,6 +36,8 @@ export interface NodeClient {
   vmLogs(request: NodeApi["vmLogs"]["request"], o?: CallOptions): Promise<VmLogs>;
   /** stop | start | restart a zmachine; answers its state and last console bytes. */
   vmAction(request: NodeApi["vmAction"]["request"], o?: CallOptions): Promise<VmLogs>;
+  /** Runs a command in the owner's running zmachine (guest agent): bounded output, exit code. */
+  vmExec(request: NodeApi["vmExec"]["request"], o?: CallOptions): Promise<NodeApi["vmExec"]["response"]>;
   /** Farm twin only: the idle, unrented node reports standby and powers off (refused otherwise). */
   powerOff(reason?: string, o?: CallOptions): Promise<NodeApi["powerOff"]["response"]>;
 }
@@ -60,6 +62,7 @@ export function nodeClient(bus: Pick<Bus, "request">, nodeTwinId: number): NodeC
     privateIps: (network, o) => call("privateIps", { network_name: network }, o),
     vmLogs: (request, o) => call("vmLogs", request, o),
     vmAction: (request, o) => call("vmAction", request, o),
+    vmExec: (request, o) => call("vmExec", request, o),
     powerOff: (reason, o) => call("powerOff", { reason: reason ?? "" }, o),
   };
 }

@@ -12,7 +12,7 @@
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
 import { networkNames } from "@zgrid/types";
-import type { Deployment, IpResult, VmLogs, ZmachineResult } from "@zgrid/types";
+import type { Deployment, IpResult, VmExecResult, VmLogs, ZmachineResult } from "@zgrid/types";
 import { lastLines, waitAppRunning } from "./vm-wait.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
@@ -189,6 +189,21 @@ export class VmService {
     const vm = await this.get(name);
     const node = await this.chain.getNode(vm.nodeId);
     return nodeClient(await this.ctx.bus(), node.twinId).vmAction({ contract_id: vm.contractId, name, action }, { timeout: 60_000 });
+  }
+
+  /**
+   * Runs `argv` in the running VM through its node's guest agent (authorized by this twin's signed
+   * bus request: only the deployment's twin). Output is bounded (VM_EXEC_OUTPUT_MAX, `truncated`),
+   * time too (`timeoutSec`, at most 600).
+   */
+  async exec(name: string, argv: string[], o: { env?: Record<string, string>; workdir?: string; user?: string; timeoutSec?: number } = {}): Promise<VmExecResult> {
+    const vm = await this.get(name);
+    const node = await this.chain.getNode(vm.nodeId);
+    const timeoutSec = o.timeoutSec ?? 60;
+    return nodeClient(await this.ctx.bus(), node.twinId).vmExec({
+      contract_id: vm.contractId, name, argv, timeout_sec: timeoutSec,
+      ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
+    }, { timeout: timeoutSec * 1000 + 20_000 });
   }
 
   /** Cancels the VM's contract and waits (up to `timeoutMs`) until the node removed it. */

@@ -33,3 +33,16 @@ test("a missing entrypoint is named", async () => {
 test("an app that never starts times out with a clear reason", async () => {
   await assert.rejects(waitAppRunning(seq({ log: boot }), { ...fast, timeoutMs: 100 }), /the app did not start in time/);
 });
+
+test("with a health check it waits for healthy; unhealthy fails with the check's output and the console", async () => {
+  const up = `${boot}zgrid-init: exec /bin/sh /start.sh (in /)\nserving\n`;
+  const health = (status: "starting" | "healthy" | "unhealthy", streak = 0, out = "") => ({ log: up, health: { status, failing_streak: streak, last_output: out } });
+  const r = await waitAppRunning(seq(health("starting"), health("starting"), health("starting"), health("starting"), health("healthy")), fast);
+  assert.equal(r.health?.status, "healthy");
+  await assert.rejects(waitAppRunning(seq(health("starting"), health("unhealthy", 3, "curl: connection refused\n")), fast), (e: unknown) => {
+    assert.ok(e instanceof DeployFailedError);
+    assert.match(e.message, /vm web: the app is unhealthy \(its health check failed 3 times in a row: curl: connection refused\)\n--- last console lines ---\n[\s\S]*serving/);
+    return true;
+  });
+  await assert.rejects(waitAppRunning(seq(health("starting")), { ...fast, timeoutMs: 150 }), /the app did not become healthy in time/);
+});

@@ -1,7 +1,9 @@
 /**
  * Waits after a deploy until the VM's app runs (issue 15): the guest init has started it
  * (`zgrid-init: exec` on the console), it has not ended since (no `app exited`/`killed`/`FATAL`),
- * and it is still running `settleMs` later. Fails with the console's last lines otherwise.
+ * and it is still running `settleMs` later; where the image (or compose file) has a HEALTHCHECK,
+ * until the node reports it `healthy`. Fails with the console's last lines otherwise (and the
+ * health check's last output when it turned `unhealthy`).
  *
  * @example
  * ```ts
@@ -36,11 +38,12 @@ export async function waitAppRunning(read: () => Promise<VmLogs>, o: { timeoutMs
     const ended = ENDED.exec(last.log);
     if (ended) fail(ended[1]!.replace(/^FATAL: /, ""), last);
     if (last.state === "stopped") fail(last.reason || "the VM stopped", last);
+    if (last.health?.status === "unhealthy") fail(`the app is unhealthy (its health check failed ${last.health.failing_streak} times in a row: ${last.health.last_output.trim().slice(0, 500)})`, last);
     if (STARTED.test(since) && last.state === "running") {
       startedAt ||= Date.now();
-      if (Date.now() - startedAt >= settle) return last;
+      if (Date.now() - startedAt >= settle && (!last.health || last.health.status === "healthy")) return last;
     }
-    if (Date.now() > deadline) fail(startedAt ? "the app did not stay up" : "the app did not start in time", last);
+    if (Date.now() > deadline) fail(!startedAt ? "the app did not start in time" : last.health && last.health.status !== "healthy" ? "the app did not become healthy in time" : "the app did not stay up", last);
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1_000));
   }
 }

@@ -95,15 +95,50 @@ export interface VmLogs {
   state: "running" | "paused" | "stopped" | "unknown";
   /** Why the VM is not running (the app's exit status, a crash, "stopped by the owner"). */
   reason: string;
+  /** The image's HEALTHCHECK as the node runs it in the guest (only where one exists, while running). */
+  health?: { status: "starting" | "healthy" | "unhealthy"; failing_streak: number; last_output: string };
 }
 export const vmLogsSchema = z.object({
   log: z.string().max(4 * VM_LOG_CHUNK_MAX), offset: count, size: count,
   state: z.enum(["running", "paused", "stopped", "unknown"]), reason: z.string().max(2000),
+  health: z.object({ status: z.enum(["starting", "healthy", "unhealthy"]), failing_streak: count, last_output: z.string().max(16_384) }).optional(),
 });
 export const VM_ACTIONS = ["stop", "start", "restart"] as const;
 export const vmActionRequestSchema = z.object({
   ...vmRef,
   action: z.enum(VM_ACTIONS, { error: "stop, start or restart" }),
+});
+/** Output bytes (stdout + stderr) a node returns per `vmExec` at most; past it the command is killed. */
+export const VM_EXEC_OUTPUT_MAX = 128 * 1024;
+/** Longest time limit of one `vmExec` (seconds). */
+export const VM_EXEC_TIMEOUT_MAX_SEC = 600;
+/** `zos.zmachine.exec`: run a command in the owner's running zmachine through its guest agent. */
+export const vmExecRequestSchema = z.object({
+  ...vmRef,
+  argv: z.array(z.string().max(8192, "each command word at most 8192 bytes").regex(/^[^\0]*$/, "no NUL bytes"), { error: "the command: a list of words" })
+    .min(1, "the command needs at least one word").max(256, "at most 256 command words"),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "env keys are [A-Za-z_][A-Za-z0-9_]*"), z.string().max(8192).regex(/^[^\0]*$/))
+    .refine((e) => Object.keys(e).length <= 64, "at most 64 env entries").optional(),
+  workdir: z.string().regex(/^\/[^\0\n]{0,1023}$/, "an absolute path").optional(),
+  user: z.string().regex(/^[^\0\n\s:]{1,64}(:[^\0\n\s:]{1,64})?$/, "name|uid[:group|gid]").optional(),
+  timeout_sec: z.number().int().min(1).max(VM_EXEC_TIMEOUT_MAX_SEC, `at most ${VM_EXEC_TIMEOUT_MAX_SEC} s`).default(60),
+}).refine((r) => r.argv.reduce((n, a) => n + a.length + 1, 0) + Object.entries(r.env ?? {}).reduce((n, [k, v]) => n + k.length + v.length + 2, 0) <= 60_000,
+  "the command and its env are at most 60000 bytes");
+/** The end of a command run by `vmExec`. */
+export interface VmExecResult {
+  /** Exit status, or null when a signal ended it. */
+  exit_code: number | null;
+  signal: number | null;
+  timed_out: boolean;
+  /** Output past VM_EXEC_OUTPUT_MAX was cut (and the command killed). */
+  truncated: boolean;
+  stdout: string;
+  stderr: string;
+}
+export const vmExecResultSchema = z.object({
+  exit_code: z.number().int().min(0).max(255).nullable(), signal: z.number().int().min(1).max(64).nullable(),
+  timed_out: z.boolean(), truncated: z.boolean(),
+  stdout: z.string().max(4 * VM_EXEC_OUTPUT_MAX), stderr: z.string().max(4 * VM_EXEC_OUTPUT_MAX),
 });
 /**
  * `zos.system.power_off`: the node's farm twin (only) asks the node to power off. The node refuses
@@ -137,6 +172,7 @@ export interface NodeApi {
   privateIps: { request: { network_name: string }; response: string[] };
   vmLogs: { request: z.input<typeof vmLogsRequestSchema>; response: VmLogs };
   vmAction: { request: z.input<typeof vmActionRequestSchema>; response: VmLogs };
+  vmExec: { request: z.input<typeof vmExecRequestSchema>; response: VmExecResult };
   powerOff: { request: { reason: string }; response: PowerOffAnswer };
 }
 export type NodeRouteKey = keyof NodeApi;
@@ -162,6 +198,7 @@ export const NODE_ROUTES = {
   privateIps: { name: "zos.network.list_private_ips", request: networkNameRequestSchema, response: z.array(z.string().max(64)).max(65536) },
   vmLogs: { name: "zos.zmachine.logs", request: vmLogsRequestSchema, response: vmLogsSchema },
   vmAction: { name: "zos.zmachine.action", request: vmActionRequestSchema, response: vmLogsSchema },
+  vmExec: { name: "zos.zmachine.exec", request: vmExecRequestSchema, response: vmExecResultSchema },
   powerOff: { name: "zos.system.power_off", request: powerOffRequestSchema, response: powerOffAnswerSchema },
 } as const satisfies Record<NodeRouteKey, RouteSpec>;
 

@@ -36,6 +36,7 @@ function deps(calls: string[]): RouteDeps {
     vms: {
       logs: async (twin, r) => { calls.push(`logs ${twin} ${r.contract_id} ${r.name}`); return { log: "", offset: 0, size: 0, state: "stopped", reason: "" }; },
       action: async (twin, r) => { calls.push(`action ${twin} ${r.name} ${r.action}`); return { log: "", offset: 0, size: 0, state: "running", reason: "" }; },
+      exec: async (twin, r) => { calls.push(`exec ${twin} ${r.name} ${r.argv.join(" ")} ${r.timeout_sec}`); return { exit_code: 0, signal: null, timed_out: false, truncated: false, stdout: "", stderr: "" }; },
     },
     power: {
       powerOff: async (twin, r) => { calls.push(`power-off ${twin} ${r.reason}`); return { node_id: 1, state: "standby", switch: "bmc" }; },
@@ -49,7 +50,7 @@ describe("node routes", () => {
     const bus = recordingBus();
     const unregister = registerRoutes(bus, deps([]));
     assert.deepEqual([...bus.handlers.keys()].sort(), [...NODE_ROUTE_NAMES].sort());
-    assert.equal(bus.handlers.size, 13);
+    assert.equal(bus.handlers.size, 14);
     unregister();
     assert.equal(bus.handlers.size, 0);
   });
@@ -66,8 +67,9 @@ describe("node routes", () => {
     assert.deepEqual(await call("zos.system.version", {}), { zos: "9.9.9", zinit: "n/a" });
     await call("zos.zmachine.logs", { contract_id: 4, name: "web" });
     await call("zos.zmachine.action", { contract_id: 4, name: "web", action: "restart" }, 9);
+    await call("zos.zmachine.exec", { contract_id: 4, name: "web", argv: ["ls", "/"] }, 9);
     assert.deepEqual(await call("zos.system.power_off", null, 1), { node_id: 1, state: "standby", switch: "bmc" });
-    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net", "logs 7 4 web", "action 9 web restart", "power-off 1 "]);
+    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net", "logs 7 4 web", "action 9 web restart", "exec 9 web ls / 60", "power-off 1 "]);
   });
 
   test("while the node drains for a power-off, deploy and update are refused before the engine", async () => {
@@ -92,6 +94,12 @@ describe("node routes", () => {
       ["zos.zmachine.logs", { contract_id: 1, name: "../x" }, "name"],
       ["zos.zmachine.logs", { contract_id: 1, name: "web", max_bytes: 1e9 }, "max_bytes"],
       ["zos.zmachine.action", { contract_id: 1, name: "web", action: "explode" }, "action"],
+      ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: [] }, "argv"],
+      ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: Array(300).fill("x") }, "argv"],
+      ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["a\u0000b"] }, "argv.0"],
+      ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["x".repeat(9000)] }, "argv.0"],
+      ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["ls"], timeout_sec: 3600 }, "timeout_sec"],
+      ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["ls"], env: { "A-B": "1" } }, "env.A-B"],
     ] as const) {
       await assert.rejects(Promise.resolve().then(() => bus.handlers.get(name)!(payload, caller(7))), (e: unknown) => e instanceof ValidationError && e.field === field);
     }

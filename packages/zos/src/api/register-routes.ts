@@ -28,8 +28,8 @@ export interface RouteDeps {
   /** Private IPs in use per network of the caller (zos.network.list_private_ips). */
   privateIps(twinId: number, network: string): string[];
   wireguardPorts(): number[];
-  /** The owner's hand on a zmachine: console, stop/start/restart. */
-  vms: Pick<VmControl, "logs" | "action">;
+  /** The owner's hand on a zmachine: console, stop/start/restart, exec. */
+  vms: Pick<VmControl, "logs" | "action" | "exec">;
   /** Power off by the farm's twin; deploy/update are refused while it drains. */
   power: Pick<PowerControl, "powerOff" | "assertAccepting">;
 }
@@ -53,6 +53,7 @@ function handlers(deps: RouteDeps): Handlers {
     privateIps: (r, ctx) => deps.privateIps(ctx.twinId, r.network_name),
     vmLogs: (r, ctx) => deps.vms.logs(ctx.twinId, r),
     vmAction: (r, ctx) => deps.vms.action(ctx.twinId, r),
+    vmExec: (r, ctx) => deps.vms.exec(ctx.twinId, r),
     powerOff: (r, ctx) => deps.power.powerOff(ctx.twinId, r),
   };
 }

@@ -63,3 +63,11 @@ export class GuestMissingError extends BaseError {
     super(`guest kernel/initramfs not found in ${dir}`, { details: { dir }, hint: "run bash packages/zos/scripts/setup.sh" });
   }
 }
+
+/** The guest agent (vm exec, graceful stop, health checks) could not do what was asked. */
+export class VmAgentError extends BaseError {
+  override readonly code: string = "VM_AGENT_FAILED";
+  constructor(message: string, options: BaseErrorOptions = {}) {
+    super(message, { hint: "the VM must be a running container-mode VM; its console log says whether the agent started", ...options });
+  }
+}

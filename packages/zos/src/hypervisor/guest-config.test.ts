@@ -58,7 +58,7 @@ test("tap names fit IFNAMSIZ and MACs are stable, unicast, locally administered"
 });
 
 test("qemu command line: microvm, TCG with tb-size, tsc_early_khz, disks by serial, tap", () => {
-  const paths = { dir: "/s/x", qmpSocket: "/s/x/qmp.sock", pidfile: "/s/x/qemu.pid", consoleLog: "/s/x/console.log", configDir: "/s/x/config", specFile: "/s/x/spec.json", desiredFile: "/s/x/desired", failureFile: "/s/x/failure", seedDisk: "/s/x/seed.img" };
+  const paths = { dir: "/s/x", qmpSocket: "/s/x/qmp.sock", agentSocket: "/s/x/agent.sock", pidfile: "/s/x/qemu.pid", consoleLog: "/s/x/console.log", configDir: "/s/x/config", specFile: "/s/x/spec.json", desiredFile: "/s/x/desired", failureFile: "/s/x/failure", seedDisk: "/s/x/seed.img" };
   const args = buildQemuArgs({ spec, guest: { dir: "/g", kernel: "/g/vmlinux", initrd: "/g/initramfs.cpio", release: "r" }, accel: "tcg", paths });
   const joined = args.join(" ");
   assert.ok(joined.includes("-M microvm -accel tcg,tb-size=64 -cpu max"));

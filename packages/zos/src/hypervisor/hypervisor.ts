@@ -23,7 +23,9 @@ import { createLogger } from "@zgrid/log";
 import { probeAccel, type AccelChoice } from "./accel-probe.ts";
 import { consoleTail, markConsoleStart, waitForConsole, waitForEntrypoint } from "./vm-console.ts";
 import { ensureExt4Disk, ensureImageSize, removeDisk } from "./disk.ts";
-import { VmNotFoundError, VmStartError, VmStateError } from "./errors.ts";
+import { VmAgentError, VmNotFoundError, VmStartError, VmStateError } from "./errors.ts";
+import { GuestAgent, type ExecOptions, type ExecResult } from "./guest-agent.ts";
+import { readHealth, type HealthState } from "./vm-health.ts";
 import { findGuest, type GuestArtifacts } from "./guest-artifacts.ts";
 import { writeGuestConfig } from "./guest-config.ts";
 import { writeCloudInitSeed } from "./cloud-init-seed.ts";
@@ -57,6 +59,8 @@ export interface VmStatus {
   failure?: string;
   /** Stopped by its owner (`stop(id, { hold: true })`): stays stopped until started again. */
   held?: boolean;
+  /** The image's HEALTHCHECK result (running container VMs with a health check; see vm-health.ts). */
+  health?: HealthState;
 }
 
 export interface HypervisorOptions {
@@ -77,6 +81,7 @@ export class Hypervisor {
   #guest: GuestArtifacts | undefined;
   #accel: Promise<AccelChoice> | undefined;
   readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #agents = new Map<string, GuestAgent>();
 
   constructor(opts: HypervisorOptions) {
     this.stateDir = opts.stateDir;
@@ -149,6 +154,7 @@ export class Hypervisor {
       await writeFile(paths.desiredFile, "running\n");
       await rm(paths.failureFile, { force: true });
       await rm(join(paths.dir, "held"), { force: true });
+      await rm(join(paths.dir, "health"), { force: true });
       log.info({ id: spec.id, pid, accel, taps: nics.map((n) => n.tap) }, "vm started");
       return await this.status(spec.id);
     } catch (e) {
@@ -162,9 +168,10 @@ export class Hypervisor {
   }
 
   /**
-   * Stops the VM, removes its tap, socket and pidfile. Own-kernel and full VMs first get an ACPI
-   * power-button press and `graceMs` (default 10 s) to shut down; container VMs (no ACPI daemon;
-   * disks mounted with commit=1) are quit at once. QEMU gets SIGKILL if quit takes > `timeoutMs`.
+   * Stops the VM, removes its tap, socket and pidfile. Container VMs first get their image's
+   * StopSignal delivered to the app by the guest agent (the guest init then syncs, unmounts and
+   * powers off); own-kernel and full VMs get an ACPI power-button press. Either has `graceMs`
+   * (default 10 s, like docker stop) before QEMU is quit; SIGKILL if quit takes > `timeoutMs`.
    */
   async stop(id: string, opts: { timeoutMs?: number; graceMs?: number; hold?: boolean } = {}): Promise<void> {
     return this.#exclusive(id, () => this.#stop(id, opts));
@@ -175,13 +182,23 @@ export class Hypervisor {
     const spec = await this.spec(id);
     await writeFile(paths.desiredFile, "stopped\n");
     if (opts.hold) await writeFile(join(paths.dir, "held"), "stopped by the owner\n");
-    const graceMs = opts.graceMs ?? (spec.mode === "container" ? 0 : 10_000);
+    const graceMs = opts.graceMs ?? 10_000;
     const pid = readVmPid(paths.pidfile);
     const paused = pid !== undefined && graceMs > 0 && (await qmpCommand<{ status: string }>(paths.qmpSocket, "query-status").then((r) => r.status === "paused", () => false));
-    if (pid !== undefined && graceMs > 0 && !paused) {
+    if (pid !== undefined && graceMs > 0 && !paused && spec.mode === "container") {
+      // the app's StopSignal through the agent; a guest whose agent does not answer is quit at once
+      const agent = this.agent(id);
+      const asked = await agent.signal(spec.stopSignal, Math.min(graceMs, 3_000)).then(() => true, (e: unknown) => {
+        log.info({ id, err: (e as Error).message }, "vm stop: the guest agent did not take the stop signal; quitting qemu");
+        return false;
+      });
+      if (asked && !(await waitForExit(pid, graceMs, paths.pidfile))) log.warn({ id, graceMs }, "vm stop: the app did not stop within the grace period; quitting qemu");
+    } else if (pid !== undefined && graceMs > 0 && !paused) {
       await qmpCommand(paths.qmpSocket, "system_powerdown").catch(() => undefined);
       await waitForExit(pid, graceMs, paths.pidfile);
     }
+    this.#agents.get(id)?.close();
+    this.#agents.delete(id);
     await this.#killQemu(paths, opts.timeoutMs ?? 5_000);
     for (const nic of vmNics(spec)) await removeTap(nic.tap);
     await this.#removeRuntimeFiles(paths);
@@ -218,6 +235,37 @@ export class Hypervisor {
     await rm(paths.dir, { recursive: true, force: true });
   }
 
+  /**
+   * Runs a command in a running container VM through its guest agent, chrooted into the app's
+   * root; workdir and user default to the app's. Output and time are bounded (see GuestAgent).
+   */
+  async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
+    const spec = await this.spec(id);
+    if (spec.mode !== "container") throw new VmAgentError(`vm ${id} runs its own kernel (${spec.mode} mode): no guest agent`, { hint: "use ssh into the VM" });
+    if (readVmPid(this.paths(id).pidfile) === undefined) throw new VmStateError(`vm ${id} is not running`, { details: { id }, hint: "start it first" });
+    return this.agent(id).exec({ workdir: spec.workdir, user: spec.user, ...opts });
+  }
+
+  /** Delivers a signal to the app of a running container VM. */
+  async signalApp(id: string, sig: number): Promise<void> {
+    const spec = await this.spec(id);
+    if (spec.mode !== "container") throw new VmAgentError(`vm ${id} runs its own kernel (${spec.mode} mode): no guest agent`);
+    await this.agent(id).signal(sig);
+  }
+
+  /**
+   * The guest agent connection of a VM (one per VM, made on first use; QEMU serves one client on
+   * the agent socket, so every use in this process goes through this one).
+   */
+  agent(id: string): GuestAgent {
+    let a = this.#agents.get(id);
+    if (!a || a.closed) {
+      a = new GuestAgent(this.paths(id).agentSocket);
+      this.#agents.set(id, a);
+    }
+    return a;
+  }
+
   async pause(id: string): Promise<void> {
     await this.#qmp(id, "stop");
   }
@@ -244,7 +292,7 @@ export class Hypervisor {
     try {
       const r = await qmpCommand<{ status: string; running: boolean }>(paths.qmpSocket, "query-status");
       const state: VmState = r.status === "running" ? "running" : r.status === "paused" ? "paused" : "unknown";
-      return { ...base, state, qemuState: r.status, pid };
+      return { ...base, state, qemuState: r.status, pid, ...(spec.healthcheck ? { health: await readHealth(paths.dir) } : {}) };
     } catch {
       return { ...base, state: "unknown", pid };
     }
@@ -323,6 +371,7 @@ export class Hypervisor {
 
   async #removeRuntimeFiles(paths: VmPaths): Promise<void> {
     await rm(paths.qmpSocket, { force: true });
+    await rm(paths.agentSocket, { force: true });
     await rm(paths.pidfile, { force: true });
   }
 

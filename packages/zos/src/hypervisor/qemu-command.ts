@@ -20,11 +20,16 @@ import { vmNics } from "./vm-nics.ts";
 
 export type Accel = "kvm" | "tcg";
 
+/** Name of the guest agent's virtio-serial port (the guest init looks for it in /sys/class/virtio-ports). */
+export const AGENT_PORT_NAME = "org.zgrid.agent";
+
 export const QEMU_BINARY = "qemu-system-x86_64";
 
 export interface VmPaths {
   dir: string;
   qmpSocket: string;
+  /** Guest agent port (container mode): QEMU's unix-socket chardev behind the virtserialport. */
+  agentSocket: string;
   pidfile: string;
   consoleLog: string;
   configDir: string;
@@ -92,6 +97,10 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
     const remap = spec.rootShareSubdir ? ",multidevs=remap" : "";
     args.push("-fsdev", `local,id=zroot,path=${optValue(spec.rootShare)},security_model=none,readonly=on${remap}`);
     args.push("-device", `virtio-9p-device,fsdev=zroot,mount_tag=${ROOT_SHARE_TAG}`);
+    // the guest agent (zagent, started by zinit): exec, signals to the app, health checks
+    args.push("-chardev", `socket,id=zagent,path=${optValue(paths.agentSocket)},server=on,wait=off`);
+    args.push("-device", "virtio-serial-device,max_ports=2");
+    args.push("-device", `virtserialport,chardev=zagent,name=${AGENT_PORT_NAME}`);
   }
   args.push("-fsdev", `local,id=zcfg,path=${optValue(paths.configDir)},security_model=none,readonly=on`);
   args.push("-device", `virtio-9p-${bus},fsdev=zcfg,mount_tag=${CONFIG_SHARE_TAG}`);

@@ -13,6 +13,9 @@
  * non-zero exit (at most N times in a row), `always`/`unless-stopped` restart every end; restarts
  * back off (0.5 s doubling to 60 s, restartDelayMs); the reason is the guest init's
  * `app exited with status N` / `app killed by SIGX` / FATAL line. A dead QEMU is always restarted.
+ * `always` and `unless-stopped` differ as in Docker: at the monitor's start (the daemon's start) a
+ * VM its owner stopped is started again under `always` and stays stopped under `unless-stopped`.
+ * Running VMs with a HEALTHCHECK get it run in the guest on each pass when due (vm-health.ts).
  * Works for VMs adopted from an earlier daemon process too. The other processes a VM needs (its
  * flist mount worker, its network's wireguard-go) are watched by the engine's liveness pass on the
  * same tick (ProvisionEngine.watchLiveness): each is repaired on its own.
@@ -29,6 +32,7 @@ import { EventEmitter } from "node:events";
 import { createLogger } from "@zgrid/log";
 import type { Hypervisor } from "./hypervisor.ts";
 import { rotateConsole } from "./vm-console.ts";
+import { VmHealth } from "./vm-health.ts";
 
 const log = createLogger("zos.hypervisor.monitor");
 
@@ -81,6 +85,8 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
   readonly #tracks = new Map<string, Track>();
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
+  readonly #health: VmHealth;
+  #startPass: Promise<void> | undefined;
 
   constructor(opts: VmMonitorOptions) {
     super();
@@ -90,18 +96,47 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
     this.#maxPlatformFailures = opts.maxPlatformFailures ?? 20;
     this.#stableMs = opts.stableMs ?? 60_000;
     this.#consoleLogBytes = opts.consoleLogBytes ?? 8 * 1024 ** 2;
+    this.#health = new VmHealth(opts.hypervisor);
   }
 
+  /**
+   * Starts checking. This is the daemon's start, so first Docker's `always` is applied: a VM its
+   * owner stopped (`vm stop`) is started again when its policy is `always` (not `unless-stopped`,
+   * whose stopped VMs stay stopped across daemon restarts).
+   */
   start(): void {
     if (this.#timer) return;
+    this.#startPass = this.#startAlways().catch((e: unknown) => log.warn({ err: e }, "monitor start pass failed"));
     this.#timer = setInterval(() => void this.check(), this.#intervalMs);
+  }
+
+  /** The start pass (restart policy `always`) is over. */
+  async started(): Promise<void> {
+    await this.#startPass;
   }
 
   /** Stops checking and waits for a check in progress. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    await this.#startPass;
     await this.#ticking;
+    await this.#health.settle();
+  }
+
+  async #startAlways(): Promise<void> {
+    for (const id of await this.#hv.list()) {
+      const status = await this.#hv.status(id).catch(() => undefined);
+      if (!status?.held || status.state !== "stopped") continue;
+      if ((await this.#hv.spec(id)).restart?.policy !== "always") continue;
+      try {
+        await this.#hv.start({ id });
+        log.info({ id }, "vm stopped by its owner started again: restart policy always (daemon start)");
+        this.emit("restarted", { id, failures: 0, reason: "restart policy always: started again with the daemon", cause: "app" });
+      } catch (e) {
+        log.warn({ id, err: e }, "restart policy always: start failed");
+      }
+    }
   }
 
   /** Failure bookkeeping of a VM (undefined when it never failed). */
@@ -137,6 +172,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
     }
     if (status.state !== "stopped") {
       if (Date.now() - track.lastRestart > this.#stableMs) track.failures = track.platformFailures = 0;
+      if (status.state === "running") await this.#health.tick(id);
       return;
     }
     let cause: "app" | "platform" = "app";

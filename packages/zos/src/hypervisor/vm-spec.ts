@@ -100,6 +100,17 @@ export const vmSpecSchema = z.object({
    * zgrid before issue 15 (restarted, given up after `maxFailures` quick failures in a row).
    */
   restart: z.object({ policy: z.enum(["no", "on-failure", "always", "unless-stopped"]), maxRetries: z.number().int().min(0).optional() }).optional(),
+  /**
+   * Docker's HEALTHCHECK, run in the guest by the VM monitor through the guest agent (container
+   * mode): `test` is the argv (CMD-SHELL already turned into `/bin/sh -c …`).
+   */
+  healthcheck: z.object({
+    test: z.array(z.string().max(8192)).min(1).max(256),
+    intervalSec: z.number().min(1).max(86_400).default(30),
+    timeoutSec: z.number().min(1).max(600).default(30),
+    retries: z.number().int().min(1).max(100).default(3),
+    startPeriodSec: z.number().min(0).max(86_400).default(0),
+  }).optional(),
   sshKeys: z.array(z.string().regex(/^[^\n]+$/)).default([]),
 });
 

@@ -21,6 +21,7 @@ export function vmPaths(stateDir: string, id: string): VmPaths {
   const p: VmPaths = {
     dir,
     qmpSocket: join(dir, "qmp.sock"),
+    agentSocket: join(dir, "agent.sock"),
     pidfile: join(dir, "qemu.pid"),
     consoleLog: join(dir, "console.log"),
     configDir: join(dir, "config"),
@@ -29,7 +30,7 @@ export function vmPaths(stateDir: string, id: string): VmPaths {
     failureFile: join(dir, "failure"),
     seedDisk: join(dir, "seed.img"),
   };
-  if (Buffer.byteLength(p.qmpSocket) > 107) {
+  if (Buffer.byteLength(p.agentSocket) > 107) {
     throw new VmSpecError("QMP socket path too long", { details: { path: p.qmpSocket }, hint: "use a shorter stateDir" });
   }
   return p;

@@ -1,6 +1,7 @@
 /**
- * The owner's hand on a zmachine (node API `vmLogs`, `vmAction`; issue 15): its console, also of a
- * stopped or crashed VM, read in bounded chunks (follow by offset), and stop / start / restart.
+ * The owner's hand on a zmachine (node API `vmLogs`, `vmAction`, `vmExec`; issue 15): its console,
+ * also of a stopped or crashed VM, read in bounded chunks (follow by offset), stop / start /
+ * restart, and a command run in the VM through its guest agent (bounded output and time).
  * Only the deployment's twin gets here (the engine's `get` refuses anyone else). A VM stopped by
  * its owner is held: the monitor and the engine leave it stopped until `start`.
  *
@@ -9,10 +10,11 @@
  * const vms = vmControl({ engine, hypervisor });
  * await vms.logs(twin, { contract_id: 12, name: "web", max_bytes: 4096 }); // { log, offset, size, state, reason }
  * await vms.action(twin, { contract_id: 12, name: "web", action: "restart" });
+ * await vms.exec(twin, { contract_id: 12, name: "web", argv: ["ls", "/"] }); // { exit_code, stdout, … }
  * ```
  */
 import { open } from "node:fs/promises";
-import { BaseError, VM_LOG_CHUNK_MAX, workloadId, type NodeApi, type VmLogs } from "@zgrid/types";
+import { BaseError, VM_EXEC_OUTPUT_MAX, VM_LOG_CHUNK_MAX, workloadId, type NodeApi, type VmExecResult, type VmLogs } from "@zgrid/types";
 import type { ProvisionEngine } from "../../engine/provision-engine.ts";
 import type { Hypervisor, VmStatus } from "../../hypervisor/hypervisor.ts";
 import { crashReason } from "../../hypervisor/vm-monitor.ts";
@@ -22,6 +24,11 @@ export class VmNotHereError extends BaseError {
   override readonly code: string = "VM_NOT_FOUND";
 }
 
+/** The VM is not running, so nothing can run in it. */
+export class VmNotRunningError extends BaseError {
+  override readonly code: string = "VM_NOT_RUNNING";
+}
+
 export interface VmControlDeps {
   engine: Pick<ProvisionEngine, "get" | "noteWorkload">;
   hypervisor: Hypervisor;
@@ -29,6 +36,7 @@ export interface VmControlDeps {
 
 type LogsRequest = NodeApi["vmLogs"]["request"];
 type ActionRequest = NodeApi["vmAction"]["request"];
+type ExecRequest = NodeApi["vmExec"]["request"];
 
 export function vmControl(deps: VmControlDeps) {
   const { hypervisor: hv } = deps;
@@ -67,7 +75,8 @@ export function vmControl(deps: VmControlDeps) {
       }
     }
     const reason = status.failure ?? (status.held ? "stopped by the owner" : status.state === "stopped" ? crashReason(await hv.consoleTail(id, 8192)) : "");
-    return { log, offset: from, size, state: status.state, reason };
+    const health = status.health && { status: status.health.status, failing_streak: status.health.failingStreak, last_output: status.health.lastOutput };
+    return { log, offset: from, size, state: status.state, reason, ...(health ? { health } : {}) };
   };
   return {
     async logs(twin: number, r: LogsRequest): Promise<VmLogs> {
@@ -83,6 +92,18 @@ export function vmControl(deps: VmControlDeps) {
       if (r.action !== "stop" && (r.action === "restart" || !running)) await hv.start({ id });
       deps.engine.noteWorkload(r.contract_id, r.name, "ok", r.action === "stop" ? "stopped by the owner" : "");
       return logs(id, await hv.status(id), undefined, 4096);
+    },
+    async exec(twin: number, r: ExecRequest): Promise<VmExecResult> {
+      const id = find(twin, r);
+      const status = await statusOf(id, r);
+      if (status.state !== "running") {
+        throw new VmNotRunningError(`VM '${r.name}' is ${status.state}${status.failure ? ` (${status.failure})` : ""}`, { details: { contract_id: r.contract_id, name: r.name, state: status.state }, hint: `start it with \`zgrid vm start ${r.name}\`` });
+      }
+      const x = await hv.exec(id, {
+        argv: r.argv, timeoutMs: (r.timeout_sec ?? 60) * 1000, maxOutputBytes: VM_EXEC_OUTPUT_MAX,
+        ...(r.env ? { env: r.env } : {}), ...(r.workdir ? { workdir: r.workdir } : {}), ...(r.user ? { user: r.user } : {}),
+      });
+      return { exit_code: x.code ?? null, signal: x.signal ?? null, timed_out: x.timedOut, truncated: x.truncated, stdout: x.stdout, stderr: x.stderr };
     },
   };
 }

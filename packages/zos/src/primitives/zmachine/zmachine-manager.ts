@@ -16,7 +16,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { FlistReader } from "@zgrid/flist";
-import { MiB, minRootSize, resolveArgv, signalNumber, type WorkloadOf } from "@zgrid/types";
+import { MiB, minRootSize, resolveArgv, signalNumber, type Healthcheck, type WorkloadOf } from "@zgrid/types";
 import { imageDefaults } from "./image-defaults.ts";
 import type { Hypervisor } from "../../hypervisor/hypervisor.ts";
 import type { VmSpecInput } from "../../hypervisor/vm-spec.ts";
@@ -212,7 +212,20 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
     user: w.data.user ?? image.user ?? "",
     stopSignal: signalNumber(w.data.stopSignal ?? image.stopSignal ?? "SIGTERM") ?? 15,
     restart: w.data.restart ?? { policy: "no" },
+    ...healthcheckOf(w.data.healthcheck ?? image.healthcheck),
   };
+}
+
+/** Docker's test forms: ["CMD", argv…] runs argv, ["CMD-SHELL", cmd] runs `/bin/sh -c cmd`, ["NONE"] none. */
+function healthcheckOf(h: Healthcheck | undefined): Pick<VmSpecInput, "healthcheck"> {
+  if (!h || h.test.length === 0 || h.test[0] === "NONE") return {};
+  const test = h.test[0] === "CMD-SHELL" ? ["/bin/sh", "-c", h.test.slice(1).join(" ")] : h.test[0] === "CMD" ? h.test.slice(1) : h.test;
+  if (test.length === 0) return {};
+  const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
+  return { healthcheck: {
+    test, intervalSec: clamp(h.intervalSec || 30, 1, 86_400), timeoutSec: clamp(h.timeoutSec || 30, 1, 600),
+    retries: clamp(h.retries || 3, 1, 100), startPeriodSec: clamp(h.startPeriodSec, 0, 86_400),
+  } };
 }
 
 /**

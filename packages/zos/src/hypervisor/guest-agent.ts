@@ -1,0 +1,209 @@
+/**
+ * Host side of the guest agent: one connection per VM to QEMU's unix-socket chardev behind the
+ * guest's `org.zgrid.agent` virtio-serial port (`<vm dir>/agent.sock`), multiplexing execs by id.
+ * Everything is bounded: execs in flight (MAX_EXECS, as the agent), output kept per exec
+ * (`maxOutputBytes`; past it the command is killed and the result says `truncated`), time per
+ * exec (the agent kills at `timeoutMs`; the host gives up 5 s later), request sizes.
+ *
+ * @example
+ * ```ts
+ * const agent = new GuestAgent("/var/lib/zos/vms/vm1/agent.sock");
+ * const r = await agent.exec({ argv: ["cat", "/etc/hostname"], timeoutMs: 10_000 });
+ * console.log(r.code, r.stdout);
+ * await agent.signal(15);   // SIGTERM to the app
+ * agent.close();
+ * ```
+ */
+import { connect, type Socket } from "node:net";
+import { randomInt } from "node:crypto";
+import { FrameDecoder, MAX_EXEC_ARGS, MAX_FRAME, encodeExec, encodeFrame, encodeU32Pair, parseExit, type Frame } from "./agent-protocol.ts";
+import { VmAgentError } from "./errors.ts";
+
+/** Execs in flight per VM (the agent's own limit). */
+export const MAX_EXECS = 16;
+/** Output kept per exec by default (stdout + stderr). */
+export const DEFAULT_OUTPUT_BYTES = 1 << 20;
+/** Longest time limit of one exec. */
+export const MAX_EXEC_TIMEOUT_MS = 3_600_000;
+
+export interface ExecOptions {
+  argv: string[];
+  /** KEY=VALUE added to the app's environment. */
+  env?: Record<string, string>;
+  /** Default: the app's WorkingDir. */
+  workdir?: string;
+  /** Default: the app's User. */
+  user?: string;
+  /** Time limit (ms, at most 1 h); the command's process group is killed when it passes. */
+  timeoutMs: number;
+  /** Output kept (stdout + stderr bytes); past it the command is killed, `truncated` is set. */
+  maxOutputBytes?: number;
+  /** Streamed output as it arrives (bounded like the result). */
+  onOutput?: (stream: "stdout" | "stderr", data: Buffer) => void;
+}
+
+export interface ExecResult {
+  /** Exit status, when the command exited. */
+  code?: number;
+  /** Signal number that killed it. */
+  signal?: number;
+  timedOut: boolean;
+  truncated: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+interface Pending {
+  out: Buffer[];
+  err: Buffer[];
+  bytes: number;
+  max: number;
+  truncated: boolean;
+  onOutput: ExecOptions["onOutput"];
+  resolve: (r: ExecResult) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class GuestAgent {
+  readonly socketPath: string;
+  #sock: Socket | undefined;
+  #ready: Promise<void> | undefined;
+  #decoder = new FrameDecoder();
+  #nextId = randomInt(1, 2 ** 30);
+  readonly #execs = new Map<number, Pending>();
+  readonly #acks = new Map<number, (err: number) => void>();
+  #helloWaiter: (() => void) | undefined;
+  #helloFail: ((e: Error) => void) | undefined;
+  #closed = false;
+
+  constructor(socketPath: string) {
+    this.socketPath = socketPath;
+  }
+
+  /** Connects and greets the agent (which drops whatever an earlier connection left running). */
+  connect(timeoutMs = 30_000): Promise<void> {
+    if (this.#closed) return Promise.reject(new VmAgentError("this guest agent connection was closed"));
+    this.#ready ??= new Promise<void>((resolve, reject) => {
+      const sock = connect(this.socketPath);
+      this.#sock = sock;
+      const timer = setTimeout(() => fail(new VmAgentError(`the guest agent did not answer within ${timeoutMs} ms`, { details: { socket: this.socketPath } })), timeoutMs);
+      const fail = (e: Error): void => {
+        clearTimeout(timer);
+        this.#helloFail = undefined;
+        this.close(e);
+        reject(e);
+      };
+      this.#helloFail = fail;
+      sock.once("error", (e: NodeJS.ErrnoException) => fail(new VmAgentError(`no guest agent connection (${e.code ?? e.message})`, { details: { socket: this.socketPath }, cause: e })));
+      sock.on("close", () => this.close(new VmAgentError("the guest agent connection closed (VM stopped?)")));
+      sock.on("data", (chunk: Buffer) => { for (const f of this.#decoder.push(chunk)) this.#onFrame(f); });
+      this.#helloWaiter = () => { clearTimeout(timer); this.#helloFail = undefined; resolve(); };
+      sock.write(encodeFrame("h"));
+    });
+    return this.#ready;
+  }
+
+  /** Runs a command in the guest (chrooted into the app's root) and collects its bounded output. */
+  async exec(opts: ExecOptions): Promise<ExecResult> {
+    if (opts.argv.length < 1 || opts.argv.length > MAX_EXEC_ARGS) throw new VmAgentError(`a command needs 1-${MAX_EXEC_ARGS} words`);
+    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    if (env.length > MAX_EXEC_ARGS) throw new VmAgentError(`at most ${MAX_EXEC_ARGS} env entries`);
+    if ([...opts.argv, ...env, opts.workdir ?? "", opts.user ?? ""].some((s) => s.includes("\0"))) throw new VmAgentError("command words must not contain NUL bytes");
+    const timeoutMs = Math.max(1, Math.min(opts.timeoutMs, MAX_EXEC_TIMEOUT_MS));
+    if (this.#execs.size >= MAX_EXECS) throw new VmAgentError(`too many execs in this VM at once (at most ${MAX_EXECS})`, { hint: "wait for one to finish" });
+    const id = this.#nextId++ >>> 0;
+    let frame: Buffer;
+    try {
+      frame = encodeExec({ id, timeoutMs, argv: opts.argv, env, workdir: opts.workdir ?? "/", user: opts.user ?? "" });
+    } catch {
+      throw new VmAgentError(`the command and its env are larger than ${MAX_FRAME} bytes`);
+    }
+    await this.connect();
+    return new Promise<ExecResult>((resolve, reject) => {
+      const timer = setTimeout(() => this.#end(id, new VmAgentError(`the guest agent did not report the end of the command within ${timeoutMs + 5000} ms`)), timeoutMs + 5000);
+      this.#execs.set(id, { out: [], err: [], bytes: 0, max: opts.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES, truncated: false, onOutput: opts.onOutput, resolve, reject, timer });
+      this.#sock!.write(frame);
+    });
+  }
+
+  /** Delivers signal `sig` to the app (the VM's entrypoint process). */
+  async signal(sig: number, timeoutMs = 10_000): Promise<void> {
+    await this.connect(timeoutMs);
+    const req = this.#nextId++ >>> 0;
+    const err = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => { this.#acks.delete(req); reject(new VmAgentError(`the guest agent did not confirm signal ${sig}`)); }, timeoutMs);
+      this.#acks.set(req, (e) => { clearTimeout(timer); resolve(e); });
+      this.#sock!.write(encodeU32Pair("s", req, sig));
+    });
+    if (err !== 0) throw new VmAgentError(`the guest could not deliver signal ${sig} to the app (errno ${err})`);
+  }
+
+  /** Writes raw bytes to the agent (tests: garbage, oversized frames). */
+  async sendRaw(bytes: Buffer): Promise<void> {
+    await this.connect();
+    this.#sock!.write(bytes);
+  }
+
+  /** Closes the connection; execs in flight fail with `reason`. */
+  close(reason: Error = new VmAgentError("the guest agent connection was closed")): void {
+    this.#closed = true;
+    const helloFail = this.#helloFail;
+    this.#helloFail = undefined;
+    helloFail?.(reason);
+    this.#sock?.destroy();
+    this.#sock = undefined;
+    for (const id of [...this.#execs.keys()]) this.#end(id, reason);
+    this.#ready = undefined;
+    this.#helloWaiter = undefined;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #onFrame(f: Frame): void {
+    if (f.type === "H") {
+      this.#helloWaiter?.();
+      this.#helloWaiter = undefined;
+      return;
+    }
+    if (f.payload.length < 4) return;
+    const id = f.payload.readUInt32BE(0);
+    if (f.type === "A") { this.#acks.get(id)?.(f.payload.length === 8 ? f.payload.readInt32BE(4) : -1); this.#acks.delete(id); return; }
+    const p = this.#execs.get(id);
+    if (!p) return; // an exec of an earlier connection, or a failure about a bad frame
+    if (f.type === "o" || f.type === "r") {
+      const data = f.payload.subarray(4);
+      const room = p.max - p.bytes;
+      if (room <= 0) return;
+      const kept = data.length > room ? data.subarray(0, room) : data;
+      p.bytes += kept.length;
+      (f.type === "o" ? p.out : p.err).push(Buffer.from(kept));
+      p.onOutput?.(f.type === "o" ? "stdout" : "stderr", kept);
+      if (kept.length < data.length || p.bytes >= p.max) {
+        p.truncated = true;
+        this.#sock?.write(encodeU32Pair("k", id, 9));
+      }
+    } else if (f.type === "x") {
+      const x = parseExit(f.payload);
+      if (!x) return;
+      this.#end(id, undefined, {
+        ...(x.code !== undefined ? { code: x.code } : {}), ...(x.signal !== undefined ? { signal: x.signal } : {}),
+        timedOut: x.timedOut, truncated: p.truncated,
+        stdout: Buffer.concat(p.out).toString("utf8"), stderr: Buffer.concat(p.err).toString("utf8"),
+      });
+    } else if (f.type === "f") {
+      this.#end(id, new VmAgentError(`the guest agent refused the command: ${f.payload.subarray(4).toString("utf8").slice(0, 200)}`));
+    }
+  }
+
+  #end(id: number, err?: Error, result?: ExecResult): void {
+    const p = this.#execs.get(id);
+    if (!p) return;
+    this.#execs.delete(id);
+    clearTimeout(p.timer);
+    if (err) p.reject(err);
+    else p.resolve(result!);
+  }
+}
