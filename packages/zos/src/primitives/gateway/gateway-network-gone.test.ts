@@ -51,6 +51,13 @@ class RecordingProxy {
     this.routes.set(id, route);
     return Promise.resolve();
   }
+  has(id: string) {
+    return this.routes.has(id);
+  }
+  /** HAProxy itself is not run here: always serving. */
+  running() {
+    return true;
+  }
   remove(id: string) {
     this.routes.delete(id);
     return Promise.resolve();
