@@ -66,9 +66,12 @@ export function accelArgs(accel: Accel): string[] {
  * `cryptomgr.notests`: the crypto self-tests take ~0.3 s of a ~1.5 s TCG kernel boot. `loglevel=3`:
  * console messages up to KERN_CRIT (panics, oopses, ext4 errors); microvm has no PCI bus, and at
  * KERN_ERR every boot logged `PCI: Fatal: No config space access function found` (issue 15).
+ * `reboot=t`: microvm resets only by a triple fault (no keyboard controller, no ACPI reset); the
+ * kernel's default tries ACPI and the keyboard controller first, which under TCG once left a guest
+ * that had printed "reboot: Restarting system" running for 90 s (fresh-clone run, guest-init test).
  */
 export function kernelCmdline(extra: string[] = []): string {
-  return ["console=ttyS0", "panic=1", "quiet", "loglevel=3", `tsc_early_khz=${hostTscKhz()}`, "cryptomgr.notests", ...extra].filter(Boolean).join(" ");
+  return ["console=ttyS0", "panic=1", "reboot=t", "quiet", "loglevel=3", `tsc_early_khz=${hostTscKhz()}`, "cryptomgr.notests", ...extra].filter(Boolean).join(" ");
 }
 
 export function buildQemuArgs(input: QemuArgsInput): string[] {
