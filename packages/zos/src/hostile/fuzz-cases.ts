@@ -18,17 +18,8 @@ import { DELETE, INVALID_MUTATIONS, jsonPaths, sampleDeploymentJson, setAt, type
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 
-/** mulberry32: small, seeded, good enough to pick mutations. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG cases are picked with (testing/seeded-random.ts). */
+export { seededRandom as rng } from "../testing/seeded-random.ts";
 
 const HOSTILE_VALUES: unknown[] = [
   -1, 0, 1, 2 ** 53, 1e308, -0, 0.5, "", "x".repeat(5000), "../../../etc/shadow", "/../../etc/passwd", "http://127.0.0.1:1/x.fl",

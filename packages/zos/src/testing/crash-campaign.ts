@@ -19,6 +19,7 @@ import { deploymentHashHex, parseDeployment, signDeployment, type Deployment } f
 import { networkNames, nodePaths } from "../primitives/node-paths.ts";
 import { wireguardAlive } from "../primitives/network/wireguard-link.ts";
 import { FLIST_PROBE_BYTES, type GridFixture, type GridNode } from "../underlay/grid-fixture.ts";
+import { seededRandom } from "./seeded-random.ts";
 import { answers, diskMarker, leftovers, probeBytes, processesWith, type Footprint } from "./crash-checks.ts";
 
 const MiB = 1024 ** 2;
@@ -63,17 +64,7 @@ interface Tracked {
   inode?: number;
 }
 
-/** mulberry32: a small seeded PRNG (same seed, same campaign). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "./seeded-random.ts";
 
 export async function runCrashCampaign(g: GridFixture, o: CampaignOptions): Promise<CampaignFigures> {
   const started = Date.now();
