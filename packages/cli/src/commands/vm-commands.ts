@@ -57,7 +57,7 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     const { opts, io } = ctx();
     await withGrid(opts, async (grid) => {
       const vms = await grid.vms.list();
-      io.result(vms, () => table(vms.map((v) => ({ ...v, memory: `${v.memoryMiB} MiB` })), ["name", "state", "node", "ip", "publicIp", "network", "contractId", "cpu", "memory", "project"].map((c) => (c === "node" ? "nodeId" : c))));
+      io.result(vms, () => table(vms.map((v) => ({ ...v, memory: `${v.memoryMiB} MiB`, health: v.health?.status ?? "" })), ["name", "state", "health", "node", "ip", "publicIp", "network", "contractId", "cpu", "memory", "project"].map((c) => (c === "node" ? "nodeId" : c))));
     });
   });
 
@@ -167,12 +167,21 @@ export function describeVm(v: VmInfo, hints?: ImageHints): string {
     `vm ${v.name}: ${v.state}${v.message ? ` (${v.message})` : ""}`,
     `  node ${v.nodeId}, contract ${v.contractId}, network ${v.network}, ip ${v.ip || "-"}${v.publicIp ? `, public ip ${v.publicIp}` : ""}`,
     `  ${v.cpu} vCPU, ${v.memoryMiB} MiB, flist ${v.flist}`,
+    ...(v.health ? [describeHealth(v.health)] : []),
     `  console: zgrid vm logs ${v.name}${v.consoleLog ? `   (on the node: ${v.consoleLog})` : ""}`,
     ...(v.consoleTail ? ["  --- last console lines ---", ...v.consoleTail.split("\n").map((l) => `  | ${l}`)] : []),
     ...(pub && ways(pub).length ? [`  reach it: ${ways(pub).join("   or   ")}`] : []),
     ...(v.ip && ways(v.ip).length ? [`  private:  ${ways(v.ip).map((w) => `${via} ${w}`).join("\n            ")}`] : []),
     ...(v.ip && hints && !ways(v.ip).length ? [`  private:  ${via} <command> ${v.ip}   (the image has no sshd and exposes no port)`] : []),
   ].join("\n");
+}
+
+/** `  health: unhealthy (3 failed checks in a row; last output: …)` */
+export function describeHealth(h: NonNullable<VmInfo["health"]>): string {
+  const out = h.last_output.trim().split("\n").slice(-3).join(" | ").slice(0, 300);
+  const streak = h.failing_streak ? `${h.failing_streak} failed check${h.failing_streak === 1 ? "" : "s"} in a row` : "";
+  const when = h.at ? `last check ${new Date(h.at).toISOString()}` : "no check ended yet";
+  return `  health: ${h.status} (${[streak, when, out ? `output: ${out}` : ""].filter(Boolean).join("; ")})`;
 }
 
 function mib(c: Sdk, text: string, flag: string): number {

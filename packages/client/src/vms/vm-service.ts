@@ -12,7 +12,7 @@
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
 import { networkNames } from "@zgrid/types";
-import type { Deployment, IpResult, VmExecResult, VmLogs, ZmachineResult } from "@zgrid/types";
+import type { Deployment, IpResult, VmExecResult, VmLogs, ZmachineHealth, ZmachineResult } from "@zgrid/types";
 import { lastLines, waitAppRunning } from "./vm-wait.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
@@ -55,6 +55,8 @@ export interface VmInfo {
   reach: string;
   /** The console's last lines when the VM is not running well (error state), else absent. */
   consoleTail?: string;
+  /** The app's HEALTHCHECK as the node last reported it (VMs with a health check only). */
+  health?: ZmachineHealth;
 }
 
 export interface DeployOptions {
@@ -279,6 +281,7 @@ export class VmService {
       ...(project ? { project } : {}), ...(spec ? { spec } : {}),
       disks, hasPublicIp: !!d?.workloads.some((x) => x.type === "ip"),
       consoleLog: data.console ?? "", namespace: ns, reach: ip ? `ip netns exec ${ns} ssh root@${ip}` : "",
+      ...(data.health && w?.result?.state !== "deleted" ? { health: data.health } : {}),
     };
   }
 }
