@@ -97,7 +97,16 @@ export interface Spec {
   zdbs: ZdbModel[];
   /** From `gateways` and the VMs' `ports`. */
   gateways: GatewayInput[];
+  /**
+   * What a VM waits for before it is deployed or updated (compose `depends_on` conditions), by VM
+   * name: `applyPlan` waits for each (applyPlan's `waitDependency`).
+   */
+  depends?: Record<string, DependsOn[]>;
 }
+
+/** Compose's conditions: the dependency runs; its health check passes; it ran and exited with 0. */
+export type DependsCondition = "service_started" | "service_healthy" | "service_completed_successfully";
+export interface DependsOn { vm: string; condition: DependsCondition }
 
 /** A compose-like port entry as a gateway to the VM. */
 function portGateway(vm: string, p: z.infer<typeof portSchema>): GatewayInput {
