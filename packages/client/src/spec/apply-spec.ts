@@ -20,6 +20,7 @@ import { DataLossError, InputError } from "../errors/client-errors.ts";
 import type { VmModel } from "../models/vm-model.ts";
 import type { VmInfo } from "../vms/vm-service.ts";
 import { waitDependency } from "../vms/vm-wait.ts";
+import { projectVms, refreshHosts, withHosts } from "./compose-hosts.ts";
 import type { GatewayInput } from "../gateways/gateway-service.ts";
 import type { ZdbInfo } from "../zdbs/zdb-service.ts";
 import type { Spec } from "./spec-file.ts";
@@ -103,18 +104,29 @@ export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgr
   const made: VmInfo[] = [];
   // a one-shot job others wait for to complete exits by design: its deploy does not wait for it to stay up
   const jobs = new Set(Object.values(spec.depends ?? {}).flat().filter((d) => d.condition === "service_completed_successfully").map((d) => d.vm));
+  // compose: the VMs know each other by name (compose-hosts.ts)
+  const creating = plan.some((x) => x.kind === "vm" && (x.action === "create" || x.action === "replace"));
+  const known = spec.serviceNames && plan.some((x) => x.kind === "vm" && x.action !== "keep" && x.action !== "delete") ? await projectVms(grid, spec) : [];
+  const note = (v: VmInfo) => { known.splice(0, known.length, ...known.filter((k) => k.name !== v.name), { name: v.name, ip: v.ip, network: v.network }); };
   for (const s of plan.filter((x) => x.kind === "vm" && (x.action === "create" || x.action === "replace"))) {
-    const vm = spec.vms.find((v) => v.name === s.name)!;
+    const model = spec.vms.find((v) => v.name === s.name)!;
+    const vm = withHosts(model, spec, known);
     await waitDependencies(grid, spec, vm.name, progress, o.dependencyTimeoutMs);
     progress(`vm '${s.name}': deploying`);
     const ipRange = ipRangeOf(spec, vm.network);
-    made.push(await grid.vms.deploy(vm, { project: spec.project, spec: vmSpecHash(vm, ipRange), ...(ipRange ? { ipRange } : {}), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}), ...(jobs.has(vm.name) ? { waitRunning: false } : {}) }));
+    made.push(await grid.vms.deploy(vm, { project: spec.project, spec: vmSpecHash(model, ipRange), ...(ipRange ? { ipRange } : {}), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}), ...(jobs.has(vm.name) ? { waitRunning: false } : {}) }));
+    note(made.at(-1)!);
   }
   for (const s of plan.filter((x) => x.kind === "vm" && x.action === "update")) {
-    const vm = spec.vms.find((v) => v.name === s.name)!;
+    const model = spec.vms.find((v) => v.name === s.name)!;
+    const vm = withHosts(model, spec, known);
     await waitDependencies(grid, spec, vm.name, progress, o.dependencyTimeoutMs);
     progress(`vm '${s.name}': updating in place (restarts it, disks kept)`);
-    made.push(await grid.vms.update(vm.name, vm, { project: spec.project, spec: vmSpecHash(vm, ipRangeOf(spec, vm.network)), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) }));
+    made.push(await grid.vms.update(vm.name, vm, { project: spec.project, spec: vmSpecHash(model, ipRangeOf(spec, vm.network)), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) }));
+  }
+  if (creating && spec.serviceNames) {
+    progress("telling the project's VMs each other's names (/etc/hosts)");
+    await refreshHosts(grid, spec, progress);
   }
   for (const s of plan.filter((x) => x.kind === "zdb" && x.action === "delete")) {
     progress(`zdb '${s.name}': removing`);

@@ -108,6 +108,7 @@ export async function composeToSpec(c: ComposeFile, o: ComposeOptions & { file: 
   const services = Object.entries(c.services).map(([name, s]) => [name, s ?? {}] as [string, ComposeService]);
   const volumeUsers = new Map<string, string>();
   const depends: Record<string, DependsOn[]> = {};
+  const serviceNames: Record<string, string[]> = {};
   const vmsOf = (svc: string): string[] => {
     const n = c.services[svc]?.deploy?.replicas ?? 1;
     return Array.from({ length: n }, (_, i) => workloadName(n > 1 ? `${svc}_${i + 1}` : svc, `services.${svc}`));
@@ -163,14 +164,20 @@ export async function composeToSpec(c: ComposeFile, o: ComposeOptions & { file: 
       }
       vms.push(parsed.data);
       if (deps.length) depends[name] = deps;
+      // the service's own name (a replica: `web_2`, and the first one also `web`), as compose DNS answers it
+      const names = [...(i === 1 || replicas === 1 ? [svc] : []), ...(replicas > 1 ? [`${svc}-${i}`] : [])].filter((n) => n !== name && HOST_NAME.test(n));
+      serviceNames[name] = names;
       gateways.push(...composePorts(s, { project, service: svc, vm: name, replica: replicas > 1 ? i : 0, path, warnings, publicIp: !!ext.public_ip, gateway: ext.gateway }));
     }
     if (s.hostname) warnings.push(`${path}.hostname: the VM's hostname is its name '${workloadName(svc, path)}'`);
   }
   if (vms.length === 0) throw at("services", "no service to deploy");
-  const spec: Spec = { file: o.file, project, networks: [...networks.values()], vms, gateways, zdbs: [], ...(Object.keys(depends).length ? { depends } : {}) };
+  const spec: Spec = { file: o.file, project, networks: [...networks.values()], vms, gateways, zdbs: [], serviceNames, ...(Object.keys(depends).length ? { depends } : {}) };
   return { spec, warnings, images };
 }
+
+/** A name /etc/hosts can carry. */
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 async function resolveFlist(image: string, o: ComposeOptions, path: string): Promise<string> {
   if (/^https?:\/\//.test(image)) return image;
