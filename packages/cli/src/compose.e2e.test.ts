@@ -137,7 +137,7 @@ describe("docker compose on a local grid", { timeout: 600_000 }, () => {
     assert.match(text, /health: healthy \(last check /);
   });
 
-  test("the VMs resolve each other by service name; the image's hard link arrives as one inode", () => {
+  test("the VMs resolve each other by service name; the image's hard link arrives as one inode; vm exec -i feeds stdin", () => {
     const exec = (vm: string, ...cmd: string[]) => {
       const r = zgrid("vm", "exec", vm, "--", ...cmd);
       const out = r.json as { exit_code: number; stdout: string; stderr: string } | undefined;
@@ -150,6 +150,10 @@ describe("docker compose on a local grid", { timeout: 600_000 }, () => {
     const [a, b] = exec("web", "stat", "-c", "%i %h", "/bin/busybox", "/bin/bb-hardlink").trim().split("\n");
     assert.equal(a, b, "both names show one inode");
     assert.match(a!, / 2$/, "with a link count of 2");
+    // vm exec -i: the command gets this process's stdin, then EOF
+    const piped = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "vm", "exec", "web", "-i", "--", "wc", "-c"], { input: "x".repeat(1000), encoding: "utf8", env: { ...process.env, ZGRID_LOG_LEVEL: "warn" } });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.equal(piped.stdout.trim(), "1000");
   });
 
   test("an env change is an in-place update: db keeps its volume's data, web serves the new value, the image is not converted again", async () => {

@@ -198,13 +198,14 @@ export class VmService {
    * bus request: only the deployment's twin). Output is bounded (VM_EXEC_OUTPUT_MAX, `truncated`),
    * time too (`timeoutSec`, at most 600).
    */
-  async exec(name: string, argv: string[], o: { env?: Record<string, string>; workdir?: string; user?: string; timeoutSec?: number } = {}): Promise<VmExecResult> {
+  async exec(name: string, argv: string[], o: { env?: Record<string, string>; workdir?: string; user?: string; timeoutSec?: number; stdin?: Buffer } = {}): Promise<VmExecResult> {
     const vm = await this.get(name);
     const node = await this.chain.getNode(vm.nodeId);
     const timeoutSec = o.timeoutSec ?? 60;
     return nodeClient(await this.ctx.bus(), node.twinId).vmExec({
       contract_id: vm.contractId, name, argv, timeout_sec: timeoutSec,
       ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
+      ...(o.stdin ? { stdin: o.stdin.toString("base64") } : {}),
     }, { timeout: timeoutSec * 1000 + 20_000 });
   }
 

@@ -85,7 +85,7 @@ export async function waitDependency(read: () => Promise<VmLogs>, condition: Dep
       if (ended || last.state === "stopped") fail(`it is not running: ${ended?.replace(/^FATAL: /, "") ?? (last.reason || "stopped")}`, last);
       if (condition === "service_started" && started) return last;
       if (condition === "service_healthy" && started) {
-        if (!last.health) fail("it has no health check (set one in its healthcheck: or the image's HEALTHCHECK), so it never becomes healthy", last);
+        if (!last.health) return fail("it has no health check (set one in its healthcheck: or the image's HEALTHCHECK), so it never becomes healthy", last);
         if (last.health.status === "healthy") return last;
         if (last.health.status === "unhealthy") fail(`it is unhealthy (its health check failed ${last.health.failing_streak} times in a row: ${last.health.last_output.trim().slice(0, 500)})`, last);
       }

@@ -104,6 +104,7 @@ export function vmControl(deps: VmControlDeps) {
       const x = await hv.exec(id, {
         argv: r.argv, timeoutMs: (r.timeout_sec ?? 60) * 1000, maxOutputBytes: VM_EXEC_OUTPUT_MAX,
         ...(r.env ? { env: r.env } : {}), ...(r.workdir ? { workdir: r.workdir } : {}), ...(r.user ? { user: r.user } : {}),
+        ...(r.stdin !== undefined ? { stdin: Buffer.from(r.stdin, "base64") } : {}),
       });
       return { exit_code: x.code ?? null, signal: x.signal ?? null, timed_out: x.timedOut, truncated: x.truncated, stdout: x.stdout, stderr: x.stderr };
     },
