@@ -29,6 +29,7 @@ import { ProvisionEngine, isDeleted } from "../engine/provision-engine.ts";
 import type { ManagerMap } from "../engine/workload-manager.ts";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { VmMonitor } from "../hypervisor/vm-monitor.ts";
+import { zmachineHealth } from "../hypervisor/vm-health.ts";
 import { vmControl } from "../primitives/zmachine/vm-control.ts";
 import { measureCapacity } from "../node/node-capacity.ts";
 import { loadNodeIdentity } from "../node/node-identity.ts";
@@ -161,6 +162,8 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
 
     const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs, consoleLogBytes: config.limits.consoleLogBytes });
     monitor.on("gave-up", (e) => { const ref = parseWorkloadId(e.id); if (ref) void engine.recheck(ref.contractId); });
+    // the app's health goes into the workload's result (`vm get` shows it)
+    monitor.on("health", (e) => { const ref = parseWorkloadId(e.id); if (ref) engine.noteResultData(ref.contractId, ref.name, { health: zmachineHealth(e.health) }); });
     await life.start(service("vm-monitor", () => monitor.start(), () => monitor.stop()));
     await life.start(intervalService("liveness", config.intervals.monitorMs, () => engine.watchLiveness(), nlog));
     let stopUptime = () => undefined as void;
