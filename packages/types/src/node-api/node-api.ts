@@ -144,6 +144,33 @@ export const vmExecResultSchema = z.object({
   timed_out: z.boolean(), truncated: z.boolean(),
   stdout: z.string().max(4 * VM_EXEC_OUTPUT_MAX), stderr: z.string().max(4 * VM_EXEC_OUTPUT_MAX),
 });
+/** Longest time one `vmProbe` may take (ms). */
+export const VM_PROBE_TIMEOUT_MAX_MS = 5_000;
+/**
+ * `zos.zmachine.probe`: a health check of the owner's zmachine made by its node from inside the
+ * twin's network namespace, to the VM's own private IP only (never an address the caller names):
+ * `tcp` connects to `port`; `http` sends `GET path` and reads the status line (200–399 is ok).
+ */
+export const vmProbeRequestSchema = z.object({
+  ...vmRef,
+  type: z.enum(["tcp", "http"], { error: "tcp or http" }),
+  port: z.number({ error: "a TCP port 1–65535" }).int("a TCP port 1–65535").min(1, "a TCP port 1–65535").max(65535, "a TCP port 1–65535"),
+  path: z.string().regex(/^\/[\x21-\x7e]{0,255}$/, "an absolute URL path of printable characters, at most 256").default("/"),
+  timeout_ms: z.number().int().min(100, "at least 100 ms").max(VM_PROBE_TIMEOUT_MAX_MS, `at most ${VM_PROBE_TIMEOUT_MAX_MS} ms`).default(2_000),
+});
+/** What a `vmProbe` found. */
+export interface VmProbeResult {
+  ok: boolean;
+  /** How long it took (ms). */
+  ms: number;
+  /** http: the status code answered (absent when none came). */
+  status?: number;
+  /** Why it failed, or the status line (bounded). */
+  detail: string;
+}
+export const vmProbeResultSchema = z.object({
+  ok: z.boolean(), ms: count, status: z.number().int().min(100).max(999).optional(), detail: z.string().max(512),
+});
 /**
  * `zos.system.power_off`: the node's farm twin (only) asks the node to power off. The node refuses
  * while it holds workloads or is rented; otherwise it drains (refuses new deployments), reports
@@ -177,6 +204,7 @@ export interface NodeApi {
   vmLogs: { request: z.input<typeof vmLogsRequestSchema>; response: VmLogs };
   vmAction: { request: z.input<typeof vmActionRequestSchema>; response: VmLogs };
   vmExec: { request: z.input<typeof vmExecRequestSchema>; response: VmExecResult };
+  vmProbe: { request: z.input<typeof vmProbeRequestSchema>; response: VmProbeResult };
   powerOff: { request: { reason: string }; response: PowerOffAnswer };
 }
 export type NodeRouteKey = keyof NodeApi;
@@ -203,6 +231,7 @@ export const NODE_ROUTES = {
   vmLogs: { name: "zos.zmachine.logs", request: vmLogsRequestSchema, response: vmLogsSchema },
   vmAction: { name: "zos.zmachine.action", request: vmActionRequestSchema, response: vmLogsSchema },
   vmExec: { name: "zos.zmachine.exec", request: vmExecRequestSchema, response: vmExecResultSchema },
+  vmProbe: { name: "zos.zmachine.probe", request: vmProbeRequestSchema, response: vmProbeResultSchema },
   powerOff: { name: "zos.system.power_off", request: powerOffRequestSchema, response: powerOffAnswerSchema },
 } as const satisfies Record<NodeRouteKey, RouteSpec>;
 
