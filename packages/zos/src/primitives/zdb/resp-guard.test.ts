@@ -67,7 +67,7 @@ describe("RESP framing guard", () => {
       const text = Array.from({ length: 1 + Math.floor(rand() * 80) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join("");
       const g2 = new RespGuard(limits);
       scan(text, 1 + Math.floor(rand() * 5), g2);
-      assert.ok((g2 as unknown as { header: string }).header.length <= MAX_HEADER_BYTES);
+      assert.ok((g2 as unknown as { headLen: number }).headLen <= MAX_HEADER_BYTES);
       assert.ok((g2 as unknown as { open: number[] }).open.length <= limits.maxDepth);
     }
   });

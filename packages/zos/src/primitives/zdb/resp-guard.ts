@@ -31,12 +31,18 @@ export const MAX_HEADER_BYTES = 32;
 const CR = 13;
 const LF = 10;
 
+const DASH = 45;
+const ZERO = 48;
+const STAR = 42;
+const DOLLAR = 36;
+
 export class RespGuard {
   private readonly limits: RespGuardLimits;
   /** Elements still expected by each open array, outermost first (length ≤ maxDepth). */
   private readonly open: number[] = [];
-  /** The header line read so far (≤ MAX_HEADER_BYTES bytes). */
-  private header = "";
+  /** A header line cut by a chunk boundary: its bytes so far (≤ MAX_HEADER_BYTES). */
+  private readonly head = Buffer.alloc(MAX_HEADER_BYTES);
+  private headLen = 0;
   /** Bytes of bulk body still to skip, then the CRLF still expected (2, 1 or 0). */
   private body = 0;
   private crlf = 0;
@@ -49,7 +55,7 @@ export class RespGuard {
   }
 
   /** Reads `chunk` on from where the last one ended: undefined when within bounds, else why not (and so on after). */
-  scan(chunk: Uint8Array): string | undefined {
+  scan(chunk: Buffer): string | undefined {
     if (this.failed) return this.failed;
     let i = 0;
     while (i < chunk.length) {
@@ -60,8 +66,7 @@ export class RespGuard {
         continue;
       }
       if (this.crlf > 0) {
-        const want = this.crlf === 2 ? CR : LF;
-        if (chunk[i] !== want) return this.fail("a bulk string is not followed by CRLF (its declared length is wrong)");
+        if (chunk[i] !== (this.crlf === 2 ? CR : LF)) return this.fail("a bulk string is not followed by CRLF (its declared length is wrong)");
         this.crlf--;
         i++;
         if (this.crlf === 0) this.elementDone();
@@ -69,21 +74,27 @@ export class RespGuard {
       }
       const nl = chunk.indexOf(LF, i);
       const end = nl === -1 ? chunk.length : nl + 1;
-      if (this.header.length + (end - i) > MAX_HEADER_BYTES) return this.fail(`a header line longer than ${MAX_HEADER_BYTES} bytes`);
-      this.header += Buffer.from(chunk.buffer, chunk.byteOffset + i, end - i).toString("latin1");
-      i = end;
-      if (nl !== -1) {
-        const why = this.onHeader(this.header);
-        this.header = "";
-        if (why) return this.fail(why);
+      if (this.headLen + (end - i) > MAX_HEADER_BYTES) return this.fail(`a header line longer than ${MAX_HEADER_BYTES} bytes`);
+      let why: string | undefined;
+      if (nl === -1) {
+        chunk.copy(this.head, this.headLen, i, end);
+        this.headLen += end - i;
+      } else if (this.headLen === 0) {
+        why = this.onHeader(chunk, i, end);
+      } else {
+        chunk.copy(this.head, this.headLen, i, end);
+        why = this.onHeader(this.head, 0, this.headLen + (end - i));
+        this.headLen = 0;
       }
+      if (why) return this.fail(why);
+      i = end;
     }
     return undefined;
   }
 
   /** True between requests (nothing of a request read yet). */
   get idle(): boolean {
-    return this.open.length === 0 && this.header === "" && this.body === 0 && this.crlf === 0;
+    return this.open.length === 0 && this.headLen === 0 && this.body === 0 && this.crlf === 0;
   }
 
   private fail(why: string): string {
@@ -91,12 +102,24 @@ export class RespGuard {
     return why;
   }
 
-  private onHeader(line: string): string | undefined {
-    const m = /^([*$])(-?\d{1,19})\r\n$/.exec(line);
-    if (!m) return this.open.length === 0 ? "a request is an array of bulk strings (`*<n>` first)" : "an argument is a bulk string (`$<length>`)";
-    const n = Number(m[2]);
+  /** One header line, `b[start, end)` ending in LF: `*<n>\r\n` or `$<n>\r\n`, n = -?\d{1,19}. */
+  private onHeader(b: Buffer, start: number, end: number): string | undefined {
+    const type = b[start];
+    let p = start + 1;
+    const negative = b[p] === DASH;
+    if (negative) p++;
+    const digits = end - 2 - p;
+    let n = 0;
+    let wellFormed = (type === STAR || type === DOLLAR) && b[end - 2] === CR && digits >= 1 && digits <= 19;
+    for (let q = p; wellFormed && q < end - 2; q++) {
+      const d = (b[q] as number) - ZERO;
+      if (d < 0 || d > 9) wellFormed = false;
+      n = n * 10 + d;
+    }
+    if (negative) n = -n;
+    if (!wellFormed) return this.open.length === 0 ? "a request is an array of bulk strings (`*<n>` first)" : "an argument is a bulk string (`$<length>`)";
     const { maxDepth, maxArgs, maxBulkBytes, maxRequestBytes } = this.limits;
-    if (m[1] === "*") {
+    if (type === STAR) {
       if (this.open.length >= maxDepth) return `nested arrays: at most depth ${maxDepth}`;
       if (n < 1 || n > maxArgs) return `an array of ${n} elements: 1 to ${maxArgs} allowed`;
       if (this.open.length === 0) this.requestBytes = 0;
