@@ -79,7 +79,7 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   }, o);
   const metrics = o.metrics ?? createBotMetrics({ bot: "3bot", twin: grid.twinId });
   const env: BotEnv = {
-    grid, store, liveness, run, metrics, now: () => Date.now(),
+    grid, store, liveness, run, metrics, now: () => Date.now(), health: new Map(),
     startTimeoutMs: o.startTimeoutMs ?? 180_000, orphanGraceMs: o.orphanGraceMs ?? 300_000,
     log: (service, kind, message) => {
       store.event({ service, kind, message });
@@ -96,6 +96,8 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
     const specs = store.services();
     if (store.takeApplyRequest()) env.log("", "apply", `desired state: ${specs.map((s) => `${s.name} ×${s.replicas}`).join(", ") || "(none)"}`);
     const contracts = await grid.contracts.list();
+    const live = new Set(contracts.filter((c) => c.state !== "deleted").map((c) => c.id));
+    for (const id of env.health.keys()) if (!live.has(id)) env.health.delete(id);
     const next: ServiceView[] = [];
     for (const s of specs) {
       try {
