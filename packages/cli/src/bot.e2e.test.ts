@@ -35,7 +35,7 @@ function zgrid<T>(...args: string[]): T {
 
 function startBot(): ChildProcess {
   const log = openSync(join(dataDir, "3bot.log"), "a");
-  const child = spawn(process.execPath, [ZGRID, "--data-dir", dataDir, "bot", "run", "--window", String(WINDOW_S), "--interval", "2", "--orphan-grace", "15", "--start-timeout", "120"], { stdio: ["ignore", log, log], env: { ...process.env, ZGRID_LOG_LEVEL: "info" } });
+  const child = spawn(process.execPath, [ZGRID, "--data-dir", dataDir, "bot", "run", "--window", String(WINDOW_S), "--interval", "2", "--orphan-grace", "15", "--start-timeout", "60"], { stdio: ["ignore", log, log], env: { ...process.env, ZGRID_LOG_LEVEL: "info" } });
   bot = child;
   return child;
 }
