@@ -112,6 +112,8 @@ export const vmActionRequestSchema = z.object({
 export const VM_EXEC_OUTPUT_MAX = 128 * 1024;
 /** Longest time limit of one `vmExec` (seconds). */
 export const VM_EXEC_TIMEOUT_MAX_SEC = 600;
+/** Bytes of stdin a `vmExec` can carry (sent whole with the request, base64; the command then reads EOF). */
+export const VM_EXEC_STDIN_MAX = 32 * 1024;
 /** `zos.zmachine.exec`: run a command in the owner's running zmachine through its guest agent. */
 export const vmExecRequestSchema = z.object({
   ...vmRef,
@@ -122,8 +124,10 @@ export const vmExecRequestSchema = z.object({
   workdir: z.string().regex(/^\/[^\0\n]{0,1023}$/, "an absolute path").optional(),
   user: z.string().regex(/^[^\0\n\s:]{1,64}(:[^\0\n\s:]{1,64})?$/, "name|uid[:group|gid]").optional(),
   timeout_sec: z.number().int().min(1).max(VM_EXEC_TIMEOUT_MAX_SEC, `at most ${VM_EXEC_TIMEOUT_MAX_SEC} s`).default(60),
-}).refine((r) => r.argv.reduce((n, a) => n + a.length + 1, 0) + Object.entries(r.env ?? {}).reduce((n, [k, v]) => n + k.length + v.length + 2, 0) <= 60_000,
-  "the command and its env are at most 60000 bytes");
+  /** The command's stdin, base64 (at most VM_EXEC_STDIN_MAX bytes); absent: /dev/null. */
+  stdin: z.string().max(Math.ceil(VM_EXEC_STDIN_MAX / 3) * 4, `stdin at most ${VM_EXEC_STDIN_MAX} bytes`).regex(/^[A-Za-z0-9+/]*={0,2}$/, "base64").optional(),
+}).refine((r) => r.argv.reduce((n, a) => n + a.length + 1, 0) + Object.entries(r.env ?? {}).reduce((n, [k, v]) => n + k.length + v.length + 2, 0) + (r.stdin?.length ?? 0) <= 60_000,
+  "the command, its env and its stdin are at most 60000 bytes");
 /** The end of a command run by `vmExec`. */
 export interface VmExecResult {
   /** Exit status, or null when a signal ended it. */

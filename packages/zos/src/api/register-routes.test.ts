@@ -106,6 +106,8 @@ describe("node routes", () => {
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["x".repeat(9000)] }, "argv.0"],
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["ls"], timeout_sec: 3600 }, "timeout_sec"],
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["ls"], env: { "A-B": "1" } }, "env.A-B"],
+      ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["cat"], stdin: "QUFB".repeat(12_000) }, "stdin"],
+      ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["cat"], stdin: "not base64!" }, "stdin"],
     ] as const) {
       await assert.rejects(Promise.resolve().then(() => bus.handlers.get(name)!(payload, caller(7))), (e: unknown) => e instanceof ValidationError && e.field === field);
     }
