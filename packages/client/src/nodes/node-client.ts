@@ -40,6 +40,8 @@ export interface NodeClient {
   vmExec(request: NodeApi["vmExec"]["request"], o?: CallOptions): Promise<NodeApi["vmExec"]["response"]>;
   /** Farm twin only: the idle, unrented node reports standby and powers off (refused otherwise). */
   powerOff(reason?: string, o?: CallOptions): Promise<NodeApi["powerOff"]["response"]>;
+  /** The node's own power-state durations (on/off seconds, reserved vCPU-seconds, wakes). */
+  powerDurations(o?: CallOptions): Promise<NodeApi["powerDurations"]["response"]>;
 }
 
 /** A typed client of the node whose twin is `nodeTwinId`, over `bus`. */
@@ -64,5 +66,6 @@ export function nodeClient(bus: Pick<Bus, "request">, nodeTwinId: number): NodeC
     vmAction: (request, o) => call("vmAction", request, o),
     vmExec: (request, o) => call("vmExec", request, o),
     powerOff: (reason, o) => call("powerOff", { reason: reason ?? "" }, o),
+    powerDurations: (o) => call("powerDurations", {}, o),
   };
 }

@@ -13,7 +13,7 @@
  * ```
  */
 import type { Bus, HandlerContext } from "@zgrid/bus";
-import { NODE_ROUTES, parseNodeRequest, type NodeApi, type NodeRouteKey, type NodeStatistics } from "@zgrid/types";
+import { NODE_ROUTES, parseNodeRequest, type NodeApi, type NodeRouteKey, type NodeStatistics, type PowerDurations } from "@zgrid/types";
 import type { ProvisionEngine } from "../engine/provision-engine.ts";
 import type { VmControl } from "../primitives/zmachine/vm-control.ts";
 import type { PowerControl } from "../power/power-off.ts";
@@ -32,6 +32,8 @@ export interface RouteDeps {
   vms: Pick<VmControl, "logs" | "action" | "exec">;
   /** Power off by the farm's twin; deploy/update are refused while it drains. */
   power: Pick<PowerControl, "powerOff" | "assertAccepting">;
+  /** The node's own power-state durations (power/power-ledger.ts). */
+  powerDurations(): PowerDurations;
 }
 
 type Handlers = {
@@ -55,6 +57,7 @@ function handlers(deps: RouteDeps): Handlers {
     vmAction: (r, ctx) => deps.vms.action(ctx.twinId, r),
     vmExec: (r, ctx) => deps.vms.exec(ctx.twinId, r),
     powerOff: (r, ctx) => deps.power.powerOff(ctx.twinId, r),
+    powerDurations: () => deps.powerDurations(),
   };
 }
 
