@@ -14,7 +14,10 @@ import { join } from "node:path";
 const K8S_EVICTION_S = 340;
 const test = join(import.meta.dirname, "../../packages/cli/src/bot.e2e.test.ts");
 const r = spawnSync(process.execPath, ["--test", "--test-reporter=spec", test], { encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, ZGRID_E2E_BOT: "1" } });
-const line = `${r.stdout}\n${r.stderr}`.split("\n").find((l) => l.includes("BOT-FIGURES "));
+const out = `${r.stdout}\n${r.stderr}`;
+// which steps of the scenario passed (and why one failed), always
+for (const l of out.split("\n")) if (/^\s*[✔✖] /.test(l) || (r.status !== 0 && /^\s+(error|Error|AssertionError|timed out)/.test(l))) console.log(l.slice(0, 2000));
+const line = out.split("\n").find((l) => l.includes("BOT-FIGURES "));
 if (!line) {
   process.stderr.write(r.stdout + r.stderr);
   throw new Error("the scenario printed no figures");

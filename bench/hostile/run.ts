@@ -44,6 +44,14 @@ const dripPort = (drip.address() as AddressInfo).port;
 const f = await startNodeFixture({ entrypoint: "#!/bin/sh\nexec sleep 100000\n", egressAllow: [`127.0.0.1:${dripPort}`] });
 const sockets: Socket[] = [];
 const children: ChildProcess[] = [];
+// Ctrl-C / kill: take the node down (zosd, networks, mounts, prober) before leaving
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    console.log(`${sig}: stopping the node`);
+    for (const c of children) c.kill("SIGKILL");
+    void f.stop().finally(() => process.exit(130));
+  });
+}
 let flooding = true;
 try {
   const savedOptions = process.env.NODE_OPTIONS;

@@ -14,6 +14,8 @@ export interface BareBootOptions {
   entrypoint: string[];
   marker: string;
   memoryMiB?: number;
+  /** Give up after this long (default 60 s; TCG boots take minutes on a loaded machine). */
+  timeoutMs?: number;
 }
 
 /** Milliseconds from spawning QEMU to `marker` on the console. */
@@ -31,7 +33,7 @@ export async function bareBoot(o: BareBootOptions): Promise<number> {
   let out = "";
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("bare boot timed out")), 60_000);
+      const timer = setTimeout(() => reject(new Error("bare boot timed out")), o.timeoutMs ?? 60_000);
       child.stdout.on("data", (d: Buffer) => {
         out += d.toString();
         if (out.includes(o.marker)) {

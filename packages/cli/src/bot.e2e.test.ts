@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { connectGrid, localGridConnection, nodeClient, type ContractInfo, type Grid, type LocalGridInfo } from "@zgrid/client";
 import type { BotStatus } from "@zgrid/bot";
+import { readBotMetricsUrl } from "./commands/bot-metrics-file.ts";
 
 const ZGRID = fileURLToPath(new URL("../bin/zgrid.ts", import.meta.url));
 const WINDOW_S = 10;
@@ -128,7 +129,9 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: proce
   test("the bot places 2 replicas behind a name gateway", async () => {
     startBot();
     writeFileSync(join(dataDir, "web.yaml"), "services:\n  - name: web\n    flist: busybox\n    memory: 256\n    replicas: 2\n    gateway: { name: shop, port: 80 }\n");
-    zgrid("bot", "apply", "-f", join(dataDir, "web.yaml"));
+    // `zgrid apply -f` hands a services file to the running bot (it refuses while none runs)
+    await waitFor("the bot to run", () => readBotMetricsUrl(dataDir), (x) => x !== undefined, 60_000);
+    zgrid("apply", "-f", join(dataDir, "web.yaml"));
     const s = await waitFor("2 healthy replicas and a gateway", status, (x) => healthy(x).length === 2 && (web(x)?.gateway?.backends.length ?? 0) === 2, 240_000);
     const nodes = healthy(s).map((r) => r.nodeId);
     assert.equal(new Set(nodes).size, 2, "spread: two different nodes");

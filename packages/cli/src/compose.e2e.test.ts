@@ -6,7 +6,7 @@
 // in-place update and db's data survives it; `zgrid delete -f` leaves no contract, VM or network.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,6 +49,7 @@ async function buildImage(): Promise<string> {
   run("umoci", ["unpack", "--image", "img:1", "bundle"], dir);
   rmSync(join(dir, "bundle/rootfs"), { recursive: true });
   await buildBusyboxRoot(join(dir, "bundle/rootfs"), "#!/bin/sh\nexec sh\n");
+  linkSync(join(dir, "bundle/rootfs/bin/busybox"), join(dir, "bundle/rootfs/bin/bb-hardlink")); // a hard link in the layer
   run("umoci", ["repack", "--image", "img:1", "bundle"], dir);
   run("umoci", ["config", "--image", "img:1", "--config.cmd", "/bin/sh", "--config.exposedports", "80/tcp"], dir);
   run("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", `oci:${join(dir, "img")}:1`, `docker://${registry!.host}/zt/box:1`]);
@@ -121,6 +122,38 @@ describe("docker compose on a local grid", { timeout: 600_000 }, () => {
     assert.equal(page.trim(), "web-one");
     const db = vms.find((v) => v.name === "db")!;
     assert.equal((await waitFor("db's data", () => inNamespace(db, "curl", "-s", "-m", "3", `http://${db.ip}:5432/`), (s) => s.includes("boot-one"))).trim(), "boot-one");
+    // depends_on condition service_healthy: app waited for db's health check to pass
+    assert.match(r.stderr, /vm 'app': waiting for 'db' \(service_healthy\)/);
+    assert.match(r.stderr, /telling the project's VMs each other's names/);
+  });
+
+  test("health in the workload's result: vm get (and --json) and vm ls show db healthy", () => {
+    const db = ok<VmInfo>("vm", "get", "db");
+    assert.equal(db.health?.status, "healthy", JSON.stringify(db.health));
+    assert.equal(db.health?.failing_streak, 0);
+    assert.ok((db.health?.at ?? 0) > 0);
+    assert.equal(ok<VmInfo[]>("vm", "ls").find((v) => v.name === "web")?.health, undefined, "web has no health check");
+    const text = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "vm", "get", "db"], { encoding: "utf8", env: { ...process.env, ZGRID_LOG_LEVEL: "warn" } }).stdout;
+    assert.match(text, /health: healthy \(last check /);
+  });
+
+  test("the VMs resolve each other by service name; the image's hard link arrives as one inode; vm exec -i feeds stdin", () => {
+    const exec = (vm: string, ...cmd: string[]) => {
+      const r = zgrid("vm", "exec", vm, "--", ...cmd);
+      const out = r.json as { exit_code: number; stdout: string; stderr: string } | undefined;
+      assert.equal(out?.exit_code, 0, `${vm}: ${cmd.join(" ")}: ${r.stdout}${r.stderr}`);
+      return out!.stdout;
+    };
+    // app was deployed after db (knows it at boot); db before app (told afterwards through the agent)
+    assert.match(exec("app", "wget", "-qO-", "http://db:5432/"), /boot-one/);
+    assert.equal(exec("db", "wget", "-qO-", "http://app:8000/").trim(), "app");
+    const [a, b] = exec("web", "stat", "-c", "%i %h", "/bin/busybox", "/bin/bb-hardlink").trim().split("\n");
+    assert.equal(a, b, "both names show one inode");
+    assert.match(a!, / 2$/, "with a link count of 2");
+    // vm exec -i: the command gets this process's stdin, then EOF
+    const piped = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "vm", "exec", "web", "-i", "--", "wc", "-c"], { input: "x".repeat(1000), encoding: "utf8", env: { ...process.env, ZGRID_LOG_LEVEL: "warn" } });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.equal(piped.stdout.trim(), "1000");
   });
 
   test("an env change is an in-place update: db keeps its volume's data, web serves the new value, the image is not converted again", async () => {

@@ -8,6 +8,8 @@
  *   host -> guest
  *     'h' hello            (kills every exec of an earlier host connection)   -> 'H' "zagent 1"
  *     'e' exec             id:u32 timeout_ms:u32 argc:u16 envc:u16 workdir\0 user\0 argv\0... env\0...
+ *     'E' exec with stdin  as 'e', then the command's whole stdin (the rest of the frame, at most
+ *                          MAX_STDIN bytes: it fits the empty pipe at once; then EOF)
  *     'k' kill exec        id:u32 sig:u32
  *     's' signal the app   req:u32 sig:u32                                      -> 'A' req:u32 errno:i32
  *   guest -> host
@@ -17,7 +19,9 @@
  * Bounds: MAX_EXECS at once, a time limit per exec (at most 1 h), frames of at most 64 KiB. A bad
  * frame is answered with 'f' and skipped (the reader resynchronises on the next "ZG"); the agent
  * never exits on input. Execs run through `zinit -x` (chroot into the app's root, working
- * directory, user, PATH lookup exactly like the app), in their own session, stdin /dev/null.
+ * directory, user, PATH lookup exactly like the app), in their own session, stdin /dev/null (or the
+ * bytes an 'E' frame carries).
+ * A second argument names the zinit to run (host tests of the agent); the guest passes none.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +43,9 @@
 #define MAX_ARGS 256
 #define MAX_TIMEOUT_MS 3600000u
 #define CHUNK 16384
+#define MAX_STDIN 49152
+
+static const char *zinit_path = "/bin/zinit";
 
 struct exec {
   int used;
@@ -109,7 +116,7 @@ static void kill_all(void) {
   for (int i = 0; i < MAX_EXECS; i++) if (execs[i].used && !execs[i].reaped) kill(-execs[i].pid, SIGKILL);
 }
 
-static void start_exec(const unsigned char *p, uint32_t len) {
+static void start_exec(const unsigned char *p, uint32_t len, int with_stdin) {
   if (len < 12) { fail(0, "exec frame too short"); return; }
   uint32_t id = get32(p), timeout = get32(p + 4);
   unsigned argc = (unsigned)p[8] << 8 | p[9], envc = (unsigned)p[10] << 8 | p[11];
@@ -124,7 +131,9 @@ static void start_exec(const unsigned char *p, uint32_t len) {
     strs[n++] = (char *)s;
     s = z + 1;
   }
-  if (n != want || s != end) { fail(id, "exec frame: malformed strings"); return; }
+  if (n != want || (!with_stdin && s != end)) { fail(id, "exec frame: malformed strings"); return; }
+  size_t in_len = with_stdin ? (size_t)(end - s) : 0;
+  if (in_len > MAX_STDIN) { fail(id, "stdin too large (at most 49152 bytes)"); return; }
   struct exec *e = NULL;
   for (int i = 0; i < MAX_EXECS; i++) {
     if (execs[i].used && execs[i].id == id) { fail(id, "exec id already in use"); return; }
@@ -132,16 +141,21 @@ static void start_exec(const unsigned char *p, uint32_t len) {
   }
   if (!e) { fail(id, "too many execs at once (at most 16)"); return; }
   for (unsigned i = 0; i < envc; i++) if (!strchr(strs[2 + argc + i], '=')) { fail(id, "env entries must be KEY=VALUE"); return; }
-  int o[2], r[2];
+  int o[2], r[2], in[2] = { -1, -1 };
   if (pipe2(o, O_CLOEXEC) != 0) { fail(id, "pipe failed"); return; }
   if (pipe2(r, O_CLOEXEC) != 0) { close(o[0]); close(o[1]); fail(id, "pipe failed"); return; }
+  if (with_stdin && pipe2(in, O_CLOEXEC) != 0) { close(o[0]); close(o[1]); close(r[0]); close(r[1]); fail(id, "pipe failed"); return; }
   pid_t pid = fork();
   if (pid == 0) {
     setsid();
     signal(SIGPIPE, SIG_DFL);
-    int nul = open("/newroot/dev/null", O_RDONLY);
-    if (nul < 0) nul = open("/dev/null", O_RDONLY);
-    if (nul >= 0) dup2(nul, 0); else close(0);
+    if (with_stdin) {
+      dup2(in[0], 0);
+    } else {
+      int nul = open("/newroot/dev/null", O_RDONLY);
+      if (nul < 0) nul = open("/dev/null", O_RDONLY);
+      if (nul >= 0) dup2(nul, 0); else close(0);
+    }
     dup2(o[1], 1);
     dup2(r[1], 2);
     for (unsigned i = 0; i < envc; i++) putenv(strs[2 + argc + i]);
@@ -156,12 +170,19 @@ static void start_exec(const unsigned char *p, uint32_t len) {
     argv[k++] = "--";
     for (unsigned i = 0; i < argc; i++) argv[k++] = strs[2 + i];
     argv[k] = NULL;
-    execv("/bin/zinit", argv);
+    execv(zinit_path, argv);
     dprintf(2, "zagent: cannot run zinit: %s\n", strerror(errno));
     _exit(126);
   }
   close(o[1]);
   close(r[1]);
+  if (with_stdin) {
+    close(in[0]);
+    /* the empty pipe takes all of it at once (MAX_STDIN < its 64 KiB); then EOF. Never blocks. */
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
+    if (pid > 0 && in_len > 0 && write(in[1], s, in_len) < 0) { /* the child went already: nothing to feed */ }
+    close(in[1]);
+  }
   if (pid < 0) { close(o[0]); close(r[0]); fail(id, "fork failed"); return; }
   fcntl(o[0], F_SETFL, O_NONBLOCK);
   fcntl(r[0], F_SETFL, O_NONBLOCK);
@@ -176,7 +197,8 @@ static void handle(char type, const unsigned char *p, uint32_t len) {
     send_frame('H', "zagent 1", 8, NULL, 0);
     break;
   case 'e':
-    start_exec(p, len);
+  case 'E':
+    start_exec(p, len, type == 'E');
     break;
   case 'k':
     if (len != 8) { fail(0, "kill frame must be 8 bytes"); break; }
@@ -235,6 +257,7 @@ static void pump(struct exec *e, int *fd, char type) {
 int main(int argc, char **argv) {
   if (argc < 2) return 2;
   app_pid = (pid_t)atoi(argv[1]);
+  if (argc > 2) zinit_path = argv[2];
   signal(SIGPIPE, SIG_IGN);
   fcntl(PORT_FD, F_SETFD, FD_CLOEXEC);
   for (;;) {

@@ -10,6 +10,8 @@ import { hubAccess, knownFlists, sdk, withGrid, type Ctx, type GlobalOptions } f
 import { withInterrupt } from "../interrupt.ts";
 import type { Output } from "../output.ts";
 import { table } from "../output.ts";
+import { botDbOf, isBotServicesFile, storeBotSpec } from "./bot-apply.ts";
+import { readBotMetricsUrl } from "./bot-metrics-file.ts";
 
 export function registerApplyCommands(program: Command, ctx: Ctx): void {
   program.command("apply").description("converge the grid to a spec or docker-compose file (networks, VMs, gateways): shows the plan, then creates, updates in place, replaces, deletes")
@@ -19,6 +21,7 @@ export function registerApplyCommands(program: Command, ctx: Ctx): void {
     .option("-p, --project <name>", "compose: project name (default: name: in the file, else its directory)")
     .action(async (o: { file: string; dryRun?: boolean; allowDataLoss?: boolean; project?: string }) => {
       const { opts, io } = ctx();
+      if (await handToBot(opts, io, o.file, { dryRun: o.dryRun === true })) return;
       const { applyPlan, planSpec } = await sdk();
       const { spec, warnings } = await readSpec(opts, io, o.file, o.project, true);
       await withGrid(opts, async (grid) => {
@@ -36,6 +39,7 @@ export function registerApplyCommands(program: Command, ctx: Ctx): void {
     .option("-p, --project <name>", "compose: project name")
     .action(async (o: { file: string; project?: string }) => {
       const { opts, io } = ctx();
+      if (await handToBot(opts, io, o.file, { remove: true })) return;
       const { deleteSpec } = await sdk();
       const { spec } = await readSpec(opts, io, o.file, o.project, false);
       await withGrid(opts, async (grid) => {
@@ -43,6 +47,48 @@ export function registerApplyCommands(program: Command, ctx: Ctx): void {
         io.result({ project: spec.project, plan }, () => `deleted '${spec.project}'\n${showPlan(plan)}`);
       });
     });
+}
+
+/**
+ * A 3bot services file (`services:` is a list) goes to the twin's 3bot instead of being applied
+ * here: stored as its desired state (or, for `delete`, removed from it), which a running bot takes
+ * within a second. Refused with what to do when no 3bot runs for this data dir. False: not such a file.
+ */
+async function handToBot(opts: GlobalOptions, io: Output, file: string, o: { dryRun?: boolean; remove?: boolean }): Promise<boolean> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return false; // readSpec says what is wrong with the path
+  }
+  if (!(await isBotServicesFile(text))) return false;
+  const { BotInputError, openBotStore } = await import("@zgrid/bot");
+  const running = readBotMetricsUrl(opts.dataDir);
+  if (!running && !o.dryRun) {
+    throw new BotInputError(`${file} is a 3bot services file (services: [...]) and no 3bot runs for ${opts.dataDir}`, {
+      hint: "start one with `zgrid bot run` (or `zgrid up --bot`), or store the file for its next start with `zgrid bot apply -f`",
+    });
+  }
+  const r = await storeBotSpec(opts, file, text, { dryRun: o.remove === true || o.dryRun === true });
+  if (o.dryRun) {
+    io.result({ bot: running ?? null, services: r.services, dryRun: true }, () => `(dry run) ${file} is valid: ${r.services.join(", ")} would go to the 3bot`);
+    return true;
+  }
+  if (o.remove) {
+    const store = openBotStore(botDbOf(opts));
+    try {
+      const known = new Set(store.services().map((s) => s.name));
+      const removed = r.services.filter((n) => known.has(n));
+      for (const n of removed) store.removeService(n);
+      store.requestApply();
+      io.result({ bot: running, removed }, () => `handed to the 3bot (pid ${running!.pid}): it stops keeping ${removed.join(", ") || "nothing"} and cancels their contracts`);
+    } finally {
+      store.close();
+    }
+    return true;
+  }
+  io.result({ bot: running, services: r.services }, () => `handed to the 3bot (pid ${running!.pid}): desired state ${r.services.join(", ")}; \`zgrid bot status\` shows it converge`);
+  return true;
 }
 
 /** A zgrid spec, or a compose file as one (images resolved only when `images`: delete needs the project alone). */

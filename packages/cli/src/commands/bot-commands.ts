@@ -4,14 +4,14 @@
  * its database (`<data dir>/3bot.db`, or `--db`), so they work on the machine the bot runs on.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Command } from "commander";
 import type { BotStatus } from "@zgrid/bot";
-import { knownFlists, openGrid, type Ctx, type GlobalOptions } from "../context.ts";
+import { openGrid, type Ctx } from "../context.ts";
 import { table } from "../output.ts";
+import { botDbOf, storeBotSpec } from "./bot-apply.ts";
 import { clearBotMetricsUrl, writeBotMetricsUrl } from "./bot-metrics-file.ts";
 
-const dbOf = (opts: GlobalOptions, db?: string) => db ?? join(opts.dataDir, "3bot.db");
+const dbOf = botDbOf;
 
 export function registerBotCommands(program: Command, ctx: Ctx): void {
   const bot = program.command("bot").description("your 3bot: keeps services alive (self-healing across nodes, rolling updates, orphan contracts cancelled)");
@@ -54,24 +54,15 @@ export function registerBotCommands(program: Command, ctx: Ctx): void {
     .option("--db <file>", "the bot's database")
     .action(async (o: { file: string; replace: boolean; db?: string }) => {
       const { opts, io } = ctx();
-      const { applyToStore, openBotStore, BotInputError } = await import("@zgrid/bot");
-      const { parse } = await import("yaml");
-      let raw: unknown;
+      const { BotInputError } = await import("@zgrid/bot");
+      let text: string;
       try {
-        raw = parse(readFileSync(o.file, "utf8"));
+        text = readFileSync(o.file, "utf8");
       } catch (e) {
-        throw new BotInputError(`${o.file}: ${(e as Error).message.split("\n")[0]}`, { hint: "give a YAML or JSON file with a services: list" });
+        throw new BotInputError(`${o.file}: ${(e as Error).message.split("\n")[0]}`, { hint: "check the path given to -f" });
       }
-      const flists = await knownFlists(opts);
-      const spec = raw as { services?: Array<{ flist?: string }>; replace?: boolean };
-      for (const s of Array.isArray(spec?.services) ? spec.services : []) if (s && typeof s.flist === "string" && flists[s.flist]) s.flist = flists[s.flist];
-      const store = openBotStore(dbOf(opts, o.db));
-      try {
-        const r = applyToStore(store, { ...spec, ...(o.replace ? { replace: true } : {}) });
-        io.result(r, () => `desired state stored: ${r.services.join(", ")} (a running 3bot takes it within a second)`);
-      } finally {
-        store.close();
-      }
+      const r = await storeBotSpec(opts, o.file, text, { replace: o.replace, ...(o.db ? { db: o.db } : {}) });
+      io.result(r, () => `desired state stored: ${r.services.join(", ")} (a running 3bot takes it within a second)`);
     });
   bot.command("rm <services...>").description("stop keeping services (the bot cancels their contracts)").option("--db <file>", "the bot's database")
     .action(async (names: string[], o: { db?: string }) => {

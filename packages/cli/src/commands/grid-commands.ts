@@ -11,8 +11,9 @@ export function registerGridCommands(program: Command, ctx: Ctx): void {
     .option("--accel <mode>", "VM accelerator for the nodes: auto | tcg | kvm", "auto")
     .option("--host-nodes", "run the node daemons directly on this host instead of node hosts on an underlay bridge (no public IPs); fixed at the data dir's first up")
     .option("--debian", "also build (once, debootstrap, minutes) and publish a Debian 12 flist with sshd")
+    .option("--redis", "also publish flist 'redis': busybox + Debian's redis-cli (a Redis client for VMs, e.g. for zdb)")
     .option("--bot", "also run your twin's 3bot in the background (`zgrid bot status`; log <data dir>/3bot.log)")
-    .action(async (o: { nodes: string; accel: string; debian?: boolean; hostNodes?: boolean; bot?: boolean }) => {
+    .action(async (o: { nodes: string; accel: string; debian?: boolean; redis?: boolean; hostNodes?: boolean; bot?: boolean }) => {
       const { opts, io } = ctx();
       const { upLocalGrid } = await import("../local-grid/local-grid.ts");
       const started = performance.now();
@@ -20,6 +21,11 @@ export function registerGridCommands(program: Command, ctx: Ctx): void {
       if (o.debian) {
         const { ensureDebianFlist } = await import("../local-grid/debian-flist.ts");
         await ensureDebianFlist({ dataDir: opts.dataDir, onProgress: io.progress });
+        info = { ...(await sdk()).readLocalGrid(opts.dataDir), fresh: info.fresh };
+      }
+      if (o.redis) {
+        const { ensureRedisCliFlist } = await import("../local-grid/redis-cli-flist.ts");
+        await ensureRedisCliFlist({ dataDir: opts.dataDir, onProgress: io.progress });
         info = { ...(await sdk()).readLocalGrid(opts.dataDir), fresh: info.fresh };
       }
       let botPid: number | undefined;

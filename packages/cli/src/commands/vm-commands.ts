@@ -53,7 +53,7 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     const { opts, io } = ctx();
     await withGrid(opts, async (grid) => {
       const vms = await grid.vms.list();
-      io.result(vms, () => table(vms.map((v) => ({ ...v, memory: `${v.memoryMiB} MiB` })), ["name", "state", "node", "ip", "publicIp", "network", "contractId", "cpu", "memory", "project"].map((c) => (c === "node" ? "nodeId" : c))));
+      io.result(vms, () => table(vms.map((v) => ({ ...v, memory: `${v.memoryMiB} MiB`, health: v.health?.status ?? "" })), ["name", "state", "health", "node", "ip", "publicIp", "network", "contractId", "cpu", "memory", "project"].map((c) => (c === "node" ? "nodeId" : c))));
     });
   });
 
@@ -109,15 +109,19 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     .option("-w, --workdir <dir>", "working directory (default: the image's WorkingDir)")
     .option("-u, --user <user>", "user: name|uid[:group|gid] (default: the image's User)")
     .option("--timeout <sec>", "time limit in seconds, at most 600 (the command is killed)", "60")
-    .action(async (name: string, command: string[], o: { env: string[]; workdir?: string; user?: string; timeout: string }) => {
+    .option("-i, --interactive", "give the command this stdin (read whole first, at most 32 KiB; not a live stream), e.g. `vm exec db -i -- sh < fix.sh`")
+    .option("-t, --tty", "a terminal in the guest: not supported yet (refused)")
+    .action(async (name: string, command: string[], o: { env: string[]; workdir?: string; user?: string; timeout: string; interactive?: boolean; tty?: boolean }) => {
       const { opts, io } = ctx();
       const c = await sdk();
       const timeoutSec = Number(o.timeout);
       if (!Number.isInteger(timeoutSec) || timeoutSec < 1 || timeoutSec > 600) throw new c.InputError(`--timeout must be 1-600 seconds, got '${o.timeout}'`, { hint: "e.g. --timeout 120" });
+      if (o.tty) throw new c.InputError("vm exec -t: a terminal in the guest is not supported yet", { hint: "run the command without -t (output is collected), or feed it input with -i" });
+      const stdin = o.interactive ? await readStdin(c, (await import("@zgrid/types")).VM_EXEC_STDIN_MAX) : undefined;
       await withGrid(opts, async (grid) => {
         const r = await grid.vms.exec(name, command, {
           timeoutSec, ...(o.env.length ? { env: Object.fromEntries(o.env.map((e) => parseEnv(c, e))) } : {}),
-          ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
+          ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}), ...(stdin ? { stdin } : {}),
         });
         // like `timeout`: 124 on the time limit; 128+N when signal N ended it
         process.exitCode = r.timed_out ? 124 : r.exit_code ?? 128 + (r.signal ?? 0);
@@ -180,12 +184,34 @@ export function describeVm(v: VmInfo, hints?: ImageHints): string {
     `vm ${v.name}: ${v.state}${v.message ? ` (${v.message})` : ""}`,
     `  node ${v.nodeId}, contract ${v.contractId}, network ${v.network}, ip ${v.ip || "-"}${v.publicIp ? `, public ip ${v.publicIp}` : ""}${v.publicIp6 ? `, public ipv6 ${v.publicIp6}` : ""}`,
     `  ${v.cpu} vCPU, ${v.memoryMiB} MiB, flist ${v.flist}`,
+    ...(v.health ? [describeHealth(v.health)] : []),
     `  console: zgrid vm logs ${v.name}${v.consoleLog ? `   (on the node: ${v.consoleLog})` : ""}`,
     ...(v.consoleTail ? ["  --- last console lines ---", ...v.consoleTail.split("\n").map((l) => `  | ${l}`)] : []),
     ...(pub && ways(pub).length ? [`  reach it: ${ways(pub).join("   or   ")}`] : []),
     ...(v.ip && ways(v.ip).length ? [`  private:  ${ways(v.ip).map((w) => `${via} ${w}`).join("\n            ")}`] : []),
     ...(v.ip && hints && !ways(v.ip).length ? [`  private:  ${via} <command> ${v.ip}   (the image has no sshd and exposes no port)`] : []),
   ].join("\n");
+}
+
+/** `  health: unhealthy (3 failed checks in a row; last output: …)` */
+export function describeHealth(h: NonNullable<VmInfo["health"]>): string {
+  const out = h.last_output.trim().split("\n").slice(-3).join(" | ").slice(0, 300);
+  const streak = h.failing_streak ? `${h.failing_streak} failed check${h.failing_streak === 1 ? "" : "s"} in a row` : "";
+  const when = h.at ? `last check ${new Date(h.at).toISOString()}` : "no check ended yet";
+  return `  health: ${h.status} (${[streak, when, out ? `output: ${out}` : ""].filter(Boolean).join("; ")})`;
+}
+
+/** This process's whole stdin, refused past `max` bytes (a terminal is refused: nothing to read). */
+async function readStdin(c: Sdk, max: number): Promise<Buffer> {
+  if (process.stdin.isTTY) throw new c.InputError("vm exec -i reads its input from a pipe or file, not a terminal", { hint: "e.g. `zgrid vm exec db -i -- sh < script.sh` or `echo hi | zgrid vm exec web -i -- cat`" });
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of process.stdin) {
+    n += (chunk as Buffer).length;
+    if (n > max) throw new c.InputError(`vm exec -i: stdin is more than ${max} bytes`, { hint: "copy bigger files onto a disk of the VM another way, or split them" });
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts);
 }
 
 function mib(c: Sdk, text: string, flag: string): number {

@@ -10,11 +10,10 @@
  * ```
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync, mkdirSync } from "node:fs";
+import { existsSync, renameSync, rmSync, writeFileSync, chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { LocalGridError, localGridInfoPath, readLocalGrid } from "@zgrid/client";
-import { TAGS, packFlist, pushFlist, signFlist } from "@zgrid/flist";
-import { twinKeyFromPrivateKey } from "@zgrid/types";
+import { LocalGridError, readLocalGrid } from "@zgrid/client";
+import { publishLocalFlist, servedFlist } from "./local-flist.ts";
 
 export const DEBIAN_ENTRYPOINT = `#!/bin/sh
 # zgrid: host keys on first boot, then sshd in the foreground (PID 1's child)
@@ -26,12 +25,8 @@ exec /usr/sbin/sshd -D -e
 
 export async function ensureDebianFlist(o: { dataDir: string; mirror?: string; onProgress?: (m: string) => void }): Promise<string> {
   const progress = o.onProgress ?? (() => undefined);
-  const info = readLocalGrid(o.dataDir);
-  if (info.flists.debian) {
-    const res = await fetch(info.flists.debian).catch(() => undefined);
-    await res?.body?.cancel();
-    if (res?.ok) return info.flists.debian;
-  }
+  const cached = await servedFlist(readLocalGrid(o.dataDir).flists.debian);
+  if (cached) return cached;
   const work = join(o.dataDir, "build", "debian");
   const root = join(work, "root");
   mkdirSync(work, { recursive: true });
@@ -49,17 +44,7 @@ export async function ensureDebianFlist(o: { dataDir: string; mirror?: string; o
   rmSync(join(root, "var/cache/apt/archives"), { recursive: true, force: true });
   mkdirSync(join(root, "var/cache/apt/archives/partial"), { recursive: true });
   progress("packing, signing and pushing the Debian flist");
-  const fl = join(work, "debian.fl");
-  const blocks = `dir://${join(work, "blocks")}`;
-  await packFlist({ source: root, output: fl, stores: [blocks], tags: { [TAGS.entrypoint]: JSON.stringify({ name: "/start.sh", args: [], env: {}, dir: "/" }) } });
-  await signFlist(fl, twinKeyFromPrivateKey(info.farmerKey));
-  const pushed = await pushFlist({ hub: info.hubUrl, flist: fl, stores: [blocks], key: twinKeyFromPrivateKey(info.farmerKey) });
-  for (const file of [join(o.dataDir, "setup.json"), localGridInfoPath(o.dataDir)]) {
-    const j = JSON.parse(readFileSync(file, "utf8")) as { flists: Record<string, string> };
-    j.flists.debian = pushed.url;
-    writeFileSync(file, JSON.stringify(j, null, 2));
-  }
-  return pushed.url;
+  return publishLocalFlist({ dataDir: o.dataDir, name: "debian", root, work });
 }
 
 function run(cmd: string, args: string[], log: string): Promise<void> {

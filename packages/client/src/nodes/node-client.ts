@@ -38,6 +38,8 @@ export interface NodeClient {
   vmAction(request: NodeApi["vmAction"]["request"], o?: CallOptions): Promise<VmLogs>;
   /** Runs a command in the owner's running zmachine (guest agent): bounded output, exit code. */
   vmExec(request: NodeApi["vmExec"]["request"], o?: CallOptions): Promise<NodeApi["vmExec"]["response"]>;
+  /** A tcp/http health check of the owner's zmachine, made by its node inside the twin's network. */
+  vmProbe(request: NodeApi["vmProbe"]["request"], o?: CallOptions): Promise<NodeApi["vmProbe"]["response"]>;
   /** Farm twin only: the idle, unrented node reports standby and powers off (refused otherwise). */
   powerOff(reason?: string, o?: CallOptions): Promise<NodeApi["powerOff"]["response"]>;
 }
@@ -63,6 +65,7 @@ export function nodeClient(bus: Pick<Bus, "request">, nodeTwinId: number): NodeC
     vmLogs: (request, o) => call("vmLogs", request, o),
     vmAction: (request, o) => call("vmAction", request, o),
     vmExec: (request, o) => call("vmExec", request, o),
+    vmProbe: (request, o) => call("vmProbe", request, o),
     powerOff: (reason, o) => call("powerOff", { reason: reason ?? "" }, o),
   };
 }

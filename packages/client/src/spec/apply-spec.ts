@@ -19,6 +19,8 @@ import type { ProgressFn } from "../deploy/deployer.ts";
 import { DataLossError, InputError } from "../errors/client-errors.ts";
 import { hasPublicIp, type VmModel } from "../models/vm-model.ts";
 import type { VmInfo } from "../vms/vm-service.ts";
+import { waitDependency } from "../vms/vm-wait.ts";
+import { projectVms, refreshHosts, withHosts } from "./compose-hosts.ts";
 import type { GatewayInput } from "../gateways/gateway-service.ts";
 import type { ZdbInfo } from "../zdbs/zdb-service.ts";
 import type { Spec } from "./spec-file.ts";
@@ -84,7 +86,7 @@ export async function planSpec(grid: Grid, spec: Spec): Promise<Plan> {
   return plan;
 }
 
-export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgress?: ProgressFn; signal?: AbortSignal; allowDataLoss?: boolean } = {}): Promise<VmInfo[]> {
+export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgress?: ProgressFn; signal?: AbortSignal; allowDataLoss?: boolean; dependencyTimeoutMs?: number } = {}): Promise<VmInfo[]> {
   const progress = o.onProgress ?? (() => undefined);
   const losing = plan.filter((s) => s.dataLoss?.length);
   if (losing.length && !o.allowDataLoss) {
@@ -100,16 +102,31 @@ export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgr
     await grid.vms.delete(s.name);
   }
   const made: VmInfo[] = [];
+  // a one-shot job others wait for to complete exits by design: its deploy does not wait for it to stay up
+  const jobs = new Set(Object.values(spec.depends ?? {}).flat().filter((d) => d.condition === "service_completed_successfully").map((d) => d.vm));
+  // compose: the VMs know each other by name (compose-hosts.ts)
+  const creating = plan.some((x) => x.kind === "vm" && (x.action === "create" || x.action === "replace"));
+  const known = spec.serviceNames && plan.some((x) => x.kind === "vm" && x.action !== "keep" && x.action !== "delete") ? await projectVms(grid, spec) : [];
+  const note = (v: VmInfo) => { known.splice(0, known.length, ...known.filter((k) => k.name !== v.name), { name: v.name, ip: v.ip, network: v.network }); };
   for (const s of plan.filter((x) => x.kind === "vm" && (x.action === "create" || x.action === "replace"))) {
-    const vm = spec.vms.find((v) => v.name === s.name)!;
+    const model = spec.vms.find((v) => v.name === s.name)!;
+    const vm = withHosts(model, spec, known);
+    await waitDependencies(grid, spec, vm.name, progress, o.dependencyTimeoutMs);
     progress(`vm '${s.name}': deploying`);
     const ipRange = ipRangeOf(spec, vm.network);
-    made.push(await grid.vms.deploy(vm, { project: spec.project, spec: vmSpecHash(vm, ipRange), ...(ipRange ? { ipRange } : {}), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) }));
+    made.push(await grid.vms.deploy(vm, { project: spec.project, spec: vmSpecHash(model, ipRange), ...(ipRange ? { ipRange } : {}), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}), ...(jobs.has(vm.name) ? { waitRunning: false } : {}) }));
+    note(made.at(-1)!);
   }
   for (const s of plan.filter((x) => x.kind === "vm" && x.action === "update")) {
-    const vm = spec.vms.find((v) => v.name === s.name)!;
+    const model = spec.vms.find((v) => v.name === s.name)!;
+    const vm = withHosts(model, spec, known);
+    await waitDependencies(grid, spec, vm.name, progress, o.dependencyTimeoutMs);
     progress(`vm '${s.name}': updating in place (restarts it, disks kept)`);
-    made.push(await grid.vms.update(vm.name, vm, { project: spec.project, spec: vmSpecHash(vm, ipRangeOf(spec, vm.network)), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) }));
+    made.push(await grid.vms.update(vm.name, vm, { project: spec.project, spec: vmSpecHash(model, ipRangeOf(spec, vm.network)), onProgress: (m) => progress(`vm '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) }));
+  }
+  if (creating && spec.serviceNames) {
+    progress("telling the project's VMs each other's names (/etc/hosts)");
+    await refreshHosts(grid, spec, progress);
   }
   for (const s of plan.filter((x) => x.kind === "zdb" && x.action === "delete")) {
     progress(`zdb '${s.name}': removing`);
@@ -132,6 +149,19 @@ export async function applyPlan(grid: Grid, spec: Spec, plan: Plan, o: { onProgr
     await grid.gateways.create({ ...g, project: spec.project, spec: gatewaySpecHash(spec, g), onProgress: (m) => progress(`gateway '${s.name}': ${m}`), ...(o.signal ? { signal: o.signal } : {}) });
   }
   return made;
+}
+
+/**
+ * Waits for the `depends_on` conditions of VM `name` (compose): each dependency's condition, one
+ * after the other, each within `timeoutMs` (default 300 s); a DeployFailedError names the
+ * dependency, the condition and what it saw.
+ */
+async function waitDependencies(grid: Grid, spec: Spec, name: string, progress: ProgressFn, timeoutMs?: number): Promise<void> {
+  for (const d of spec.depends?.[name] ?? []) {
+    progress(`vm '${name}': waiting for '${d.vm}' (${d.condition})`);
+    const info = await grid.vms.get(d.vm);
+    await waitDependency(() => grid.vms.logs(d.vm, { maxBytes: 64 * 1024 }, info), d.condition, { name: d.vm, dependent: name, ...(timeoutMs ? { timeoutMs } : {}) });
+  }
 }
 
 /**

@@ -130,3 +130,29 @@ test("interpolation and env files as docker compose reads them", () => {
   assert.deepEqual(parseEnvFile('A=1\nexport B="x\\ny"\nC=v # c\n\n'), { A: "1", B: "x\ny", C: "v" });
   assert.throws(() => parseEnvFile("oops\n", "app.env"), /app\.env:1: not KEY=VALUE/);
 });
+
+test("depends_on conditions become waits per VM (every replica); a bad condition is refused; restart: true is warned about", async () => {
+  const c = await loadCompose(compose(`
+services:
+  web: { image: busybox, depends_on: [app] }
+  app:
+    image: busybox
+    depends_on:
+      db: { condition: service_healthy, restart: true }
+      migrate: { condition: service_completed_successfully }
+  migrate: { image: busybox, depends_on: { db: { condition: service_started } } }
+  db: { image: busybox, deploy: { replicas: 2 } }
+`, "deps-compose.yml"), { flists: FLISTS, env: {} });
+  assert.deepEqual(c.spec.vms.map((v) => v.name), ["db_1", "db_2", "migrate", "app", "web"]);
+  assert.deepEqual(c.spec.depends, {
+    web: [{ vm: "app", condition: "service_started" }],
+    app: [{ vm: "db_1", condition: "service_healthy" }, { vm: "db_2", condition: "service_healthy" }, { vm: "migrate", condition: "service_completed_successfully" }],
+    migrate: [{ vm: "db_1", condition: "service_started" }, { vm: "db_2", condition: "service_started" }],
+  });
+  assert.ok(c.warnings.some((w) => /services\.app\.depends_on\.db\.restart: not supported/.test(w)), c.warnings.join("\n"));
+  await assert.rejects(loadCompose(compose(`
+services:
+  app: { image: busybox, depends_on: { db: { condition: service_ready } } }
+  db: { image: busybox }
+`, "deps2-compose.yml"), { flists: FLISTS, env: {} }), /services\.app\.depends_on.*'service_ready' is not one of service_started, service_healthy, service_completed_successfully/);
+});

@@ -4,7 +4,8 @@
  * working_dir, user, restart, healthcheck, stop_signal, deploy.resources → cpu/memory, named
  * volumes → disks, networks → private networks (one per VM), ports → a name gateway
  * (`<project>-<service>`, HTTP to the container port) or, with `x-zgrid: {public_ip: true}`, the VM's
- * own public IP; depends_on orders the VMs. Variables are interpolated from the environment and the
+ * own public IP; depends_on orders the VMs and its conditions (service_started, service_healthy,
+ * service_completed_successfully) are waited for by `applyPlan`. Variables are interpolated from the environment and the
  * `.env` next to the file. Keys zgrid does not honour come back in `warnings`, one line each.
  *
  * @example
@@ -28,8 +29,8 @@ import { composeFileSchema, SERVICE_KEYS, TOP_KEYS, type ComposeFile, type Compo
 let yaml: typeof Yaml | undefined;
 /** The YAML parser, loaded when a compose file is read (commands that read none do not pay for it). */
 const loadYaml = (): typeof Yaml => (yaml ??= createRequire(import.meta.url)("yaml") as typeof Yaml);
-import { composeDisks, composeHealthcheck, composePorts, composeResources, composeRestart, orderServices } from "./compose-service.ts";
-import type { Spec } from "./spec-file.ts";
+import { composeDepends, composeDisks, composeHealthcheck, composePorts, composeResources, composeRestart, orderServices } from "./compose-service.ts";
+import type { DependsOn, Spec } from "./spec-file.ts";
 
 export interface ComposeOptions {
   /** Flist names the grid knows (local grid flists, your pushed images): `image: busybox`. */
@@ -106,6 +107,12 @@ export async function composeToSpec(c: ComposeFile, o: ComposeOptions & { file: 
   const flistCache = new Map<string, Promise<string>>();
   const services = Object.entries(c.services).map(([name, s]) => [name, s ?? {}] as [string, ComposeService]);
   const volumeUsers = new Map<string, string>();
+  const depends: Record<string, DependsOn[]> = {};
+  const serviceNames: Record<string, string[]> = {};
+  const vmsOf = (svc: string): string[] => {
+    const n = c.services[svc]?.deploy?.replicas ?? 1;
+    return Array.from({ length: n }, (_, i) => workloadName(n > 1 ? `${svc}_${i + 1}` : svc, `services.${svc}`));
+  };
   for (const [svc, s] of orderServices(services, (m) => at("services", m))) {
     const path = `services.${svc}`;
     for (const k of Object.keys(s)) if (!SERVICE_KEYS.has(k)) warnings.push(`${path}.${k}: not supported by zgrid, ignored`);
@@ -131,6 +138,7 @@ export async function composeToSpec(c: ComposeFile, o: ComposeOptions & { file: 
       if (d.volume) volumeUsers.set(d.volume, svc);
     }
     const res = composeResources(s, path, warnings);
+    const deps = composeDepends(s, path, vmsOf, warnings, (m) => at(`${path}.depends_on`, m));
     const replicas = s.deploy?.replicas ?? 1;
     if (replicas === 0) warnings.push(`${path}.deploy.replicas: 0, the service is not deployed`);
     for (let i = 1; i <= replicas; i++) {
@@ -155,14 +163,21 @@ export async function composeToSpec(c: ComposeFile, o: ComposeOptions & { file: 
         throw at(`${path}${i0.path.length ? `.${i0.path.join(".")}` : ""}`, i0.message);
       }
       vms.push(parsed.data);
+      if (deps.length) depends[name] = deps;
+      // the service's own name (a replica: `web_2`, and the first one also `web`), as compose DNS answers it
+      const names = [...(i === 1 || replicas === 1 ? [svc] : []), ...(replicas > 1 ? [`${svc}-${i}`] : [])].filter((n) => n !== name && HOST_NAME.test(n));
+      serviceNames[name] = names;
       gateways.push(...composePorts(s, { project, service: svc, vm: name, replica: replicas > 1 ? i : 0, path, warnings, publicIp: !!ext.public_ip, gateway: ext.gateway }));
     }
     if (s.hostname) warnings.push(`${path}.hostname: the VM's hostname is its name '${workloadName(svc, path)}'`);
   }
   if (vms.length === 0) throw at("services", "no service to deploy");
-  const spec: Spec = { file: o.file, project, networks: [...networks.values()], vms, gateways, zdbs: [] };
+  const spec: Spec = { file: o.file, project, networks: [...networks.values()], vms, gateways, zdbs: [], serviceNames, ...(Object.keys(depends).length ? { depends } : {}) };
   return { spec, warnings, images };
 }
+
+/** A name /etc/hosts can carry. */
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 async function resolveFlist(image: string, o: ComposeOptions, path: string): Promise<string> {
   if (/^https?:\/\//.test(image)) return image;

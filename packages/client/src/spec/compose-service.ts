@@ -14,6 +14,7 @@ import { parseSize } from "../format.ts";
 import type { GatewayInput } from "../gateways/gateway-service.ts";
 import type { VmModelInput } from "../models/vm-model.ts";
 import type { ComposeFile, ComposeService } from "./compose-schema.ts";
+import type { DependsCondition, DependsOn } from "./spec-file.ts";
 
 const MiB = 1024 ** 2;
 /** Size of a volume's disk when the file does not say (`x-zgrid: {size}` or `driver_opts: {size}`). */
@@ -35,6 +36,26 @@ export function orderServices<T>(services: Array<[string, T & { depends_on?: Com
     out.push(services.find(([x]) => x === n)! as [string, T]);
   };
   for (const [n] of services) visit(n, []);
+  return out;
+}
+
+const CONDITIONS = ["service_started", "service_healthy", "service_completed_successfully"] as const;
+
+/**
+ * A service's `depends_on` as conditions on the VMs of the services it names (every replica). The
+ * short form means `service_started`, as in compose; `restart: true` is warned about (an update of
+ * the dependency does not restart the dependent).
+ */
+export function composeDepends(s: ComposeService, path: string, vmsOf: (service: string) => string[], warnings: string[], fail: (m: string) => Error): DependsOn[] {
+  const entries: Array<[string, { condition?: string; restart?: unknown; required?: unknown } | null]> = Array.isArray(s.depends_on)
+    ? s.depends_on.map((d) => [d, null]) : Object.entries(s.depends_on ?? {});
+  const out: DependsOn[] = [];
+  for (const [svc, v] of entries) {
+    const condition = v?.condition ?? "service_started";
+    if (!(CONDITIONS as readonly string[]).includes(condition)) throw fail(`${path}.depends_on.${svc}.condition: '${condition}' is not one of ${CONDITIONS.join(", ")}`);
+    if (v?.restart) warnings.push(`${path}.depends_on.${svc}.restart: not supported by zgrid (an update of '${svc}' does not restart this service), ignored`);
+    for (const vm of vmsOf(svc)) out.push({ vm, condition: condition as DependsCondition });
+  }
   return out;
 }
 

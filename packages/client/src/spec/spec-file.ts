@@ -97,7 +97,23 @@ export interface Spec {
   zdbs: ZdbModel[];
   /** From `gateways` and the VMs' `ports`. */
   gateways: GatewayInput[];
+  /**
+   * What a VM waits for before it is deployed or updated (compose `depends_on` conditions), by VM
+   * name: `applyPlan` waits for each (applyPlan's `waitDependency`).
+   */
+  depends?: Record<string, DependsOn[]>;
+  /**
+   * Compose: the project's VMs resolve each other by name (as on a compose network): `applyPlan`
+   * gives each VM the names and addresses of the others on its network (ZGRID_HOSTS, written into
+   * /etc/hosts by the guest init) and refreshes them in the running VMs. Value: extra names of a VM
+   * (its service name when that differs from the VM's name, e.g. replicas).
+   */
+  serviceNames?: Record<string, string[]>;
 }
+
+/** Compose's conditions: the dependency runs; its health check passes; it ran and exited with 0. */
+export type DependsCondition = "service_started" | "service_healthy" | "service_completed_successfully";
+export interface DependsOn { vm: string; condition: DependsCondition }
 
 /** A compose-like port entry as a gateway to the VM. */
 function portGateway(vm: string, p: z.infer<typeof portSchema>): GatewayInput {

@@ -12,7 +12,7 @@
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
 import { networkNames } from "@zgrid/types";
-import type { Deployment, IpResult, VmExecResult, VmLogs, ZmachineResult } from "@zgrid/types";
+import type { Deployment, IpResult, VmExecResult, VmLogs, ZmachineHealth, ZmachineResult } from "@zgrid/types";
 import { lastLines, waitAppRunning } from "./vm-wait.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
@@ -55,6 +55,8 @@ export interface VmInfo {
   reach: string;
   /** The console's last lines when the VM is not running well (error state), else absent. */
   consoleTail?: string;
+  /** The app's HEALTHCHECK as the node last reported it (VMs with a health check only). */
+  health?: ZmachineHealth;
 }
 
 export interface DeployOptions {
@@ -200,13 +202,14 @@ export class VmService {
    * bus request: only the deployment's twin). Output is bounded (VM_EXEC_OUTPUT_MAX, `truncated`),
    * time too (`timeoutSec`, at most 600).
    */
-  async exec(name: string, argv: string[], o: { env?: Record<string, string>; workdir?: string; user?: string; timeoutSec?: number } = {}): Promise<VmExecResult> {
+  async exec(name: string, argv: string[], o: { env?: Record<string, string>; workdir?: string; user?: string; timeoutSec?: number; stdin?: Buffer } = {}): Promise<VmExecResult> {
     const vm = await this.get(name);
     const node = await this.chain.getNode(vm.nodeId);
     const timeoutSec = o.timeoutSec ?? 60;
     return nodeClient(await this.ctx.bus(), node.twinId).vmExec({
       contract_id: vm.contractId, name, argv, timeout_sec: timeoutSec,
       ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
+      ...(o.stdin ? { stdin: o.stdin.toString("base64") } : {}),
     }, { timeout: timeoutSec * 1000 + 20_000 });
   }
 
@@ -283,6 +286,7 @@ export class VmService {
       ...(project ? { project } : {}), ...(spec ? { spec } : {}),
       disks, hasPublicIp: !!d?.workloads.some((x) => x.type === "ip"),
       consoleLog: data.console ?? "", namespace: ns, reach: ip ? `ip netns exec ${ns} ssh root@${ip}` : "",
+      ...(data.health && w?.result?.state !== "deleted" ? { health: data.health } : {}),
     };
   }
 }

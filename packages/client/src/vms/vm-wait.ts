@@ -47,3 +47,53 @@ export async function waitAppRunning(read: () => Promise<VmLogs>, o: { timeoutMs
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1_000));
   }
 }
+
+/** What `waitDependency` waits for (compose `depends_on` conditions). */
+export type DependencyCondition = "service_started" | "service_healthy" | "service_completed_successfully";
+
+/**
+ * Waits until the VM `o.name` meets a compose `depends_on` condition, as compose means it:
+ * `service_started` its app runs; `service_healthy` its health check passes (a VM without one
+ * fails at once: compose refuses that too); `service_completed_successfully` its app ran and
+ * exited with status 0. Fails with what was seen (the console's last lines, the check's output)
+ * when the dependency ended otherwise, or when `timeoutMs` (default 300 s) passed.
+ *
+ * @example
+ * ```ts
+ * await waitDependency(() => grid.vms.logs("db", { maxBytes: 65536 }, dbInfo), "service_healthy", { name: "db", dependent: "app" });
+ * ```
+ */
+export async function waitDependency(read: () => Promise<VmLogs>, condition: DependencyCondition, o: { name: string; dependent: string; timeoutMs?: number; pollMs?: number }): Promise<VmLogs> {
+  const timeoutMs = o.timeoutMs ?? 300_000;
+  const deadline = Date.now() + timeoutMs;
+  const what = `'${o.dependent}' depends on '${o.name}' (${condition})`;
+  const fail = (why: string, l: VmLogs | undefined): never => {
+    throw new DeployFailedError(`${what}: ${why}${l?.log ? `\n--- last console lines of ${o.name} ---\n${lastLines(l.log)}` : ""}`, {
+      details: { dependency: o.name, condition, state: l?.state, reason: l?.reason, ...(l?.health ? { health: l.health } : {}) },
+      hint: `see its console with \`zgrid vm logs ${o.name}\`; nothing after '${o.name}' was deployed`,
+    });
+  };
+  for (;;) {
+    const last = await read();
+    const since = last.log.slice(Math.max(0, last.log.lastIndexOf("zgrid-host: qemu start")));
+    const ended = ENDED.exec(since)?.[1];
+    const started = STARTED.test(since) && last.state === "running";
+    if (condition === "service_completed_successfully") {
+      if (ended === "app exited with status 0") return last;
+      if (ended) fail(`it did not complete successfully: ${ended.replace(/^FATAL: /, "")}`, last);
+    } else {
+      if (ended || last.state === "stopped") fail(`it is not running: ${ended?.replace(/^FATAL: /, "") ?? (last.reason || "stopped")}`, last);
+      if (condition === "service_started" && started) return last;
+      if (condition === "service_healthy" && started) {
+        if (!last.health) return fail("it has no health check (set one in its healthcheck: or the image's HEALTHCHECK), so it never becomes healthy", last);
+        if (last.health.status === "healthy") return last;
+        if (last.health.status === "unhealthy") fail(`it is unhealthy (its health check failed ${last.health.failing_streak} times in a row: ${last.health.last_output.trim().slice(0, 500)})`, last);
+      }
+    }
+    if (Date.now() > deadline) {
+      const state = condition === "service_healthy" && last.health ? `health ${last.health.status}` : `state ${last.state}${started ? ", app started" : ""}`;
+      fail(`timed out after ${Math.round(timeoutMs / 1000)} s (${state})`, last);
+    }
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 1_000));
+  }
+}

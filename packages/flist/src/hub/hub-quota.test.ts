@@ -50,21 +50,29 @@ test("hub quota: per-twin usage survives a hub restart; other twins keep theirs"
   assert.equal((await putBlock(hub.url, alice)).status, 413);
 });
 
-test("hub quota store: charge is all-or-nothing, refund gives back, usage is durable and case-insensitive", (t) => {
+test("hub quota store: charge is all-or-nothing, refund gives back, pending charges are settled by recover, usage is durable and case-insensitive", (t) => {
   const path = join(tmp(t), "quota.db");
   let quota = openHubQuota(path, 1000);
-  assert.equal(quota.charge("0xAB", 600), true);
-  assert.equal(quota.charge("0xab", 500), false, "over the quota: nothing charged");
+  const a = quota.charge("0xAB", 600, "aa");
+  assert.ok(a !== undefined);
+  quota.settle(a);
+  assert.equal(quota.charge("0xab", 500, "bb"), undefined, "over the quota: nothing charged");
   assert.equal(quota.used("0xab"), 600);
-  quota.refund("0xAb", 200);
-  assert.equal(quota.used("0xAB"), 400);
-  quota.refund("0xab", 10_000);
-  assert.equal(quota.used("0xab"), 0, "never below zero");
-  assert.equal(quota.charge("0xab", 1000), true, "exactly the quota fits");
+  const b = quota.charge("0xAb", 300, "bb")!;
+  assert.equal(quota.used("0xAB"), 900);
+  quota.refund(b);
+  quota.refund(b); // twice: nothing more given back
+  assert.equal(quota.used("0xab"), 600, "a refund gives back only its own charge");
+  // A "crash" with two charges pending: one block stored, the other not.
+  quota.charge("0xab", 100, "cc");
+  quota.charge("0xab", 300, "dd");
+  assert.equal(quota.used("0xab"), 1000, "exactly the quota fits");
   quota.close();
   quota = openHubQuota(path, 1000);
   t.after(() => quota.close());
-  assert.equal(quota.used("0xAB"), 1000);
-  assert.equal(quota.charge("0xab", 1), false);
+  assert.deepEqual(quota.recover((block) => block === "cc"), { kept: ["cc"], refunded: ["dd"] });
+  assert.equal(quota.used("0xAB"), 700, "the stored block stays charged, the lost one is given back");
+  assert.deepEqual(quota.recover(() => false), { kept: [], refunded: [] }, "settled once");
+  assert.equal(quota.charge("0xab", 301, "ee"), undefined);
   assert.equal(quota.used("0xcd"), 0);
 });

@@ -131,6 +131,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const maxFlist = options.maxFlistBytes ?? 512 * 2 ** 20;
   const maxPerTwin = options.maxBytesPerTwin ?? 64 * 2 ** 30;
   const quota = openHubQuota(join(options.dataDir, "quota.db"), maxPerTwin);
+  // A hub killed between a charge and its block's write: keep what was stored, give back the rest.
+  const recovered = quota.recover((block) => store.pathOf(Buffer.from(block, "hex")) !== undefined);
+  for (const block of [...recovered.kept, ...recovered.refunded]) store.discardPartial(Buffer.from(block, "hex"));
+  if (recovered.refunded.length + recovered.kept.length) log.warn({ kept: recovered.kept.length, refunded: recovered.refunded.length }, "quota charges of uploads cut by a crash settled");
   let converting = 0;
   const signers = new Map<string, string | undefined>();
   let publicUrl = options.publicUrl ?? "";
@@ -185,15 +189,19 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         const body = await readBody(req, maxBlock);
         try { checkBlockId(id, body); } catch { throw new HttpError(400, "block content does not hash to its id"); }
         if (await store.has(id)) return sendJson(res, 200, { id: parts[2] });
-        if (twin && !quota.charge(twin, body.length)) {
+        // Charged and recorded as pending in one transaction before the write, settled after it:
+        // a crash in between is settled by recover() at the next start (stored or given back).
+        const charge = twin ? quota.charge(twin, body.length, parts[2]!) : undefined;
+        if (twin && charge === undefined) {
           throw new HttpError(413, `twin ${twin} is over its upload quota of ${maxPerTwin} bytes (${quota.used(twin)} used)`);
         }
         try {
           await store.set(id, body);
         } catch (e) {
-          if (twin) quota.refund(twin, body.length);
+          if (charge !== undefined) quota.refund(charge);
           throw e;
         }
+        if (charge !== undefined) quota.settle(charge);
         return sendJson(res, 201, { id: parts[2] });
       }
       const file = store.pathOf(id);

@@ -47,6 +47,8 @@ export class FlistFs {
   readonly #open = new Map<number, OpenFile>();
   readonly #encoding: "latin1" | "utf8";
   #nextFd = 10;
+  /** Names per hard-linked file (canonical ino → count), built on first need. */
+  #linkCounts: Map<number, number> | undefined;
 
   constructor(reader: FlistReader, fetcher: BlockFetcher, options: { readAhead?: number; encoding?: "latin1" | "utf8" } = {}) {
     this.#reader = reader;
@@ -94,12 +96,41 @@ export class FlistFs {
     return map;
   }
 
+  /**
+   * The inode number and link count a file shows: every name of a hard-linked regular file shows
+   * the ino of its first name and the number of its names (the mount is started with `use_ino`,
+   * so these reach stat(2) and, through 9p, the guest). A link to anything but an existing regular
+   * file (a hostile listing) is ignored: that name shows as a file of its own.
+   */
+  identity(inode: FlistInode): { ino: number; nlink: number } {
+    const canonical = this.#canonical(inode);
+    return { ino: canonical, nlink: this.#counts().get(canonical) ?? 1 };
+  }
+
+  #canonical(inode: FlistInode): number {
+    if (inode.link === undefined || inode.link === inode.ino || (inode.mode & S_IFMT) !== S_IFREG) return inode.ino;
+    const first = this.#reader.inode(inode.link);
+    return first && (first.mode & S_IFMT) === S_IFREG && first.link === undefined ? first.ino : inode.ino;
+  }
+
+  #counts(): Map<number, number> {
+    if (!this.#linkCounts) {
+      const counts = new Map<number, number>();
+      for (const i of this.#reader.index().byIno.values()) {
+        const c = this.#canonical(i);
+        if (c !== i.ino) counts.set(c, (counts.get(c) ?? 1) + 1);
+      }
+      this.#linkCounts = counts;
+    }
+    return this.#linkCounts;
+  }
+
   #stat(inode: FlistInode): Record<string, unknown> {
     const mtime = new Date(inode.mtime * 1000 + Math.floor(inode.mtimeNsec / 1e6));
     const dir = (inode.mode & S_IFMT) === S_IFDIR;
     const size = (inode.mode & S_IFMT) === S_IFLNK ? (inode.target?.length ?? 0) : dir ? 4096 : inode.size;
     return {
-      mode: inode.mode, uid: inode.uid, gid: inode.gid, size, rdev: inode.rdev, ino: inode.ino, nlink: dir ? 2 : 1,
+      mode: inode.mode, uid: inode.uid, gid: inode.gid, size, rdev: inode.rdev, ...(dir ? { ino: inode.ino, nlink: 2 } : this.identity(inode)),
       mtime, atime: mtime, ctime: new Date(inode.ctime * 1000), blksize: this.#blockSize, blocks: Math.ceil(size / 512),
     };
   }

@@ -23,9 +23,9 @@ function describeFromChild(root: string): EntryDescription[] {
   return JSON.parse(r.stdout) as EntryDescription[];
 }
 
-/** What a mount shows: no hard-link identity, mtimes to the millisecond; names byte for byte. */
+/** What a mount shows: hard links as one inode (ino and link count), mtimes to the millisecond; names byte for byte. */
 function comparable(list: EntryDescription[]): unknown[] {
-  return list.map(({ links: _l, mtimeUs, ...rest }) => ({ ...rest, mtimeMs: Math.floor(mtimeUs / 1000) }));
+  return list.map(({ mtimeUs, ...rest }) => ({ ...rest, mtimeMs: Math.floor(mtimeUs / 1000) }));
 }
 
 interface Unmountable { unmount(): Promise<void> }

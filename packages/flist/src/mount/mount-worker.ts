@@ -45,7 +45,9 @@ async function main(): Promise<void> {
   const { Fuse, encoding } = loadFuseBinding();
   const fs = new FlistFs(reader, fetcher, { readAhead: options.readAhead, encoding });
   const fuse = new Fuse(options.mountpoint, fs.operations(), {
-    force: true, mkdir: true, fsname: "zgrid-flist", subtype: "flist",
+    // `use_ino`: stat shows the listing's inode numbers (hard links share one, FlistFs.identity);
+    // fuse-native has no option for it, and libfuse splits -o on commas, so it rides on fsname.
+    force: true, mkdir: true, fsname: "zgrid-flist,use_ino", subtype: "flist",
     // Read-only, verified content never changes: let the kernel keep pages and attributes.
     kernelCache: true, attrTimeout: 3600, entryTimeout: 3600,
   });

@@ -11,9 +11,9 @@
  * const both = new DirStore("/srv/blocks", { layout: "both" });   // readable by every rfs
  * ```
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { BlockNotFoundError, StoreError } from "../errors/flist-errors.ts";
 import { blockPath, type BlockStore } from "./block-store.ts";
 
@@ -80,5 +80,22 @@ export class DirStore implements BlockStore {
       } catch { /* try the other layout */ }
     }
     return false;
+  }
+
+  /**
+   * Removes what a writer killed mid-`set` left of `id` (its temp files, never the block itself).
+   * Synchronous; for start-up after a crash.
+   */
+  discardPartial(id: Uint8Array): void {
+    for (const path of this.#paths(id)) {
+      const prefix = `${basename(path)}.tmp-`;
+      let names: string[];
+      try {
+        names = readdirSync(dirname(path));
+      } catch {
+        continue;
+      }
+      for (const n of names) if (n.startsWith(prefix)) rmSync(join(dirname(path), n), { force: true });
+    }
   }
 }

@@ -112,6 +112,8 @@ export const vmActionRequestSchema = z.object({
 export const VM_EXEC_OUTPUT_MAX = 128 * 1024;
 /** Longest time limit of one `vmExec` (seconds). */
 export const VM_EXEC_TIMEOUT_MAX_SEC = 600;
+/** Bytes of stdin a `vmExec` can carry (sent whole with the request, base64; the command then reads EOF). */
+export const VM_EXEC_STDIN_MAX = 32 * 1024;
 /** `zos.zmachine.exec`: run a command in the owner's running zmachine through its guest agent. */
 export const vmExecRequestSchema = z.object({
   ...vmRef,
@@ -122,8 +124,10 @@ export const vmExecRequestSchema = z.object({
   workdir: z.string().regex(/^\/[^\0\n]{0,1023}$/, "an absolute path").optional(),
   user: z.string().regex(/^[^\0\n\s:]{1,64}(:[^\0\n\s:]{1,64})?$/, "name|uid[:group|gid]").optional(),
   timeout_sec: z.number().int().min(1).max(VM_EXEC_TIMEOUT_MAX_SEC, `at most ${VM_EXEC_TIMEOUT_MAX_SEC} s`).default(60),
-}).refine((r) => r.argv.reduce((n, a) => n + a.length + 1, 0) + Object.entries(r.env ?? {}).reduce((n, [k, v]) => n + k.length + v.length + 2, 0) <= 60_000,
-  "the command and its env are at most 60000 bytes");
+  /** The command's stdin, base64 (at most VM_EXEC_STDIN_MAX bytes); absent: /dev/null. */
+  stdin: z.string().max(Math.ceil(VM_EXEC_STDIN_MAX / 3) * 4, `stdin at most ${VM_EXEC_STDIN_MAX} bytes`).regex(/^[A-Za-z0-9+/]*={0,2}$/, "base64").optional(),
+}).refine((r) => r.argv.reduce((n, a) => n + a.length + 1, 0) + Object.entries(r.env ?? {}).reduce((n, [k, v]) => n + k.length + v.length + 2, 0) + (r.stdin?.length ?? 0) <= 60_000,
+  "the command, its env and its stdin are at most 60000 bytes");
 /** The end of a command run by `vmExec`. */
 export interface VmExecResult {
   /** Exit status, or null when a signal ended it. */
@@ -139,6 +143,33 @@ export const vmExecResultSchema = z.object({
   exit_code: z.number().int().min(0).max(255).nullable(), signal: z.number().int().min(1).max(64).nullable(),
   timed_out: z.boolean(), truncated: z.boolean(),
   stdout: z.string().max(4 * VM_EXEC_OUTPUT_MAX), stderr: z.string().max(4 * VM_EXEC_OUTPUT_MAX),
+});
+/** Longest time one `vmProbe` may take (ms). */
+export const VM_PROBE_TIMEOUT_MAX_MS = 5_000;
+/**
+ * `zos.zmachine.probe`: a health check of the owner's zmachine made by its node from inside the
+ * twin's network namespace, to the VM's own private IP only (never an address the caller names):
+ * `tcp` connects to `port`; `http` sends `GET path` and reads the status line (200–399 is ok).
+ */
+export const vmProbeRequestSchema = z.object({
+  ...vmRef,
+  type: z.enum(["tcp", "http"], { error: "tcp or http" }),
+  port: z.number({ error: "a TCP port 1–65535" }).int("a TCP port 1–65535").min(1, "a TCP port 1–65535").max(65535, "a TCP port 1–65535"),
+  path: z.string().regex(/^\/[\x21-\x7e]{0,255}$/, "an absolute URL path of printable characters, at most 256").default("/"),
+  timeout_ms: z.number().int().min(100, "at least 100 ms").max(VM_PROBE_TIMEOUT_MAX_MS, `at most ${VM_PROBE_TIMEOUT_MAX_MS} ms`).default(2_000),
+});
+/** What a `vmProbe` found. */
+export interface VmProbeResult {
+  ok: boolean;
+  /** How long it took (ms). */
+  ms: number;
+  /** http: the status code answered (absent when none came). */
+  status?: number;
+  /** Why it failed, or the status line (bounded). */
+  detail: string;
+}
+export const vmProbeResultSchema = z.object({
+  ok: z.boolean(), ms: count, status: z.number().int().min(100).max(999).optional(), detail: z.string().max(512),
 });
 /**
  * `zos.system.power_off`: the node's farm twin (only) asks the node to power off. The node refuses
@@ -173,6 +204,7 @@ export interface NodeApi {
   vmLogs: { request: z.input<typeof vmLogsRequestSchema>; response: VmLogs };
   vmAction: { request: z.input<typeof vmActionRequestSchema>; response: VmLogs };
   vmExec: { request: z.input<typeof vmExecRequestSchema>; response: VmExecResult };
+  vmProbe: { request: z.input<typeof vmProbeRequestSchema>; response: VmProbeResult };
   powerOff: { request: { reason: string }; response: PowerOffAnswer };
 }
 export type NodeRouteKey = keyof NodeApi;
@@ -199,6 +231,7 @@ export const NODE_ROUTES = {
   vmLogs: { name: "zos.zmachine.logs", request: vmLogsRequestSchema, response: vmLogsSchema },
   vmAction: { name: "zos.zmachine.action", request: vmActionRequestSchema, response: vmLogsSchema },
   vmExec: { name: "zos.zmachine.exec", request: vmExecRequestSchema, response: vmExecResultSchema },
+  vmProbe: { name: "zos.zmachine.probe", request: vmProbeRequestSchema, response: vmProbeResultSchema },
   powerOff: { name: "zos.system.power_off", request: powerOffRequestSchema, response: powerOffAnswerSchema },
 } as const satisfies Record<NodeRouteKey, RouteSpec>;
 

@@ -43,6 +43,24 @@ export interface ZmachineResult {
   mode: "container" | "full";
   /** Path of the console log on the node. */
   console: string;
+  /**
+   * The app's HEALTHCHECK (the image's or the workload's), run in the guest by the node (Docker's
+   * rules): present only for a VM with a health check. Updated by the node when the status or the
+   * failing streak changes (the streak of a long failure at most once every 30 s).
+   */
+  health?: ZmachineHealth;
+}
+
+/** Health of a zmachine's app as Docker reports a container's (`State.Health`). */
+export interface ZmachineHealth {
+  /** starting (no success yet since the VM's start), healthy (the last check passed), unhealthy (`retries` failures in a row). */
+  status: "starting" | "healthy" | "unhealthy";
+  /** Failed checks in a row. */
+  failing_streak: number;
+  /** Output of the last check (at most 4 KiB), or why it could not run. */
+  last_output: string;
+  /** When the last check ended (ms since epoch), 0 before the first. */
+  at: number;
 }
 
 /**

@@ -38,6 +38,9 @@ function deps(calls: string[]): RouteDeps {
       action: async (twin, r) => { calls.push(`action ${twin} ${r.name} ${r.action}`); return { log: "", offset: 0, size: 0, state: "running", reason: "" }; },
       exec: async (twin, r) => { calls.push(`exec ${twin} ${r.name} ${r.argv.join(" ")} ${r.timeout_sec}`); return { exit_code: 0, signal: null, timed_out: false, truncated: false, stdout: "", stderr: "" }; },
     },
+    probes: {
+      probe: async (twin, r) => { calls.push(`probe ${twin} ${r.name} ${r.type} ${r.port} ${r.path} ${r.timeout_ms}`); return { ok: true, ms: 1, detail: "" }; },
+    },
     power: {
       powerOff: async (twin, r) => { calls.push(`power-off ${twin} ${r.reason}`); return { node_id: 1, state: "standby", switch: "bmc" }; },
       assertAccepting: () => { if (calls.includes("draining")) throw new NodeDrainingError("node 1 is powering off"); },
@@ -50,7 +53,7 @@ describe("node routes", () => {
     const bus = recordingBus();
     const unregister = registerRoutes(bus, deps([]));
     assert.deepEqual([...bus.handlers.keys()].sort(), [...NODE_ROUTE_NAMES].sort());
-    assert.equal(bus.handlers.size, 14);
+    assert.equal(bus.handlers.size, 15);
     unregister();
     assert.equal(bus.handlers.size, 0);
   });
@@ -68,8 +71,11 @@ describe("node routes", () => {
     await call("zos.zmachine.logs", { contract_id: 4, name: "web" });
     await call("zos.zmachine.action", { contract_id: 4, name: "web", action: "restart" }, 9);
     await call("zos.zmachine.exec", { contract_id: 4, name: "web", argv: ["ls", "/"] }, 9);
+    await call("zos.zmachine.probe", { contract_id: 4, name: "web", type: "http", port: 80 }, 9);
+    await assert.rejects(Promise.resolve().then(() => call("zos.zmachine.probe", { contract_id: 4, name: "web", type: "udp", port: 80 })), ValidationError);
+    await assert.rejects(Promise.resolve().then(() => call("zos.zmachine.probe", { contract_id: 4, name: "web", type: "tcp", port: 80, timeout_ms: 60_000 })), ValidationError);
     assert.deepEqual(await call("zos.system.power_off", null, 1), { node_id: 1, state: "standby", switch: "bmc" });
-    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net", "logs 7 4 web", "action 9 web restart", "exec 9 web ls / 60", "power-off 1 "]);
+    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net", "logs 7 4 web", "action 9 web restart", "exec 9 web ls / 60", "probe 9 web http 80 / 2000", "power-off 1 "]);
   });
 
   test("while the node drains for a power-off, deploy and update are refused before the engine", async () => {
@@ -100,6 +106,8 @@ describe("node routes", () => {
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["x".repeat(9000)] }, "argv.0"],
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["ls"], timeout_sec: 3600 }, "timeout_sec"],
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["ls"], env: { "A-B": "1" } }, "env.A-B"],
+      ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["cat"], stdin: "QUFB".repeat(12_000) }, "stdin"],
+      ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["cat"], stdin: "not base64!" }, "stdin"],
     ] as const) {
       await assert.rejects(Promise.resolve().then(() => bus.handlers.get(name)!(payload, caller(7))), (e: unknown) => e instanceof ValidationError && e.field === field);
     }

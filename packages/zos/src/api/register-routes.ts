@@ -16,6 +16,7 @@ import type { Bus, HandlerContext } from "@zgrid/bus";
 import { NODE_ROUTES, parseNodeRequest, type NodeApi, type NodeRouteKey, type NodeStatistics } from "@zgrid/types";
 import type { ProvisionEngine } from "../engine/provision-engine.ts";
 import type { VmControl } from "../primitives/zmachine/vm-control.ts";
+import type { VmProber } from "../primitives/zmachine/vm-probe.ts";
 import type { PowerControl } from "../power/power-off.ts";
 
 export type { NodeStatistics } from "@zgrid/types";
@@ -30,6 +31,8 @@ export interface RouteDeps {
   wireguardPorts(): number[];
   /** The owner's hand on a zmachine: console, stop/start/restart, exec. */
   vms: Pick<VmControl, "logs" | "action" | "exec">;
+  /** tcp/http health checks of the owner's zmachine from inside its network (bounded). */
+  probes: Pick<VmProber, "probe">;
   /** Power off by the farm's twin; deploy/update are refused while it drains. */
   power: Pick<PowerControl, "powerOff" | "assertAccepting">;
 }
@@ -54,6 +57,7 @@ function handlers(deps: RouteDeps): Handlers {
     vmLogs: (r, ctx) => deps.vms.logs(ctx.twinId, r),
     vmAction: (r, ctx) => deps.vms.action(ctx.twinId, r),
     vmExec: (r, ctx) => deps.vms.exec(ctx.twinId, r),
+    vmProbe: (r, ctx) => deps.probes.probe(ctx.twinId, r),
     powerOff: (r, ctx) => deps.power.powerOff(ctx.twinId, r),
   };
 }

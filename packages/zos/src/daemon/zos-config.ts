@@ -60,6 +60,11 @@ export const zosConfigSchema = z.strictObject({
   gateway: z.strictObject({
     httpPort: z.number().int().min(1).max(65535).default(80), httpsPort: z.number().int().min(1).max(65535).default(443),
     fqdnResolvers: z.array(z.string().max(64)).max(8).optional(),
+    /** Bounds against hostile backends and clients (haproxy-gateway.ts GatewayLimits; defaults there). */
+    limits: z.strictObject({
+      serverTimeoutMs: z.number().int().min(100), clientTimeoutMs: z.number().int().min(100), requestTimeoutMs: z.number().int().min(100),
+      connectionsPerServer: z.number().int().min(1).max(100_000), queueTimeoutMs: z.number().int().min(100),
+    }).partial().optional(),
   }).default({ httpPort: 80, httpsPort: 443 }),
   /**
    * What the node fetches or connects to for tenants (egress/egress-policy.ts). `allow`: `host:port`,

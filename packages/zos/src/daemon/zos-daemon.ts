@@ -29,7 +29,9 @@ import { ProvisionEngine, isDeleted } from "../engine/provision-engine.ts";
 import type { ManagerMap } from "../engine/workload-manager.ts";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { VmMonitor } from "../hypervisor/vm-monitor.ts";
+import { zmachineHealth } from "../hypervisor/vm-health.ts";
 import { vmControl } from "../primitives/zmachine/vm-control.ts";
+import { vmProber } from "../primitives/zmachine/vm-probe.ts";
 import { measureCapacity } from "../node/node-capacity.ts";
 import { loadNodeIdentity } from "../node/node-identity.ts";
 import { HaproxyGateway } from "../primitives/gateway/haproxy-gateway.ts";
@@ -38,7 +40,7 @@ import { EgressAddressBook } from "../primitives/network/egress-addresses.ts";
 import { nodePaths } from "../primitives/node-paths.ts";
 import { FlistMounts } from "../primitives/zmachine/flist-mounts.ts";
 import { startZdb } from "../primitives/zdb/start-zdb.ts";
-import { createManagers } from "./create-managers.ts";
+import { createManagers, findNetworkOf } from "./create-managers.ts";
 import { intervalService, Lifecycle, service } from "./lifecycle.ts";
 import type { ZosConfig } from "./zos-config.ts";
 import { EgressPolicy } from "../egress/egress-policy.ts";
@@ -115,7 +117,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     const flists = new FlistMounts({ cacheDir: paths.cacheDir, cacheBytes: config.flist.cacheBytes, requireSignature: config.flist.requireSignature, policy: flistEgress,
       downloadTimeoutMs: config.limits.flistDownloadTimeoutMs, maxFlistBytes: config.limits.maxFlistBytes,
       ...(config.flist.trustedSigners ? { trustedSigners: config.flist.trustedSigners } : {}), ...(config.flist.stores ? { stores: config.flist.stores } : {}) });
-    const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), httpPort: config.gateway.httpPort, httpsPort: config.gateway.httpsPort });
+    const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), httpPort: config.gateway.httpPort, httpsPort: config.gateway.httpsPort, ...(config.gateway.limits ? { limits: config.gateway.limits } : {}) });
     const managers = createManagers({
       nodeId, scope: key.address, paths, hypervisor, flists, chain, store, publicBridge: config.publicBridge, gatewayProxy, domain: config.publicConfig.domain,
       egress, egressAddresses: new EgressAddressBook(join(config.dataDir, "egress-addresses.json")),
@@ -149,6 +151,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       wireguardPorts: () => store.list().filter((d) => !isDeleted(d)).flatMap((d) => d.workloads)
         .flatMap((w) => (w.type === "network" && w.result?.state === "ok" ? [w.data.wireguard_listen_port] : [])),
       vms: vmControl({ engine, hypervisor }),
+      probes: vmProber({ engine, findNetwork: (d, name) => findNetworkOf(store, d, name) }),
     })), () => unregisterRoutes()));
     if (config.metrics) {
       const metrics = await startMetricsServer({ ...config.metrics, text: () => zosMetricsText({ store, total, bus }) });
@@ -161,6 +164,8 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
 
     const monitor = new VmMonitor({ hypervisor, intervalMs: config.intervals.monitorMs, consoleLogBytes: config.limits.consoleLogBytes });
     monitor.on("gave-up", (e) => { const ref = parseWorkloadId(e.id); if (ref) void engine.recheck(ref.contractId); });
+    // the app's health goes into the workload's result (`vm get` shows it)
+    monitor.on("health", (e) => { const ref = parseWorkloadId(e.id); if (ref) engine.noteResultData(ref.contractId, ref.name, { health: zmachineHealth(e.health) }); });
     await life.start(service("vm-monitor", () => monitor.start(), () => monitor.stop()));
     await life.start(intervalService("liveness", config.intervals.monitorMs, () => engine.watchLiveness(), nlog));
     let stopUptime = () => undefined as void;

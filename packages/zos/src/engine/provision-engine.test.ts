@@ -281,3 +281,22 @@ test("the liveness pass reconciles a contract whose workload lost a process", as
   assert.ok(calls.includes("adopt net"), `adopt (repair) ran: ${calls.join(", ")}`);
   assert.equal(states(store, 12).net, "ok");
 });
+
+test("what the node observes later (a VM's health) is merged into the workload's result data; state kept; never for a deleted one", async () => {
+  const { store, chain, engine } = setup();
+  await engine.deploy(TWIN, contracted(chain, 12));
+  await engine.queue.idle();
+  const vm = () => store.get(12)!.workloads.find((w) => w.name === "vm")!;
+  const before = vm().result!;
+  const health = { status: "unhealthy", failing_streak: 3, last_output: "connection refused", at: 1 };
+  engine.noteResultData(12, "vm", { health });
+  assert.deepEqual(vm().result, { ...before, data: { name: "vm", health } });
+  assert.deepEqual(engine.get(TWIN, 12).workloads.find((w) => w.name === "vm")!.result?.data, { name: "vm", health });
+  engine.noteResultData(12, "nope", { health });
+  engine.noteResultData(99, "vm", { health });
+  chain.contracts.get(12)!.state = "deleted";
+  await engine.reconcile(12);
+  assert.equal(vm().result?.state, "deleted");
+  engine.noteResultData(12, "vm", { health });
+  assert.equal(vm().result?.data, undefined, "a deleted workload gets no data back");
+});

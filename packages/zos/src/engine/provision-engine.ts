@@ -123,6 +123,20 @@ export class ProvisionEngine {
     if (state === "ok") this.adopted.delete(this.adoptKey(d, w));
   }
 
+  /**
+   * Merges `data` into a live workload's result data (what the node observed since: a VM's health),
+   * its state, message and time kept. Ignored for a workload not provisioned (no result data) or
+   * deleted.
+   */
+  noteResultData(contractId: number, name: string, data: Record<string, unknown>): void {
+    const d = this.o.store.get(contractId);
+    const w = d?.workloads.find((x) => x.name === name);
+    if (!d || !w?.result || isDeleted(d) || w.result.state === "deleted") return;
+    const cur = w.result.data;
+    if (!cur || typeof cur !== "object") return;
+    this.setResult(d, w, { ...w.result, data: { ...(cur as Record<string, unknown>), ...data } });
+  }
+
   /** The caller's deployment with its results. */
   get(sender: number, contractId: number): Deployment {
     const d = this.o.store.get(contractId);

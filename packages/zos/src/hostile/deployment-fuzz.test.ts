@@ -13,7 +13,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { BusRemoteError } from "@zgrid/bus";
-import { parseDeployment, deploymentHashHex, signDeployment, type Deployment } from "@zgrid/types";
+import { networkNames, parseDeployment, deploymentHashHex, signDeployment, type Deployment } from "@zgrid/types";
 import { startNodeFixture, type NodeFixture } from "../testing/node-fixture.ts";
 import { fuzzCase, rng, type FuzzKind } from "./fuzz-cases.ts";
 import { getDeployment, statisticsLatency, waitFor } from "./hostile-grid.ts";
@@ -26,15 +26,21 @@ const SEED = Number(process.env.ZGRID_FUZZ_SEED ?? Date.now() % 2 ** 31);
 /** Accepted deployments provisioned together before they are checked and cancelled. */
 const BATCH = 8;
 
-/** What the host holds that a workload could leak (compared before and after the fuzz). */
-function hostResources(dataDir: string): Record<string, string[]> {
+/**
+ * What the host holds that a workload of THIS node could leak (compared before and after the
+ * fuzz): namespaces, links and wireguard-go processes of the networks it was sent (by their
+ * derived ids: other grids on this machine churn their own meanwhile), and what lives under its
+ * data dir.
+ */
+function hostResources(dataDir: string, netIds: ReadonlySet<string>): Record<string, string[]> {
+  const ours = (x: string) => [...netIds].some((id) => x.includes(id));
   const lines = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: "utf8" }).stdout.split("\n").map((l) => l.trim()).filter(Boolean);
   const dir = (d: string) => (existsSync(join(dataDir, d)) ? readdirSync(join(dataDir, d)).sort() : []);
   return {
-    netns: lines("ip", ["netns", "list"]).map((l) => l.split(" ")[0]!).sort(),
-    links: lines("ip", ["-o", "link", "show"]).map((l) => l.split(":")[1]!.trim().split("@")[0]!).sort(),
+    netns: lines("ip", ["netns", "list"]).map((l) => l.split(" ")[0]!).filter(ours).sort(),
+    links: lines("ip", ["-o", "link", "show"]).map((l) => l.split(":")[1]!.trim().split("@")[0]!).filter((l) => ours(l) || l === "br-ndmz").sort(),
     // A daemonized wireguard-go that exited is a zombie until this machine's init reaps it: no resource.
-    wireguardGo: lines("pgrep", ["-a", "wireguard-go"]).map((l) => l.split(" ").slice(1).join(" ")).filter((l) => !l.includes("<defunct>")).sort(),
+    wireguardGo: lines("pgrep", ["-a", "wireguard-go"]).map((l) => l.split(" ").slice(1).join(" ")).filter((l) => !l.includes("<defunct>") && ours(l)).sort(),
     mounts: readFileSync("/proc/mounts", "utf8").split("\n").filter((l) => l.includes(dataDir)).sort(),
     disks: dir("disks"),
     vms: dir("vms"),
@@ -63,7 +69,8 @@ describe("deployment fuzz against a live node", { timeout: 3_600_000 }, () => {
     const outcomes = new Map<string, number>();
     const accepted: number[] = [];
     // The first network creates the node's egress bridge, which stays while the node runs.
-    const baseline = hostResources(f.node.dataDir);
+    const netIds = new Set<string>();
+    const baseline = hostResources(f.node.dataDir, netIds);
     const t0 = performance.now();
     for (let i = 0; i < COUNT; i++) {
       const { json, kind } = fuzzCase(f.user.id, r, i);
@@ -83,6 +90,7 @@ describe("deployment fuzz against a live node", { timeout: 3_600_000 }, () => {
         assert.ok(d, `#${i}: the node accepted what the client could not parse (seed ${SEED})`);
         assert.equal(ack.accepted, true);
         kinds[kind].accepted++;
+        for (const w of d.workloads) if (w.type === "network") netIds.add(networkNames(f.node.nodeId, f.user.id, w.name, f.node.account).id);
         accepted.push(ack.contract_id);
       } catch (e) {
         assert.ok(e instanceof BusRemoteError, `#${i}: expected a typed refusal, got ${String(e)} (seed ${SEED})`);
@@ -103,7 +111,8 @@ describe("deployment fuzz against a live node", { timeout: 3_600_000 }, () => {
     assert.ok(pid !== undefined && process.kill(pid, 0), "zosd never died");
     assert.ok(await statisticsLatency(f, f.stranger, 3) < 2000, "zosd still answers promptly");
     // Nothing of what the fuzz deployed is left on the host.
-    const now = hostResources(f.node.dataDir);
+    const now = hostResources(f.node.dataDir, netIds);
+    console.log(`# fuzz: leak check over ${netIds.size} networks and the node's data dir: ${JSON.stringify(Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v.length])))} (baseline ${JSON.stringify(Object.fromEntries(Object.entries(baseline).map(([k, v]) => [k, v.length])))})`);
     for (const [what, items] of Object.entries(now)) {
       const extra = items.filter((x) => !baseline[what]!.includes(x) && x !== "br-ndmz");
       assert.deepEqual(extra, [], `${what} left behind after every deployment was deleted`);

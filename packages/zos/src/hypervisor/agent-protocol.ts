@@ -36,7 +36,12 @@ export interface ExecFrame {
   env: string[];
   workdir: string;
   user: string;
+  /** The command's whole stdin (an 'E' frame; at most MAX_EXEC_STDIN bytes); absent: /dev/null. */
+  stdin?: Buffer;
 }
+
+/** Bytes of stdin an exec frame carries at most (the agent feeds them to an empty pipe at once). */
+export const MAX_EXEC_STDIN = 49_152;
 
 /** An exec request; throws RangeError when it cannot fit one frame (the caller checks sizes first). */
 export function encodeExec(e: ExecFrame): Buffer {
@@ -46,9 +51,10 @@ export function encodeExec(e: ExecFrame): Buffer {
   head.writeUInt16BE(e.argv.length, 8);
   head.writeUInt16BE(e.env.length, 10);
   const strings = [e.workdir, e.user, ...e.argv, ...e.env].map((s) => Buffer.from(s + "\0"));
-  const payload = Buffer.concat([head, ...strings]);
+  if (e.stdin && e.stdin.length > MAX_EXEC_STDIN) throw new RangeError(`stdin is ${e.stdin.length} bytes, at most ${MAX_EXEC_STDIN}`);
+  const payload = Buffer.concat([head, ...strings, ...(e.stdin ? [e.stdin] : [])]);
   if (payload.length > MAX_FRAME) throw new RangeError(`exec request is ${payload.length} bytes, at most ${MAX_FRAME}`);
-  return encodeFrame("e", payload);
+  return encodeFrame(e.stdin ? "E" : "e", payload);
 }
 
 export function encodeU32Pair(type: "k" | "s", a: number, b: number): Buffer {

@@ -16,7 +16,7 @@
  */
 import { connect, type Socket } from "node:net";
 import { randomInt } from "node:crypto";
-import { FrameDecoder, MAX_EXEC_ARGS, MAX_FRAME, encodeExec, encodeFrame, encodeU32Pair, parseExit, type Frame } from "./agent-protocol.ts";
+import { FrameDecoder, MAX_EXEC_ARGS, MAX_EXEC_STDIN, MAX_FRAME, encodeExec, encodeFrame, encodeU32Pair, parseExit, type Frame } from "./agent-protocol.ts";
 import { VmAgentError } from "./errors.ts";
 
 /** Execs in flight per VM (the agent's own limit). */
@@ -36,6 +36,8 @@ export interface ExecOptions {
   user?: string;
   /** Time limit (ms, at most 1 h); the command's process group is killed when it passes. */
   timeoutMs: number;
+  /** The command's whole stdin (at most MAX_EXEC_STDIN bytes), then EOF; absent: /dev/null. */
+  stdin?: Buffer;
   /** Output kept (stdout + stderr bytes); past it the command is killed, `truncated` is set. */
   maxOutputBytes?: number;
   /** Streamed output as it arrives (bounded like the result). */
@@ -115,9 +117,9 @@ export class GuestAgent {
     const id = this.#nextId++ >>> 0;
     let frame: Buffer;
     try {
-      frame = encodeExec({ id, timeoutMs, argv: opts.argv, env, workdir: opts.workdir ?? "/", user: opts.user ?? "" });
+      frame = encodeExec({ id, timeoutMs, argv: opts.argv, env, workdir: opts.workdir ?? "/", user: opts.user ?? "", ...(opts.stdin ? { stdin: opts.stdin } : {}) });
     } catch {
-      throw new VmAgentError(`the command and its env are larger than ${MAX_FRAME} bytes`);
+      throw new VmAgentError(`the command, its env and its stdin are larger than ${MAX_FRAME} bytes (stdin at most ${MAX_EXEC_STDIN})`);
     }
     await this.connect();
     return new Promise<ExecResult>((resolve, reject) => {

@@ -45,6 +45,9 @@ describe("health checks and always vs unless-stopped (real QEMU, TCG)", { timeou
     const id = "gh-web";
     await hv.start({ ...base, id, healthcheck: { test: ["/bin/sh", "-c", "test -f /tmp/ok && echo fine || { echo not ready; exit 1; }"], intervalSec: 1, timeoutSec: 5, retries: 2, startPeriodSec: 30 } });
     const monitor = new VmMonitor({ hypervisor: hv, intervalMs: 250 });
+    // what the daemon writes into the workload's result (ZmachineResult.health)
+    const events: Array<{ status: HealthStatus; streak: number }> = [];
+    monitor.on("health", (e) => { if (e.id === id) events.push({ status: e.health.status, streak: e.health.failingStreak }); });
     const health = async (): Promise<HealthStatus | undefined> => (await hv.status(id)).health?.status;
     const seen = async () => JSON.stringify((await hv.status(id)).health);
     try {
@@ -58,6 +61,10 @@ describe("health checks and always vs unless-stopped (real QEMU, TCG)", { timeou
       assert.ok(h.failingStreak >= 2, JSON.stringify(h));
       assert.match(h.lastOutput, /not ready/);
       assert.equal(h.lastExitCode, 1);
+      const statuses = events.map((e) => e.status).filter((v, i, a) => i === 0 || a[i - 1] !== v);
+      assert.deepEqual(statuses, ["starting", "healthy", "unhealthy"], JSON.stringify(events));
+      assert.ok(events.at(-1)!.streak >= 2, JSON.stringify(events));
+      assert.ok(events.length <= 2 + 2 + 2, `reported on changes only: ${JSON.stringify(events)}`);
     } finally {
       await monitor.stop();
       await hv.delete(id);

@@ -6,7 +6,9 @@
  * `startPeriodSec` do not count), `healthy` after a success, `unhealthy` after `retries` failures
  * in a row. Kept in `<vm dir>/health` (JSON), so every process (the node's vm routes, a restarted
  * daemon) reads the same; a new start of the VM clears it. At most one check per VM runs at once;
- * output kept per check is bounded (4 KiB).
+ * output kept per check is bounded (4 KiB). `onChange` hears a VM's health when its status or its
+ * failing streak changes (a streak beyond `retries` at most every 30 s) and at each new QEMU of the
+ * VM: the daemon writes it into the workload's result (ZmachineResult.health).
  *
  * @example
  * ```ts
@@ -18,6 +20,7 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger } from "@zgrid/log";
+import type { ZmachineHealth } from "@zgrid/types";
 import type { Hypervisor } from "./hypervisor.ts";
 
 const log = createLogger("zos.hypervisor.health");
@@ -36,6 +39,18 @@ export interface HealthState {
 
 const OUTPUT_MAX = 4096;
 
+/**
+ * The health as a zmachine's result reports it.
+ *
+ * @example
+ * ```ts
+ * zmachineHealth(await readHealth(dir)); // { status: "healthy", failing_streak: 0, last_output: "ok\n", at: 1764… }
+ * ```
+ */
+export function zmachineHealth(h: HealthState): ZmachineHealth {
+  return { status: h.status, failing_streak: h.failingStreak, last_output: h.lastOutput, at: h.at };
+}
+
 /** The health of a VM from its state dir (`starting` when no check ended since its start). */
 export async function readHealth(vmDir: string): Promise<HealthState> {
   const text = await readFile(join(vmDir, "health"), "utf8").catch(() => "");
@@ -46,13 +61,35 @@ export async function readHealth(vmDir: string): Promise<HealthState> {
   return { status: "starting", failingStreak: 0, lastOutput: "", lastExitCode: null, at: 0 };
 }
 
+/** A long failing streak is reported at most this often (status changes always are). */
+const STREAK_REPORT_MS = 30_000;
+
+export type HealthListener = (id: string, health: HealthState) => void;
+
 export class VmHealth {
   readonly #hv: Hypervisor;
   readonly #running = new Map<string, Promise<void>>();
   readonly #nextAt = new Map<string, { pid: number; at: number }>();
+  readonly #reported = new Map<string, { status: HealthStatus; streak: number; at: number }>();
+  readonly #onChange: HealthListener | undefined;
 
-  constructor(hv: Hypervisor) {
+  constructor(hv: Hypervisor, onChange?: HealthListener) {
     this.#hv = hv;
+    this.#onChange = onChange;
+  }
+
+  /** Tells the listener when the status or streak differs from what it last heard (see the file comment). */
+  #report(id: string, h: HealthState, retries: number, force = false): void {
+    const last = this.#reported.get(id);
+    const changed = force || !last || last.status !== h.status
+      || (last.streak !== h.failingStreak && (h.failingStreak <= retries || Date.now() - last.at >= STREAK_REPORT_MS));
+    if (!changed || !this.#onChange) return;
+    this.#reported.set(id, { status: h.status, streak: h.failingStreak, at: Date.now() });
+    try {
+      this.#onChange(id, h);
+    } catch (e) {
+      log.warn({ id, err: e }, "health listener failed");
+    }
   }
 
   /** Starts the VM's next check when it is due (returns at once; the check runs on its own). */
@@ -70,11 +107,18 @@ export class VmHealth {
       // a new QEMU (first sight or restarted): the first check one interval after its start
       next = { pid: status.pid, at: startedAt + hc.intervalSec * 1000 };
       this.#nextAt.set(id, next);
+      this.#report(id, await readHealth(paths.dir), hc.retries, true);
     }
     if (Date.now() < next.at) return;
     next.at = Date.now() + hc.intervalSec * 1000;
     const run = this.#check(id, hc, startedAt).finally(() => this.#running.delete(id));
     this.#running.set(id, run);
+  }
+
+  /** Drops what is kept about a VM that no longer runs (stopped for good or deleted). */
+  forget(id: string): void {
+    this.#nextAt.delete(id);
+    this.#reported.delete(id);
   }
 
   /** Waits for the checks in flight (monitor stop). */
@@ -102,6 +146,8 @@ export class VmHealth {
     // a VM stopped meanwhile keeps no stale health (its next start clears the file anyway)
     if ((await this.#hv.status(id).catch(() => undefined))?.state !== "running") return;
     if (status !== before.status) log.info({ id, status, streak, output: output.slice(0, 200) }, "vm health changed");
-    await writeFile(join(dir, "health"), JSON.stringify({ status, failingStreak: streak, lastOutput: output, lastExitCode: code, at: Date.now() } satisfies HealthState) + "\n");
+    const state: HealthState = { status, failingStreak: streak, lastOutput: output, lastExitCode: code, at: Date.now() };
+    await writeFile(join(dir, "health"), JSON.stringify(state) + "\n");
+    this.#report(id, state, hc.retries);
   }
 }

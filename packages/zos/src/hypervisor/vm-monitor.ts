@@ -32,7 +32,7 @@ import { EventEmitter } from "node:events";
 import { createLogger } from "@zgrid/log";
 import type { Hypervisor } from "./hypervisor.ts";
 import { rotateConsole } from "./vm-console.ts";
-import { VmHealth } from "./vm-health.ts";
+import { VmHealth, type HealthState } from "./vm-health.ts";
 
 const log = createLogger("zos.hypervisor.monitor");
 
@@ -75,7 +75,13 @@ export function restartDelayMs(failures: number): number {
   return Math.min(60_000, 500 * 2 ** Math.max(0, Math.min(failures - 1, 16)));
 }
 
-export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-up": [MonitorEvent] }> {
+/** A VM's health as the monitor's health checks saw it change (vm-health.ts). */
+export interface HealthEvent {
+  id: string;
+  health: HealthState;
+}
+
+export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-up": [MonitorEvent]; health: [HealthEvent] }> {
   readonly #hv: Hypervisor;
   readonly #intervalMs: number;
   readonly #maxFailures: number;
@@ -96,7 +102,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
     this.#maxPlatformFailures = opts.maxPlatformFailures ?? 20;
     this.#stableMs = opts.stableMs ?? 60_000;
     this.#consoleLogBytes = opts.consoleLogBytes ?? 8 * 1024 ** 2;
-    this.#health = new VmHealth(opts.hypervisor);
+    this.#health = new VmHealth(opts.hypervisor, (id, health) => this.emit("health", { id, health }));
   }
 
   /**
@@ -168,6 +174,7 @@ export class VmMonitor extends EventEmitter<{ restarted: [MonitorEvent]; "gave-u
     this.#tracks.set(id, track);
     if (status.desired !== "running") {
       this.#tracks.delete(id);
+      this.#health.forget(id);
       return;
     }
     if (status.state !== "stopped") {

@@ -23,6 +23,7 @@ import { startHub, type Hub } from "@zgrid/flist";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { buildBusyboxRoot } from "../hypervisor/test-fixtures.ts";
 import type { ZosConfigInput } from "../daemon/zos-config.ts";
+import type { GatewayLimits } from "../primitives/gateway/haproxy-gateway.ts";
 import { networkNames } from "../primitives/node-paths.ts";
 import type { Twin } from "../testing/node-fixture.ts";
 import { fundNode, nodeAccount, publishFlist, startBmcProcess, startZosd, testTwin, zbmcCommand, zosdCommand, type BmcProcess } from "../testing/zosd-process.ts";
@@ -66,7 +67,7 @@ export interface GridFixture {
  * `bmc: true` runs each zosd under the local grid's simulated BMC (power switch `bmc`): it powers
  * off by `zos.system.power_off` and on again by a Wake-on-LAN magic packet on the underlay.
  */
-export async function startGridFixture(o: { nodes: number; entrypoint: string; domain?: string; subnetOctet?: number; bmc?: boolean }): Promise<GridFixture> {
+export async function startGridFixture(o: { nodes: number; entrypoint: string; domain?: string; subnetOctet?: number; bmc?: boolean; gatewayLimits?: Partial<GatewayLimits> }): Promise<GridFixture> {
   const tmp = mkdtempSync(join(tmpdir(), "zgrid-net-"));
   const octet = o.subnetOctet ?? 249;
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(tmp, { recursive: true, force: true })];
@@ -154,7 +155,7 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
         intervals: { reconcileMs: 2_000, monitorMs: 1_000, uptimeMs: 60_000 },
         hypervisor: { accel: "tcg" },
         publicConfig: { ip6: `${v6Prefix(octet)}${11 + i}/64`, gw6: `${v6Prefix(octet)}1`, ...(o.domain && i === 0 ? { domain: o.domain } : {}) },
-        gateway: { httpPort: 80, httpsPort: 443, fqdnResolvers: [dns.server] },
+        gateway: { httpPort: 80, httpsPort: 443, fqdnResolvers: [dns.server], ...(o.gatewayLimits ? { limits: o.gatewayLimits } : {}) },
         ...(o.bmc ? { power: { switch: "bmc" as const, nic: "eth0" } } : {}),
       };
       writeFileSync(configPath, JSON.stringify(config));

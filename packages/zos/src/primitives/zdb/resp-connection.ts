@@ -1,10 +1,13 @@
 /**
  * One RESP client connection with hostile-tenant bounds. Requests are parsed by `redis-parser`
- * (the RESP parser of node-redis/ioredis); only the bounds and the reply encoding are ours:
- * at most `maxArgs` arguments per request and nesting depth 1, at most `maxPendingBytes`
- * buffered for an incomplete request, at most `maxQueued` parsed requests waiting (the socket is
- * paused meanwhile), and an idle timeout. A protocol error or a passed bound answers one error
- * line and closes the connection. Requests run one at a time, in order.
+ * (the RESP parser of node-redis/ioredis); only the bounds and the reply encoding are ours.
+ * Every chunk goes through the framing guard (resp-guard.ts) BEFORE the parser: nesting depth 1,
+ * at most `maxArgs` arguments, at most `maxPendingBytes` declared per request, checked at each
+ * header as it arrives (the parser never sees a nested array or an oversized declaration, so it
+ * can neither recurse deeply nor allocate what a header claims). Then at most `maxQueued` parsed
+ * requests wait (the socket is paused meanwhile), and an idle timeout. A protocol error or a
+ * passed bound answers one error line and closes the connection. Requests run one at a time, in
+ * order.
  *
  * @example
  * ```ts
@@ -13,6 +16,7 @@
  */
 import { createRequire } from "node:module";
 import type { Socket } from "node:net";
+import { MAX_HEADER_BYTES, RespGuard } from "./resp-guard.ts";
 
 interface RedisParser {
   execute(chunk: Buffer): void;
@@ -20,7 +24,6 @@ interface RedisParser {
   offset: number;
   bigStrSize: number;
   totalChunkSize: number;
-  arrayCache: unknown[][];
 }
 type ParserCtor = new (o: { returnReply: (r: unknown) => void; returnError: (e: unknown) => void; returnFatalError: (e: unknown) => void; returnBuffers: boolean }) => RedisParser;
 const Parser = createRequire(import.meta.url)("redis-parser") as ParserCtor;
@@ -71,6 +74,7 @@ export function serveResp(socket: Socket, limits: RespLimits, handle: RespHandle
     socket.end(encode.error(`ERR ${why}`));
     socket.destroySoon();
   };
+  const guard = new RespGuard({ maxDepth: 1, maxArgs: limits.maxArgs, maxBulkBytes: limits.maxPendingBytes, maxRequestBytes: limits.maxPendingBytes });
   const parser = new Parser({
     returnBuffers: true,
     returnReply: (r) => {
@@ -101,15 +105,18 @@ export function serveResp(socket: Socket, limits: RespLimits, handle: RespHandle
   });
   socket.on("data", (chunk: Buffer) => {
     if (closed) return;
+    // the bounds first: a chunk with a header past them is never parsed
+    const bad = guard.scan(chunk);
+    if (bad) return fail(`protocol: ${bad}`);
     try {
       parser.execute(chunk);
     } catch {
+      // not reachable with the guard in front; a parser bug must still not take the service down
       fail("protocol: unparsable RESP");
       return;
     }
-    if (parser.arrayCache.length > 1 || parser.arrayCache.some((a) => a.length > limits.maxArgs)) return fail(`protocol: at most ${limits.maxArgs} arguments, no nested arrays`);
-    // bigStrSize: where a declared bulk string ends in the parser's buffer (known before its bytes).
-    if (pendingBytes(parser) > limits.maxPendingBytes || parser.bigStrSize > limits.maxPendingBytes + 1024 * 1024) return fail(`request too large: at most ${limits.maxPendingBytes} bytes`);
+    // defence in depth (the guard bounds a request's declared bytes already)
+    if (pendingBytes(parser) > limits.maxPendingBytes + (limits.maxArgs + 1) * (MAX_HEADER_BYTES + 2)) return fail(`request too large: at most ${limits.maxPendingBytes} bytes`);
     if (queue.length > limits.maxQueued) socket.pause();
     pump();
   });

@@ -30,7 +30,7 @@ export class VmNotRunningError extends BaseError {
 }
 
 export interface VmControlDeps {
-  engine: Pick<ProvisionEngine, "get" | "noteWorkload">;
+  engine: Pick<ProvisionEngine, "get" | "noteWorkload" | "noteResultData">;
   hypervisor: Hypervisor;
 }
 
@@ -91,6 +91,8 @@ export function vmControl(deps: VmControlDeps) {
       if (r.action === "stop" && !running) await hv.stop(id, { hold: true });
       if (r.action !== "stop" && (r.action === "restart" || !running)) await hv.start({ id });
       deps.engine.noteWorkload(r.contract_id, r.name, "ok", r.action === "stop" ? "stopped by the owner" : "");
+      // a stopped app has no health (as Docker shows it); a start reports `starting` again (VmHealth)
+      if (r.action === "stop") deps.engine.noteResultData(r.contract_id, r.name, { health: undefined });
       return logs(id, await hv.status(id), undefined, 4096);
     },
     async exec(twin: number, r: ExecRequest): Promise<VmExecResult> {
@@ -102,6 +104,7 @@ export function vmControl(deps: VmControlDeps) {
       const x = await hv.exec(id, {
         argv: r.argv, timeoutMs: (r.timeout_sec ?? 60) * 1000, maxOutputBytes: VM_EXEC_OUTPUT_MAX,
         ...(r.env ? { env: r.env } : {}), ...(r.workdir ? { workdir: r.workdir } : {}), ...(r.user ? { user: r.user } : {}),
+        ...(r.stdin !== undefined ? { stdin: Buffer.from(r.stdin, "base64") } : {}),
       });
       return { exit_code: x.code ?? null, signal: x.signal ?? null, timed_out: x.timedOut, truncated: x.truncated, stdout: x.stdout, stderr: x.stderr };
     },

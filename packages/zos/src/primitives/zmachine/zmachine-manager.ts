@@ -20,6 +20,7 @@ import { MiB, minRootSize, resolveArgv, signalNumber, type Healthcheck, type Wor
 import { imageDefaults } from "./image-defaults.ts";
 import type { Hypervisor } from "../../hypervisor/hypervisor.ts";
 import type { VmSpecInput } from "../../hypervisor/vm-spec.ts";
+import { zmachineHealth, type HealthState } from "../../hypervisor/vm-health.ts";
 import type { WorkloadContext, WorkloadManager } from "../../engine/workload-manager.ts";
 import type { NetworkResult } from "../network/network-manager.ts";
 import type { NodePaths } from "../node-paths.ts";
@@ -100,7 +101,7 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
       const nic = w.data.network.interfaces[0];
       if (!nic) throw new Error("zmachine has no network interface");
       const { status, whole } = await liveAndWhole(ctx);
-      if (status && whole) return { id: ctx.workloadId, ip: nic.ip, mode: modeOf(await deps.hypervisor.spec(ctx.workloadId)), console: status.consoleLog } satisfies ZmachineResult;
+      if (status && whole) return { id: ctx.workloadId, ip: nic.ip, mode: modeOf(await deps.hypervisor.spec(ctx.workloadId)), console: status.consoleLog, ...healthOf(status) } satisfies ZmachineResult;
       // Whatever of an earlier instance is left (a QEMU on a dead share, a QEMU not answering
       // QMP, a mount without a VM) is stopped first, always, before anything new starts. Its
       // disks stay: the root disk (the container's writable layer) is booted again.
@@ -124,7 +125,7 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
         ctx.signal?.throwIfAborted();
         const started = await deps.hypervisor.start(spec);
         ctx.log.info({ mode: spec.mode, ip: nic.ip }, "zmachine started");
-        return { id: ctx.workloadId, ip: nic.ip, mode: spec.mode === "full" ? "full" : "container", console: started.consoleLog } satisfies ZmachineResult;
+        return { id: ctx.workloadId, ip: nic.ip, mode: spec.mode === "full" ? "full" : "container", console: started.consoleLog, ...healthOf(started) } satisfies ZmachineResult;
       } catch (e) {
         await stop(ctx).catch(() => undefined);
         throw e;
@@ -161,6 +162,11 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
       return (await deps.hypervisor.spec(ctx.workloadId)).mode === "full" || deps.flists.workerAlive(await mountpoint(ctx));
     },
   };
+}
+
+/** The health part of the result (VMs with a health check; the VM monitor updates it as checks run). */
+function healthOf(status: { health?: HealthState }): Pick<ZmachineResult, "health"> {
+  return status.health ? { health: zmachineHealth(status.health) } : {};
 }
 
 function modeOf(spec: { mode: string }): "container" | "full" {
