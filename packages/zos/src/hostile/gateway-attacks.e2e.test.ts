@@ -5,12 +5,15 @@
 // request heads, a 64 KiB request header, hundreds of idle connections. Meanwhile another twin's
 // name gateway answers every request and zosd answers that twin promptly. The HAProxy bounds come
 // from the node's config (`gateway.limits`, shortened here so the suite stays fast). Backends at
-// the node itself or on its loopback (IPv4-mapped) are refused with the reason.
+// the node itself or on its loopback (IPv4-mapped) are refused with the reason. A zosd SIGKILL and
+// restart adopts both twins' networks in place (once, another twin's network failed re-adoption).
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createServer as createHttpServer, request, type Server as HttpServer } from "node:http";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { deploymentHashHex, parseDeployment, signDeployment, type Deployment } from "@zgrid/types";
+import { deploymentHashHex, networkNames, parseDeployment, signDeployment, type Deployment } from "@zgrid/types";
 import type { Twin } from "../testing/node-fixture.ts";
 import { startGridFixture, type GridFixture, type GridNode } from "../underlay/grid-fixture.ts";
 
@@ -202,5 +205,27 @@ describe("hostile gateway traffic through a zosd gateway node", { timeout: 300_0
     assert.ok(refusal, "the node accepted a mapped-loopback backend");
     assert.equal(refusal.code, "VALIDATION");
     assert.match(refusal.message, /loopback/);
+  });
+
+  test("after zosd is SIGKILLed and restarted, both twins' networks are adopted in place and the other twin's gateway still serves", async () => {
+    const net = (subnet: number) => ({ name: "net", type: "network", data: { ip_range: "10.66.0.0/16", subnet: `10.66.${subnet}.0/24`, wireguard_private_key: randomBytes(32).toString("base64"), wireguard_listen_port: 52000 + subnet, peers: [] } });
+    const twins = [g.user, g.stranger];
+    const ids: Array<[Twin, number]> = [];
+    for (const [i, twin] of twins.entries()) {
+      g.trackNetwork(twin.id, "net");
+      ids.push([twin, (await deploy(twin, json(twin.id, [net(i + 1)], `net-${i}`))).contract_id]);
+    }
+    const wgPid = (twin: Twin) => spawnSync("pgrep", ["-f", `^wireguard-go w-${networkNames(node.nodeId, twin.id, "net", node.account).id}$`], { encoding: "utf8" }).stdout.trim();
+    const before = twins.map(wgPid);
+    assert.ok(before.every((p) => /^\d+$/.test(p)), `wireguard-go of both networks: ${JSON.stringify(before)}`);
+    node.kill();
+    await node.start();
+    await new Promise((r) => setTimeout(r, 5_000)); // the start-up adoption pass and a reconcile or two
+    for (const [twin, id] of ids) {
+      const d = await twin.bus.request<Deployment>(node.twinId, "zos.deployment.get", { contract_id: id }, { timeout: 20_000 });
+      assert.equal(d.workloads[0]!.result?.state, "ok", `twin ${twin.id}'s network after the restart: ${d.workloads[0]!.result?.message}`);
+    }
+    assert.deepEqual(twins.map(wgPid), before, "the networks were adopted in place (same wireguard-go), not re-created");
+    assert.equal(await get(`good.${DOMAIN}`), 200, "the other twin's gateway after the restart");
   });
 });
