@@ -24,8 +24,9 @@ let run: FarmerbotRun;
 let user: Grid;
 let policy: FarmerPolicy;
 let tcpdump: ChildProcess | undefined;
-const tmp = mkdtempSync(join(tmpdir(), "farmerbot-e2e-"));
-const pcap = join(tmp, "wol.pcap");
+// Made in before(): a skipped run leaves no directory behind.
+let tmp: string;
+let pcap: string;
 let A: GridNode, B: GridNode, C: GridNode;
 
 async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 90_000): Promise<T> {
@@ -48,6 +49,8 @@ const skip = process.env.ZGRID_E2E_FARMERBOT === "1" ? false : "set ZGRID_E2E_FA
 
 describe("farmerbot on the local grid (BMC + Wake-on-LAN)", { timeout: 600_000, skip }, () => {
   before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "farmerbot-e2e-"));
+    pcap = join(tmp, "wol.pcap");
     g = await startGridFixture({ nodes: 3, entrypoint: ENTRYPOINT, subnetOctet: OCTET, bmc: true });
     [A, B, C] = g.nodes as [GridNode, GridNode, GridNode];
     policy = parseFarmerPolicy({ farmId: g.grid.farmId, minAwakeNodes: 0, idleMinutes: 0, uptimeWakeHours: 23, periodSeconds: 3600,
@@ -61,7 +64,7 @@ describe("farmerbot on the local grid (BMC + Wake-on-LAN)", { timeout: 600_000, 
     await user?.close().catch(() => undefined);
     await run?.stop().catch(() => undefined);
     await g?.stop();
-    rmSync(tmp, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   test("only the idle node goes to standby: chain shows it, its processes are gone", async () => {
