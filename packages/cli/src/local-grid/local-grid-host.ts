@@ -111,8 +111,14 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
     for (let i = 0; i < o.nodes; i++) {
       const dir = join(dataDir, "nodes", String(i));
       mkdirSync(dir, { recursive: true });
-      const host = underlay ? await createNodeHost(underlay, { name: `${net.tag}n${i}`, address: `${net.prefix}.0.${11 + i}` }) : undefined;
+      const hostSpec = { name: `${net.tag}n${i}`, address: `${net.prefix}.0.${11 + i}` };
+      const host = underlay ? await createNodeHost(underlay, hostSpec) : undefined;
       if (host) hosts.push(host);
+      // The node host as a machine brings it up at boot: made again (idempotent) before every
+      // daemon restart, so a node host that lost its namespace (a power cut) boots like a new one.
+      const bootHost = async () => {
+        if (underlay) await createNodeHost(underlay, hostSpec);
+      };
       const run = (args: string[]): [string, string[]] => (host ? host.command(process.execPath, args) : [process.execPath, args]);
       const config: ZosConfigInput = {
         dataDir: dir, vmStateDir: vmStateDirFor(dataDir, i), farmId: setup.farmId,
@@ -161,22 +167,27 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       node = { index: i, nodeId: ready.nodeId, twinId: ready.twinId, pid: zosdPid ?? child.pid!, dataDir: dir, vmStateDir: config.vmStateDir!, log: logFile, ...(host ? { address: host.address } : {}) };
       nodes.push(node);
       // A node daemon that dies is started again, as a node's init would (its VMs, mounts and
-      // networks kept running and are re-adopted); each start is recorded for `down`.
-      const keepRunning = (c: ChildProcess, failures: number) => c.once("exit", (code, sig) => {
+      // networks kept running and are re-adopted, or made again after a power cut); each start is
+      // recorded for `down`.
+      const keepRunning = (c: ChildProcess, failures: number, startedAt: number) => c.once("exit", (code, sig) => {
         if (stopping) return;
-        const delay = Math.min(500 * 2 ** failures, 10_000);
+        // quick exits in a row back off; a daemon that ran for a minute starts the count again
+        const quick = Date.now() - startedAt > 60_000 ? 0 : failures;
+        const delay = Math.min(500 * 2 ** quick, 10_000);
         log.error({ node: ready.nodeId, pid: c.pid, code, signal: sig, restartInMs: delay }, "a node daemon exited; restarting it");
-        setTimeout(() => {
+        const restart = async () => {
+          if (stopping) return;
+          await bootHost().catch((e: unknown) => log.error({ node: ready.nodeId, err: String(e) }, "the node host could not be made again"));
           if (stopping) return;
           const next = startNode();
-          const started = Date.now();
           if (!bmc) node!.pid = next.pid!;
           writeInfo();
           void readyLine(next, logFile).then(() => log.info({ node: ready.nodeId, pid: next.pid }, "node daemon restarted"), () => undefined);
-          keepRunning(next, Date.now() - started > 60_000 ? 0 : failures + 1);
-        }, delay).unref();
+          keepRunning(next, quick + 1, Date.now());
+        };
+        setTimeout(() => void restart(), delay).unref();
       });
-      keepRunning(child, 0);
+      keepRunning(child, 0, Date.now());
       log.info({ node: ready.nodeId }, "node ready");
     }
     // the explorer: its own twin (a dev account with no other role), index in <dataDir>/explorer.db
