@@ -55,7 +55,7 @@ test("tcp and http probes from inside the twin's namespace, to its own VM only, 
   const s = await silent;
   assert.equal(s.ok, false);
   assert.match(s.detail, /no answer within 800 ms/);
-  assert.ok(s.ms < 3_000, `bounded: ${s.ms} ms`);
+  assert.ok(s.ms < 10_000, `bounded: ${s.ms} ms`);
 
   // another twin's contract, an unknown VM, a VM not running: refused before any probe
   await assert.rejects(prober.probe(8, { ...req, type: "tcp", port: 8080 }), VmNotHereError);
