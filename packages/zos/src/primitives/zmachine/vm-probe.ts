@@ -83,7 +83,8 @@ export function runProbe(netns: string, ip: string, r: { type: "tcp" | "http"; p
   const sec = (ms / 1000).toFixed(1);
   const host = ip.includes(":") ? `[${ip}]` : ip;
   const started = Date.now();
-  const child = spawn("nsenter", [`--net=/run/netns/${netns}`, "socat", "-T", sec, "-t", r.type === "http" ? sec : "0.1", "STDIO",
+  // socat's own inactivity limit is past ours, so silence is always reported as "no answer within"
+  const child = spawn("nsenter", [`--net=/run/netns/${netns}`, "socat", "-T", String(Math.ceil(ms / 1000) + 2), "-t", "0.1", "STDIO",
     `TCP:${host}:${r.port},connect-timeout=${sec}`], { stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
@@ -114,7 +115,8 @@ export function runProbe(netns: string, ip: string, r: { type: "tcp" | "http"; p
       else finish({ ok: false, detail: out ? `not an HTTP answer: ${JSON.stringify(out.slice(0, 80))}` : reasonOf(err, code) });
     });
     child.stdin.on("error", () => undefined);
-    if (r.type === "http") child.stdin.end(`GET ${r.path ?? "/"} HTTP/1.0\r\nHost: ${host}\r\nUser-Agent: zgrid-probe\r\nConnection: close\r\n\r\n`);
+    // http: stdin stays open (no half-close a server could take as the end of the client) until the answer
+    if (r.type === "http") child.stdin.write(`GET ${r.path ?? "/"} HTTP/1.0\r\nHost: ${host}\r\nUser-Agent: zgrid-probe\r\nConnection: close\r\n\r\n`);
     else child.stdin.end();
   });
 }
