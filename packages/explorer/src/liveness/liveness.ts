@@ -14,6 +14,7 @@
  */
 import type { Bus } from "@zgrid/bus";
 import { createLogger } from "@zgrid/log";
+import { NODE_ROUTES } from "@zgrid/types";
 import type { Db } from "../db/db.ts";
 
 const log = createLogger("explorer.liveness");
@@ -117,8 +118,10 @@ export class LivenessChecker {
     let answer: NodeAnswer | undefined;
     try {
       const [stats, version] = await Promise.all([
-        this.#o.bus.request(twinId, "zos.statistics.get", {}, { timeout }),
-        this.#o.bus.request(twinId, "zos.system.version", {}, { timeout }).catch(() => undefined),
+        // route names from the node API table (@zgrid/types); the answers are read leniently below
+        // (parseStatistics: a node of an older version may lack `system`), not by the strict schema
+        this.#o.bus.request(twinId, NODE_ROUTES.statistics.name, {}, { timeout }),
+        this.#o.bus.request(twinId, NODE_ROUTES.version.name, {}, { timeout }).catch(() => undefined),
       ]);
       answer = parseStatistics(stats, version);
       if (!answer) log.warn({ nodeId }, "node sent malformed statistics; counted as not answering");
