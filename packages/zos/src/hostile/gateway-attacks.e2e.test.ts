@@ -153,7 +153,8 @@ describe("hostile gateway traffic through a zosd gateway node", { timeout: 300_0
     ];
     const slowClients = Array.from({ length: 20 }, () => slowClient(`slowb.${DOMAIN}`, 30_000));
     const idle = await Promise.all(Array.from({ length: 300 }, () => new Promise<Socket>((resolve) => {
-      const c = connect(80, node.host.address, () => resolve(c));
+      // flowing (resumed): a paused socket never sees the proxy's FIN, so never emits close
+      const c = connect(80, node.host.address, () => resolve(c)).resume();
       c.on("error", () => resolve(c));
     })));
     const idleClosed = Promise.all(idle.map((c) => new Promise<number>((r) => (c.destroyed ? r(0) : c.on("close", () => r(1))))));

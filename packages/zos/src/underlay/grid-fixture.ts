@@ -82,6 +82,10 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
       // HAProxy and wireguard-go daemonize (they outlive zosd, like the VMs): end them by pid.
       const pidFile = join(n.dataDir, "gateway", "haproxy.pid");
       if (existsSync(pidFile)) for (const pid of readFileSync(pidFile, "utf8").split(/\s+/).filter(Boolean)) killPid(Number(pid));
+      // A reload (-sf) racing the stop may have started one the pid file does not name yet: by its config path.
+      for (const line of spawnSync("pgrep", ["-af", "haproxy"], { encoding: "utf8" }).stdout.split("\n")) {
+        if (line.includes(join(n.dataDir, "gateway"))) killPid(Number(line.split(" ")[0]));
+      }
       for (const [twin, name] of networks) {
         const nn = networkNames(n.nodeId, twin, name, n.account);
         if (existsSync(`/run/netns/${nn.namespace}`)) {
