@@ -6,9 +6,10 @@
  *  - idle:   one bus peer doing nothing, to measure its resident memory;
  *  - idle-http: a bare Node HTTP server, for scale (RSS as started, and after the same one-off
  *            memory-reducing GC the bus runs 5 s after start).
+ * node:http is imported only by the roles serving HTTP: importing it makes Node 22 load its HTTP
+ * client (undici) too, ~7 MiB that the idle bus peer would otherwise be charged with.
  * Config (JSON) in ZGRID_BENCH_PEER: { records, relay? }. Prints `READY <json>` when serving.
  */
-import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TwinRecord } from "@zgrid/bus";
 
@@ -37,6 +38,7 @@ if (role === "relay") {
   const m = process.memoryUsage();
   ready({ rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal });
 } else if (role === "idle-http") {
+  const { createServer } = await import("node:http");
   const http = createServer((_req, res) => res.end("{}"));
   await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
   await new Promise((r) => setTimeout(r, 3_000));
@@ -54,6 +56,7 @@ if (role === "relay") {
   relayed.handle("echo", echo);
   while (!relayed.addresses().some((a) => a.includes("/p2p-circuit"))) await new Promise((r) => setTimeout(r, 50));
   const clientKey = testTwinKey(1).publicKey;
+  const { createServer } = await import("node:http");
   const http = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));

@@ -35,7 +35,7 @@ function zgrid<T>(...args: string[]): T {
 
 function startBot(): ChildProcess {
   const log = openSync(join(dataDir, "3bot.log"), "a");
-  const child = spawn(process.execPath, [ZGRID, "--data-dir", dataDir, "bot", "run", "--window", String(WINDOW_S), "--interval", "2", "--orphan-grace", "15"], { stdio: ["ignore", log, log], env: { ...process.env, ZGRID_LOG_LEVEL: "info" } });
+  const child = spawn(process.execPath, [ZGRID, "--data-dir", dataDir, "bot", "run", "--window", String(WINDOW_S), "--interval", "2", "--orphan-grace", "15", "--start-timeout", "60"], { stdio: ["ignore", log, log], env: { ...process.env, ZGRID_LOG_LEVEL: "info" } });
   bot = child;
   return child;
 }
@@ -202,12 +202,13 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: proce
     cutOff(victim.nodeId, false);
   });
 
-  test("a rolling update loses no request; a version that fails to deploy is rolled back", async () => {
+  test("a rolling update gated on an http check loses no request; a version that fails its health check is rolled back", async () => {
     const gw = (await grid.gateways.list()).find((g) => g.name === "shop")!;
     const gwNode = info.nodes.find((n) => n.nodeId === gw.nodeId)!;
     const poll = pollGateway(gw.fqdn, gwNode.address!);
     const startedAt = Date.now();
-    writeFileSync(join(dataDir, "web2.yaml"), "services:\n  - name: web\n    flist: busybox\n    memory: 256\n    replicas: 2\n    env: { VERSION: \"2\" }\n    gateway: { name: shop, port: 80 }\n");
+    // the new version is gated on an http check the node makes inside the service's network (zos.zmachine.probe)
+    writeFileSync(join(dataDir, "web2.yaml"), "services:\n  - name: web\n    flist: busybox\n    memory: 256\n    replicas: 2\n    env: { VERSION: \"2\" }\n    health: { type: http, port: 80, path: / }\n    gateway: { name: shop, port: 80 }\n");
     zgrid("bot", "apply", "-f", join(dataDir, "web2.yaml"));
     const rolled = await waitFor("both replicas on the new version", status, (x) => x.at > startedAt && web(x)!.replicas.length === 2 && healthy(x).length === 2 && healthy(x).every((r) => r.hash === web(x)!.hash) && web(x)!.hash !== "" && (web(x)?.gateway?.backends.length ?? 0) === 2 && x.events.some((e) => e.at > startedAt && e.message.includes("replaced by the new version")), 300_000);
     await poll.stop();
@@ -219,9 +220,15 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: proce
 
     const goodHash = web(rolled)!.hash;
     const badAt = Date.now();
-    writeFileSync(join(dataDir, "web3.yaml"), `services:\n  - name: web\n    flist: ${info.hubUrl}/flists/no-such.fl\n    memory: 256\n    replicas: 2\n    gateway: { name: shop, port: 80 }\n`);
-    zgrid("bot", "apply", "-f", join(dataDir, "web3.yaml"));
-    const back = await waitFor("the rollback", status, (x) => x.events.some((e) => e.at >= badAt && e.kind === "rollback") && x.at > badAt && web(x)!.hash === goodHash && healthy(x).length === 2, 120_000);
+    // version 3 boots but fails its health check (nothing listens on port 81): never healthy within the start timeout
+    const poll3 = pollGateway(gw.fqdn, gwNode.address!);
+    writeFileSync(join(dataDir, "web3.yaml"), "services:\n  - name: web\n    flist: busybox\n    memory: 256\n    replicas: 2\n    env: { VERSION: \"3\" }\n    health: { type: http, port: 81 }\n    gateway: { name: shop, port: 80 }\n");
+    zgrid("apply", "-f", join(dataDir, "web3.yaml"));
+    const back = await waitFor("the rollback", status, (x) => x.events.some((e) => e.at >= badAt && e.kind === "rollback") && x.at > badAt && web(x)!.hash === goodHash && healthy(x).length === 2, 300_000);
+    await poll3.stop();
+    figures.failedDuringRollback = poll3.st.failed;
+    assert.ok(back.events.some((e) => e.at >= badAt && e.kind === "rollback" && /check of port 81|health check/.test(e.message)), `rolled back for its health check: ${JSON.stringify(back.events.filter((e) => e.at >= badAt))}`);
+    assert.equal(poll3.st.failed, 0, "the old version kept serving");
     assert.equal(web(back)!.replicas.length, 2, "the old version keeps serving, nothing extra left");
   });
 });

@@ -11,7 +11,7 @@ export { DeployTransaction, type DeployRequest, type ProgressFn } from "./deploy
 export { ContractService, type ContractInfo } from "./contracts/contract-service.ts";
 export { NetworkService, accessSubnet, defaultIpRange, subnetFor, type NetworkAccess, type NetworkInfo, type NetworkPart } from "./networks/network-service.ts";
 export { VmService, checkFlist, type VmInfo, type DeployOptions } from "./vms/vm-service.ts";
-export { vmModelSchema, vmWorkloads, vmNeeds, commandSchema, type VmModel, type VmModelInput } from "./models/vm-model.ts";
+export { vmModelSchema, vmWorkloads, vmNeeds, hasPublicIp, commandSchema, type VmModel, type VmModelInput } from "./models/vm-model.ts";
 export { commandWords } from "./models/command-words.ts";
 export { encodeMetadata, parseMetadata, type ContractMetadata } from "./models/contract-metadata.ts";
 export * from "./spec/spec-file.ts";

@@ -48,6 +48,16 @@ describe("farmerbot decisions", () => {
     assert.deepEqual(decide(policy, [node(1, { deployments: 2, usedCru: 14 }), node(2)], mem, NOW), []);
   });
 
+  test("while wakes are fast no spare is kept: no capacity wake, and an idle node goes even with the rest over the threshold", () => {
+    const down = node(2, { state: "down", target: "down" });
+    const full = node(1, { deployments: 3, usedCru: 14 });
+    assert.deepEqual(decide(policy, [full, down], new Map(), NOW, { wakeFast: true }), []);
+    const mem = new Map([[2, idleFor(60)]]);
+    assert.deepEqual(decide(policy, [full, node(2)], mem, NOW, { wakeFast: true }), [{ kind: "off", nodeId: 2, reason: "idle 60 min" }]);
+    assert.deepEqual(decide(policy, [node(1, { deployments: 3, usedCru: 16 }), node(2)], mem, NOW, { wakeFast: true }), [{ kind: "off", nodeId: 2, reason: "idle 60 min" }],
+      "a full node is no reason to keep an idle one: the next deploy wakes one on demand");
+  });
+
   test("repairs after a crash mid-action: target left down on a busy node, target up on a node nobody wakes", () => {
     assert.deepEqual(decide(policy, [node(1, { target: "down", deployments: 1 }), node(2, { state: "down", target: "up" })], new Map(), NOW),
       [{ kind: "target-up", nodeId: 1 }, { kind: "wake", nodeId: 2, reason: "repair" }]);

@@ -8,7 +8,9 @@
  * - a standby node whose last uptime proof on chain is older than `uptimeWakeHours` is woken so it
  *   proves uptime, and powered off again as soon as it did (if still idle);
  * - keep max(minAwakeNodes, minAwakePercent of the farm) nodes awake (awake = up or waking);
- * - wake one more node when the awake nodes' used vCPUs pass `wakeAtUsedPercent` of theirs;
+ * - wake one more node when the awake nodes' used vCPUs pass `wakeAtUsedPercent` of theirs — unless
+ *   the farm's wakes are fast (`ctx.wakeFast`, see `fastWakeSeconds`): then no spare is kept and a
+ *   deploy that fits no awake node waits for a demand wake;
  * - a node idle for `idleMinutes` is powered off, longest idle first, while the rules above hold;
  * - a node woken but not up after `wakeTimeoutSeconds` gets another magic packet;
  * - repairs: target down while the node is up and busy -> target up; target up while it is down
@@ -16,7 +18,7 @@
  *
  * @example
  * ```ts
- * const actions = decide(policy, nodes, memory, nowSeconds);
+ * const actions = decide(policy, nodes, memory, nowSeconds, { wakeFast: false });
  * // [{ kind: "off", nodeId: 3, reason: "idle 31 min" }, { kind: "wake", nodeId: 2, reason: "uptime" }]
  * ```
  */
@@ -36,6 +38,14 @@ export interface NodeView {
   totalCru: number;
   /** Unix seconds of its last uptime proof on chain. */
   lastUptimeReport: number;
+  /** Unix seconds of its last power state change on chain (the node's own `setPowerState`). */
+  changedAt?: number;
+}
+
+/** What the bot measured about the farm (not per node). */
+export interface DecideContext {
+  /** The farm's recent wakes were within `fastWakeSeconds`: no spare capacity is kept awake. */
+  wakeFast?: boolean;
 }
 
 export type WakeReason = "demand" | "uptime" | "minimum" | "capacity" | "repair";
@@ -68,7 +78,9 @@ export function minAwake(p: Pick<FarmerPolicy, "minAwakeNodes" | "minAwakePercen
 
 const busy = (n: NodeView) => n.rented || n.deployments === undefined || n.deployments > 0;
 
-export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<number, NodeMemory>, now: number): Action[] {
+export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<number, NodeMemory>, now: number, ctx: DecideContext = {}): Action[] {
+  // How full the awake nodes may get before one more is woken (100: only demand wakes).
+  const fill = ctx.wakeFast ? 100 : p.wakeAtUsedPercent;
   const mem = (id: number) => memory.get(id) ?? {};
   const waking = (n: NodeView) => n.state === "down" && mem(n.nodeId).wakingSince !== undefined;
   const actions: Action[] = [];
@@ -102,7 +114,7 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
     return total ? (100 * set.reduce((s, n) => s + (n.state === "up" ? n.usedCru : 0), 0)) / total : 0;
   };
   const awakeSet = () => nodes.filter(isAwake);
-  if (usage(awakeSet()) > p.wakeAtUsedPercent && standby.length && !nodes.some((n) => waking(n) && mem(n.nodeId).wakeReason === "capacity")) {
+  if (usage(awakeSet()) > fill && standby.length && !nodes.some((n) => waking(n) && mem(n.nodeId).wakeReason === "capacity")) {
     wake(standby.shift()!, "capacity");
     awake++;
   }
@@ -120,7 +132,7 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
   }).sort((a, b) => b.idleFor - a.idleFor || a.n.nodeId - b.n.nodeId);
   for (const c of candidates) {
     const rest = awakeSet().filter((n) => n.nodeId !== c.n.nodeId && !offs.has(n.nodeId));
-    if (awake - 1 < floor || usage(rest) > p.wakeAtUsedPercent) continue;
+    if (awake - 1 < floor || usage(rest) > fill) continue;
     offs.add(c.n.nodeId);
     awake--;
     actions.push({ kind: "off", nodeId: c.n.nodeId, reason: c.reason });

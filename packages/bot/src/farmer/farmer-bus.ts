@@ -1,6 +1,6 @@
 /**
  * The farmerbot on the bus: its calls to the farm's nodes (typed node client: statistics,
- * `zos.system.power_off`, signed by the farm's twin) and its one route, `farmerbot.power.wake`,
+ * `zos.system.power_off`, `zos.system.power_durations`, signed by the farm's twin) and its one route, `farmerbot.power.wake`,
  * which any twin may call (validated; the bot caps demand wakes in flight).
  *
  * @example
@@ -22,6 +22,10 @@ export function busFarmerNodes(bus: Pick<Bus, "request">): FarmerNodes {
     },
     async powerOff(twinId, reason) {
       await nodeClient(bus, twinId).powerOff(reason.slice(0, 256), { timeout: 30_000 });
+    },
+    async durations(twinId) {
+      const d = await nodeClient(bus, twinId).powerDurations({ timeout: 4_000 });
+      return { onSeconds: d.on_seconds, offSeconds: d.off_seconds, reservedCoreSeconds: d.reserved_core_seconds, wakes: d.wakes, offs: d.power_offs };
     },
   };
 }

@@ -20,6 +20,13 @@ export const farmerPolicySchema = z.strictObject({
   minAwakePercent: z.number().min(0).max(100).default(0),
   /** Wake one more node when the awake nodes' used vCPUs pass this share of theirs. */
   wakeAtUsedPercent: z.number().min(1).max(100).default(80),
+  /**
+   * Keep no spare capacity (the `wakeAtUsedPercent` headroom) while this farm's wakes are this fast:
+   * the p90 of the last 20 wake latencies the bot measured (at least 3) is at most this many
+   * seconds. A deploy that fits no awake node then waits that long for a demand wake (the node
+   * finder offers standby nodes). 0 = always keep the headroom.
+   */
+  fastWakeSeconds: z.number().min(0).max(3600).default(0),
   /** Power a node off after it held no workload for this long (never a rented one). */
   idleMinutes: z.number().min(0).max(7 * 24 * 60).default(30),
   /** Wake a standby node when its last uptime proof on chain is older than this. */

@@ -27,6 +27,27 @@ export interface PowerLedger {
   reservedCoreSeconds: number;
   wakes: number;
   offs: number;
+  /** Who measured the counters last: the node itself (`zos.system.power_durations`) or the bot's passes. */
+  source?: "node" | "bot";
+}
+
+/** What a node reports of itself (its power ledger). */
+export interface NodeDurations {
+  onSeconds: number;
+  offSeconds: number;
+  reservedCoreSeconds: number;
+  wakes: number;
+  offs: number;
+}
+
+/** The node's own counters replace the bot's (the ledger was just advanced to now). */
+export function adoptNodeDurations(l: PowerLedger, d: NodeDurations): void {
+  l.onSeconds = d.onSeconds;
+  l.offSeconds = d.offSeconds;
+  l.reservedCoreSeconds = d.reservedCoreSeconds;
+  l.wakes = d.wakes;
+  l.offs = d.offs;
+  l.source = "node";
 }
 
 export interface FarmerState {

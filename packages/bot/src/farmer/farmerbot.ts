@@ -21,13 +21,13 @@ import { BaseError } from "@zgrid/types";
 import { decide, type Action, type NodeMemory, type NodeView, type WakeReason } from "./decide.ts";
 import { energyReport, type EnergyReport } from "./energy-model.ts";
 import type { FarmerPolicy } from "./farmer-policy.ts";
-import { advanceLedger, newLedger, type FarmerStateStore, type PowerLedger } from "./farmer-state.ts";
+import { adoptNodeDurations, advanceLedger, newLedger, type FarmerStateStore, type NodeDurations, type PowerLedger } from "./farmer-state.ts";
 import type { WolSender } from "./wol-sender.ts";
 
 export interface FarmerChain {
   nodeCount(): Promise<number>;
   getNode(nodeId: number): Promise<{ id: number; farmId: number; twinId: number; interfaces: { name: string; mac: string }[];
-    resources: { cru: bigint }; lastUptimeReport: bigint; power: { target: "up" | "down"; state: "up" | "down" } }>;
+    resources: { cru: bigint }; lastUptimeReport: bigint; power: { target: "up" | "down"; state: "up" | "down"; changedAt?: bigint } }>;
   rentContractOf(nodeId: number): Promise<number>;
   setPowerTarget(nodeId: number, up: boolean): Promise<void>;
 }
@@ -37,6 +37,8 @@ export interface FarmerNodes {
   /** Live deployments and used vCPUs; undefined when the node does not answer. */
   statistics(twinId: number): Promise<{ deployments: number; usedCru: number } | undefined>;
   powerOff(twinId: number, reason: string): Promise<void>;
+  /** The node's own power-state durations (`zos.system.power_durations`); absent: the bot measures. */
+  durations?(twinId: number): Promise<NodeDurations | undefined>;
 }
 
 /** Demand wakes in flight at once (a hostile twin cannot wake the whole farm). */
@@ -103,7 +105,7 @@ export class Farmerbot {
   tick(): Promise<Action[]> {
     return this.exclusive(async () => {
       this.views = await this.observe();
-      const actions = decide(this.o.policy, this.views, this.memory, this.now());
+      const actions = decide(this.o.policy, this.views, this.memory, this.now(), { wakeFast: this.wakeFast() });
       for (const a of actions) await this.act(a).catch((e: unknown) => this.o.log.warn({ err: e, action: a }, "farmerbot action failed"));
       this.o.state.save();
       return actions;
@@ -144,6 +146,14 @@ export class Farmerbot {
     return { farmId: this.o.policy.farmId, nodes, energy: energyReport(this.o.policy.energy, nodes.map((n) => n.ledger)), wakeLatency: { count: lat.length, p50: q(0.5), p99: q(0.99) } };
   }
 
+  /** The farm's last wakes (p90 of up to 20, at least 3) were within policy.fastWakeSeconds. */
+  wakeFast(): boolean {
+    const limit = this.o.policy.fastWakeSeconds;
+    const recent = this.o.state.state.wakeLatencies.slice(-20).sort((a, b) => a - b);
+    if (limit <= 0 || recent.length < 3) return false;
+    return recent[Math.min(recent.length - 1, Math.floor(0.9 * recent.length))]! <= limit;
+  }
+
   start(): void {
     const loop = () => {
       this.timer = setTimeout(() => void this.tick().catch((e: unknown) => this.o.log.warn({ err: e }, "farmerbot pass failed")).finally(() => { if (this.timer) loop(); }), this.o.policy.periodSeconds * 1000);
@@ -165,26 +175,35 @@ export class Farmerbot {
       .filter((n) => n && n.id !== 0 && n.farmId === policy.farmId) as Awaited<ReturnType<FarmerChain["getNode"]>>[];
     const now = this.now();
     return Promise.all(records.map(async (n): Promise<NodeView> => {
+      const up = n.power.state === "up";
       const [rent, stats] = await Promise.all([
         chain.rentContractOf(n.id).catch(() => 1),
-        n.power.state === "up" ? nodes.statistics(n.twinId).catch(() => undefined) : Promise.resolve({ deployments: 0, usedCru: 0 }),
+        up ? nodes.statistics(n.twinId).catch(() => undefined) : Promise.resolve({ deployments: 0, usedCru: 0 }),
       ]);
+      // Its own durations once it answered (one call at a time to a node: never two first dials at once).
+      const durations = up && stats && nodes.durations ? await nodes.durations(n.twinId).catch(() => undefined) : undefined;
       const view: NodeView = {
         nodeId: n.id, twinId: n.twinId, mac: n.interfaces[0]?.mac ?? "", target: n.power.target, state: n.power.state, rented: rent !== 0,
         deployments: stats?.deployments, usedCru: stats?.usedCru ?? 0, totalCru: Number(n.resources.cru), lastUptimeReport: Number(n.lastUptimeReport),
+        ...(n.power.changedAt !== undefined ? { changedAt: Number(n.power.changedAt) } : {}),
       };
-      this.remember(view, now);
+      this.remember(view, now, durations);
       return view;
     }));
   }
 
-  /** Memory and ledgers follow what was observed. */
-  private remember(v: NodeView, now: number): void {
+  /**
+   * Memory and ledgers follow what was observed. A node that reports its own durations is taken at
+   * its word; the bot's observation only fills the time since (a standby node cannot answer).
+   */
+  private remember(v: NodeView, now: number, durations?: NodeDurations): void {
     const e = this.entry(v.nodeId, v.state === "up" ? "on" : "off");
     const m = e.memory;
     if (v.state === "up") {
       if (m.wakingSince !== undefined) {
-        this.o.state.state.wakeLatencies = [...this.o.state.state.wakeLatencies, now - m.wakingSince].slice(-1000);
+        // Latency to the node's own "up" on chain when the chain has it (not to this pass).
+        const upAt = v.changedAt !== undefined && v.changedAt >= m.wakingSince && v.changedAt <= now ? v.changedAt : now;
+        this.o.state.state.wakeLatencies = [...this.o.state.state.wakeLatencies, upAt - m.wakingSince].slice(-1000);
         // upSince = when the wake began: any uptime proof from then on is the fresh one.
         m.upSince = Math.floor(m.wakingSince); m.upReason = m.wakeReason ?? "repair"; m.idleSince = now;
         delete m.wakingSince; delete m.lastWolAt; delete m.wakeReason;
@@ -197,6 +216,7 @@ export class Farmerbot {
       delete m.idleSince; delete m.upSince; delete m.upReason; delete m.offPendingAt;
     }
     advanceLedger(e.ledger, now, v.state === "up" || m.wakingSince !== undefined ? "on" : "off", v.usedCru);
+    if (durations) adoptNodeDurations(e.ledger, durations);
   }
 
   private async startWake(nodeId: number, reason: WakeReason): Promise<void> {

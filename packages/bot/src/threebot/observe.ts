@@ -13,8 +13,9 @@ import { nodeClient } from "@zgrid/client";
 import type { ZmachineResult } from "@zgrid/types";
 import type { BotMetrics } from "../metrics/bot-metrics.ts";
 import type { BotStore } from "./bot-store.ts";
+import { judgeHealth, runHealthCheck, type HealthStreak } from "./health-check.ts";
 import type { NodeLiveness } from "./node-liveness.ts";
-import { serviceProject, type ServiceSpec } from "./service-spec.ts";
+import { replicaHash, serviceProject, type ServiceSpec } from "./service-spec.ts";
 
 export type ReplicaState =
   /** Running and passing its health check. */
@@ -50,6 +51,8 @@ export interface BotEnv {
   metrics: BotMetrics;
   /** This process run (a pending op of another run was interrupted by a crash). */
   run: string;
+  /** Health-check streaks by replica contract (pruned each pass to live contracts). */
+  health: Map<number, HealthStreak>;
   /** How long a replica may take to start (ms). */
   startTimeoutMs: number;
   /** A contract with no deployment is cancelled after this (ms) unless an interrupted op explains it sooner. */
@@ -74,6 +77,9 @@ export async function observeReplicas(env: BotEnv, s: ServiceSpec, contracts: Co
   const mine = contracts.filter((c) => c.metadata?.kind === "vm" && c.metadata.project === project && c.state !== "deleted");
   const interrupted = new Set(env.store.pendingOps().filter((o) => o.run !== env.run && o.kind === "deploy").map((o) => o.replica));
   const bus = await env.grid.bus();
+  // each version is judged by its own health check (an update's new check never fails the old replicas)
+  const previous = env.store.previousService(s.name);
+  const specOf = (hash: string): ServiceSpec => (hash === replicaHash(s) ? s : previous && replicaHash(previous) === hash ? previous : { ...s, health: { type: "state" } });
   return Promise.all(mine.map(async (c): Promise<Replica> => {
     const name = c.metadata!.name;
     const nodeTwinId = await nodeTwinOf(env.grid, c.nodeId);
@@ -95,7 +101,15 @@ export async function observeReplicas(env: BotEnv, s: ServiceSpec, contracts: Co
     const wd = (w?.data ?? {}) as { network?: { interfaces?: Array<{ ip: string }> } };
     const ip = data.ip ?? wd.network?.interfaces?.[0]?.ip ?? "";
     const st = w?.result?.state;
-    if (st === "ok") return { ...base, ip, state: "healthy" };
+    if (st === "ok") {
+      const h = specOf(base.hash).health;
+      const verdict = judgeHealth(env.health, c.id, await runHealthCheck(env, specOf(base.hash), { contractId: c.id, name, nodeTwinId }), { retries: "retries" in h ? h.retries : 1 });
+      const detail = env.health.get(c.id)?.detail ?? "";
+      if (verdict === "healthy") return { ...base, ip, state: "healthy" };
+      if (verdict === "failing") return { ...base, ip, state: "healthy", message: `health check failing (${env.health.get(c.id)?.failures ?? 0} in a row): ${detail}` };
+      if (verdict === "unhealthy") return { ...base, ip, state: "failed", message: `unhealthy: ${detail}` };
+      return { ...base, ip, state: age > env.startTimeoutMs ? "failed" : "starting", message: `running, health check not passed yet${detail ? `: ${detail}` : ""}` };
+    }
     if (st === "error" || st === "deleted") return { ...base, ip, state: "failed", message: w?.result?.message ?? st };
     return { ...base, ip, state: age > env.startTimeoutMs ? "failed" : "starting", message: st ?? "init" };
   }));

@@ -13,6 +13,9 @@ import { z } from "zod";
 import { BotInputError } from "./bot-errors.ts";
 
 const NAME = /^[a-z][a-z0-9]{1,15}$/;
+const PORT = z.number().int().min(1).max(65535);
+const TIMEOUT_MS = z.number().int().min(100).max(5_000).default(2_000);
+const RETRIES = z.number().int().min(1).max(20).default(3);
 
 export const serviceSpecSchema = z.strictObject({
   /** 2–16 of a-z 0-9: replica names are `<name>_<generation>` (a VM name). */
@@ -30,13 +33,23 @@ export const serviceSpecSchema = z.strictObject({
   anti_affinity: z.boolean().default(true),
   /** Nodes the service may use (default: any up node). */
   nodes: z.array(z.number().int().min(1)).max(256).optional(),
-  health: z.strictObject({
-    /**
-     * state: the replica's node reports its zmachine running (the only check so far: tcp/http
-     * checks need a node route that probes inside the tenant's network, not built yet).
-     */
-    type: z.literal("state").default("state"),
-  }).default({ type: "state" }),
+  /**
+   * state: the node reports the zmachine running (always checked). tcp/http: the node connects
+   * from inside the twin's network to the replica (`zos.zmachine.probe`); exec: a command in the
+   * VM (guest agent) exits 0. `retries` failures in a row make a replica that passed before
+   * unhealthy (replaced); one that never passed has the start timeout.
+   */
+  health: z.discriminatedUnion("type", [
+    z.strictObject({ type: z.literal("state") }),
+    z.strictObject({ type: z.literal("tcp"), port: PORT, timeout_ms: TIMEOUT_MS, retries: RETRIES }),
+    z.strictObject({ type: z.literal("http"), port: PORT.default(80), path: z.string().regex(/^\/[\x21-\x7e]{0,255}$/, "an absolute URL path").default("/"), timeout_ms: TIMEOUT_MS, retries: RETRIES }),
+    z.strictObject({
+      type: z.literal("exec"),
+      command: z.array(z.string().min(1).max(1024)).min(1).max(32),
+      timeout_sec: z.number().int().min(1).max(30).default(5),
+      retries: RETRIES,
+    }),
+  ]).default({ type: "state" }),
   heal: z.boolean().default(true),
   /** Rolling updates: how many replicas may be down at once. */
   max_unavailable: z.number().int().min(1).max(16).default(1),

@@ -21,6 +21,7 @@ import { nodeClient } from "@zgrid/client";
 import { createLogger } from "@zgrid/log";
 import { createBotMetrics, type BotMetrics } from "../metrics/bot-metrics.ts";
 import { openBotStore, type BotEvent, type BotStore } from "./bot-store.ts";
+import { watchBalance } from "./balance-watch.ts";
 import { cancelOrphans } from "./contract-hygiene.ts";
 import { NodeLiveness, type LivenessOptions } from "./node-liveness.ts";
 import type { BotEnv } from "./observe.ts";
@@ -37,6 +38,8 @@ export interface ThreebotOptions extends LivenessOptions {
   intervalMs?: number;
   orphanGraceMs?: number;
   startTimeoutMs?: number;
+  /** A `balance` warning when the balance lasts less than this at the current burn (hours, default 72). */
+  warnHours?: number;
   /** Where heals are counted (`zgrid_bot_heals_total`); a fresh set of counters by default. */
   metrics?: BotMetrics;
 }
@@ -48,6 +51,8 @@ export interface BotStatus {
   lastPassAt: number;
   services: ServiceView[];
   nodes: ReturnType<NodeLiveness["snapshot"]>;
+  /** The twin's balance (token units) and its runway at the live contracts' burn. */
+  balance?: { tokens: number; burnPerHour: number; hoursLeft: number | null };
 }
 
 export interface Threebot {
@@ -79,7 +84,7 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   }, o);
   const metrics = o.metrics ?? createBotMetrics({ bot: "3bot", twin: grid.twinId });
   const env: BotEnv = {
-    grid, store, liveness, run, metrics, now: () => Date.now(),
+    grid, store, liveness, run, metrics, now: () => Date.now(), health: new Map(),
     startTimeoutMs: o.startTimeoutMs ?? 180_000, orphanGraceMs: o.orphanGraceMs ?? 300_000,
     log: (service, kind, message) => {
       store.event({ service, kind, message });
@@ -90,12 +95,17 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   let passes = 0;
   let lastPassAt = 0;
   let running: Promise<void> | undefined;
+  let balanceAt = 0;
+  let balance: BotStatus["balance"];
+  const warned = { lastWarnAt: -Infinity };
   let stopped = false;
 
   const onePass = async () => {
     const specs = store.services();
     if (store.takeApplyRequest()) env.log("", "apply", `desired state: ${specs.map((s) => `${s.name} ×${s.replicas}`).join(", ") || "(none)"}`);
     const contracts = await grid.contracts.list();
+    const live = new Set(contracts.filter((c) => c.state !== "deleted").map((c) => c.id));
+    for (const id of env.health.keys()) if (!live.has(id)) env.health.delete(id);
     const next: ServiceView[] = [];
     for (const s of specs) {
       try {
@@ -104,7 +114,13 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
         env.log(s.name, "error", `pass failed: ${(e as Error).message.split("\n")[0]}`);
       }
     }
-    await cancelOrphans(env, await grid.contracts.list(), new Set(store.services().map((s) => s.name)));
+    const after = await grid.contracts.list();
+    await cancelOrphans(env, after, new Set(store.services().map((s) => s.name)));
+    if (Date.now() - balanceAt >= 60_000) {
+      balanceAt = Date.now();
+      const r = await watchBalance(env, after, warned, o.warnHours ?? 72).catch((e: unknown) => { log.warn({ err: String(e) }, "balance check failed"); return undefined; });
+      if (r) balance = { tokens: Number(r.balance) / 1e7, burnPerHour: r.burnPerHour / 1e7, hoursLeft: Number.isFinite(r.hoursLeft) ? r.hoursLeft : null };
+    }
     // pending ops of earlier runs are settled by the pass above (level-based): close them
     for (const op of store.pendingOps()) if (op.run !== run) store.finishOp(op.id, "failed");
     views = next;
@@ -134,7 +150,7 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
       wake?.();
       return { removed };
     },
-    status: () => ({ twinId: grid.twinId, run, passes, lastPassAt, services: views, nodes: liveness.snapshot() }),
+    status: () => ({ twinId: grid.twinId, run, passes, lastPassAt, services: views, nodes: liveness.snapshot(), ...(balance ? { balance } : {}) }),
     events: (q) => store.events(q),
     pass,
     async stop() {

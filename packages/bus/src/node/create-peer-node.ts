@@ -2,7 +2,8 @@
  * The libp2p node under a bus: TCP and WebSocket transports, Noise, Yamux, identify, the circuit
  * relay transport (to reach and be reached through relays) and, when asked, a circuit relay
  * server. Settings are chosen for long-lived control traffic (PLATFORM.md pitfalls): relayed
- * connections carry no data/duration limit, yamux accepts bursts of new streams.
+ * connections carry no data/duration limit, yamux accepts bursts of new streams. The per-message
+ * path is trimmed by libp2p-hot-path.ts (fewer yamux window updates, TCP writes, thrown errors).
  *
  * @example
  * ```ts
@@ -17,10 +18,11 @@ import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay
 import { identify } from "@libp2p/identify";
 import type { ConnectionGater, Libp2p } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
-import { webSockets } from "@libp2p/websockets";
 import type { TwinKey } from "@zgrid/types";
 import { createLibp2p, type ServiceFactoryMap } from "libp2p";
 import { libp2pKeyOfTwinKey } from "../identity/peer-identity.ts";
+import { lazyWebSockets, listensOnWebSockets } from "./lazy-websockets.ts";
+import { coalesceTcpWrites, patchLibp2pHotPath } from "./libp2p-hot-path.ts";
 
 export interface RelayServerOptions {
   /** Peers that may hold a reservation at once. */
@@ -57,17 +59,22 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<Libp2p> 
       maxOutboundStopStreams: 1024,
     });
   }
-  return createLibp2p({
+  // Fewer messages, writes and thrown errors per request (libp2p-hot-path.ts, issue 22).
+  patchLibp2pHotPath();
+  const node = await createLibp2p({
     privateKey: libp2pKeyOfTwinKey(options.key),
     addresses: {
       listen: options.listen,
       ...(options.announce ? { announce: options.announce } : {}),
     },
-    transports: [tcp(), webSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
+    // A peer listening on /ws needs the transport now; others load it on their first /ws dial.
+    transports: [tcp(), listensOnWebSockets(options.listen) ? (await import("@libp2p/websockets")).webSockets() : lazyWebSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: 256, maxInboundStreams: 1024, maxOutboundStreams: 1024 })],
     connectionManager: { maxConnections: 1024, dialTimeout: 10_000 },
     ...(options.connectionGater ? { connectionGater: options.connectionGater } : {}),
     services,
   });
+  node.addEventListener("connection:open", (event) => void coalesceTcpWrites(event.detail));
+  return node;
 }

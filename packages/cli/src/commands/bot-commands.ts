@@ -20,8 +20,10 @@ export function registerBotCommands(program: Command, ctx: Ctx): void {
     .option("--window <seconds>", "a node silent this long (several probes, no uptime proof) is dead", "30")
     .option("--interval <seconds>", "seconds between passes", "5")
     .option("--orphan-grace <seconds>", "a contract with no deployment is cancelled after this", "300")
+    .option("--warn-hours <hours>", "warn when the balance lasts less than this at the current burn", "72")
+    .option("--start-timeout <seconds>", "a replica not running and passing its health check this long after it was made has failed", "180")
     .option("--metrics <host:port>", "serve Prometheus /metrics (heals) here; port 0 picks one; `zgrid metrics` lists it", "127.0.0.1:0")
-    .action(async (o: { db?: string; window: string; interval: string; orphanGrace: string; metrics: string }) => {
+    .action(async (o: { db?: string; window: string; interval: string; orphanGrace: string; startTimeout: string; warnHours: string; metrics: string }) => {
       const { opts, io } = ctx();
       const { startThreebot, serveBotMetrics, BotInputError } = await import("@zgrid/bot");
       const num = (v: string, flag: string, min: number) => {
@@ -32,10 +34,12 @@ export function registerBotCommands(program: Command, ctx: Ctx): void {
       const windowMs = num(o.window, "window", 1);
       const intervalMs = num(o.interval, "interval", 0.5);
       const orphanGraceMs = num(o.orphanGrace, "orphan-grace", 1);
+      const startTimeoutMs = num(o.startTimeout, "start-timeout", 5);
+      const warnHours = num(o.warnHours, "warn-hours", 0) / 1000;
       const listen = /^(\[[0-9a-fA-F:.]+\]|[0-9a-zA-Z.-]{1,253}):(\d{1,5})$/.exec(o.metrics);
       if (!listen || Number(listen[2]) > 65_535) throw new BotInputError(`--metrics ${o.metrics.slice(0, 80)}: expected host:port (e.g. 127.0.0.1:9464, port 0 picks a free one)`);
       const grid = await openGrid(opts);
-      const b = await startThreebot({ grid, dbPath: dbOf(opts, o.db), windowMs, intervalMs, orphanGraceMs });
+      const b = await startThreebot({ grid, dbPath: dbOf(opts, o.db), windowMs, intervalMs, orphanGraceMs, startTimeoutMs, warnHours });
       const served = await serveBotMetrics(b.metrics, { host: listen[1]!.replace(/^\[|\]$/g, ""), port: Number(listen[2]) });
       writeBotMetricsUrl(opts.dataDir, { url: served.url, pid: process.pid, twin: grid.twinId });
       io.progress(`3bot of twin ${grid.twinId} running (db ${dbOf(opts, o.db)}, dead after ${windowMs / 1000} s, metrics ${served.url}); Ctrl-C stops it`);
@@ -94,6 +98,7 @@ export function registerBotCommands(program: Command, ctx: Ctx): void {
           const age = Math.round((Date.now() - (snap?.at ?? 0)) / 1000);
           return `last pass ${age} s ago (pass ${st.passes})\n` + table(rows, ["service", "replica", "node", "state", "ip", "version", "contract"]) +
             `\nnodes: ${st.nodes.map((n) => `${n.nodeId} ${n.state}`).join(", ")}\n` +
+            (st.balance ? `balance: ${st.balance.tokens.toFixed(2)}, burning ${st.balance.burnPerHour.toFixed(4)}/h${st.balance.hoursLeft === null ? "" : ` (~${st.balance.hoursLeft.toFixed(1)} h left)`}\n` : "") +
             events.map((e) => `${new Date(e.at).toISOString().slice(11, 19)} ${e.service || "-"} ${e.kind}: ${e.message}`).join("\n");
         });
       } finally {

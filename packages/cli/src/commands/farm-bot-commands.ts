@@ -15,6 +15,8 @@ interface FarmerIdentity {
   farmId: number;
   listen: string[];
   stateFile: string;
+  /** The local grid's underlay broadcast (where magic packets reach the node hosts' BMCs). */
+  wolBroadcast?: string;
 }
 
 /** The farmer's identity: the local grid's farmer, or `--grid FILE` + ZGRID_FARMER_KEY. */
@@ -28,13 +30,15 @@ async function farmer(o: GlobalOptions): Promise<FarmerIdentity> {
   }
   const g = readLocalGrid(o.dataDir);
   return { rpcUrl: g.rpcUrl, addresses: g.addresses, privateKey: g.farmerKey, farmId: g.farmId,
-    listen: [`/ip4/${g.underlay?.hostAddress ?? "127.0.0.1"}/tcp/0`], stateFile: join(o.dataDir, "farmerbot", "state.json") };
+    listen: [`/ip4/${g.underlay?.hostAddress ?? "127.0.0.1"}/tcp/0`], stateFile: join(o.dataDir, "farmerbot", "state.json"),
+    // the underlay is a /16 (10.<o>.0.0/16, host 10.<o>.0.1)
+    ...(g.underlay ? { wolBroadcast: g.underlay.hostAddress.replace(/\.\d+\.\d+$/, ".255.255") } : {}) };
 }
 
 async function policyOf(file: string | undefined, f: FarmerIdentity, farmOpt: string | undefined) {
   const { parseFarmerPolicy } = await import("@zgrid/bot");
   const raw = file ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : {};
-  return parseFarmerPolicy({ stateFile: f.stateFile, ...raw, farmId: farmOpt ? Number(farmOpt) : (raw.farmId ?? f.farmId) });
+  return parseFarmerPolicy({ stateFile: f.stateFile, ...(f.wolBroadcast ? { wol: { broadcast: f.wolBroadcast, port: 9 } } : {}), ...raw, farmId: farmOpt ? Number(farmOpt) : (raw.farmId ?? f.farmId) });
 }
 
 export function registerFarmBotCommands(farm: Command, ctx: Ctx): void {

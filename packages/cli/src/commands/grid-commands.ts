@@ -11,13 +11,14 @@ export function registerGridCommands(program: Command, ctx: Ctx): void {
     .option("--accel <mode>", "VM accelerator for the nodes: auto | tcg | kvm", "auto")
     .option("--host-nodes", "run the node daemons directly on this host instead of node hosts on an underlay bridge (no public IPs); fixed at the data dir's first up")
     .option("--debian", "also build (once, debootstrap, minutes) and publish a Debian 12 flist with sshd")
+    .option("--bmc", "run each node daemon under the local grid's simulated BMC (node hosts only): the farm's farmerbot (`zgrid farm bot run`) can power nodes off and wake them by Wake-on-LAN")
     .option("--redis", "also publish flist 'redis': busybox + Debian's redis-cli (a Redis client for VMs, e.g. for zdb)")
     .option("--bot", "also run your twin's 3bot in the background (`zgrid bot status`; log <data dir>/3bot.log)")
-    .action(async (o: { nodes: string; accel: string; debian?: boolean; redis?: boolean; hostNodes?: boolean; bot?: boolean }) => {
+    .action(async (o: { nodes: string; accel: string; debian?: boolean; redis?: boolean; hostNodes?: boolean; bmc?: boolean; bot?: boolean }) => {
       const { opts, io } = ctx();
       const { upLocalGrid } = await import("../local-grid/local-grid.ts");
       const started = performance.now();
-      let info = await upLocalGrid({ dataDir: opts.dataDir, nodes: Number(o.nodes), accel: o.accel, underlay: !o.hostNodes, onProgress: io.progress });
+      let info = await upLocalGrid({ dataDir: opts.dataDir, nodes: Number(o.nodes), accel: o.accel, underlay: !o.hostNodes, ...(o.bmc ? { bmc: true } : {}), onProgress: io.progress });
       if (o.debian) {
         const { ensureDebianFlist } = await import("../local-grid/debian-flist.ts");
         await ensureDebianFlist({ dataDir: opts.dataDir, onProgress: io.progress });

@@ -30,7 +30,8 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     .option("--network <name>", "private network (made on the node when missing)", "default")
     .option("--entrypoint <cmd>", `replaces the image's Entrypoint: a JSON array or shell words with quoting, e.g. 'sh -c "cd /app && exec ./run"'`)
     .option("--cmd <args>", "replaces the image's Cmd (the arguments after the entrypoint), same forms")
-    .option("--public-ip", "reserve a public IPv4")
+    .option("--public-ip", "reserve a public IPv4 (from the farm's IPs)")
+    .option("--public-ip6", "a public IPv6 (from the node's v6 range; with --public-ip: both)")
     .option("--no-wait", "return once the node booted the VM, without waiting until the app runs")
     .action(async (name: string, o: Record<string, string | string[] | boolean | undefined>) => {
       const { opts, io } = ctx();
@@ -40,12 +41,7 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
       const flists = await knownFlists(opts);
         const url = /^https?:\/\//.test(flist) ? flist : flists[flist];
       if (!url) throw new InputError(`unknown flist '${flist}'`, { hint: `give a hub URL, or one of: ${Object.keys(flists).join(", ") || "(no local grid flists)"}` });
-      const model: VmModelInput = {
-        name, flist: url, cpu: Number(o.cpu), memory: mib(c, String(o.memory), "--memory"), rootfs: mib(c, String(o.rootfs), "--rootfs"),
-        disks: (o.disk as string[]).map((d) => parseDisk(c, d)), env: Object.fromEntries((o.env as string[]).map((e) => parseEnv(c, e))), network: String(o.network),
-        ...(o.node ? { node: Number(o.node) } : {}), ...(o.farm ? { farm: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}),
-        ...(o.sshKey ? { ssh_key: readKey(c, String(o.sshKey)) } : {}), ...(o.entrypoint !== undefined ? { entrypoint: String(o.entrypoint) } : {}), ...(o.cmd !== undefined ? { cmd: String(o.cmd) } : {}), ...(o.publicIp ? { public_ip: true } : {}),
-      };
+      const model = vmDeployModel(c, name, url, o);
       await withGrid(opts, async (grid) => {
         const info = await withInterrupt(io, (signal) => grid.vms.deploy(model, { signal, onProgress: io.progress, waitRunning: o.wait !== false }));
         const hints = opts.json ? undefined : await imageHints(info.flist);
@@ -162,6 +158,23 @@ export function reachPrefix(v: VmInfo): string {
   return `ip netns exec ${v.namespace}`;
 }
 
+/**
+ * The VM model `vm deploy` sends, from its options (commander's camelCase keys) and the flist URL.
+ *
+ * @example
+ * ```ts
+ * vmDeployModel(await sdk(), "web", url, { cpu: "1", memory: "256", rootfs: "0", disk: [], env: [], network: "default", publicIp6: true });
+ * ```
+ */
+export function vmDeployModel(c: Sdk, name: string, url: string, o: Record<string, string | string[] | boolean | undefined>): VmModelInput {
+  return {
+    name, flist: url, cpu: Number(o.cpu), memory: mib(c, String(o.memory), "--memory"), rootfs: mib(c, String(o.rootfs), "--rootfs"),
+    disks: (o.disk as string[]).map((d) => parseDisk(c, d)), env: Object.fromEntries((o.env as string[]).map((e) => parseEnv(c, e))), network: String(o.network),
+    ...(o.node ? { node: Number(o.node) } : {}), ...(o.farm ? { farm: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}),
+    ...(o.sshKey ? { ssh_key: readKey(c, String(o.sshKey)) } : {}), ...(o.entrypoint !== undefined ? { entrypoint: String(o.entrypoint) } : {}), ...(o.cmd !== undefined ? { cmd: String(o.cmd) } : {}), ...(o.publicIp ? { public_ip: true } : {}), ...(o.publicIp6 ? { public_ip6: true } : {}),
+  };
+}
+
 /** `hints`: what the image serves (ssh, ports); without them nothing is suggested that may not work. */
 export function describeVm(v: VmInfo, hints?: ImageHints): string {
   const via = reachPrefix(v);
@@ -169,7 +182,7 @@ export function describeVm(v: VmInfo, hints?: ImageHints): string {
   const ways = (host: string) => [...(hints?.ssh ? [`ssh root@${host}`] : []), ...(hints?.ports ?? []).slice(0, 3).map((p) => `curl http://${host}${p === 80 ? "" : `:${p}`}/`)];
   return [
     `vm ${v.name}: ${v.state}${v.message ? ` (${v.message})` : ""}`,
-    `  node ${v.nodeId}, contract ${v.contractId}, network ${v.network}, ip ${v.ip || "-"}${v.publicIp ? `, public ip ${v.publicIp}` : ""}`,
+    `  node ${v.nodeId}, contract ${v.contractId}, network ${v.network}, ip ${v.ip || "-"}${v.publicIp ? `, public ip ${v.publicIp}` : ""}${v.publicIp6 ? `, public ipv6 ${v.publicIp6}` : ""}`,
     `  ${v.cpu} vCPU, ${v.memoryMiB} MiB, flist ${v.flist}`,
     ...(v.health ? [describeHealth(v.health)] : []),
     `  console: zgrid vm logs ${v.name}${v.consoleLog ? `   (on the node: ${v.consoleLog})` : ""}`,

@@ -2,7 +2,9 @@
  * The process that is the local grid: it runs the dev chain (state in `<dataDir>/chain.jsonl`, so a
  * second `zgrid up` replays it), the flist hub, and one `zosd` child per node (started again when it
  * dies; every start recorded in `<node dir>/processes.jsonl`), then writes `<dataDir>/grid.json` and
- * serves until SIGTERM. `zgrid up` starts it detached; `zgrid down`
+ * serves until SIGTERM. With `bmc` (node hosts only) each zosd runs under the local grid's simulated
+ * BMC (`zos/bin/zbmc.ts`, power switch `bmc`): the farm's farmerbot can power the node off and wake
+ * it by a Wake-on-LAN magic packet on the underlay; the BMC restarts a crashed zosd (its init). `zgrid up` starts it detached; `zgrid down`
  * stops it. First start also makes the farm and publishes a signed busybox flist.
  *
  * @example
@@ -32,6 +34,7 @@ import { vmStateDirFor } from "./local-grid-paths.ts";
 import { recordProcess } from "./node-processes.ts";
 
 const ZOSD = fileURLToPath(new URL("../../../zos/bin/zosd.ts", import.meta.url));
+const ZBMC = fileURLToPath(new URL("../../../zos/bin/zbmc.ts", import.meta.url));
 const GiB = 1024 ** 3;
 const log = createLogger("cli.local-grid");
 
@@ -46,7 +49,7 @@ exec sleep 2147483647
 
 interface Setup { farmId: number; flists: Record<string, string> }
 
-export async function runLocalGridHost(o: { dataDir: string; nodes: number; accel?: "auto" | "tcg" | "kvm"; underlay?: boolean }): Promise<void> {
+export async function runLocalGridHost(o: { dataDir: string; nodes: number; accel?: "auto" | "tcg" | "kvm"; underlay?: boolean; bmc?: boolean }): Promise<void> {
   const dataDir = o.dataDir;
   mkdirSync(dataDir, { recursive: true });
   const ports = await stablePorts(join(dataDir, "ports.json"), o.underlay ?? false);
@@ -102,12 +105,20 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
     attachHubMetrics(hub, { blocksDir: join(dataDir, "hub", "blocks") });
     const admin = createGridClient({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, account: chain.admin.privateKey, pollingIntervalMs: 20 });
     const setup = await firstSetup(dataDir, chain, hub, farmerKey, ports.underlay ? net.publicPrefix : "185.69.0");
+    // A BMC needs the node host's own NIC (its MAC is what magic packets name): node hosts only.
+    const bmc = (o.bmc ?? false) && underlay !== undefined;
     const nodes: LocalGridInfo["nodes"] = [];
     for (let i = 0; i < o.nodes; i++) {
       const dir = join(dataDir, "nodes", String(i));
       mkdirSync(dir, { recursive: true });
-      const host = underlay ? await createNodeHost(underlay, { name: `${net.tag}n${i}`, address: `${net.prefix}.0.${11 + i}` }) : undefined;
+      const hostSpec = { name: `${net.tag}n${i}`, address: `${net.prefix}.0.${11 + i}` };
+      const host = underlay ? await createNodeHost(underlay, hostSpec) : undefined;
       if (host) hosts.push(host);
+      // The node host as a machine brings it up at boot: made again (idempotent) before every
+      // daemon restart, so a node host that lost its namespace (a power cut) boots like a new one.
+      const bootHost = async () => {
+        if (underlay) await createNodeHost(underlay, hostSpec);
+      };
       const run = (args: string[]): [string, string[]] => (host ? host.command(process.execPath, args) : [process.execPath, args]);
       const config: ZosConfigInput = {
         dataDir: dir, vmStateDir: vmStateDirFor(dataDir, i), farmId: setup.farmId,
@@ -122,6 +133,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
         intervals: { reconcileMs: 5_000, monitorMs: 2_000, uptimeMs: 60_000 },
         metrics: { port: ports.metrics + i, host: host?.address ?? "127.0.0.1" },
         hypervisor: { accel: o.accel ?? "auto" },
+        ...(bmc ? { power: { switch: "bmc" as const, nic: "eth0" } } : {}),
       };
       const configPath = join(dir, "zos.json");
       writeFileSync(configPath, JSON.stringify(config, null, 2));
@@ -130,36 +142,52 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       const balance = await chain.publicClient.getBalance({ address: account.account });
       if (balance < 10n ** 19n) await admin.walletClient!.sendTransaction({ to: account.account, value: 10n ** 20n, chain: null });
       const logFile = join(dir, "zosd.log");
-      const [cmd, args] = run([...ZOSD_NODE_FLAGS, "--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath]);
+      const zosd = [...ZOSD_NODE_FLAGS, "--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath];
+      // Under a BMC the child is the BMC; it starts zosd (and again after a crash or a wake).
+      const [cmd, args] = run(bmc ? ["--disable-warning=ExperimentalWarning", ZBMC, "--nic", "eth0", "--state", join(dir, "bmc"), "--on", "--restart", "--", process.execPath, ...zosd] : zosd);
+      let zosdPid: number | undefined;
+      let node: LocalGridInfo["nodes"][number] | undefined = undefined;
       const startNode = () => {
         const child = spawn(cmd, args, {
           stdio: ["ignore", "pipe", openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
         });
-        recordProcess(dir, { pid: child.pid!, program: "zosd", marker: configPath });
+        recordProcess(dir, { pid: child.pid!, program: bmc ? "zbmc" : "zosd", marker: configPath });
         children.push(child);
+        // The BMC's events: each zosd it starts is recorded for `down`, grid.json names the live one.
+        if (bmc) onBmcEvent(child, (e) => {
+          if (e.bmc !== "on" || typeof e.pid !== "number") return;
+          zosdPid = e.pid;
+          recordProcess(dir, { pid: e.pid, program: "zosd", marker: configPath });
+          if (node) { node.pid = e.pid; writeInfo(); }
+        });
         return child;
       };
       const child = startNode();
       const ready = await readyLine(child, logFile);
-      const node = { index: i, nodeId: ready.nodeId, twinId: ready.twinId, pid: child.pid!, dataDir: dir, vmStateDir: config.vmStateDir!, log: logFile, ...(host ? { address: host.address } : {}) };
+      node = { index: i, nodeId: ready.nodeId, twinId: ready.twinId, pid: zosdPid ?? child.pid!, dataDir: dir, vmStateDir: config.vmStateDir!, log: logFile, ...(host ? { address: host.address } : {}) };
       nodes.push(node);
       // A node daemon that dies is started again, as a node's init would (its VMs, mounts and
-      // networks kept running and are re-adopted); each start is recorded for `down`.
-      const keepRunning = (c: ChildProcess, failures: number) => c.once("exit", (code, sig) => {
+      // networks kept running and are re-adopted, or made again after a power cut); each start is
+      // recorded for `down`.
+      const keepRunning = (c: ChildProcess, failures: number, startedAt: number) => c.once("exit", (code, sig) => {
         if (stopping) return;
-        const delay = Math.min(500 * 2 ** failures, 10_000);
+        // quick exits in a row back off; a daemon that ran for a minute starts the count again
+        const quick = Date.now() - startedAt > 60_000 ? 0 : failures;
+        const delay = Math.min(500 * 2 ** quick, 10_000);
         log.error({ node: ready.nodeId, pid: c.pid, code, signal: sig, restartInMs: delay }, "a node daemon exited; restarting it");
-        setTimeout(() => {
+        const restart = async () => {
+          if (stopping) return;
+          await bootHost().catch((e: unknown) => log.error({ node: ready.nodeId, err: String(e) }, "the node host could not be made again"));
           if (stopping) return;
           const next = startNode();
-          const started = Date.now();
-          node.pid = next.pid!;
+          if (!bmc) node!.pid = next.pid!;
           writeInfo();
           void readyLine(next, logFile).then(() => log.info({ node: ready.nodeId, pid: next.pid }, "node daemon restarted"), () => undefined);
-          keepRunning(next, Date.now() - started > 60_000 ? 0 : failures + 1);
-        }, delay).unref();
+          keepRunning(next, quick + 1, Date.now());
+        };
+        setTimeout(() => void restart(), delay).unref();
       });
-      keepRunning(child, 0);
+      keepRunning(child, 0, Date.now());
       log.info({ node: ready.nodeId }, "node ready");
     }
     // the explorer: its own twin (a dev account with no other role), index in <dataDir>/explorer.db
@@ -207,19 +235,36 @@ async function firstSetup(dataDir: string, chain: DevChain, hub: Hub, farmerKey:
   return setup;
 }
 
+/** zosd's first ready line (a BMC's own `{"bmc":…}` event lines before it are skipped). */
 function readyLine(child: ChildProcess, logFile: string): Promise<{ twinId: number; nodeId: number }> {
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
-    rl.once("line", (line) => {
+    const onLine = (line: string) => {
       try {
-        const r = JSON.parse(line) as { ready: boolean; twinId: number; nodeId: number; error?: { message: string } };
+        const r = JSON.parse(line) as { ready: boolean; twinId: number; nodeId: number; bmc?: string; error?: { message: string } };
+        if (r.bmc !== undefined) return;
+        rl.off("line", onLine);
         if (r.ready) resolve(r);
         else reject(new Error(`zosd failed: ${r.error?.message ?? line} (log: ${logFile})`));
       } catch {
+        rl.off("line", onLine);
         reject(new Error(`zosd printed ${line} (log: ${logFile})`));
       }
-    });
+    };
+    rl.on("line", onLine);
     child.once("exit", (code) => reject(new Error(`zosd exited (${code}) before it was ready; see ${logFile}`)));
+  });
+}
+
+/** Every `{"bmc":…}` event line the node's BMC prints. */
+function onBmcEvent(child: ChildProcess, f: (e: { bmc: string; pid?: unknown }) => void): void {
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    try {
+      const e = JSON.parse(line) as { bmc?: unknown };
+      if (typeof e.bmc === "string") f(e as { bmc: string; pid?: unknown });
+    } catch {
+      // zosd's own lines
+    }
   });
 }
 

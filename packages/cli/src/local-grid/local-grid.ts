@@ -17,7 +17,7 @@ import { LocalGridError, connectGrid, localGridConnection, localGridInfoPath, re
 import { Hypervisor } from "@zgrid/zos/hypervisor";
 import { networkNames } from "@zgrid/types";
 import { vmStateDirFor } from "./local-grid-paths.ts";
-import { stopRecordedProcesses } from "./node-processes.ts";
+import { stopBmcs, stopRecordedProcesses } from "./node-processes.ts";
 import { stopLocalBot } from "./local-bot.ts";
 
 const HOST_BIN = fileURLToPath(new URL("../../bin/zgrid-local-grid.ts", import.meta.url));
@@ -50,7 +50,7 @@ function runningHost(dataDir: string): number | undefined {
 }
 
 /** Starts the local grid (or returns the running one). `fresh` tells whether it was started now. */
-export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: string; underlay?: boolean; onProgress?: Progress; timeoutMs?: number }): Promise<LocalGridInfo & { fresh: boolean }> {
+export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: string; underlay?: boolean; bmc?: boolean; onProgress?: Progress; timeoutMs?: number }): Promise<LocalGridInfo & { fresh: boolean }> {
   const progress = o.onProgress ?? (() => undefined);
   mkdirSync(o.dataDir, { recursive: true });
   const running = runningHost(o.dataDir);
@@ -60,7 +60,7 @@ export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: s
   rmSync(join(o.dataDir, "up-error.txt"), { force: true });
   const logFile = join(o.dataDir, "grid.log");
   progress(`starting the local grid in ${o.dataDir}: dev chain, flist hub, ${o.nodes} node daemon(s) (log: ${logFile})`);
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", HOST_BIN, "--data-dir", o.dataDir, "--nodes", String(o.nodes), ...(o.accel ? ["--accel", o.accel] : []), ...(o.underlay ? ["--underlay"] : [])], {
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", HOST_BIN, "--data-dir", o.dataDir, "--nodes", String(o.nodes), ...(o.accel ? ["--accel", o.accel] : []), ...(o.underlay ? ["--underlay"] : []), ...(o.bmc ? ["--bmc"] : [])], {
     detached: true, stdio: ["ignore", openSync(logFile, "a"), openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
   });
   child.unref();
@@ -122,6 +122,8 @@ export async function downLocalGrid(o: { dataDir: string; nodes?: number; onProg
     while (isAlive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
     if (isAlive(pid)) process.kill(pid, "SIGKILL");
   }
+  // BMCs first (one left alive would start its zosd again), then the node daemons
+  for (const dir of nodeDirsOf(o.dataDir, info, o.nodes)) stopBmcs(dir);
   for (const n of info?.nodes ?? []) if (isAlive(n.pid)) process.kill(n.pid, "SIGKILL");
   // every node daemon the host ever started (restarts too), should one have outlived it
   for (const dir of nodeDirsOf(o.dataDir, info, o.nodes)) {

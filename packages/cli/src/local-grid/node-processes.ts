@@ -67,6 +67,26 @@ export async function stopRecordedProcesses(nodeDir: string, graceMs = 10_000): 
   return live.map((r) => r.pid);
 }
 
+/**
+ * SIGKILLs the node's recorded BMCs (`zbmc`, local grid with `--bmc`), then the zosd its pid file
+ * names (`<node dir>/bmc/zosd.pid`), which a BMC may have started after the host last recorded one.
+ */
+export function stopBmcs(nodeDir: string): number[] {
+  const bmcs = recordedProcesses(nodeDir).filter((r) => r.program === "zbmc" && isRunning(r));
+  for (const r of bmcs) signal(r.pid, "SIGKILL");
+  const killed = bmcs.map((r) => r.pid);
+  try {
+    const pid = Number(readFileSync(join(nodeDir, "bmc", "zosd.pid"), "utf8").trim());
+    if (Number.isInteger(pid) && pid > 0 && isRunning({ pid, marker: join(nodeDir, "zos.json") })) {
+      signal(pid, "SIGKILL");
+      killed.push(pid);
+    }
+  } catch {
+    // no BMC here
+  }
+  return killed;
+}
+
 function signal(pid: number, s: NodeJS.Signals): void {
   try {
     process.kill(pid, s);

@@ -67,7 +67,10 @@ export const vmModelSchema = z.strictObject({
   }).optional(),
   /** Signal that stops the app (default SIGTERM). */
   stop_signal: z.string().regex(/^(SIG)?[A-Z0-9+-]{1,12}$|^\d{1,2}$/, "a signal name like SIGTERM or a number").optional(),
+  /** A public IPv4 from the farm's IPs (reserved on the node contract). */
   public_ip: z.boolean().default(false),
+  /** A public IPv6 from the node's v6 range (the farm's; the node refuses when it has none). */
+  public_ip6: z.boolean().default(false),
   network: name.default("default"),
 });
 export type VmModel = z.output<typeof vmModelSchema>;
@@ -80,14 +83,18 @@ export function vmNeeds(vm: VmModel): { cru: number; mru: number; sru: number; h
 /** Name of the `ip` workload of a VM with a public IP. */
 export const publicIpName = (vm: { name: string }) => `${vm.name}_ip`.slice(0, 36);
 
+/** The VM asks for a public address (v4, v6 or both): it gets an `ip` workload. */
+export const hasPublicIp = (vm: Pick<VmModel, "public_ip" | "public_ip6">): boolean => vm.public_ip || vm.public_ip6;
+
 export function vmWorkloads(vm: VmModel, ip: string): unknown[] {
   const env = { ...vm.env, ...(vm.ssh_key ? { SSH_KEY: vm.ssh_key } : {}) };
   return [
     ...vm.disks.map((d) => ({ version: 0, name: d.name, type: "zmount", data: { size: d.size * MiB } })),
-    ...(vm.public_ip ? [{ version: 0, name: publicIpName(vm), type: "ip", data: { v4: true } }] : []),
+    // v4 only keeps the workload (and the deployment hash) of VMs made before public_ip6 existed.
+    ...(hasPublicIp(vm) ? [{ version: 0, name: publicIpName(vm), type: "ip", data: vm.public_ip6 ? { v4: vm.public_ip, v6: true } : { v4: true } }] : []),
     {
       version: 0, name: vm.name, type: "zmachine", data: {
-        flist: vm.flist, network: { interfaces: [{ network: vm.network, ip }], ...(vm.public_ip ? { public_ip: publicIpName(vm) } : {}) }, size: vm.rootfs * MiB,
+        flist: vm.flist, network: { interfaces: [{ network: vm.network, ip }], ...(hasPublicIp(vm) ? { public_ip: publicIpName(vm) } : {}) }, size: vm.rootfs * MiB,
         compute_capacity: { cpu: vm.cpu, memory: vm.memory * MiB }, mounts: vm.disks.map((d) => ({ name: d.name, mountpoint: d.mountpoint })),
         ...imageWire(vm), env,
       },

@@ -46,4 +46,12 @@ describe("typed node client", () => {
     assert.deepEqual(bus.sent, [{ twin: 9, command: "zos.system.power_off", payload: { reason: "idle" }, timeout: undefined }]);
     await assert.rejects(nodeClient(answeringBus({ [NODE_ROUTES.powerOff.name]: { node_id: 3, state: "up" } }), 9).powerOff(), ValidationError);
   });
+
+  test("power durations come from zos.system.power_durations and a bad answer is refused", async () => {
+    const d = { node_id: 3, since: 1_700_000_000, on_seconds: 600, off_seconds: 3000, reserved_core_seconds: 1200, wakes: 2, power_offs: 2 };
+    const bus = answeringBus({ [NODE_ROUTES.powerDurations.name]: d });
+    assert.deepEqual(await nodeClient(bus, 9).powerDurations(), d);
+    assert.deepEqual(bus.sent, [{ twin: 9, command: "zos.system.power_durations", payload: {}, timeout: undefined }]);
+    await assert.rejects(nodeClient(answeringBus({ [NODE_ROUTES.powerDurations.name]: { ...d, off_seconds: -5 } }), 9).powerDurations(), ValidationError);
+  });
 });

@@ -42,6 +42,8 @@ export interface NodeClient {
   vmProbe(request: NodeApi["vmProbe"]["request"], o?: CallOptions): Promise<NodeApi["vmProbe"]["response"]>;
   /** Farm twin only: the idle, unrented node reports standby and powers off (refused otherwise). */
   powerOff(reason?: string, o?: CallOptions): Promise<NodeApi["powerOff"]["response"]>;
+  /** The node's own power-state durations (on/off seconds, reserved vCPU-seconds, wakes). */
+  powerDurations(o?: CallOptions): Promise<NodeApi["powerDurations"]["response"]>;
 }
 
 /** A typed client of the node whose twin is `nodeTwinId`, over `bus`. */
@@ -67,5 +69,6 @@ export function nodeClient(bus: Pick<Bus, "request">, nodeTwinId: number): NodeC
     vmExec: (request, o) => call("vmExec", request, o),
     vmProbe: (request, o) => call("vmProbe", request, o),
     powerOff: (reason, o) => call("powerOff", { reason: reason ?? "" }, o),
+    powerDurations: (o) => call("powerDurations", {}, o),
   };
 }

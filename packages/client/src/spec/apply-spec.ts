@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import type { Grid } from "../grid.ts";
 import type { ProgressFn } from "../deploy/deployer.ts";
 import { DataLossError, InputError } from "../errors/client-errors.ts";
-import type { VmModel } from "../models/vm-model.ts";
+import { hasPublicIp, type VmModel } from "../models/vm-model.ts";
 import type { VmInfo } from "../vms/vm-service.ts";
 import { waitDependency } from "../vms/vm-wait.ts";
 import { projectVms, refreshHosts, withHosts } from "./compose-hosts.ts";
@@ -185,7 +185,7 @@ export function planVm(vm: VmModel, cur: VmInfo, hash: string, ipRange: string |
   if (cur.state === "unreachable") return newVm(`node ${cur.nodeId} does not answer`);
   if (vm.node !== undefined && vm.node !== cur.nodeId) return newVm(`moves from node ${cur.nodeId} to node ${vm.node}`);
   if (vm.network !== cur.network) return newVm(`network ${cur.network} → ${vm.network}`);
-  if (vm.public_ip !== cur.hasPublicIp) return newVm(vm.public_ip ? "public IP added" : "public IP removed");
+  if (hasPublicIp(vm) !== cur.hasPublicIp) return newVm(hasPublicIp(vm) ? "public IP added" : "public IP removed");
   if (ipRange && cur.ip && !inRange16(cur.ip, ipRange)) return newVm(`its address ${cur.ip} is outside the network's new range ${ipRange}`);
   for (const d of vm.disks) {
     const was = cur.disks.find((x) => x.name === d.name);

@@ -19,7 +19,7 @@ import { DeployTransaction, type DeployContext, type ProgressFn } from "../deplo
 import { FlistNotFoundError, InputError, NoCapacityError, NoFundsError, NotFoundError } from "../errors/client-errors.ts";
 import { formatBytes } from "../format.ts";
 import { encodeMetadata } from "../models/contract-metadata.ts";
-import { vmModelSchema, vmNeeds, vmWorkloads, type VmModel, type VmModelInput } from "../models/vm-model.ts";
+import { hasPublicIp, vmModelSchema, vmNeeds, vmWorkloads, type VmModel, type VmModelInput } from "../models/vm-model.ts";
 import type { NetworkService } from "../networks/network-service.ts";
 import type { NodeFinder } from "../nodes/node-finder.ts";
 import { zodToInputError } from "../models/zod-errors.ts";
@@ -139,7 +139,7 @@ export class VmService {
     const progress = o.onProgress ?? (() => undefined);
     const cur = await this.get(name);
     if (vm.network !== cur.network) throw new InputError(`vm '${name}': its network cannot change in place (${cur.network} → ${vm.network})`, { hint: "delete and deploy it again (its disks are lost)" });
-    if (vm.public_ip !== cur.hasPublicIp) throw new InputError(`vm '${name}': a public IP cannot be added or removed in place`, { hint: "delete and deploy it again (its disks are lost)" });
+    if (hasPublicIp(vm) !== cur.hasPublicIp) throw new InputError(`vm '${name}': a public IP cannot be added or removed in place`, { hint: "delete and deploy it again (its disks are lost)" });
     if (vm.node !== undefined && vm.node !== cur.nodeId) throw new InputError(`vm '${name}' runs on node ${cur.nodeId}, not ${vm.node}: it cannot move in place`, { hint: "delete and deploy it again (its disks are lost)" });
     if (vm.flist !== cur.flist) {
       progress(`checking flist ${vm.flist}`);
@@ -147,6 +147,10 @@ export class VmService {
     }
     const node = await this.chain.getNode(cur.nodeId);
     const current = await this.fetchDeployment(cur.nodeId, cur.contractId);
+    const pub = current.workloads.find((w) => w.type === "ip")?.data as { v4?: boolean; v6?: boolean } | undefined;
+    if (pub && (!!pub.v4 !== vm.public_ip || !!pub.v6 !== vm.public_ip6)) {
+      throw new InputError(`vm '${name}': its public IP kind cannot change in place (v4 ${!!pub.v4} → ${vm.public_ip}, v6 ${!!pub.v6} → ${vm.public_ip6})`, { hint: "delete and deploy it again (its disks are lost)" });
+    }
     const workloads = vmWorkloads(vm, cur.ip) as Array<{ name: string; type: string; data: unknown }>;
     const project = o.project ?? cur.project;
     const tx = new DeployTransaction(this.ctx);

@@ -188,6 +188,26 @@ export interface PowerOffAnswer {
   switch: string;
 }
 export const powerOffAnswerSchema = z.object({ node_id: count, state: z.literal("standby"), switch: z.string().max(32) });
+/**
+ * `zos.system.power_durations`: the node's own power-state durations (kept by the node across
+ * power-offs; the farmerbot's energy ledgers read them). Seconds; `since` is unix seconds.
+ */
+export interface PowerDurations {
+  node_id: number;
+  /** When the node started counting (its first start with this data dir). */
+  since: number;
+  on_seconds: number;
+  off_seconds: number;
+  /** vCPUs its workloads reserved × seconds, while on. */
+  reserved_core_seconds: number;
+  /** Times it came back on after a power-off, and times it powered off. */
+  wakes: number;
+  power_offs: number;
+}
+const seconds = z.number().min(0).max(1e13);
+export const powerDurationsSchema = z.object({
+  node_id: count, since: seconds, on_seconds: seconds, off_seconds: seconds, reserved_core_seconds: z.number().min(0).max(1e16), wakes: count, power_offs: count,
+});
 
 /** Request and response type of every route, by key. */
 export interface NodeApi {
@@ -206,6 +226,7 @@ export interface NodeApi {
   vmExec: { request: z.input<typeof vmExecRequestSchema>; response: VmExecResult };
   vmProbe: { request: z.input<typeof vmProbeRequestSchema>; response: VmProbeResult };
   powerOff: { request: { reason: string }; response: PowerOffAnswer };
+  powerDurations: { request: Record<string, never>; response: PowerDurations };
 }
 export type NodeRouteKey = keyof NodeApi;
 
@@ -233,6 +254,7 @@ export const NODE_ROUTES = {
   vmExec: { name: "zos.zmachine.exec", request: vmExecRequestSchema, response: vmExecResultSchema },
   vmProbe: { name: "zos.zmachine.probe", request: vmProbeRequestSchema, response: vmProbeResultSchema },
   powerOff: { name: "zos.system.power_off", request: powerOffRequestSchema, response: powerOffAnswerSchema },
+  powerDurations: { name: "zos.system.power_durations", request: noRequestSchema, response: powerDurationsSchema },
 } as const satisfies Record<NodeRouteKey, RouteSpec>;
 
 /** Every route name the node serves. */

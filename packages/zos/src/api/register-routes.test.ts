@@ -38,6 +38,7 @@ function deps(calls: string[]): RouteDeps {
       action: async (twin, r) => { calls.push(`action ${twin} ${r.name} ${r.action}`); return { log: "", offset: 0, size: 0, state: "running", reason: "" }; },
       exec: async (twin, r) => { calls.push(`exec ${twin} ${r.name} ${r.argv.join(" ")} ${r.timeout_sec}`); return { exit_code: 0, signal: null, timed_out: false, truncated: false, stdout: "", stderr: "" }; },
     },
+    powerDurations: () => ({ node_id: 1, since: 1, on_seconds: 60, off_seconds: 0, reserved_core_seconds: 0, wakes: 0, power_offs: 0 }),
     probes: {
       probe: async (twin, r) => { calls.push(`probe ${twin} ${r.name} ${r.type} ${r.port} ${r.path} ${r.timeout_ms}`); return { ok: true, ms: 1, detail: "" }; },
     },
@@ -53,7 +54,7 @@ describe("node routes", () => {
     const bus = recordingBus();
     const unregister = registerRoutes(bus, deps([]));
     assert.deepEqual([...bus.handlers.keys()].sort(), [...NODE_ROUTE_NAMES].sort());
-    assert.equal(bus.handlers.size, 15);
+    assert.equal(bus.handlers.size, 16);
     unregister();
     assert.equal(bus.handlers.size, 0);
   });

@@ -13,7 +13,7 @@
  * ```
  */
 import type { Bus, HandlerContext } from "@zgrid/bus";
-import { NODE_ROUTES, parseNodeRequest, type NodeApi, type NodeRouteKey, type NodeStatistics } from "@zgrid/types";
+import { NODE_ROUTES, parseNodeRequest, type NodeApi, type NodeRouteKey, type NodeStatistics, type PowerDurations } from "@zgrid/types";
 import type { ProvisionEngine } from "../engine/provision-engine.ts";
 import type { VmControl } from "../primitives/zmachine/vm-control.ts";
 import type { VmProber } from "../primitives/zmachine/vm-probe.ts";
@@ -35,6 +35,8 @@ export interface RouteDeps {
   probes: Pick<VmProber, "probe">;
   /** Power off by the farm's twin; deploy/update are refused while it drains. */
   power: Pick<PowerControl, "powerOff" | "assertAccepting">;
+  /** The node's own power-state durations (power/power-ledger.ts). */
+  powerDurations(): PowerDurations;
 }
 
 type Handlers = {
@@ -59,6 +61,7 @@ function handlers(deps: RouteDeps): Handlers {
     vmExec: (r, ctx) => deps.vms.exec(ctx.twinId, r),
     vmProbe: (r, ctx) => deps.probes.probe(ctx.twinId, r),
     powerOff: (r, ctx) => deps.power.powerOff(ctx.twinId, r),
+    powerDurations: () => deps.powerDurations(),
   };
 }
 

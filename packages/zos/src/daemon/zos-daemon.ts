@@ -13,6 +13,7 @@
  * ```
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { uptime } from "node:os";
 import { join } from "node:path";
 import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
 import { chainTwinDirectory, createGridClient } from "@zgrid/chain/client";
@@ -46,6 +47,7 @@ import type { ZosConfig } from "./zos-config.ts";
 import { EgressPolicy } from "../egress/egress-policy.ts";
 import { PowerControl } from "../power/power-off.ts";
 import { createPowerSwitch, macOf } from "../power/power-switch.ts";
+import { openPowerLedger } from "../power/power-ledger.ts";
 
 export const ZOS_VERSION = "0.1.0";
 
@@ -133,15 +135,19 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       quotas: config.quotas, installTimeoutMs: config.limits.installTimeoutMs });
     await life.start(service("engine", () => undefined, () => engine.queue.idle()));
 
+    // The node's own on/off durations (what the farmerbot's energy figures read).
+    const ledger = openPowerLedger({ file: join(config.dataDir, "power-ledger.json"), usedCores: () => Number(usedCapacity(store.list().filter((d) => !isDeleted(d))).cru), powerOnAt: powerOnAt() });
+    await life.start(intervalService("power-ledger", 60_000, async () => ledger.checkpoint(), nlog));
     const power = new PowerControl({
       nodeId, farmId: config.farmId, chain, switchKind: powerSwitch.kind, log: nlog,
       liveDeployments: () => store.list().filter((d) => !isDeleted(d)).length,
       // The daemon stops everything (VMs: none, it was idle), then the switch cuts the power.
-      onOff: () => void life.stop().then(() => powerSwitch.off()).catch((e: unknown) => nlog.error({ err: e }, "power off failed")),
+      onOff: () => void life.stop().then(() => { ledger.markOff(); return powerSwitch.off(); }).catch((e: unknown) => nlog.error({ err: e }, "power off failed")),
     });
     let unregisterRoutes = () => undefined as void;
     await life.start(service("routes", () => (unregisterRoutes = registerRoutes(bus, {
       engine, power,
+      powerDurations: () => ({ node_id: nodeId, ...ledger.report() }),
       // a node run by the upgrader reports the release it runs
       version: process.env.ZGRID_RELEASE_VERSION ?? ZOS_VERSION,
       features: Object.keys(managers),
@@ -177,6 +183,15 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     await life.stop();
     throw e;
   }
+}
+
+/**
+ * When this machine's power came on: the local grid's BMC says when it woke the node
+ * (ZGRID_POWER_ON_AT, the simulated hardware); on a server, the kernel's boot time.
+ */
+function powerOnAt(): number {
+  const bmc = Number(process.env.ZGRID_POWER_ON_AT);
+  return Number.isFinite(bmc) && bmc > 0 ? bmc : Math.floor(Date.now() / 1000 - uptime());
 }
 
 /**

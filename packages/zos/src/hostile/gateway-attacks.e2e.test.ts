@@ -4,12 +4,16 @@
 // never answers, one answers 64 KiB of headers — and attacks the frontend as a client: slowloris
 // request heads, a 64 KiB request header, hundreds of idle connections. Meanwhile another twin's
 // name gateway answers every request and zosd answers that twin promptly. The HAProxy bounds come
-// from the node's config (`gateway.limits`, shortened here so the suite stays fast).
+// from the node's config (`gateway.limits`, shortened here so the suite stays fast). Backends at
+// the node itself or on its loopback (IPv4-mapped) are refused with the reason. A zosd SIGKILL and
+// restart adopts both twins' networks in place (once, another twin's network failed re-adoption).
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createServer as createHttpServer, request, type Server as HttpServer } from "node:http";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { deploymentHashHex, parseDeployment, signDeployment, type Deployment } from "@zgrid/types";
+import { deploymentHashHex, networkNames, parseDeployment, signDeployment, type Deployment } from "@zgrid/types";
 import type { Twin } from "../testing/node-fixture.ts";
 import { startGridFixture, type GridFixture, type GridNode } from "../underlay/grid-fixture.ts";
 
@@ -80,7 +84,7 @@ function json(twin: number, workloads: Array<Record<string, unknown>>, metadata:
   };
 }
 
-async function deploy(owner: Twin, d: ReturnType<typeof json>): Promise<Deployment> {
+async function deploy(owner: Twin, d: ReturnType<typeof json>, expect: "ok" | "error" = "ok"): Promise<Deployment> {
   const parsed = parseDeployment(d);
   const contractId = await owner.client.createNodeContract({ nodeId: node.nodeId, deploymentHash: deploymentHashHex(parsed) });
   const signed = signDeployment({ ...parsed, contract_id: contractId }, owner.id, owner.key);
@@ -89,7 +93,7 @@ async function deploy(owner: Twin, d: ReturnType<typeof json>): Promise<Deployme
   for (;;) {
     const got = await owner.bus.request<Deployment>(node.twinId, "zos.deployment.get", { contract_id: contractId }, { timeout: 20_000 });
     if (got.workloads.every((w) => w.result && w.result.state !== "init")) {
-      for (const w of got.workloads) assert.equal(w.result?.state, "ok", `${w.name}: ${w.result?.message}`);
+      for (const w of got.workloads) assert.equal(w.result?.state, expect, `${w.name}: ${w.result?.message}`);
       return got;
     }
     assert.ok(Date.now() < end, `contract ${contractId} did not settle: ${JSON.stringify(got.workloads.map((w) => w.result))}`);
@@ -188,5 +192,40 @@ describe("hostile gateway traffic through a zosd gateway node", { timeout: 300_0
       assert.ok(max <= LIMITS.connectionsPerServer, `the ${what} backend held ${max} connections at once (cap ${LIMITS.connectionsPerServer})`);
     }
     assert.equal(await get(goodHost), 200, "the other twin's gateway after the attacks");
+  });
+
+  test("backends at the gateway node itself, or loopback in IPv4-mapped form, are refused with the reason; no route is written", async () => {
+    await g.stranger.client.createNameContract("probeb");
+    const own = await deploy(g.stranger, json(g.stranger.id, [{ name: "own", type: "gateway-name-proxy", data: { name: "probeb", backends: [`http://${node.host.address}:80`] } }], "own-address"), "error");
+    assert.match(own.workloads[0]!.result?.message ?? "", new RegExp(`${node.host.address.replaceAll(".", "\\.")} is an address of this node`));
+    assert.equal(await get(`probeb.${DOMAIN}`), 404, "a refused gateway has no route");
+    // What the client library refuses to build, sent raw and signed: the node refuses it too.
+    const raw = json(g.stranger.id, [{ name: "mapped", type: "gateway-name-proxy", data: { name: "probeb", backends: ["http://[::ffff:127.0.0.1]:22"] } }], "mapped");
+    const refusal = await g.stranger.bus.request(node.twinId, "zos.deployment.deploy", { ...raw, contract_id: 1 }, { timeout: 20_000 }).then(() => undefined, (e: Error & { code?: string }) => e);
+    assert.ok(refusal, "the node accepted a mapped-loopback backend");
+    assert.equal(refusal.code, "VALIDATION");
+    assert.match(refusal.message, /loopback/);
+  });
+
+  test("after zosd is SIGKILLed and restarted, both twins' networks are adopted in place and the other twin's gateway still serves", async () => {
+    const net = (subnet: number) => ({ name: "net", type: "network", data: { ip_range: "10.66.0.0/16", subnet: `10.66.${subnet}.0/24`, wireguard_private_key: randomBytes(32).toString("base64"), wireguard_listen_port: 52000 + subnet, peers: [] } });
+    const twins = [g.user, g.stranger];
+    const ids: Array<[Twin, number]> = [];
+    for (const [i, twin] of twins.entries()) {
+      g.trackNetwork(twin.id, "net");
+      ids.push([twin, (await deploy(twin, json(twin.id, [net(i + 1)], `net-${i}`))).contract_id]);
+    }
+    const wgPid = (twin: Twin) => spawnSync("pgrep", ["-f", `^wireguard-go w-${networkNames(node.nodeId, twin.id, "net", node.account).id}$`], { encoding: "utf8" }).stdout.trim();
+    const before = twins.map(wgPid);
+    assert.ok(before.every((p) => /^\d+$/.test(p)), `wireguard-go of both networks: ${JSON.stringify(before)}`);
+    node.kill();
+    await node.start();
+    await new Promise((r) => setTimeout(r, 5_000)); // the start-up adoption pass and a reconcile or two
+    for (const [twin, id] of ids) {
+      const d = await twin.bus.request<Deployment>(node.twinId, "zos.deployment.get", { contract_id: id }, { timeout: 20_000 });
+      assert.equal(d.workloads[0]!.result?.state, "ok", `twin ${twin.id}'s network after the restart: ${d.workloads[0]!.result?.message}`);
+    }
+    assert.deepEqual(twins.map(wgPid), before, "the networks were adopted in place (same wireguard-go), not re-created");
+    assert.equal(await get(`good.${DOMAIN}`), 200, "the other twin's gateway after the restart");
   });
 });

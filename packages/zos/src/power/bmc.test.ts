@@ -36,3 +36,18 @@ test("the BMC powers the node on for a magic packet naming its MAC only, and see
   assert.deepEqual(events.at(-1), { bmc: "off", code: POWER_OFF_EXIT_CODE, poweredOff: true });
   assert.equal(bmc.state, "off");
 });
+
+test("with restart, a crashed node is started again (its init), a power-off stays off", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "zbmc-"));
+  const events: BmcEvent[] = [];
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  // first run crashes (exit 1), the second powers off
+  const flag = join(dir, "crashed");
+  const node = `const fs = require("node:fs"); if (!fs.existsSync(${JSON.stringify(flag)})) { fs.writeFileSync(${JSON.stringify(flag)}, ""); process.exit(1); } setTimeout(() => process.exit(${POWER_OFF_EXIT_CODE}), 200)`;
+  const bmc = await startBmc({ nic: "lo", stateDir: dir, command: [process.execPath, ["-e", node]], on: true, restart: true, port, onEvent: (e) => events.push(e), output: () => undefined });
+  t.after(async () => { await bmc.stop(); rmSync(dir, { recursive: true, force: true }); });
+  for (let i = 0; i < 100 && !events.some((e) => e.bmc === "off" && e.poweredOff); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.deepEqual(events.map((e) => e.bmc === "off" ? `off ${e.code}` : e.bmc), ["on", "listening", "off 1", "on", `off ${POWER_OFF_EXIT_CODE}`]);
+  assert.equal(bmc.state, "off");
+});

@@ -45,6 +45,12 @@ export interface BmcOptions {
   command: [string, string[]];
   /** Start powered on (a machine plugged in with "power on after AC loss"). */
   on: boolean;
+  /**
+   * zosd exiting any other way than a power-off is a crash the node's init restarts (the machine
+   * stays on): start it again after a back-off (0.5 s doubling to 10 s; reset after a minute up).
+   * Default false: any exit is the machine halting.
+   */
+  restart?: boolean;
   port?: number;
   /** Every event (default: a JSON line on stdout). zosd's own stdout lines go to `output`. */
   onEvent?: (e: BmcEvent) => void;
@@ -69,14 +75,22 @@ export async function startBmc(o: BmcOptions): Promise<Bmc> {
   let poll: NodeJS.Timeout | undefined;
   let stopping = false;
 
+  let failures = 0, startedAt = 0;
   const off = (code: number | null) => {
     child = undefined; adoptedPid = undefined;
     if (poll) clearInterval(poll);
     rmSync(pidFile, { force: true });
-    emit({ bmc: "off", code, poweredOff: code === POWER_OFF_EXIT_CODE });
+    const poweredOff = code === POWER_OFF_EXIT_CODE;
+    emit({ bmc: "off", code, poweredOff });
+    if (o.restart && !poweredOff && !stopping) {
+      failures = Date.now() - startedAt > 60_000 ? 0 : failures + 1;
+      setTimeout(() => { if (!stopping && !child && adoptedPid === undefined) powerOn(); }, Math.min(500 * 2 ** failures, 10_000)).unref();
+    }
   };
   const powerOn = () => {
-    const c = spawn(o.command[0], o.command[1], { stdio: ["ignore", "pipe", "inherit"] });
+    startedAt = Date.now();
+    // The machine's power-on instant, as a real one's kernel would know it (the node's power ledger).
+    const c = spawn(o.command[0], o.command[1], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ZGRID_POWER_ON_AT: String(Math.floor(Date.now() / 1000)) } });
     child = c;
     writeFileSync(pidFile, `${c.pid}\n`);
     createInterface({ input: c.stdout! }).on("line", output);

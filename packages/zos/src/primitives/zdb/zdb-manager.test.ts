@@ -85,3 +85,45 @@ test("zdb namespaces reachable from the owner's network only, adopted after rest
   await manager.deprovision(ctxOf(8, "db"), wl({}));
   assert.deepEqual(readdirSync(join(dir, "sock")), []);
 });
+
+test("a network whose namespace is not there yet (a node restarting) never fails the namespace; alive brings its forwarder once it is, and again after it is killed", async (t) => {
+  const tag = randomBytes(3).toString("hex");
+  const dir = mkdtempSync(join(tmpdir(), "zdb-mgr-late-"));
+  const ns = `zdb-c-${tag}`;
+  const gw = "10.79.1.1";
+  const service = new ZdbService({ dir: join(dir, "data") });
+  const pidFile = join(dir, "sock", `t7-${ns}.pid`);
+  t.after(async () => {
+    await service.stop().catch(() => undefined);
+    if (existsSync(pidFile)) try { process.kill(-Number(readFileSync(pidFile, "utf8")), "SIGKILL"); } catch { /* gone */ }
+    spawnSync("ip", ["netns", "del", ns]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const network: NetworkResult = { bridge: "", namespace: ns, gateway: gw, subnet: "10.79.1.0/24", prefix: 24, ip_range: "", wireguard: "", listen_port: 0 };
+  const ctx: WorkloadContext = { deployment: { twin_id: 7, contract_id: 2, workloads: [] } as unknown as Deployment, workloadId: "7-2-db", log: createLogger("test"), resultOf: () => undefined };
+  const wl = { type: "zdb", name: "db", version: 0, data: { size: 1 << 20, mode: "user", password: "", public: false } } as unknown as WorkloadOf<"zdb">;
+  const manager = zdbManager({ service, sockDir: join(dir, "sock"), nodeEndpoints: [], networksOf: () => [{ name: "net", network }] });
+
+  // the network's namespace is not there: the namespace is served, its endpoint listed, nothing to forward yet
+  assert.deepEqual(await manager.provision(ctx, wl), { namespace: "7-2-db", endpoints: [{ address: gw, port: 9900, network: "net" }] });
+  assert.equal(await manager.alive?.(ctx, wl), true);
+  // the network is made: alive says a forwarder is missing; adopt (what the engine runs then) starts it
+  await runHost("ip", ["netns", "add", ns]);
+  await runHost("ip", ["netns", "exec", ns, "ip", "link", "set", "lo", "up"]);
+  await runHost("ip", ["netns", "exec", ns, "ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
+  await runHost("ip", ["netns", "exec", ns, "ip", "addr", "add", `${gw}/24`, "dev", "v0"]);
+  await runHost("ip", ["netns", "exec", ns, "ip", "link", "set", "v0", "up"]);
+  assert.equal(await manager.alive?.(ctx, wl), false);
+  assert.equal(await manager.adopt?.(ctx, wl), true);
+  assert.equal(await manager.alive?.(ctx, wl), true);
+  assert.deepEqual(await cli(ns, gw, "SELECT 7-2-db\nSET k v\nGET k\n"), ["OK", "k", "v"]);
+  // the forwarder killed: alive false, adopt starts a new one, the data is there
+  const first = Number(readFileSync(pidFile, "utf8"));
+  process.kill(-first, "SIGKILL");
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await manager.alive?.(ctx, wl), false);
+  assert.equal(await manager.adopt?.(ctx, wl), true);
+  assert.notEqual(Number(readFileSync(pidFile, "utf8")), first);
+  assert.deepEqual(await cli(ns, gw, "SELECT 7-2-db\nGET k\n"), ["OK", "v"]);
+  await manager.deprovision(ctx, wl);
+});

@@ -5,6 +5,10 @@
  * the network's gateway address, port 9900); the node's own address serves it too (private
  * namespaces need their password there). Deprovision deletes the data; the twin's forwarders go
  * with its last namespace. The data lives under the node's data dir and counts as HRU = size.
+ * A network whose namespace is not there (yet) never fails the namespace: after a node restart
+ * the networks are made again concurrently with the zdbs' adoption; `alive` says false while a
+ * forwarder of a network that is there is missing (not yet made, or killed), so the engine's
+ * liveness pass has adopt start it.
  *
  * @example
  * ```ts
@@ -12,7 +16,7 @@
  * // provision → { namespace: "7-12-db", endpoints: [{ address: "10.20.2.1", port: 9900, network: "net" }, { address: "10.0.0.5", port: 9900 }] }
  * ```
  */
-import { mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { WorkloadOf, ZdbEndpoint, ZdbResult } from "@zgrid/types";
 import type { WorkloadContext, WorkloadManager } from "../../engine/workload-manager.ts";
@@ -40,15 +44,24 @@ export function zdbManager(deps: ZdbManagerDeps): WorkloadManager<WorkloadOf<"zd
     return { socket: `${base}.sock`, pidFile: `${base}.pid` };
   };
 
+  /** The twin's networks whose namespace exists now (a forwarder can run in them). */
+  const present = (ctx: WorkloadContext) => deps.networksOf(ctx).filter(({ network }) => existsSync(`/run/netns/${network.namespace}`));
+
   const provision = async (ctx: WorkloadContext, w: WorkloadOf<"zdb">): Promise<ZdbResult> => {
     const twin = ctx.deployment.twin_id;
     deps.service.ensureNamespace({ name: ctx.workloadId, owner: twin, mode: w.data.mode, size: w.data.size, password: w.data.password, public: w.data.public });
     const endpoints: ZdbEndpoint[] = [];
+    const here = new Set(present(ctx).map(({ network }) => network.namespace));
     for (const { name, network } of deps.networksOf(ctx)) {
+      // the endpoint is the network's gateway: it answers once the network (being made) is there
+      endpoints.push({ address: network.gateway, port: ZDB_PRIVATE_PORT, network: name });
+      if (!here.has(network.namespace)) {
+        ctx.log.warn({ network: name, netns: network.namespace }, "the network's namespace is not there yet: its zdb forwarder starts when it is");
+        continue;
+      }
       const f = files(twin, network.namespace);
       await deps.service.listenPrivate(f.socket, twin);
       await ensureForwarder({ netns: network.namespace, address: network.gateway, port: ZDB_PRIVATE_PORT, ...f });
-      endpoints.push({ address: network.gateway, port: ZDB_PRIVATE_PORT, network: name });
     }
     endpoints.push(...deps.nodeEndpoints);
     ctx.log.info({ namespace: ctx.workloadId, mode: w.data.mode, size: w.data.size, endpoints }, "zdb namespace ready");
@@ -74,7 +87,13 @@ export function zdbManager(deps: ZdbManagerDeps): WorkloadManager<WorkloadOf<"zd
       // The data is on disk and the service reopened it at start; listeners are re-created here.
       if (!deps.service.lookup(ctx.workloadId)) return false;
       await provision(ctx, w);
-      return deps.networksOf(ctx).every(({ network }) => forwarderRunning(files(ctx.deployment.twin_id, network.namespace)));
+      return true;
+    },
+    async alive(ctx) {
+      // the namespace's data is the service's; what can go is a forwarder (killed, or its network
+      // made again after a restart): false has the engine adopt (= start) it again
+      if (!deps.service.lookup(ctx.workloadId)) return false;
+      return present(ctx).every(({ network }) => forwarderRunning(files(ctx.deployment.twin_id, network.namespace)));
     },
   };
 }

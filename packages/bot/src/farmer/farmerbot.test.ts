@@ -1,0 +1,87 @@
+// The Farmerbot's bookkeeping against an in-memory farm (the chain and the nodes are plain objects
+// here; the real chain and nodes run in farmerbot.e2e.test.ts and bench/green/farm-day.ts).
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { createLogger } from "@zgrid/log";
+import { parseFarmerPolicy } from "./farmer-policy.ts";
+import { openFarmerState } from "./farmer-state.ts";
+import { Farmerbot, type FarmerChain, type FarmerNodes } from "./farmerbot.ts";
+
+interface FakeNode { id: number; up: boolean; target: boolean; changedAt: number; deployments: number; usedCru: number }
+
+function farm(count: number, now: () => number) {
+  const nodes: FakeNode[] = Array.from({ length: count }, (_, i) => ({ id: i + 1, up: true, target: true, changedAt: 0, deployments: 0, usedCru: 0 }));
+  const chain: FarmerChain = {
+    nodeCount: async () => nodes.length,
+    getNode: async (id) => {
+      const n = nodes[id - 1]!;
+      return { id, farmId: 1, twinId: 100 + id, interfaces: [{ name: "eth0", mac: `02:00:00:00:00:0${id}` }], resources: { cru: 16n },
+        lastUptimeReport: BigInt(now()), power: { target: n.target ? "up" : "down", state: n.up ? "up" : "down", changedAt: BigInt(n.changedAt) } };
+    },
+    rentContractOf: async () => 0,
+    setPowerTarget: async (id, up) => { nodes[id - 1]!.target = up; },
+  };
+  return { nodes, chain };
+}
+
+const policy = (o: object = {}) => parseFarmerPolicy({ farmId: 1, minAwakeNodes: 0, idleMinutes: 0, periodSeconds: 60, ...o });
+
+describe("farmerbot bookkeeping", () => {
+  test("wake latency is the node's own 'up' on chain, and fast wakes turn the spare capacity off", async () => {
+    let t = 10_000;
+    const { nodes, chain } = farm(2, () => t);
+    const sent: string[] = [];
+    const fakeNodes: FarmerNodes = {
+      statistics: async (twin) => ({ deployments: nodes[twin - 101]!.deployments, usedCru: nodes[twin - 101]!.usedCru }),
+      powerOff: async (twin) => { const n = nodes[twin - 101]!; n.up = false; n.changedAt = t; },
+    };
+    const bot = new Farmerbot({ policy: policy({ fastWakeSeconds: 120 }), chain, nodes: fakeNodes, wol: { send: async (mac) => { sent.push(mac); } },
+      state: openFarmerState(undefined), log: createLogger("farmerbot", { level: "silent" }), now: () => t });
+    const wakeNode2 = async () => {
+      t += 10;
+      await bot.wake(2);
+      nodes[1]!.up = true; nodes[1]!.changedAt = t + 90; // the node says "up" 90 s after the packet…
+      t += 300;                                            // …the bot sees it 300 s later
+      await bot.tick();
+    };
+    Object.assign(nodes[0]!, { deployments: 1, usedCru: 15 });
+    await bot.tick();
+    assert.equal(nodes[1]!.up, true, "node 1 is 94% full: the idle node 2 is kept as the spare (no wake measured yet)");
+    nodes[0]!.usedCru = 1;
+    for (let i = 0; i < 3; i++) {
+      assert.equal(bot.wakeFast(), false, "fewer than 3 wakes measured: not fast yet");
+      await bot.tick(); // node 2 idle, node 1 light: off
+      assert.equal(nodes[1]!.up, false);
+      await wakeNode2();
+    }
+    assert.deepEqual(bot.status().wakeLatency, { count: 3, p50: 90, p99: 90 });
+    assert.equal(bot.wakeFast(), true);
+    nodes[0]!.usedCru = 15;
+    await bot.tick();
+    assert.equal(nodes[1]!.up, false, "node 1 is 94% full, yet the idle node 2 went: a demand wake takes 90 s");
+    assert.equal(sent.length, 3);
+  });
+
+  test("a node's own durations replace the bot's; the bot only adds the time since (a standby node cannot answer)", async () => {
+    let t = 50_000;
+    const { nodes, chain } = farm(1, () => t);
+    const reported = { onSeconds: 7_000, offSeconds: 30_000, reservedCoreSeconds: 14_000, wakes: 4, offs: 4 };
+    const fakeNodes: FarmerNodes = {
+      statistics: async () => ({ deployments: 1, usedCru: 2 }),
+      powerOff: async () => undefined,
+      durations: async () => reported,
+    };
+    const bot = new Farmerbot({ policy: policy(), chain, nodes: fakeNodes, wol: { send: async () => undefined }, state: openFarmerState(undefined), log: createLogger("farmerbot", { level: "silent" }), now: () => t });
+    await bot.tick();
+    assert.deepEqual({ ...bot.status().nodes[0]!.ledger }, { ...bot.status().nodes[0]!.ledger, ...reported, source: "node" });
+    Object.assign(nodes[0]!, { up: false, target: false });
+    t += 600;
+    await bot.tick();
+    const l = bot.status().nodes[0]!.ledger;
+    assert.equal(l.onSeconds, 7_000 + 600, "on until the bot saw it down");
+    assert.equal(l.offSeconds, 30_000);
+    t += 1_000;
+    await bot.tick();
+    assert.equal(bot.status().nodes[0]!.ledger.offSeconds, 31_000);
+  });
+});
