@@ -14,6 +14,7 @@ import { createBus, StaticTwinDirectory, type Bus } from "@zgrid/bus";
 import { testTwinKey, testTwinRecord } from "@zgrid/bus/testing";
 import { signRequest } from "@zgrid/bus";
 import { bytesToHex } from "@zgrid/types";
+import { ZOSD_ENV } from "../../packages/zos/src/index.ts";
 
 const argIndex = process.argv.indexOf("--requests");
 const REQUESTS = argIndex > 0 ? Number(process.argv[argIndex + 1]) : 4000;
@@ -23,9 +24,11 @@ const ROUNDS = 3;
 const payload = { contract_id: 7, twin_id: 12, note: "a deployment lookup of a typical size".padEnd(120, ".") };
 const children: ChildProcess[] = [];
 const peerScript = fileURLToPath(new URL("./peer.ts", import.meta.url));
+// the peers get this process's environment without a malloc setting of the caller's own
+const { MALLOC_ARENA_MAX: _callers, ...inherited } = process.env;
 
-function startChild(role: string, config: unknown, nodeFlags: string[] = []): Promise<Record<string, unknown>> {
-  const child = spawn(process.execPath, ["--expose-gc", ...nodeFlags, ...(process.env.BENCH_PROF_ROLE === role ? ["--cpu-prof", "--cpu-prof-dir=/tmp/bus-bench-prof"] : []), peerScript, role], { env: { ...process.env, ZGRID_BENCH_PEER: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] });
+function startChild(role: string, config: unknown, nodeFlags: string[] = [], env: Readonly<Record<string, string>> = {}): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, ["--expose-gc", ...nodeFlags, ...(process.env.BENCH_PROF_ROLE === role ? ["--cpu-prof", "--cpu-prof-dir=/tmp/bus-bench-prof"] : []), peerScript, role], { env: { ...inherited, ...env, ZGRID_BENCH_PEER: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   let out = "";
   child.stdout!.setEncoding("utf8");
@@ -150,9 +153,17 @@ async function main(): Promise<void> {
   );
   // Idle RSS varies by several MiB from one process to the next (what V8's and malloc's
   // threads happen to keep): three peers one after another, judged on the median.
-  const idles: Array<{ rssBytes: number; heapUsedBytes: number; heapTotalBytes: number }> = [];
-  for (let i = 0; i < 3; i++) idles.push((await startChild(`idle`, { records })) as { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number });
+  // The peer runs with zosd's environment (ZOSD_ENV: malloc arenas capped, as a node runs its bus),
+  // and, for comparison in the same run, with glibc's default arenas.
+  type Idle = { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number };
+  const idles: Idle[] = [];
+  const defaultArenas: Idle[] = [];
+  for (let i = 0; i < 3; i++) {
+    idles.push((await startChild(`idle`, { records }, [], ZOSD_ENV)) as Idle);
+    defaultArenas.push((await startChild(`idle`, { records })) as Idle);
+  }
   idles.sort((a, b) => a.rssBytes - b.rssBytes);
+  defaultArenas.sort((a, b) => a.rssBytes - b.rssBytes);
   const idle = idles[1]!;
 
   const pad = (s: string, n: number): string => s.padEnd(n);
@@ -184,6 +195,7 @@ async function main(): Promise<void> {
   const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
   const idleHeap = idle;
   console.log(`\nidle RSS: bus peer ${mib(idle.rssBytes)}, median of ${idles.map((p) => mib(p.rssBytes)).join(" / ")} (goal <= 100 MiB: ${idle.rssBytes <= 100 * 1024 * 1024 ? "met" : "NOT met"}); its V8 heap ${mib(idleHeap.heapUsedBytes)} used of ${mib(idleHeap.heapTotalBytes)}`);
+  console.log(`  with glibc's default malloc arenas (no ZOSD_ENV): ${mib(defaultArenas[1]!.rssBytes)}, median of ${defaultArenas.map((p) => mib(p.rssBytes)).join(" / ")}`);
   console.log(`  vs a bare Node HTTP server in the same run: ${mib(idleHttp.rssBytes)} as started = ${(idle.rssBytes / idleHttp.rssBytes).toFixed(2)}x, ${mib(idleHttp.rssAfterReleaseBytes)} after the same one-off GC = ${(idle.rssBytes / idleHttp.rssAfterReleaseBytes).toFixed(2)}x`);
   console.log(`  the same peer without the start-up memory release (releaseStartupMemoryMs: -1): ${mib(idleOld.rssBytes)}; session 1: ~157-162 MiB vs ~72 MiB, session 3: 106-113 MiB (bench/bus README)`);
   await bus.stop();

@@ -27,7 +27,7 @@ import { attachHubMetrics } from "@zgrid/flist";
 import { createLogger } from "@zgrid/log";
 import { twinKeyFromPrivateKey } from "@zgrid/types";
 import type { ZosConfigInput } from "@zgrid/zos";
-import { createNodeHost, createUnderlay, ZOSD_NODE_FLAGS, type NodeHost, type Underlay } from "@zgrid/zos";
+import { createNodeHost, createUnderlay, ZOSD_ENV, ZOSD_NODE_FLAGS, type NodeHost, type Underlay } from "@zgrid/zos";
 import { buildBusyboxRoot } from "@zgrid/zos/hypervisor";
 import { startLocalDns, type LocalDns } from "./local-dns.ts";
 import { vmStateDirFor } from "./local-grid-paths.ts";
@@ -149,7 +149,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       let node: LocalGridInfo["nodes"][number] | undefined = undefined;
       const startNode = () => {
         const child = spawn(cmd, args, {
-          stdio: ["ignore", "pipe", openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
+          stdio: ["ignore", "pipe", openSync(logFile, "a")], env: { ...process.env, ...ZOSD_ENV, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
         });
         recordProcess(dir, { pid: child.pid!, program: bmc ? "zbmc" : "zosd", marker: configPath });
         children.push(child);

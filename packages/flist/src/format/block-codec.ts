@@ -1,7 +1,8 @@
 /**
  * The rfs block codec: key = BLAKE2b-256(plain); data = AES-256-GCM(key, nonce = key[0..12],
  * rawSnappy(plain)); id = BLAKE2b-256(data). Convergent encryption: equal blocks dedup.
- * Decoding re-hashes both ways (rfs never does): a tampered or corrupt block is refused.
+ * Decoding checks the id against the bytes (rfs never does) and GCM's tag: a tampered or corrupt
+ * block is refused (why the plaintext is not re-hashed: block-decode-core.ts).
  *
  * @example
  * ```ts

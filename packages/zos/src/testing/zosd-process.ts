@@ -19,7 +19,7 @@ import { packFlist, pushFlist, signFlist, type Hub } from "@zgrid/flist";
 import { twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types";
 import { chainTwinDirectory } from "@zgrid/chain";
 import type { Twin } from "./node-fixture.ts";
-import { ZOSD_NODE_FLAGS } from "../daemon/zosd-node-flags.ts";
+import { ZOSD_ENV, ZOSD_NODE_FLAGS } from "../daemon/zosd-node-flags.ts";
 
 const ZOSD = fileURLToPath(new URL("../../bin/zosd.ts", import.meta.url));
 const ZBMC = fileURLToPath(new URL("../../bin/zbmc.ts", import.meta.url));
@@ -59,9 +59,16 @@ export function startBmcProcess(cmd: string, args: string[]): BmcProcess {
   return { process: child, events, ready: () => new Promise((resolve, reject) => waiters.push({ resolve, reject })) };
 }
 
-/** The command line that runs zosd with `configPath` (`nodeFlags`: Node's flags, default the daemon's own). */
+/**
+ * The command line that runs zosd with `configPath` (`nodeFlags`: Node's flags, default the
+ * daemon's own, which come with its environment ZOSD_ENV, set through `env` so that every
+ * launcher of the command — a node host's `ip netns exec`, a BMC — passes it on; `env` execs Node,
+ * so the pid is zosd's).
+ */
 export function zosdCommand(configPath: string, nodeFlags: readonly string[] = ZOSD_NODE_FLAGS): [string, string[]] {
-  return [process.execPath, [...nodeFlags, "--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath]];
+  const node = [process.execPath, ...nodeFlags, "--disable-warning=ExperimentalWarning", ZOSD, "--config", configPath];
+  if (nodeFlags !== ZOSD_NODE_FLAGS) return [node[0]!, node.slice(1)];
+  return ["env", [...Object.entries(ZOSD_ENV).map(([k, v]) => `${k}=${v}`), ...node]];
 }
 
 /** The node's chain account (`zosd --account` creates the seed). */
