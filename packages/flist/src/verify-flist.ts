@@ -1,7 +1,8 @@
 /**
  * Verifies an flist end to end: its signature (root digest over the whole listing), then every
- * block re-fetched from the stores and re-hashed (id = hash of ciphertext, key = hash of
- * plaintext). A bad block is reported with the files that use it.
+ * block re-fetched from the stores, re-hashed (id = hash of ciphertext) and decrypted (GCM's tag
+ * checks the plaintext against those bytes and the listed key; why the plaintext is not hashed
+ * again: format/block-decode-core.ts). A bad block is reported with the files that use it.
  *
  * @example
  * ```ts
