@@ -151,6 +151,8 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
       nodes.push(node);
       const config: ZosConfigInput = {
         dataDir, vmStateDir, farmId: grid.farmId,
+        // an HDD share as the local grid declares one (this machine has no HDD to measure): zdb lives there
+        capacity: { hru: 4 * 1024 ** 3 },
         chain: { rpcUrl: grid.chain.rpcUrl, addresses: grid.chain.addresses },
         bus: { listen: [`/ip4/${host.address}/tcp/0`] },
         flist: { requireSignature: true, stores: [`${hub.url}/blocks`], cacheBytes: 256 * 1024 * 1024 },

@@ -52,7 +52,11 @@ export async function ensureWireguardLink(name: string, namespace: string): Prom
       await waitFor(() => linkExists(name) && existsSync(`/var/run/wireguard/${name}.sock`), 10_000, `wireguard-go ${name} did not come up`);
     }
   }
-  await runHost("ip", ["link", "set", name, "netns", namespace]);
+  // Two reconciles of one network racing here (seen once in bench/hostile: "Cannot find device"):
+  // the other one moved the link first, which is the state this call wants.
+  await runHost("ip", ["link", "set", name, "netns", namespace]).catch(async (e: unknown) => {
+    if (!(await linkInNamespace(namespace, name))) throw e;
+  });
 }
 
 async function waitFor(ok: () => boolean, timeoutMs: number, message: string): Promise<void> {
