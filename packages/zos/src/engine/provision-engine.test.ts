@@ -14,7 +14,7 @@ import { sampleDeploymentJson } from "@zgrid/types/testing";
 import { usedCapacity } from "./capacity-ledger.ts";
 import { openDeploymentStore, type DeploymentStore } from "./deployment-store.ts";
 import { InsufficientCapacityError } from "./engine-errors.ts";
-import type { ChainContract, ChainResources, NodeChain } from "./node-chain.ts";
+import { ChainDouble } from "./chain-double.ts";
 import { ProvisionEngine } from "./provision-engine.ts";
 import type { ManagerMap, WorkloadManager } from "./workload-manager.ts";
 
@@ -23,28 +23,6 @@ const key = twinKeyFromPrivateKey(`0x${"11".repeat(32)}`);
 const TWIN = 7;
 const NODE = 3;
 const BIG: Capacity = { cru: 64, mru: 512 * GiB, sru: 4096 * GiB, hru: 4096 * GiB, ipv4u: 100 };
-
-class FakeChain implements NodeChain {
-  contracts = new Map<number, ChainContract>();
-  reports: Array<{ contractId: number; used: ChainResources }> = [];
-  getTwin(id: number) {
-    if (id !== TWIN) return Promise.reject(new Error(`no twin ${id}`));
-    return Promise.resolve({ id, account: key.address, peerId: "", relays: [] });
-  }
-  getContract(id: number) {
-    const c = this.contracts.get(id);
-    return c ? Promise.resolve({ ...c }) : Promise.reject(new Error(`no contract ${id}`));
-  }
-  listNodeContracts() {
-    return Promise.resolve([...this.contracts.keys()]);
-  }
-  reportContractResources(contractId: number, used: ChainResources) {
-    this.reports.push({ contractId, used });
-    const c = this.contracts.get(contractId);
-    if (c) c.used = used;
-    return Promise.resolve();
-  }
-}
 
 type Call = `${"provision" | "update" | "deprovision" | "adopt" | "pause" | "resume"} ${string}`;
 
@@ -65,16 +43,16 @@ function fakeManagers(calls: Call[], behave: Partial<Record<string, Partial<Work
   return m as ManagerMap;
 }
 
-function setup(o: { managers?: ManagerMap; calls?: Call[]; total?: Capacity; store?: DeploymentStore; chain?: FakeChain } = {}) {
+function setup(o: { managers?: ManagerMap; calls?: Call[]; total?: Capacity; store?: DeploymentStore; chain?: ChainDouble } = {}) {
   const calls = o.calls ?? [];
   const store = o.store ?? openDeploymentStore(":memory:");
-  const chain = o.chain ?? new FakeChain();
+  const chain = o.chain ?? new ChainDouble(TWIN, key.address);
   const engine = new ProvisionEngine({ nodeId: NODE, chain, store, managers: o.managers ?? fakeManagers(calls), totalCapacity: o.total ?? BIG, log });
   return { calls, store, chain, engine };
 }
 
 /** A signed sample deployment on contract `id`, its contract put on the chain double. */
-function contracted(chain: FakeChain, id: number, edit: (d: Deployment) => void = () => undefined, version = 0): Deployment {
+function contracted(chain: ChainDouble, id: number, edit: (d: Deployment) => void = () => undefined, version = 0): Deployment {
   const d = { ...parseDeployment(sampleDeploymentJson({ twinId: TWIN, version })), contract_id: id };
   edit(d);
   const signed = signDeployment(d, TWIN, key);

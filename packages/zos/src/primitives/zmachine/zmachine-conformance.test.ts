@@ -25,7 +25,7 @@ import {
 import { sampleDeploymentJson } from "@zgrid/types/testing";
 import { EgressPolicy } from "../../egress/egress-policy.ts";
 import { openDeploymentStore } from "../../engine/deployment-store.ts";
-import type { ChainContract, ChainResources, NodeChain } from "../../engine/node-chain.ts";
+import { ChainDouble } from "../../engine/chain-double.ts";
 import { ProvisionEngine } from "../../engine/provision-engine.ts";
 import type { WorkloadContext, WorkloadManager } from "../../engine/workload-manager.ts";
 import { Hypervisor } from "../../hypervisor/hypervisor.ts";
@@ -137,27 +137,8 @@ managerConformance("zmachine", () => {
   };
 });
 
-class ChainDouble implements NodeChain {
-  contracts = new Map<number, ChainContract>();
-  getTwin(id: number) {
-    return id === TWIN ? Promise.resolve({ id, account: key.address, peerId: "", relays: [] }) : Promise.reject(new Error(`no twin ${id}`));
-  }
-  getContract(id: number) {
-    const c = this.contracts.get(id);
-    return c ? Promise.resolve({ ...c }) : Promise.reject(new Error(`no contract ${id}`));
-  }
-  listNodeContracts() {
-    return Promise.resolve([...this.contracts.keys()]);
-  }
-  reportContractResources(contractId: number, used: ChainResources) {
-    const c = this.contracts.get(contractId);
-    if (c) c.used = used;
-    return Promise.resolve();
-  }
-}
-
 test("zmachine under the engine: level-based idempotent reconcile, adopt after restart, a QEMU killed with the daemon started again, a refused update unchanged, cancel leaves nothing", { timeout: 300_000 }, async () => {
-  const chain = new ChainDouble();
+  const chain = new ChainDouble(TWIN, key.address);
   const store = openDeploymentStore(join(work, "zos.db"));
   const BIG: Capacity = { cru: 8, mru: 16 * GiB, sru: 100 * GiB, hru: 0, ipv4u: 0 };
   const engineOf = () => {
