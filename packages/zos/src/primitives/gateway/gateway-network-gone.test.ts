@@ -10,7 +10,7 @@ import { GiB, deploymentHashHex, parseDeployment, signDeployment, twinKeyFromPri
 import { EgressPolicy } from "../../egress/egress-policy.ts";
 import { findNetworkOf } from "../../daemon/create-managers.ts";
 import { openDeploymentStore } from "../../engine/deployment-store.ts";
-import type { ChainContract, NodeChain } from "../../engine/node-chain.ts";
+import { ChainDouble } from "../../engine/chain-double.ts";
 import { ProvisionEngine } from "../../engine/provision-engine.ts";
 import type { ManagerMap } from "../../engine/workload-manager.ts";
 import { NETWORK_GONE, gatewayManagers } from "./gateway-managers.ts";
@@ -22,23 +22,6 @@ const TWIN = 9;
 const NODE = 4;
 const BIG: Capacity = { cru: 64, mru: 512 * GiB, sru: 4096 * GiB, hru: 4096 * GiB, ipv4u: 100 };
 const WG_KEY = "GLnSsjaSq4v+ZiYVfwOm2vzhUi0V4ZVNLbHjHbOWx1s=";
-
-class Chain implements NodeChain {
-  contracts = new Map<number, ChainContract>();
-  getTwin(id: number) {
-    return Promise.resolve({ id, account: key.address, peerId: "", relays: [] });
-  }
-  getContract(id: number) {
-    const c = this.contracts.get(id);
-    return c ? Promise.resolve({ ...c }) : Promise.reject(new Error(`no contract ${id}`));
-  }
-  listNodeContracts() {
-    return Promise.resolve([...this.contracts.keys()]);
-  }
-  reportContractResources() {
-    return Promise.resolve();
-  }
-}
 
 /** Records routes like HaproxyGateway (the real one is driven by the e2e). */
 class RecordingProxy {
@@ -64,7 +47,7 @@ class RecordingProxy {
   }
 }
 
-function contracted(chain: Chain, id: number, workloads: unknown[]): Deployment {
+function contracted(chain: ChainDouble, id: number, workloads: unknown[]): Deployment {
   const d = parseDeployment({
     version: 0, twin_id: TWIN, contract_id: id, metadata: "", description: "", expiration: 0,
     signature_requirement: { requests: [{ twin_id: TWIN, required: false, weight: 1 }], weight_required: 1, signatures: [], signature_style: "" },
@@ -81,7 +64,7 @@ const gateway = { version: 0, name: "gw", type: "gateway-fqdn-proxy", metadata: 
 test("a gateway whose network's deployment is cancelled goes to error naming the network, and recovers when the network is back", async (t) => {
   const store = openDeploymentStore(":memory:");
   t.after(() => store.close());
-  const chain = new Chain();
+  const chain = new ChainDouble(TWIN, key.address);
   const proxy = new RecordingProxy();
   let netSeq = 0;
   const gateways = gatewayManagers({
