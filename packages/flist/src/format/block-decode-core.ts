@@ -12,6 +12,7 @@
 import { createDecipheriv } from "node:crypto";
 import { createRequire } from "node:module";
 import { blake2b256 } from "./hash.ts";
+import { snappyValidLength } from "./snappy-validate.ts";
 
 interface SnappyCodec {
   compress(b: Uint8Array): Uint8Array;
@@ -37,6 +38,10 @@ export const snappy = loadSnappy();
 const TAG_LENGTH = 16;
 
 export type DecodeResult = { plain: Buffer } | { reason: string; cause?: unknown };
+export type VerifyResult = { bytes: number } | { reason: string; cause?: unknown };
+
+/** The largest plaintext block a verify accepts (the flist reader's bound on the block-size tag). */
+export const MAX_PLAIN_BLOCK = 64 * 1024 * 1024;
 
 /**
  * id = BLAKE2b(data), then GCM with key and snappy; the first mismatch is the reason.
@@ -64,4 +69,25 @@ export function tryDecodeBlock(id: Uint8Array, key: Uint8Array, data: Uint8Array
     return { reason: "cannot decrypt or decompress with the listed key", cause };
   }
   return { plain };
+}
+
+/**
+ * The checks of `tryDecodeBlock` without producing the plaintext (verify): id = BLAKE2b(data),
+ * GCM's tag, and the Snappy stream walked instead of decompressed (snappy-validate.ts: the native
+ * decoder accepts exactly the streams it accepts). Resolves with the plaintext length.
+ */
+export function tryVerifyBlock(id: Uint8Array, key: Uint8Array, data: Uint8Array): VerifyResult {
+  if (!Buffer.from(blake2b256(data)).equals(id)) return { reason: "content hash does not match id" };
+  if (data.length < TAG_LENGTH) return { reason: "block shorter than its GCM tag" };
+  let compressed: Buffer;
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, key.subarray(0, 12));
+    decipher.setAuthTag(data.subarray(data.length - TAG_LENGTH));
+    compressed = decipher.update(data.subarray(0, data.length - TAG_LENGTH));
+    decipher.final();
+  } catch (cause) {
+    return { reason: "cannot decrypt with the listed key (GCM tag mismatch)", cause };
+  }
+  const bytes = snappyValidLength(compressed, MAX_PLAIN_BLOCK);
+  return bytes < 0 ? { reason: "decrypted block is not a valid Snappy stream (of at most 64 MiB)" } : { bytes };
 }

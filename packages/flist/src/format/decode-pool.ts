@@ -1,6 +1,6 @@
 /**
- * Verifies blocks on every core: a pool of worker threads runs `decodeBlock` (BLAKE2b of the
- * ciphertext, AES-256-GCM, snappy, BLAKE2b of the plaintext). The caller's thread only does I/O;
+ * Verifies blocks on every core: a pool of worker threads runs `tryVerifyBlock` (BLAKE2b of the
+ * ciphertext against the id, AES-256-GCM's tag, a walk of the Snappy stream). The caller's thread only does I/O;
  * block bytes are transferred to the worker (no copy when the buffer owns its memory). `size: 0`
  * runs inline on the caller's thread (the single-core baseline).
  *
@@ -18,7 +18,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BlockIntegrityError } from "../errors/flist-errors.ts";
-import { decodeBlock } from "./block-codec.ts";
+import { tryVerifyBlock } from "./block-decode-core.ts";
 import { toHex } from "./hash.ts";
 
 interface Job {
@@ -55,7 +55,11 @@ export class DecodePool {
 
   /** Verifies one block; resolves with its plaintext length. Throws BlockIntegrityError. */
   async verify(id: Uint8Array, key: Uint8Array, data: Uint8Array): Promise<{ bytes: number }> {
-    if (this.size === 0) return { bytes: decodeBlock(id, key, data).length };
+    if (this.size === 0) {
+      const r = tryVerifyBlock(id, key, data);
+      if ("reason" in r) throw new BlockIntegrityError(toHex(id), r.reason, r.cause ? { cause: r.cause } : {});
+      return r;
+    }
     let i = 0;
     for (let k = 1; k < this.#load.length; k++) if (this.#load[k]! < this.#load[i]!) i = k;
     const worker = this.#worker(i);

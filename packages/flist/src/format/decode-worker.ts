@@ -8,13 +8,13 @@
  * ```
  */
 import { parentPort } from "node:worker_threads";
-import { tryDecodeBlock } from "./block-decode-core.ts";
+import { tryVerifyBlock } from "./block-decode-core.ts";
 
 const port = parentPort;
 port?.on("message", (m: { seq: number; id: Uint8Array; key: Uint8Array; data: Uint8Array }) => {
   try {
-    const r = tryDecodeBlock(m.id, m.key, m.data);
-    port.postMessage("reason" in r ? { seq: m.seq, error: r.reason, integrity: true } : { seq: m.seq, bytes: r.plain.length });
+    const r = tryVerifyBlock(m.id, m.key, m.data);
+    port.postMessage("reason" in r ? { seq: m.seq, error: r.reason, integrity: true } : { seq: m.seq, bytes: r.bytes });
   } catch (e) {
     port.postMessage({ seq: m.seq, error: (e as Error).message, integrity: false });
   }

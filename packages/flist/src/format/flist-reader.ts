@@ -53,6 +53,7 @@ export class FlistReader {
   #index: ListingIndex | undefined;
   #blocks: Map<number, FlistBlock[]> | undefined;
   #xattrs: Map<number, FlistXattr[]> | undefined;
+  #blockSize: number | undefined;
 
   private constructor(path: string, db: DatabaseSync, limits: ListingLimits) {
     this.path = path;
@@ -161,13 +162,14 @@ export class FlistReader {
     return (this.#db.prepare("select start, end, url from route order by rowid").all() as Row[]).map((r) => ({ start: rowNum(r.start), end: rowNum(r.end), url: String(r.url) }));
   }
 
-  /** Block size from the `block-size` tag, else rfs's 512 KiB. */
+  /** Block size from the `block-size` tag, else rfs's 512 KiB (read once: checkSize runs per file). */
   blockSize(): number {
+    if (this.#blockSize !== undefined) return this.#blockSize;
     const raw = this.tag(TAGS.blockSize);
-    if (raw === undefined) return DEFAULT_BLOCK_SIZE;
+    if (raw === undefined) return (this.#blockSize = DEFAULT_BLOCK_SIZE);
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 4096 || n > MAX_BLOCK_SIZE) throw new FlistFormatError(`${this.path}: absurd block-size tag ${raw}`, { details: { blockSize: raw } });
-    return n;
+    return (this.#blockSize = n);
   }
 
   /** Distinct blocks of the whole flist. */
