@@ -3,6 +3,7 @@ export * from "./errors/flist-errors.ts";
 export * from "./format/schema.ts";
 export * from "./format/hash.ts";
 export * from "./format/block-codec.ts";
+export { snappyValidLength } from "./format/snappy-validate.ts";
 export * from "./format/flist-reader.ts";
 export * from "./format/flist-writer.ts";
 export * from "./format/edit-flist.ts";

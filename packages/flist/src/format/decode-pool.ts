@@ -28,6 +28,7 @@ interface Job {
 }
 
 type Reply = { seq: number; bytes: number } | { seq: number; error: string; integrity: boolean };
+interface Request { seq: number; id: Uint8Array; key: Uint8Array; data: Uint8Array }
 
 export interface DecodePoolOptions {
   /** Close the workers after this long without a job (default: never; the shared pool: 30 s). */
@@ -39,6 +40,9 @@ export class DecodePool {
   readonly #workers: (Worker | undefined)[] = [];
   readonly #jobs = new Map<number, Job>();
   readonly #load: number[] = [];
+  /** Requests queued per worker until the next flush (one message per worker per loop turn). */
+  readonly #outbox: Request[][] = [];
+  #flushing = false;
   readonly #idleMs: number | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #inFlight = 0;
@@ -50,6 +54,7 @@ export class DecodePool {
     for (let i = 0; i < this.size; i++) {
       this.#workers.push(undefined);
       this.#load.push(0);
+      this.#outbox.push([]);
     }
   }
 
@@ -62,7 +67,7 @@ export class DecodePool {
     }
     let i = 0;
     for (let k = 1; k < this.#load.length; k++) if (this.#load[k]! < this.#load[i]!) i = k;
-    const worker = this.#worker(i);
+    this.#worker(i);
     this.#started();
     this.#load[i]!++;
     const seq = this.#seq++;
@@ -71,7 +76,11 @@ export class DecodePool {
     try {
       const bytes = await new Promise<number>((resolve, reject) => {
         this.#jobs.set(seq, { worker: i, resolve, reject });
-        worker.postMessage({ seq, id, key, data: copy }, [copy.buffer as ArrayBuffer]);
+        this.#outbox[i]!.push({ seq, id, key, data: copy });
+        if (!this.#flushing) {
+          this.#flushing = true;
+          setImmediate(() => this.#flush());
+        }
       });
       return { bytes };
     } catch (e) {
@@ -95,6 +104,17 @@ export class DecodePool {
     await Promise.all(workers.flatMap((w) => (w ? [w.terminate()] : [])));
   }
 
+  // Blocks whose reads completed in the same event-loop turn go to a worker in one message; the
+  // worker answers each as soon as it is done (so the next read starts while it works on the rest).
+  #flush(): void {
+    this.#flushing = false;
+    this.#outbox.forEach((batch, i) => {
+      if (batch.length === 0) return;
+      this.#outbox[i] = [];
+      this.#worker(i).postMessage(batch, batch.map((r) => r.data.buffer as ArrayBuffer));
+    });
+  }
+
   #worker(i: number): Worker {
     const existing = this.#workers[i];
     if (existing) return existing;
@@ -109,6 +129,7 @@ export class DecodePool {
     });
     const fail = (e: Error): void => {
       if (this.#workers[i] === w) this.#workers[i] = undefined;
+      this.#outbox[i] = [];
       for (const [seq, job] of this.#jobs) {
         if (job.worker !== i) continue;
         this.#jobs.delete(seq);

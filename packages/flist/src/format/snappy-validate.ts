@@ -31,49 +31,55 @@ export function snappyValidLength(src: Uint8Array, maxLength: number): number {
     shift += 7;
   } while (b & 0x80);
   if (len > maxLength || len > 0xffffffff) return -1;
+  // One pass over the tags. `out` only grows, so "output longer than the header" is caught by the
+  // final comparison as surely as by a check per tag (the native decoder stops at the first).
   let out = 0;
   while (i < n) {
-    const tag = src[i++]!;
-    const type = tag & 3;
-    if (type === 0) {
-      // Literal: length-1 in the tag, or in the 1-4 little-endian bytes after it (tag values 60-63).
-      let l = tag >>> 2;
-      if (l >= 60) {
-        const extra = l - 59;
-        if (i + extra > n) return -1;
-        l = src[i]!;
-        if (extra > 1) l |= src[i + 1]! << 8;
-        if (extra > 2) l |= src[i + 2]! << 16;
-        if (extra > 3) l += src[i + 3]! * 16777216;
-        i += extra;
+    const tag = src[i]!;
+    switch (tag & 3) {
+      case 0: {
+        // Literal: length-1 in the tag, or in the 1-4 little-endian bytes after it (tag values 60-63).
+        let l = tag >>> 2;
+        if (l < 60) {
+          i += l + 2;
+        } else {
+          const extra = l - 59;
+          if (i + 1 + extra > n) return -1;
+          l = src[i + 1]!;
+          if (extra > 1) l |= src[i + 2]! << 8;
+          if (extra > 2) l |= src[i + 3]! << 16;
+          if (extra > 3) l += src[i + 4]! * 16777216;
+          i += 2 + extra + l;
+        }
+        if (i > n) return -1;
+        out += l + 1;
+        break;
       }
-      l += 1;
-      i += l;
-      if (i > n) return -1;
-      out += l;
-    } else {
-      // Copy: length and offset back into the output; offset 0 or before the start is refused.
-      let l: number;
-      let off: number;
-      if (type === 1) {
-        if (i >= n) return -1;
-        l = ((tag >>> 2) & 7) + 4;
-        off = ((tag >>> 5) << 8) | src[i++]!;
-      } else if (type === 2) {
+      // Copies: length and offset back into the output; offset 0 or before the start is refused.
+      case 1: {
         if (i + 2 > n) return -1;
-        l = (tag >>> 2) + 1;
-        off = src[i]! | (src[i + 1]! << 8);
+        const off = ((tag >>> 5) << 8) | src[i + 1]!;
+        if (off === 0 || off > out) return -1;
+        out += ((tag >>> 2) & 7) + 4;
         i += 2;
-      } else {
-        if (i + 4 > n) return -1;
-        l = (tag >>> 2) + 1;
-        off = (src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16)) + src[i + 3]! * 16777216;
-        i += 4;
+        break;
       }
-      if (off === 0 || off > out) return -1;
-      out += l;
+      case 2: {
+        if (i + 3 > n) return -1;
+        const off = src[i + 1]! | (src[i + 2]! << 8);
+        if (off === 0 || off > out) return -1;
+        out += (tag >>> 2) + 1;
+        i += 3;
+        break;
+      }
+      default: {
+        if (i + 5 > n) return -1;
+        const off = (src[i + 1]! | (src[i + 2]! << 8) | (src[i + 3]! << 16)) + src[i + 4]! * 16777216;
+        if (off === 0 || off > out) return -1;
+        out += (tag >>> 2) + 1;
+        i += 5;
+      }
     }
-    if (out > len) return -1;
   }
   return out === len ? len : -1;
 }

@@ -11,13 +11,17 @@
  * const both = new DirStore("/srv/blocks", { layout: "both" });   // readable by every rfs
  * ```
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { existsSync, readFile as readFileCallback, readdirSync, rmSync } from "node:fs";
+import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { BlockNotFoundError, StoreError } from "../errors/flist-errors.ts";
 import { blockPath, type BlockStore } from "./block-store.ts";
 
 let tmpCounter = 0;
+// The callback readFile reads a block in one read; fs/promises' reads in chunks with a promise per
+// step: ~40% less CPU per block (bench/flist/verify-listing.ts, store read).
+const readFile = promisify(readFileCallback);
 
 export type DirLayout = "flat" | "sharded" | "both";
 
