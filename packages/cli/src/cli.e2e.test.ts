@@ -1,5 +1,6 @@
 // End to end through the `zgrid` command, as a user would run it: a fresh data dir, `zgrid up`
-// (dev chain, hub, two real node daemons), deploy a VM and reach its web server, refusals with
+// (dev chain, hub, two real node daemons), deploy a VM and reach its web server, public IPv4 and
+// IPv6 (`--public-ip6`: on the VM's own NIC, reached from the underlay), refusals with
 // their exit codes, `vm exec` in the VM, a refused deploy and a Ctrl-C leave no contract, `apply` a two-VM spec, change
 // an env var and re-apply it (updated in place, the file on its disk kept), a plan that would lose a
 // disk refused, delete it, and `zgrid down` leaves nothing running.
@@ -95,6 +96,24 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
     const page = await waitFor("the public IP", () => spawnSync("curl", ["-s", "-m", "3", `http://${address}/`], { encoding: "utf8" }).stdout, (s) => s.includes("hello from pubvm"));
     assert.match(page, /hello from pubvm/);
     ok("vm", "rm", "pubvm");
+  });
+
+  test("a VM deployed with --public-ip6 alone gets a v6 from the node's range and answers on it from the underlay", async (t) => {
+    // `zgrid up` gives each node the farm's IPv6 range (a ULA on the underlay, fd86:<o>::/64)
+    const other = info.nodes.find((n) => n.nodeId !== web.nodeId)!.nodeId;
+    t.after(() => void zgrid("vm", "rm", "pub6")); // also when an assertion failed (a no-op after the rm below)
+    const pub6 = ok<VmInfo>("vm", "deploy", "pub6", "--public-ip6", "--node", String(other));
+    assert.equal(pub6.publicIp, "", "--public-ip6 alone asks for no IPv4");
+    assert.match(pub6.publicIp6, /^fd86:[0-9a-f]+::[0-9a-f:]+\/64$/);
+    const address = pub6.publicIp6.split("/")[0]!;
+    const page = await waitFor("the public IPv6", () => spawnSync("curl", ["-s", "-m", "3", "-g", `http://[${address}]/`], { encoding: "utf8" }).stdout, (s) => s.includes("hello from pub6"), 120_000)
+      .catch((e: unknown) => assert.fail(`${(e as Error).message}\nVM console: ${zgrid("vm", "console", "pub6").stdout.slice(-3000)}`));
+    assert.match(page, /hello from pub6/);
+    // zos has no NAT for IPv6: an answer on the v6 from the underlay comes from the VM's own NIC on the
+    // node's public bridge. (`vm exec` into this VM timed out on its guest agent in the 2026-11-30 run, so
+    // the in-guest `ip -6 addr` check is left out until that is understood; see /work/notes/c22.md.)
+    assert.equal(ok<VmInfo[]>("vm", "ls").find((v) => v.name === "pub6")?.publicIp6, pub6.publicIp6);
+    ok("vm", "rm", "pub6");
   });
 
   test("bad input: no capacity, unknown node, missing flist, duplicate name, bad spec", () => {

@@ -93,7 +93,8 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
   let underlay: Underlay | undefined;
   const hosts: NodeHost[] = [];
   try {
-    if (ports.underlay) underlay = await createUnderlay({ bridge: net.bridge, hostAddress: net.hostAddress, publicGateways: [`${net.publicPrefix}.1/24`] });
+    // The farm's IPv6 range is a ULA on the underlay (labelled stand-in: not routable beyond it).
+    if (ports.underlay) underlay = await createUnderlay({ bridge: net.bridge, hostAddress: net.hostAddress, publicGateways: [`${net.publicPrefix}.1/24`, `${net.publicPrefix6}1/64`] });
     const listenHost = underlay?.hostAddress ?? "127.0.0.1";
     // the domains' DNS for FQDN gateways' ownership proofs, and the gateway node's domain (A records)
     const gatewayDomain = `gw.${net.tag}.zgrid.test`;
@@ -128,7 +129,11 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
         // and 4 GiB of HDD (zdb namespaces) on the data dir's disk: a node measures no HDD here
         capacity: { cru: 2, mru: (4 + 2 * i) * GiB, hru: 4 * GiB },
         location: { city: "Localhost", country: "ZZ" },
-        ...(host ? { bus: { listen: [`/ip4/${host.address}/tcp/0`] }, publicConfig: { ip4: `${host.address}/16`, gw4: underlay!.hostAddress, ...(i === 0 ? { domain: gatewayDomain } : {}) } } : {}),
+        ...(host ? {
+          bus: { listen: [`/ip4/${host.address}/tcp/0`] },
+          // ip6: the node's address in the farm's v6 range (`--public-ip6` VMs get theirs from it)
+          publicConfig: { ip4: `${host.address}/16`, gw4: underlay!.hostAddress, ip6: `${net.publicPrefix6}${11 + i}/64`, gw6: `${net.publicPrefix6}1`, ...(i === 0 ? { domain: gatewayDomain } : {}) },
+        } : {}),
         gateway: { httpPort: 80, httpsPort: 443, fqdnResolvers: [dns.server] },
         intervals: { reconcileMs: 5_000, monitorMs: 2_000, uptimeMs: 60_000 },
         metrics: { port: ports.metrics + i, host: host?.address ?? "127.0.0.1" },
@@ -270,12 +275,13 @@ function onBmcEvent(child: ChildProcess, f: (e: { bmc: string; pid?: unknown }) 
 
 /**
  * Names of this data dir's underlay: bridge `zg<tag>`, host 10.<o>.0.1/16, node hosts `zh-<tag>n<i>`
- * at 10.<o>.0.11+, farm IPs 185.<o>.0.10-12 (o = 200..239 from the data dir, so grids do not collide).
+ * at 10.<o>.0.11+, farm IPs 185.<o>.0.10-12, the farm's IPv6 range fd86:<o>::/64 (a ULA; nodes at
+ * ::11+, gateway ::1) (o = 200..239 from the data dir, so grids do not collide).
  */
-export function underlayNames(dataDir: string): { tag: string; bridge: string; prefix: string; hostAddress: string; publicPrefix: string } {
+export function underlayNames(dataDir: string): { tag: string; bridge: string; prefix: string; hostAddress: string; publicPrefix: string; publicPrefix6: string } {
   const h = createHash("sha256").update(dataDir).digest("hex");
   const o = 200 + (parseInt(h.slice(0, 2), 16) % 40);
-  return { tag: h.slice(2, 6), bridge: `zg${h.slice(2, 6)}`, prefix: `10.${o}`, hostAddress: `10.${o}.0.1`, publicPrefix: `185.${o}.0` };
+  return { tag: h.slice(2, 6), bridge: `zg${h.slice(2, 6)}`, prefix: `10.${o}`, hostAddress: `10.${o}.0.1`, publicPrefix: `185.${o}.0`, publicPrefix6: `fd86:${o.toString(16)}::` };
 }
 
 /** Ports (and the mode) picked on first start and kept, so flist URLs (which name the hub) stay valid. */
