@@ -6,6 +6,7 @@ export * from "./grid.ts";
 export * from "./format.ts";
 export { nodeClient, type NodeClient, type CallOptions } from "./nodes/node-client.ts";
 export { NodeFinder, type NodeInfo, type NodeFilter, type Resources } from "./nodes/node-finder.ts";
+export { placementOrder, placementSchema, PLACEMENTS, DEFAULT_PLACEMENT, type Placement, type PlacementCandidate } from "./nodes/placement.ts";
 export { wakeNode, NodeWakeError, type WakeOptions } from "./nodes/wake-node.ts";
 export { DeployTransaction, type DeployRequest, type ProgressFn } from "./deploy/deployer.ts";
 export { ContractService, type ContractInfo } from "./contracts/contract-service.ts";

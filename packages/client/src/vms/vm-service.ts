@@ -230,7 +230,7 @@ export class VmService {
     const need = vmNeeds(vm);
     if (vm.node === undefined) {
       progress("finding a node");
-      let n = await this.nodes.pick(need, { ...(vm.farm ? { farmId: vm.farm } : {}), ...(vm.country ? { country: vm.country } : {}), ...(vm.public_ip ? { publicIps: 1 } : {}) });
+      let n = await this.nodes.pick(need, { ...(vm.farm ? { farmId: vm.farm } : {}), ...(vm.country ? { country: vm.country } : {}), ...(vm.public_ip ? { publicIps: 1 } : {}), ...(vm.placement ? { placement: vm.placement } : {}) });
       if (n.standby) {
         progress(`picked node ${n.nodeId}: in standby, its farm's bot wakes it`);
         await wakeNode({ chain: this.chain, bus: await this.ctx.bus() }, n.nodeId, { onProgress: progress });
