@@ -21,6 +21,7 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     .option("--node <id>", "node id (default: the node finder picks)")
     .option("--farm <id>", "only nodes of this farm")
     .option("--country <code>", "only nodes in this country")
+    .option("--spread", "without --node: the emptiest node that fits (default: the fullest, so a farm can power idle nodes off)")
     .option("--cpu <n>", "vCPUs", "1")
     .option("--memory <size>", "memory (MiB, or 1G)", "256")
     .option("--rootfs <size>", "root disk (MiB, or 2G); 0 = in memory", "0")
@@ -170,7 +171,7 @@ export function vmDeployModel(c: Sdk, name: string, url: string, o: Record<strin
   return {
     name, flist: url, cpu: Number(o.cpu), memory: mib(c, String(o.memory), "--memory"), rootfs: mib(c, String(o.rootfs), "--rootfs"),
     disks: (o.disk as string[]).map((d) => parseDisk(c, d)), env: Object.fromEntries((o.env as string[]).map((e) => parseEnv(c, e))), network: String(o.network),
-    ...(o.node ? { node: Number(o.node) } : {}), ...(o.farm ? { farm: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}),
+    ...(o.node ? { node: Number(o.node) } : {}), ...(o.farm ? { farm: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}), ...(o.spread ? { placement: "spread" as const } : {}),
     ...(o.sshKey ? { ssh_key: readKey(c, String(o.sshKey)) } : {}), ...(o.entrypoint !== undefined ? { entrypoint: String(o.entrypoint) } : {}), ...(o.cmd !== undefined ? { cmd: String(o.cmd) } : {}), ...(o.publicIp ? { public_ip: true } : {}), ...(o.publicIp6 ? { public_ip6: true } : {}),
   };
 }
