@@ -122,6 +122,8 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: proce
     await grid?.close();
     spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "down"], { stdio: "ignore", timeout: 180_000 });
     if (process.env.ZGRID_KEEP_BOT_LOG) process.stderr.write(readFileSync(join(dataDir, "3bot.log"), "utf8").slice(-20_000));
+    // every log of the run (bot, node hosts' daemons) kept for diagnosis: ZGRID_BOT_E2E_LOGS=<dir>
+    if (process.env.ZGRID_BOT_E2E_LOGS) spawnSync("sh", ["-c", 'mkdir -p "$2" && cd "$1" && find . -name "*.log" -size -50M | cpio -pdm "$2" 2>/dev/null', "sh", dataDir, process.env.ZGRID_BOT_E2E_LOGS]);
     rmSync(dataDir, { recursive: true, force: true });
     console.log(`BOT-FIGURES ${JSON.stringify(figures)}`);
   });

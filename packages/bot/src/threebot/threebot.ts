@@ -22,6 +22,7 @@ import { createLogger } from "@zgrid/log";
 import { createBotMetrics, type BotMetrics } from "../metrics/bot-metrics.ts";
 import { openBotStore, type BotEvent, type BotStore } from "./bot-store.ts";
 import { watchBalance } from "./balance-watch.ts";
+import { topUpFromAllowance, type TopUpState } from "./top-up.ts";
 import { cancelOrphans } from "./contract-hygiene.ts";
 import { NodeLiveness, type LivenessOptions } from "./node-liveness.ts";
 import type { BotEnv } from "./observe.ts";
@@ -40,6 +41,8 @@ export interface ThreebotOptions extends LivenessOptions {
   startTimeoutMs?: number;
   /** A `balance` warning when the balance lasts less than this at the current burn (hours, default 72). */
   warnHours?: number;
+  /** Top up the twin from a funder's ERC-20 allowance when the runway drops below `warnHours`. */
+  topUp?: { from: `0x${string}`; maxPerTopUp: bigint };
   /** Where heals are counted (`zgrid_bot_heals_total`); a fresh set of counters by default. */
   metrics?: BotMetrics;
 }
@@ -98,6 +101,7 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   let balanceAt = 0;
   let balance: BotStatus["balance"];
   const warned = { lastWarnAt: -Infinity };
+  const topUpState: TopUpState = { lastTopUpAt: -Infinity, lastRefusalAt: -Infinity };
   let stopped = false;
 
   const onePass = async () => {
@@ -120,6 +124,10 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
       balanceAt = Date.now();
       const r = await watchBalance(env, after, warned, o.warnHours ?? 72).catch((e: unknown) => { log.warn({ err: String(e) }, "balance check failed"); return undefined; });
       if (r) balance = { tokens: Number(r.balance) / 1e7, burnPerHour: r.burnPerHour / 1e7, hoursLeft: Number.isFinite(r.hoursLeft) ? r.hoursLeft : null };
+      if (r && o.topUp) {
+        await topUpFromAllowance(env, r, { ...o.topUp, warnHours: o.warnHours ?? 72 }, topUpState)
+          .catch((e: unknown) => env.log("", "topup", `top-up failed: ${(e as Error).message.split("\n")[0]}`));
+      }
     }
     // pending ops of earlier runs are settled by the pass above (level-based): close them
     for (const op of store.pendingOps()) if (op.run !== run) store.finishOp(op.id, "failed");
