@@ -77,12 +77,19 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   const store = openBotStore(o.dbPath);
   const run = `${process.pid}-${randomBytes(4).toString("hex")}`;
   let wake: (() => void) | undefined;
+  // a change seen while a pass runs (a node died, an apply) makes the next pass start at once
+  // instead of after the interval: a heal does not wait a whole interval plus a pass
+  let again = false;
+  const nudge = () => {
+    again = true;
+    wake?.();
+  };
   const liveness = new NodeLiveness({
     probe: async (twin, ms) => nodeClient(await grid.bus(), twin).version({ timeout: ms }),
     lastUptimeReport: async (id) => Number((await grid.chain.getNode(id)).lastUptimeReport),
     onChange: (nodeId, state, d) => {
       env.log("", "node", `node ${nodeId} is ${state}${d.failures ? ` (${d.failures} probe(s) failed, silent ${Math.round(d.silentMs / 1000)} s)` : ""}`);
-      if (state === "dead" || state === "alive") wake?.();
+      if (state === "dead" || state === "alive") nudge();
     },
   }, o);
   const metrics = o.metrics ?? createBotMetrics({ bot: "3bot", twin: grid.twinId });
@@ -142,20 +149,20 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   };
   let loop: Promise<void> = Promise.resolve();
   // an apply written by `zgrid bot apply` while the bot runs wakes it within a second
-  const poll = setInterval(() => { if (store.hasApplyRequest()) wake?.(); }, 1_000);
+  const poll = setInterval(() => { if (store.hasApplyRequest()) nudge(); }, 1_000);
   poll.unref();
   const bot: Threebot = {
     store, liveness, metrics,
     async apply(raw) {
       const r = applyToStore(store, raw);
-      wake?.();
+      nudge();
       return r;
     },
     remove(names) {
       const removed = names.filter((n) => store.services().some((s) => s.name === n));
       for (const n of removed) store.removeService(n);
       if (removed.length) env.log("", "apply", `removed service(s) ${removed.join(", ")}`);
-      wake?.();
+      nudge();
       return { removed };
     },
     status: () => ({ twinId: grid.twinId, run, passes, lastPassAt, services: views, nodes: liveness.snapshot(), ...(balance ? { balance } : {}) }),
@@ -173,8 +180,10 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   liveness.start();
   loop = (async () => {
     while (!stopped) {
+      again = false;
       await pass();
       if (stopped) break;
+      if (again) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, o.intervalMs ?? 5_000);
         wake = () => { clearTimeout(t); resolve(); };
