@@ -38,6 +38,8 @@ export interface ThreebotOptions extends LivenessOptions {
   /** Pass interval (ms, default 5 000). */
   intervalMs?: number;
   orphanGraceMs?: number;
+  /** A replica taken out of the gateway is cancelled this long after (ms, default 5 000). */
+  drainMs?: number;
   startTimeoutMs?: number;
   /** A `balance` warning when the balance lasts less than this at the current burn (hours, default 72). */
   warnHours?: number;
@@ -94,7 +96,7 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   }, o);
   const metrics = o.metrics ?? createBotMetrics({ bot: "3bot", twin: grid.twinId });
   const env: BotEnv = {
-    grid, store, liveness, run, metrics, now: () => Date.now(), health: new Map(),
+    grid, store, liveness, run, metrics, now: () => Date.now(), health: new Map(), draining: new Map(), drainMs: o.drainMs ?? 5_000,
     startTimeoutMs: o.startTimeoutMs ?? 180_000, orphanGraceMs: o.orphanGraceMs ?? 300_000,
     log: (service, kind, message) => {
       store.event({ service, kind, message });
@@ -117,6 +119,7 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
     const contracts = await grid.contracts.list();
     const live = new Set(contracts.filter((c) => c.state !== "deleted").map((c) => c.id));
     for (const id of env.health.keys()) if (!live.has(id)) env.health.delete(id);
+    for (const id of env.draining.keys()) if (!live.has(id)) env.draining.delete(id);
     const next: ServiceView[] = [];
     for (const s of specs) {
       try {
