@@ -38,6 +38,7 @@ export interface Upgrader extends EventEmitter {
   current(): string | undefined;
   zosdPid(): number | undefined;
   nodeId(): number | undefined;
+  twinId(): number | undefined;
   /** One pass of the follow loop (the loop runs it every `pollMs`); resolves when it is done. */
   tick(): Promise<void>;
   stop(): Promise<void>;
@@ -190,6 +191,7 @@ export async function startUpgrader(config: UpgraderConfig): Promise<Upgrader> {
     current: () => state.current,
     zosdPid: () => zosd?.pid,
     nodeId: () => nodeId,
+    twinId: () => ready.twinId,
     tick: () => serial(tick),
     async stop() {
       stopped = true;
