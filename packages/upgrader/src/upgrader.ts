@@ -20,6 +20,7 @@ import { createGridClient, type GridClient } from "@zgrid/chain";
 import { createLogger } from "@zgrid/log";
 import { acceptsPrevious, type ReleaseManifest } from "./release/release-manifest.ts";
 import { installRelease } from "./release/install-release.ts";
+import { installApprovedRelease } from "./release/bare-install.ts";
 import { healthGate } from "./runner/health-gate.ts";
 import { probeBus } from "./runner/bus-probe.ts";
 import { readNodeKey } from "./runner/node-key.ts";
@@ -76,13 +77,12 @@ export async function startUpgrader(config: UpgraderConfig): Promise<Upgrader> {
     reported = `${running}/${failed}`;
   };
 
-  // First start: the recorded current version, else the initial one, else the approved release.
+  // First start: the recorded current version, else the initial one, else (a bare node) the
+  // release approved on chain, installed and verified before any zosd runs.
   if (!state.current) {
-    if (config.initial) state.current = config.initial.version;
-    else {
-      // No identity before zosd ran once: a bare node needs `initial` or an installed release.
-      throw new Error("no release installed and no `initial` release configured: set `initial` (see README)");
-    }
+    state.current = config.initial
+      ? config.initial.version
+      : (await installApprovedRelease({ zos, versionsDir, releaseKeys: config.releaseKeys, pollMs: config.pollMs, ...(config.stores ? { stores: config.stores } : {}) })).version;
     saveState(config.stateDir, state);
   }
   zosd = run(state.current);
