@@ -40,16 +40,13 @@ describe("governed rollout on 3 node hosts: waves in plan order, the VM and its 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), "zgrid-rollout-e2e-"));
     const out = join(tmp, "releases");
-    // both releases are built while the grid starts (hard-linked staging; blocks shared between them)
-    const builds = (async () => {
-      v2 = await buildRelease({ root: ROOT, version: "2.0.0", outDir: out, key: releaseKey, stateSchema: 1, node: false, guest: true, previous: { min: "1.0.0" } });
-      v3 = await buildRelease({ root: ROOT, version: "3.0.0", outDir: out, key: releaseKey, stateSchema: 1, node: false, guest: true,
-        extraFiles: { "packages/zos/bin/zosd.ts": "process.stderr.write('broken release\\n');\nprocess.exit(3);\n" } });
-    })();
-    const [grid] = await Promise.allSettled([startUpgradeGrid({ nodes: 3, octet: OCTET, root: ROOT, releaseKeys: [releaseKey.address] }), builds]);
-    if (grid.status === "fulfilled") ug = grid.value;
-    await builds;
-    if (grid.status === "rejected") throw grid.reason;
+    // both releases first (hard-linked staging, blocks shared): hashing 500 MB next to a starting
+    // grid starves its chain under load
+    v2 = await buildRelease({ root: ROOT, version: "2.0.0", outDir: out, key: releaseKey, stateSchema: 1, node: false, guest: true, previous: { min: "1.0.0" } });
+    v3 = await buildRelease({ root: ROOT, version: "3.0.0", outDir: out, key: releaseKey, stateSchema: 1, node: false, guest: true,
+      extraFiles: { "packages/zos/bin/zosd.ts": "process.stderr.write('broken release\\n');\nprocess.exit(3);\n" } });
+    process.stderr.write(`# releases built: 2.0.0 in ${v2.seconds.toFixed(1)} s, 3.0.0 in ${v3.seconds.toFixed(1)} s\n`);
+    ug = await startUpgradeGrid({ nodes: 3, octet: OCTET, root: ROOT, releaseKeys: [releaseKey.address] });
   });
   after(async () => {
     await poll?.stop();

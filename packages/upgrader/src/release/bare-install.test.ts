@@ -11,7 +11,7 @@ import { startTestGrid, type TestGrid } from "@zgrid/chain/testing";
 import { twinKeyFromPrivateKey } from "@zgrid/types";
 import { ReleaseRejectedError } from "../errors.ts";
 import { parseUpgraderConfig, readZosFacts } from "../upgrader-config.ts";
-import { startUpgrader } from "../upgrader.ts";
+import { startUpgrader, type Upgrader } from "../upgrader.ts";
 import { buildRelease } from "./build-release.ts";
 import { installApprovedRelease } from "./bare-install.ts";
 
@@ -46,7 +46,11 @@ function setup(t: { after(f: () => Promise<void> | void): void }, grid: TestGrid
 
 test("a bare node waits for an approved release, installs it verified and runs zosd from it; a refused one stops it with the reason", { timeout: 120_000 }, async (t) => {
   const grid = await startTestGrid();
-  t.after(() => grid.stop());
+  let u: Upgrader | undefined = undefined; // set once started; the cleanup above stops it first
+  t.after(async () => {
+    await u?.stop(); // first: its zosd, then the chain it reads
+    await grid.stop();
+  });
   const s = setup(t, grid);
   const zos = readZosFacts(s.zosConfig);
 
@@ -63,8 +67,7 @@ test("a bare node waits for an approved release, installs it verified and runs z
   const built = await buildRelease({ root: s.root, version: "2.0.0", outDir: join(s.dir, "out"), key: releaseKey, stateSchema: 1, node: false, guest: false });
   assert.equal(existsSync(marker), false, "nothing ran before a release was approved");
   await grid.approveRelease({ version: "2.0.0", manifestHash: built.manifestHash, manifestUrl: built.manifestPath });
-  const u = await starting;
-  t.after(() => u.stop());
+  u = await starting;
   assert.equal(u.current(), "2.0.0");
   const ran = JSON.parse(readFileSync(marker, "utf8")) as { cwd: string; version: string };
   assert.deepEqual(ran, { cwd: join(s.stateDir, "versions", "2.0.0"), version: "2.0.0" }, "zosd runs from the installed release");
