@@ -12,23 +12,21 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { twinKeyFromPrivateKey } from "@zgrid/types";
-import { buildRelease } from "@zgrid/upgrader";
-import { ECHO_PORT, openEchoConnection, startHttpPoller, startUpgradeGrid, type UpgradeGrid } from "@zgrid/upgrader/testing";
+import { ECHO_PORT, TEST_RELEASE_KEY, openEchoConnection, rolloutReleases, startHttpPoller, startUpgradeGrid, type UpgradeGrid } from "@zgrid/upgrader/testing";
 
 const ROOT = join(import.meta.dirname, "../..");
 const N = Number(process.argv[2] ?? 3);
 if (!Number.isInteger(N) || N < 2 || N > 8) throw new Error(`nodes: ${process.argv[2]} is not 2..8 (the VM and the gateway need two nodes; each node host runs a zosd)`);
-const key = twinKeyFromPrivateKey(`0x${"5e".repeat(32)}`);
 const tmp = mkdtempSync(join(tmpdir(), "zgrid-bench-upgrade-"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const s = (ms: number) => Number((ms / 1000).toFixed(1));
 let ug: UpgradeGrid | undefined;
 
 try {
-  // built first: hashing 500 MB next to a starting grid starves its chain under load
-  const built = await buildRelease({ root: ROOT, version: "2.0.0", outDir: join(tmp, "releases"), key, stateSchema: 1, node: false, guest: true, previous: { min: "1.0.0" } });
-  ug = await startUpgradeGrid({ nodes: N, octet: 232, root: ROOT, releaseKeys: [key.address] });
+  // built first (hashing 500 MB next to a starting grid starves its chain), or prebuilt outside the
+  // VM lock (ZGRID_E2E_RELEASES: see packages/upgrader/src/testing/rollout-releases.ts)
+  const { v2: built } = await rolloutReleases(ROOT, process.env.ZGRID_E2E_RELEASES ?? join(tmp, "releases"));
+  ug = await startUpgradeGrid({ nodes: N, octet: 232, root: ROOT, releaseKeys: [TEST_RELEASE_KEY.address] });
   const g = ug!;
   const poll = startHttpPoller({ host: g.gateway.node.host.address, port: 80, hostHeader: g.gateway.hostName, expect: g.vm.bootId, intervalMs: 100 });
   const until = Date.now() + 60_000;
@@ -76,7 +74,7 @@ try {
 
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const baseAvg = avg(restarts);
-  console.log(`bench/upgrade: ${N} node hosts, release build ${built.seconds.toFixed(1)} s (${(built.manifest.flist.bytes / 1024 ** 2).toFixed(0)} MiB, ${built.manifest.flist.files} files)`);
+  console.log(`bench/upgrade: ${N} node hosts, release 2.0.0 ${built.reused ? "prebuilt" : `built in ${built.seconds.toFixed(1)} s`}`);
   console.log("node  wave  download  switch  re-adopt  total   | baseline restart");
   recs.forEach((r, i) => console.log(`${String(g.nodes[i]!.nodeId).padEnd(6)}${String(r.wave).padEnd(6)}${`${r.download.toFixed(1)} s`.padEnd(10)}${`${r.switch.toFixed(1)} s`.padEnd(8)}${`${r.readopt.toFixed(1)} s`.padEnd(10)}${`${r.total.toFixed(1)} s`.padEnd(8)}| ${s(restarts[i]!)} s`));
   const switchAvg = avg(recs.map((r) => r.switch));

@@ -12,15 +12,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { twinKeyFromPrivateKey } from "@zgrid/types";
-import { buildRelease, type BuiltRelease } from "./release/build-release.ts";
 import { planWaves } from "./waves/wave-plan.ts";
 import { readRolloutView } from "./waves/rollout-view.ts";
 import type { UpgradeRecord } from "./upgrader-state.ts";
-import { ECHO_PORT, httpGet, openEchoConnection, startHttpPoller, startUpgradeGrid, type EchoConnection, type HttpPoller, type UpgradeGrid } from "./testing/index.ts";
+import { ECHO_PORT, TEST_RELEASE_KEY, httpGet, openEchoConnection, rolloutReleases, startHttpPoller, startUpgradeGrid, type EchoConnection, type HttpPoller, type ReadyRelease, type UpgradeGrid } from "./testing/index.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const releaseKey = twinKeyFromPrivateKey(`0x${"5e".repeat(32)}`);
 const OCTET = 231;
 const skip = process.env.ZGRID_E2E_UPGRADE === "1" ? false : "set ZGRID_E2E_UPGRADE=1 (3 node hosts, 2 full releases of the checkout; minutes)";
 
@@ -30,8 +27,8 @@ const startOf = (r: UpgradeRecord) => Date.parse(r.at) - r.total * 1000;
 describe("governed rollout on 3 node hosts: waves in plan order, the VM and its connections survive, a broken release stops at its canary", { timeout: 1_500_000, skip }, () => {
   let tmp: string;
   let ug: UpgradeGrid | undefined;
-  let v2: BuiltRelease;
-  let v3: BuiltRelease;
+  let v2: ReadyRelease;
+  let v3: ReadyRelease;
   let poll: HttpPoller | undefined;
   let tcp: EchoConnection | undefined;
   let t0 = 0;
@@ -39,14 +36,11 @@ describe("governed rollout on 3 node hosts: waves in plan order, the VM and its 
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), "zgrid-rollout-e2e-"));
-    const out = join(tmp, "releases");
-    // both releases first (hard-linked staging, blocks shared): hashing 500 MB next to a starting
-    // grid starves its chain under load
-    v2 = await buildRelease({ root: ROOT, version: "2.0.0", outDir: out, key: releaseKey, stateSchema: 1, node: false, guest: true, previous: { min: "1.0.0" } });
-    v3 = await buildRelease({ root: ROOT, version: "3.0.0", outDir: out, key: releaseKey, stateSchema: 1, node: false, guest: true,
-      extraFiles: { "packages/zos/bin/zosd.ts": "process.stderr.write('broken release\\n');\nprocess.exit(3);\n" } });
-    process.stderr.write(`# releases built: 2.0.0 in ${v2.seconds.toFixed(1)} s, 3.0.0 in ${v3.seconds.toFixed(1)} s\n`);
-    ug = await startUpgradeGrid({ nodes: 3, octet: OCTET, root: ROOT, releaseKeys: [releaseKey.address] });
+    // both releases first (hashing 500 MB next to a starting grid starves its chain under load), or
+    // the ones built before outside the VM lock (ZGRID_E2E_RELEASES: see testing/rollout-releases.ts)
+    ({ v2, v3 } = await rolloutReleases(ROOT, process.env.ZGRID_E2E_RELEASES ?? join(tmp, "releases")));
+    process.stderr.write(`# releases: 2.0.0 ${v2.reused ? "prebuilt" : `built in ${v2.seconds.toFixed(1)} s`}, 3.0.0 ${v3.reused ? "prebuilt" : `built in ${v3.seconds.toFixed(1)} s`}\n`);
+    ug = await startUpgradeGrid({ nodes: 3, octet: OCTET, root: ROOT, releaseKeys: [TEST_RELEASE_KEY.address] });
   });
   after(async () => {
     await poll?.stop();
