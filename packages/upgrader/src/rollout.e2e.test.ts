@@ -24,7 +24,7 @@ const skip = process.env.ZGRID_E2E_UPGRADE === "1" ? false : "set ZGRID_E2E_UPGR
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const startOf = (r: UpgradeRecord) => Date.parse(r.at) - r.total * 1000;
 
-describe("governed rollout on 3 node hosts: waves in plan order, the VM and its connections survive, a broken release stops at its canary", { timeout: 1_500_000, skip }, () => {
+describe("governed rollout on 3 node hosts: waves in plan order, the VM and its connections survive, a broken release stops at its canary", { timeout: 900_000, skip }, () => {
   let tmp: string;
   let ug: UpgradeGrid | undefined;
   let v2: ReadyRelease;
