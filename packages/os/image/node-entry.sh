@@ -13,13 +13,14 @@
 # Console lines start `zgrid-node:`; a failure prints `zgrid-node: FATAL …` and exits non-zero (the
 # boot image then stops the machine).
 R="$ZGRID_RELEASE_ROOT"
-N=/run/zgrid/node
-W=/run/zgrid/node-rw
+N="${ZGRID_NODE_ROOT:-/run/zgrid/node}"
+W="$N-rw"
 say() { echo "zgrid-node: $*"; }
 fatal() { echo "zgrid-node: FATAL $*"; exit 1; }
 [ -n "$R" ] && [ -d "$R/system/usr/bin" ] || fatal "NODE_RELEASE: the release has no system root (build it with: zgrid release build --system)"
 kver="$(uname -r)"
-[ -d "$R/system/lib/modules/$kver" ] || fatal "NODE_RELEASE: the release's system root has no modules for kernel $kver (it was built for $(ls "$R/system/lib/modules" | head -n1))"
+# (ZGRID_NODE_FOREIGN_KERNEL=1: run on a host whose kernel is not the boot image's, for tests)
+[ -d "$R/system/lib/modules/$kver" ] || [ "$ZGRID_NODE_FOREIGN_KERNEL" = 1 ] || fatal "NODE_RELEASE: the release's system root has no modules for kernel $kver (it was built for $(ls "$R/system/lib/modules" | head -n1))"
 # overlay is not in the boot image's module list: load it from the release (verified blocks)
 grep -qw overlay /proc/filesystems || {
   f="$(find "$R/system/lib/modules/$kver/kernel/fs/overlayfs" -name 'overlay.ko*' | head -n1)"
@@ -37,5 +38,12 @@ mkdir -p "$N/sys/fs/cgroup" && mount -t cgroup2 cgroup2 "$N/sys/fs/cgroup" 2>/de
 echo "zgrid-node" > "$N/etc/hostname"
 node --disable-warning=ExperimentalWarning "$R/packages/os/bin/zgrid-node-setup.ts" --root "$N" --release "$R" || exit 1
 say "starting the upgrader (zosd from release $(cat "$R/RELEASE"))"
+# zosd's log on the console too (a node has no shell: the console is where a farmer looks)
+# ($$ becomes the upgrader by the exec below: the tail ends with it)
+main=$$
+( f=; while [ -z "$f" ] && kill -0 "$main" 2>/dev/null; do sleep 2; for g in "$N"/run/zgrid-upgrader/logs/zosd-*.log; do [ -f "$g" ] && f="$g"; done; done
+  [ -n "$f" ] || exit 0
+  tail -n +1 -F "$f" & t=$!
+  while kill -0 "$main" 2>/dev/null; do sleep 2; done; kill "$t" ) &
 exec chroot "$N" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
   /opt/zgrid/node/bin/node --disable-warning=ExperimentalWarning /opt/zgrid/packages/upgrader/bin/upgrader.ts --config /etc/zgrid/upgrader.json

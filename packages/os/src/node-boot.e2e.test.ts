@@ -23,7 +23,7 @@ import { bootMachine, createBootNetwork, hostTscKhz, type BootRun } from "./test
 
 const ROOT = new URL("../../..", import.meta.url).pathname;
 const SKIP = process.env.ZGRID_OS_NODE_E2E === "1" ? false : "opt-in (ZGRID_OS_NODE_E2E=1): a full node boot under TCG takes many minutes";
-const NODE_MS = 25 * 60_000;
+const NODE_MS = 15 * 60_000;
 
 function systemRoot(): string {
   return execFileSync("bash", [join(ROOT, "packages/os/scripts/build-system-root.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop()!;
@@ -39,7 +39,7 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
   }
 }
 
-test("a blank machine network-boots the node release, registers in its farm with measured capacity; reboot = same node", { timeout: 60 * 60_000, skip: SKIP }, async (t) => {
+test("a blank machine network-boots the node release, registers in its farm with measured capacity; reboot = same node", { timeout: 40 * 60_000, skip: SKIP }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "zgrid-node-boot-"));
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
   t.after(async () => {

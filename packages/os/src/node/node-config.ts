@@ -44,6 +44,7 @@ export interface NodeConfigs {
   };
   upgrader: {
     stateDir: string; zosConfig: string; releaseKeys: string[]; initial: { version: string; dir: string }; stores: string[];
+    health: { windowMs: number; settleMs: number };
   };
 }
 
@@ -89,6 +90,9 @@ export function nodeConfigFromEnv(env: Record<string, string | undefined>, relea
     upgrader: {
       stateDir: NODE_PATHS.upgraderState, zosConfig: NODE_PATHS.zosConfig, releaseKeys: keys,
       initial: { version: releaseVersion, dir: NODE_PATHS.release }, stores,
+      // zosd's first start reads its code through the lazily fetched release: minutes on a slow
+      // link or under emulation, so the ready window is wide (an upgrade's own gate uses it too)
+      health: { windowMs: 900_000, settleMs: 3_000 },
     },
   };
 }
