@@ -101,6 +101,14 @@ test("a blank machine network-boots the node release, registers in its farm with
   assert.ok(node.resources.sru + node.resources.hru > 2n * 1024n ** 3n, `disk capacity ${node.resources.sru}/${node.resources.hru}`);
   t.diagnostic(`registered as node ${nodeId} ${((registeredS)).toFixed(0)} s after power-on: ${JSON.stringify(node.resources, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
   await until("the upgrader reports zosd ready", 5 * 60_000, () => (/"ready":true/.test(first.log()) ? true : undefined), first.log);
+  // lazy: the node fetched a fraction of its release (the first process reports it every 30 s)
+  const fetched = await until("the first process reports the bytes fetched", 90_000, () => {
+    const all = [...first.log().matchAll(/release blocks fetched so far: (\d+) bytes \((\d+) verify failures\)/g)];
+    const last = all.at(-1);
+    return last && last[2] === "0" ? Number(last[1]) : undefined;
+  }, first.log);
+  assert.ok(fetched > 0 && fetched < release.manifest.flist.bytes / 2, `fetched ${fetched} of ${release.manifest.flist.bytes}`);
+  t.diagnostic(`power-on to registered ${registeredS.toFixed(0)} s; release bytes fetched ${fetched} of ${release.manifest.flist.bytes} (${((100 * fetched) / release.manifest.flist.bytes).toFixed(1)}%)`);
   first.power.abort();
   const r1 = await first.run;
   t.diagnostic(`first boot marks (ms): ${JSON.stringify(r1.marks)}`);
