@@ -133,8 +133,13 @@ static void finish(struct exec *e) {
   e->used = 0;
 }
 
+/* Signals an exec's process group; just after the fork the child may not have made its session yet. */
+static void kill_exec(struct exec *e, int sig) {
+  if (kill(-e->pid, sig) != 0 && errno == ESRCH) kill(e->pid, sig);
+}
+
 static void kill_all(void) {
-  for (int i = 0; i < MAX_EXECS; i++) if (execs[i].used && !execs[i].reaped) kill(-execs[i].pid, SIGKILL);
+  for (int i = 0; i < MAX_EXECS; i++) if (execs[i].used && !execs[i].reaped) kill_exec(&execs[i], SIGKILL);
 }
 
 /* Opens a pty master (the guest's devpts is under /newroot/dev once the root moved there). */
@@ -359,7 +364,7 @@ static void handle(char type, const unsigned char *p, uint32_t len) {
     if (len != 8) { fail(0, "kill frame must be 8 bytes"); break; }
     for (int i = 0; i < MAX_EXECS; i++) {
       int sig = (int)get32(p + 4);
-      if (execs[i].used && execs[i].id == get32(p) && !execs[i].reaped && sig > 0 && sig < 65) kill(-execs[i].pid, sig);
+      if (execs[i].used && execs[i].id == get32(p) && !execs[i].reaped && sig > 0 && sig < 65) kill_exec(&execs[i], sig);
     }
     break;
   case 's': {
@@ -460,7 +465,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < MAX_EXECS; i++) {
       struct exec *e = &execs[i];
       if (!e->used) continue;
-      if (!e->reaped && now > e->deadline && !e->timed_out) { e->timed_out = 1; kill(-e->pid, SIGKILL); e->deadline = now + 2000; }
+      if (!e->reaped && now > e->deadline && !e->timed_out) { e->timed_out = 1; kill_exec(e, SIGKILL); e->deadline = now + 2000; }
       /* reaped: report once the pipes are drained, or after 1 s (a background child may hold them) */
       if (e->reaped && ((e->out < 0 && e->err < 0) || now > e->deadline)) finish(e);
       else if (e->reaped && e->deadline > now + 1000) e->deadline = now + 1000;
