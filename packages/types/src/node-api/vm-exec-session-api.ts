@@ -1,7 +1,7 @@
 /**
- * The streamed `vm exec` session of the node API (issue 15): `zos.zmachine.exec.open` starts a
+ * The streamed `vm exec` session of the node API (issue 15): `zos.zmachine.exec_open` starts a
  * command in the owner's running zmachine (a terminal with `tty`, else a stdin pipe) and answers a
- * session id; `zos.zmachine.exec.io` carries stdin, EOF, resizes, signals and close, and answers
+ * session id; `zos.zmachine.exec_io` carries stdin, EOF, resizes, signals and close, and answers
  * the output since the last call (waiting up to `wait_ms` for some), then the exit at the end.
  * Every call is the owner's signed bus request; a session belongs to the twin that opened it.
  *
@@ -14,13 +14,13 @@
  */
 import { z } from "zod";
 
-/** Bytes of stdin one `exec.io` call carries at most. */
+/** Bytes of stdin one `exec_io` call carries at most. */
 export const VM_EXEC_IO_STDIN_MAX = 32 * 1024;
-/** Output bytes one `exec.io` answer carries at most (the rest waits for the next call). */
+/** Output bytes one `exec_io` answer carries at most (the rest waits for the next call). */
 export const VM_EXEC_IO_OUTPUT_MAX = 256 * 1024;
 /** Longest a session may run (seconds). */
 export const VM_EXEC_SESSION_MAX_SEC = 3600;
-/** Longest an `exec.io` call waits for output (ms). */
+/** Longest an `exec_io` call waits for output (ms). */
 export const VM_EXEC_IO_WAIT_MAX_MS = 10_000;
 
 const b64 = (max: number, what: string) => z.string().max(Math.ceil(max / 3) * 4, `${what} at most ${max} bytes`).regex(/^[A-Za-z0-9+/]*={0,2}$/, "base64");

@@ -75,8 +75,8 @@ describe("node routes", () => {
     await call("zos.zmachine.action", { contract_id: 4, name: "web", action: "restart" }, 9);
     await call("zos.zmachine.exec", { contract_id: 4, name: "web", argv: ["ls", "/"] }, 9);
     await call("zos.zmachine.probe", { contract_id: 4, name: "web", type: "http", port: 80 }, 9);
-    await call("zos.zmachine.exec.open", { contract_id: 4, name: "web", argv: ["sh"], tty: true }, 9);
-    await call("zos.zmachine.exec.io", { session: "a".repeat(32) }, 9);
+    await call("zos.zmachine.exec_open", { contract_id: 4, name: "web", argv: ["sh"], tty: true }, 9);
+    await call("zos.zmachine.exec_io", { session: "a".repeat(32) }, 9);
     await assert.rejects(Promise.resolve().then(() => call("zos.zmachine.probe", { contract_id: 4, name: "web", type: "udp", port: 80 })), ValidationError);
     await assert.rejects(Promise.resolve().then(() => call("zos.zmachine.probe", { contract_id: 4, name: "web", type: "tcp", port: 80, timeout_ms: 60_000 })), ValidationError);
     assert.deepEqual(await call("zos.system.power_off", null, 1), { node_id: 1, state: "standby", switch: "bmc" });
@@ -113,17 +113,17 @@ describe("node routes", () => {
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["ls"], env: { "A-B": "1" } }, "env.A-B"],
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["cat"], stdin: "QUFB".repeat(12_000) }, "stdin"],
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["cat"], stdin: "not base64!" }, "stdin"],
-      ["zos.zmachine.exec.open", { contract_id: 1, name: "web", argv: [] }, "argv"],
-      ["zos.zmachine.exec.open", { contract_id: 1, name: "web", argv: ["sh"], rows: 0 }, "rows"],
-      ["zos.zmachine.exec.open", { contract_id: 1, name: "web", argv: ["sh"], cols: 100_000 }, "cols"],
-      ["zos.zmachine.exec.open", { contract_id: 1, name: "web", argv: ["sh"], timeout_sec: 86_400 }, "timeout_sec"],
-      ["zos.zmachine.exec.open", { contract_id: 1, name: "web", argv: ["sh"], tty: "yes" }, "tty"],
-      ["zos.zmachine.exec.io", { session: "../../etc" }, "session"],
-      ["zos.zmachine.exec.io", { session: "a".repeat(32), stdin: "QUFB".repeat(12_000) }, "stdin"],
-      ["zos.zmachine.exec.io", { session: "a".repeat(32), stdin: "%%%" }, "stdin"],
-      ["zos.zmachine.exec.io", { session: "a".repeat(32), signal: 99 }, "signal"],
-      ["zos.zmachine.exec.io", { session: "a".repeat(32), wait_ms: 3_600_000 }, "wait_ms"],
-      ["zos.zmachine.exec.io", { session: "a".repeat(32), resize: { rows: -1, cols: 5 } }, "resize.rows"],
+      ["zos.zmachine.exec_open", { contract_id: 1, name: "web", argv: [] }, "argv"],
+      ["zos.zmachine.exec_open", { contract_id: 1, name: "web", argv: ["sh"], rows: 0 }, "rows"],
+      ["zos.zmachine.exec_open", { contract_id: 1, name: "web", argv: ["sh"], cols: 100_000 }, "cols"],
+      ["zos.zmachine.exec_open", { contract_id: 1, name: "web", argv: ["sh"], timeout_sec: 86_400 }, "timeout_sec"],
+      ["zos.zmachine.exec_open", { contract_id: 1, name: "web", argv: ["sh"], tty: "yes" }, "tty"],
+      ["zos.zmachine.exec_io", { session: "../../etc" }, "session"],
+      ["zos.zmachine.exec_io", { session: "a".repeat(32), stdin: "QUFB".repeat(12_000) }, "stdin"],
+      ["zos.zmachine.exec_io", { session: "a".repeat(32), stdin: "%%%" }, "stdin"],
+      ["zos.zmachine.exec_io", { session: "a".repeat(32), signal: 99 }, "signal"],
+      ["zos.zmachine.exec_io", { session: "a".repeat(32), wait_ms: 3_600_000 }, "wait_ms"],
+      ["zos.zmachine.exec_io", { session: "a".repeat(32), resize: { rows: -1, cols: 5 } }, "resize.rows"],
     ] as const) {
       await assert.rejects(Promise.resolve().then(() => bus.handlers.get(name)!(payload, caller(7))), (e: unknown) => e instanceof ValidationError && e.field === field);
     }

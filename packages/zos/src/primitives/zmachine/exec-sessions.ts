@@ -1,7 +1,7 @@
 /**
  * Streamed `vm exec` sessions on the node (issue 15): the owner opens a command in its running
- * zmachine (`zos.zmachine.exec.open`, a terminal or a stdin pipe) and drives it with
- * `zos.zmachine.exec.io` calls (stdin, EOF, resize, signal, close; each answers the output since
+ * zmachine (`zos.zmachine.exec_open`, a terminal or a stdin pipe) and drives it with
+ * `zos.zmachine.exec_io` calls (stdin, EOF, resize, signal, close; each answers the output since
  * the last call, waiting up to `wait_ms` for some, and the exit at the end).
  *
  * Hostile clients are bounded: sessions per twin and per node, stdin per call (schema) and what the
@@ -193,7 +193,7 @@ export class ExecSessions {
     const t = setTimeout(() => {
       const s = this.#sessions.get(id);
       if (!s) return;
-      s.reason ||= `idle: no exec.io call for ${this.limits.idleMs} ms`;
+      s.reason ||= `idle: no exec_io call for ${this.limits.idleMs} ms`;
       s.agent.kill(9);
       log.info({ twin: s.twin, session: id }, "exec session idle: command killed");
       this.#drop(s);
