@@ -12,7 +12,7 @@
 import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
 import { networkNames } from "@zgrid/types";
-import type { Deployment, IpResult, VmExecResult, VmLogs, ZmachineHealth, ZmachineResult } from "@zgrid/types";
+import type { Deployment, IpResult, NodeApi, VmExecIoAnswer, VmExecResult, VmLogs, ZmachineHealth, ZmachineResult } from "@zgrid/types";
 import { lastLines, waitAppRunning } from "./vm-wait.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
@@ -211,6 +211,30 @@ export class VmService {
       ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
       ...(o.stdin ? { stdin: o.stdin.toString("base64") } : {}),
     }, { timeout: timeoutSec * 1000 + 20_000 });
+  }
+
+  /**
+   * Opens a streamed exec in the running VM (`vm exec -i/-t`): a terminal of rows x cols with
+   * `tty`, else a stdin pipe. Drive it with `io` (stdin, eof, resize, signal, close; each answers
+   * the output since the last call, waiting up to `wait_ms`, and the exit at the end). The node
+   * bounds it (sessions per twin, unread output, idle 30 s, `timeoutSec` at most 3600).
+   *
+   * @example
+   * ```ts
+   * const s = await grid.vms.execSession("web", ["sh"], { tty: true, rows: 24, cols: 80 });
+   * const r = await s.io({ stdin: Buffer.from("exit 3\r").toString("base64"), wait_ms: 1000 });
+   * ```
+   */
+  async execSession(name: string, argv: string[], o: { env?: Record<string, string>; workdir?: string; user?: string; tty?: boolean; rows?: number; cols?: number; timeoutSec?: number } = {}): Promise<{ session: string; io(r: Omit<NodeApi["vmExecIo"]["request"], "session">): Promise<VmExecIoAnswer> }> {
+    const vm = await this.get(name);
+    const node = await this.chain.getNode(vm.nodeId);
+    const client = nodeClient(await this.ctx.bus(), node.twinId);
+    const { session } = await client.vmExecOpen({
+      contract_id: vm.contractId, name, argv, tty: o.tty ?? false, ...(o.rows ? { rows: o.rows } : {}), ...(o.cols ? { cols: o.cols } : {}),
+      ...(o.timeoutSec ? { timeout_sec: o.timeoutSec } : {}),
+      ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
+    }, { timeout: 30_000 });
+    return { session, io: (r) => client.vmExecIo({ ...r, session }, { timeout: (r.wait_ms ?? 5000) + 20_000 }) };
   }
 
   /** Cancels the VM's contract and waits (up to `timeoutMs`) until the node removed it. */
