@@ -3,3 +3,4 @@
 export { createChainReader, type ChainReader, type ChainReaderAddresses } from "./client/chain-reader.ts";
 export { chainTwinDirectory, type DirectoryTwinRecord } from "./client/chain-twin-directory.ts";
 export type { GridContract, Node, Twin } from "./client/types.ts";
+export { RATE_DEN } from "./pricing.ts";

@@ -41,7 +41,7 @@ const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 export function createChainReader(o: { rpcUrl: string; addresses: ChainReaderAddresses; timeoutMs?: number }): ChainReader {
   let nextId = 1;
   const call = async (to: `0x${string}`, abi: readonly unknown[], name: string, args: readonly unknown[]): Promise<unknown> => {
-    const fn = AbiFunction.fromAbi(abi as never, name as never);
+    const fn = AbiFunction.fromAbi(abi as never, name as never) as AbiFunction.AbiFunction;
     const data = AbiFunction.encodeData(fn, args as never);
     let body: { result?: `0x${string}`; error?: { message?: string } };
     try {
