@@ -50,7 +50,8 @@ export async function openGridReader(conn: GridConnection): Promise<GridReader> 
   const twinId = await chain.twinIdByAccount(key.address);
   if (twinId === 0) throw new NoFundsError(`account ${key.address} has no twin on this grid`, { hint: "create one with `zgrid twin create` (the account needs gas)" });
   let busPromise: Promise<Bus> | undefined;
-  const bus = () => (busPromise ??= import("@zgrid/bus").then(({ createBus }) => createBus({ key, twinId, directory: chainTwinDirectory(chain), listen: [] })));
+  // a reader only asks: it listens nowhere and holds no relay reservation (nobody needs to reach it)
+  const bus = () => (busPromise ??= import("@zgrid/bus").then(({ createBus }) => createBus({ key, twinId, directory: chainTwinDirectory(chain), listen: [], relay: { reserveOn: [] } })));
   const contracts = new ContractService({ chain, twinId });
   return {
     chain, twinId, contracts, vms: new VmReader({ chain, bus, twinId, contracts }),
