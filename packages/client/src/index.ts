@@ -1,6 +1,7 @@
 // @zgrid/client public API. See README.md.
 export * from "./errors/client-errors.ts";
 export * from "./connect/grid-connection.ts";
+export * from "./connect/grid-connection-schema.ts";
 export { localDnsZone, localDnsZonePath, fqdnProofRecord, readDnsZoneFile, dnsRecordSchema, MAX_ZONE_RECORDS, type DnsRecord, type DnsRecordInput, type LocalDnsZone } from "./connect/local-dns-zone.ts";
 export * from "./grid.ts";
 export * from "./format.ts";

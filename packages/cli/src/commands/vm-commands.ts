@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { VmInfo, VmModelInput } from "@zgrid/client";
-import { knownFlists, sdk, withGrid, type Ctx } from "../context.ts";
+import { knownFlists, sdk, withGrid, withGridReader, type Ctx } from "../context.ts";
 import { table } from "../output.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { imageHints, type ImageHints } from "../image-hints.ts";
@@ -52,7 +52,7 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
 
   vm.command("ls").description("list your VMs with their state and IP").action(async () => {
     const { opts, io } = ctx();
-    await withGrid(opts, async (grid) => {
+    await withGridReader(opts, async (grid) => {
       const vms = await grid.vms.list();
       io.result(vms, () => table(vms.map((v) => ({ ...v, memory: `${v.memoryMiB} MiB`, health: v.health?.status ?? "" })), ["name", "state", "health", "node", "ip", "publicIp", "network", "contractId", "cpu", "memory", "project"].map((c) => (c === "node" ? "nodeId" : c))));
     });
