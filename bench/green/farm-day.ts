@@ -9,28 +9,40 @@
  *
  * Workload trace: VMs of 1, 2 or 4 vCPUs, lifetimes exponential (mean `vmHours`), Poisson arrivals
  * whose rate follows a diurnal curve (peak 15:00, trough 03:00, ±`swing`) scaled so the farm's mean
- * reserved vCPUs are `utilisation` of its total. Placement packs (best fit on awake nodes); a VM
- * that fits no awake node asks the bot to wake a standby node (demand) and waits.
+ * reserved vCPUs are `utilisation` of its total; each VM has 4 GiB of memory per vCPU. Placement is
+ * the SDK's own (`placementOrder` of @zgrid/client, what `grid.nodes.pick` does: `pack` by default,
+ * the fullest awake node that fits; `--placement spread` for the emptiest). A VM that fits no awake
+ * node picks a standby node the same way (the node finder offers standby nodes as wakeable
+ * capacity, a waking one included) and asks the bot to wake it (demand), then waits.
  *
- *   node bench/green/farm-day.ts [--nodes 8] [--hours 24] [--util 0.2] [--seed 7]
+ * Nodes beyond the dev chain's 19 funded accounts get their own twins (further accounts of the dev
+ * mnemonic, given gas by the test client), so farms of 10–50 nodes run.
+ *
+ *   node bench/green/farm-day.ts [--nodes 8] [--hours 24] [--util 0.2] [--seed 7] [--placement pack|spread]
  */
 import { parseArgs } from "node:util";
 import { createLogger } from "@zgrid/log";
 import { Farmerbot, openFarmerState, parseFarmerPolicy, type FarmerNodes, type FarmerPolicyInput, type WolSender } from "@zgrid/bot";
-import { createGridClient, startDevChain, GIB, type GridClient } from "@zgrid/chain";
+import { createGridClient, devAccount, startDevChain, GIB, type DevChain, type GridClient } from "@zgrid/chain";
+import { placementOrder, type Placement } from "@zgrid/client";
 
 export interface FarmDayOptions { nodes: number; hours: number; utilisation: number; seed: number; coresPerNode: number; vmHours: number; swing: number;
   /** Simulated boot (POST + zos boot) seconds: uniform in [min, max]. */
   bootSeconds: [number, number]; stepSeconds: number;
   /** The farmerbot's policy (farmId is set by the simulation); default FARM_DAY_POLICY. */
-  policy?: Omit<FarmerPolicyInput, "farmId"> }
+  policy?: Omit<FarmerPolicyInput, "farmId">;
+  /** The SDK's placement policy the users deploy with (default: the SDK's default, pack). */
+  placement?: Placement }
 
 /**
  * The policy the farm-day runs by default: wake on demand only once wakes proved fast (boot is
- * 60–180 s here, so `fastWakeSeconds: 240`), power off after 10 idle minutes, one node always on,
- * a pass a minute.
+ * 60–180 s here, so `fastWakeSeconds: 240`), power a node off 2 minutes after it emptied (session
+ * 4: 10; with packing placement an emptied node is rarely the one the next deploy wants), one
+ * node always on, a pass a minute.
  */
-export const FARM_DAY_POLICY: Omit<FarmerPolicyInput, "farmId"> = { minAwakeNodes: 1, idleMinutes: 10, fastWakeSeconds: 240, uptimeWakeHours: 20, periodSeconds: 60, wakeTimeoutSeconds: 600 };
+export const FARM_DAY_POLICY: Omit<FarmerPolicyInput, "farmId"> = { minAwakeNodes: 1, idleMinutes: 2, fastWakeSeconds: 240, uptimeWakeHours: 20, periodSeconds: 60, wakeTimeoutSeconds: 600 };
+/** Session 4's policy (2.51x on 8 nodes, simulation-only packing). */
+export const SESSION4_POLICY: Omit<FarmerPolicyInput, "farmId"> = { ...FARM_DAY_POLICY, idleMinutes: 10 };
 /** The policy of session 2's figures (2.61x): a 20% headroom always kept, 30 idle minutes, a pass every 5 min. */
 export const SESSION2_POLICY: Omit<FarmerPolicyInput, "farmId"> = { minAwakeNodes: 1, idleMinutes: 30, uptimeWakeHours: 20, periodSeconds: 300, wakeTimeoutSeconds: 600 };
 
@@ -47,6 +59,9 @@ export interface FarmDayResult {
 }
 
 interface SimVm { cores: number; endsAt: number }
+/** Memory per vCPU of a simulated VM (a general-purpose 1:4 shape). */
+const VM_GIB_PER_CORE = 4;
+const NODE_MEMORY_GIB = 256;
 /** What a simulated node reports of itself (zos.system.power_durations on a real node): exact, per step. */
 interface SimDurations { onSeconds: number; offSeconds: number; reservedCoreSeconds: number; wakes: number; offs: number }
 interface SimNode { id: number; twinId: number; mac: string; client: GridClient; on: boolean; bootsAt?: number; vms: SimVm[]; lastUptime: number; bootedAt: number; own: SimDurations }
@@ -61,21 +76,32 @@ function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+/** Node twins: the dev chain's funded accounts first, then further accounts of the dev mnemonic (gas from the test client). */
+async function nodeTwins(chain: DevChain, count: number): Promise<Array<{ privateKey: `0x${string}`; twinId: number }>> {
+  const twins = chain.twins.slice(1, 1 + count).map((t) => ({ privateKey: t.privateKey, twinId: t.twinId }));
+  for (let i = twins.length; i < count; i++) {
+    const acc = devAccount(100 + i);
+    await chain.testClient.setBalance({ address: acc.address, value: 10n ** 21n });
+    const c = createGridClient({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, account: acc.privateKey, pollingIntervalMs: 5 });
+    twins.push({ privateKey: acc.privateKey, twinId: await c.createTwin({ peerId: acc.peerId, relays: [] }) });
+  }
+  return twins;
+}
 const quantile = (xs: number[], q: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : 0; };
 
 export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult> {
   const rand = rng(o.seed);
-  const chain = await startDevChain({ twins: 1 + o.nodes });
+  const chain = await startDevChain({ twins: Math.min(19, 1 + o.nodes) });
   try {
     const client = (k: `0x${string}`) => createGridClient({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, account: k, pollingIntervalMs: 5 });
     const farmer = client(chain.twins[0]!.privateKey);
     const farmId = await farmer.createFarm({ name: "green-farm" });
     const nodes: SimNode[] = [];
-    for (let i = 0; i < o.nodes; i++) {
-      const c = client(chain.twins[i + 1]!.privateKey);
+    for (const [i, twin] of (await nodeTwins(chain, o.nodes)).entries()) {
+      const c = client(twin.privateKey);
       const mac = `02:00:00:00:01:${(i + 1).toString(16).padStart(2, "0")}`;
-      const id = await c.registerNode({ farmId, resources: { cru: BigInt(o.coresPerNode), mru: 256n * GIB, sru: 2048n * GIB, hru: 0n }, interfaces: [{ name: "eth0", mac, ips: [] }] });
-      nodes.push({ id, twinId: chain.twins[i + 1]!.twinId, mac, client: c, on: true, vms: [], lastUptime: 0, bootedAt: 0, own: { onSeconds: 0, offSeconds: 0, reservedCoreSeconds: 0, wakes: 0, offs: 0 } });
+      const id = await c.registerNode({ farmId, resources: { cru: BigInt(o.coresPerNode), mru: BigInt(NODE_MEMORY_GIB) * GIB, sru: 2048n * GIB, hru: 0n }, interfaces: [{ name: "eth0", mac, ips: [] }] });
+      nodes.push({ id, twinId: twin.twinId, mac, client: c, on: true, vms: [], lastUptime: 0, bootedAt: 0, own: { onSeconds: 0, offSeconds: 0, reservedCoreSeconds: 0, wakes: 0, offs: 0 } });
     }
     let now = Number((await chain.publicClient.getBlock()).timestamp);
     const start = now;
@@ -116,12 +142,20 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
     const meanCores = 7 / 3; // sizes 1, 2, 4 equally likely
     const baseRate = (o.utilisation * totalCores) / meanCores / (o.vmHours * 3600); // arrivals per second
     const rate = (t: number) => baseRate * (1 + o.swing * Math.sin((2 * Math.PI * ((t - start) / 86400 - 9 / 24))));
-    const waiting: Array<{ vm: SimVm; since: number; wakeAsked: boolean }> = [];
+    const waiting: Array<{ vm: SimVm; since: number }> = [];
     const waits: number[] = [];
     let deploys = 0, utilSum = 0, awakeSum = 0, samples = 0, nextTick = now, oracleJ = 0;
     const m = policy.energy;
-    const place = (vm: SimVm): SimNode | undefined => nodes.filter((n) => n.on && o.coresPerNode - n.vms.reduce((s, v) => s + v.cores, 0) >= vm.cores)
-      .sort((a, b) => b.vms.reduce((s, v) => s + v.cores, 0) - a.vms.reduce((s, v) => s + v.cores, 0) || a.id - b.id)[0];
+    // What a node reports as free (zos.statistics.get: memory after the reserve max(10%, 2 GiB)),
+    // and what the node finder shows for a standby one (its declared capacity less the reserve).
+    const usableMru = (NODE_MEMORY_GIB - Math.max(NODE_MEMORY_GIB / 10, 2)) * Number(GIB);
+    const used = (n: SimNode) => n.vms.reduce((s, v) => s + v.cores, 0);
+    const candidate = (n: SimNode, claimed = 0) => {
+      const cru = n.on ? o.coresPerNode - used(n) : o.coresPerNode - claimed;
+      return { nodeId: n.id, standby: !n.on, node: n, free: { cru, mru: n.on ? usableMru - used(n) * VM_GIB_PER_CORE * Number(GIB) : usableMru - claimed * VM_GIB_PER_CORE * Number(GIB), sru: 2048 * Number(GIB), hru: 0 } };
+    };
+    // The SDK's pick: the awake nodes that fit, ordered by the user's placement policy.
+    const place = (vm: SimVm): SimNode | undefined => placementOrder(nodes.filter((n) => n.on).map((n) => candidate(n)).filter((c) => c.free.cru >= vm.cores), o.placement)[0]?.node;
 
     // Steady state at the start (Little's law): the VMs the trace would hold at 00:00, packed.
     for (let i = 0, count = Math.round(rate(now) * o.vmHours * 3600); i < count; i++) {
@@ -168,9 +202,13 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       for (let p = Math.exp(-lambda), acc = p, u = rand(); u > acc && k < 1000; k++) { p *= lambda / (k + 1); acc += p; }
       for (let i = 0; i < k; i++) {
         const cores = [1, 2, 4][Math.floor(rand() * 3)]!;
-        waiting.push({ vm: { cores, endsAt: 0 }, since: now, wakeAsked: false });
+        waiting.push({ vm: { cores, endsAt: 0 }, since: now });
         deploys++;
       }
+      // Deploys still waiting for a node claim standby capacity (the SDK's pick falls back to a
+      // standby node, a waking one included, then asks the bot to wake it; a deploy that finds the
+      // node full once it is up picks again): vCPUs claimed per standby node in this pass.
+      const claimed = new Map<SimNode, number>();
       for (const w of [...waiting]) {
         const n = place(w.vm);
         if (n) {
@@ -180,11 +218,11 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
           if (now > w.since) waits.push(now - w.since);
           continue;
         }
-        if (!w.wakeAsked) {
-          const standby = nodes.find((x) => !x.on && x.bootsAt === undefined);
-          if (standby) await bot.wake(standby.id, "demand").catch(() => undefined);
-          w.wakeAsked = true;
-        }
+        const standby = placementOrder(nodes.filter((x) => !x.on).map((x) => candidate(x, claimed.get(x) ?? 0)).filter((c) => c.free.cru >= w.vm.cores), o.placement)[0]?.node;
+        if (!standby) continue;
+        claimed.set(standby, (claimed.get(standby) ?? 0) + w.vm.cores);
+        // a node waking already: no-op; a bot with MAX_DEMAND_WAKES in flight refuses: asked again next step
+        if (standby.bootsAt === undefined) await bot.wake(standby.id, "demand").catch(() => undefined);
       }
       if (now >= nextTick) { await bot.tick(); nextTick = now + policy.periodSeconds; }
     }
@@ -201,9 +239,9 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { nodes: { type: "string", default: "8" }, hours: { type: "string", default: "24" }, util: { type: "string", default: "0.2" }, seed: { type: "string", default: "7" },
-    policy: { type: "string", default: "{}" }, session2: { type: "boolean" } } });
+    policy: { type: "string", default: "{}" }, session2: { type: "boolean" }, placement: { type: "string", default: "pack" } } });
   const r = await simulateFarmDay({ nodes: Number(values.nodes), hours: Number(values.hours), utilisation: Number(values.util), seed: Number(values.seed),
     coresPerNode: 32, vmHours: 2, swing: 0.8, bootSeconds: [60, 180], stepSeconds: 60,
-    policy: { ...(values.session2 ? SESSION2_POLICY : FARM_DAY_POLICY), ...(JSON.parse(values.policy) as object) } });
+    policy: { ...(values.session2 ? SESSION2_POLICY : FARM_DAY_POLICY), ...(JSON.parse(values.policy) as object) }, placement: values.placement === "spread" ? "spread" : "pack" });
   console.log(JSON.stringify(r, null, 2));
 }

@@ -1,17 +1,18 @@
 /**
  * Green benchmark (issue 20):
- *   1. energy: the farm-day simulation (farm-day.ts: real farmerbot + real dev chain, power switch
- *      and workloads SIMULATED) on a diurnal trace at 20% mean utilisation, for each seed: kWh with
- *      the farmerbot vs always-on (the baseline, same work, same run; goal >= 3x less), the bound
- *      no policy without live migration beats (`oracle`), wake latency, deploys that waited; and
- *      session 2's policy on the same trace for comparison.
+ *   1. energy: the farm-day simulation (farm-day.ts: real farmerbot + real dev chain + the SDK's
+ *      placement, power switch and workloads SIMULATED) on a diurnal trace at 20% mean utilisation,
+ *      for each farm size and seed: kWh with the farmerbot vs always-on (the baseline, same work,
+ *      same run; goal >= 3x less), the bound no policy without live migration beats (`oracle`:
+ *      perfect packing, instant wakes), wake latency, deploys that waited; then, on the first size
+ *      and seed, the same trace with the SDK's `spread` placement and with session 2's policy.
  *   2. wake-to-deployable on the local grid (root; run under `flock /tmp/zgrid-vm.lock`): `zgrid up
  *      --bmc --nodes 1` (the node's zosd under the simulated BMC on the underlay), the farmerbot
  *      powers the node off, then a client asks the bot to wake it and times request -> magic packet
  *      -> node answers on the bus (deployable); last, a VM deploy naming the standby node is timed
  *      to running (wake included). `zgrid down` at the end.
  *
- *   node bench/green/run.ts [--hours 24] [--nodes 8] [--seeds 7,8,9] [--wakes 3] [--no-sim] [--no-local]
+ *   node bench/green/run.ts [--hours 24] [--sizes 12,24,48] [--seeds 7,8,9] [--policy '{"idleMinutes":5}'] [--no-compare] [--wakes 3] [--no-sim] [--no-local]
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -23,8 +24,8 @@ import { parseFarmerPolicy, runFarmerbot } from "@zgrid/bot";
 import { connectGrid, readLocalGrid, wakeNode } from "@zgrid/client";
 import { FARM_DAY_POLICY, SESSION2_POLICY, simulateFarmDay, type FarmDayResult } from "./farm-day.ts";
 
-const { values } = parseArgs({ options: { hours: { type: "string", default: "24" }, nodes: { type: "string", default: "8" }, seeds: { type: "string", default: "7,8,9" },
-  wakes: { type: "string", default: "3" }, "no-sim": { type: "boolean" }, "no-local": { type: "boolean" } } });
+const { values } = parseArgs({ options: { hours: { type: "string", default: "24" }, sizes: { type: "string", default: "12,24,48" }, seeds: { type: "string", default: "7,8,9" },
+  policy: { type: "string", default: "{}" }, "no-compare": { type: "boolean" }, wakes: { type: "string", default: "3" }, "no-sim": { type: "boolean" }, "no-local": { type: "boolean" } } });
 
 const line = (label: string, r: FarmDayResult) =>
   `  ${label}: util ${(100 * r.meanUtilisation).toFixed(1)}%, awake ${r.meanAwake.toFixed(2)} nodes, ${r.kwh.toFixed(2)} kWh vs ${r.alwaysOnKwh.toFixed(2)} always-on = ` +
@@ -33,19 +34,32 @@ const line = (label: string, r: FarmDayResult) =>
 
 if (!values["no-sim"]) {
   const seeds = values.seeds.split(",").map(Number);
-  console.log(`farm-day (SIMULATED switch + workloads, real farmerbot + dev chain): ${values.nodes} nodes x 32 vCPU, ${values.hours} h, diurnal trace at 20% mean utilisation; policy ${JSON.stringify(FARM_DAY_POLICY)}`);
-  const run = (seed: number, policy = FARM_DAY_POLICY) => simulateFarmDay({ nodes: Number(values.nodes), hours: Number(values.hours), utilisation: 0.2, seed, coresPerNode: 32, vmHours: 2, swing: 0.8, bootSeconds: [60, 180], stepSeconds: 60, policy });
-  const results: FarmDayResult[] = [];
-  for (const seed of seeds) {
-    const r = await run(seed);
-    results.push(r);
-    console.log(line(`seed ${seed}`, r));
+  const sizes = values.sizes.split(",").map(Number);
+  const policy = { ...FARM_DAY_POLICY, ...(JSON.parse(values.policy) as object) };
+  console.log(`farm-day (SIMULATED switch + workloads; real farmerbot, dev chain and SDK placement): 32 vCPU nodes, ${values.hours} h, diurnal trace at 20% mean utilisation; policy ${JSON.stringify(policy)}`);
+  const run = (nodes: number, seed: number, o: { policy?: typeof policy; placement?: "pack" | "spread" } = {}) => simulateFarmDay({
+    nodes, hours: Number(values.hours), utilisation: 0.2, seed, coresPerNode: 32, vmHours: 2, swing: 0.8, bootSeconds: [60, 180], stepSeconds: 60, policy: o.policy ?? policy, ...(o.placement ? { placement: o.placement } : {}),
+  });
+  const sum = (rs: FarmDayResult[], f: (r: FarmDayResult) => number) => rs.reduce((s, r) => s + f(r), 0);
+  const all: FarmDayResult[] = [];
+  for (const nodes of sizes) {
+    const results: FarmDayResult[] = [];
+    for (const seed of seeds) {
+      const r = await run(nodes, seed);
+      results.push(r);
+      console.log(line(`${nodes} nodes, seed ${seed}`, r));
+    }
+    all.push(...results);
+    const ratio = sum(results, (r) => r.alwaysOnKwh) / sum(results, (r) => r.kwh);
+    console.log(`  ${nodes} nodes, all seeds: ${sum(results, (r) => r.kwh).toFixed(2)} kWh vs ${sum(results, (r) => r.alwaysOnKwh).toFixed(2)} always-on = ${ratio.toFixed(2)}x less ` +
+      `(goal >= 3x: ${ratio >= 3 ? "met" : "NOT met"}); oracle ${(sum(results, (r) => r.alwaysOnKwh) / sum(results, (r) => r.oracleKwh)).toFixed(2)}x; ` +
+      `mean utilisation ${(100 * sum(results, (r) => r.meanUtilisation) / results.length).toFixed(1)}%; deploys ${sum(results, (r) => r.deploys)}, waited ${sum(results, (r) => r.waited)}`);
   }
-  const sum = (f: (r: FarmDayResult) => number) => results.reduce((s, r) => s + f(r), 0);
-  const ratio = sum((r) => r.alwaysOnKwh) / sum((r) => r.kwh);
-  console.log(`  all seeds: ${sum((r) => r.kwh).toFixed(2)} kWh vs ${sum((r) => r.alwaysOnKwh).toFixed(2)} always-on = ${ratio.toFixed(2)}x less (goal >= 3x: ${ratio >= 3 ? "met" : "NOT met"}); ` +
-    `oracle ${(sum((r) => r.alwaysOnKwh) / sum((r) => r.oracleKwh)).toFixed(2)}x; mean utilisation ${(100 * sum((r) => r.meanUtilisation) / results.length).toFixed(1)}%`);
-  console.log(line(`session 2's policy, seed ${seeds[0]}`, await run(seeds[0]!, SESSION2_POLICY)));
+  if (sizes.length > 1) console.log(`  every size and seed: ${(sum(all, (r) => r.alwaysOnKwh) / sum(all, (r) => r.kwh)).toFixed(2)}x less; oracle ${(sum(all, (r) => r.alwaysOnKwh) / sum(all, (r) => r.oracleKwh)).toFixed(2)}x`);
+  if (!values["no-compare"]) {
+    console.log(line(`${sizes[0]} nodes, seed ${seeds[0]}, SDK placement spread`, await run(sizes[0]!, seeds[0]!, { placement: "spread" })));
+    console.log(line(`${sizes[0]} nodes, seed ${seeds[0]}, session 2's policy`, await run(sizes[0]!, seeds[0]!, { policy: SESSION2_POLICY })));
+  }
 }
 
 if (!values["no-local"]) {

@@ -26,6 +26,8 @@ let grid: Grid;
 let bot: ChildProcess | undefined;
 const frozen = new Set<string>();
 const figures: Record<string, number> = {};
+/** Gateway pollers still running (a test that timed out leaves its own): stopped in `after`. */
+const polls = new Set<() => Promise<void>>();
 
 function zgrid<T>(...args: string[]): T {
   const r = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "--json", ...args], { encoding: "utf8", timeout: 300_000, env: { ...process.env, ZGRID_LOG_LEVEL: "warn" } });
@@ -81,16 +83,20 @@ function cutOff(nodeId: number, on: boolean): void {
 
 /** Polls the gateway every 100 ms; counts answers that are not the service's page. */
 function pollGateway(fqdn: string, address: string) {
-  const st = { ok: 0, failed: 0, failedAt: [] as number[], stop: false };
+  const st = { ok: 0, failed: 0, failedAt: [] as number[], why: [] as string[], stop: false };
   const once = () => new Promise<boolean>((resolve) => {
     const req = request({ host: address, port: 80, path: "/", headers: { Host: fqdn }, timeout: 5_000 }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => { body += c; });
-      res.on("end", () => resolve(res.statusCode === 200 && body.includes("hello from")));
+      res.on("end", () => {
+        const ok = res.statusCode === 200 && body.includes("hello from");
+        if (!ok) st.why.push(`${new Date().toISOString()} HTTP ${res.statusCode} ${body.slice(0, 80)}`);
+        resolve(ok);
+      });
     });
     req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", () => resolve(false));
+    req.on("error", (e) => { st.why.push(`${new Date().toISOString()} ${(e as { code?: string }).code ?? e.message}`); resolve(false); });
     req.end();
   });
   const done = (async () => {
@@ -101,19 +107,22 @@ function pollGateway(fqdn: string, address: string) {
       await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - t))));
     }
   })();
-  return { st, stop: async () => { st.stop = true; await done; } };
+  const stop = async () => { st.stop = true; await done; };
+  polls.add(stop);
+  return { st, stop };
 }
 
 const liveContracts = async (): Promise<ContractInfo[]> => (await grid.contracts.list()).filter((c) => c.state !== "deleted");
 
 // Opt-in (ZGRID_E2E_BOT=1, under the VM lock) until it has run green on CI; bench/bot runs it.
-describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: process.env.ZGRID_E2E_BOT ? false : "set ZGRID_E2E_BOT=1 (boots VMs on 3 node hosts, ~5 min)" }, () => {
+describe("3bot on a local grid of 3 node hosts", { timeout: 1_200_000, skip: process.env.ZGRID_E2E_BOT ? false : "set ZGRID_E2E_BOT=1 (boots VMs on 3 node hosts, ~5 min)" }, () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "zgrid-bot-e2e-"));
     info = zgrid<LocalGridInfo>("up", "--nodes", "3");
     grid = await connectGrid(localGridConnection(dataDir));
   });
   after(async () => {
+    for (const stop of polls) await stop();
     for (const ns of [...frozen]) {
       for (const p of spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) spawnSync("kill", ["-CONT", p]);
       spawnSync("ip", ["-n", ns, "link", "set", "eth0", "up"]);
@@ -122,6 +131,8 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: proce
     await grid?.close();
     spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "down"], { stdio: "ignore", timeout: 180_000 });
     if (process.env.ZGRID_KEEP_BOT_LOG) process.stderr.write(readFileSync(join(dataDir, "3bot.log"), "utf8").slice(-20_000));
+    // every log of the run (bot, node hosts' daemons) kept for diagnosis: ZGRID_BOT_E2E_LOGS=<dir>
+    if (process.env.ZGRID_BOT_E2E_LOGS) spawnSync("sh", ["-c", 'mkdir -p "$2" && cd "$1" && find . -name "*.log" -size -50M | cpio -pdm "$2" 2>/dev/null', "sh", dataDir, process.env.ZGRID_BOT_E2E_LOGS]);
     rmSync(dataDir, { recursive: true, force: true });
     console.log(`BOT-FIGURES ${JSON.stringify(figures)}`);
   });
@@ -146,23 +157,35 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: proce
     const lost = before.find((r) => r.nodeId !== gw.nodeId)!;
     const killedAt = Date.now();
     cutOff(lost.nodeId, true);
-    const dead = await waitFor("the bot to see node A dead", status, (x) => x.events.some((e) => e.at >= killedAt && e.message === `node ${lost.nodeId} is dead`), 90_000);
-    figures.detectionS = (dead.events.find((e) => e.message === `node ${lost.nodeId} is dead`)!.at - killedAt) / 1000;
-    const healed = await waitFor("2 healthy replicas again, none on A", status, (x) => healthy(x).length === 2 && healthy(x).every((r) => r.nodeId !== lost.nodeId) && (web(x)?.gateway?.backends.length ?? 0) === 2, 180_000);
-    figures.healS = (healed.at - killedAt) / 1000;
-    await new Promise((r) => setTimeout(r, 2_000));
-    await poll.stop();
-    figures.requestsDuringHeal = poll.st.ok + poll.st.failed;
-    figures.failedDuringHeal = poll.st.failed;
-    assert.ok(poll.st.ok > 10, "the surviving replica served meanwhile");
-    assert.ok(!(await liveContracts()).some((c) => c.id === lost.contractId), "the dead node's replica contract is cancelled");
-    // the heal is counted on the bot's Prometheus endpoint (`zgrid bot run` serves it, `zgrid metrics` lists it)
-    const endpoints = zgrid<Record<string, string>>("metrics");
-    assert.ok(endpoints["3bot"], `zgrid metrics lists the running 3bot: ${JSON.stringify(endpoints)}`);
-    const text = await (await fetch(endpoints["3bot"]!)).text();
-    const heals = /^zgrid_bot_heals_total\{[^}]*kind="vm",outcome="ok"\} (\d+)$/m.exec(text);
-    assert.ok(heals && Number(heals[1]) >= 1, `the heal is counted:\n${text}`);
-
+    try {
+      // the event reads "node 3 is dead (3 probe(s) failed, silent 13 s)"
+      const isDead = (e: { at: number; message: string }) => e.at >= killedAt && e.message.startsWith(`node ${lost.nodeId} is dead`);
+      const dead = await waitFor("the bot to see node A dead", status, (x) => x.events.some(isDead), 90_000);
+      figures.detectionS = (dead.events.find(isDead)!.at - killedAt) / 1000;
+      const healed = await waitFor("2 healthy replicas again, none on A", status, (x) => healthy(x).length === 2 && healthy(x).every((r) => r.nodeId !== lost.nodeId) && (web(x)?.gateway?.backends.length ?? 0) === 2, 180_000);
+      figures.healS = (healed.at - killedAt) / 1000;
+      const placedEv = healed.events.find((e) => e.at >= killedAt && e.kind === "placed");
+      if (placedEv) figures.replacementRunningS = (placedEv.at - killedAt) / 1000;
+      await new Promise((r) => setTimeout(r, 2_000));
+      await poll.stop();
+      figures.requestsDuringHeal = poll.st.ok + poll.st.failed;
+      figures.failedDuringHeal = poll.st.failed;
+      if (poll.st.why.length) process.stderr.write(`requests failed during the heal: ${poll.st.why.join("; ")}\n`);
+      assert.ok(poll.st.ok > 10, "the surviving replica served meanwhile");
+      assert.ok(!(await liveContracts()).some((c) => c.id === lost.contractId), "the dead node's replica contract is cancelled");
+      // the heal is counted on the bot's Prometheus endpoint (`zgrid bot run` serves it, `zgrid metrics` lists it)
+      const endpoints = zgrid<Record<string, string>>("metrics");
+      assert.ok(endpoints["3bot"], `zgrid metrics lists the running 3bot: ${JSON.stringify(endpoints)}`);
+      const text = await (await fetch(endpoints["3bot"]!)).text();
+      const heals = /^zgrid_bot_heals_total\{[^}]*kind="vm",outcome="ok"\} (\d+)$/m.exec(text);
+      assert.ok(heals && Number(heals[1]) >= 1, `the heal is counted:\n${text}`);
+    } catch (e) {
+      // diagnosis: the bot's view and its last events, and the node comes back for the next tests
+      await poll.stop();
+      process.stderr.write(`heal failed; bot status: ${JSON.stringify(status()).slice(0, 6000)}\n`);
+      cutOff(lost.nodeId, false);
+      throw e;
+    }
     // A comes back: the chain says its contract is cancelled, so the node deprovisions (no resurrection)
     cutOff(lost.nodeId, false);
     const twin = info.nodes.find((n) => n.nodeId === lost.nodeId)!.twinId;
@@ -192,14 +215,21 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: proce
     const victim = healthy(status()).find((r) => r.nodeId !== gw.nodeId)!;
     const killedAt = Date.now();
     cutOff(victim.nodeId, true);
-    await waitFor("the bot to start placing a replacement", status, (x) => x.events.some((e) => e.at >= killedAt && e.kind === "place"), 120_000);
-    await killBot();
-    startBot();
-    const s = await waitFor("2 healthy replicas after the restart", status, (x) => x.at > killedAt && healthy(x).length === 2 && healthy(x).every((r) => r.nodeId !== victim.nodeId) && (web(x)?.gateway?.backends.length ?? 0) === 2, 240_000);
-    // settle: the lost replica is cancelled, no extra replica contract exists
-    const vms = await waitFor("exactly 2 replica contracts", async () => (await liveContracts()).filter((c) => c.metadata?.kind === "vm" && c.metadata.project === "3bot.web"), (cs) => cs.length === 2, 60_000);
-    assert.deepEqual(vms.map((c) => c.id).sort(), healthy(s).map((r) => r.contractId).sort());
-    cutOff(victim.nodeId, false);
+    try {
+      await waitFor("the bot to start placing a replacement", status, (x) => x.events.some((e) => e.at >= killedAt && e.kind === "place"), 120_000);
+      await killBot();
+      startBot();
+      const s = await waitFor("2 healthy replicas after the restart", status, (x) => x.at > killedAt && healthy(x).length === 2 && healthy(x).every((r) => r.nodeId !== victim.nodeId) && (web(x)?.gateway?.backends.length ?? 0) === 2, 240_000);
+      // settle: the lost replica is cancelled, no extra replica contract exists
+      const vms = await waitFor("exactly 2 replica contracts", async () => (await liveContracts()).filter((c) => c.metadata?.kind === "vm" && c.metadata.project === "3bot.web"), (cs) => cs.length === 2, 60_000);
+      assert.deepEqual(vms.map((c) => c.id).sort(), healthy(s).map((r) => r.contractId).sort());
+      figures.healAfterBotKillS = (s.at - killedAt) / 1000;
+    } catch (e) {
+      process.stderr.write(`heal after the bot restart failed; bot status: ${JSON.stringify(status()).slice(0, 6000)}\n`);
+      throw e;
+    } finally {
+      cutOff(victim.nodeId, false);
+    }
   });
 
   test("a rolling update gated on an http check loses no request; a version that fails its health check is rolled back", async () => {
@@ -216,7 +246,7 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: proce
     figures.requestsDuringUpdate = poll.st.ok + poll.st.failed;
     figures.failedDuringUpdate = poll.st.failed;
     assert.ok(poll.st.ok > 10);
-    assert.equal(poll.st.failed, 0, "no request failed during the rolling update");
+    assert.equal(poll.st.failed, 0, `no request failed during the rolling update: ${poll.st.why.join("; ")}`);
 
     const goodHash = web(rolled)!.hash;
     const badAt = Date.now();
@@ -228,7 +258,7 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 900_000, skip: proce
     await poll3.stop();
     figures.failedDuringRollback = poll3.st.failed;
     assert.ok(back.events.some((e) => e.at >= badAt && e.kind === "rollback" && /check of port 81|health check/.test(e.message)), `rolled back for its health check: ${JSON.stringify(back.events.filter((e) => e.at >= badAt))}`);
-    assert.equal(poll3.st.failed, 0, "the old version kept serving");
+    assert.equal(poll3.st.failed, 0, `the old version kept serving: ${poll3.st.why.join("; ")}`);
     assert.equal(web(back)!.replicas.length, 2, "the old version keeps serving, nothing extra left");
   });
 });

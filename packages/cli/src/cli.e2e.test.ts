@@ -1,7 +1,7 @@
 // End to end through the `zgrid` command, as a user would run it: a fresh data dir, `zgrid up`
 // (dev chain, hub, two real node daemons), deploy a VM and reach its web server, public IPv4 and
-// IPv6 (`--public-ip6`: on the VM's own NIC, reached from the underlay), refusals with
-// their exit codes, `vm exec` in the VM, a refused deploy and a Ctrl-C leave no contract, `apply` a two-VM spec, change
+// IPv6 (`--public-ip6`, reached from the underlay), refusals with
+// their exit codes, `vm exec` in the VM (collected, `-i` streamed, `-t` a terminal), a refused deploy and a Ctrl-C leave no contract, `apply` a two-VM spec, change
 // an env var and re-apply it (updated in place, the file on its disk kept), a plan that would lose a
 // disk refused, delete it, and `zgrid down` leaves nothing running.
 import assert from "node:assert/strict";
@@ -75,6 +75,35 @@ describe("zgrid CLI end to end", { timeout: 600_000 }, () => {
     const slow = zgrid("vm", "exec", "web", "--timeout", "1", "--", "sleep", "30");
     assert.equal(slow.code, 124, slow.stdout + slow.stderr);
     assert.equal(failing(3, "vm", "exec", "nope", "--", "true").code, "NOT_FOUND");
+  });
+
+  test("vm exec -i streams stdin (a line's echo before stdin closes); -t gives a terminal; exit codes pass through", async () => {
+    const env = { ...process.env, ZGRID_LOG_LEVEL: "warn" };
+    const child = spawn(process.execPath, [ZGRID, "--data-dir", dataDir, "vm", "exec", "web", "-i", "--", "sh", "-c", "while read l; do echo \"echo:$l\"; done; exit 4"], { env, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => { out += c.toString(); });
+    child.stderr.on("data", (c: Buffer) => { err += c.toString(); });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    try {
+      child.stdin.write("one\n");
+      await waitFor("the echo of the first line while stdin is still open", () => out, (o) => o.includes("echo:one\n"), 60_000);
+      child.stdin.write("two\n");
+      await waitFor("the echo of the second line", () => out, (o) => o.includes("echo:two\n"), 30_000);
+      child.stdin.end();
+      assert.equal(await exited, 4, err);
+      assert.equal(out, "echo:one\necho:two\n");
+    } finally {
+      child.kill("SIGKILL");
+    }
+    const t = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "vm", "exec", "web", "-t", "--", "sh", "-c", "tty; stty size; exit 5"], { encoding: "utf8", env, timeout: 120_000 });
+    assert.equal(t.status, 5, t.stdout + t.stderr);
+    assert.match(t.stdout, /^\/dev\/pts\/\d+\r?$/m);
+    assert.match(t.stdout, /^24 80\r?$/m);
+    // a terminal and stdin together: what is typed reaches the command through the terminal
+    const it = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "vm", "exec", "web", "-it", "--", "sh", "-c", "read x; echo got:$x; exit 6"], { input: "typed\n", encoding: "utf8", env, timeout: 120_000 });
+    assert.equal(it.status, 6, it.stdout + it.stderr);
+    assert.match(it.stdout, /got:typed/);
   });
 
   test("a gateway publishes the VM as <name>.<node domain>", async () => {

@@ -12,6 +12,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type * as Client from "@zgrid/client";
 import type { Grid } from "@zgrid/client";
+import type { GridConnection, GridReader } from "@zgrid/client/read";
 import type { TwinKey } from "@zgrid/types";
 import type { Output } from "./output.ts";
 
@@ -48,14 +49,32 @@ export async function withGrid<T>(o: GlobalOptions, fn: (grid: Grid) => Promise<
 }
 
 export async function openGrid(o: GlobalOptions): Promise<Grid> {
-  const { connectGrid, gridConnectionSchema, localGridConnection, InputError } = await sdk();
-  if (o.grid) {
-    const raw = JSON.parse(readFileSync(o.grid, "utf8")) as Record<string, unknown>;
-    const r = gridConnectionSchema.safeParse({ ...raw, mnemonic: process.env.ZGRID_MNEMONIC ?? raw.mnemonic });
-    if (!r.success) throw new InputError(`${o.grid}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, { hint: "the file needs rpcUrl and addresses; the key comes from ZGRID_MNEMONIC" });
-    return connectGrid(r.data);
+  const { connectGrid } = await sdk();
+  return connectGrid(await gridConnection(o));
+}
+
+/**
+ * Like withGrid, for commands that only read (`vm ls`): the light reader of `@zgrid/client/read`
+ * (no viem; libp2p only when a node must be asked), so they start fast (issue 14).
+ */
+export async function withGridReader<T>(o: GlobalOptions, fn: (reader: GridReader) => Promise<T>): Promise<T> {
+  const { openGridReader } = await import("@zgrid/client/read");
+  const reader = await openGridReader(await gridConnection(o));
+  try {
+    return await fn(reader);
+  } finally {
+    await reader.close();
   }
-  return connectGrid(localGridConnection(o.dataDir));
+}
+
+/** The connection: `--grid FILE` (+ ZGRID_MNEMONIC), else the local grid's in the data dir. */
+async function gridConnection(o: GlobalOptions): Promise<GridConnection> {
+  const { gridConnectionSchema, localGridConnection, InputError } = await import("@zgrid/client/read");
+  if (!o.grid) return localGridConnection(o.dataDir);
+  const raw = JSON.parse(readFileSync(o.grid, "utf8")) as Record<string, unknown>;
+  const r = (await gridConnectionSchema()).safeParse({ ...raw, mnemonic: process.env.ZGRID_MNEMONIC ?? raw.mnemonic });
+  if (!r.success) throw new InputError(`${o.grid}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, { hint: "the file needs rpcUrl and addresses; the key comes from ZGRID_MNEMONIC" });
+  return r.data;
 }
 
 /**

@@ -33,9 +33,9 @@ export function exitCodeOf(e: unknown): number {
   return typeof c === "number" ? c : 1;
 }
 
-/** Writes the error for the user; loads @zgrid/types only now, so a command that succeeds never pays for it. */
+/** Writes the error for the user; loads @zgrid/types/core only now, so a command that succeeds never pays for it. */
 export async function reportError(e: unknown, json: boolean): Promise<void> {
-  const { BaseError } = await import("@zgrid/types");
+  const { BaseError } = await import("@zgrid/types/core");
   if (json) {
     const err = e instanceof BaseError ? e.toJSON() : { code: "INTERNAL", message: e instanceof Error ? e.message : String(e) };
     process.stdout.write(JSON.stringify({ error: err }, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) + "\n");

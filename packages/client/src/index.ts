@@ -1,11 +1,13 @@
 // @zgrid/client public API. See README.md.
 export * from "./errors/client-errors.ts";
 export * from "./connect/grid-connection.ts";
+export * from "./connect/grid-connection-schema.ts";
 export { localDnsZone, localDnsZonePath, fqdnProofRecord, readDnsZoneFile, dnsRecordSchema, MAX_ZONE_RECORDS, type DnsRecord, type DnsRecordInput, type LocalDnsZone } from "./connect/local-dns-zone.ts";
 export * from "./grid.ts";
 export * from "./format.ts";
 export { nodeClient, type NodeClient, type CallOptions } from "./nodes/node-client.ts";
 export { NodeFinder, type NodeInfo, type NodeFilter, type Resources } from "./nodes/node-finder.ts";
+export { placementOrder, placementSchema, PLACEMENTS, DEFAULT_PLACEMENT, type Placement, type PlacementCandidate } from "./nodes/placement.ts";
 export { wakeNode, NodeWakeError, type WakeOptions } from "./nodes/wake-node.ts";
 export { DeployTransaction, type DeployRequest, type ProgressFn } from "./deploy/deployer.ts";
 export { ContractService, type ContractInfo } from "./contracts/contract-service.ts";

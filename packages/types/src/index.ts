@@ -37,6 +37,7 @@ export type { IpResult } from "./workloads/ip.ts";
 export type { GatewayResult } from "./workloads/gateway-name-proxy.ts";
 export type { ZlogsResult } from "./workloads/zlogs.ts";
 export * from "./node-api/node-api.ts";
+export * from "./node-api/vm-exec-session-api.ts";
 export * from "./node-api/farmerbot-api.ts";
 export * from "./net/network-names.ts";
 export * from "./net/network-plan.ts";

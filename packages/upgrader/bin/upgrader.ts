@@ -2,7 +2,7 @@
 // zgrid-upgrader — the first process of a node: owns zosd, follows the release approved on chain.
 //   zgrid-upgrader --config /etc/zgrid-upgrader.json
 // Config: see packages/upgrader/README.md. SIGTERM/SIGINT: stops zosd (VMs keep running) and exits.
-// Prints one JSON line {"ready":true,"version":…,"nodeId":…,"zosdPid":…} once zosd runs.
+// Prints one JSON line {"ready":true,"version":…,"nodeId":…,"twinId":…,"zosdPid":…} once zosd runs.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { BaseError } from "@zgrid/types";
@@ -16,7 +16,7 @@ if (values.help || !values.config) {
 }
 try {
   const u = await startUpgrader(parseUpgraderConfig(JSON.parse(readFileSync(values.config, "utf8"))));
-  process.stdout.write(`${JSON.stringify({ ready: true, version: u.current(), nodeId: u.nodeId(), zosdPid: u.zosdPid() })}\n`);
+  process.stdout.write(`${JSON.stringify({ ready: true, version: u.current(), nodeId: u.nodeId(), twinId: u.twinId(), zosdPid: u.zosdPid() })}\n`);
   for (const ev of ["upgraded", "rolled-back", "refused"]) u.on(ev, (r: unknown) => process.stdout.write(`${JSON.stringify({ event: ev, ...(r as object) })}\n`));
   let stopping = false;
   const stop = async () => {

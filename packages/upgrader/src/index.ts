@@ -3,6 +3,7 @@ export * from "./errors.ts";
 export * from "./release/release-manifest.ts";
 export * from "./release/build-release.ts";
 export * from "./release/install-release.ts";
+export * from "./release/bare-install.ts";
 export * from "./waves/wave-plan.ts";
 export * from "./waves/rollout-view.ts";
 export * from "./runner/zosd-runner.ts";

@@ -26,6 +26,8 @@ export interface UpgradeRecord {
   total: number;
   reusedBytes?: number;
   wave?: number;
+  /** A rollback found the state migrated by the failed release and put the snapshot back. */
+  stateRestored?: boolean;
   at: string;
 }
 

@@ -20,10 +20,12 @@ import { createGridClient, type GridClient } from "@zgrid/chain";
 import { createLogger } from "@zgrid/log";
 import { acceptsPrevious, type ReleaseManifest } from "./release/release-manifest.ts";
 import { installRelease } from "./release/install-release.ts";
+import { installApprovedRelease } from "./release/bare-install.ts";
 import { healthGate } from "./runner/health-gate.ts";
 import { probeBus } from "./runner/bus-probe.ts";
 import { readNodeKey } from "./runner/node-key.ts";
 import { qemuPids } from "./runner/vm-pids.ts";
+import { readSnapshot, restoreState, rollbackBlocked, snapshotState, stateSchemaOf } from "./runner/state-snapshot.ts";
 import { startZosdFrom, type ZosdHandle } from "./runner/zosd-runner.ts";
 import { readZosFacts, type UpgraderConfig, type ZosFacts } from "./upgrader-config.ts";
 import { appendUpgradeRecord, loadState, saveState, type UpgradeRecord, type UpgraderState } from "./upgrader-state.ts";
@@ -38,6 +40,7 @@ export interface Upgrader extends EventEmitter {
   current(): string | undefined;
   zosdPid(): number | undefined;
   nodeId(): number | undefined;
+  twinId(): number | undefined;
   /** One pass of the follow loop (the loop runs it every `pollMs`); resolves when it is done. */
   tick(): Promise<void>;
   stop(): Promise<void>;
@@ -57,6 +60,8 @@ export async function startUpgrader(config: UpgraderConfig): Promise<Upgrader> {
   let stopped = false;
   let busy: Promise<void> = Promise.resolve();
 
+  const db = join(zos.dataDir, "zos.db");
+  const snapshotDir = (version: string) => join(config.stateDir, "snapshots", version);
   const dirOf = (version: string) => (config.initial && version === config.initial.version && !existsSync(join(versionsDir, version)) ? config.initial.dir : join(versionsDir, version));
   const entryOf = (version: string): ReleaseManifest["entry"] => {
     const installed = join(versionsDir, version, ".installed.json");
@@ -75,19 +80,20 @@ export async function startUpgrader(config: UpgraderConfig): Promise<Upgrader> {
     reported = `${running}/${failed}`;
   };
 
-  // First start: the recorded current version, else the initial one, else the approved release.
+  // First start: the recorded current version, else the initial one, else (a bare node) the
+  // release approved on chain, installed and verified before any zosd runs.
   if (!state.current) {
-    if (config.initial) state.current = config.initial.version;
-    else {
-      // No identity before zosd ran once: a bare node needs `initial` or an installed release.
-      throw new Error("no release installed and no `initial` release configured: set `initial` (see README)");
-    }
+    state.current = config.initial
+      ? config.initial.version
+      : (await installApprovedRelease({ zos, versionsDir, releaseKeys: config.releaseKeys, pollMs: config.pollMs, ...(config.stores ? { stores: config.stores } : {}) })).version;
     saveState(config.stateDir, state);
   }
   zosd = run(state.current);
   const ready = await zosd.ready.catch(async (e: unknown) => {
     // the recorded version does not start: fall back to the previous one
     if (!state.previous) throw e;
+    const blocked = rollbackBlocked(db, state.previous, readSnapshot(snapshotDir(state.previous)));
+    if (blocked) throw new Error(`zosd ${state.current} does not start (${e instanceof Error ? e.message : String(e)}), and ${blocked}`);
     log.error({ err: e, version: state.current }, "zosd does not start, falling back to the previous release");
     await zosd?.stop(5_000);
     [state.current, state.previous] = [state.previous, undefined];
@@ -142,6 +148,8 @@ export async function startUpgrader(config: UpgraderConfig): Promise<Upgrader> {
     const vmPidsBefore = qemuPids(zos.vmStateDir);
     const t1 = Date.now();
     await zosd!.stop();
+    // the state as the running release left it: put back if the new one migrates it and fails
+    const snapshot = snapshotState(db, snapshotDir(from));
     const stopSeconds = (Date.now() - t1) / 1000;
     zosd = run(version);
     const verdict = await healthGate({
@@ -164,12 +172,17 @@ export async function startUpgrader(config: UpgraderConfig): Promise<Upgrader> {
     }
     log.error({ version, reason: verdict.reason }, "health gate failed: rolling back");
     await zosd.stop(10_000);
+    const stateRestored = stateSchemaOf(db) !== snapshot.schema;
+    if (stateRestored) {
+      log.warn({ version, schema: stateSchemaOf(db), snapshot: snapshot.schema }, "the failed release migrated the node state: restoring the snapshot");
+      restoreState(db, snapshot.dir);
+    }
     zosd = run(from);
     await zosd.ready;
     state.failed.push(version);
     saveState(config.stateDir, state);
     await report(from, version);
-    const r = rec("rolled-back", { download, reason: verdict.reason, switch: (Date.now() - t1) / 1000 });
+    const r = rec("rolled-back", { download, reason: verdict.reason, switch: (Date.now() - t1) / 1000, stateRestored });
     appendUpgradeRecord(config.stateDir, r);
     emitter.emit("rolled-back", r);
   }
@@ -178,6 +191,9 @@ export async function startUpgrader(config: UpgraderConfig): Promise<Upgrader> {
     const keep = new Set([state.current, state.previous]);
     const installed = readdirSync(versionsDir).filter((v) => !v.startsWith(".") && !v.endsWith(".fl") && !keep.has(v));
     for (const v of installed.slice(0, Math.max(0, installed.length - (config.keepVersions - 2)))) rmSync(join(versionsDir, v), { recursive: true, force: true });
+    // only the previous release's snapshot can still be restored
+    const snaps = join(config.stateDir, "snapshots");
+    if (existsSync(snaps)) for (const v of readdirSync(snaps)) if (v !== state.previous) rmSync(join(snaps, v), { recursive: true, force: true });
   }
 
   const serial = (f: () => Promise<void>) => (busy = busy.then(f, f));
@@ -190,6 +206,7 @@ export async function startUpgrader(config: UpgraderConfig): Promise<Upgrader> {
     current: () => state.current,
     zosdPid: () => zosd?.pid,
     nodeId: () => nodeId,
+    twinId: () => ready.twinId,
     tick: () => serial(tick),
     async stop() {
       stopped = true;

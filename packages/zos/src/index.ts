@@ -1,6 +1,6 @@
 // @zgrid/zos public API.
 export * from "./hypervisor/index.ts";
-export { ZOSD_ENV, ZOSD_NODE_FLAGS } from "./daemon/zosd-node-flags.ts";
+export { ZOSD_ENV, ZOSD_NODE_FLAGS, ZOSD_NODE_OPTIONS, ZOSD_PRELOADS } from "./daemon/zosd-node-flags.ts";
 export { startZosDaemon, ZOS_VERSION, NodeNotFundedError, type ZosDaemon } from "./daemon/zos-daemon.ts";
 export { parseZosConfig, zosConfigSchema, ZosConfigError, type ZosConfig, type ZosConfigInput } from "./daemon/zos-config.ts";
 export { ProvisionEngine, isDeleted, type EngineOptions } from "./engine/provision-engine.ts";

@@ -58,6 +58,27 @@ describe("farmerbot decisions", () => {
       "a full node is no reason to keep an idle one: the next deploy wakes one on demand");
   });
 
+  test("a spare of spareCorePercent of the farm's vCPUs stays free on awake nodes, fast wakes or not", () => {
+    // 4 nodes x 16 vCPUs: 10% = 6.4 vCPUs kept free
+    const spare = parseFarmerPolicy({ farmId: 1, minAwakeNodes: 1, idleMinutes: 0, spareCorePercent: 10 });
+    const down = (id: number) => node(id, { state: "down", target: "down" });
+    for (const wakeFast of [false, true]) {
+      // 12 of 16 used on the one awake node: 4 free < 6.4: one more node is woken (one is enough)
+      assert.deepEqual(decide(spare, [node(1, { deployments: 3, usedCru: 12 }), down(2), down(3), down(4)], new Map(), NOW, { wakeFast }),
+        [{ kind: "wake", nodeId: 2, reason: "capacity" }]);
+      // a waking node counts whole: nothing more to wake
+      const waking = new Map<number, NodeMemory>([[2, { wakingSince: NOW - 10, lastWolAt: NOW - 10, wakeReason: "capacity" }]]);
+      assert.deepEqual(decide(spare, [node(1, { deployments: 3, usedCru: 12 }), down(2), down(3), down(4)], waking, NOW, { wakeFast }), []);
+      // an idle node that is the spare stays; one beyond the spare goes
+      const mem = new Map([[2, idleFor(5)], [3, idleFor(9)]]);
+      assert.deepEqual(decide(spare, [node(1, { deployments: 3, usedCru: 12 }), node(2), down(4)], mem, NOW, { wakeFast }), []);
+      assert.deepEqual(decide(spare, [node(1, { deployments: 3, usedCru: 12 }), node(2), node(3), down(4)], mem, NOW, { wakeFast }), [{ kind: "off", nodeId: 3, reason: "idle 9 min" }]);
+    }
+    // 0 (the default): no spare
+    assert.equal(parseFarmerPolicy({ farmId: 1 }).spareCorePercent, 0);
+    assert.throws(() => parseFarmerPolicy({ farmId: 1, spareCorePercent: 120 }), /spareCorePercent/);
+  });
+
   test("repairs after a crash mid-action: target left down on a busy node, target up on a node nobody wakes", () => {
     assert.deepEqual(decide(policy, [node(1, { target: "down", deployments: 1 }), node(2, { state: "down", target: "up" })], new Map(), NOW),
       [{ kind: "target-up", nodeId: 1 }, { kind: "wake", nodeId: 2, reason: "repair" }]);

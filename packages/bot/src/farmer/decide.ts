@@ -8,6 +8,7 @@
  * - a standby node whose last uptime proof on chain is older than `uptimeWakeHours` is woken so it
  *   proves uptime, and powered off again as soon as it did (if still idle);
  * - keep max(minAwakeNodes, minAwakePercent of the farm) nodes awake (awake = up or waking);
+ * - keep `spareCorePercent` of the farm's vCPUs free on awake nodes (a waking node counts whole);
  * - wake one more node when the awake nodes' used vCPUs pass `wakeAtUsedPercent` of theirs — unless
  *   the farm's wakes are fast (`ctx.wakeFast`, see `fastWakeSeconds`): then no spare is kept and a
  *   deploy that fits no awake node waits for a demand wake;
@@ -118,6 +119,13 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
     wake(standby.shift()!, "capacity");
     awake++;
   }
+  // The spare: free vCPUs on awake nodes (a waking node has all of its vCPUs free).
+  const spare = (p.spareCorePercent / 100) * nodes.reduce((s, n) => s + n.totalCru, 0);
+  const freeCru = (set: NodeView[]) => set.reduce((s, n) => s + n.totalCru - (n.state === "up" ? n.usedCru : 0), 0);
+  while (spare > 0 && freeCru(awakeSet()) < spare && standby.length) {
+    wake(standby.shift()!, "capacity");
+    awake++;
+  }
 
   // Power-offs: idle long enough (or woken for an uptime proof that is done), longest idle first.
   const offs = new Set<number>();
@@ -132,7 +140,7 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
   }).sort((a, b) => b.idleFor - a.idleFor || a.n.nodeId - b.n.nodeId);
   for (const c of candidates) {
     const rest = awakeSet().filter((n) => n.nodeId !== c.n.nodeId && !offs.has(n.nodeId));
-    if (awake - 1 < floor || usage(rest) > fill) continue;
+    if (awake - 1 < floor || usage(rest) > fill || freeCru(rest) < spare) continue;
     offs.add(c.n.nodeId);
     awake--;
     actions.push({ kind: "off", nodeId: c.n.nodeId, reason: c.reason });

@@ -21,6 +21,12 @@ export const farmerPolicySchema = z.strictObject({
   /** Wake one more node when the awake nodes' used vCPUs pass this share of theirs. */
   wakeAtUsedPercent: z.number().min(1).max(100).default(80),
   /**
+   * Keep at least this share of the farm's vCPUs free on awake nodes (up or waking): a headroom
+   * that grows with the farm (one spare node is 12% of 8 nodes but 2% of 50), so deploys rarely
+   * wait for a wake. Kept whatever `fastWakeSeconds` says; 0 = none.
+   */
+  spareCorePercent: z.number().min(0).max(100).default(0),
+  /**
    * Keep no spare capacity (the `wakeAtUsedPercent` headroom) while this farm's wakes are this fast:
    * the p90 of the last 20 wake latencies the bot measured (at least 3) is at most this many
    * seconds. A deploy that fits no awake node then waits that long for a demand wake (the node

@@ -2,7 +2,7 @@
  * The 3bot's balance warning: the twin's balance against what its live contracts burn per hour.
  * When the runway drops below `warnHours` the bot logs a `balance` event (at most once an hour
  * while it stays low) — before the chain puts the contracts in their grace period — so the owner
- * tops up in time. (Topping up from an allowance is not built: it needs a second funded account.)
+ * tops up in time. With `topUp` set, the bot also draws from a funder's allowance (top-up.ts).
  *
  * @example
  * ```ts

@@ -53,6 +53,12 @@ export interface BotEnv {
   run: string;
   /** Health-check streaks by replica contract (pruned each pass to live contracts). */
   health: Map<number, HealthStreak>;
+  /**
+   * Replicas taken out of the gateway to be retired (contract id → when): cancelled only after
+   * `drainMs`, so the gateway's old HAProxy process finishes what it still sends them.
+   */
+  draining: Map<number, number>;
+  drainMs: number;
   /** How long a replica may take to start (ms). */
   startTimeoutMs: number;
   /** A contract with no deployment is cancelled after this (ms) unless an interrupted op explains it sooner. */

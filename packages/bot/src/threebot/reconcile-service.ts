@@ -94,21 +94,30 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
     ...outdated.filter((r) => r.state === "failed" || r.state === "starting"),
     ...up(outdated).sort((a, b) => a.generation - b.generation).slice(0, Math.max(0, Math.min(excess, up(current).length))),
   ];
-  const keepServing = serving.filter((r) => !retire.includes(r));
+  const surplus = outdated.length ? [] : [...up(current)].sort((a, b) => b.generation - a.generation).slice(0, Math.max(0, up(current).length - s.replicas));
+  const leaving = [...retire, ...surplus];
+  // a replica back in service (its successor failed) starts its drain again next time
+  for (const r of replicas) if (!leaving.includes(r)) env.draining.delete(r.contractId);
+  const keepServing = serving.filter((r) => !leaving.includes(r));
   view.gateway = await syncGateway(env, s, keepServing, contracts).catch((e: unknown) => {
     env.log(s.name, "error", `gateway: ${(e as Error).message}`);
     return undefined;
   });
 
-  // 5. cancel, only now that the gateway no longer uses them: retired outdated ones, lost ones
-  // once the new replicas are healthy, surplus
-  for (const r of retire) await cancelReplica(env, s, r, "replaced by the new version");
+  // 5. cancel, only now that the gateway no longer uses them: retired outdated ones (once
+  // drained: the gateway's old HAProxy process may still be finishing requests to them), lost
+  // ones once the new replicas are healthy, surplus
+  for (const r of retire) {
+    // (a gateway that could not be re-pointed this pass may still send to it: kept)
+    if (s.gateway && r.state === "healthy" && (!view.gateway || !drained(env, r))) continue;
+    await cancelReplica(env, s, r, "replaced by the new version");
+  }
   if (s.heal && up(current).length + up(outdated).length - retire.length >= s.replicas) {
     for (const r of lost) await cancelReplica(env, s, r, `its node ${r.nodeId} is dead; replaced`);
   }
-  const surplus = up(current).length - s.replicas;
-  if (surplus > 0 && !outdated.length) {
-    for (const r of [...up(current)].sort((a, b) => b.generation - a.generation).slice(0, surplus)) await cancelReplica(env, s, r, "more replicas than desired");
+  for (const r of surplus) {
+    if (s.gateway && (!view.gateway || !drained(env, r))) continue;
+    await cancelReplica(env, s, r, "more replicas than desired");
   }
   await cancelDeadNetworkParts(env, s, view.gateway);
   return view;
@@ -127,6 +136,16 @@ export function healReason(lost: Replica[], failed: Replica[]): string | undefin
   if (lost.length) return `heal: node ${[...new Set(lost.map((r) => r.nodeId))].join(", ")} is dead`;
   if (failed.length) return `heal: replica ${failed.map((r) => r.name).join(", ")} failed`;
   return undefined;
+}
+
+/** True once a replica has been out of the gateway for `drainMs` (the first call starts the clock). */
+function drained(env: BotEnv, r: Replica): boolean {
+  const since = env.draining.get(r.contractId);
+  if (since === undefined) {
+    env.draining.set(r.contractId, env.now());
+    return env.drainMs <= 0;
+  }
+  return env.now() - since >= env.drainMs;
 }
 
 async function cancelReplica(env: BotEnv, s: ServiceSpec, r: Replica, why: string): Promise<void> {

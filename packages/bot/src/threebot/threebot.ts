@@ -22,6 +22,7 @@ import { createLogger } from "@zgrid/log";
 import { createBotMetrics, type BotMetrics } from "../metrics/bot-metrics.ts";
 import { openBotStore, type BotEvent, type BotStore } from "./bot-store.ts";
 import { watchBalance } from "./balance-watch.ts";
+import { topUpFromAllowance, type TopUpState } from "./top-up.ts";
 import { cancelOrphans } from "./contract-hygiene.ts";
 import { NodeLiveness, type LivenessOptions } from "./node-liveness.ts";
 import type { BotEnv } from "./observe.ts";
@@ -37,9 +38,13 @@ export interface ThreebotOptions extends LivenessOptions {
   /** Pass interval (ms, default 5 000). */
   intervalMs?: number;
   orphanGraceMs?: number;
+  /** A replica taken out of the gateway is cancelled this long after (ms, default 5 000). */
+  drainMs?: number;
   startTimeoutMs?: number;
   /** A `balance` warning when the balance lasts less than this at the current burn (hours, default 72). */
   warnHours?: number;
+  /** Top up the twin from a funder's ERC-20 allowance when the runway drops below `warnHours`. */
+  topUp?: { from: `0x${string}`; maxPerTopUp: bigint };
   /** Where heals are counted (`zgrid_bot_heals_total`); a fresh set of counters by default. */
   metrics?: BotMetrics;
 }
@@ -74,17 +79,24 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   const store = openBotStore(o.dbPath);
   const run = `${process.pid}-${randomBytes(4).toString("hex")}`;
   let wake: (() => void) | undefined;
+  // a change seen while a pass runs (a node died, an apply) makes the next pass start at once
+  // instead of after the interval: a heal does not wait a whole interval plus a pass
+  let again = false;
+  const nudge = () => {
+    again = true;
+    wake?.();
+  };
   const liveness = new NodeLiveness({
     probe: async (twin, ms) => nodeClient(await grid.bus(), twin).version({ timeout: ms }),
     lastUptimeReport: async (id) => Number((await grid.chain.getNode(id)).lastUptimeReport),
     onChange: (nodeId, state, d) => {
       env.log("", "node", `node ${nodeId} is ${state}${d.failures ? ` (${d.failures} probe(s) failed, silent ${Math.round(d.silentMs / 1000)} s)` : ""}`);
-      if (state === "dead" || state === "alive") wake?.();
+      if (state === "dead" || state === "alive") nudge();
     },
   }, o);
   const metrics = o.metrics ?? createBotMetrics({ bot: "3bot", twin: grid.twinId });
   const env: BotEnv = {
-    grid, store, liveness, run, metrics, now: () => Date.now(), health: new Map(),
+    grid, store, liveness, run, metrics, now: () => Date.now(), health: new Map(), draining: new Map(), drainMs: o.drainMs ?? 5_000,
     startTimeoutMs: o.startTimeoutMs ?? 180_000, orphanGraceMs: o.orphanGraceMs ?? 300_000,
     log: (service, kind, message) => {
       store.event({ service, kind, message });
@@ -98,6 +110,7 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   let balanceAt = 0;
   let balance: BotStatus["balance"];
   const warned = { lastWarnAt: -Infinity };
+  const topUpState: TopUpState = { lastTopUpAt: -Infinity, lastRefusalAt: -Infinity };
   let stopped = false;
 
   const onePass = async () => {
@@ -106,6 +119,7 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
     const contracts = await grid.contracts.list();
     const live = new Set(contracts.filter((c) => c.state !== "deleted").map((c) => c.id));
     for (const id of env.health.keys()) if (!live.has(id)) env.health.delete(id);
+    for (const id of env.draining.keys()) if (!live.has(id)) env.draining.delete(id);
     const next: ServiceView[] = [];
     for (const s of specs) {
       try {
@@ -120,6 +134,10 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
       balanceAt = Date.now();
       const r = await watchBalance(env, after, warned, o.warnHours ?? 72).catch((e: unknown) => { log.warn({ err: String(e) }, "balance check failed"); return undefined; });
       if (r) balance = { tokens: Number(r.balance) / 1e7, burnPerHour: r.burnPerHour / 1e7, hoursLeft: Number.isFinite(r.hoursLeft) ? r.hoursLeft : null };
+      if (r && o.topUp) {
+        await topUpFromAllowance(env, r, { ...o.topUp, warnHours: o.warnHours ?? 72 }, topUpState)
+          .catch((e: unknown) => env.log("", "topup", `top-up failed: ${(e as Error).message.split("\n")[0]}`));
+      }
     }
     // pending ops of earlier runs are settled by the pass above (level-based): close them
     for (const op of store.pendingOps()) if (op.run !== run) store.finishOp(op.id, "failed");
@@ -134,20 +152,20 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   };
   let loop: Promise<void> = Promise.resolve();
   // an apply written by `zgrid bot apply` while the bot runs wakes it within a second
-  const poll = setInterval(() => { if (store.hasApplyRequest()) wake?.(); }, 1_000);
+  const poll = setInterval(() => { if (store.hasApplyRequest()) nudge(); }, 1_000);
   poll.unref();
   const bot: Threebot = {
     store, liveness, metrics,
     async apply(raw) {
       const r = applyToStore(store, raw);
-      wake?.();
+      nudge();
       return r;
     },
     remove(names) {
       const removed = names.filter((n) => store.services().some((s) => s.name === n));
       for (const n of removed) store.removeService(n);
       if (removed.length) env.log("", "apply", `removed service(s) ${removed.join(", ")}`);
-      wake?.();
+      nudge();
       return { removed };
     },
     status: () => ({ twinId: grid.twinId, run, passes, lastPassAt, services: views, nodes: liveness.snapshot(), ...(balance ? { balance } : {}) }),
@@ -165,8 +183,10 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   liveness.start();
   loop = (async () => {
     while (!stopped) {
+      again = false;
       await pass();
       if (stopped) break;
+      if (again) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, o.intervalMs ?? 5_000);
         wake = () => { clearTimeout(t); resolve(); };

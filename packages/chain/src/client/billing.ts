@@ -41,6 +41,14 @@ export function billingActions(ctx: GridContext) {
     async allowance(owner: Address, spender: Address): Promise<bigint> {
       return read(ctx, token, gridTokenAbi, "allowance", [owner, spender]);
     },
+    /**
+     * ERC-20 transferFrom: moves `amount` from `from` (which approved this client's account for at
+     * least that much) to `to`. Reverts with InsufficientAllowance / InsufficientBalance.
+     * @example await client.transferFrom(funder, client.account!, 10_000_000n);
+     */
+    async transferFrom(from: Address, to: Address, amount: bigint): Promise<void> {
+      await write(ctx, token, gridTokenAbi, "transferFrom", [from, to, amount]);
+    },
     /** The minter (the dev chain's faucet) mints tokens. */
     async mint(to: Address, amount: bigint): Promise<void> {
       await write(ctx, token, gridTokenAbi, "mint", [to, amount]);

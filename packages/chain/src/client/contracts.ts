@@ -1,23 +1,9 @@
 /** IT contract calls: node, name and rent contracts; node reports; reads. */
-import { parseEventLogs, type Hex, type ReadContractReturnType } from "viem";
+import { parseEventLogs, type Hex } from "viem";
 import { gridContractsAbi } from "../abis.ts";
 import { read, write, type GridContext } from "./context.ts";
-import { CONTRACT_KINDS, CONTRACT_STATES, DELETE_CAUSES, type GridContract, type Resources } from "./types.ts";
-
-type ContractView = ReadContractReturnType<typeof gridContractsAbi, "getContract">;
-
-function toGridContract(v: ContractView): GridContract {
-  const c = v.c;
-  return {
-    id: Number(c.id), twinId: c.twinId, kind: CONTRACT_KINDS[c.kind]!, state: CONTRACT_STATES[c.state]!,
-    cause: DELETE_CAUSES[c.cause], nodeId: c.nodeId, farmId: c.farmId,
-    deploymentHash: c.deploymentHash, metadata: c.metadata, name: c.name,
-    publicIpCount: c.publicIpCount, publicIps: v.publicIps.map((ip, i) => ({ ip, gateway: v.gateways[i] ?? "" })),
-    createdAt: c.createdAt, graceSince: c.graceSince, owner: c.owner, payee: c.payee,
-    used: { ...v.used }, networkBytes: v.networkBytes,
-    billing: { rate: v.billing.rate, owed: v.billing.owed, lastAccrued: v.billing.lastAccrued, totalPaid: v.billing.totalPaid },
-  };
-}
+import { toGridContract } from "./contract-view.ts";
+import type { GridContract, Resources } from "./types.ts";
 
 export function contractActions(ctx: GridContext) {
   const address = ctx.addresses.contracts;

@@ -1,6 +1,7 @@
 /** Node calls: register/update by the node's twin, uptime, power, delete, reads. */
 import { parseEventLogs } from "viem";
 import { registryAbi } from "../abis.ts";
+import { toNode } from "./contract-view.ts";
 import { read, write, type GridContext } from "./context.ts";
 import type { Node, NodeInput } from "./types.ts";
 
@@ -49,15 +50,7 @@ export function nodeActions(ctx: GridContext) {
       await write(ctx, registry, registryAbi, "deleteNode", [nodeId]);
     },
     async getNode(nodeId: number): Promise<Node> {
-      const [n, ifs] = await read(ctx, registry, registryAbi, "getNode", [nodeId]);
-      return {
-        id: n.id, farmId: n.farmId, twinId: n.twinId,
-        resources: { ...n.resources }, location: { ...n.location }, publicConfig: { ...n.publicConfig },
-        interfaces: ifs.map((i) => ({ name: i.name, mac: i.mac, ips: [...i.ips] })),
-        secureBoot: n.secureBoot, virtualized: n.virtualized, serial: n.serial,
-        createdAt: n.createdAt, updatedAt: n.updatedAt, uptime: n.uptime, lastUptimeReport: n.lastUptimeReport,
-        power: { target: n.powerTargetUp ? "up" : "down", state: n.powerStateUp ? "up" : "down", changedAt: n.powerChangedAt },
-      };
+      return toNode(await read(ctx, registry, registryAbi, "getNode", [nodeId]));
     },
     /** 0 when the twin has no node. */
     async nodeIdByTwin(twinId: number): Promise<number> {

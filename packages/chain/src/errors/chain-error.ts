@@ -1,4 +1,4 @@
-import { BaseError, type BaseErrorOptions } from "@zgrid/types";
+import { BaseError, type BaseErrorOptions } from "@zgrid/types/core";
 
 /**
  * A failure talking to the chain that is not one of the contracts' own refusals: transport errors,

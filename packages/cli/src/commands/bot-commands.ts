@@ -21,9 +21,11 @@ export function registerBotCommands(program: Command, ctx: Ctx): void {
     .option("--interval <seconds>", "seconds between passes", "5")
     .option("--orphan-grace <seconds>", "a contract with no deployment is cancelled after this", "300")
     .option("--warn-hours <hours>", "warn when the balance lasts less than this at the current burn", "72")
+    .option("--top-up-from <address>", "below --warn-hours, draw from this account's ERC-20 allowance to the twin (the funder approves the twin's account)")
+    .option("--top-up-max <tokens>", "most tokens moved in one top-up", "10")
     .option("--start-timeout <seconds>", "a replica not running and passing its health check this long after it was made has failed", "180")
     .option("--metrics <host:port>", "serve Prometheus /metrics (heals) here; port 0 picks one; `zgrid metrics` lists it", "127.0.0.1:0")
-    .action(async (o: { db?: string; window: string; interval: string; orphanGrace: string; startTimeout: string; warnHours: string; metrics: string }) => {
+    .action(async (o: { db?: string; window: string; interval: string; orphanGrace: string; startTimeout: string; warnHours: string; metrics: string; topUpFrom?: string; topUpMax: string }) => {
       const { opts, io } = ctx();
       const { startThreebot, serveBotMetrics, BotInputError } = await import("@zgrid/bot");
       const num = (v: string, flag: string, min: number) => {
@@ -36,10 +38,14 @@ export function registerBotCommands(program: Command, ctx: Ctx): void {
       const orphanGraceMs = num(o.orphanGrace, "orphan-grace", 1);
       const startTimeoutMs = num(o.startTimeout, "start-timeout", 5);
       const warnHours = num(o.warnHours, "warn-hours", 0) / 1000;
+      if (o.topUpFrom !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(o.topUpFrom)) throw new BotInputError(`--top-up-from ${o.topUpFrom.slice(0, 80)}: expected an account address (0x and 40 hex digits)`);
+      const topUpMax = Number(o.topUpMax);
+      if (!Number.isFinite(topUpMax) || topUpMax <= 0 || topUpMax > 1_000_000) throw new BotInputError(`--top-up-max ${o.topUpMax}: expected tokens between 0 and 1000000`);
+      const topUp = o.topUpFrom ? { topUp: { from: o.topUpFrom as `0x${string}`, maxPerTopUp: BigInt(Math.round(topUpMax * 1e7)) } } : {};
       const listen = /^(\[[0-9a-fA-F:.]+\]|[0-9a-zA-Z.-]{1,253}):(\d{1,5})$/.exec(o.metrics);
       if (!listen || Number(listen[2]) > 65_535) throw new BotInputError(`--metrics ${o.metrics.slice(0, 80)}: expected host:port (e.g. 127.0.0.1:9464, port 0 picks a free one)`);
       const grid = await openGrid(opts);
-      const b = await startThreebot({ grid, dbPath: dbOf(opts, o.db), windowMs, intervalMs, orphanGraceMs, startTimeoutMs, warnHours });
+      const b = await startThreebot({ grid, dbPath: dbOf(opts, o.db), windowMs, intervalMs, orphanGraceMs, startTimeoutMs, warnHours, ...topUp });
       const served = await serveBotMetrics(b.metrics, { host: listen[1]!.replace(/^\[|\]$/g, ""), port: Number(listen[2]) });
       writeBotMetricsUrl(opts.dataDir, { url: served.url, pid: process.pid, twin: grid.twinId });
       io.progress(`3bot of twin ${grid.twinId} running (db ${dbOf(opts, o.db)}, dead after ${windowMs / 1000} s, metrics ${served.url}); Ctrl-C stops it`);

@@ -30,7 +30,23 @@ export function registerNodeCommands(program: Command, ctx: Ctx): void {
       }
     });
 
-  program.command("node").description("node registration (farmers)").command("config").description("print a zosd config for a node of your farm on this grid (zosd registers the node itself when it starts)")
+  const node = program.command("node").description("node registration (farmers)");
+  node.command("fund").description("local grid: send a node account the native currency it pays its chain transactions with (a network-booted node waits for it)")
+    .argument("<account>", "the node's account (its console prints it: zgrid-node: account 0x…)").option("--amount <eth>", "native currency", "100")
+    .action(async (account: string, o: { amount: string }) => {
+      const { opts, io } = ctx();
+      const [{ readLocalGrid, InputError }, { createGridClient }] = await Promise.all([sdk(), import("@zgrid/chain/client")]);
+      if (!/^0x[0-9a-fA-F]{40}$/.test(account)) throw new InputError(`'${account.slice(0, 64)}' is not an account address`, { hint: "pass the 0x… address the node prints" });
+      const amount = Number(o.amount);
+      if (!Number.isFinite(amount) || amount <= 0 || amount > 1e6) throw new InputError(`--amount ${o.amount} is not between 0 and 1000000`);
+      const info = readLocalGrid(opts.dataDir);
+      const admin = createGridClient({ rpcUrl: info.rpcUrl, addresses: info.addresses, account: info.adminKey });
+      const hash = await admin.walletClient!.sendTransaction({ to: account as `0x${string}`, value: BigInt(Math.round(amount * 1e6)) * 10n ** 12n, chain: null });
+      await admin.publicClient.waitForTransactionReceipt({ hash });
+      const balance = await admin.publicClient.getBalance({ address: account as `0x${string}` });
+      io.result({ account, balance: balance.toString() }, () => `node account ${account} funded: ${Number(balance / 10n ** 12n) / 1e6} (native)`);
+    });
+  node.command("config").description("print a zosd config for a node of your farm on this grid (zosd registers the node itself when it starts)")
     .requiredOption("--farm <id>", "farm id").option("--data-dir <dir>", "the node's data dir", "/var/lib/zos")
     .action(async (o: { farm: string; dataDir: string }) => {
       const { opts, io } = ctx();

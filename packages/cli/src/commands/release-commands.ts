@@ -26,7 +26,8 @@ export function registerReleaseCommands(program: Command, ctx: Ctx): void {
     .option("--migration <text>", "migration note for voters (repeatable)", collect, [])
     .option("--no-node", "leave Node out (nodes run it with the upgrader's Node)")
     .option("--no-guest", "leave the guest kernel/initramfs out")
-    .action(async (o: { version: string; out: string; root: string; store: string[]; stateSchema: string; minPrevious?: string; maxPrevious?: string; migration: string[]; node: boolean; guest: boolean }) => {
+    .option("--system <dir>", "a node system root (packages/os/scripts/build-system-root.sh): the release then network-boots stateless nodes")
+    .action(async (o: { version: string; out: string; root: string; store: string[]; stateSchema: string; minPrevious?: string; maxPrevious?: string; migration: string[]; node: boolean; guest: boolean; system?: string }) => {
       const { io } = ctx();
       const { buildRelease } = await import("@zgrid/upgrader");
       const { twinKeyFromMnemonic, twinKeyFromPrivateKey } = await import("@zgrid/types");
@@ -39,6 +40,7 @@ export function registerReleaseCommands(program: Command, ctx: Ctx): void {
         root: resolve(o.root), version: o.version, outDir: resolve(o.out), key, stateSchema: schema, migrations: o.migration,
         previous: { ...(o.minPrevious ? { min: o.minPrevious } : {}), ...(o.maxPrevious ? { max: o.maxPrevious } : {}) },
         ...(o.store.length ? { stores: o.store } : {}), ...(o.node ? {} : { node: false as const }), guest: o.guest,
+        ...(o.system ? { system: resolve(o.system) } : {}),
       });
       io.result({ version: r.manifest.version, manifest: r.manifestPath, manifestHash: r.manifestHash, flist: r.flistPath, root: r.manifest.flist.root, files: r.manifest.flist.files, bytes: r.manifest.flist.bytes, signer: key.address, seconds: r.seconds },
         () => `release ${r.manifest.version}: ${r.manifestPath} (hash ${r.manifestHash}), flist ${r.flistPath}, ${r.manifest.flist.files} files, ${(r.manifest.flist.bytes / 2 ** 20).toFixed(0)} MiB, signed by ${key.address}\nnext: publish both files, then zgrid release propose --version ${r.manifest.version} --manifest ${r.manifestPath} --url URL`);

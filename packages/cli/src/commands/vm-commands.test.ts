@@ -33,6 +33,12 @@ test("vm deploy --public-ip / --public-ip6: a v4, a v6 or both, as the ip worklo
   assert.equal(client.hasPublicIp({ public_ip: false, public_ip6: true }), true);
 });
 
+test("vm deploy --spread asks the node finder for the emptiest node; without it the SDK packs", () => {
+  const url = "http://hub/flists/0xabc/busybox.fl";
+  assert.equal(client.vmModelSchema.parse(vmDeployModel(client, "web", url, deployOptions("--spread"))).placement, "spread");
+  assert.equal(client.vmModelSchema.parse(vmDeployModel(client, "web", url, deployOptions())).placement, undefined);
+});
+
 test("vm get shows the public IPv6 next to the IPv4", async () => {
   const { describeVm } = await import("./vm-commands.ts");
   const info = { name: "web", state: "ok", message: "", nodeId: 2, contractId: 7, network: "default", ip: "10.20.2.2", publicIp: "185.1.0.10/24", publicIp6: "fd00:1::5/64", cpu: 1, memoryMiB: 256, flist: "f", consoleLog: "", namespace: "ns", disks: [], hasPublicIp: true, reach: "" } as unknown as client.VmInfo;

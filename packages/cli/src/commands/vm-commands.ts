@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { VmInfo, VmModelInput } from "@zgrid/client";
-import { knownFlists, sdk, withGrid, type Ctx } from "../context.ts";
+import { knownFlists, sdk, withGrid, withGridReader, type Ctx } from "../context.ts";
 import { table } from "../output.ts";
 import { withInterrupt } from "../interrupt.ts";
 import { imageHints, type ImageHints } from "../image-hints.ts";
@@ -21,6 +21,7 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     .option("--node <id>", "node id (default: the node finder picks)")
     .option("--farm <id>", "only nodes of this farm")
     .option("--country <code>", "only nodes in this country")
+    .option("--spread", "without --node: the emptiest node that fits (default: the fullest, so a farm can power idle nodes off)")
     .option("--cpu <n>", "vCPUs", "1")
     .option("--memory <size>", "memory (MiB, or 1G)", "256")
     .option("--rootfs <size>", "root disk (MiB, or 2G); 0 = in memory", "0")
@@ -51,7 +52,7 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
 
   vm.command("ls").description("list your VMs with their state and IP").action(async () => {
     const { opts, io } = ctx();
-    await withGrid(opts, async (grid) => {
+    await withGridReader(opts, async (grid) => {
       const vms = await grid.vms.list();
       io.result(vms, () => table(vms.map((v) => ({ ...v, memory: `${v.memoryMiB} MiB`, health: v.health?.status ?? "" })), ["name", "state", "health", "node", "ip", "publicIp", "network", "contractId", "cpu", "memory", "project"].map((c) => (c === "node" ? "nodeId" : c))));
     });
@@ -108,21 +109,33 @@ export function registerVmCommands(program: Command, ctx: Ctx): void {
     .option("-e, --env <KEY=VALUE>", "extra environment variable (repeatable)", collect, [])
     .option("-w, --workdir <dir>", "working directory (default: the image's WorkingDir)")
     .option("-u, --user <user>", "user: name|uid[:group|gid] (default: the image's User)")
-    .option("--timeout <sec>", "time limit in seconds, at most 600 (the command is killed)", "60")
-    .option("-i, --interactive", "give the command this stdin (read whole first, at most 32 KiB; not a live stream), e.g. `vm exec db -i -- sh < fix.sh`")
-    .option("-t, --tty", "a terminal in the guest: not supported yet (refused)")
-    .action(async (name: string, command: string[], o: { env: string[]; workdir?: string; user?: string; timeout: string; interactive?: boolean; tty?: boolean }) => {
+    .option("--timeout <sec>", "time limit in seconds, at most 600 (with -i/-t: 3600, the default); the command is killed")
+    .option("-i, --interactive", "stream this stdin to the command as it comes (a pipe, a file or the terminal), e.g. `vm exec db -i -- sh < fix.sh`")
+    .option("-t, --tty", "a terminal in the guest (with -i from a terminal here: raw mode, window size follows), e.g. `vm exec web -it -- sh`")
+    .action(async (name: string, command: string[], o: { env: string[]; workdir?: string; user?: string; timeout?: string; interactive?: boolean; tty?: boolean }) => {
       const { opts, io } = ctx();
       const c = await sdk();
-      const timeoutSec = Number(o.timeout);
-      if (!Number.isInteger(timeoutSec) || timeoutSec < 1 || timeoutSec > 600) throw new c.InputError(`--timeout must be 1-600 seconds, got '${o.timeout}'`, { hint: "e.g. --timeout 120" });
-      if (o.tty) throw new c.InputError("vm exec -t: a terminal in the guest is not supported yet", { hint: "run the command without -t (output is collected), or feed it input with -i" });
-      const stdin = o.interactive ? await readStdin(c, (await import("@zgrid/types")).VM_EXEC_STDIN_MAX) : undefined;
-      await withGrid(opts, async (grid) => {
-        const r = await grid.vms.exec(name, command, {
-          timeoutSec, ...(o.env.length ? { env: Object.fromEntries(o.env.map((e) => parseEnv(c, e))) } : {}),
-          ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}), ...(stdin ? { stdin } : {}),
+      const stream = o.interactive === true || o.tty === true;
+      const maxSec = stream ? 3600 : 600;
+      const timeoutSec = Number(o.timeout ?? (stream ? maxSec : 60));
+      if (!Number.isInteger(timeoutSec) || timeoutSec < 1 || timeoutSec > maxSec) throw new c.InputError(`--timeout must be 1-${maxSec} seconds, got '${o.timeout}'`, { hint: "e.g. --timeout 120" });
+      if (stream && opts.json) throw new c.InputError("vm exec -i/-t streams the command's output: --json does not apply", { hint: "drop --json, or run the command without -i/-t (its output is collected)" });
+      const env = o.env.length ? { env: Object.fromEntries(o.env.map((e) => parseEnv(c, e))) } : {};
+      const where = { ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}) };
+      if (stream) {
+        const { runExecStream } = await import("./vm-exec-stream.ts");
+        await withGrid(opts, async (grid) => {
+          const size = o.tty && process.stdout.isTTY ? { rows: Math.min(process.stdout.rows || 24, 1000), cols: Math.min(process.stdout.columns || 80, 1000) } : {};
+          const s = await grid.vms.execSession(name, command, { ...env, ...where, ...size, tty: o.tty === true, timeoutSec });
+          const x = await runExecStream(s, { tty: o.tty === true, interactive: o.interactive === true });
+          process.exitCode = x.timed_out ? 124 : x.exit_code ?? 128 + (x.signal ?? 0);
+          if (x.timed_out) process.stderr.write(`\r\n[zgrid: the command ran into its ${timeoutSec} s time limit and was killed]\r\n`);
+          else if (x.reason) process.stderr.write(`\r\n[zgrid: ${x.reason}]\r\n`);
         });
+        return;
+      }
+      await withGrid(opts, async (grid) => {
+        const r = await grid.vms.exec(name, command, { timeoutSec, ...env, ...where });
         // like `timeout`: 124 on the time limit; 128+N when signal N ended it
         process.exitCode = r.timed_out ? 124 : r.exit_code ?? 128 + (r.signal ?? 0);
         const marker = r.truncated ? "[zgrid: output truncated at 128 KiB; the command was killed]\n" : "";
@@ -170,7 +183,7 @@ export function vmDeployModel(c: Sdk, name: string, url: string, o: Record<strin
   return {
     name, flist: url, cpu: Number(o.cpu), memory: mib(c, String(o.memory), "--memory"), rootfs: mib(c, String(o.rootfs), "--rootfs"),
     disks: (o.disk as string[]).map((d) => parseDisk(c, d)), env: Object.fromEntries((o.env as string[]).map((e) => parseEnv(c, e))), network: String(o.network),
-    ...(o.node ? { node: Number(o.node) } : {}), ...(o.farm ? { farm: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}),
+    ...(o.node ? { node: Number(o.node) } : {}), ...(o.farm ? { farm: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}), ...(o.spread ? { placement: "spread" as const } : {}),
     ...(o.sshKey ? { ssh_key: readKey(c, String(o.sshKey)) } : {}), ...(o.entrypoint !== undefined ? { entrypoint: String(o.entrypoint) } : {}), ...(o.cmd !== undefined ? { cmd: String(o.cmd) } : {}), ...(o.publicIp ? { public_ip: true } : {}), ...(o.publicIp6 ? { public_ip6: true } : {}),
   };
 }
@@ -199,19 +212,6 @@ export function describeHealth(h: NonNullable<VmInfo["health"]>): string {
   const streak = h.failing_streak ? `${h.failing_streak} failed check${h.failing_streak === 1 ? "" : "s"} in a row` : "";
   const when = h.at ? `last check ${new Date(h.at).toISOString()}` : "no check ended yet";
   return `  health: ${h.status} (${[streak, when, out ? `output: ${out}` : ""].filter(Boolean).join("; ")})`;
-}
-
-/** This process's whole stdin, refused past `max` bytes (a terminal is refused: nothing to read). */
-async function readStdin(c: Sdk, max: number): Promise<Buffer> {
-  if (process.stdin.isTTY) throw new c.InputError("vm exec -i reads its input from a pipe or file, not a terminal", { hint: "e.g. `zgrid vm exec db -i -- sh < script.sh` or `echo hi | zgrid vm exec web -i -- cat`" });
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of process.stdin) {
-    n += (chunk as Buffer).length;
-    if (n > max) throw new c.InputError(`vm exec -i: stdin is more than ${max} bytes`, { hint: "copy bigger files onto a disk of the VM another way, or split them" });
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts);
 }
 
 function mib(c: Sdk, text: string, flag: string): number {

@@ -10,21 +10,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
 import { LocalGridError } from "../errors/client-errors.ts";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/).transform((a) => a as `0x${string}`);
-const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/).transform((a) => a as `0x${string}`);
-
-export const gridConnectionSchema = z.object({
-  rpcUrl: z.url(),
-  addresses: z.object({ token: address, registry: address, contracts: address, governance: address }),
-  privateKey: privateKey.optional(),
-  mnemonic: z.string().optional(),
-  /** Local grid only: the dev chain's admin key (faucet: `twin fund`). */
-  adminKey: privateKey.optional(),
-});
-export type GridConnection = z.output<typeof gridConnectionSchema>;
+// The schema (zod) is in its own file (grid-connection-schema.ts): reading the local grid's file needs no zod (issue 14).
+import type { GridConnection } from "./grid-connection-schema.ts";
+export type { GridConnection };
 
 /** What `zgrid up` writes to `<dataDir>/grid.json`. */
 export interface LocalGridInfo {

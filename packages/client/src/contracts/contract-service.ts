@@ -8,8 +8,8 @@
  * ```
  */
 import type { GridClient } from "@zgrid/chain";
-import { RATE_DEN } from "@zgrid/chain/client";
-import { NotFoundError } from "../errors/client-errors.ts";
+import { RATE_DEN } from "@zgrid/chain/reader";
+import { InputError, NotFoundError } from "../errors/client-errors.ts";
 import { parseMetadata, type ContractMetadata } from "../models/contract-metadata.ts";
 
 export interface ContractInfo {
@@ -23,11 +23,14 @@ export interface ContractInfo {
   publicIps: string[];
 }
 
+/** What the service needs of a chain client: reads (the light reader has them) and, to cancel, the full client. */
+export type ContractChain = Pick<GridClient, "listTwinContracts" | "getContract"> & Partial<Pick<GridClient, "cancelContract">>;
+
 export class ContractService {
-  private readonly chain: GridClient;
+  private readonly chain: ContractChain;
   private readonly twinId: number;
 
-  constructor(o: { chain: GridClient; twinId: number }) {
+  constructor(o: { chain: ContractChain; twinId: number }) {
     this.chain = o.chain;
     this.twinId = o.twinId;
   }
@@ -51,6 +54,7 @@ export class ContractService {
   async cancel(id: number): Promise<void> {
     const c = await this.get(id);
     if (c.state === "deleted") return;
+    if (!this.chain.cancelContract) throw new InputError("this connection only reads the chain: cancelling needs the full client (connectGrid)");
     await this.chain.cancelContract(id);
   }
 }

@@ -8,7 +8,7 @@
  * catch (e) { if (e instanceof NoCapacityError) console.error(e.message); }
  * ```
  */
-import { BaseError, type BaseErrorOptions } from "@zgrid/types";
+import { BaseError, type BaseErrorOptions } from "@zgrid/types/core";
 
 export class ClientError extends BaseError {
   override readonly code: string = "CLIENT";

@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { BaseError, WORKLOAD_NAME, parseRestart } from "@zgrid/types";
 import { InputError } from "../errors/client-errors.ts";
+import { placementSchema } from "../nodes/placement.ts";
 import { commandWords, MAX_WORD, MAX_WORDS } from "./command-words.ts";
 
 const MiB = 1024 ** 2;
@@ -38,6 +39,8 @@ export const vmModelSchema = z.strictObject({
   node: z.number().int().min(1).optional(),
   farm: z.number().int().min(1).optional(),
   country: z.string().optional(),
+  /** Without `node`: `pack` (default, the fullest node that fits: a green farm) or `spread` (the emptiest). */
+  placement: placementSchema.optional(),
   flist: z.url(),
   cpu: z.number().int().min(1).max(32).default(1),
   /** MiB. */

@@ -38,6 +38,10 @@ export interface NodeClient {
   vmAction(request: NodeApi["vmAction"]["request"], o?: CallOptions): Promise<VmLogs>;
   /** Runs a command in the owner's running zmachine (guest agent): bounded output, exit code. */
   vmExec(request: NodeApi["vmExec"]["request"], o?: CallOptions): Promise<NodeApi["vmExec"]["response"]>;
+  /** Opens a streamed exec (a terminal with `tty`, else a stdin pipe) in the owner's running zmachine. */
+  vmExecOpen(request: NodeApi["vmExecOpen"]["request"], o?: CallOptions): Promise<NodeApi["vmExecOpen"]["response"]>;
+  /** Stdin / EOF / resize / signal / close for a session; answers its output since the last call, and the exit. */
+  vmExecIo(request: NodeApi["vmExecIo"]["request"], o?: CallOptions): Promise<NodeApi["vmExecIo"]["response"]>;
   /** A tcp/http health check of the owner's zmachine, made by its node inside the twin's network. */
   vmProbe(request: NodeApi["vmProbe"]["request"], o?: CallOptions): Promise<NodeApi["vmProbe"]["response"]>;
   /** Farm twin only: the idle, unrented node reports standby and powers off (refused otherwise). */
@@ -67,6 +71,8 @@ export function nodeClient(bus: Pick<Bus, "request">, nodeTwinId: number): NodeC
     vmLogs: (request, o) => call("vmLogs", request, o),
     vmAction: (request, o) => call("vmAction", request, o),
     vmExec: (request, o) => call("vmExec", request, o),
+    vmExecOpen: (request, o) => call("vmExecOpen", request, o),
+    vmExecIo: (request, o) => call("vmExecIo", request, o),
     vmProbe: (request, o) => call("vmProbe", request, o),
     powerOff: (reason, o) => call("powerOff", { reason: reason ?? "" }, o),
     powerDurations: (o) => call("powerDurations", {}, o),

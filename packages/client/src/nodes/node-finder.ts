@@ -1,12 +1,15 @@
 /**
  * Finds nodes for a workload. Chain records say what a node is (farm, location, public config,
  * power); the node's own live statistics (`zos.statistics.get` over the bus) say what it can still
- * give, so a dead node or stale capacity on chain is never picked. Sorted by free memory.
+ * give, so a dead node or stale capacity on chain is never picked. `list` sorts by free memory;
+ * `pick` places by the policy of placement.ts (default `pack`: the fullest awake node that fits, so
+ * a farm's bot can power the empty ones off; `placement: "spread"` for the emptiest).
  *
  * @example
  * ```ts
  * const nodes = await grid.nodes.list({ mru: 2 * GiB, country: "BE" });
  * const node = await grid.nodes.pick({ cru: 1, mru: 512 * MiB, sru: 0 }); // throws NoCapacityError
+ * const apart = await grid.nodes.pick(need, { placement: "spread" });
  * ```
  */
 import type { Bus } from "@zgrid/bus";
@@ -15,6 +18,7 @@ import type { NodeStatistics } from "@zgrid/types";
 import { NoCapacityError, UnknownNodeError } from "../errors/client-errors.ts";
 import { formatBytes } from "../format.ts";
 import { nodeClient } from "./node-client.ts";
+import { placementOrder, type Placement } from "./placement.ts";
 
 export interface Resources { cru: number; mru: number; sru: number; hru: number }
 
@@ -49,14 +53,16 @@ export interface NodeFilter extends Partial<Resources> {
   includeRented?: boolean;
   /** Include standby nodes (default false; `pick` falls back to them as wakeable capacity). */
   includeStandby?: boolean;
+  /** How `pick` chooses among the nodes that fit (default `pack`; see placement.ts). */
+  placement?: Placement;
 }
 
 export class NodeFinder {
   private readonly chain: GridClient;
-  private readonly bus: () => Promise<Bus>;
+  private readonly bus: () => Promise<Pick<Bus, "request">>;
   private readonly twinId: number;
 
-  constructor(o: { chain: GridClient; bus: () => Promise<Bus>; twinId: number }) {
+  constructor(o: { chain: GridClient; bus: () => Promise<Pick<Bus, "request">>; twinId: number }) {
     this.chain = o.chain;
     this.bus = o.bus;
     this.twinId = o.twinId;
@@ -79,18 +85,21 @@ export class NodeFinder {
   }
 
   /**
-   * The best node for `need`, or NoCapacityError naming the closest node ("no node has 8 GiB memory
+   * The node for `need` by `filter.placement` (default `pack`: the fullest awake node that fits;
+   * a standby node only when no awake one fits), or NoCapacityError naming the closest node ("no node has 8 GiB memory
    * free; the most is 6 GiB on node 3").
    */
   async pick(need: Resources, filter: NodeFilter = {}): Promise<NodeInfo> {
     const candidates = await this.list({ ...filter, cru: undefined, mru: undefined, sru: undefined, hru: undefined });
     const fits = candidates.filter((n) => fitsIn(need, n.free));
-    if (fits[0]) return fits[0];
+    const placed = placementOrder(fits, filter.placement)[0];
+    if (placed) return placed;
     // Standby nodes are capacity their farm's bot can wake: offered when no awake node fits
     // (their chain record's resources stand in for the live figures they cannot give while off).
     const wakeable = (await this.list({ ...filter, includeStandby: true, cru: undefined, mru: undefined, sru: undefined, hru: undefined }))
       .filter((n) => n.standby && fitsIn(need, n.free));
-    if (wakeable[0]) return wakeable[0];
+    const woken = placementOrder(wakeable, filter.placement)[0];
+    if (woken) return woken;
     if (candidates.length === 0) {
       throw new NoCapacityError("no node is up that matches the filter", { details: { filter }, hint: "list nodes with `zgrid nodes ls --all`; start a local grid with `zgrid up`" });
     }

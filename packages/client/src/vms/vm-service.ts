@@ -9,10 +9,8 @@
  * await grid.vms.delete("web");
  * ```
  */
-import type { Bus } from "@zgrid/bus";
 import type { GridClient } from "@zgrid/chain";
-import { networkNames } from "@zgrid/types";
-import type { Deployment, IpResult, VmExecResult, VmLogs, ZmachineHealth, ZmachineResult } from "@zgrid/types";
+import type { Deployment, NodeApi, VmExecIoAnswer, VmExecResult, VmLogs, ZmachineResult } from "@zgrid/types";
 import { lastLines, waitAppRunning } from "./vm-wait.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { DeployTransaction, type DeployContext, type ProgressFn } from "../deploy/deployer.ts";
@@ -25,39 +23,9 @@ import type { NodeFinder } from "../nodes/node-finder.ts";
 import { zodToInputError } from "../models/zod-errors.ts";
 import { wakeNode } from "../nodes/wake-node.ts";
 import { nodeClient } from "../nodes/node-client.ts";
+import { VmReader, type VmInfo } from "./vm-reader.ts";
 
-export interface VmInfo {
-  name: string;
-  nodeId: number;
-  contractId: number;
-  network: string;
-  ip: string;
-  /** ok | init | error | deleted | paused | unreachable */
-  state: string;
-  message: string;
-  flist: string;
-  cpu: number;
-  memoryMiB: number;
-  project?: string;
-  spec?: string;
-  /** The public IPv4 (CIDR) when the VM has one, held on the VM's own NIC. */
-  publicIp: string;
-  /** The public IPv6 (CIDR) when the VM has one. */
-  publicIp6: string;
-  /** Its disks (zmounts): name, size in MiB, where the VM mounts them. */
-  disks: Array<{ name: string; sizeMiB: number; mountpoint: string }>;
-  /** The deployment holds an `ip` workload (a public IP reserved on its contract). */
-  hasPublicIp: boolean;
-  /** Console log path on the node's host (local grid: readable here). */
-  consoleLog: string;
-  /** The host namespace holding the VM's gateway (local grid), and how to reach the VM. */
-  namespace: string;
-  reach: string;
-  /** The console's last lines when the VM is not running well (error state), else absent. */
-  consoleTail?: string;
-  /** The app's HEALTHCHECK as the node last reported it (VMs with a health check only). */
-  health?: ZmachineHealth;
-}
+export type { VmInfo };
 
 export interface DeployOptions {
   signal?: AbortSignal;
@@ -79,7 +47,7 @@ export class VmService {
   private readonly nodes: NodeFinder;
   private readonly networks: NetworkService;
   private readonly contracts: ContractService;
-  private readonly accounts = new Map<number, Promise<string>>();
+  private readonly reader: VmReader;
 
   constructor(o: { ctx: DeployContext; nodes: NodeFinder; networks: NetworkService; contracts: ContractService }) {
     this.ctx = o.ctx;
@@ -87,6 +55,7 @@ export class VmService {
     this.nodes = o.nodes;
     this.networks = o.networks;
     this.contracts = o.contracts;
+    this.reader = new VmReader({ chain: o.ctx.chain, bus: o.ctx.bus, twinId: o.ctx.twinId, contracts: o.contracts });
   }
 
   /** Checks the input, picks a node, deploys; on any failure (or abort) cancels every contract it made. */
@@ -163,12 +132,7 @@ export class VmService {
   }
 
   async list(): Promise<VmInfo[]> {
-    const vms = (await this.contracts.list()).filter((c) => c.metadata?.kind === "vm");
-    return Promise.all(vms.map(async (c) => {
-      const m = c.metadata!;
-      const d = await this.fetchDeployment(c.nodeId, c.id).catch(() => undefined);
-      return this.describe(c.nodeId, d, m.name, m.network ?? "", m.project, m.spec, c.id);
-    }));
+    return this.reader.list();
   }
 
   async get(name: string): Promise<VmInfo> {
@@ -213,6 +177,30 @@ export class VmService {
     }, { timeout: timeoutSec * 1000 + 20_000 });
   }
 
+  /**
+   * Opens a streamed exec in the running VM (`vm exec -i/-t`): a terminal of rows x cols with
+   * `tty`, else a stdin pipe. Drive it with `io` (stdin, eof, resize, signal, close; each answers
+   * the output since the last call, waiting up to `wait_ms`, and the exit at the end). The node
+   * bounds it (sessions per twin, unread output, idle 30 s, `timeoutSec` at most 3600).
+   *
+   * @example
+   * ```ts
+   * const s = await grid.vms.execSession("web", ["sh"], { tty: true, rows: 24, cols: 80 });
+   * const r = await s.io({ stdin: Buffer.from("exit 3\r").toString("base64"), wait_ms: 1000 });
+   * ```
+   */
+  async execSession(name: string, argv: string[], o: { env?: Record<string, string>; workdir?: string; user?: string; tty?: boolean; rows?: number; cols?: number; timeoutSec?: number } = {}): Promise<{ session: string; io(r: Omit<NodeApi["vmExecIo"]["request"], "session">): Promise<VmExecIoAnswer> }> {
+    const vm = await this.get(name);
+    const node = await this.chain.getNode(vm.nodeId);
+    const client = nodeClient(await this.ctx.bus(), node.twinId);
+    const { session } = await client.vmExecOpen({
+      contract_id: vm.contractId, name, argv, tty: o.tty ?? false, ...(o.rows ? { rows: o.rows } : {}), ...(o.cols ? { cols: o.cols } : {}),
+      ...(o.timeoutSec ? { timeout_sec: o.timeoutSec } : {}),
+      ...(o.env ? { env: o.env } : {}), ...(o.workdir ? { workdir: o.workdir } : {}), ...(o.user ? { user: o.user } : {}),
+    }, { timeout: 30_000 });
+    return { session, io: (r) => client.vmExecIo({ ...r, session }, { timeout: (r.wait_ms ?? 5000) + 20_000 }) };
+  }
+
   /** Cancels the VM's contract and waits (up to `timeoutMs`) until the node removed it. */
   async delete(name: string, o: { timeoutMs?: number } = {}): Promise<VmInfo> {
     const vm = await this.get(name);
@@ -230,7 +218,7 @@ export class VmService {
     const need = vmNeeds(vm);
     if (vm.node === undefined) {
       progress("finding a node");
-      let n = await this.nodes.pick(need, { ...(vm.farm ? { farmId: vm.farm } : {}), ...(vm.country ? { country: vm.country } : {}), ...(vm.public_ip ? { publicIps: 1 } : {}) });
+      let n = await this.nodes.pick(need, { ...(vm.farm ? { farmId: vm.farm } : {}), ...(vm.country ? { country: vm.country } : {}), ...(vm.public_ip ? { publicIps: 1 } : {}), ...(vm.placement ? { placement: vm.placement } : {}) });
       if (n.standby) {
         progress(`picked node ${n.nodeId}: in standby, its farm's bot wakes it`);
         await wakeNode({ chain: this.chain, bus: await this.ctx.bus() }, n.nodeId, { onProgress: progress });
@@ -251,43 +239,12 @@ export class VmService {
     return n;
   }
 
-  private async fetchDeployment(nodeId: number, contractId: number): Promise<Deployment> {
-    const node = await this.chain.getNode(nodeId);
-    const bus: Bus = await this.ctx.bus();
-    return nodeClient(bus, node.twinId).get(contractId, { timeout: 8_000 });
+  private fetchDeployment(nodeId: number, contractId: number): Promise<Deployment> {
+    return this.reader.fetchDeployment(nodeId, contractId);
   }
 
-  /** The node's chain account: it scopes the host names of the node's networks. */
-  private async nodeAccount(nodeId: number): Promise<string> {
-    let p = this.accounts.get(nodeId);
-    if (!p) {
-      p = this.chain.getNode(nodeId).then((n) => this.chain.getTwin(n.twinId)).then((t) => t.account);
-      this.accounts.set(nodeId, p);
-    }
-    return p;
-  }
-
-  private async describe(nodeId: number, d: Deployment | undefined, name: string, network: string, project?: string, spec?: string, contractId?: number): Promise<VmInfo> {
-    const w = d?.workloads.find((x) => x.name === name && x.type === "zmachine");
-    const data = (w?.result?.data ?? {}) as Partial<ZmachineResult>;
-    const wd = (w?.data ?? {}) as { flist?: string; compute_capacity?: { cpu: number; memory: number }; network?: { interfaces: Array<{ ip: string }> } };
-    const ip = data.ip ?? wd.network?.interfaces[0]?.ip ?? "";
-    const pub = d?.workloads.find((x) => x.type === "ip")?.result?.data as Partial<IpResult> | undefined;
-    const ns = networkNames(nodeId, this.ctx.twinId, network, await this.nodeAccount(nodeId)).namespace;
-    const mounts = (w?.data as { mounts?: Array<{ name: string; mountpoint: string }> } | undefined)?.mounts ?? [];
-    const disks = mounts.map((m) => {
-      const z = d?.workloads.find((x) => x.name === m.name && x.type === "zmount");
-      return { name: m.name, sizeMiB: Math.round(((z?.data as { size?: number } | undefined)?.size ?? 0) / 1024 ** 2), mountpoint: m.mountpoint };
-    });
-    return {
-      name, nodeId, contractId: d?.contract_id ?? contractId ?? 0, network, ip, publicIp: pub?.ip ?? "", publicIp6: pub?.ip6 ?? "",
-      state: d ? (w?.result?.state ?? "init") : "unreachable", message: w?.result?.message ?? "",
-      flist: wd.flist ?? "", cpu: wd.compute_capacity?.cpu ?? 0, memoryMiB: Math.round((wd.compute_capacity?.memory ?? 0) / 1024 ** 2),
-      ...(project ? { project } : {}), ...(spec ? { spec } : {}),
-      disks, hasPublicIp: !!d?.workloads.some((x) => x.type === "ip"),
-      consoleLog: data.console ?? "", namespace: ns, reach: ip ? `ip netns exec ${ns} ssh root@${ip}` : "",
-      ...(data.health && w?.result?.state !== "deleted" ? { health: data.health } : {}),
-    };
+  private describe(...a: Parameters<VmReader["describe"]>): Promise<VmInfo> {
+    return this.reader.describe(...a);
   }
 }
 

@@ -15,7 +15,7 @@ import { parseBootParams } from "./boot-params.ts";
 import { loadOrCreateSeed } from "./node-seed.ts";
 import { mountRelease, runEntry } from "./start-release.ts";
 
-export async function firstProcess(o: { cmdline: string; dataDir: string; cacheDir: string; mountpoint: string; say?: (line: string) => void }): Promise<number> {
+export async function firstProcess(o: { cmdline: string; dataDir: string; cacheDir: string; mountpoint: string; say?: (line: string) => void; reportMs?: number }): Promise<number> {
   const say = o.say ?? ((l: string) => void process.stdout.write(`zgrid-boot: ${l}\n`));
   try {
     const params = parseBootParams(o.cmdline);
@@ -28,11 +28,23 @@ export async function firstProcess(o: { cmdline: string; dataDir: string; cacheD
     const m = await release.mount.metrics().catch(() => undefined);
     say(`release ${params.releaseUrl} signed by ${release.signer}, verified, mounted in ${Date.now() - started} ms (${m?.bytesFetched ?? "?"} bytes fetched so far)`);
     say(`starting ${release.entry.slice(o.mountpoint.length)}`);
+    // A node's entry runs for as long as the machine does: say how much of the release it has
+    // fetched so far (lazily) whenever that grew, at most once per `reportMs`.
+    let reported = m?.bytesFetched ?? 0;
+    const report = setInterval(() => {
+      void release.mount.metrics().then((now) => {
+        if (now.bytesFetched === reported) return;
+        reported = now.bytesFetched;
+        say(`release blocks fetched so far: ${now.bytesFetched} bytes (${now.verifyFailures} verify failures)`);
+      }, () => undefined);
+    }, o.reportMs ?? 30_000);
+    report.unref();
     const code = await runEntry(release, {
       ZGRID_FARM: String(params.farmId), ZGRID_RPC: params.rpcUrl, ZGRID_HUB: params.hubUrl, ZGRID_RELEASE_KEYS: params.releaseKeys.join(","),
       ZGRID_RELEASE_ROOT: o.mountpoint, ZGRID_DATA_DIR: o.dataDir, ZGRID_NODE_ACCOUNT: id.address,
       ...(params.contracts ? { ZGRID_CONTRACTS: JSON.stringify(params.contracts) } : {}),
     });
+    clearInterval(report);
     const end = await release.mount.metrics().catch(() => undefined);
     say(`release entry exited with status ${code} (${end?.bytesFetched ?? "?"} bytes fetched, ${end?.verifyFailures ?? "?"} verify failures)`);
     await release.mount.unmount().catch(() => undefined);

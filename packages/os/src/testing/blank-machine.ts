@@ -67,8 +67,14 @@ export interface BootRun {
  * image directly instead of from the network (for release-failure tests where the way the kernel
  * arrived does not matter).
  */
-export function bootMachine(o: { disk: string; tap: string; console: string; timeoutMs: number; marks?: Record<string, RegExp>; kernel?: { dir: string; append: string }; mac?: string }): Promise<BootRun> {
-  const args = ["-M", "pc", "-accel", "tcg", "-cpu", "max", "-m", "1024", "-display", "none", "-no-reboot", "-nodefaults",
+export function bootMachine(o: {
+  disk: string; tap: string; console: string; timeoutMs: number; marks?: Record<string, RegExp>; kernel?: { dir: string; append: string }; mac?: string;
+  /** Guest memory, MiB (default 1024; a node running zosd needs more). */
+  memoryMiB?: number;
+  /** Aborting powers the machine off (a node never stops by itself). */
+  signal?: AbortSignal;
+}): Promise<BootRun> {
+  const args = ["-M", "pc", "-accel", "tcg", "-cpu", "max", "-m", String(o.memoryMiB ?? 1024), "-display", "none", "-no-reboot", "-nodefaults",
     "-serial", `file:${o.console}`,
     "-netdev", `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, "-device", `virtio-net-pci,netdev=n0,mac=${o.mac ?? "52:54:00:7a:00:01"}`,
     "-drive", `file=${o.disk},if=virtio,format=raw`];
@@ -86,7 +92,11 @@ export function bootMachine(o: { disk: string; tap: string; console: string; tim
       for (const [k, re] of Object.entries(o.marks)) if (marks[k] === undefined && re.test(text)) marks[k] = Date.now() - started;
     }, 200);
     const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs);
+    const powerOff = () => child.kill("SIGKILL");
+    o.signal?.addEventListener("abort", powerOff, { once: true });
+    if (o.signal?.aborted) powerOff();
     child.once("exit", (code) => {
+      o.signal?.removeEventListener("abort", powerOff);
       clearTimeout(timer);
       clearInterval(poll);
       const text = existsSync(o.console) ? readFileSync(o.console, "utf8") : "";

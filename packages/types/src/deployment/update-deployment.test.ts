@@ -37,6 +37,15 @@ describe("planUpdate", () => {
     assert.ok(plan.unchanged.some((w) => w.name === "data"), "its disk is unchanged");
   });
 
+  test("a gateway's backends change in place (a 3bot re-points it after a heal)", () => {
+    const plan = planUpdate(current, next((j) => {
+      const gw = j.workloads.find((w: Json) => w.name === "gw");
+      gw.data.backends = ["http://10.20.2.5:80", "http://10.20.4.5:80"];
+      gw.version = 1;
+    }));
+    assert.deepEqual(plan.updated.map((w) => w.name), ["gw"]);
+  });
+
   const refusals: Array<[string, (j: Json) => void, string]> = [
     ["version not +1", (j) => { j.version = 2; }, "version"],
     ["twin changed", (j) => { j.twin_id = 8; j.signature_requirement.requests[0].twin_id = 8; }, "twin_id"],

@@ -1,8 +1,8 @@
 /**
  * Update rules (REFERENCE.md): version = old + 1; twin and contract unchanged; a workload keeps its
- * type; network, zmount, volume, zdb and (beyond the reference) zmachine change in place (the node
- * restarts the VM with its new data, keeping its disks); a changed workload carries the new version;
- * omitted workloads are removed.
+ * type; network, zmount, volume, zdb and (beyond the reference) zmachine and gateways change in
+ * place (the node restarts the VM with its new data, keeping its disks; a gateway's route is
+ * swapped); a changed workload carries the new version; omitted workloads are removed.
  *
  * @example
  * ```ts
@@ -47,7 +47,7 @@ export function planUpdate(current: Deployment, next: Deployment): UpdatePlan {
       if (w.version !== before.version) issues.push({ workload: w.name, type: w.type, field: "version", value: w.version, expected: `unchanged (${before.version}) for an unchanged workload` });
       plan.unchanged.push(w);
     } else if (!workloadType(w.type).updatable) {
-      issues.push({ workload: w.name, type: w.type, field: "data", value: "(changed)", expected: `unchanged: a ${w.type} cannot be updated in place (only network, zmount, volume, zdb, zmachine)` });
+      issues.push({ workload: w.name, type: w.type, field: "data", value: "(changed)", expected: `unchanged: a ${w.type} cannot be updated in place (only network, zmount, volume, zdb, zmachine, gateway-name-proxy, gateway-fqdn-proxy)` });
     } else {
       if (w.version !== next.version) issues.push({ workload: w.name, type: w.type, field: "version", value: w.version, expected: `${next.version} for a changed workload` });
       plan.updated.push(w);

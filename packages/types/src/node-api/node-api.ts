@@ -18,6 +18,7 @@ import type { Capacity } from "../capacity/capacity.ts";
 import type { Deployment, ResultState } from "../deployment/deployment.ts";
 import { RESULT_STATES } from "../deployment/deployment.ts";
 import { mapZodIssues } from "../deployment/map-zod-issues.ts";
+import { vmExecIoAnswerSchema, vmExecIoRequestSchema, vmExecOpenAnswerSchema, vmExecOpenRequestSchema, type VmExecIoAnswer } from "./vm-exec-session-api.ts";
 import { ValidationError } from "../errors/validation-error.ts";
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -224,6 +225,8 @@ export interface NodeApi {
   vmLogs: { request: z.input<typeof vmLogsRequestSchema>; response: VmLogs };
   vmAction: { request: z.input<typeof vmActionRequestSchema>; response: VmLogs };
   vmExec: { request: z.input<typeof vmExecRequestSchema>; response: VmExecResult };
+  vmExecOpen: { request: z.input<typeof vmExecOpenRequestSchema>; response: { session: string } };
+  vmExecIo: { request: z.input<typeof vmExecIoRequestSchema>; response: VmExecIoAnswer };
   vmProbe: { request: z.input<typeof vmProbeRequestSchema>; response: VmProbeResult };
   powerOff: { request: { reason: string }; response: PowerOffAnswer };
   powerDurations: { request: Record<string, never>; response: PowerDurations };
@@ -252,6 +255,8 @@ export const NODE_ROUTES = {
   vmLogs: { name: "zos.zmachine.logs", request: vmLogsRequestSchema, response: vmLogsSchema },
   vmAction: { name: "zos.zmachine.action", request: vmActionRequestSchema, response: vmLogsSchema },
   vmExec: { name: "zos.zmachine.exec", request: vmExecRequestSchema, response: vmExecResultSchema },
+  vmExecOpen: { name: "zos.zmachine.exec_open", request: vmExecOpenRequestSchema, response: vmExecOpenAnswerSchema },
+  vmExecIo: { name: "zos.zmachine.exec_io", request: vmExecIoRequestSchema, response: vmExecIoAnswerSchema },
   vmProbe: { name: "zos.zmachine.probe", request: vmProbeRequestSchema, response: vmProbeResultSchema },
   powerOff: { name: "zos.system.power_off", request: powerOffRequestSchema, response: powerOffAnswerSchema },
   powerDurations: { name: "zos.system.power_durations", request: noRequestSchema, response: powerDurationsSchema },

@@ -24,7 +24,8 @@ export type GatewayFqdnProxyData = z.infer<typeof schema>;
 export const gatewayFqdnProxy = defineWorkloadType<GatewayFqdnProxyData>({
   type: "gateway-fqdn-proxy",
   schema,
-  updatable: false,
+  /** Backends (and the rest) change in place: the node swaps its route with a graceful HAProxy reload. */
+  updatable: true,
   validate(d, report) {
     if (!isFqdn(d.fqdn)) report("fqdn", d.fqdn, "a domain name like app.example.com");
     validateBackends(d.backends, d.tls_passthrough, report);

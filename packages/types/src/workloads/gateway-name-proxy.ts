@@ -27,7 +27,8 @@ export interface GatewayResult {
 export const gatewayNameProxy = defineWorkloadType<GatewayNameProxyData>({
   type: "gateway-name-proxy",
   schema,
-  updatable: false,
+  /** Backends (and the rest) change in place: the node swaps its route with a graceful HAProxy reload. */
+  updatable: true,
   validate(d, report) {
     if (!GATEWAY_NAME.test(d.name) || d.name.startsWith("-") || d.name.endsWith("-")) {
       report("name", d.name, "3 to 63 of a-z 0-9 - _, not starting or ending with - (the name of your name contract)");

@@ -15,7 +15,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { packFlist, readFlistMeta, signFlist } from "@zgrid/flist";
+import { TAGS, packFlist, readFlistMeta, signFlist } from "@zgrid/flist";
 import type { TwinKey } from "@zgrid/types";
 import { ReleaseBuildError } from "../errors.ts";
 import { releaseFileHash, releaseManifestSchema, signReleaseManifest, type ReleaseManifest } from "./release-manifest.ts";
@@ -36,6 +36,11 @@ export interface BuildReleaseOptions {
   node?: string | false;
   /** Include the guest kernel/initramfs from `<root>/.tools/guest` (default true). */
   guest?: boolean;
+  /**
+   * A node system root (packages/os/scripts/build-system-root.sh) staged as `system/`: the release
+   * then boots a stateless node (issue 19) and its flist's entry is @zgrid/os's node-entry.sh.
+   */
+  system?: string;
   /** Extra files written into the release tree (relative path -> content), e.g. for tests. */
   extraFiles?: Record<string, string>;
 }
@@ -47,6 +52,9 @@ export interface BuiltRelease {
   flistPath: string;
   seconds: number;
 }
+
+/** The entry of a bootable release, relative to its root. */
+export const NODE_ENTRY = "packages/os/image/node-entry.sh";
 
 const GUEST_FILES = ["vmlinux", "initramfs.cpio", "version", "accel-probe.json"];
 
@@ -78,6 +86,10 @@ export async function buildRelease(o: BuildReleaseOptions): Promise<BuiltRelease
       for (const f of GUEST_FILES) if (existsSync(join(guest, f))) link(join(guest, f), join(stage, ".tools", "guest", f));
       if (!existsSync(join(stage, ".tools", "guest", "vmlinux"))) throw new ReleaseBuildError(`no guest kernel in ${guest}`, { hint: "build it (bash packages/zos/scripts/setup.sh) or pass guest: false" });
     }
+    if (o.system) {
+      if (!existsSync(join(o.system, ".zgrid-system-root"))) throw new ReleaseBuildError(`${o.system} is not a node system root`, { hint: "build one with packages/os/scripts/build-system-root.sh" });
+      link(o.system, join(stage, "system"));
+    }
     for (const [rel, content] of Object.entries(o.extraFiles ?? {})) {
       if (rel.startsWith("/") || rel.split("/").includes("..")) throw new ReleaseBuildError(`extra file '${rel}' is not a relative path inside the release`);
       mkdirSync(dirname(join(stage, rel)), { recursive: true });
@@ -90,7 +102,10 @@ export async function buildRelease(o: BuildReleaseOptions): Promise<BuiltRelease
     const flistPath = join(o.outDir, flistFile);
     rmSync(flistPath, { force: true });
     const stores = o.stores ?? [`dir://${join(o.outDir, "blocks")}`];
-    const stats = await packFlist({ source: stage, output: flistPath, stores, tags: { "zgrid.release": version }, xattrs: false });
+    const tags: Record<string, string> = { "zgrid.release": version };
+    // what the boot image runs from a release with a system root (packages/os/image/node-entry.sh)
+    if (o.system) tags[TAGS.entrypoint] = JSON.stringify({ name: `/${NODE_ENTRY}`, args: [], env: {}, dir: "/" });
+    const stats = await packFlist({ source: stage, output: flistPath, stores, tags, xattrs: false });
     const signed = await signFlist(flistPath, o.key);
     const manifest: ReleaseManifest = releaseManifestSchema.parse({
       format: "zgrid-release-v1", version,

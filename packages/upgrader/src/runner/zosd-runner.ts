@@ -1,5 +1,6 @@
 /**
- * Runs zosd from an unpacked release (its own Node, or the upgrader's when the release has none),
+ * Runs zosd from an unpacked release (its own Node, or the upgrader's when the release has none)
+ * with zosd's Node flags and environment (ZOSD_NODE_FLAGS / ZOSD_ENV, preloads from the release),
  * in its own process group so a stopping upgrader decides what happens to it. Reads zosd's
  * `{"ready":…}` line; the daemon's log goes to a file per version.
  *
@@ -12,8 +13,11 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+import { ZOSD_ENV, ZOSD_NODE_OPTIONS, ZOSD_PRELOADS } from "@zgrid/zos/node-flags";
 
 export interface ZosdReady { ready: true; account: string; twinId: number; nodeId: number; peerId: string; addresses: string[] }
 
@@ -38,12 +42,37 @@ export interface StartZosdOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * zosd's Node flags for a release (ZOSD_NODE_FLAGS of @zgrid/zos): the options as they are, each
+ * `--import` preload resolved from the release's own zosd entry, so it is the release's file that
+ * runs (never the upgrader's checkout). A release that lacks a preload (older than the flag) runs
+ * without it rather than not at all.
+ *
+ * @example
+ * ```ts
+ * zosdNodeFlags("/var/lib/zgrid-upgrader/versions/2.0.0", "packages/zos/bin/zosd.ts");
+ * // ["--max-semi-space-size=1", "--import=file:///var/lib/zgrid-upgrader/versions/2.0.0/packages/types/src/runtime/strip-cache-register.js"]
+ * ```
+ */
+export function zosdNodeFlags(dir: string, zosdEntry: string): string[] {
+  const fromEntry = createRequire(join(dir, zosdEntry));
+  const preloads = ZOSD_PRELOADS.flatMap((specifier) => {
+    try {
+      return [`--import=${pathToFileURL(fromEntry.resolve(specifier)).href}`];
+    } catch {
+      return [];
+    }
+  });
+  return [...ZOSD_NODE_OPTIONS, ...preloads];
+}
+
 export function startZosdFrom(o: StartZosdOptions): ZosdHandle {
   const node = o.entry.node ? join(o.dir, o.entry.node) : process.execPath;
   const log = openSync(o.logFile, "a");
-  const child = spawn(node, ["--disable-warning=ExperimentalWarning", join(o.dir, o.entry.zosd), "--config", o.configPath], {
+  const args = [...zosdNodeFlags(o.dir, o.entry.zosd), "--disable-warning=ExperimentalWarning", join(o.dir, o.entry.zosd), "--config", o.configPath];
+  const child = spawn(node, args, {
     cwd: o.dir, detached: true, stdio: ["ignore", "pipe", log],
-    env: { ...process.env, ...o.env, ZGRID_RELEASE_VERSION: o.version, ZGRID_GUEST_DIR: process.env.ZGRID_GUEST_DIR ?? join(o.dir, ".tools", "guest") },
+    env: { ...process.env, ...ZOSD_ENV, ...o.env, ZGRID_RELEASE_VERSION: o.version, ZGRID_GUEST_DIR: process.env.ZGRID_GUEST_DIR ?? join(o.dir, ".tools", "guest") },
   });
   closeSync(log);
   let exitedAt: number | string | undefined;

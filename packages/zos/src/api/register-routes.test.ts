@@ -37,6 +37,8 @@ function deps(calls: string[]): RouteDeps {
       logs: async (twin, r) => { calls.push(`logs ${twin} ${r.contract_id} ${r.name}`); return { log: "", offset: 0, size: 0, state: "stopped", reason: "" }; },
       action: async (twin, r) => { calls.push(`action ${twin} ${r.name} ${r.action}`); return { log: "", offset: 0, size: 0, state: "running", reason: "" }; },
       exec: async (twin, r) => { calls.push(`exec ${twin} ${r.name} ${r.argv.join(" ")} ${r.timeout_sec}`); return { exit_code: 0, signal: null, timed_out: false, truncated: false, stdout: "", stderr: "" }; },
+      execOpen: async (twin, r) => { calls.push(`exec-open ${twin} ${r.name} ${r.argv.join(" ")} tty=${r.tty} ${r.rows}x${r.cols} ${r.timeout_sec}`); return { session: "0".repeat(32) }; },
+      execIo: async (twin, r) => { calls.push(`exec-io ${twin} ${r.session.slice(0, 4)} ${r.wait_ms}`); return { output: [], stdin_taken: 0 }; },
     },
     powerDurations: () => ({ node_id: 1, since: 1, on_seconds: 60, off_seconds: 0, reserved_core_seconds: 0, wakes: 0, power_offs: 0 }),
     probes: {
@@ -54,7 +56,7 @@ describe("node routes", () => {
     const bus = recordingBus();
     const unregister = registerRoutes(bus, deps([]));
     assert.deepEqual([...bus.handlers.keys()].sort(), [...NODE_ROUTE_NAMES].sort());
-    assert.equal(bus.handlers.size, 16);
+    assert.equal(bus.handlers.size, 18);
     unregister();
     assert.equal(bus.handlers.size, 0);
   });
@@ -73,10 +75,12 @@ describe("node routes", () => {
     await call("zos.zmachine.action", { contract_id: 4, name: "web", action: "restart" }, 9);
     await call("zos.zmachine.exec", { contract_id: 4, name: "web", argv: ["ls", "/"] }, 9);
     await call("zos.zmachine.probe", { contract_id: 4, name: "web", type: "http", port: 80 }, 9);
+    await call("zos.zmachine.exec_open", { contract_id: 4, name: "web", argv: ["sh"], tty: true }, 9);
+    await call("zos.zmachine.exec_io", { session: "a".repeat(32) }, 9);
     await assert.rejects(Promise.resolve().then(() => call("zos.zmachine.probe", { contract_id: 4, name: "web", type: "udp", port: 80 })), ValidationError);
     await assert.rejects(Promise.resolve().then(() => call("zos.zmachine.probe", { contract_id: 4, name: "web", type: "tcp", port: 80, timeout_ms: 60_000 })), ValidationError);
     assert.deepEqual(await call("zos.system.power_off", null, 1), { node_id: 1, state: "standby", switch: "bmc" });
-    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net", "logs 7 4 web", "action 9 web restart", "exec 9 web ls / 60", "probe 9 web http 80 / 2000", "power-off 1 "]);
+    assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net", "logs 7 4 web", "action 9 web restart", "exec 9 web ls / 60", "probe 9 web http 80 / 2000", "exec-open 9 web sh tty=true 24x80 3600", "exec-io 9 aaaa 5000", "power-off 1 "]);
   });
 
   test("while the node drains for a power-off, deploy and update are refused before the engine", async () => {
@@ -109,6 +113,17 @@ describe("node routes", () => {
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["ls"], env: { "A-B": "1" } }, "env.A-B"],
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["cat"], stdin: "QUFB".repeat(12_000) }, "stdin"],
       ["zos.zmachine.exec", { contract_id: 1, name: "web", argv: ["cat"], stdin: "not base64!" }, "stdin"],
+      ["zos.zmachine.exec_open", { contract_id: 1, name: "web", argv: [] }, "argv"],
+      ["zos.zmachine.exec_open", { contract_id: 1, name: "web", argv: ["sh"], rows: 0 }, "rows"],
+      ["zos.zmachine.exec_open", { contract_id: 1, name: "web", argv: ["sh"], cols: 100_000 }, "cols"],
+      ["zos.zmachine.exec_open", { contract_id: 1, name: "web", argv: ["sh"], timeout_sec: 86_400 }, "timeout_sec"],
+      ["zos.zmachine.exec_open", { contract_id: 1, name: "web", argv: ["sh"], tty: "yes" }, "tty"],
+      ["zos.zmachine.exec_io", { session: "../../etc" }, "session"],
+      ["zos.zmachine.exec_io", { session: "a".repeat(32), stdin: "QUFB".repeat(12_000) }, "stdin"],
+      ["zos.zmachine.exec_io", { session: "a".repeat(32), stdin: "%%%" }, "stdin"],
+      ["zos.zmachine.exec_io", { session: "a".repeat(32), signal: 99 }, "signal"],
+      ["zos.zmachine.exec_io", { session: "a".repeat(32), wait_ms: 3_600_000 }, "wait_ms"],
+      ["zos.zmachine.exec_io", { session: "a".repeat(32), resize: { rows: -1, cols: 5 } }, "resize.rows"],
     ] as const) {
       await assert.rejects(Promise.resolve().then(() => bus.handlers.get(name)!(payload, caller(7))), (e: unknown) => e instanceof ValidationError && e.field === field);
     }

@@ -30,7 +30,7 @@ export interface RouteDeps {
   privateIps(twinId: number, network: string): string[];
   wireguardPorts(): number[];
   /** The owner's hand on a zmachine: console, stop/start/restart, exec. */
-  vms: Pick<VmControl, "logs" | "action" | "exec">;
+  vms: Pick<VmControl, "logs" | "action" | "exec" | "execOpen" | "execIo">;
   /** tcp/http health checks of the owner's zmachine from inside its network (bounded). */
   probes: Pick<VmProber, "probe">;
   /** Power off by the farm's twin; deploy/update are refused while it drains. */
@@ -59,6 +59,8 @@ function handlers(deps: RouteDeps): Handlers {
     vmLogs: (r, ctx) => deps.vms.logs(ctx.twinId, r),
     vmAction: (r, ctx) => deps.vms.action(ctx.twinId, r),
     vmExec: (r, ctx) => deps.vms.exec(ctx.twinId, r),
+    vmExecOpen: (r, ctx) => deps.vms.execOpen(ctx.twinId, r),
+    vmExecIo: (r, ctx) => deps.vms.execIo(ctx.twinId, r),
     vmProbe: (r, ctx) => deps.probes.probe(ctx.twinId, r),
     powerOff: (r, ctx) => deps.power.powerOff(ctx.twinId, r),
     powerDurations: () => deps.powerDurations(),

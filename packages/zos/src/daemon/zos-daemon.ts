@@ -145,6 +145,7 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
       onOff: () => void life.stop().then(() => { ledger.markOff(); return powerSwitch.off(); }).catch((e: unknown) => nlog.error({ err: e }, "power off failed")),
     });
     let unregisterRoutes = () => undefined as void;
+    const vms = vmControl({ engine, hypervisor });
     await life.start(service("routes", () => (unregisterRoutes = registerRoutes(bus, {
       engine, power,
       powerDurations: () => ({ node_id: nodeId, ...ledger.report() }),
@@ -156,9 +157,9 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
         .flatMap((w) => (w.type === "zmachine" && w.result?.state !== "deleted" ? w.data.network.interfaces.filter((i) => i.network === network).map((i) => i.ip) : [])),
       wireguardPorts: () => store.list().filter((d) => !isDeleted(d)).flatMap((d) => d.workloads)
         .flatMap((w) => (w.type === "network" && w.result?.state === "ok" ? [w.data.wireguard_listen_port] : [])),
-      vms: vmControl({ engine, hypervisor }),
+      vms,
       probes: vmProber({ engine, findNetwork: (d, name) => findNetworkOf(store, d, name) }),
-    })), () => unregisterRoutes()));
+    })), () => { unregisterRoutes(); vms.closeSessions(); }));
     if (config.metrics) {
       const metrics = await startMetricsServer({ ...config.metrics, text: () => zosMetricsText({ store, total, bus }) });
       await life.start(service("metrics", () => undefined, () => metrics.close()));

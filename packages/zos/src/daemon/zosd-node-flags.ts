@@ -1,4 +1,18 @@
 /**
+ * The same flags as ZOSD_NODE_FLAGS, split for a launcher that runs zosd from another tree (the
+ * upgrader runs it from an unpacked release): `options` as they are, `preloads` as package
+ * specifiers the launcher resolves from zosd's own entry file and passes as `--import=<url>`.
+ *
+ * @example
+ * ```ts
+ * const url = pathToFileURL(createRequire(zosdEntry).resolve(ZOSD_PRELOADS[0]!)).href;
+ * spawn(node, [...ZOSD_NODE_OPTIONS, `--import=${url}`, zosdEntry]);
+ * ```
+ */
+export const ZOSD_NODE_OPTIONS: readonly string[] = ["--max-semi-space-size=1"];
+export const ZOSD_PRELOADS: readonly string[] = ["@zgrid/types/strip-cache/register"];
+
+/**
  * The Node flags zosd runs with (issue 14: idle RSS; `bench/zos/idle-rss.ts` measures the daemon
  * with and without them):
  * - `--max-semi-space-size=1` (MiB) keeps V8's young generation small: by default it grows to
@@ -15,7 +29,7 @@
  * spawn(process.execPath, [...ZOSD_NODE_FLAGS, "packages/zos/bin/zosd.ts", "--config", path]);
  * ```
  */
-export const ZOSD_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", `--import=${import.meta.resolve("@zgrid/types/strip-cache/register")}`];
+export const ZOSD_NODE_FLAGS: readonly string[] = [...ZOSD_NODE_OPTIONS, ...ZOSD_PRELOADS.map((p) => `--import=${import.meta.resolve(p)}`)];
 
 /**
  * The environment zosd runs with, next to its flags: `MALLOC_ARENA_MAX=2` caps glibc's malloc

@@ -57,6 +57,40 @@ export function encodeExec(e: ExecFrame): Buffer {
   return encodeFrame(e.stdin ? "E" : "e", payload);
 }
 
+/** An interactive exec ('i'): stdin streamed by 'd' frames, or a terminal of rows x cols. */
+export function encodeInteractiveExec(e: Omit<ExecFrame, "stdin"> & { tty: boolean; rows: number; cols: number }): Buffer {
+  const head = Buffer.alloc(17);
+  head.writeUInt32BE(e.id >>> 0, 0);
+  head.writeUInt32BE(Math.max(0, Math.min(e.timeoutMs, 0xffff_ffff)) >>> 0, 4);
+  head.writeUInt16BE(e.argv.length, 8);
+  head.writeUInt16BE(e.env.length, 10);
+  head[12] = e.tty ? 1 : 0;
+  head.writeUInt16BE(clampU16(e.rows), 13);
+  head.writeUInt16BE(clampU16(e.cols), 15);
+  const payload = Buffer.concat([head, ...[e.workdir, e.user, ...e.argv, ...e.env].map((s) => Buffer.from(s + "\0"))]);
+  if (payload.length > MAX_FRAME) throw new RangeError(`exec request is ${payload.length} bytes, at most ${MAX_FRAME}`);
+  return encodeFrame("i", payload);
+}
+
+const clampU16 = (n: number): number => Math.max(0, Math.min(0xffff, Math.trunc(n)));
+
+/** A frame of `type` carrying an exec id and bytes ('d' stdin data, 'c' close stdin). */
+export function encodeIdData(type: "d" | "c", id: number, data: Buffer = Buffer.alloc(0)): Buffer {
+  const p = Buffer.alloc(4 + data.length);
+  p.writeUInt32BE(id >>> 0, 0);
+  data.copy(p, 4);
+  return encodeFrame(type, p);
+}
+
+/** A terminal's new size ('w'). */
+export function encodeResize(id: number, rows: number, cols: number): Buffer {
+  const p = Buffer.alloc(8);
+  p.writeUInt32BE(id >>> 0, 0);
+  p.writeUInt16BE(clampU16(rows), 4);
+  p.writeUInt16BE(clampU16(cols), 6);
+  return encodeFrame("w", p);
+}
+
 export function encodeU32Pair(type: "k" | "s", a: number, b: number): Buffer {
   const p = Buffer.alloc(8);
   p.writeUInt32BE(a >>> 0, 0);

@@ -16,7 +16,7 @@
  */
 import { connect, type Socket } from "node:net";
 import { randomInt } from "node:crypto";
-import { FrameDecoder, MAX_EXEC_ARGS, MAX_EXEC_STDIN, MAX_FRAME, encodeExec, encodeFrame, encodeU32Pair, parseExit, type Frame } from "./agent-protocol.ts";
+import { FrameDecoder, MAX_EXEC_ARGS, MAX_EXEC_STDIN, MAX_FRAME, encodeExec, encodeFrame, encodeIdData, encodeInteractiveExec, encodeResize, encodeU32Pair, parseExit, type Frame } from "./agent-protocol.ts";
 import { VmAgentError } from "./errors.ts";
 
 /** Execs in flight per VM (the agent's own limit). */
@@ -55,7 +55,35 @@ export interface ExecResult {
   stderr: string;
 }
 
+export interface SessionOptions extends Omit<ExecOptions, "stdin" | "maxOutputBytes" | "onOutput"> {
+  /** A terminal (pty: stdout and stderr are one stream) of rows x cols; otherwise a stdin pipe. */
+  tty: boolean;
+  rows?: number;
+  cols?: number;
+  /** Every output chunk as it arrives (nothing is kept: the caller bounds what it holds). */
+  onOutput: (stream: "stdout" | "stderr", data: Buffer) => void;
+}
+
+/** A streamed exec (`GuestAgent.session`): stdin by `write` within the agent's buffer, a terminal. */
+export interface AgentSession {
+  readonly id: number;
+  /** The end of the command (its output went to `onOutput`; stdout/stderr here are empty). */
+  readonly done: Promise<ExecResult>;
+  /** Stdin bytes the agent takes now (its buffer, MAX_EXEC_STDIN, minus bytes not yet written). */
+  room(): number;
+  /** Sends up to `room()` bytes of `data`; the number sent. */
+  write(data: Buffer): number;
+  /** EOF on a pipe, ^D on a terminal (after what was written). */
+  closeStdin(): void;
+  resize(rows: number, cols: number): void;
+  /** Signal to the command's process group. */
+  kill(sig: number): void;
+}
+
 interface Pending {
+  keep: boolean;
+  sent: number;
+  written: number;
   out: Buffer[];
   err: Buffer[];
   bytes: number;
@@ -124,9 +152,56 @@ export class GuestAgent {
     await this.connect();
     return new Promise<ExecResult>((resolve, reject) => {
       const timer = setTimeout(() => this.#end(id, new VmAgentError(`the guest agent did not report the end of the command within ${timeoutMs + 5000} ms`)), timeoutMs + 5000);
-      this.#execs.set(id, { out: [], err: [], bytes: 0, max: opts.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES, truncated: false, onOutput: opts.onOutput, resolve, reject, timer });
+      this.#execs.set(id, { keep: true, sent: 0, written: 0, out: [], err: [], bytes: 0, max: opts.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES, truncated: false, onOutput: opts.onOutput, resolve, reject, timer });
       this.#sock!.write(frame);
     });
+  }
+
+  /**
+   * Starts a streamed exec: stdin is written as it comes (`write`, within the agent's buffer), the
+   * output goes to `onOutput` as it arrives; with `tty` the command gets a terminal (rows x cols).
+   * Counts against MAX_EXECS like `exec`.
+   */
+  async session(opts: SessionOptions): Promise<AgentSession> {
+    if (opts.argv.length < 1 || opts.argv.length > MAX_EXEC_ARGS) throw new VmAgentError(`a command needs 1-${MAX_EXEC_ARGS} words`);
+    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    if (env.length > MAX_EXEC_ARGS) throw new VmAgentError(`at most ${MAX_EXEC_ARGS} env entries`);
+    if ([...opts.argv, ...env, opts.workdir ?? "", opts.user ?? ""].some((s) => s.includes("\0"))) throw new VmAgentError("command words must not contain NUL bytes");
+    const timeoutMs = Math.max(1, Math.min(opts.timeoutMs, MAX_EXEC_TIMEOUT_MS));
+    if (this.#execs.size >= MAX_EXECS) throw new VmAgentError(`too many execs in this VM at once (at most ${MAX_EXECS})`, { hint: "wait for one to finish" });
+    const id = this.#nextId++ >>> 0;
+    let frame: Buffer;
+    try {
+      frame = encodeInteractiveExec({ id, timeoutMs, argv: opts.argv, env, workdir: opts.workdir ?? "/", user: opts.user ?? "", tty: opts.tty, rows: opts.rows ?? 24, cols: opts.cols ?? 80 });
+    } catch {
+      throw new VmAgentError(`the command and its env are larger than ${MAX_FRAME} bytes`);
+    }
+    await this.connect();
+    let pending: Pending | undefined;
+    const done = new Promise<ExecResult>((resolve, reject) => {
+      const timer = setTimeout(() => this.#end(id, new VmAgentError(`the guest agent did not report the end of the command within ${timeoutMs + 5000} ms`)), timeoutMs + 5000);
+      pending = { keep: false, sent: 0, written: 0, out: [], err: [], bytes: 0, max: Number.POSITIVE_INFINITY, truncated: false, onOutput: opts.onOutput, resolve, reject, timer };
+      this.#execs.set(id, pending);
+      this.#sock!.write(frame);
+    });
+    const p = pending!;
+    const live = () => this.#execs.get(id) === p && this.#sock !== undefined;
+    const room = () => (live() ? Math.max(0, MAX_EXEC_STDIN - ((p.sent - p.written) >>> 0)) : 0);
+    return {
+      id, done,
+      room,
+      write: (data) => {
+        const n = Math.min(data.length, room());
+        if (n > 0) {
+          p.sent = (p.sent + n) >>> 0;
+          this.#sock!.write(encodeIdData("d", id, data.subarray(0, n)));
+        }
+        return n;
+      },
+      closeStdin: () => { if (live()) this.#sock!.write(encodeIdData("c", id)); },
+      resize: (rows, cols) => { if (live()) this.#sock!.write(encodeResize(id, rows, cols)); },
+      kill: (sig) => { if (live()) this.#sock!.write(encodeU32Pair("k", id, sig)); },
+    };
   }
 
   /** Delivers signal `sig` to the app (the VM's entrypoint process). */
@@ -175,8 +250,14 @@ export class GuestAgent {
     if (f.type === "A") { this.#acks.get(id)?.(f.payload.length === 8 ? f.payload.readInt32BE(4) : -1); this.#acks.delete(id); return; }
     const p = this.#execs.get(id);
     if (!p) return; // an exec of an earlier connection, or a failure about a bad frame
-    if (f.type === "o" || f.type === "r") {
+    if (f.type === "W") {
+      if (f.payload.length === 8) p.written = f.payload.readUInt32BE(4);
+    } else if (f.type === "o" || f.type === "r") {
       const data = f.payload.subarray(4);
+      if (!p.keep) {
+        p.onOutput?.(f.type === "o" ? "stdout" : "stderr", Buffer.from(data));
+        return;
+      }
       const room = p.max - p.bytes;
       if (room <= 0) return;
       const kept = data.length > room ? data.subarray(0, room) : data;

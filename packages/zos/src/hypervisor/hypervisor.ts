@@ -24,7 +24,7 @@ import { probeAccel, type AccelChoice } from "./accel-probe.ts";
 import { consoleTail, markConsoleStart, waitForConsole, waitForEntrypoint } from "./vm-console.ts";
 import { ensureExt4Disk, ensureImageSize, removeDisk } from "./disk.ts";
 import { VmAgentError, VmNotFoundError, VmStartError, VmStateError } from "./errors.ts";
-import { GuestAgent, type ExecOptions, type ExecResult } from "./guest-agent.ts";
+import { GuestAgent, type AgentSession, type ExecOptions, type ExecResult, type SessionOptions } from "./guest-agent.ts";
 import { readHealth, type HealthState } from "./vm-health.ts";
 import { findGuest, type GuestArtifacts } from "./guest-artifacts.ts";
 import { writeGuestConfig } from "./guest-config.ts";
@@ -244,6 +244,14 @@ export class Hypervisor {
     if (spec.mode !== "container") throw new VmAgentError(`vm ${id} runs its own kernel (${spec.mode} mode): no guest agent`, { hint: "use ssh into the VM" });
     if (readVmPid(this.paths(id).pidfile) === undefined) throw new VmStateError(`vm ${id} is not running`, { details: { id }, hint: "start it first" });
     return this.agent(id).exec({ workdir: spec.workdir, user: spec.user, ...opts });
+  }
+
+  /** A streamed exec (stdin as it comes, output as it arrives, optionally a terminal) in a running container VM. */
+  async session(id: string, opts: SessionOptions): Promise<AgentSession> {
+    const spec = await this.spec(id);
+    if (spec.mode !== "container") throw new VmAgentError(`vm ${id} runs its own kernel (${spec.mode} mode): no guest agent`, { hint: "use ssh into the VM" });
+    if (readVmPid(this.paths(id).pidfile) === undefined) throw new VmStateError(`vm ${id} is not running`, { details: { id }, hint: "start it first" });
+    return this.agent(id).session({ workdir: spec.workdir, user: spec.user, ...opts });
   }
 
   /** Delivers a signal to the app of a running container VM. */

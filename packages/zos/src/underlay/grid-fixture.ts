@@ -67,7 +67,22 @@ export interface GridFixture {
  * `bmc: true` runs each zosd under the local grid's simulated BMC (power switch `bmc`): it powers
  * off by `zos.system.power_off` and on again by a Wake-on-LAN magic packet on the underlay.
  */
-export async function startGridFixture(o: { nodes: number; entrypoint: string; domain?: string; subnetOctet?: number; bmc?: boolean; gatewayLimits?: Partial<GatewayLimits> }): Promise<GridFixture> {
+/**
+ * `launch` replaces zosd's command line with another one that runs zosd and prints its ready line
+ * first (e.g. the upgrader owning zosd); it runs in the node host. Any process still naming the
+ * node's zosd config when the fixture stops is ended too (a launcher's detached zosd).
+ */
+export interface GridFixtureOptions {
+  nodes: number;
+  entrypoint: string;
+  domain?: string;
+  subnetOctet?: number;
+  bmc?: boolean;
+  gatewayLimits?: Partial<GatewayLimits>;
+  launch?: (node: { index: number; configPath: string; dataDir: string }) => [string, string[]];
+}
+
+export async function startGridFixture(o: GridFixtureOptions): Promise<GridFixture> {
   const tmp = mkdtempSync(join(tmpdir(), "zgrid-net-"));
   const octet = o.subnetOctet ?? 249;
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(tmp, { recursive: true, force: true })];
@@ -75,6 +90,10 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
   const networks: Array<[number, string]> = [];
   const stop = async () => {
     for (const n of nodes) n.process?.kill("SIGKILL");
+    // a launcher's zosd runs in its own process group: find it by its (per-fixture) config path
+    if (o.launch) for (const n of nodes) for (const line of spawnSync("pgrep", ["-af", "zosd"], { encoding: "utf8" }).stdout.split("\n")) {
+      if (line.includes(`--config ${n.configPath}`)) killPid(Number(line.split(" ")[0]));
+    }
     // A BMC's zosd outlives the BMC's SIGKILL (its own pidfile says which it is).
     for (const n of nodes) if (n.bmc) for (const pid of readPidFile(join(n.dataDir, "bmc", "zosd.pid"))) killPid(pid);
     for (const n of nodes) for (const id of await n.hypervisor.list().catch(() => [])) await n.hypervisor.delete(id).catch(() => undefined);
@@ -126,6 +145,7 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
       cleanups.push(() => host.destroy(), () => rmSync(vmStateDir, { recursive: true, force: true }));
       const configPath = join(tmp, `zos${i + 1}.json`);
       const [cmd, args] = host.command(...zosdCommand(configPath));
+      const [launchCmd, launchArgs] = o.launch ? host.command(...o.launch({ index: i, configPath, dataDir })) : [cmd, args];
       const node: GridNode = {
         host, twinId: 0, nodeId: 0, account: "", dataDir, hypervisor: new Hypervisor({ stateDir: vmStateDir }), configPath,
         async start() {
@@ -138,7 +158,7 @@ export async function startGridFixture(o: { nodes: number; entrypoint: string; d
             node.nodeId = r.nodeId;
             return;
           }
-          const ready = await startZosd(cmd, args, (child) => (node.process = child));
+          const ready = await startZosd(launchCmd, launchArgs, (child) => (node.process = child));
           node.process = ready.process;
           node.twinId = ready.twinId;
           node.nodeId = ready.nodeId;

@@ -102,6 +102,12 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
         if (!deps.proxy.has(ctx.workloadId)) return false;
         return this.provision(ctx, w).then(() => true, () => false);
       },
+      // A changed gateway (new backends: a 3bot re-pointing it after a heal or a rolling update) is
+      // applied in place: the route is replaced under the same workload id and HAProxy reloads
+      // gracefully (-sf), so it keeps serving throughout (the route is never removed first).
+      async update(ctx, w) {
+        return this.provision(ctx, w);
+      },
     },
     fqdn: {
       ...common,
@@ -114,6 +120,12 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
       async adopt(ctx, w) {
         if (!deps.proxy.has(ctx.workloadId)) return false;
         return this.provision(ctx, w).then(() => true, () => false);
+      },
+      // A changed gateway (new backends: a 3bot re-pointing it after a heal or a rolling update) is
+      // applied in place: the route is replaced under the same workload id and HAProxy reloads
+      // gracefully (-sf), so it keeps serving throughout (the route is never removed first).
+      async update(ctx, w) {
+        return this.provision(ctx, w);
       },
     },
   };

@@ -36,4 +36,11 @@ test("exec: another twin is refused, a VM without state or not running is refuse
   await mkdir(join(dir, "vms", id), { recursive: true });
   await writeFile(join(dir, "vms", id, "spec.json"), JSON.stringify({ id, rootShare: "/x", entrypoint: ["true"] }));
   await assert.rejects(vms.exec(7, req), (e: unknown) => e instanceof VmNotRunningError && /is stopped/.test(e.message) && /zgrid vm start/.test(String((e as VmNotRunningError).hint)));
+
+  // a streamed session is authorized the same way, before anything reaches the VM
+  const open = { contract_id: 12, name: vm.name, argv: ["sh"], tty: true };
+  await assert.rejects(vms.execOpen(8, open), (e: unknown) => e instanceof DeploymentNotFoundError && /of your twin/.test(e.message));
+  await assert.rejects(vms.execOpen(7, { ...open, name: "nope" }), VmNotHereError);
+  await assert.rejects(vms.execOpen(7, open), VmNotRunningError);
+  assert.equal(vms.sessions.count(), 0, "no session was counted for a refused open");
 });

@@ -11,6 +11,8 @@
  * await vms.logs(twin, { contract_id: 12, name: "web", max_bytes: 4096 }); // { log, offset, size, state, reason }
  * await vms.action(twin, { contract_id: 12, name: "web", action: "restart" });
  * await vms.exec(twin, { contract_id: 12, name: "web", argv: ["ls", "/"] }); // { exit_code, stdout, … }
+ * const { session } = await vms.execOpen(twin, { contract_id: 12, name: "web", argv: ["sh"], tty: true });
+ * await vms.execIo(twin, { session, stdin: "bHMNCg==", wait_ms: 1000 }); // { output, stdin_taken, exit? }
  * ```
  */
 import { open } from "node:fs/promises";
@@ -18,6 +20,7 @@ import { BaseError, VM_EXEC_OUTPUT_MAX, VM_LOG_CHUNK_MAX, workloadId, type NodeA
 import type { ProvisionEngine } from "../../engine/provision-engine.ts";
 import type { Hypervisor, VmStatus } from "../../hypervisor/hypervisor.ts";
 import { crashReason } from "../../hypervisor/vm-monitor.ts";
+import { ExecSessions, type ExecSessionLimits } from "./exec-sessions.ts";
 
 /** No zmachine of that name in the caller's deployment, or it has no VM on this node (yet). */
 export class VmNotHereError extends BaseError {
@@ -32,14 +35,18 @@ export class VmNotRunningError extends BaseError {
 export interface VmControlDeps {
   engine: Pick<ProvisionEngine, "get" | "noteWorkload" | "noteResultData">;
   hypervisor: Hypervisor;
+  /** Bounds of streamed exec sessions (tests shorten them). */
+  execLimits?: Partial<ExecSessionLimits>;
 }
 
 type LogsRequest = NodeApi["vmLogs"]["request"];
 type ActionRequest = NodeApi["vmAction"]["request"];
 type ExecRequest = NodeApi["vmExec"]["request"];
+type ExecOpenRequest = NodeApi["vmExecOpen"]["request"];
 
 export function vmControl(deps: VmControlDeps) {
   const { hypervisor: hv } = deps;
+  const sessions = new ExecSessions({ start: (id, o) => hv.session(id, o), ...(deps.execLimits ? { limits: deps.execLimits } : {}) });
   const find = (twin: number, r: { contract_id: number; name: string }): string => {
     const d = deps.engine.get(twin, r.contract_id);
     const w = d.workloads.find((x) => x.name === r.name && x.type === "zmachine");
@@ -54,6 +61,14 @@ export function vmControl(deps: VmControlDeps) {
     } catch (e) {
       throw new VmNotHereError(`VM '${r.name}' has no state on this node (it never booted)`, { details: { contract_id: r.contract_id, name: r.name }, cause: e });
     }
+  };
+  const running = async (twin: number, r: { contract_id: number; name: string }): Promise<string> => {
+    const id = find(twin, r);
+    const status = await statusOf(id, r);
+    if (status.state !== "running") {
+      throw new VmNotRunningError(`VM '${r.name}' is ${status.state}${status.failure ? ` (${status.failure})` : ""}`, { details: { contract_id: r.contract_id, name: r.name, state: status.state }, hint: `start it with \`zgrid vm start ${r.name}\`` });
+    }
+    return id;
   };
   const logs = async (id: string, status: VmStatus, offset: number | undefined, maxBytes: number): Promise<VmLogs> => {
     const max = Math.min(Math.max(1, maxBytes), VM_LOG_CHUNK_MAX);
@@ -96,11 +111,7 @@ export function vmControl(deps: VmControlDeps) {
       return logs(id, await hv.status(id), undefined, 4096);
     },
     async exec(twin: number, r: ExecRequest): Promise<VmExecResult> {
-      const id = find(twin, r);
-      const status = await statusOf(id, r);
-      if (status.state !== "running") {
-        throw new VmNotRunningError(`VM '${r.name}' is ${status.state}${status.failure ? ` (${status.failure})` : ""}`, { details: { contract_id: r.contract_id, name: r.name, state: status.state }, hint: `start it with \`zgrid vm start ${r.name}\`` });
-      }
+      const id = await running(twin, r);
       const x = await hv.exec(id, {
         argv: r.argv, timeoutMs: (r.timeout_sec ?? 60) * 1000, maxOutputBytes: VM_EXEC_OUTPUT_MAX,
         ...(r.env ? { env: r.env } : {}), ...(r.workdir ? { workdir: r.workdir } : {}), ...(r.user ? { user: r.user } : {}),
@@ -108,6 +119,16 @@ export function vmControl(deps: VmControlDeps) {
       });
       return { exit_code: x.code ?? null, signal: x.signal ?? null, timed_out: x.timedOut, truncated: x.truncated, stdout: x.stdout, stderr: x.stderr };
     },
+    /** A streamed exec (stdin as it comes, a terminal with `tty`) in the owner's running VM; see ExecSessions. */
+    async execOpen(twin: number, r: ExecOpenRequest): Promise<{ session: string }> {
+      const id = await running(twin, r);
+      const { contract_id: _c, name: _n, ...rest } = r;
+      return sessions.open(twin, id, rest);
+    },
+    execIo: (twin: number, r: NodeApi["vmExecIo"]["request"]) => sessions.io(twin, r),
+    /** Kills every exec session's command (daemon stop). */
+    closeSessions: () => sessions.closeAll(),
+    sessions,
   };
 }
 
