@@ -11,7 +11,7 @@
 import { InputError, type NodeFilter, type NodeInfo } from "@zgrid/client";
 
 interface ExplorerNode {
-  id: number; farm_id: number; twin_id: number; status: string; location: { country: string; city: string }; public_config: { domain: string };
+  id: number; farm_id: number; twin_id: number; status: string; location: { country: string; city: string }; public_config: { domain: string; ip6?: string };
   rented_by: number | null; total: NodeInfo["total"]; free: NodeInfo["free"]; free_ips: number; deployments: number;
 }
 
@@ -38,7 +38,7 @@ export async function nodesFromExplorer(url: string, f: NodeFilter, timeoutMs = 
     for (const n of body.items) {
       out.push({
         nodeId: n.id, farmId: n.farm_id, twinId: n.twin_id, country: n.location.country, city: n.location.city, domain: n.public_config.domain,
-        up: n.status === "up", standby: n.status === "standby", rentedBy: n.rented_by ?? undefined, total: n.total, free: n.free, freePublicIps: n.free_ips, deployments: n.deployments,
+        up: n.status === "up", standby: n.status === "standby", rentedBy: n.rented_by ?? undefined, total: n.total, free: n.free, freePublicIps: n.free_ips, ipv6: !!n.public_config.ip6, deployments: n.deployments,
       });
     }
     if (page * 100 >= body.total) break;

@@ -23,7 +23,9 @@ describe("node finder placement (pack by default, spread on request, standby las
     const farmer = client(0);
     const farmId = await farmer.createFarm({ name: "placement-farm" });
     for (let i = 1; i <= 4; i++) {
-      ids.push(await client(i).registerNode({ farmId, resources: { cru: 32n, mru: 64n * GIB, sru: 512n * GIB, hru: 0n }, interfaces: [{ name: "eth0", mac: `02:00:00:00:02:0${i}`, ips: [] }] }));
+      // only node 1 has a public IPv6 (its farm's v6 range on its public config)
+      const v6 = i === 1 ? { publicConfig: { ip6: "2001:db8::11/64", gw6: "2001:db8::1" } } : {};
+      ids.push(await client(i).registerNode({ farmId, resources: { cru: 32n, mru: 64n * GIB, sru: 512n * GIB, hru: 0n }, interfaces: [{ name: "eth0", mac: `02:00:00:00:02:0${i}`, ips: [] }], ...v6 }));
     }
     // node 4 is in standby (powered off by its farm's bot): it does not answer.
     await client(4).setPowerState(false);
@@ -49,6 +51,12 @@ describe("node finder placement (pack by default, spread on request, standby las
     assert.equal((await finder.pick({ cru: 2, mru: 4 * GiB, sru: 0, hru: 0 }, { placement: "pack" })).nodeId, ids[1]);
     // too big for the fullest: the next fullest that fits, not the emptiest
     assert.equal((await finder.pick({ cru: 2, mru: 8 * GiB, sru: 0, hru: 0 })).nodeId, ids[2]);
+  });
+
+  test("a public IPv6 needs a node with a v6 range: the others are not offered, whatever the policy", async () => {
+    assert.equal((await finder.pick({ cru: 2, mru: 4 * GiB, sru: 0, hru: 0 }, { ipv6: true })).nodeId, ids[0]);
+    assert.deepEqual((await finder.list({ ipv6: true })).map((n) => n.nodeId), [ids[0]]);
+    assert.equal((await finder.list({})).find((n) => n.nodeId === ids[1])?.ipv6, false);
   });
 
   test("spread: the emptiest awake node", async () => {

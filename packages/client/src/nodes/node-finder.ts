@@ -39,6 +39,8 @@ export interface NodeInfo {
   /** What the node says it can still give (zero when it did not answer). */
   free: Resources;
   freePublicIps: number;
+  /** The node has a public IPv6 range (its public config names one): VMs can get a public v6 there. */
+  ipv6: boolean;
   deployments: number;
 }
 
@@ -46,6 +48,8 @@ export interface NodeFilter extends Partial<Resources> {
   farmId?: number;
   country?: string;
   publicIps?: number;
+  /** Only nodes with a public IPv6 range (a VM with `public_ip6`). */
+  ipv6?: boolean;
   hasDomain?: boolean;
   /** Include nodes that did not answer (default false). */
   includeDown?: boolean;
@@ -133,6 +137,7 @@ export class NodeFinder {
       up: stats !== undefined && node.power.state === "up" && node.power.target === "up", standby,
       rentedBy, total, free: stats ? resourcesOf(stats.free) : standby ? wakeFree : { cru: 0, mru: 0, sru: 0, hru: 0 },
       freePublicIps: farm ? farm.publicIps.filter((ip) => ip.contractId === 0).length : 0,
+      ipv6: !!node.publicConfig.ip6,
       deployments: stats?.users.deployments ?? 0,
     };
   }
@@ -162,5 +167,6 @@ function matches(n: NodeInfo, f: NodeFilter, me: number): boolean {
   if (f.country !== undefined && n.country.toLowerCase() !== f.country.toLowerCase()) return false;
   if (f.hasDomain && !n.domain) return false;
   if (f.publicIps && n.freePublicIps < f.publicIps) return false;
+  if (f.ipv6 && !n.ipv6) return false;
   return fitsIn({ cru: f.cru ?? 0, mru: f.mru ?? 0, sru: f.sru ?? 0, hru: f.hru ?? 0 }, n.free);
 }

@@ -218,7 +218,7 @@ export class VmService {
     const need = vmNeeds(vm);
     if (vm.node === undefined) {
       progress("finding a node");
-      let n = await this.nodes.pick(need, { ...(vm.farm ? { farmId: vm.farm } : {}), ...(vm.country ? { country: vm.country } : {}), ...(vm.public_ip ? { publicIps: 1 } : {}), ...(vm.placement ? { placement: vm.placement } : {}) });
+      let n = await this.nodes.pick(need, { ...(vm.farm ? { farmId: vm.farm } : {}), ...(vm.country ? { country: vm.country } : {}), ...(vm.public_ip ? { publicIps: 1 } : {}), ...(vm.public_ip6 ? { ipv6: true } : {}), ...(vm.placement ? { placement: vm.placement } : {}) });
       if (n.standby) {
         progress(`picked node ${n.nodeId}: in standby, its farm's bot wakes it`);
         await wakeNode({ chain: this.chain, bus: await this.ctx.bus() }, n.nodeId, { onProgress: progress });
@@ -235,6 +235,7 @@ export class VmService {
     if (!n.up) throw new NoCapacityError(`node ${vm.node} is not answering`, { details: { nodeId: vm.node }, hint: "pick another node (`zgrid nodes ls`) or leave --node out" });
     if (need.mru > n.free.mru) throw new NoCapacityError(`node ${vm.node} has ${formatBytes(n.free.mru)} memory free, the VM needs ${formatBytes(need.mru)}`, { details: { nodeId: vm.node, free: n.free }, hint: "ask for less or leave --node out" });
     if (vm.public_ip && n.freePublicIps < 1) throw new NoCapacityError(`the farm of node ${vm.node} has no free public IP`, { details: { nodeId: vm.node, farmId: n.farmId }, hint: "leave --node out to find one, or ask the farmer for IPs" });
+    if (vm.public_ip6 && !n.ipv6) throw new NoCapacityError(`node ${vm.node} has no public IPv6 range`, { details: { nodeId: vm.node, farmId: n.farmId }, hint: "leave --node out to find a node with one, or ask the farmer for a v6 range" });
     if (need.cru > n.free.cru || need.sru > n.free.sru) throw new NoCapacityError(`node ${vm.node} lacks the CPU or disk the VM needs`, { details: { nodeId: vm.node, free: n.free, need } });
     return n;
   }
