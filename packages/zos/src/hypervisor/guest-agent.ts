@@ -134,15 +134,19 @@ export class GuestAgent {
     return this.#ready;
   }
 
-  /** Runs a command in the guest (chrooted into the app's root) and collects its bounded output. */
-  async exec(opts: ExecOptions): Promise<ExecResult> {
+  /** Checks a command against the agent's bounds and gives it an id (exec and session alike). */
+  #admit(opts: Pick<ExecOptions, "argv" | "env" | "workdir" | "user" | "timeoutMs">): { env: string[]; timeoutMs: number; id: number } {
     if (opts.argv.length < 1 || opts.argv.length > MAX_EXEC_ARGS) throw new VmAgentError(`a command needs 1-${MAX_EXEC_ARGS} words`);
     const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
     if (env.length > MAX_EXEC_ARGS) throw new VmAgentError(`at most ${MAX_EXEC_ARGS} env entries`);
     if ([...opts.argv, ...env, opts.workdir ?? "", opts.user ?? ""].some((s) => s.includes("\0"))) throw new VmAgentError("command words must not contain NUL bytes");
-    const timeoutMs = Math.max(1, Math.min(opts.timeoutMs, MAX_EXEC_TIMEOUT_MS));
     if (this.#execs.size >= MAX_EXECS) throw new VmAgentError(`too many execs in this VM at once (at most ${MAX_EXECS})`, { hint: "wait for one to finish" });
-    const id = this.#nextId++ >>> 0;
+    return { env, timeoutMs: Math.max(1, Math.min(opts.timeoutMs, MAX_EXEC_TIMEOUT_MS)), id: this.#nextId++ >>> 0 };
+  }
+
+  /** Runs a command in the guest (chrooted into the app's root) and collects its bounded output. */
+  async exec(opts: ExecOptions): Promise<ExecResult> {
+    const { env, timeoutMs, id } = this.#admit(opts);
     let frame: Buffer;
     try {
       frame = encodeExec({ id, timeoutMs, argv: opts.argv, env, workdir: opts.workdir ?? "/", user: opts.user ?? "", ...(opts.stdin ? { stdin: opts.stdin } : {}) });
@@ -163,13 +167,7 @@ export class GuestAgent {
    * Counts against MAX_EXECS like `exec`.
    */
   async session(opts: SessionOptions): Promise<AgentSession> {
-    if (opts.argv.length < 1 || opts.argv.length > MAX_EXEC_ARGS) throw new VmAgentError(`a command needs 1-${MAX_EXEC_ARGS} words`);
-    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
-    if (env.length > MAX_EXEC_ARGS) throw new VmAgentError(`at most ${MAX_EXEC_ARGS} env entries`);
-    if ([...opts.argv, ...env, opts.workdir ?? "", opts.user ?? ""].some((s) => s.includes("\0"))) throw new VmAgentError("command words must not contain NUL bytes");
-    const timeoutMs = Math.max(1, Math.min(opts.timeoutMs, MAX_EXEC_TIMEOUT_MS));
-    if (this.#execs.size >= MAX_EXECS) throw new VmAgentError(`too many execs in this VM at once (at most ${MAX_EXECS})`, { hint: "wait for one to finish" });
-    const id = this.#nextId++ >>> 0;
+    const { env, timeoutMs, id } = this.#admit(opts);
     let frame: Buffer;
     try {
       frame = encodeInteractiveExec({ id, timeoutMs, argv: opts.argv, env, workdir: opts.workdir ?? "/", user: opts.user ?? "", tty: opts.tty, rows: opts.rows ?? 24, cols: opts.cols ?? 80 });

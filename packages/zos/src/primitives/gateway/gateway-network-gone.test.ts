@@ -14,7 +14,8 @@ import { ChainDouble } from "../../engine/chain-double.ts";
 import { ProvisionEngine } from "../../engine/provision-engine.ts";
 import type { ManagerMap } from "../../engine/workload-manager.ts";
 import { NETWORK_GONE, gatewayManagers } from "./gateway-managers.ts";
-import type { GatewayRoute, HaproxyGateway } from "./haproxy-gateway.ts";
+import { RecordingProxy } from "./gateway-proxy-double.ts";
+import type { HaproxyGateway } from "./haproxy-gateway.ts";
 
 const log = createLogger("test.gateway-network");
 const key = twinKeyFromPrivateKey(`0x${"12".repeat(32)}`);
@@ -23,29 +24,6 @@ const NODE = 4;
 const BIG: Capacity = { cru: 64, mru: 512 * GiB, sru: 4096 * GiB, hru: 4096 * GiB, ipv4u: 100 };
 const WG_KEY = "GLnSsjaSq4v+ZiYVfwOm2vzhUi0V4ZVNLbHjHbOWx1s=";
 
-/** Records routes like HaproxyGateway (the real one is driven by the e2e). */
-class RecordingProxy {
-  routes = new Map<string, GatewayRoute>();
-  owner(fqdn: string) {
-    for (const [id, r] of this.routes) if (r.fqdn === fqdn) return id;
-    return undefined;
-  }
-  set(id: string, route: GatewayRoute) {
-    this.routes.set(id, route);
-    return Promise.resolve();
-  }
-  has(id: string) {
-    return this.routes.has(id);
-  }
-  /** HAProxy itself is not run here: always serving. */
-  running() {
-    return true;
-  }
-  remove(id: string) {
-    this.routes.delete(id);
-    return Promise.resolve();
-  }
-}
 
 function contracted(chain: ChainDouble, id: number, workloads: unknown[]): Deployment {
   const d = parseDeployment({

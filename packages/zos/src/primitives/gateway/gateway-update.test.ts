@@ -11,7 +11,8 @@ import { openDeploymentStore } from "../../engine/deployment-store.ts";
 import { ChainDouble } from "../../engine/chain-double.ts";
 import { ProvisionEngine } from "../../engine/provision-engine.ts";
 import { gatewayManagers } from "./gateway-managers.ts";
-import type { GatewayRoute, HaproxyGateway } from "./haproxy-gateway.ts";
+import { RecordingProxy } from "./gateway-proxy-double.ts";
+import type { HaproxyGateway } from "./haproxy-gateway.ts";
 
 const log = createLogger("test.gateway-update");
 const key = twinKeyFromPrivateKey(`0x${"34".repeat(32)}`);
@@ -19,31 +20,6 @@ const TWIN = 9;
 const NODE = 4;
 const BIG: Capacity = { cru: 64, mru: 512 * GiB, sru: 4096 * GiB, hru: 4096 * GiB, ipv4u: 100 };
 
-/** Records every route change in order. */
-class RecordingProxy {
-  routes = new Map<string, GatewayRoute>();
-  ops: string[] = [];
-  owner(fqdn: string) {
-    for (const [id, r] of this.routes) if (r.fqdn === fqdn) return id;
-    return undefined;
-  }
-  set(id: string, route: GatewayRoute) {
-    this.ops.push(`set ${id} ${route.backends.join(",")}`);
-    this.routes.set(id, route);
-    return Promise.resolve();
-  }
-  has(id: string) {
-    return this.routes.has(id);
-  }
-  running() {
-    return true;
-  }
-  remove(id: string) {
-    this.ops.push(`remove ${id}`);
-    this.routes.delete(id);
-    return Promise.resolve();
-  }
-}
 
 function signed(chain: ChainDouble, id: number, version: number, backends: string[]): Deployment {
   const d = parseDeployment({
