@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 // Package boundaries: another package is imported by its name and only through the entry points its
 // package.json `exports` lists (each documented in its README); never by a path into its files.
 const PACKAGES = "bot|bus|chain|cli|client|explorer|flist|k8s|log|os|types|upgrader|zos";
-const PUBLIC_SUBPATHS = ["chain/client", "chain/reader", "client/read", "chain/testing", "types/testing", "types/core", "types/strip-cache", "types/strip-cache/register", "bus/testing", "zos/hypervisor", "zos/node-flags", "zos/testing", "flist/testing", "upgrader/testing"];
+const PUBLIC_SUBPATHS = ["chain/client", "chain/reader", "client/read", "client/bus-agent", "chain/testing", "types/testing", "types/core", "types/free-port", "types/node-routes", "types/network-names", "types/strip-cache", "types/strip-cache/register", "bus/testing", "zos/hypervisor", "zos/node-flags", "zos/testing", "flist/testing", "upgrader/testing"];
 const deepImport = {
   regex: `^@zgrid/(?!(?:${PUBLIC_SUBPATHS.join("|")})$)[^/]+/`,
   message: "import another package through its entry point (`@zgrid/x` or a subpath its package.json exports), not its internals",

@@ -47,9 +47,11 @@ for hook in packages/*/scripts/setup.sh; do
   bash "$hook"
 done
 # 5. `zgrid` on PATH for every shell, from any directory, always under the project's Node 22 (the
-# system's Node 20 cannot run it). Rewritten only when it points elsewhere (another clone).
+# system's Node 20 cannot run it). Rewritten only when it points elsewhere (another clone). The
+# stripped-source cache is in place before the entry file: a warm start never loads Node's
+# TypeScript stripper (~0.05-0.1 s of every command).
 launcher="${ZGRID_BIN_DIR:-/usr/local/bin}/zgrid"
-want_launcher="$(printf '#!/bin/sh\n# zgrid launcher written by %s/scripts/setup.sh\nexec "%s/node" --disable-warning=ExperimentalWarning "%s/packages/cli/bin/zgrid.ts" "$@"\n' "$ZGRID_ROOT" "$ZGRID_NODE_BIN" "$ZGRID_ROOT")"
+want_launcher="$(printf '#!/bin/sh\n# zgrid launcher written by %s/scripts/setup.sh\nexec "%s/node" --disable-warning=ExperimentalWarning --import=file://%s/packages/types/src/runtime/strip-cache-register.js "%s/packages/cli/bin/zgrid.ts" "$@"\n' "$ZGRID_ROOT" "$ZGRID_NODE_BIN" "$ZGRID_ROOT" "$ZGRID_ROOT")"
 if [ "$(cat "$launcher" 2>/dev/null || true)" != "$want_launcher" ]; then
   if [ -w "$(dirname "$launcher")" ]; then
     printf '%s\n' "$want_launcher" > "$launcher" && chmod 0755 "$launcher"

@@ -5,21 +5,27 @@
 // `vm ls` against a real dev chain (EDR, in this process; no VMs, no root): once for a twin without
 // VMs (the chain reads only) and once for a twin with one VM on a node whose twin answers on the
 // bus (a real libp2p peer in this process answering `zos.deployment.get` with a stored deployment):
-// everything a `vm ls` on a live grid costs the command, but for zosd's own handler.
+// everything a `vm ls` on a live grid costs the command, but for zosd's own handler. That case runs
+// twice: with the command's own bus (ZGRID_BUS_AGENT=0: libp2p loaded and dialled each time) and
+// through the data dir's bus agent (started by the first `vm ls`; the twin's bus stays open).
 // `--bin OTHER/packages/cli/bin/zgrid.ts` measures another checkout's zgrid (a before/after).
 //   node bench/cli/startup.ts [--runs 7] [--data-dir ~/.zgrid/local] [--bin path/to/zgrid.ts]
 // Goals (issue 14): --help <= 0.25 s, vm ls <= 0.5 s. Each zgrid command runs twice: with the
 // stripped-source cache (packages/cli/src/strip-cache.ts, warmed by a first run) and without it
 // (ZGRID_STRIP_CACHE=0: Node strips every file each time).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "7" }, "data-dir": { type: "string" }, bin: { type: "string" } } });
 const runs = Number(values.runs);
 const bin = values.bin ?? join(import.meta.dirname, "../../packages/cli/bin/zgrid.ts");
+// as the `zgrid` launcher (scripts/setup.sh) runs it: the stripped-source cache before the entry file
+const register = join(dirname(bin), "../../types/src/runtime/strip-cache-register.js");
+const zgrid = existsSync(register) ? ["--disable-warning=ExperimentalWarning", `--import=${pathToFileURL(register).href}`, bin] : [bin];
 const scratch = mkdtempSync(join(tmpdir(), "zgrid-bench-startup-"));
 const dataDir = values["data-dir"] ?? scratch;
 
@@ -64,10 +70,10 @@ try {
   const tiny = join(scratch, "tiny.ts");
   (await import("node:fs")).writeFileSync(tiny, "const a: number = 1; void a;\n");
   const strip = await median([tiny], [0]);
-  const help = await median([bin, "--help"], [0]);
-  const helpNoCache = await median([bin, "--help"], [0], noCacheEnv);
+  const help = await median([...zgrid, "--help"], [0]);
+  const helpNoCache = await median([...zgrid, "--help"], [0], noCacheEnv);
   // 7 = no local grid in that data dir (the SDK was still loaded to find out)
-  const lsArgs = [bin, "--data-dir", dataDir, "--json", "vm", "ls"];
+  const lsArgs = [...zgrid, "--data-dir", dataDir, "--json", "vm", "ls"];
   const lsCodes = values["data-dir"] ? [0] : [0, 7];
   const ls = await median(lsArgs, lsCodes);
   const lsNoCache = await median(lsArgs, lsCodes, noCacheEnv);
@@ -85,7 +91,7 @@ try {
         dataDir: devDir, rpcUrl: g.chain.rpcUrl, addresses: g.chain.addresses, adminKey: g.chain.admin.privateKey,
         user: { twinId: user.twinId, privateKey: user.privateKey, address: user.address }, flists: {}, nodes: [],
       }));
-      const devLs = [bin, "--data-dir", devDir, "--json", "vm", "ls"];
+      const devLs = [...zgrid, "--data-dir", devDir, "--json", "vm", "ls"];
       const none = await median(devLs, [0]);
       devRows.push(["zgrid vm ls (dev chain, no VMs)", none, cpuOf.at(-1)!]);
       // node 1's twin answers on the bus (a peer answering zos.deployment.get with a stored
@@ -102,10 +108,29 @@ try {
         const d = { ...parseDeployment(sampleDeploymentJson({ twinId: user.twinId })), contract_id: contractId };
         for (const w of d.workloads) w.result = { created: 1, state: "ok", message: "", data: w.type === "zmachine" ? { ip: "10.20.2.5" } : undefined };
         node.handle(NODE_ROUTES.get.name, () => d);
-        const out = await run(process.execPath, devLs, cacheEnv);
+        const ownBusEnv = { ...cacheEnv, ZGRID_BUS_AGENT: "0" };
+        const out = await run(process.execPath, devLs, ownBusEnv);
         if (!out.stdout.includes('"state": "ok"')) throw new Error(`vm ls did not list the VM from its node: ${out.stdout}${out.stderr}`);
-        const one = await median(devLs, [0]);
-        devRows.push(["zgrid vm ls (dev chain, 1 VM, node answers)", one, cpuOf.at(-1)!]);
+        const one = await median(devLs, [0], ownBusEnv);
+        devRows.push(["zgrid vm ls (dev chain, 1 VM, node answers; own bus)", one, cpuOf.at(-1)!]);
+        // the data dir's bus agent: the first vm ls starts it (and asks through its own bus)
+        const { busAgentSocket, connectAgentBus, stopBusAgent } = await import("@zgrid/client/bus-agent");
+        try {
+          await run(process.execPath, devLs, cacheEnv);
+          for (let i = 0; ; i++) {
+            const a = await connectAgentBus(busAgentSocket(devDir), { twinId: user.twinId, rpcUrl: g.chain.rpcUrl });
+            a?.close();
+            if (a) break;
+            if (i > 300) throw new Error("the bus agent did not start within 60 s");
+            await new Promise((r) => setTimeout(r, 200));
+          }
+          const viaAgent = await run(process.execPath, devLs, cacheEnv);
+          if (!viaAgent.stdout.includes('"state": "ok"')) throw new Error(`vm ls through the bus agent did not list the VM: ${viaAgent.stdout}${viaAgent.stderr}`);
+          const agentLs = await median(devLs, [0]);
+          devRows.push(["zgrid vm ls (same, through the bus agent)", agentLs, cpuOf.at(-1)!]);
+        } finally {
+          await stopBusAgent(busAgentSocket(devDir));
+        }
       } finally {
         await node.stop();
       }

@@ -7,9 +7,11 @@
  * time, and reports uptime every 40 min while on. Time is compressed: the chain's clock is moved
  * forward step by step and the bot reads it.
  *
- * Workload trace: VMs of 1, 2 or 4 vCPUs, lifetimes exponential (mean `vmHours`), Poisson arrivals
- * whose rate follows a diurnal curve (peak 15:00, trough 03:00, ±`swing`) scaled so the farm's mean
- * reserved vCPUs are `utilisation` of its total; each VM has 4 GiB of memory per vCPU. Placement is
+ * Workload trace (trace.ts, generated before the day so every policy of a seed sees the same VMs):
+ * VMs of 1, 2 or 4 vCPUs, lifetimes exponential (mean `vmHours`), Poisson arrivals whose rate
+ * follows a diurnal curve (peak 15:00, trough 03:00, ±`swing`), calibrated so the VMs' reserved
+ * vCPUs over the day are exactly `utilisation` of the farm's (lifetimes scaled by one factor,
+ * reported as `lifetimeScale`); each VM has 4 GiB of memory per vCPU. Placement is
  * the SDK's own (`placementOrder` of @zgrid/client, what `grid.nodes.pick` does: `pack` by default,
  * the fullest awake node that fits; `--placement spread` for the emptiest). A VM that fits no awake
  * node picks a standby node the same way (the node finder offers standby nodes as wakeable
@@ -25,6 +27,8 @@ import { createLogger } from "@zgrid/log";
 import { Farmerbot, openFarmerState, parseFarmerPolicy, type FarmerNodes, type FarmerPolicyInput, type WolSender } from "@zgrid/bot";
 import { createGridClient, devAccount, startDevChain, GIB, type DevChain, type GridClient } from "@zgrid/chain";
 import { placementOrder, type Placement } from "@zgrid/client";
+import { createPublicClient, custom, type PublicClient } from "viem";
+import { diurnalTrace, rng } from "./trace.ts";
 
 export interface FarmDayOptions { nodes: number; hours: number; utilisation: number; seed: number; coresPerNode: number; vmHours: number; swing: number;
   /** Simulated boot (POST + zos boot) seconds: uniform in [min, max]. */
@@ -36,12 +40,13 @@ export interface FarmDayOptions { nodes: number; hours: number; utilisation: num
 
 /**
  * The policy the farm-day runs by default: wake on demand only once wakes proved fast (boot is
- * 60–180 s here, so `fastWakeSeconds: 240`), power a node off 2 minutes after it emptied (session
- * 4: 10; with packing placement an emptied node is rarely the one the next deploy wants), one
- * node always on, a pass a minute.
+ * 60–180 s here, so `fastWakeSeconds: 240`), power a node off a minute after it emptied (a pass
+ * or two; session 5: 2, session 4: 10; with packing placement an emptied node is rarely the one
+ * the next deploy wants), one node always on, a pass a minute. Predictive wake and a spare are
+ * off: they buy fewer waits with energy (run.ts measures both on the same trace).
  */
-export const FARM_DAY_POLICY: Omit<FarmerPolicyInput, "farmId"> = { minAwakeNodes: 1, idleMinutes: 2, fastWakeSeconds: 240, uptimeWakeHours: 20, periodSeconds: 60, wakeTimeoutSeconds: 600 };
-/** Session 4's policy (2.51x on 8 nodes, simulation-only packing). */
+export const FARM_DAY_POLICY: Omit<FarmerPolicyInput, "farmId"> = { minAwakeNodes: 1, idleMinutes: 1, fastWakeSeconds: 240, uptimeWakeHours: 20, periodSeconds: 60, wakeTimeoutSeconds: 600 };
+/** Session 4's policy (2.51x on 8 nodes, simulation-only packing); session 5's had idleMinutes 2. */
 export const SESSION4_POLICY: Omit<FarmerPolicyInput, "farmId"> = { ...FARM_DAY_POLICY, idleMinutes: 10 };
 /** The policy of session 2's figures (2.61x): a 20% headroom always kept, 30 idle minutes, a pass every 5 min. */
 export const SESSION2_POLICY: Omit<FarmerPolicyInput, "farmId"> = { minAwakeNodes: 1, idleMinutes: 30, uptimeWakeHours: 20, periodSeconds: 300, wakeTimeoutSeconds: 600 };
@@ -56,6 +61,15 @@ export interface FarmDayResult {
    * migration can beat. `oracleRatio` = always-on / that.
    */
   oracleKwh: number; oracleRatio: number;
+  /**
+   * Where the energy above the oracle goes, in mean nodes: `oracleNodes` = the oracle's mean nodes
+   * on; `idleAwake` = nodes on (or booting) holding no VM (boots, holds before power-off, spares);
+   * `busyAwake` = nodes on holding a VM (above `oracleNodes`: fragmentation, VMs spread over more
+   * nodes than perfect packing needs).
+   */
+  oracleNodes: number; idleAwake: number; busyAwake: number;
+  /** The trace's calibration: VM lifetimes were scaled by this so it offers exactly `utilisation`. */
+  lifetimeScale: number;
 }
 
 interface SimVm { cores: number; endsAt: number }
@@ -66,16 +80,6 @@ const NODE_MEMORY_GIB = 256;
 interface SimDurations { onSeconds: number; offSeconds: number; reservedCoreSeconds: number; wakes: number; offs: number }
 interface SimNode { id: number; twinId: number; mac: string; client: GridClient; on: boolean; bootsAt?: number; vms: SimVm[]; lastUptime: number; bootedAt: number; own: SimDurations }
 
-/** mulberry32 (as packages/zos/src/testing/seeded-random.ts): a seeded run replays exactly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 /** Node twins: the dev chain's funded accounts first, then further accounts of the dev mnemonic (gas from the test client). */
 async function nodeTwins(chain: DevChain, count: number): Promise<Array<{ privateKey: `0x${string}`; twinId: number }>> {
   const twins = chain.twins.slice(1, 1 + count).map((t) => ({ privateKey: t.privateKey, twinId: t.twinId }));
@@ -93,7 +97,14 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
   const rand = rng(o.seed);
   const chain = await startDevChain({ twins: Math.min(19, 1 + o.nodes) });
   try {
-    const client = (k: `0x${string}`) => createGridClient({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, account: k, pollingIntervalMs: 5 });
+    // Every client (the bot's, the nodes') talks to the dev chain in-process through its EIP-1193
+    // provider: the same chain, calls and transactions as over the JSON-RPC server, without HTTP
+    // and JSON per call (the farm-day's CPU went mostly there). Answers are normalised as the
+    // server sends them (bigints as hex).
+    const request = async (args: { method: string; params?: unknown }) =>
+      JSON.parse(JSON.stringify(await chain.provider.request(args as never), (_k, v: unknown) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v))) as unknown;
+    const inproc = createPublicClient({ chain: chain.publicClient.chain, transport: custom({ request }), pollingInterval: 5 }) as PublicClient;
+    const client = (k: `0x${string}`) => createGridClient({ publicClient: inproc, addresses: chain.addresses, account: k, pollingIntervalMs: 5 });
     const farmer = client(chain.twins[0]!.privateKey);
     const farmId = await farmer.createFarm({ name: "green-farm" });
     const nodes: SimNode[] = [];
@@ -103,7 +114,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       const id = await c.registerNode({ farmId, resources: { cru: BigInt(o.coresPerNode), mru: BigInt(NODE_MEMORY_GIB) * GIB, sru: 2048n * GIB, hru: 0n }, interfaces: [{ name: "eth0", mac, ips: [] }] });
       nodes.push({ id, twinId: twin.twinId, mac, client: c, on: true, vms: [], lastUptime: 0, bootedAt: 0, own: { onSeconds: 0, offSeconds: 0, reservedCoreSeconds: 0, wakes: 0, offs: 0 } });
     }
-    let now = Number((await chain.publicClient.getBlock()).timestamp);
+    let now = Number((await inproc.getBlock()).timestamp);
     const start = now;
     const byTwin = new Map(nodes.map((n) => [n.twinId, n]));
     const byMac = new Map(nodes.map((n) => [n.mac, n]));
@@ -139,12 +150,11 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
     const bot = new Farmerbot({ policy, chain: farmer, nodes: simNodes, wol, state: openFarmerState(undefined), log: createLogger("farmerbot", { level: "error" }), now: () => now });
 
     const totalCores = o.nodes * o.coresPerNode;
-    const meanCores = 7 / 3; // sizes 1, 2, 4 equally likely
-    const baseRate = (o.utilisation * totalCores) / meanCores / (o.vmHours * 3600); // arrivals per second
-    const rate = (t: number) => baseRate * (1 + o.swing * Math.sin((2 * Math.PI * ((t - start) / 86400 - 9 / 24))));
-    const waiting: Array<{ vm: SimVm; since: number }> = [];
+    const trace = diurnalTrace({ seed: o.seed, hours: o.hours, utilisation: o.utilisation, totalCores, vmHours: o.vmHours, swing: o.swing });
+    let nextArrival = 0;
+    const waiting: Array<{ vm: SimVm; since: number; seconds: number }> = [];
     const waits: number[] = [];
-    let deploys = 0, utilSum = 0, awakeSum = 0, samples = 0, nextTick = now, oracleJ = 0;
+    let deploys = 0, utilSum = 0, awakeSum = 0, samples = 0, nextTick = now, oracleJ = 0, oracleNodes = 0, idleAwake = 0, busyAwake = 0;
     const m = policy.energy;
     // What a node reports as free (zos.statistics.get: memory after the reserve max(10%, 2 GiB)),
     // and what the node finder shows for a standby one (its declared capacity less the reserve).
@@ -157,9 +167,9 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
     // The SDK's pick: the awake nodes that fit, ordered by the user's placement policy.
     const place = (vm: SimVm): SimNode | undefined => placementOrder(nodes.filter((n) => n.on).map((n) => candidate(n)).filter((c) => c.free.cru >= vm.cores), o.placement)[0]?.node;
 
-    // Steady state at the start (Little's law): the VMs the trace would hold at 00:00, packed.
-    for (let i = 0, count = Math.round(rate(now) * o.vmHours * 3600); i < count; i++) {
-      const vm = { cores: [1, 2, 4][Math.floor(rand() * 3)]!, endsAt: now - Math.log(1 - rand()) * o.vmHours * 3600 };
+    // The VMs the trace holds at 00:00, packed.
+    for (const v of trace.initial) {
+      const vm = { cores: v.cores, endsAt: now + v.seconds };
       place(vm)?.vms.push(vm);
     }
     while (now - start < o.hours * 3600) {
@@ -167,7 +177,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       // Every transaction moves the chain's clock too: the chain's clock is the simulation's, and a
       // step lasts what it moved (arrivals and the averages below use that, not stepSeconds).
       const prev = now;
-      now = Number((await chain.publicClient.getBlock()).timestamp);
+      now = Number((await inproc.getBlock()).timestamp);
       const dt = now - prev;
       {
         const reserved = nodes.reduce((s, n) => s + n.vms.reduce((a, v) => a + v.cores, 0), 0);
@@ -175,6 +185,9 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
         oracleJ += dt * (k * m.idleWatts + (o.nodes - k) * m.offWatts + reserved * m.vmCpuDuty * m.wattsPerBusyCore);
         utilSum += dt * reserved / totalCores;
         awakeSum += dt * nodes.filter((n) => n.on || n.bootsAt !== undefined).length;
+        oracleNodes += dt * k;
+        idleAwake += dt * nodes.filter((n) => (n.on || n.bootsAt !== undefined) && n.vms.length === 0).length;
+        busyAwake += dt * nodes.filter((n) => n.vms.length > 0).length;
         samples += dt;
         // Each simulated node's own ledger (booting draws power: counted on).
         for (const n of nodes) {
@@ -197,12 +210,10 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
           n.lastUptime = now;
         }
       }
-      // arrivals in this step
-      let k = 0; const lambda = rate(now) * dt;
-      for (let p = Math.exp(-lambda), acc = p, u = rand(); u > acc && k < 1000; k++) { p *= lambda / (k + 1); acc += p; }
-      for (let i = 0; i < k; i++) {
-        const cores = [1, 2, 4][Math.floor(rand() * 3)]!;
-        waiting.push({ vm: { cores, endsAt: 0 }, since: now });
+      // the trace's arrivals up to now (each keeps its lifetime from when it is placed)
+      for (; nextArrival < trace.arrivals.length && trace.arrivals[nextArrival]!.at <= now - start; nextArrival++) {
+        const a = trace.arrivals[nextArrival]!;
+        waiting.push({ vm: { cores: a.cores, endsAt: 0 }, since: now, seconds: a.seconds });
         deploys++;
       }
       // Deploys still waiting for a node claim standby capacity (the SDK's pick falls back to a
@@ -212,7 +223,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       for (const w of [...waiting]) {
         const n = place(w.vm);
         if (n) {
-          w.vm.endsAt = now - Math.log(1 - rand()) * o.vmHours * 3600;
+          w.vm.endsAt = now + w.seconds;
           n.vms.push(w.vm);
           waiting.splice(waiting.indexOf(w), 1);
           if (now > w.since) waits.push(now - w.since);
@@ -231,6 +242,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       kwh: s.energy.kwh, alwaysOnKwh: s.energy.alwaysOnKwh, ratio: s.energy.ratio, savedKwh: s.energy.savedKwh, wakeLatency: s.wakeLatency,
       deploys, waited: waits.length, waitP50: quantile(waits, 0.5), waitP99: quantile(waits, 0.99), meanUtilisation: utilSum / samples, meanAwake: awakeSum / samples,
       oracleKwh: oracleJ / 3_600_000, oracleRatio: s.energy.alwaysOnKwh / (oracleJ / 3_600_000),
+      oracleNodes: oracleNodes / samples, idleAwake: idleAwake / samples, busyAwake: busyAwake / samples, lifetimeScale: trace.lifetimeScale,
     };
   } finally {
     await chain.stop();

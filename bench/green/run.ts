@@ -4,15 +4,16 @@
  *      placement, power switch and workloads SIMULATED) on a diurnal trace at 20% mean utilisation,
  *      for each farm size and seed: kWh with the farmerbot vs always-on (the baseline, same work,
  *      same run; goal >= 3x less), the bound no policy without live migration beats (`oracle`:
- *      perfect packing, instant wakes), wake latency, deploys that waited; then, on the first size
- *      and seed, the same trace with the SDK's `spread` placement and with session 2's policy.
+ *      perfect packing, instant wakes), wake latency, deploys that waited, where the nodes on go
+ *      (holding VMs vs empty); then, at `--compare-at nodes:seed`, the same trace with the SDK's
+ *      `spread` placement, session 2's policy, predictive wake, and a spare of 3% of the vCPUs.
  *   2. wake-to-deployable on the local grid (root; run under `flock /tmp/zgrid-vm.lock`): `zgrid up
  *      --bmc --nodes 1` (the node's zosd under the simulated BMC on the underlay), the farmerbot
  *      powers the node off, then a client asks the bot to wake it and times request -> magic packet
  *      -> node answers on the bus (deployable); last, a VM deploy naming the standby node is timed
  *      to running (wake included). `zgrid down` at the end.
  *
- *   node bench/green/run.ts [--hours 24] [--sizes 12,24,48] [--seeds 7,8,9] [--policy '{"idleMinutes":5}'] [--no-compare] [--wakes 3] [--no-sim] [--no-local]
+ *   node bench/green/run.ts [--hours 24] [--sizes 12,24,48] [--seeds 7,8,9] [--policy '{"idleMinutes":5}'] [--no-compare] [--compare-at 24:8] [--wakes 3] [--no-sim] [--no-local]
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -24,13 +25,14 @@ import { parseFarmerPolicy, runFarmerbot } from "@zgrid/bot";
 import { connectGrid, readLocalGrid, wakeNode } from "@zgrid/client";
 import { FARM_DAY_POLICY, SESSION2_POLICY, simulateFarmDay, type FarmDayResult } from "./farm-day.ts";
 
-const { values } = parseArgs({ options: { hours: { type: "string", default: "24" }, sizes: { type: "string", default: "12,24,48" }, seeds: { type: "string", default: "7,8,9" },
+const { values } = parseArgs({ options: { hours: { type: "string", default: "24" }, sizes: { type: "string", default: "12,24,48" }, seeds: { type: "string", default: "7,8,9" }, "compare-at": { type: "string", default: "24:8" },
   policy: { type: "string", default: "{}" }, "no-compare": { type: "boolean" }, wakes: { type: "string", default: "3" }, "no-sim": { type: "boolean" }, "no-local": { type: "boolean" } } });
 
 const line = (label: string, r: FarmDayResult) =>
   `  ${label}: util ${(100 * r.meanUtilisation).toFixed(1)}%, awake ${r.meanAwake.toFixed(2)} nodes, ${r.kwh.toFixed(2)} kWh vs ${r.alwaysOnKwh.toFixed(2)} always-on = ` +
   `${r.ratio.toFixed(2)}x less (oracle ${r.oracleRatio.toFixed(2)}x), wakes ${r.wakeLatency.count} p50 ${r.wakeLatency.p50.toFixed(0)} s p99 ${r.wakeLatency.p99.toFixed(0)} s, ` +
-  `deploys ${r.deploys}, waited ${r.waited} (p50 ${r.waitP50} s, p99 ${r.waitP99} s)`;
+  `deploys ${r.deploys}, waited ${r.waited} (p50 ${r.waitP50} s, p99 ${r.waitP99} s); nodes on: oracle ${r.oracleNodes.toFixed(2)}, holding VMs ${r.busyAwake.toFixed(2)}, ` +
+  `on without a VM ${r.idleAwake.toFixed(2)}; trace lifetimes x${r.lifetimeScale.toFixed(3)}`;
 
 if (!values["no-sim"]) {
   const seeds = values.seeds.split(",").map(Number);
@@ -57,8 +59,13 @@ if (!values["no-sim"]) {
   }
   if (sizes.length > 1) console.log(`  every size and seed: ${(sum(all, (r) => r.alwaysOnKwh) / sum(all, (r) => r.kwh)).toFixed(2)}x less; oracle ${(sum(all, (r) => r.alwaysOnKwh) / sum(all, (r) => r.oracleKwh)).toFixed(2)}x`);
   if (!values["no-compare"]) {
-    console.log(line(`${sizes[0]} nodes, seed ${seeds[0]}, SDK placement spread`, await run(sizes[0]!, seeds[0]!, { placement: "spread" })));
-    console.log(line(`${sizes[0]} nodes, seed ${seeds[0]}, session 2's policy`, await run(sizes[0]!, seeds[0]!, { policy: SESSION2_POLICY })));
+    // The same trace (same size and seed) under other choices: the price of spreading, of session 2's
+    // policy, and what predictive wake and a spare of the farm's vCPUs cost in energy and buy in waits.
+    const [n, seed] = values["compare-at"].split(":").map(Number) as [number, number];
+    console.log(line(`${n} nodes, seed ${seed}, SDK placement spread`, await run(n, seed, { placement: "spread" })));
+    console.log(line(`${n} nodes, seed ${seed}, session 2's policy`, await run(n, seed, { policy: SESSION2_POLICY })));
+    console.log(line(`${n} nodes, seed ${seed}, predictive wake (forecastMinutes 3)`, await run(n, seed, { policy: { ...policy, forecastMinutes: 3 } })));
+    console.log(line(`${n} nodes, seed ${seed}, spareCorePercent 3`, await run(n, seed, { policy: { ...policy, spareCorePercent: 3 } })));
   }
 }
 

@@ -12,7 +12,7 @@ kc="$data/kubeconfig"; K="/var/cache/zgrid/kubernetes/v1.20.2/bin/kubectl --kube
 t0=$(date +%s); mark() { echo "[$(( $(date +%s) - t0 ))s] $*"; }
 cleanup() { z k8s rm demo >/dev/null 2>&1 || true; z down >/dev/null 2>&1 || true; rm -rf "$data"; }
 trap cleanup EXIT
-z up --nodes 2 >/dev/null; mark "local grid up"
+z up --nodes 2 --node-memory 8 >/dev/null; mark "local grid up"
 z k8s create demo --workers 2 --node 1 --nodes 1,2 --public-ip; mark "VMs deployed"
 z k8s kubeconfig demo -o "$kc" >/dev/null
 until [ "$($K get nodes --no-headers 2>/dev/null | grep -cw Ready)" = 3 ]; do sleep 5; done; mark "3 nodes Ready"

@@ -146,6 +146,10 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 1_200_000, skip: pro
     const s = await waitFor("2 healthy replicas and a gateway", status, (x) => healthy(x).length === 2 && (web(x)?.gateway?.backends.length ?? 0) === 2, 240_000);
     const nodes = healthy(s).map((r) => r.nodeId);
     assert.equal(new Set(nodes).size, 2, "spread: two different nodes");
+    // the owner asks the running bot over the bus (its own bus twin), not through the database
+    const viaBus = zgrid<{ via: string; status: BotStatus }>("bot", "status", "--bus");
+    assert.equal(viaBus.via, "bus");
+    assert.equal(viaBus.status.services.find((x) => x.name === "web")?.replicas.length, 2, JSON.stringify(viaBus).slice(0, 2000));
   });
 
   test("node A dies: detected, its replica re-placed, the gateway keeps serving; A comes back without its old workloads", async () => {

@@ -55,14 +55,19 @@ export async function openGrid(o: GlobalOptions): Promise<Grid> {
 
 /**
  * Like withGrid, for commands that only read (`vm ls`): the light reader of `@zgrid/client/read`
- * (no viem; libp2p only when a node must be asked), so they start fast (issue 14).
+ * (no viem; libp2p only when a node must be asked), so they start fast (issue 14). On the local
+ * grid, nodes are asked through the data dir's bus agent (bus-agent-use.ts): no libp2p here at all.
  */
 export async function withGridReader<T>(o: GlobalOptions, fn: (reader: GridReader) => Promise<T>): Promise<T> {
   const { openGridReader } = await import("@zgrid/client/read");
-  const reader = await openGridReader(await gridConnection(o));
+  const conn = await gridConnection(o);
+  const { agentBusFor, busAgentEnabled } = await import("./bus-agent-use.ts");
+  const via = !o.grid && busAgentEnabled() ? agentBusFor(o.dataDir, conn.rpcUrl) : undefined;
+  const reader = await openGridReader(conn, via ? { bus: via.bus } : {});
   try {
     return await fn(reader);
   } finally {
+    via?.close();
     await reader.close();
   }
 }

@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import type { LocalGridInfo } from "@zgrid/client";
+import { freePort } from "@zgrid/types/free-port";
 
 const ZGRID = fileURLToPath(new URL("../bin/zgrid.ts", import.meta.url));
 let dataDir: string;
@@ -37,13 +37,6 @@ async function waitFor<T>(what: string, fn: () => Promise<T>, good: (v: T) => bo
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
-
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => resolve(p));
-  });
-});
 
 describe("observability of the local grid", { timeout: 600_000 }, () => {
   let prometheus: ChildProcess | undefined;

@@ -71,6 +71,9 @@ test("the nodes table filters by country and by free memory", async () => {
   await page.getByRole("status").filter({ hasText: /^1 node$/ }).waitFor();
   assert.deepEqual(await page.locator("tr[data-node]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-node"))), [String(grid.nodeId1)]);
   await page.getByRole("button", { name: "Clear" }).click();
+  // the cleared page has rendered (its form made again) before the next filter is typed
+  await page.getByRole("status").filter({ hasText: /^2 nodes$/ }).waitFor();
+  assert.equal(await page.getByLabel("Country").inputValue(), "");
   await page.getByLabel("Free memory GiB ≥").fill("55");
   await page.getByRole("button", { name: "Apply" }).click();
   await page.waitForURL(/free_mru=/);

@@ -192,12 +192,13 @@ function reuseFile(reader: FlistReader, inode: FlistInode, src: Buffer, disk: Bu
 async function writeFileBlocks(reader: FlistReader, store: BlockStore, inode: FlistInode, disk: Buffer, concurrency: number): Promise<number> {
   const blocks = reader.blocks(inode.ino);
   reader.checkSize(inode, blocks);
+  const blockSize = reader.blockSize();
   const fd = openSync(disk, "wx", 0o600);
   try {
     let written = 0;
     const pending: Array<Promise<Buffer>> = [];
     const fetchOne = (i: number): Promise<Buffer> => {
-      const p = store.get(blocks[i]!.id).then((data) => decodeBlock(blocks[i]!.id, blocks[i]!.key, data));
+      const p = store.get(blocks[i]!.id).then((data) => decodeBlock(blocks[i]!.id, blocks[i]!.key, data, blockSize));
       p.catch(() => undefined); // awaited below; avoid an unhandled rejection if an earlier block fails
       return p;
     };

@@ -105,8 +105,9 @@ async function verifyLocal(path: string, options: VerifyOptions): Promise<Verify
       while (queue.length > 0) {
         const [hex, u] = queue.pop()!;
         try {
-          const data = await store.get(u.id);
-          const { bytes } = await pool.verify(u.id, u.key, data);
+          // A local store's blocks are read by the worker that verifies them; else (or when the
+          // worker found no file) the store is asked and the bytes go to the worker.
+          const { bytes } = (await pool.verifyFile(u.id, u.key, store.localPaths?.(u.id) ?? [])) ?? (await pool.verify(u.id, u.key, await store.get(u.id)));
           report.blocks++;
           report.bytes += bytes;
         } catch (e) {

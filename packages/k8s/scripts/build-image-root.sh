@@ -95,5 +95,8 @@ chroot "$root" update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy >/
 echo "$version" > "$root/opt/zgrid/kubernetes-version"
 rm -f "$root/etc/hostname" "$root/etc/resolv.conf"
 touch "$out/done"
+# older image roots (each ~0.9 GB; a new one per bootstrap or binary change): the newest two stay
+# (the previous one may still back a running VM's share); the flists packed from them are on the hub
+ls -1dt "$cache/image/$version"-*/ 2>/dev/null | tail -n +3 | while read -r old; do rm -rf "${old%/}"; done
 step "image root ready: $root ($(du -sh "$root" | cut -f1))"
 echo "$root"

@@ -39,7 +39,7 @@ rm -f "$dir/console.log"
 qemu-system-x86_64 -name guest=k8s-try -M microvm -accel tcg,tb-size=64 -cpu max -smp 2 -m "$mem" \
   -nodefaults -no-user-config -display none -no-reboot \
   -kernel "$guest/vmlinux" -initrd "$guest/initramfs.cpio" \
-  -append "console=ttyS0 panic=1 quiet loglevel=4 tsc_early_khz=$khz cryptomgr.notests" \
+  -append "console=ttyS0 panic=1 quiet loglevel=4 tsc_early_khz=$khz tsc=reliable cryptomgr.notests ${ZK8S_TRY_APPEND:-}" \
   -chardev "file,id=con,path=$dir/console.log,append=on" -serial chardev:con \
   -fsdev "local,id=zroot,path=$root,security_model=none,readonly=on" -device virtio-9p-device,fsdev=zroot,mount_tag=zroot \
   -fsdev "local,id=zcfg,path=$dir/cfg,security_model=none,readonly=on" -device virtio-9p-device,fsdev=zcfg,mount_tag=zcfg \

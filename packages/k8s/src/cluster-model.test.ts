@@ -27,6 +27,8 @@ test("bad input is refused with the field named", () => {
     [{ name: "demo", flist, registries: ["http://x:5000"] }, /registries/],
     [{ name: "demo", flist, registries: ["a b"] }, /registries/],
     [{ name: "demo", flist, master: { memory: 256 } }, /master/],
+    [{ name: "demo", flist, pv_size: -1 }, /pv_size/],
+    [{ name: "demo", flist, pv_size: 1.5 }, /pv_size/],
     [{ name: "demo", flist, extra: 1 }, /extra|Unrecognized/],
   ];
   for (const [input, field] of bad) {

@@ -37,6 +37,11 @@ export const clusterModelSchema = z.strictObject({
   schedulable_master: z.boolean().default(false),
   master: nodeSizeSchema.default({ cpu: 2, memory: 2048, disk: 6144 }),
   worker: nodeSizeSchema.default({ cpu: 2, memory: 1536, disk: 6144 }),
+  /**
+   * MiB of a second zgrid disk on each worker, offered to the cluster as a `local` PersistentVolume
+   * (`zgrid-pv-<node>`, storage class `zgrid-local`); 0: none.
+   */
+  pv_size: z.number().int().min(0).max(4_194_304).default(0),
   /** Registries the nodes pull from over plain HTTP ("host:port"), e.g. a local docker-registry. */
   registries: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, "host or host:port")).max(16).default([]),
   ssh_key: z.string().optional(),

@@ -3,6 +3,9 @@
  * cordon (spec.unschedulable), evict every pod that is not a DaemonSet's or a mirror pod (Eviction
  * API, so PodDisruptionBudgets are honoured; a pod already gone is fine), wait until they left
  * (bounded), then delete the Node object. Talks to the API server with the given kubeconfig.
+ * The node's zgrid PersistentVolume (`zgrid-pv-<node>`, on a disk that goes with the VM) guards
+ * the data on it: while it is bound to a claim the node is not touched and a typed error says so
+ * (unless `dropVolume`); once the node is gone an unbound one is deleted.
  *
  * @example
  * ```ts
@@ -10,13 +13,23 @@
  * ```
  */
 import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { K8sVolumeInUseError } from "./errors.ts";
 
 const code = (e: unknown) => (e as { code?: number }).code;
 
-export async function drainAndDeleteNode(kubeconfig: string, nodeName: string, o: { timeoutMs?: number } = {}): Promise<void> {
+export async function drainAndDeleteNode(kubeconfig: string, nodeName: string, o: { timeoutMs?: number; dropVolume?: boolean } = {}): Promise<void> {
   const kc = new KubeConfig();
   kc.loadFromString(kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
+  const pvName = `zgrid-pv-${nodeName}`;
+  const pv = await core.readPersistentVolume({ name: pvName }).catch((e: unknown) => { if (code(e) === 404) return undefined; throw e; });
+  const claim = pv?.spec?.claimRef;
+  if (claim && pv?.status?.phase !== "Available" && !o.dropVolume) {
+    throw new K8sVolumeInUseError(`node ${nodeName} holds PersistentVolume ${pvName}, bound to claim ${claim.namespace ?? "default"}/${claim.name ?? "?"}: removing the node would delete its data`, {
+      details: { node: nodeName, volume: pvName, claim: `${claim.namespace ?? "default"}/${claim.name ?? ""}` },
+      hint: "move the data off and delete the claim first, or pass --drop-volumes to delete the volume with the node",
+    });
+  }
   let node;
   try {
     node = await core.readNode({ name: nodeName });
@@ -42,4 +55,5 @@ export async function drainAndDeleteNode(kubeconfig: string, nodeName: string, o
   const end = Date.now() + (o.timeoutMs ?? 120_000);
   while ((await podsOn()).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 1000));
   await core.deleteNode({ name: nodeName }).catch((e: unknown) => { if (code(e) !== 404) throw e; });
+  if (pv) await core.deletePersistentVolume({ name: pvName }).catch((e: unknown) => { if (code(e) !== 404) throw e; });
 }

@@ -15,3 +15,8 @@ export class K8sImageError extends BaseError {
 export class K8sPkiError extends BaseError {
   override readonly code = "K8S_PKI";
 }
+
+/** A node to be removed holds a PersistentVolume bound to a claim (its data would go with it). */
+export class K8sVolumeInUseError extends BaseError {
+  override readonly code = "K8S_VOLUME_IN_USE";
+}

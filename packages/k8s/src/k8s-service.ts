@@ -19,6 +19,9 @@ import { adminKubeconfig, bootstrapToken, makeClusterCa } from "./cluster-pki.ts
 import { clusterModelSchema, networkOf, nodeNameOf, projectOf, vmNameOf, type ClusterModel, type ClusterModelInput } from "./cluster-model.ts";
 import { K8S_ENTRYPOINT } from "./k8s-flist.ts";
 
+/** Where a worker's PersistentVolume disk is mounted (image/zgrid-k8s serves `<it>/data`). */
+const PV_MOUNT = "/var/lib/zk8s-pv";
+
 export interface ClusterInfo {
   name: string;
   master: VmInfo;
@@ -44,7 +47,8 @@ export class K8sService {
     this.grid = grid;
   }
 
-  async create(input: ClusterModelInput, o: K8sOptions = {}): Promise<ClusterInfo> {
+  /** `spec`: a marker kept on the master's contract (a spec file's project owning the cluster: cluster-spec.ts). */
+  async create(input: ClusterModelInput, o: K8sOptions & { spec?: string } = {}): Promise<ClusterInfo> {
     const parsed = clusterModelSchema.safeParse(input);
     if (!parsed.success) throw new InputError(`cluster: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, { hint: "see `zgrid k8s create --help`" });
     const c = parsed.data;
@@ -58,7 +62,7 @@ export class K8sService {
       const master = await this.deployVm(c, "m", 1, {
         ZK8S_ROLE: "master", ZK8S_TOKEN: token, ZK8S_CA_CERT: b64(ca.cert), ZK8S_CA_KEY: b64(ca.key),
         ZK8S_NODE_NAME: nodeNameOf(c.name, "m", 1), ...(c.schedulable_master ? { ZK8S_SCHEDULABLE: "1" } : {}), ...this.commonEnv(c),
-      }, o);
+      }, o, o.spec);
       made.push(master.name);
       for (let i = 1; i <= c.workers; i++) {
         const w = await this.deployVm(c, "w", i, this.workerEnv(c, i, token, b64(ca.cert), master.ip), o);
@@ -102,7 +106,7 @@ export class K8sService {
     const env = await this.masterEnv(c);
     const model = clusterModelSchema.parse({
       name, flist: o.flist ?? c.master.flist, workers, network: c.network, ...(env.ZK8S_REGISTRIES ? { registries: env.ZK8S_REGISTRIES.split(" ") } : {}),
-      worker: JSON.parse(env.ZK8S_WORKER_SIZE ?? "{}") as object, nodes: JSON.parse(env.ZK8S_WORKER_NODES ?? "[]") as number[],
+      worker: JSON.parse(env.ZK8S_WORKER_SIZE ?? "{}") as object, nodes: JSON.parse(env.ZK8S_WORKER_NODES ?? "[]") as number[], pv_size: Number(env.ZK8S_PV_MIB ?? 0),
     });
     const index = (v: VmInfo) => Number(/_w(\d+)$/.exec(v.name)?.[1] ?? 0);
     const have = [...c.workers].sort((a, b) => index(a) - index(b));
@@ -146,6 +150,8 @@ export class K8sService {
       ...(c.registries.length ? { ZK8S_REGISTRIES: c.registries.join(" ") } : {}),
       // kept on the master so that `scale` can repeat the choices without client state
       ZK8S_WORKER_SIZE: JSON.stringify(c.worker), ZK8S_WORKER_NODES: JSON.stringify(c.nodes),
+      // workers label their Node with it; the master makes their PersistentVolumes
+      ...(c.pv_size ? { ZK8S_PV_MIB: String(c.pv_size) } : {}),
     };
   }
 
@@ -153,17 +159,20 @@ export class K8sService {
     return { ZK8S_ROLE: "worker", ZK8S_TOKEN: token, ZK8S_CA_CERT: caCert, ZK8S_MASTER: masterIp, ZK8S_NODE_NAME: nodeNameOf(c.name, "w", i), ...this.commonEnv(c) };
   }
 
-  private async deployVm(c: ClusterModel, role: "m" | "w", i: number, env: Record<string, string>, o: K8sOptions): Promise<VmInfo> {
+  private async deployVm(c: ClusterModel, role: "m" | "w", i: number, env: Record<string, string>, o: K8sOptions, spec?: string): Promise<VmInfo> {
     const size = role === "m" ? c.master : c.worker;
     const name = vmNameOf(c.name, role, i);
     const node = role === "m" ? c.node : c.nodes.length ? c.nodes[(i - 1) % c.nodes.length] : undefined;
     const vm: VmModelInput = {
       name, flist: c.flist, cpu: size.cpu, memory: size.memory, env, entrypoint: K8S_ENTRYPOINT, network: networkOf(c),
-      disks: [{ name: `${name}_data`.slice(0, 36), size: size.disk, mountpoint: "/var/lib/zk8s" }],
+      disks: [
+        { name: `${name}_data`.slice(0, 36), size: size.disk, mountpoint: "/var/lib/zk8s" },
+        ...(role === "w" && c.pv_size ? [{ name: `${name}_pv`.slice(0, 36), size: c.pv_size, mountpoint: PV_MOUNT }] : []),
+      ],
       ...(node ? { node } : {}), ...(c.farm ? { farm: c.farm } : {}), ...(role === "m" && c.public_ip ? { public_ip: true } : {}), ...(c.ssh_key ? { ssh_key: c.ssh_key } : {}),
     };
     o.onProgress?.(`deploying ${role === "m" ? "master" : "worker"} ${name}`);
-    return this.grid.vms.deploy(vm, { project: projectOf(c.name), ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+    return this.grid.vms.deploy(vm, { project: projectOf(c.name), ...(spec ? { spec } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
   }
 
   private async vmsOf(name: string): Promise<VmInfo[]> {

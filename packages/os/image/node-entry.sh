@@ -30,6 +30,17 @@ mkdir -p "$W" "$N"
 mount -t tmpfs -o mode=0755 node-rw "$W" && mkdir -p "$W/upper" "$W/work" || fatal "NODE_OVERLAY: no tmpfs for the system root's writable layer"
 mount -t overlay node-root -o "lowerdir=$R/system,upperdir=$W/upper,workdir=$W/work" "$N" || fatal "NODE_OVERLAY: cannot mount the system root overlay"
 mount -o rbind /dev "$N/dev" && mount -t proc proc "$N/proc" && mount -t sysfs sys "$N/sys" || fatal "NODE_MOUNT: /dev, /proc or /sys"
+# Kernel modules for what zosd makes (taps, bridges, veths, WireGuard, NAT). The kernel's own
+# auto-loading runs /proc/sys/kernel/modprobe in the boot image's root, whose modules are only the
+# boot set: point it at kmod in the node root, where all the boot kernel's modules are. /dev/net/tun
+# only appears once tun is loaded (nothing opens it before), so the usual ones are loaded now.
+if [ "$ZGRID_NODE_FOREIGN_KERNEL" != 1 ]; then
+  printf '#!/bin/sh\nexec /bin/busybox chroot %s /sbin/modprobe "$@"\n' "$N" > /run/zgrid-modprobe && chmod 0755 /run/zgrid-modprobe \
+    && echo /run/zgrid-modprobe > /proc/sys/kernel/modprobe || say "cannot set the kernel's module loader; modules load only as listed below"
+  for m in tun bridge veth wireguard nf_tables nft_chain_nat nft_compat xt_MASQUERADE iptable_nat; do
+    chroot "$N" /sbin/modprobe "$m" 2>/dev/null || say "module $m not loaded (zosd falls back where it can)"
+  done
+fi
 mount -t tmpfs -o mode=0755 run "$N/run" && mount -t tmpfs tmpfs "$N/tmp" || fatal "NODE_MOUNT: /run or /tmp"
 mount -o bind "$R" "$N/opt/zgrid" || fatal "NODE_MOUNT: the release at /opt/zgrid"
 mount -o bind "$ZGRID_DATA_DIR" "$N/var/lib/zgrid" || fatal "NODE_MOUNT: the cache disk at /var/lib/zgrid"

@@ -2,20 +2,25 @@
 // release (this checkout + Node + guest kernel + the Debian system root, built by `zgrid release
 // build --system`), mounts it verified and lazily, runs zosd under the upgrader chrooted in an
 // overlay on RAM, waits until the farmer funds its account, registers in the farm with its measured
-// capacity; a reboot is the same node (same id, nothing formatted), and the disk holds only the
-// identity seed and zosd's own data (no OS files).
+// capacity, and runs a zmachine a twin deploys on it through the SDK (one small container-mode VM:
+// QEMU TCG nested inside the TCG node, emulation inside emulation, so minutes); a reboot is the
+// same node (same id, nothing formatted) that re-adopts the deployment and runs the VM again, and
+// the disk holds only the identity seed and zosd's own data (no OS files).
 // Root, QEMU TCG, VM lock; opt-in: ZGRID_OS_NODE_E2E=1 flock /tmp/zgrid-vm.lock node --test <this file>
+// (ZGRID_OS_NODE_RELEASE_DIR + ZGRID_OS_NODE_PREBUILD=1: build the release first, outside the lock.)
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { startTestGrid, type TestGrid } from "@zgrid/chain/testing";
+import { connectGrid, type Grid } from "@zgrid/client";
 import { pushFlist, startHub, type Hub } from "@zgrid/flist";
-import { twinKeyFromPrivateKey } from "@zgrid/types";
-import { buildRelease } from "@zgrid/upgrader";
+import { buildBusyboxRoot, publishFlist } from "@zgrid/zos/testing";
+import { twinKeyFromPrivateKey, type TwinKey } from "@zgrid/types";
+import { buildRelease, type ReleaseManifest } from "@zgrid/upgrader";
 import { formatBootParams, parseBootParams } from "./boot/boot-params.ts";
 import { startBootServer, type BootServer } from "./server/boot-server.ts";
 import { ensureBootImage } from "./server/image-paths.ts";
@@ -24,9 +29,36 @@ import { bootMachine, createBootNetwork, hostTscKhz, type BootRun } from "./test
 const ROOT = new URL("../../..", import.meta.url).pathname;
 const SKIP = process.env.ZGRID_OS_NODE_E2E === "1" ? false : "opt-in (ZGRID_OS_NODE_E2E=1): a full node boot under TCG takes many minutes";
 const NODE_MS = 15 * 60_000;
+/** The nested zmachine: provisioning and its app's first line, QEMU TCG inside the TCG node. */
+const NESTED_MS = 12 * 60_000;
+const ENTRYPOINT = `#!/bin/sh
+echo "ZGRID-NESTED-APP host=$(hostname) kernel=$(uname -r) greeting=$GREETING"
+exec sleep 100000
+`;
 
 function systemRoot(): string {
   return execFileSync("bash", [join(ROOT, "packages/os/scripts/build-system-root.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop()!;
+}
+
+/**
+ * The node release of this checkout, built into `fallback`; or, with ZGRID_OS_NODE_RELEASE_DIR, kept
+ * there across runs (its signing key beside it) so a run under the VM lock does not spend minutes
+ * packing: build it first with ZGRID_OS_NODE_PREBUILD=1 (no VM, no lock), delete the dir after
+ * changing the checkout.
+ */
+async function nodeRelease(fallback: string): Promise<{ dir: string; key: TwinKey; flistPath: string; manifest: ReleaseManifest; reused: boolean }> {
+  const dir = process.env.ZGRID_OS_NODE_RELEASE_DIR ?? fallback;
+  const keyFile = join(dir, "release-key");
+  const manifestPath = join(dir, "zgrid-1.0.0.json");
+  if (process.env.ZGRID_OS_NODE_RELEASE_DIR && existsSync(keyFile) && existsSync(manifestPath)) {
+    const key = twinKeyFromPrivateKey(readFileSync(keyFile, "utf8").trim() as `0x${string}`);
+    return { dir, key, flistPath: join(dir, "zgrid-1.0.0.fl"), manifest: (JSON.parse(readFileSync(manifestPath, "utf8")) as { manifest: ReleaseManifest }).manifest, reused: true };
+  }
+  const raw = randomBytes(32);
+  const key = twinKeyFromPrivateKey(raw);
+  const built = await buildRelease({ root: ROOT, version: "1.0.0", outDir: dir, key, stateSchema: 1, system: systemRoot() });
+  writeFileSync(keyFile, `0x${raw.toString("hex")}\n`, { mode: 0o600 });
+  return { dir, key, flistPath: built.flistPath, manifest: built.manifest, reused: false };
 }
 
 async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined> | T | undefined, log: () => string): Promise<T> {
@@ -39,13 +71,18 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
   }
 }
 
-test("a blank machine network-boots the node release, registers in its farm with measured capacity; reboot = same node", { timeout: 40 * 60_000, skip: SKIP }, async (t) => {
+test("a blank machine network-boots the node release, registers in its farm with measured capacity, runs a deployed zmachine; reboot = same node, VM again", { timeout: 60 * 60_000, skip: SKIP }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "zgrid-node-boot-"));
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
   t.after(async () => {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
   });
   const imageDir = ensureBootImage();
+  let started = Date.now();
+  const release = await nodeRelease(join(dir, "release"));
+  t.diagnostic(`release 1.0.0: ${release.manifest.flist.files} files, ${(release.manifest.flist.bytes / 2 ** 20).toFixed(0)} MiB, ${release.reused ? "prebuilt" : "built"} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  if (process.env.ZGRID_OS_NODE_PREBUILD === "1") return;
+  const key = release.key;
   const prefix = `10.${90 + (randomBytes(1)[0]! % 8)}.${randomBytes(1)[0]! % 250}`;
   const net = await createBootNetwork(`zn${randomBytes(2).toString("hex")}`, prefix);
   cleanups.push(() => net.destroy());
@@ -53,12 +90,7 @@ test("a blank machine network-boots the node release, registers in its farm with
   cleanups.push(() => grid.chain.stop());
   const hub: Hub = await startHub({ dataDir: join(dir, "hub"), port: 0, host: net.hostAddress, blockAuth: "open" });
   cleanups.push(() => hub.close());
-  const key = twinKeyFromPrivateKey(randomBytes(32));
-
-  let started = Date.now();
-  const release = await buildRelease({ root: ROOT, version: "1.0.0", outDir: join(dir, "release"), key, stateSchema: 1, system: systemRoot() });
-  await pushFlist({ hub: hub.url, flist: release.flistPath, stores: [`dir://${join(dir, "release", "blocks")}`], key });
-  t.diagnostic(`release 1.0.0: ${release.manifest.flist.files} files, ${(release.manifest.flist.bytes / 2 ** 20).toFixed(0)} MiB, built and pushed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  await pushFlist({ hub: hub.url, flist: release.flistPath, stores: [`dir://${join(release.dir, "blocks")}`], key });
   const releaseName = `${key.address}/zgrid-1.0.0.fl`;
 
   const a = grid.chain.addresses;
@@ -109,16 +141,46 @@ test("a blank machine network-boots the node release, registers in its farm with
   }, first.log);
   assert.ok(fetched > 0 && fetched < release.manifest.flist.bytes / 2, `fetched ${fetched} of ${release.manifest.flist.bytes}`);
   t.diagnostic(`power-on to registered ${registeredS.toFixed(0)} s; release bytes fetched ${fetched} of ${release.manifest.flist.bytes} (${((100 * fetched) / release.manifest.flist.bytes).toFixed(1)}%)`);
+
+  // 2. a twin deploys a small container-mode zmachine on this node through the SDK; it runs there
+  const user = grid.chain.twins[3]!;
+  const root = join(dir, "vm-root");
+  await buildBusyboxRoot(root, ENTRYPOINT);
+  mkdirSync(join(dir, "vm-flist"));
+  const flist = await publishFlist({ root, tmp: join(dir, "vm-flist"), name: "nested", hub, key: twinKeyFromPrivateKey(user.privateKey) });
+  const sdk: Grid = await connectGrid({ rpcUrl: grid.chain.rpcUrl, addresses: a, privateKey: user.privateKey });
+  cleanups.push(() => sdk.close());
+  started = Date.now();
+  const progress = (l: string) => void process.stderr.write(`# vm deploy +${((Date.now() - started) / 1000).toFixed(0)} s: ${l}\n`);
+  const vm = await sdk.vms.deploy({ name: "nested", node: nodeId, flist: flist.url, cpu: 1, memory: 256, entrypoint: "/start.sh", env: { GREETING: "hello-from-a-booted-node" } },
+    { settleMs: NESTED_MS, waitMs: NESTED_MS, onProgress: progress }).catch((e: unknown) => {
+    throw new Error(`the zmachine did not run on the booted node: ${(e as Error).message}\nnode console tail:\n${first.log().slice(-6000)}`);
+  });
+  const appS = (Date.now() - started) / 1000;
+  const vmConsole = (await sdk.vms.logs("nested")).log;
+  assert.match(vmConsole, /ZGRID-NESTED-APP host=nested kernel=\S+ greeting=hello-from-a-booted-node/, vmConsole.slice(-3000));
+  const exec = await sdk.vms.exec("nested", ["cat", "/proc/cmdline"], { timeoutSec: 300 });
+  assert.equal(exec.exit_code, 0, `exec in the nested VM: ${JSON.stringify(exec)}`);
+  assert.match(exec.stdout, /console=ttyS0/, "exec runs inside the VM (its kernel line)");
+  t.diagnostic(`zmachine ${vm.name} (contract ${vm.contractId}, ${vm.ip}) ran its app ${appS.toFixed(0)} s after the deploy started; exec answered`);
+  process.stderr.write(`# step 2 passed: the nested zmachine ran its app ${appS.toFixed(0)} s after the deploy started; exec: ${exec.stdout.trim().slice(0, 200)}\n`);
   first.power.abort();
   const r1 = await first.run;
   t.diagnostic(`first boot marks (ms): ${JSON.stringify(r1.marks)}`);
 
-  // 2. reboot: same disk, same node id, nothing formatted; the disk holds no OS files
+  // 3. reboot: same disk, same node id, nothing formatted; the disk holds no OS files
   const second = boot(2);
   await until("the node is up again", NODE_MS, () => (/"ready":true/.test(second.log()) ? true : undefined), second.log);
   assert.match(second.log(), /kept from this disk/);
   assert.doesNotMatch(second.log(), /formatting/);
   assert.equal(await grid.admin.nodeIdByTwin(await grid.admin.twinIdByAccount(account as `0x${string}`)), nodeId, "reboot = same node");
+  // re-adopted: the node knows the deployment from its disk and runs the VM again (the VM's state
+  // dir, console included, was in RAM: a marker in it is from this boot)
+  await until("the zmachine runs again after the reboot", NESTED_MS, async () => {
+    const l = (await sdk.vms.logs("nested")).log;
+    return /ZGRID-NESTED-APP host=nested kernel=\S+ greeting=hello-from-a-booted-node/.test(l) ? l : undefined;
+  }, second.log);
+  assert.equal((await sdk.vms.get("nested")).state, "ok");
   second.power.abort();
   await second.run;
   const listing = execFileSync("debugfs", ["-R", "ls -p /", disk], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });

@@ -6,7 +6,7 @@
  *
  * Frames (both directions, integers big-endian):  'Z' 'G' type:u8 len:u32 payload[len], len <= 65536
  *   host -> guest
- *     'h' hello            (kills every exec of an earlier host connection)   -> 'H' "zagent 1"
+ *     'h' hello            (kills every exec of an earlier host connection)   -> 'H' "zagent 2"
  *     'e' exec             id:u32 timeout_ms:u32 argc:u16 envc:u16 workdir\0 user\0 argv\0... env\0...
  *     'E' exec with stdin  as 'e', then the command's whole stdin (the rest of the frame, at most
  *                          MAX_STDIN bytes: it fits the empty pipe at once; then EOF)
@@ -24,6 +24,10 @@
  *     'x' exit             id:u32 code:i32 timed_out:u8   (code >= 0 exit status, < 0 killed by -code)
  *     'f' failure          id:u32 message      (a refused exec, id 0: a bad frame)
  *     'W' stdin written    id:u32 total:u32    (bytes of 'd' data written to the command so far)
+ * Versions (the hello's N): 1 = every agent up to session 5 (some without 'E', some without the
+ * streamed frames 'i'/'d'/'c'/'w'); 2 = every frame above. A VM keeps its agent across zosd
+ * upgrades, so the host checks frames an agent 1 may not know (guest-agent.ts): bump N whenever a
+ * frame is added.
  * Bounds: MAX_EXECS at once, a time limit per exec (at most 1 h), frames of at most 64 KiB. A bad
  * frame is answered with 'f' and skipped (the reader resynchronises on the next "ZG"); the agent
  * never exits on input. Execs run through `zinit -x` (chroot into the app's root, working
@@ -323,7 +327,7 @@ static void handle(char type, const unsigned char *p, uint32_t len) {
   switch (type) {
   case 'h':
     kill_all();
-    send_frame('H', "zagent 1", 8, NULL, 0);
+    send_frame('H', "zagent 2", 8, NULL, 0);
     break;
   case 'e':
   case 'E':

@@ -17,3 +17,5 @@ export { createUnderlay, createNodeHost, PUBLIC_BRIDGE, type Underlay, type Unde
 export { HaproxyGateway, type GatewayRoute } from "./primitives/gateway/haproxy-gateway.ts";
 export { ConsoleStreamer } from "./primitives/zlogs/console-streamer.ts";
 export { ZdbService, type ZdbServiceOptions } from "./primitives/zdb/zdb-service.ts";
+export { diskSnapshots, DiskNotHereError, SnapshotNotFoundError, SnapshotLimitError, DISK_SNAPSHOT_LIMITS, type DiskSnapshots, type DiskSnapshotLimits } from "./primitives/zmount/disk-snapshots.ts";
+export { diskWrites, DiskInUseError, type DiskWrites } from "./primitives/zmount/disk-writes.ts";

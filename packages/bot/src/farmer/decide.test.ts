@@ -83,4 +83,22 @@ describe("farmerbot decisions", () => {
     assert.deepEqual(decide(policy, [node(1, { target: "down", deployments: 1 }), node(2, { state: "down", target: "up" })], new Map(), NOW),
       [{ kind: "target-up", nodeId: 1 }, { kind: "wake", nodeId: 2, reason: "repair" }]);
   });
+
+  test("predictive wake: a projected load past forecastFillPercent of the awake vCPUs wakes one node ahead, once, and keeps idle nodes on", () => {
+    const fp = parseFarmerPolicy({ farmId: 1, minAwakeNodes: 1, idleMinutes: 0, fastWakeSeconds: 60, forecastMinutes: 3, forecastFillPercent: 90 });
+    const down = (id: number) => node(id, { state: "down", target: "down" });
+    const nodes = [node(1, { deployments: 3, usedCru: 12 }), down(2), down(3)];
+    // 12 of 16 used: fits now (wakeFast: no headroom), but 15 projected > 90% of 16 -> wake node 2.
+    assert.deepEqual(decide(fp, nodes, new Map(), NOW, { wakeFast: true }), []);
+    assert.deepEqual(decide(fp, nodes, new Map(), NOW, { wakeFast: true, forecastUsedCru: 15 }), [{ kind: "wake", nodeId: 2, reason: "forecast" }]);
+    assert.deepEqual(decide(fp, nodes, new Map(), NOW, { wakeFast: true, forecastUsedCru: 14 }), [], "14 <= 14.4: no wake");
+    // One forecast wake at a time: node 2 waking for it, nothing more.
+    const waking = new Map<number, NodeMemory>([[2, { wakingSince: NOW - 30, lastWolAt: NOW - 30, wakeReason: "forecast" }]]);
+    assert.deepEqual(decide(fp, nodes, waking, NOW, { wakeFast: true, forecastUsedCru: 40 }), []);
+    // An idle node stays on while the projection needs it, goes once it does not.
+    const withIdle = [node(1, { deployments: 3, usedCru: 12 }), node(2), down(3)];
+    const idle = new Map([[2, idleFor(5)]]);
+    assert.deepEqual(decide(fp, withIdle, idle, NOW, { wakeFast: true, forecastUsedCru: 15 }), []);
+    assert.deepEqual(decide(fp, withIdle, idle, NOW, { wakeFast: true }), [{ kind: "off", nodeId: 2, reason: "idle 5 min" }]);
+  });
 });

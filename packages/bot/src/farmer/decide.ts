@@ -9,6 +9,8 @@
  *   proves uptime, and powered off again as soon as it did (if still idle);
  * - keep max(minAwakeNodes, minAwakePercent of the farm) nodes awake (awake = up or waking);
  * - keep `spareCorePercent` of the farm's vCPUs free on awake nodes (a waking node counts whole);
+ * - predictive wake: when the used vCPUs projected `forecastMinutes` ahead (`ctx.forecastUsedCru`)
+ *   pass `forecastFillPercent` of the awake nodes' vCPUs, wake one more (one such wake at a time);
  * - wake one more node when the awake nodes' used vCPUs pass `wakeAtUsedPercent` of theirs — unless
  *   the farm's wakes are fast (`ctx.wakeFast`, see `fastWakeSeconds`): then no spare is kept and a
  *   deploy that fits no awake node waits for a demand wake;
@@ -47,9 +49,11 @@ export interface NodeView {
 export interface DecideContext {
   /** The farm's recent wakes were within `fastWakeSeconds`: no spare capacity is kept awake. */
   wakeFast?: boolean;
+  /** The farm's used vCPUs projected `forecastMinutes` ahead from their trend (policy forecast on). */
+  forecastUsedCru?: number;
 }
 
-export type WakeReason = "demand" | "uptime" | "minimum" | "capacity" | "repair";
+export type WakeReason = "demand" | "uptime" | "minimum" | "capacity" | "forecast" | "repair";
 
 /** What the bot remembers per node (persisted in its state file). */
 export interface NodeMemory {
@@ -127,6 +131,14 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
     awake++;
   }
 
+  // Predictive wake: the projected load would fill the awake nodes past forecastFillPercent.
+  const cruOf = (set: NodeView[]) => set.reduce((s, n) => s + n.totalCru, 0);
+  const forecastFits = (set: NodeView[]) => ctx.forecastUsedCru === undefined || ctx.forecastUsedCru <= (p.forecastFillPercent / 100) * cruOf(set);
+  if (!forecastFits(awakeSet()) && standby.length && !nodes.some((n) => waking(n) && mem(n.nodeId).wakeReason === "forecast")) {
+    wake(standby.shift()!, "forecast");
+    awake++;
+  }
+
   // Power-offs: idle long enough (or woken for an uptime proof that is done), longest idle first.
   const offs = new Set<number>();
   const candidates = nodes.filter((n) => n.state === "up" && !busy(n) && !woken.has(n.nodeId)).flatMap((n) => {
@@ -140,7 +152,7 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
   }).sort((a, b) => b.idleFor - a.idleFor || a.n.nodeId - b.n.nodeId);
   for (const c of candidates) {
     const rest = awakeSet().filter((n) => n.nodeId !== c.n.nodeId && !offs.has(n.nodeId));
-    if (awake - 1 < floor || usage(rest) > fill || freeCru(rest) < spare) continue;
+    if (awake - 1 < floor || usage(rest) > fill || freeCru(rest) < spare || !forecastFits(rest)) continue;
     offs.add(c.n.nodeId);
     awake--;
     actions.push({ kind: "off", nodeId: c.n.nodeId, reason: c.reason });

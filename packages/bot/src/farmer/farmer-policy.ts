@@ -33,6 +33,16 @@ export const farmerPolicySchema = z.strictObject({
    * finder offers standby nodes). 0 = always keep the headroom.
    */
   fastWakeSeconds: z.number().min(0).max(3600).default(0),
+  /**
+   * Predictive wake: wake one node ahead when the farm's used vCPUs, projected this many minutes
+   * ahead from their trend (a least-squares slope over `forecastWindowMinutes` of the bot's own
+   * passes), would pass `forecastFillPercent` of the awake nodes' vCPUs; and power no node off that
+   * the projection needs. Set it to about a wake's duration, so a rising load (a diurnal ramp)
+   * finds a node up instead of waiting for a demand wake. 0 = off (only demand wakes).
+   */
+  forecastMinutes: z.number().min(0).max(240).default(0),
+  forecastWindowMinutes: z.number().min(1).max(240).default(30),
+  forecastFillPercent: z.number().min(1).max(100).default(90),
   /** Power a node off after it held no workload for this long (never a rented one). */
   idleMinutes: z.number().min(0).max(7 * 24 * 60).default(30),
   /** Wake a standby node when its last uptime proof on chain is older than this. */

@@ -84,4 +84,31 @@ describe("farmerbot bookkeeping", () => {
     await bot.tick();
     assert.equal(bot.status().nodes[0]!.ledger.offSeconds, 31_000);
   });
+
+  test("the forecast is the trend of the farm's used vCPUs over the window, only when rising, and wakes a node ahead of a ramp", async () => {
+    let t = 50_000;
+    const { nodes, chain } = farm(3, () => t);
+    nodes[1]!.up = false; nodes[1]!.target = false;
+    nodes[2]!.up = false; nodes[2]!.target = false;
+    nodes[0]!.deployments = 1;
+    const woken: string[] = [];
+    const fakeNodes: FarmerNodes = {
+      statistics: async (twin) => ({ deployments: nodes[twin - 101]!.deployments, usedCru: nodes[twin - 101]!.usedCru }),
+      powerOff: async () => { throw new Error("not in this test"); },
+    };
+    const bot = new Farmerbot({ policy: policy({ minAwakeNodes: 1, fastWakeSeconds: 600, forecastMinutes: 5, forecastWindowMinutes: 5, forecastFillPercent: 90 }), chain, nodes: fakeNodes,
+      wol: { send: async (mac) => { woken.push(mac); } }, state: openFarmerState(undefined), log: createLogger("farmerbot", { level: "silent" }), now: () => t });
+    // A flat load: no forecast, whatever the history.
+    for (let i = 0; i < 8; i++, t += 60) { nodes[0]!.usedCru = 8; await bot.tick(); }
+    assert.equal(bot.forecast(), undefined);
+    // Rising 1 vCPU a minute from 8: after 6 passes the window (5 min) holds 9..13, slope 1/60 per s: 13 + 5 min -> 18 > 14.4 (90% of 16).
+    const actions = [];
+    for (let i = 0; i < 6; i++, t += 60) { nodes[0]!.usedCru = 8 + i; actions.push(...(await bot.tick())); }
+    assert.ok(Math.abs(bot.forecast()! - (13 + 5)) < 0.5, `forecast ${bot.forecast()}`);
+    assert.deepEqual(actions.filter((a) => a.kind === "wake"), [{ kind: "wake", nodeId: 2, reason: "forecast" }], "one node woken ahead, none else");
+    assert.deepEqual(woken, ["02:00:00:00:00:02"]);
+    // Falling again: no forecast.
+    for (let i = 0; i < 8; i++, t += 60) { nodes[0]!.usedCru = 13 - i; await bot.tick(); }
+    assert.equal(bot.forecast(), undefined);
+  });
 });

@@ -81,6 +81,8 @@ export class Farmerbot {
   private lock: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private views: NodeView[] = [];
+  /** The farm's used vCPUs per pass (unix s, vCPUs) over the forecast window (not persisted: refills after a restart). */
+  private usedHistory: Array<[number, number]> = [];
 
   constructor(o: FarmerbotOptions) {
     this.o = o;
@@ -105,7 +107,9 @@ export class Farmerbot {
   tick(): Promise<Action[]> {
     return this.exclusive(async () => {
       this.views = await this.observe();
-      const actions = decide(this.o.policy, this.views, this.memory, this.now(), { wakeFast: this.wakeFast() });
+      this.recordUsed();
+      const forecastUsedCru = this.forecast();
+      const actions = decide(this.o.policy, this.views, this.memory, this.now(), { wakeFast: this.wakeFast(), ...(forecastUsedCru !== undefined ? { forecastUsedCru } : {}) });
       for (const a of actions) await this.act(a).catch((e: unknown) => this.o.log.warn({ err: e, action: a }, "farmerbot action failed"));
       this.o.state.save();
       return actions;
@@ -152,6 +156,31 @@ export class Farmerbot {
     const recent = this.o.state.state.wakeLatencies.slice(-20).sort((a, b) => a - b);
     if (limit <= 0 || recent.length < 3) return false;
     return recent[Math.min(recent.length - 1, Math.floor(0.9 * recent.length))]! <= limit;
+  }
+
+  /**
+   * The farm's used vCPUs `forecastMinutes` ahead: the last pass's plus the least-squares slope of
+   * the passes in the window times the lead. Undefined when the forecast is off, the history is
+   * shorter than half the window, or the load is not rising (a falling trend never wakes a node).
+   */
+  forecast(): number | undefined {
+    const p = this.o.policy;
+    const h = this.usedHistory;
+    if (p.forecastMinutes <= 0 || h.length < 3) return undefined;
+    const [now, used] = h[h.length - 1]!;
+    if (now - h[0]![0] < (p.forecastWindowMinutes * 60) / 2) return undefined;
+    const mt = h.reduce((s, [t]) => s + t, 0) / h.length;
+    const mu = h.reduce((s, [, u]) => s + u, 0) / h.length;
+    const den = h.reduce((s, [t]) => s + (t - mt) ** 2, 0);
+    const slope = den > 0 ? h.reduce((s, [t, u]) => s + (t - mt) * (u - mu), 0) / den : 0;
+    return slope > 0 ? used + slope * p.forecastMinutes * 60 : undefined;
+  }
+
+  // The last pass's used vCPUs joins the history; older than the window leaves it.
+  private recordUsed(): void {
+    const now = this.now();
+    const used = this.views.reduce((s, v) => s + (v.state === "up" ? v.usedCru : 0), 0);
+    this.usedHistory = [...this.usedHistory.filter(([t]) => t > now - this.o.policy.forecastWindowMinutes * 60 && t < now), [now, used]];
   }
 
   start(): void {

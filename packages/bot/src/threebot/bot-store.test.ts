@@ -23,6 +23,8 @@ test("state written by a process killed with SIGKILL is all there for the next r
     s.nextGeneration("web"); s.nextGeneration("web");
     s.beginOp({ service: "web", kind: "deploy", replica: "web_2", nodeId: 3, run: "old" });
     s.event({ service: "web", kind: "place", message: "placing web_2" });
+    s.putBackup({ service: "web", replica: "web_1", disk: "data", manifest: "aa".repeat(32), takenAt: 5, nodeId: 3, size: 10, uploadedBlocks: 1 });
+    s.putBackup({ service: "web", replica: "web_1", disk: "data", manifest: "bb".repeat(32), takenAt: 9, nodeId: 4, size: 10, uploadedBlocks: 2 });
     process.kill(process.pid, "SIGKILL");
   `;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
@@ -36,6 +38,8 @@ test("state written by a process killed with SIGKILL is all there for the next r
   assert.equal(pending[0]!.replica, "web_2");
   assert.equal(pending[0]!.run, "old");
   assert.equal(s.events().at(-1)!.message, "placing web_2");
+  assert.deepEqual(s.backups(), [{ service: "web", replica: "web_1", disk: "data", manifest: "bb".repeat(32), takenAt: 9, nodeId: 4, size: 10, uploadedBlocks: 2 }], "the last backup per disk, replaced in place");
+  assert.equal(s.lastBackup("web", "web_2", "data"), undefined);
 });
 
 test("previous spec kept for rollbacks; first-seen is stable; events are bounded", () => {

@@ -49,3 +49,20 @@ export async function cancelOrphans(env: BotEnv, contracts: ContractInfo[], serv
   }
   return cancelled;
 }
+
+/**
+ * Drops the bot's rows of services no longer desired (removed by `bot.remove`, `--replace` or
+ * `zgrid bot rm` from another process): their heal restores and in-place update records. Their
+ * contracts are cancelled by `cancelOrphans`; their backups stay listed (the data is on the hub).
+ *
+ * @example
+ * ```ts
+ * dropRowsOfRemovedServices(env, store.services().map((s) => s.name)); // ["db"] when db's rows went
+ * ```
+ */
+export function dropRowsOfRemovedServices(env: Pick<BotEnv, "store" | "log">, desired: string[]): string[] {
+  const keep = new Set(desired);
+  const gone = [...new Set([...env.store.restores(), ...env.store.inPlace()].map((r) => r.service))].filter((n) => !keep.has(n));
+  for (const name of gone) if (env.store.dropServiceRows(name)) env.log(name, "apply", `restore and update records of removed service ${name} dropped`);
+  return gone;
+}

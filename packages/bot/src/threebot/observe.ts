@@ -9,7 +9,7 @@
  * ```
  */
 import type { ContractInfo, Grid } from "@zgrid/client";
-import { nodeClient } from "@zgrid/client";
+import { nodeClient, parseMetadata } from "@zgrid/client";
 import type { ZmachineResult } from "@zgrid/types";
 import type { BotMetrics } from "../metrics/bot-metrics.ts";
 import type { BotStore } from "./bot-store.ts";
@@ -37,10 +37,16 @@ export interface Replica {
   nodeId: number;
   nodeTwinId: number;
   ip: string;
+  /** Its public IPv4 (services with `public_ip`), "" otherwise or not known yet. */
+  publicIp?: string;
   hash: string;
   generation: number;
   state: ReplicaState;
   message: string;
+  /** Its disks as its node has them (MiB); unknown when the node was not read. */
+  disks?: Array<{ name: string; size: number }>;
+  /** Whether its deployment has a public IP workload (unknown when the node was not read). */
+  publicIpWorkload?: boolean;
 }
 
 export interface BotEnv {
@@ -55,7 +61,7 @@ export interface BotEnv {
   health: Map<number, HealthStreak>;
   /**
    * Replicas taken out of the gateway to be retired (contract id → when): cancelled only after
-   * `drainMs`, so the gateway's old HAProxy process finishes what it still sends them.
+   * `drainMs`, so the gateway finishes the requests it still has on them (their server is in maintenance: no new ones).
    */
   draining: Map<number, number>;
   drainMs: number;
@@ -65,7 +71,11 @@ export interface BotEnv {
   orphanGraceMs: number;
   now(): number;
   log(service: string, kind: string, message: string): void;
+  /** Per service, the healed replicas held for a disk restore that their node has (set each pass; `heal-restore.ts`). */
+  restoreReady?: Map<string, Map<string, Replica>>;
 }
+
+const MiB = 1024 * 1024;
 
 /** Node id → node twin id, cached (node records do not change twins). */
 const twins = new Map<number, number>();
@@ -90,7 +100,7 @@ export async function observeReplicas(env: BotEnv, s: ServiceSpec, contracts: Co
     const name = c.metadata!.name;
     const nodeTwinId = await nodeTwinOf(env.grid, c.nodeId);
     env.liveness.watch(c.nodeId, nodeTwinId);
-    const base = { name, contractId: c.id, nodeId: c.nodeId, nodeTwinId, ip: "", hash: c.metadata!.spec ?? "", generation: Number(name.split("_").pop()) || 0, message: "" };
+    const base: Omit<Replica, "state"> = { name, contractId: c.id, nodeId: c.nodeId, nodeTwinId, ip: "", hash: c.metadata!.spec ?? "", generation: Number(name.split("_").pop()) || 0, message: "" };
     const age = env.now() - env.store.firstSeen(c.id, env.now());
     if (env.liveness.state(c.nodeId) === "dead") return { ...base, state: "lost", message: `node ${c.nodeId} is dead` };
     let d;
@@ -102,10 +112,17 @@ export async function observeReplicas(env: BotEnv, s: ServiceSpec, contracts: Co
       if (code === "DEPLOYMENT_NOT_FOUND") return { ...base, state: age > env.startTimeoutMs ? "failed" : "starting", message: "not on its node yet" };
       return { ...base, state: "unreachable", message: `node did not answer: ${code ?? String(e)}` };
     }
+    // the hash the node runs: an in-place update cut by a crash between the chain and the node leaves the chain's metadata ahead
+    const running = parseMetadata(d.metadata ?? "")?.spec;
+    if (running) base.hash = running;
+    base.publicIpWorkload = d.workloads.some((x) => x.type === "ip");
+    base.disks = d.workloads.filter((x) => x.type === "zmount").map((x) => ({ name: x.name, size: Math.ceil(Number((x.data as { size?: number }).size ?? 0) / MiB) }));
     const w = d.workloads.find((x) => x.type === "zmachine");
     const data = (w?.result?.data ?? {}) as Partial<ZmachineResult>;
     const wd = (w?.data ?? {}) as { network?: { interfaces?: Array<{ ip: string }> } };
+    const pub = (d.workloads.find((x) => x.type === "ip")?.result?.data ?? {}) as { ip?: string };
     const ip = data.ip ?? wd.network?.interfaces?.[0]?.ip ?? "";
+    if (pub.ip) base.publicIp = pub.ip;
     const st = w?.result?.state;
     if (st === "ok") {
       const h = specOf(base.hash).health;

@@ -3,7 +3,9 @@
  * place missing replicas (healing lost ones on other nodes), roll outdated replicas forward one
  * `max_unavailable` batch at a time gated on health (a failed new replica rolls the service back),
  * point the gateway at the healthy replicas, and only then cancel what is lost, surplus or
- * outdated. Idempotent: a pass after a crash sees the same world and continues.
+ * outdated. A service with disks rolls IN PLACE instead (`rolling-inplace.ts`: drain, update on
+ * the same node and contract with its disks, next once healthy; a failed one rolls back in place).
+ * Idempotent: a pass after a crash sees the same world and continues.
  *
  * @example
  * ```ts
@@ -13,8 +15,17 @@
 import type { ContractInfo } from "@zgrid/client";
 import { syncGateway, type GatewayState } from "./gateway-sync.ts";
 import { observeReplicas, type BotEnv, type Replica } from "./observe.ts";
+import { healSources, holdRestoring, planHealRestore } from "./backup/heal-restore.ts";
 import { placeReplica } from "./place-replica.ts";
+import { canRollInPlace, rollbackSpec, updateInPlace } from "./rolling-inplace.ts";
 import { replicaHash, serviceNetwork, serviceProject, type ServiceSpec } from "./service-spec.ts";
+
+/**
+ * How long the contract of a lost replica is kept once the restore that was to take over its data
+ * failed for good: its node may come back with the disk (a cancelled contract is deprovisioned), so
+ * it is not given up at once, but not forever either (it costs; its backup stays recorded).
+ */
+export const LOST_KEPT_AFTER_FAILED_RESTORE_MS = 24 * 3_600_000;
 
 export interface ServiceView {
   name: string;
@@ -29,6 +40,8 @@ export interface ServiceView {
 export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: ContractInfo[]): Promise<ServiceView> {
   const hash = replicaHash(s);
   const replicas = await observeReplicas(env, s, contracts);
+  // a healed replica whose disks are being restored is not served yet (held as `starting`)
+  env.restoreReady?.set(s.name, holdRestoring(env, s, replicas));
   const view: ServiceView = { name: s.name, desired: s.replicas, hash, replicas, action: "" };
   const current = replicas.filter((r) => r.hash === hash);
   const outdated = replicas.filter((r) => r.hash !== hash);
@@ -38,6 +51,26 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
   const unsure = (rs: Replica[]) => rs.filter((r) => r.state === "unreachable");
   const lost = replicas.filter((r) => r.state === "lost");
   const serving = up(replicas);
+  // a replica whose heal restore failed for good stays stopped (its data is not dropped) but does
+  // not hold rolling updates of the others forever: it is not "in flight"
+  const restoreFailed = new Set(env.store.restores(s.name).filter((x) => x.state === "failed").map((x) => x.replica));
+  const inFlight = coming(current).filter((r) => !restoreFailed.has(r.name));
+  // services with disks roll in place; the in-place updates in flight (records dropped once healthy at their target)
+  const records = (s.disks ?? []).length ? env.store.inPlace(s.name) : [];
+  for (const rec of records) {
+    const r = replicas.find((x) => x.contractId === rec.contractId);
+    if (!r || (r.hash === rec.to && r.state === "healthy")) env.store.dropInPlace(rec.contractId);
+  }
+  const updatedTo = (r: Replica) => records.find((x) => x.contractId === r.contractId && x.to === r.hash);
+  for (const r of replicas) {
+    const rec = updatedTo(r);
+    if (rec && r.state === "starting") r.message = `updated in place ${rec.from} → ${rec.to}${rec.rollback ? " (rollback)" : ""}, disks kept: ${r.message}`;
+  }
+  const held = env.restoreReady?.get(s.name);
+  const rollable = outdated.filter((r) => ["healthy", "starting", "failed"].includes(r.state) && !held?.has(r.name) && canRollInPlace(s, r));
+  // an outdated replica held for its heal restore, or (disks) whose node is only suspect, is neither
+  // replaced nor rolled until it is back (then rolled in place): its disks hold the data
+  const waiting = outdated.filter((r) => (held?.has(r.name) && r.state === "starting") || ((s.disks ?? []).length > 0 && r.state === "unreachable"));
 
   // 1. half-made contracts of an interrupted run: cancel now (the pass below replaces them)
   for (const r of replicas.filter((x) => x.state === "missing")) {
@@ -52,30 +85,49 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
     } else env.log(s.name, "blocked", `the new version failed (${why}) and there is no previous version to roll back to`);
     view.action = "rollback";
   };
-  const failedNew = current.filter((r) => r.state === "failed");
+  // services with disks go back in place: the previous spec, keeping disks the new one grew or added
+  const rollbackInPlace = (why: string): boolean => {
+    const previous = env.store.previousService(s.name);
+    if (!previous) return false;
+    env.store.putService(rollbackSpec(previous, s), { keepPrevious: true });
+    env.log(s.name, "rollback", `rolled back to the previous version (in place, disks kept): ${why}`);
+    view.action = "rollback";
+    return true;
+  };
+  // an in-place update that failed: back to the previous version, in place again (no cancel: its disks hold the data)
+  const failedUpdate = current.filter((r) => r.state === "failed" && updatedTo(r));
+  if (failedUpdate.length) {
+    const rec = updatedTo(failedUpdate[0]!)!;
+    if (!rec.rollback && rollbackInPlace(`replica ${failedUpdate.map((r) => r.name).join(", ")} failed (${failedUpdate[0]!.message})`)) return view;
+    env.log(s.name, "blocked", `replica ${failedUpdate.map((r) => r.name).join(", ")} failed after an in-place ${rec.rollback ? "rollback" : "update"} (${failedUpdate[0]!.message}); kept with its disks, not replaced — fix the spec and apply again`);
+  }
+  const failedNew = current.filter((r) => r.state === "failed" && !updatedTo(r));
   if (failedNew.length && outdated.some((r) => r.state === "healthy")) {
     for (const r of failedNew) await cancelReplica(env, s, r, `new version failed: ${r.message}`);
     rollback(`replica ${failedNew.map((r) => r.name).join(", ")} failed (${failedNew[0]!.message})`);
     return view;
   }
-  const failedCurrent = current.filter((x) => x.state === "failed");
+  const failedCurrent = current.filter((x) => x.state === "failed" && !updatedTo(x));
   for (const r of failedCurrent) await cancelReplica(env, s, r, `failed: ${r.message}`);
 
   // 3. place: the current version needs `replicas` healthy or starting ones
   const currentLive = up(current).length + coming(current).length + unsure(current).length;
-  const outdatedServing = up(outdated).length;
   const lostCount = s.heal ? 0 : lost.length;
-  let missing = s.replicas - currentLive - lostCount;
+  // (replicas rolled in place, and failed in-place ones kept with their data, are not replaced)
+  let missing = s.replicas - currentLive - lostCount - rollable.length - waiting.length - failedUpdate.length;
   if (outdated.length && missing > 0) {
     // rolling update: at most max_unavailable new replicas in flight, and only when the last batch is healthy
-    if (coming(current).length > 0) missing = 0;
+    if (inFlight.length > 0) missing = 0;
     else missing = Math.min(missing, s.max_unavailable);
   }
   if (missing > 0) {
     const avoid = new Set(replicas.filter((r) => r.state === "healthy" || r.state === "starting" || r.state === "unreachable").map((r) => r.nodeId));
+    // a heal's new replica takes over a replaced one's data: its disks restored from their last backups
+    const sources = s.disks?.length ? healSources(env, s, [...lost, ...failedCurrent], replicas.filter((r) => !["lost", "missing", "failed"].includes(r.state))) : [];
     for (let i = 0; i < missing; i++) {
       const reason = healReason(lost, failedCurrent) ?? (outdated.length ? "rolling update" : "scale up");
-      const placed = await placeReplica(env, s, hash, avoid, reason);
+      const source = reason.startsWith("heal") ? sources.shift() : undefined;
+      const placed = await placeReplica(env, s, hash, avoid, reason, source ? (name) => void planHealRestore(env, s, source.name, name) : undefined);
       // a heal attempted (a node was chosen): counted in zgrid_bot_heals_total; a blocked one is not an attempt
       if (placed && reason.startsWith("heal")) env.metrics.heal("vm", "failed" in placed ? "failed" : "ok");
       if (placed && "failed" in placed && outdated.some((r) => r.state === "healthy")) {
@@ -88,14 +140,22 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
     view.action = "place";
   }
 
+  // 3b. in place (services with disks): at most max_unavailable replicas out at once, the next
+  // batch only once the last is healthy; the ones already draining first, then not serving, then oldest
+  const rolling = rollable.length
+    ? [...rollable].sort((a, b) => Number(env.draining.has(b.contractId)) - Number(env.draining.has(a.contractId)) || Number(a.state === "healthy") - Number(b.state === "healthy") || a.generation - b.generation)
+      .slice(0, Math.max(0, s.max_unavailable - inFlight.length))
+    : [];
+
   // 4. gateway over the healthy replicas, minus outdated ones about to be retired
-  const excess = up(current).length + outdatedServing - s.replicas;
+  const replaced = outdated.filter((r) => !rollable.includes(r) && !waiting.includes(r));
+  const excess = up(current).length + up(replaced).length - s.replicas;
   const retire = [
-    ...outdated.filter((r) => r.state === "failed" || r.state === "starting"),
-    ...up(outdated).sort((a, b) => a.generation - b.generation).slice(0, Math.max(0, Math.min(excess, up(current).length))),
+    ...replaced.filter((r) => r.state === "failed" || r.state === "starting"),
+    ...up(replaced).sort((a, b) => a.generation - b.generation).slice(0, Math.max(0, Math.min(excess, up(current).length))),
   ];
   const surplus = outdated.length ? [] : [...up(current)].sort((a, b) => b.generation - a.generation).slice(0, Math.max(0, up(current).length - s.replicas));
-  const leaving = [...retire, ...surplus];
+  const leaving = [...retire, ...surplus, ...rolling];
   // a replica back in service (its successor failed) starts its drain again next time
   for (const r of replicas) if (!leaving.includes(r)) env.draining.delete(r.contractId);
   const keepServing = serving.filter((r) => !leaving.includes(r));
@@ -105,15 +165,30 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
   });
 
   // 5. cancel, only now that the gateway no longer uses them: retired outdated ones (once
-  // drained: the gateway's old HAProxy process may still be finishing requests to them), lost
+  // drained: the gateway may still be finishing requests it sent them before), lost
   // ones once the new replicas are healthy, surplus
   for (const r of retire) {
     // (a gateway that could not be re-pointed this pass may still send to it: kept)
     if (s.gateway && r.state === "healthy" && (!view.gateway || !drained(env, r))) continue;
     await cancelReplica(env, s, r, "replaced by the new version");
   }
+  for (const r of rolling) {
+    // out of the gateway first, and drained (as a retired replica), then updated in place
+    if (s.gateway && r.state === "healthy" && (!view.gateway || !drained(env, r))) continue;
+    // back to the version it was updated from (a rollback) — not a newer spec applied meanwhile
+    const isRollback = env.store.inPlace(s.name).some((x) => x.contractId === r.contractId && x.to === r.hash && x.from === hash);
+    view.action ||= "update";
+    // refused by the node (capacity, a bad flist …): the new version did not deploy — back, as the surge path does
+    if (!(await updateInPlace(env, s, hash, r, { rollback: isRollback })) && !isRollback && rollbackInPlace(`the in-place update of ${r.name} failed`)) return view;
+  }
   if (s.heal && up(current).length + up(outdated).length - retire.length >= s.replicas) {
     for (const r of lost) await cancelReplica(env, s, r, `its node ${r.nodeId} is dead; replaced`);
+  } else {
+    // a lost replica whose data's restore failed for good is given up after a grace window (see LOST_KEPT_AFTER_FAILED_RESTORE_MS)
+    const givenUp = new Set(env.store.restores(s.name).filter((x) => x.state === "failed" && env.now() - x.updatedAt >= LOST_KEPT_AFTER_FAILED_RESTORE_MS).map((x) => x.source));
+    for (const r of lost.filter((x) => givenUp.has(x.name))) {
+      await cancelReplica(env, s, r, `its node ${r.nodeId} is dead and the restore of its data failed for good ${Math.round(LOST_KEPT_AFTER_FAILED_RESTORE_MS / 3_600_000)} h ago (its last backup stays recorded)`);
+    }
   }
   for (const r of surplus) {
     if (s.gateway && (!view.gateway || !drained(env, r))) continue;

@@ -16,6 +16,27 @@ const NAME = /^[a-z][a-z0-9]{1,15}$/;
 const PORT = z.number().int().min(1).max(65535);
 const TIMEOUT_MS = z.number().int().min(100).max(5_000).default(2_000);
 const RETRIES = z.number().int().min(1).max(20).default(3);
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** Backups at most every 5 minutes, at least every 30 days. */
+export const BACKUP_INTERVAL_MS = { min: 5 * 60_000, max: 30 * 86_400_000 };
+const INTERVAL_HINT = 'an interval like "30m", "6h" or "1d" (5m to 30d)';
+
+/** `"30m" | "6h" | "1d"` → ms (5 min to 30 days); the zod issue says what is wrong. */
+export const backupIntervalSchema = z.string({ error: INTERVAL_HINT }).max(8, INTERVAL_HINT).regex(/^[1-9][0-9]{0,4}[mhd]$/, INTERVAL_HINT)
+  .transform((v) => Number(v.slice(0, -1)) * UNIT_MS[v.slice(-1) as keyof typeof UNIT_MS])
+  .refine((ms) => ms >= BACKUP_INTERVAL_MS.min && ms <= BACKUP_INTERVAL_MS.max, INTERVAL_HINT);
+
+/**
+ * A disk (zmount) of each replica. With `backup`, the 3bot snapshots it every interval to the
+ * twin's hub (encrypted with a key derived from the twin key; see packages/bot/README.md).
+ */
+export const serviceDiskSchema = z.strictObject({
+  name: z.string().regex(NAME, "2 to 16 of a-z 0-9, starting with a letter"),
+  /** MiB. */
+  size: z.number().int().min(1).max(4 * 1024 * 1024),
+  mountpoint: z.string().regex(/^\/[A-Za-z0-9._/-]{0,255}$/, "an absolute path"),
+  backup: backupIntervalSchema.optional(),
+});
 
 export const serviceSpecSchema = z.strictObject({
   /** 2–16 of a-z 0-9: replica names are `<name>_<generation>` (a VM name). */
@@ -25,6 +46,8 @@ export const serviceSpecSchema = z.strictObject({
   /** MiB. */
   memory: z.number().int().min(250).max(256 * 1024).default(256),
   rootfs: z.number().int().min(0).max(1024 * 1024).default(0),
+  /** Data disks of each replica (at most 4), optionally backed up (`backup: "6h"`). */
+  disks: z.array(serviceDiskSchema).max(4).refine((d) => new Set(d.map((x) => x.name)).size === d.length, "disk names must be unique").default([]),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().max(4096)).refine((e) => Object.keys(e).length <= 64, "at most 64 variables").default({}),
   replicas: z.number().int().min(1).max(16).default(1),
   /** spread: each replica on a different node (and farm when possible); pack: fill nodes in order. */
@@ -50,6 +73,13 @@ export const serviceSpecSchema = z.strictObject({
       retries: RETRIES,
     }),
   ]).default({ type: "state" }),
+  /**
+   * Each replica gets a public IPv4 of its node's farm (the node must be in a farm with a free one).
+   * A public IPv4 belongs to the farm of the node it is on: a replica re-placed by a heal gets a
+   * new address (the old one goes back to its farm when the dead node's contract is cancelled);
+   * `zgrid bot status` and the `placed` event show it. Clients should use the gateway (stable).
+   */
+  public_ip: z.boolean().default(false),
   heal: z.boolean().default(true),
   /** Rolling updates: how many replicas may be down at once. */
   max_unavailable: z.number().int().min(1).max(16).default(1),
@@ -84,7 +114,10 @@ export function parseBotSpec(raw: unknown): BotSpec {
 /** Short hash of what makes a replica (a change here means a rolling update). */
 export function replicaHash(s: ServiceSpec): string {
   const { flist, cpu, memory, rootfs, env } = s;
-  return createHash("sha256").update(JSON.stringify({ flist, cpu, memory, rootfs, env })).digest("hex").slice(0, 12);
+  // public_ip and disks only when set: the hashes of services made before them do not change;
+  // a disk's backup interval is not part of the replica (changing it redeploys nothing)
+  const disks = (s.disks ?? []).map(({ name, size, mountpoint }) => ({ name, size, mountpoint }));
+  return createHash("sha256").update(JSON.stringify({ flist, cpu, memory, rootfs, env, ...(s.public_ip ? { public_ip: true } : {}), ...(disks.length ? { disks } : {}) })).digest("hex").slice(0, 12);
 }
 
 /** The service's private network and the project tag on its contracts. */

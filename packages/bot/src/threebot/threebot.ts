@@ -5,8 +5,8 @@
  * or a node state change) it reads chain + nodes and converges each service (place, heal, roll,
  * point the gateway, cancel lost/outdated/orphan contracts). Its owner talks to it through the
  * database (`zgrid bot apply|status` on the same machine): each pass stores a status snapshot
- * there. (Bus routes for the owner need a second key: the owner's CLI and the bot would share one
- * peer id; see the README.)
+ * there; from anywhere over the bus (`bot-bus.ts`: `bot.status`, `bot.events`, served under a key
+ * derived from the twin key, answered only to the owner).
  *
  * @example
  * ```ts
@@ -20,13 +20,16 @@ import type { Grid } from "@zgrid/client";
 import { nodeClient } from "@zgrid/client";
 import { createLogger } from "@zgrid/log";
 import { createBotMetrics, type BotMetrics } from "../metrics/bot-metrics.ts";
-import { openBotStore, type BotEvent, type BotStore } from "./bot-store.ts";
+import { backupLoop } from "./backup/backup-loop.ts";
+import { restoreRunner } from "./backup/heal-restore.ts";
+import { openBotStore, type BotEvent, type BotStore, type DiskBackupRecord, type DiskRestoreRecord } from "./bot-store.ts";
 import { watchBalance } from "./balance-watch.ts";
 import { topUpFromAllowance, type TopUpState } from "./top-up.ts";
-import { cancelOrphans } from "./contract-hygiene.ts";
+import { cancelOrphans, dropRowsOfRemovedServices } from "./contract-hygiene.ts";
 import { NodeLiveness, type LivenessOptions } from "./node-liveness.ts";
 import type { BotEnv } from "./observe.ts";
 import { reconcileService, type ServiceView } from "./reconcile-service.ts";
+import { checkServiceDataLoss } from "./rolling-inplace.ts";
 import { parseBotSpec, type BotSpec } from "./service-spec.ts";
 
 const log = createLogger("bot.threebot");
@@ -47,6 +50,8 @@ export interface ThreebotOptions extends LivenessOptions {
   topUp?: { from: `0x${string}`; maxPerTopUp: bigint };
   /** Where heals are counted (`zgrid_bot_heals_total`); a fresh set of counters by default. */
   metrics?: BotMetrics;
+  /** The twin's hub that disks with `backup: <interval>` are backed up to (encrypted with the twin key). */
+  backupHub?: string;
 }
 
 export interface BotStatus {
@@ -58,10 +63,15 @@ export interface BotStatus {
   nodes: ReturnType<NodeLiveness["snapshot"]>;
   /** The twin's balance (token units) and its runway at the live contracts' burn. */
   balance?: { tokens: number; burnPerHour: number; hoursLeft: number | null };
+  /** The last completed backup of each backed-up disk (`takenAt`: what a restore brings back). */
+  backups?: DiskBackupRecord[];
+  /** Heals' disk restores not done yet (a `failed` one keeps its replica stopped and out of service). */
+  restores?: DiskRestoreRecord[];
 }
 
 export interface Threebot {
-  apply(spec: unknown): Promise<{ services: string[] }>;
+  /** Stores the desired state (`allowDataLoss`: go ahead when a disk is removed or made smaller). */
+  apply(spec: unknown, o?: { allowDataLoss?: boolean }): Promise<{ services: string[] }>;
   remove(names: string[]): { removed: string[] };
   status(): BotStatus;
   events(o?: { service?: string; limit?: number }): BotEvent[];
@@ -97,12 +107,14 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   const metrics = o.metrics ?? createBotMetrics({ bot: "3bot", twin: grid.twinId });
   const env: BotEnv = {
     grid, store, liveness, run, metrics, now: () => Date.now(), health: new Map(), draining: new Map(), drainMs: o.drainMs ?? 5_000,
-    startTimeoutMs: o.startTimeoutMs ?? 180_000, orphanGraceMs: o.orphanGraceMs ?? 300_000,
+    restoreReady: new Map(), startTimeoutMs: o.startTimeoutMs ?? 180_000, orphanGraceMs: o.orphanGraceMs ?? 300_000,
     log: (service, kind, message) => {
       store.event({ service, kind, message });
       log.info({ service, kind }, message);
     },
   };
+  const backups = backupLoop(env, o.backupHub ? { hub: o.backupHub } : {});
+  const restores = restoreRunner(env, o.backupHub ? { hub: o.backupHub } : {});
   let views: ServiceView[] = [];
   let passes = 0;
   let lastPassAt = 0;
@@ -121,6 +133,7 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
     for (const id of env.health.keys()) if (!live.has(id)) env.health.delete(id);
     for (const id of env.draining.keys()) if (!live.has(id)) env.draining.delete(id);
     const next: ServiceView[] = [];
+    env.restoreReady?.clear();
     for (const s of specs) {
       try {
         next.push(await reconcileService(env, s, contracts));
@@ -128,6 +141,7 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
         env.log(s.name, "error", `pass failed: ${(e as Error).message.split("\n")[0]}`);
       }
     }
+    dropRowsOfRemovedServices(env, specs.map((s) => s.name));
     const after = await grid.contracts.list();
     await cancelOrphans(env, after, new Set(store.services().map((s) => s.name)));
     if (Date.now() - balanceAt >= 60_000) {
@@ -142,6 +156,8 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
     // pending ops of earlier runs are settled by the pass above (level-based): close them
     for (const op of store.pendingOps()) if (op.run !== run) store.finishOp(op.id, "failed");
     views = next;
+    void backups.tick(specs, next); // in the background: a pass never waits for a backup
+    void restores.tick(env.restoreReady ?? new Map()); // nor for a heal's restore
     passes++;
     lastPassAt = Date.now();
     store.putStatus(bot.status());
@@ -156,8 +172,8 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
   poll.unref();
   const bot: Threebot = {
     store, liveness, metrics,
-    async apply(raw) {
-      const r = applyToStore(store, raw);
+    async apply(raw, ao) {
+      const r = applyToStore(store, raw, ao);
       nudge();
       return r;
     },
@@ -168,7 +184,11 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
       nudge();
       return { removed };
     },
-    status: () => ({ twinId: grid.twinId, run, passes, lastPassAt, services: views, nodes: liveness.snapshot(), ...(balance ? { balance } : {}) }),
+    status: () => {
+      const done = store.backups();
+      const restoring = store.restores().filter((r) => r.state !== "done");
+      return { twinId: grid.twinId, run, passes, lastPassAt, services: views, nodes: liveness.snapshot(), ...(balance ? { balance } : {}), ...(done.length ? { backups: done } : {}), ...(restoring.length ? { restores: restoring } : {}) };
+    },
     events: (q) => store.events(q),
     pass,
     async stop() {
@@ -177,6 +197,8 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
       wake?.();
       liveness.stop();
       await loop;
+      await backups.idle();
+      await restores.idle();
       store.close();
     },
   };
@@ -200,15 +222,21 @@ export async function startThreebot(o: ThreebotOptions): Promise<Threebot> {
 
 /**
  * Stores a spec as the desired state and flags it for the bot (also from another process: the
- * running bot takes it within a second). BotInputError on a bad spec.
+ * running bot takes it within a second). BotInputError on a bad spec; BotDataLossError (nothing
+ * stored) when a service's disk is removed or made smaller, unless `allowDataLoss`.
  *
  * @example
  * ```ts
  * applyToStore(openBotStore(path), { services: [{ name: "web", flist, replicas: 2 }] });
  * ```
  */
-export function applyToStore(store: BotStore, raw: unknown): { services: string[] } {
+export function applyToStore(store: BotStore, raw: unknown, o: { allowDataLoss?: boolean } = {}): { services: string[] } {
   const spec: BotSpec = parseBotSpec(raw);
+  // a change that destroys disk data (a disk removed or shrunk) is refused unless opted in; nothing stored then
+  const known = new Map(store.services().map((s) => [s.name, s]));
+  for (const s of spec.services) checkServiceDataLoss(known.get(s.name), s, o.allowDataLoss === true);
+  // --replace removes the services the file does not list: with disks, that destroys their data too
+  if (spec.replace) for (const s of known.values()) if (!spec.services.some((x) => x.name === s.name)) checkServiceDataLoss(s, { ...s, disks: [] }, o.allowDataLoss === true);
   if (spec.replace) for (const s of store.services()) if (!spec.services.some((x) => x.name === s.name)) store.removeService(s.name);
   for (const s of spec.services) store.putService(s);
   store.requestApply();

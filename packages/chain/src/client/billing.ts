@@ -2,7 +2,7 @@
 import { parseEventLogs, type Address } from "viem";
 import { gridContractsAbi, gridTokenAbi, registryAbi } from "../abis.ts";
 import type { PricingPolicy, Resources } from "../pricing.ts";
-import { accountOf, read, write, type GridContext } from "./context.ts";
+import { accountOf, read, sendNative, write, type GridContext } from "./context.ts";
 
 /** Payout shares (farmer %, burn %, treasury gets the rest), grace period (s), token price (units USD per token). */
 export interface BillingConfig { treasury: Address; farmerPct: number; burnPct: number; gracePeriod: bigint; tokenPrice: bigint }
@@ -11,6 +11,20 @@ export interface SettleResult { paid: boolean; units: bigint; amount: bigint }
 export function billingActions(ctx: GridContext) {
   const { contracts, token, registry } = ctx.addresses;
   return {
+    /**
+     * Gas money (the chain's native currency, wei) of an account: what its transactions spend.
+     * @example const wei = await client.nativeBalanceOf("0xabc…");
+     */
+    async nativeBalanceOf(account: Address): Promise<bigint> {
+      return ctx.publicClient.getBalance({ address: account });
+    },
+    /**
+     * Sends gas money to `to` (e.g. a 3bot's own bus twin, which pays for its twin record).
+     * @example await client.sendNative("0xabc…", 10n ** 16n);
+     */
+    async sendNative(to: Address, wei: bigint): Promise<void> {
+      await sendNative(ctx, to, wei);
+    },
     /**
      * Charges what a contract owes (anyone may call it). Not paid -> grace period; paid -> created;
      * not paid after the grace period -> deleted (out of funds).

@@ -18,6 +18,7 @@ import * as AbiParameters from "ox/AbiParameters";
 import { ChainError } from "../errors/chain-error.ts";
 import { gridContractsAbi } from "../generated/GridContracts.ts";
 import { registryAbi } from "../generated/Registry.ts";
+import { jsonRpcCall } from "./json-rpc.ts";
 import { toGridContract, toNode, type ContractView, type NodeView } from "./contract-view.ts";
 import type { GridContract, Node, Twin } from "./types.ts";
 
@@ -35,31 +36,21 @@ export interface ChainReader {
   listTwinContracts(twinId: number): Promise<number[]>;
 }
 
-/** Largest JSON-RPC answer read (a listing's biggest call returns a few KiB). */
-const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
-
 export function createChainReader(o: { rpcUrl: string; addresses: ChainReaderAddresses; timeoutMs?: number }): ChainReader {
-  let nextId = 1;
   const call = async (to: `0x${string}`, abi: readonly unknown[], name: string, args: readonly unknown[]): Promise<unknown> => {
     const fn = AbiFunction.fromAbi(abi as never, name as never) as AbiFunction.AbiFunction;
     const data = AbiFunction.encodeData(fn, args as never);
-    let body: { result?: `0x${string}`; error?: { message?: string } };
+    let result: unknown;
     try {
-      const res = await fetch(o.rpcUrl, {
-        method: "POST", headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method: "eth_call", params: [{ to, data }, "latest"] }),
-        signal: AbortSignal.timeout(o.timeoutMs ?? 15_000),
-      });
-      const text = await res.text();
-      if (text.length > MAX_RESPONSE_BYTES) throw new Error(`answer of ${text.length} bytes`);
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      body = JSON.parse(text) as typeof body;
+      result = await jsonRpcCall({ rpcUrl: o.rpcUrl, method: "eth_call", params: [{ to, data }, "latest"], ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
     } catch (e) {
-      throw new ChainError(`${name}: the chain at ${o.rpcUrl} did not answer: ${(e as Error).message}`, { cause: e, hint: "is the chain running? (`zgrid status` on the local grid)" });
+      // the same words, named after the contract function: "getNode: the chain at … did not answer", "getNode failed: …"
+      const err = e as ChainError;
+      throw new ChainError(err.shortMessage.replace(/^eth_call/, name), { cause: e, details: { function: name }, ...(err.hint ? { hint: "is the chain running? (`zgrid status` on the local grid)" } : {}) });
     }
-    if (body.error || typeof body.result !== "string") throw new ChainError(`${name} failed: ${body.error?.message ?? "no result"}`, { details: { function: name } });
+    if (typeof result !== "string") throw new ChainError(`${name} failed: no result`, { details: { function: name } });
     // checksummed addresses, as viem's client gives them
-    const values = AbiParameters.decode(fn.outputs, body.result, { checksumAddress: true });
+    const values = AbiParameters.decode(fn.outputs, result as `0x${string}`, { checksumAddress: true });
     return values.length === 1 ? values[0] : values;
   };
   const { registry, contracts } = o.addresses;

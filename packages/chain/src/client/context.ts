@@ -103,6 +103,25 @@ export async function write<const abi extends Abi, fn extends ContractFunctionNa
   return receipt;
 }
 
+/**
+ * Sends `value` wei of the chain's native currency (gas money) to `to` and waits for it to be mined.
+ * @example await sendNative(ctx, "0xabc…", 10n ** 16n);
+ */
+export async function sendNative(ctx: GridContext, to: Address, value: bigint): Promise<TransactionReceipt> {
+  const wallet = ctx.walletClient;
+  if (!wallet) throw new ChainError("sending gas money needs an account", { hint: "create the client with an account (private key)" });
+  let hash: Hash;
+  try {
+    const fees = await feesOf(ctx);
+    hash = await sendWithNonce(ctx, (nonce) => wallet.sendTransaction({ to, value, account: wallet.account, chain: wallet.chain, gas: 21_000n, nonce, ...fees } as never));
+  } catch (e) {
+    throw toChainError(e, "sendNative");
+  }
+  const receipt = await waitForReceipt(ctx, hash);
+  if (receipt.status !== "success") throw new ChainError(`sending ${value} wei to ${to} failed in block ${receipt.blockNumber}`, { details: { hash } });
+  return receipt;
+}
+
 /** Fees cached for a second; the max fee is twice the estimate so a rising base fee still fits. */
 async function feesOf(ctx: GridContext): Promise<FeeFields> {
   const cached = ctx.txState.fees;

@@ -12,6 +12,7 @@ import type { Output } from "../output.ts";
 import { table } from "../output.ts";
 import { botDbOf, isBotServicesFile, storeBotSpec } from "./bot-apply.ts";
 import { readBotMetricsUrl } from "./bot-metrics-file.ts";
+import { applySpecClusters, checkSpecClusters, clusterExtension, deleteSpecClusters, planSpecClusters, showClusterPlan } from "./apply-clusters.ts";
 
 export function registerApplyCommands(program: Command, ctx: Ctx): void {
   program.command("apply").description("converge the grid to a spec or docker-compose file (networks, VMs, gateways): shows the plan, then creates, updates in place, replaces, deletes")
@@ -21,18 +22,23 @@ export function registerApplyCommands(program: Command, ctx: Ctx): void {
     .option("-p, --project <name>", "compose: project name (default: name: in the file, else its directory)")
     .action(async (o: { file: string; dryRun?: boolean; allowDataLoss?: boolean; project?: string }) => {
       const { opts, io } = ctx();
-      if (await handToBot(opts, io, o.file, { dryRun: o.dryRun === true })) return;
+      if (await handToBot(opts, io, o.file, { dryRun: o.dryRun === true, allowDataLoss: o.allowDataLoss === true })) return;
       const { applyPlan, planSpec } = await sdk();
       const { spec, warnings } = await readSpec(opts, io, o.file, o.project, true);
       await withGrid(opts, async (grid) => {
         const plan = await planSpec(grid, spec);
-        if (!opts.json) process.stderr.write(`plan for project '${spec.project}':\n${showPlan(plan)}\n`);
-        if (o.dryRun) return io.result({ project: spec.project, plan, warnings }, () => "(dry run: nothing changed)");
+        const clusterPlan = await planSpecClusters(grid, spec);
+        if (!opts.json) process.stderr.write(`plan for project '${spec.project}':\n${showPlan(plan)}\n${clusterPlan?.length ? `${showClusterPlan(clusterPlan)}\n` : ""}`);
+        if (o.dryRun) return io.result({ project: spec.project, plan, ...(clusterPlan ? { clusterPlan } : {}), warnings }, () => "(dry run: nothing changed)");
+        // both plans are checked for data loss before either is applied
+        await checkSpecClusters(clusterPlan, o.allowDataLoss === true);
         const made = await withInterrupt(io, (signal) => applyPlan(grid, spec, plan, { onProgress: io.progress, signal, ...(o.allowDataLoss ? { allowDataLoss: true } : {}) }));
+        const clusters = clusterPlan ? await withInterrupt(io, (signal) => applySpecClusters(opts, grid, spec, clusterPlan, { progress: io.progress, signal, ...(o.allowDataLoss ? { allowDataLoss: true } : {}) })) : [];
         const vms = (await grid.vms.list()).filter((v) => v.project === spec.project);
         const gateways = (await grid.gateways.list()).filter((g) => g.project === spec.project);
-        io.result({ project: spec.project, plan, warnings, created: made.map((v) => v.name), vms, gateways }, () => `applied '${spec.project}'\n` + table(vms.map((v) => ({ ...v, node: v.nodeId })), ["name", "state", "node", "ip", "publicIp", "network"]) +
-          (gateways.length ? `\n${table(gateways.map((g) => ({ ...g, node: g.nodeId })), ["name", "kind", "fqdn", "vm", "node"])}` : ""));
+        io.result({ project: spec.project, plan, ...(clusterPlan ? { clusterPlan, clusters } : {}), warnings, created: made.map((v) => v.name), vms, gateways }, () => `applied '${spec.project}'\n` + table(vms.map((v) => ({ ...v, node: v.nodeId })), ["name", "state", "node", "ip", "publicIp", "network"]) +
+          (gateways.length ? `\n${table(gateways.map((g) => ({ ...g, node: g.nodeId })), ["name", "kind", "fqdn", "vm", "node"])}` : "") +
+          (clusters.length ? `\nclusters changed: ${clusters.join(", ")} (\`zgrid k8s get NAME\`)` : ""));
       });
     });
   program.command("delete").description("remove everything a spec or compose file made (its project)").requiredOption("-f, --file <spec.yaml|docker-compose.yml>", "spec file")
@@ -43,8 +49,9 @@ export function registerApplyCommands(program: Command, ctx: Ctx): void {
       const { deleteSpec } = await sdk();
       const { spec } = await readSpec(opts, io, o.file, o.project, false);
       await withGrid(opts, async (grid) => {
+        const clusters = await deleteSpecClusters(grid, spec.project, io.progress);
         const plan = await deleteSpec(grid, spec, { onProgress: io.progress });
-        io.result({ project: spec.project, plan }, () => `deleted '${spec.project}'\n${showPlan(plan)}`);
+        io.result({ project: spec.project, plan, clusters }, () => `deleted '${spec.project}'\n${showPlan(plan)}${clusters.length ? `\n  - clusters ${clusters.join(", ")}` : ""}`);
       });
     });
 }
@@ -54,7 +61,7 @@ export function registerApplyCommands(program: Command, ctx: Ctx): void {
  * here: stored as its desired state (or, for `delete`, removed from it), which a running bot takes
  * within a second. Refused with what to do when no 3bot runs for this data dir. False: not such a file.
  */
-async function handToBot(opts: GlobalOptions, io: Output, file: string, o: { dryRun?: boolean; remove?: boolean }): Promise<boolean> {
+async function handToBot(opts: GlobalOptions, io: Output, file: string, o: { dryRun?: boolean; remove?: boolean; allowDataLoss?: boolean }): Promise<boolean> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -69,7 +76,7 @@ async function handToBot(opts: GlobalOptions, io: Output, file: string, o: { dry
       hint: "start one with `zgrid bot run` (or `zgrid up --bot`), or store the file for its next start with `zgrid bot apply -f`",
     });
   }
-  const r = await storeBotSpec(opts, file, text, { dryRun: o.remove === true || o.dryRun === true });
+  const r = await storeBotSpec(opts, file, text, { dryRun: o.remove === true || o.dryRun === true, ...(o.allowDataLoss ? { allowDataLoss: true } : {}) });
   if (o.dryRun) {
     io.result({ bot: running ?? null, services: r.services, dryRun: true }, () => `(dry run) ${file} is valid: ${r.services.join(", ")} would go to the 3bot`);
     return true;
@@ -101,7 +108,10 @@ async function readSpec(opts: GlobalOptions, io: Output, file: string, project: 
     throw new SpecError(file, undefined, "", `cannot read: ${(e as Error).message}`, { hint: "check the path given to -f" });
   }
   const flists = await knownFlists(opts);
-  if (!isComposeFile(file, text)) return { spec: loadSpec(file, { flists }), warnings: [] };
+  if (!isComposeFile(file, text)) {
+    const extensions = await clusterExtension(text);
+    return { spec: loadSpec(file, { flists, ...(extensions ? { extensions } : {}) }), warnings: [] };
+  }
   const resolveImage = images
     ? async (image: string) => {
       const { convertOnHub } = await import("@zgrid/flist");

@@ -71,3 +71,32 @@ test("zgrid apply -f hands a services file to the running 3bot; refuses with wha
     clearBotMetricsUrl(dir);
   }
 });
+
+test("zgrid bot apply refuses a disk removed or made smaller, naming it, unless --allow-data-loss", () => {
+  const db = join(dir, "disks.db");
+  const file = join(dir, "db.yaml");
+  const spec = (disks: string) => writeFileSync(file, `services:\n  - name: db\n    flist: ${FLIST}\n    disks: [${disks}]\n`);
+  spec("{ name: data, size: 64, mountpoint: /data }, { name: logs, size: 8, mountpoint: /logs }");
+  const first = zgrid("bot", "apply", "--db", db, "-f", file);
+  assert.equal(first.status, 0, first.stderr);
+  spec("{ name: data, size: 32, mountpoint: /data }");
+  const refused = zgrid("bot", "apply", "--db", db, "-f", file);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /data \(shrinks 64 → 32 MiB/);
+  assert.match(refused.stderr, /logs \(removed\)/);
+  assert.match(refused.stderr, /--allow-data-loss/);
+  const kept = openBotStore(db);
+  try {
+    assert.deepEqual(kept.services()[0]?.disks.map((d) => d.size), [64, 8], "nothing stored");
+  } finally {
+    kept.close();
+  }
+  const forced = zgrid("bot", "apply", "--db", db, "--allow-data-loss", "-f", file);
+  assert.equal(forced.status, 0, forced.stderr);
+  const after = openBotStore(db);
+  try {
+    assert.deepEqual(after.services()[0]?.disks.map((d) => `${d.name}:${d.size}`), ["data:32"]);
+  } finally {
+    after.close();
+  }
+});

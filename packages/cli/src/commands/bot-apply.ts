@@ -30,10 +30,11 @@ export async function isBotServicesFile(text: string): Promise<boolean> {
 
 /**
  * Parses a services file, resolves known flist names (busybox → the grid's URL), validates it and
- * stores it as the bot's desired state (BotInputError naming the field otherwise). With `dryRun`
+ * stores it as the bot's desired state (BotInputError naming the field otherwise; BotDataLossError
+ * naming the disk when a service's disk is removed or shrunk, unless `allowDataLoss`). With `dryRun`
  * only validates.
  */
-export async function storeBotSpec(opts: GlobalOptions, file: string, text: string, o: { replace?: boolean; db?: string; dryRun?: boolean }): Promise<{ services: string[] }> {
+export async function storeBotSpec(opts: GlobalOptions, file: string, text: string, o: { replace?: boolean; db?: string; dryRun?: boolean; allowDataLoss?: boolean }): Promise<{ services: string[] }> {
   const { applyToStore, openBotStore, parseBotSpec, BotInputError } = await import("@zgrid/bot");
   const { parse } = await import("yaml");
   let raw: unknown;
@@ -49,7 +50,7 @@ export async function storeBotSpec(opts: GlobalOptions, file: string, text: stri
   if (o.dryRun) return { services: parseBotSpec(full).services.map((s) => s.name) };
   const store = openBotStore(botDbOf(opts, o.db));
   try {
-    return applyToStore(store, full);
+    return applyToStore(store, full, { allowDataLoss: o.allowDataLoss === true });
   } finally {
     store.close();
   }

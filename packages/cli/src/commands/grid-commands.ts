@@ -8,17 +8,19 @@ import { table } from "../output.ts";
 export function registerGridCommands(program: Command, ctx: Ctx): void {
   program.command("up").description("start the local grid: dev chain, flist hub, N node daemons, a funded twin, a busybox flist")
     .option("--nodes <n>", "number of nodes", "2")
+    .option("--vm-nodes <n>", "also run N nodes as QEMU machines that network-boot this checkout's node release from the local boot server over the underlay (stateless Zero-OS; TCG: minutes per node, 3 GiB each)", "0")
     .option("--accel <mode>", "VM accelerator for the nodes: auto | tcg | kvm", "auto")
+    .option("--node-memory <GiB>", "memory each node offers, 2 GiB of it reserved (default 4, 6, 8 … GiB: distinct sizes); a Kubernetes cluster of 1 master + 2 workers on 2 nodes needs 8")
     .option("--host-nodes", "run the node daemons directly on this host instead of node hosts on an underlay bridge (no public IPs); fixed at the data dir's first up")
     .option("--debian", "also build (once, debootstrap, minutes) and publish a Debian 12 flist with sshd")
     .option("--bmc", "run each node daemon under the local grid's simulated BMC (node hosts only): the farm's farmerbot (`zgrid farm bot run`) can power nodes off and wake them by Wake-on-LAN")
     .option("--redis", "also publish flist 'redis': busybox + Debian's redis-cli (a Redis client for VMs, e.g. for zdb)")
     .option("--bot", "also run your twin's 3bot in the background (`zgrid bot status`; log <data dir>/3bot.log)")
-    .action(async (o: { nodes: string; accel: string; debian?: boolean; redis?: boolean; hostNodes?: boolean; bmc?: boolean; bot?: boolean }) => {
+    .action(async (o: { nodes: string; vmNodes: string; accel: string; nodeMemory?: string; debian?: boolean; redis?: boolean; hostNodes?: boolean; bmc?: boolean; bot?: boolean }) => {
       const { opts, io } = ctx();
       const { upLocalGrid } = await import("../local-grid/local-grid.ts");
       const started = performance.now();
-      let info = await upLocalGrid({ dataDir: opts.dataDir, nodes: Number(o.nodes), accel: o.accel, underlay: !o.hostNodes, ...(o.bmc ? { bmc: true } : {}), onProgress: io.progress });
+      let info = await upLocalGrid({ dataDir: opts.dataDir, nodes: Number(o.nodes), vmNodes: Number(o.vmNodes), accel: o.accel, ...(o.nodeMemory !== undefined ? { nodeMemoryGiB: Number(o.nodeMemory) } : {}), underlay: !o.hostNodes, ...(o.bmc ? { bmc: true } : {}), onProgress: io.progress });
       if (o.debian) {
         const { ensureDebianFlist } = await import("../local-grid/debian-flist.ts");
         await ensureDebianFlist({ dataDir: opts.dataDir, onProgress: io.progress });
@@ -45,6 +47,7 @@ export function registerGridCommands(program: Command, ctx: Ctx): void {
         `  your twin   ${info.user.twinId} (${info.user.address})`,
         ...(info.underlay ? [`  underlay    bridge ${info.underlay.bridge}, this host ${info.underlay.hostAddress}`] : []),
         ...info.nodes.map((n) => `  node ${n.nodeId}      zosd pid ${n.pid}${n.address ? ` at ${n.address}` : ""}, data ${n.dataDir}, log ${n.log}`),
+        ...(info.vmNodes ?? []).map((n) => `  node ${n.nodeId}      network-booted QEMU machine, pid ${n.pid}, console ${n.console}`),
         ...Object.entries(info.flists).map(([k, v]) => `  flist ${k.padEnd(6)} ${v}`),
         ...(botPid ? [`  3bot        pid ${botPid}, log ${opts.dataDir}/3bot.log (zgrid bot status)`] : []),
         `next: zgrid vm deploy web --flist busybox   (then: zgrid vm ls)`,

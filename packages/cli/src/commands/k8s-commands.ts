@@ -12,7 +12,7 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 const k8s = () => import("@zgrid/k8s");
 
 /** The Kubernetes flist: a URL, a local grid flist name, or (default) built and pushed to the local hub. */
-async function flistOf(opts: GlobalOptions, flist: string | undefined, binDir: string | undefined, progress: (m: string) => void): Promise<string> {
+export async function flistOf(opts: GlobalOptions, flist: string | undefined, binDir: string | undefined, progress: (m: string) => void): Promise<string> {
   if (flist && /^https?:\/\//.test(flist)) return flist;
   const known = await knownFlists(opts);
   if (flist && known[flist]) return known[flist];
@@ -48,6 +48,7 @@ export function registerK8sCommands(program: Command, ctx: Ctx): void {
     .option("--flist <url|name>", "the Kubernetes image (default: built from the cached binaries and pushed to the local hub)")
     .option("--bin <dir>", "build the image from these Kubernetes server binaries instead of the cached v1.20.2 build")
     .option("--master-memory <MiB>", "master memory", "2048").option("--worker-memory <MiB>", "worker memory", "1536")
+    .option("--pv-size <MiB>", "a zgrid disk of this size on each worker, offered as a local PersistentVolume (storage class zgrid-local)", "0")
     .action(async (name: string, o: Record<string, string | string[] | boolean | undefined>) => {
       const { opts, io } = ctx();
       const { InputError } = await sdk();
@@ -58,7 +59,7 @@ export function registerK8sCommands(program: Command, ctx: Ctx): void {
         const c = await withInterrupt(io, (signal) => new K8sService(grid).create({
           name, flist, workers: Number(o.workers), ...(o.node ? { node: Number(o.node) } : {}), nodes: o.nodes ? String(o.nodes).split(",").map(Number) : [],
           ...(o.farm ? { farm: Number(o.farm) } : {}), public_ip: Boolean(o.publicIp), schedulable_master: Boolean(o.schedulableMaster), registries: o.registry as string[],
-          master: { memory: Number(o.masterMemory) }, worker: { memory: Number(o.workerMemory) },
+          master: { memory: Number(o.masterMemory) }, worker: { memory: Number(o.workerMemory) }, pv_size: Number(o.pvSize),
         }, { signal, onProgress: io.progress }));
         io.result(c, () => describe(c));
       });
@@ -99,11 +100,13 @@ export function registerK8sCommands(program: Command, ctx: Ctx): void {
 
   cmd.command("scale <name>").description("grow or shrink the workers (a removed worker is drained and its Node deleted first)")
     .requiredOption("--workers <n>", "workers wanted")
-    .action(async (name: string, o: { workers: string }) => {
+    .option("--drop-volumes", "remove a worker even when its PersistentVolume is bound to a claim (its data is deleted)")
+    .action(async (name: string, o: { workers: string; dropVolumes?: boolean }) => {
       const { opts, io } = ctx();
       const { K8sService, drainAndDeleteNode } = await k8s();
       await withGrid(opts, async (grid) => {
-        const c = await new K8sService(grid).scale(name, Number(o.workers), { removeNode: drainAndDeleteNode, onProgress: io.progress });
+        const removeNode = (kubeconfig: string, node: string) => drainAndDeleteNode(kubeconfig, node, { dropVolume: Boolean(o.dropVolumes) });
+        const c = await new K8sService(grid).scale(name, Number(o.workers), { removeNode, onProgress: io.progress });
         io.result(c, () => describe(c));
       });
     });

@@ -13,9 +13,7 @@
  * ```
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -31,6 +29,8 @@ import { createNodeHost, createUnderlay, ZOSD_ENV, ZOSD_NODE_FLAGS, type NodeHos
 import { buildBusyboxRoot } from "@zgrid/zos/hypervisor";
 import { startLocalDns, type LocalDns } from "./local-dns.ts";
 import { vmStateDirFor } from "./local-grid-paths.ts";
+import { startLocalVmNodes } from "./local-vm-nodes.ts";
+import { stablePorts, underlayNames } from "./local-grid-ports.ts";
 import { recordProcess } from "./node-processes.ts";
 
 const ZOSD = fileURLToPath(new URL("../../../zos/bin/zosd.ts", import.meta.url));
@@ -49,11 +49,11 @@ exec sleep 2147483647
 
 interface Setup { farmId: number; flists: Record<string, string> }
 
-export async function runLocalGridHost(o: { dataDir: string; nodes: number; accel?: "auto" | "tcg" | "kvm"; underlay?: boolean; bmc?: boolean }): Promise<void> {
+export async function runLocalGridHost(o: { dataDir: string; nodes: number; vmNodes?: number; accel?: "auto" | "tcg" | "kvm"; nodeMemoryGiB?: number; underlay?: boolean; bmc?: boolean }): Promise<void> {
   const dataDir = o.dataDir;
   mkdirSync(dataDir, { recursive: true });
-  const ports = await stablePorts(join(dataDir, "ports.json"), o.underlay ?? false);
-  const net = underlayNames(dataDir);
+  const ports = await stablePorts(dataDir, o.underlay ?? false);
+  const net = underlayNames(dataDir, ports.octet);
   const children: ChildProcess[] = [];
   let gridInfo: LocalGridInfo | undefined;
   /** grid.json, written atomically (again after a node daemon restart: its pid changed). */
@@ -66,6 +66,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
   let hub: Hub | undefined;
   let explorer: { explorer: Explorer; stopBus(): Promise<void> } | undefined;
   let dns: LocalDns | undefined;
+  let stopVmNodes: (() => Promise<void>) | undefined;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -77,6 +78,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       c.once("exit", () => { clearTimeout(t); resolve(); });
       c.kill("SIGTERM");
     })));
+    await stopVmNodes?.().catch(() => undefined);
     await explorer?.explorer.stop().catch(() => undefined);
     await explorer?.stopBus().catch(() => undefined);
     await hub?.close().catch(() => undefined);
@@ -125,9 +127,10 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
         dataDir: dir, vmStateDir: vmStateDirFor(dataDir, i), farmId: setup.farmId,
         chain: { rpcUrl: chain.rpcUrl, addresses: chain.addresses },
         flist: { requireSignature: true, stores: [`${hub.url}/blocks`], cacheBytes: 512 * 1024 * 1024 },
-        // distinct sizes so the node finder has a choice to make: 2, 4, 6 … GiB free for VMs
-        // and 4 GiB of HDD (zdb namespaces) on the data dir's disk: a node measures no HDD here
-        capacity: { cru: 2, mru: (4 + 2 * i) * GiB, hru: 4 * GiB },
+        // distinct sizes so the node finder has a choice to make: 2, 4, 6 … GiB free for VMs (or
+        // `--node-memory` GiB each, e.g. for a Kubernetes cluster), and 4 GiB of HDD (zdb
+        // namespaces) on the data dir's disk: a node measures no HDD here
+        capacity: { cru: 2, mru: (o.nodeMemoryGiB ?? 4 + 2 * i) * GiB, hru: 4 * GiB },
         location: { city: "Localhost", country: "ZZ" },
         ...(host ? {
           bus: { listen: [`/ip4/${host.address}/tcp/0`] },
@@ -195,6 +198,20 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       keepRunning(child, 0, Date.now());
       log.info({ node: ready.nodeId }, "node ready");
     }
+    // stateless nodes: QEMU machines network-booting this checkout's node release over the underlay
+    let vmNodes: LocalGridInfo["vmNodes"];
+    if ((o.vmNodes ?? 0) > 0) {
+      if (!underlay) throw new Error("--vm-nodes needs the underlay bridge (leave --host-nodes out)");
+      const vms = await startLocalVmNodes({
+        dataDir, count: o.vmNodes!, bridge: underlay.bridge, hostAddress: underlay.hostAddress, prefix: net.prefix,
+        rpcUrl: chain.rpcUrl, addresses: chain.addresses, farmId: setup.farmId, hubUrl: hub.url, adminKey: chain.admin.privateKey,
+        fund: async (account) => void (await admin.walletClient!.sendTransaction({ to: account, value: 10n ** 20n, chain: null })),
+        onProgress: (m) => log.info({ vmNodes: m }, "vm nodes"),
+      });
+      stopVmNodes = vms.stop;
+      vmNodes = vms.nodes;
+      for (const n of vms.nodes) log.info({ node: n.nodeId, pid: n.pid, console: n.console }, "vm node ready");
+    }
     // the explorer: its own twin (a dev account with no other role), index in <dataDir>/explorer.db
     const explorerTwin = await startExplorerTwin({ rpcUrl: chain.rpcUrl, addresses: chain.addresses, privateKey: devAccount(15).privateKey });
     explorer = { explorer: await startExplorer({ db: `sqlite:${join(dataDir, "explorer.db")}`, rpcUrl: chain.rpcUrl, addresses: chain.addresses, bus: explorerTwin.bus,
@@ -204,7 +221,7 @@ export async function runLocalGridHost(o: { dataDir: string; nodes: number; acce
       dataDir, supervisorPid: process.pid, rpcUrl: chain.rpcUrl, addresses: chain.addresses, adminKey: chain.admin.privateKey,
       hubUrl: hub.url, farmId: setup.farmId, farmerKey, explorerUrl: explorer.explorer.url,
       metrics: { explorer: `${explorer.explorer.url}/metrics`, hub: `${hub.url}/metrics`, ...Object.fromEntries(nodes.map((n, i) => [`node ${n.nodeId}`, `http://${n.address ?? "127.0.0.1"}:${ports.metrics + i}/metrics`])) },
-      user: { twinId: user.twinId, privateKey: user.privateKey, address: user.address }, flists: setup.flists, nodes,
+      user: { twinId: user.twinId, privateKey: user.privateKey, address: user.address }, flists: setup.flists, nodes, ...(vmNodes ? { vmNodes } : {}),
       ...(underlay ? { underlay: { bridge: underlay.bridge, hostAddress: underlay.hostAddress, hosts: hosts.map((h) => h.namespace) } } : {}),
       dns: { server: dns.server, zoneFile: localDnsZonePath(dataDir) },
     };
@@ -271,32 +288,4 @@ function onBmcEvent(child: ChildProcess, f: (e: { bmc: string; pid?: unknown }) 
       // zosd's own lines
     }
   });
-}
-
-/**
- * Names of this data dir's underlay: bridge `zg<tag>`, host 10.<o>.0.1/16, node hosts `zh-<tag>n<i>`
- * at 10.<o>.0.11+, farm IPs 185.<o>.0.10-12, the farm's IPv6 range fd86:<o>::/64 (a ULA; nodes at
- * ::11+, gateway ::1) (o = 200..239 from the data dir, so grids do not collide).
- */
-export function underlayNames(dataDir: string): { tag: string; bridge: string; prefix: string; hostAddress: string; publicPrefix: string; publicPrefix6: string } {
-  const h = createHash("sha256").update(dataDir).digest("hex");
-  const o = 200 + (parseInt(h.slice(0, 2), 16) % 40);
-  return { tag: h.slice(2, 6), bridge: `zg${h.slice(2, 6)}`, prefix: `10.${o}`, hostAddress: `10.${o}.0.1`, publicPrefix: `185.${o}.0`, publicPrefix6: `fd86:${o.toString(16)}::` };
-}
-
-/** Ports (and the mode) picked on first start and kept, so flist URLs (which name the hub) stay valid. */
-type Ports = { chain: number; hub: number; explorer: number; metrics: number; underlay: boolean };
-async function stablePorts(path: string, underlay: boolean): Promise<Ports> {
-  const saved = existsSync(path) ? { underlay: false, ...(JSON.parse(readFileSync(path, "utf8")) as Partial<Ports>) } : undefined;
-  if (saved?.chain && saved.hub && saved.explorer && saved.metrics) return saved as Ports;
-  const free = () => new Promise<number>((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    }).on("error", reject);
-  });
-  // zosd metrics: ports.metrics + node index (a free port picked for the first node; the next few are usually free too)
-  const ports = { chain: saved?.chain ?? await free(), hub: saved?.hub ?? await free(), explorer: await free(), metrics: await free(), underlay: saved?.underlay ?? underlay };
-  writeFileSync(path, JSON.stringify(ports));
-  return ports;
 }

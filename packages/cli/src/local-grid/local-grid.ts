@@ -19,6 +19,8 @@ import { networkNames } from "@zgrid/types";
 import { vmStateDirFor } from "./local-grid-paths.ts";
 import { stopBmcs, stopRecordedProcesses } from "./node-processes.ts";
 import { stopLocalBot } from "./local-bot.ts";
+import { MAX_VM_NODES, stopVmNodeMachines } from "./local-vm-nodes.ts";
+import { METRICS_PORTS } from "./local-grid-ports.ts";
 
 const HOST_BIN = fileURLToPath(new URL("../../bin/zgrid-local-grid.ts", import.meta.url));
 
@@ -50,8 +52,15 @@ function runningHost(dataDir: string): number | undefined {
 }
 
 /** Starts the local grid (or returns the running one). `fresh` tells whether it was started now. */
-export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: string; underlay?: boolean; bmc?: boolean; onProgress?: Progress; timeoutMs?: number }): Promise<LocalGridInfo & { fresh: boolean }> {
+export async function upLocalGrid(o: { dataDir: string; nodes: number; vmNodes?: number; accel?: string; nodeMemoryGiB?: number; underlay?: boolean; bmc?: boolean; onProgress?: Progress; timeoutMs?: number }): Promise<LocalGridInfo & { fresh: boolean }> {
   const progress = o.onProgress ?? (() => undefined);
+  const vmNodes = o.vmNodes ?? 0;
+  if (!Number.isInteger(vmNodes) || vmNodes < 0 || vmNodes > MAX_VM_NODES) throw new LocalGridError(`--vm-nodes ${o.vmNodes}: give 0 to ${MAX_VM_NODES} (each is a 3 GiB QEMU machine)`);
+  if (!Number.isInteger(o.nodes) || o.nodes < 0 || o.nodes > METRICS_PORTS) throw new LocalGridError(`--nodes ${o.nodes}: give 0 to ${METRICS_PORTS} node daemons`);
+  if (o.nodeMemoryGiB !== undefined && (!Number.isInteger(o.nodeMemoryGiB) || o.nodeMemoryGiB < 3 || o.nodeMemoryGiB > 1024)) {
+    throw new LocalGridError(`--node-memory ${o.nodeMemoryGiB}: give 3 to 1024 GiB per node (each keeps 2 GiB for itself)`, { hint: "e.g. --node-memory 8 for a Kubernetes cluster of 1 master + 2 workers" });
+  }
+  if (vmNodes > 0 && o.underlay === false) throw new LocalGridError("--vm-nodes needs the underlay bridge (the machines network-boot over it)", { hint: "leave --host-nodes out" });
   mkdirSync(o.dataDir, { recursive: true });
   const running = runningHost(o.dataDir);
   if (running && existsSync(localGridInfoPath(o.dataDir))) return { ...readLocalGrid(o.dataDir), fresh: false };
@@ -59,13 +68,15 @@ export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: s
   rmSync(localGridInfoPath(o.dataDir), { force: true });
   rmSync(join(o.dataDir, "up-error.txt"), { force: true });
   const logFile = join(o.dataDir, "grid.log");
-  progress(`starting the local grid in ${o.dataDir}: dev chain, flist hub, ${o.nodes} node daemon(s) (log: ${logFile})`);
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", HOST_BIN, "--data-dir", o.dataDir, "--nodes", String(o.nodes), ...(o.accel ? ["--accel", o.accel] : []), ...(o.underlay ? ["--underlay"] : []), ...(o.bmc ? ["--bmc"] : [])], {
+  progress(`starting the local grid in ${o.dataDir}: dev chain, flist hub, ${o.nodes} node daemon(s)${vmNodes ? `, ${vmNodes} network-booted VM node(s) (release build + TCG boot: many minutes)` : ""} (log: ${logFile})`);
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", HOST_BIN, "--data-dir", o.dataDir, "--nodes", String(o.nodes), ...(vmNodes ? ["--vm-nodes", String(vmNodes)] : []), ...(o.accel ? ["--accel", o.accel] : []), ...(o.nodeMemoryGiB ? ["--node-memory", String(o.nodeMemoryGiB)] : []), ...(o.underlay ? ["--underlay"] : []), ...(o.bmc ? ["--bmc"] : [])], {
     detached: true, stdio: ["ignore", openSync(logFile, "a"), openSync(logFile, "a")], env: { ...process.env, ZGRID_LOG_LEVEL: process.env.ZGRID_LOG_LEVEL ?? "info" },
   });
   child.unref();
   writeFileSync(join(o.dataDir, "host.pid"), String(child.pid));
-  const end = Date.now() + (o.timeoutMs ?? 300_000);
+  // a VM node builds the release, boots under TCG and registers: minutes each
+  const timeoutMs = o.timeoutMs ?? 300_000 + vmNodes * 20 * 60_000;
+  const end = Date.now() + timeoutMs;
   let ready = 0;
   while (Date.now() < end) {
     if (existsSync(localGridInfoPath(o.dataDir))) return { ...readLocalGrid(o.dataDir), fresh: true };
@@ -78,7 +89,7 @@ export async function upLocalGrid(o: { dataDir: string; nodes: number; accel?: s
     ready = n;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new LocalGridError(`the local grid did not start within ${(o.timeoutMs ?? 300_000) / 1000} s`, { hint: `read ${logFile}` });
+  throw new LocalGridError(`the local grid did not start within ${timeoutMs / 1000} s`, { hint: `read ${logFile}` });
 }
 
 /** Stops everything `up` started and removes what nodes leave behind. Safe to run twice. */
@@ -87,6 +98,9 @@ export async function downLocalGrid(o: { dataDir: string; nodes?: number; onProg
   // the 3bot first: it would re-place what down cancels
   const bots = await stopLocalBot(o.dataDir);
   if (bots.length) progress(`stopped the 3bot (pid ${bots.join(", ")})`);
+  // the read commands' bus agent (it would also stop by itself once grid.json changes)
+  const { busAgentSocket, stopBusAgent } = await import("@zgrid/client/bus-agent");
+  if (await stopBusAgent(busAgentSocket(o.dataDir))) progress("stopped the bus agent");
   let info: LocalGridInfo | undefined;
   try {
     info = readLocalGrid(o.dataDir);
@@ -122,6 +136,8 @@ export async function downLocalGrid(o: { dataDir: string; nodes?: number; onProg
     while (isAlive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
     if (isAlive(pid)) process.kill(pid, "SIGKILL");
   }
+  // network-booted VM nodes the host could not power off itself (their QEMU and taps)
+  for (const m of stopVmNodeMachines(o.dataDir)) progress(`powered off VM node machine ${m}`);
   // BMCs first (one left alive would start its zosd again), then the node daemons
   for (const dir of nodeDirsOf(o.dataDir, info, o.nodes)) stopBmcs(dir);
   for (const n of info?.nodes ?? []) if (isAlive(n.pid)) process.kill(n.pid, "SIGKILL");

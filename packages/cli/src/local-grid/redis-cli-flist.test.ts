@@ -1,18 +1,11 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { buildRedisCliRoot, redisCliFiles, redisToolsVersion } from "./redis-cli-flist.ts";
-
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
+import { freePort } from "@zgrid/types/free-port";
 
 test("the redis image's root: Debian's redis-cli and every library it loads; it runs chrooted there and talks to redis-server", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "zgrid-redis-root-"));

@@ -17,6 +17,11 @@ export const gridConnectionSchema = z.object({
   addresses: z.object({ token: address, registry: address, contracts: address, governance: address }),
   privateKey: privateKey.optional(),
   mnemonic: z.string().optional(),
+  /**
+   * The key's chain account when already known (the local grid's file has it): a read command then
+   * derives no key unless it must sign (deriving one costs ~0.1 s of elliptic-curve set-up).
+   */
+  account: address.optional(),
   /** Local grid only: the dev chain's admin key (faucet: `twin fund`). */
   adminKey: privateKey.optional(),
 });

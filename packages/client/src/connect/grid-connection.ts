@@ -33,6 +33,11 @@ export interface LocalGridInfo {
   explorerUrl?: string;
   /** Prometheus text endpoints: explorer, hub, and each node's zosd. */
   metrics?: Record<string, string>;
+  /**
+   * Nodes that are QEMU machines network-booting the node release from the local boot server
+   * (`zgrid up --vm-nodes N`): the machine's QEMU pid, console, disk and tap on the underlay.
+   */
+  vmNodes?: Array<{ index: number; nodeId: number; account: string; pid: number; console: string; disk: string; tap: string }>;
   /** Set when the nodes run in node hosts on an underlay bridge (`zgrid up --underlay`). */
   underlay?: { bridge: string; hostAddress: string; hosts: string[] };
   /**
@@ -55,5 +60,5 @@ export function readLocalGrid(dataDir: string): LocalGridInfo {
 
 export function localGridConnection(dataDir: string): GridConnection {
   const g = readLocalGrid(dataDir);
-  return { rpcUrl: g.rpcUrl, addresses: g.addresses, privateKey: g.user.privateKey, adminKey: g.adminKey };
+  return { rpcUrl: g.rpcUrl, addresses: g.addresses, privateKey: g.user.privateKey, adminKey: g.adminKey, ...(/^0x[0-9a-fA-F]{40}$/.test(g.user.address) ? { account: g.user.address as `0x${string}` } : {}) };
 }

@@ -51,6 +51,8 @@ export interface ConvergeOptions {
   name: string; nodes: Array<{ nodeId: number; nodeTwinId: number }>; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal;
   /** Parts on these nodes (dead ones) are neither read nor updated nor peered; their contracts stay for the caller to cancel. */
   skipNodes?: number[];
+  /** How long a node may take to provision its part (default the deployer's, 180 s). */
+  timeoutMs?: number;
 }
 
 interface LoadedPart { nodeId: number; nodeTwinId: number; contractId: number; deployment: Deployment; data: NetworkWorkloadData | undefined }
@@ -112,7 +114,7 @@ export class NetworkService {
   }
 
   /** The network's part on the node, deploying it (in `tx`, so it rolls back) when missing. */
-  async ensure(tx: DeployTransaction, o: { name: string; nodeId: number; nodeTwinId: number; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal; skipNodes?: number[] }): Promise<NetworkPart> {
+  async ensure(tx: DeployTransaction, o: { name: string; nodeId: number; nodeTwinId: number; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal; skipNodes?: number[]; timeoutMs?: number }): Promise<NetworkPart> {
     const parts = await this.converge(tx, { ...o, nodes: [{ nodeId: o.nodeId, nodeTwinId: o.nodeTwinId }] });
     return parts.find((p) => p.nodeId === o.nodeId)!;
   }
@@ -158,7 +160,7 @@ export class NetworkService {
         const d = await tx.deploy({
           nodeId: n.nodeId, nodeTwinId: n.nodeTwinId, workloads: [{ version: 0, ...workload }],
           metadata: encodeMetadata({ kind: "network", name: o.name, network: ipRange, ...(o.project ? { project: o.project } : {}) }),
-          ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}),
+          ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
         });
         parts.push({ name: o.name, nodeId: n.nodeId, contractId: d.contract_id, ipRange, subnet: planned.subnet, created: true });
       } else {

@@ -12,7 +12,9 @@
  * ```
  */
 import type { Bus } from "@zgrid/bus";
-import { NODE_ROUTES, parseNodeResponse, type Deployment, type NodeApi, type NodeRouteKey, type VmLogs } from "@zgrid/types";
+import type { Deployment, NodeApi, NodeRouteKey, VmLogs } from "@zgrid/types";
+// the zod-free half of the route table: the schemas load with the first answer that needs checking
+import { ANSWER_CHECKED, ROUTE_NAME_OF } from "@zgrid/types/node-routes";
 
 export interface CallOptions {
   /** Milliseconds to wait for the answer (the bus default otherwise). */
@@ -48,12 +50,22 @@ export interface NodeClient {
   powerOff(reason?: string, o?: CallOptions): Promise<NodeApi["powerOff"]["response"]>;
   /** The node's own power-state durations (on/off seconds, reserved vCPU-seconds, wakes). */
   powerDurations(o?: CallOptions): Promise<NodeApi["powerDurations"]["response"]>;
+  /** Owner only: a crash-consistent snapshot of one of its zmount disks, to read in chunks (disk backups). */
+  diskSnapshotOpen(request: NodeApi["diskSnapshotOpen"]["request"], o?: CallOptions): Promise<NodeApi["diskSnapshotOpen"]["response"]>;
+  /** At most DISK_CHUNK_MAX bytes of an open snapshot (base64; `zero` for an all-zero chunk). */
+  diskSnapshotRead(request: NodeApi["diskSnapshotRead"]["request"], o?: CallOptions): Promise<NodeApi["diskSnapshotRead"]["response"]>;
+  /** Drops a snapshot (the node also drops it after a while idle). */
+  diskSnapshotClose(request: NodeApi["diskSnapshotClose"]["request"], o?: CallOptions): Promise<NodeApi["diskSnapshotClose"]["response"]>;
+  /** Owner only, while no VM runs on the disk: writes (base64) bytes into it; `reset` empties it first (a restore). */
+  diskWrite(request: NodeApi["diskWrite"]["request"], o?: CallOptions): Promise<NodeApi["diskWrite"]["response"]>;
 }
 
 /** A typed client of the node whose twin is `nodeTwinId`, over `bus`. */
 export function nodeClient(bus: Pick<Bus, "request">, nodeTwinId: number): NodeClient {
   const call = async <K extends NodeRouteKey>(key: K, request: NodeApi[K]["request"], o: CallOptions = {}): Promise<NodeApi[K]["response"]> => {
-    const answer = await bus.request(nodeTwinId, NODE_ROUTES[key].name, request, o.timeout !== undefined ? { timeout: o.timeout } : {});
+    const answer = await bus.request(nodeTwinId, ROUTE_NAME_OF[key], request, o.timeout !== undefined ? { timeout: o.timeout } : {});
+    if (!ANSWER_CHECKED.has(key)) return answer as NodeApi[K]["response"];
+    const { parseNodeResponse } = await import("@zgrid/types");
     return parseNodeResponse(key, answer);
   };
   return {
@@ -76,5 +88,9 @@ export function nodeClient(bus: Pick<Bus, "request">, nodeTwinId: number): NodeC
     vmProbe: (request, o) => call("vmProbe", request, o),
     powerOff: (reason, o) => call("powerOff", { reason: reason ?? "" }, o),
     powerDurations: (o) => call("powerDurations", {}, o),
+    diskSnapshotOpen: (request, o) => call("diskSnapshotOpen", request, o),
+    diskSnapshotRead: (request, o) => call("diskSnapshotRead", request, o),
+    diskSnapshotClose: (request, o) => call("diskSnapshotClose", request, o),
+    diskWrite: (request, o) => call("diskWrite", request, o),
   };
 }

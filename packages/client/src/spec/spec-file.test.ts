@@ -91,3 +91,21 @@ test("zdbs in a spec: sizes parsed, defaults filled, mistakes named by line", ()
   assert.match(specError("project: shop\nzdbs:\n  - name: store\n    size: 1G\n    mode: fast\n").message, /zdbs.0.mode/);
   assert.match(specError("project: shop\nzdbs:\n  - { name: a, size: 1G }\n  - { name: a, size: 1G }\n").message, /used twice/);
 });
+
+test("sections another package defines (extensions): checked with their schema, errors with line and field; unknown ones still refused", async () => {
+  const { z } = await import("zod");
+  const extensions = { clusters: z.array(z.strictObject({ name: z.string().regex(/^[a-z]+$/), workers: z.number().int().min(0).default(1) })) };
+  const s = parseSpec("project: shop\nclusters:\n  - name: demo\n    workers: 2\n", "spec.yaml", { flists, extensions });
+  assert.deepEqual(s.extensions, { clusters: [{ name: "demo", workers: 2 }] });
+  assert.equal(parseSpec("project: shop\n", "spec.yaml", { flists, extensions }).extensions, undefined, "an absent section is not there");
+  try {
+    parseSpec("project: shop\nclusters:\n  - name: demo\n    workers: -1\n", "spec.yaml", { flists, extensions });
+    assert.fail("accepted");
+  } catch (e) {
+    assert.ok(e instanceof SpecError);
+    assert.match(e.message, /^spec\.yaml:4: clusters\.0\.workers: /);
+  }
+  // without the extension the section is unknown
+  assert.match(specError("project: shop\nclusters:\n  - name: demo\n").message, /clusters/);
+  assert.throws(() => parseSpec("project: shop\n", "spec.yaml", { extensions: { vms: z.array(z.string()) } }), /would replace a section/);
+});

@@ -109,6 +109,19 @@ export interface Spec {
    * (its service name when that differs from the VM's name, e.g. replicas).
    */
   serviceNames?: Record<string, string[]>;
+  /**
+   * Top-level sections another package defines (`clusters:` of @zgrid/k8s), checked with the
+   * schema given to `parseSpec` (errors name file, line and field as for the rest).
+   */
+  extensions?: Record<string, unknown>;
+}
+
+/** Options of `loadSpec` / `parseSpec`. */
+export interface SpecOptions {
+  /** Short flist names (busybox) and their URLs. */
+  flists?: Record<string, string>;
+  /** More top-level sections and their schemas, e.g. `{ clusters: clusterSpecSchema }` (each one optional). */
+  extensions?: Record<string, z.ZodType>;
 }
 
 /** Compose's conditions: the dependency runs; its health check passes; it ran and exited with 0. */
@@ -129,7 +142,7 @@ let yaml: typeof Yaml | undefined;
 /** The YAML parser, loaded when a spec is read (commands that read none do not pay for it). */
 const loadYaml = (): typeof Yaml => (yaml ??= createRequire(import.meta.url)("yaml") as typeof Yaml);
 
-export function loadSpec(file: string, o: { flists?: Record<string, string> } = {}): Spec {
+export function loadSpec(file: string, o: SpecOptions = {}): Spec {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -139,7 +152,7 @@ export function loadSpec(file: string, o: { flists?: Record<string, string> } = 
   return parseSpec(text, file, o);
 }
 
-export function parseSpec(text: string, file: string, o: { flists?: Record<string, string> } = {}): Spec {
+export function parseSpec(text: string, file: string, o: SpecOptions = {}): Spec {
   const { LineCounter, parseDocument, isNode } = loadYaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
@@ -148,7 +161,10 @@ export function parseSpec(text: string, file: string, o: { flists?: Record<strin
     throw new SpecError(file, lines.linePos(e.pos[0]).line, "", `YAML: ${e.message.split("\n")[0]}`, { hint: "fix the YAML syntax" });
   }
   const raw = doc.toJS() as unknown;
-  const r = specSchema.safeParse(raw);
+  const ext = Object.entries(o.extensions ?? {});
+  for (const [key] of ext) if (key in specSchema.shape) throw new Error(`spec extension '${key}' would replace a section of the spec`);
+  const schema = ext.length ? specSchema.extend(Object.fromEntries(ext.map(([k, v]) => [k, v.optional()]))) : specSchema;
+  const r = schema.safeParse(raw);
   const lineOf = (path: readonly PropertyKey[]): number | undefined => {
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n) as unknown[], true);
@@ -160,7 +176,8 @@ export function parseSpec(text: string, file: string, o: { flists?: Record<strin
     const i = r.error.issues[0]!;
     throw new SpecError(file, lineOf(i.path), i.path.join(".") || "(root)", i.message, { details: { issues: r.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`) }, hint: "fix that field and apply again" });
   }
-  const spec = r.data;
+  const spec = r.data as z.output<typeof specSchema>;
+  const extensions = Object.fromEntries(ext.map(([k]) => [k, (r.data as Record<string, unknown>)[k]]).filter(([, v]) => v !== undefined)) as Record<string, unknown>;
   const seen = new Set<string>();
   for (const [i, vm] of spec.vms.entries()) {
     if (seen.has(vm.name)) throw new SpecError(file, lineOf(["vms", i, "name"]), `vms.${i}.name`, `VM name '${vm.name}' is used twice`);
@@ -201,5 +218,5 @@ export function parseSpec(text: string, file: string, o: { flists?: Record<strin
     }
   }
   const vms = spec.vms.map(({ ports: _ports, ...vm }) => vm);
-  return { file, project: spec.project, networks: spec.networks.map((n) => ({ name: n.name, ...(n.ip_range ? { ip_range: n.ip_range } : {}) })), vms, gateways: gateways.map(([g]) => g), zdbs };
+  return { file, project: spec.project, networks: spec.networks.map((n) => ({ name: n.name, ...(n.ip_range ? { ip_range: n.ip_range } : {}) })), vms, gateways: gateways.map(([g]) => g), zdbs, ...(Object.keys(extensions).length ? { extensions } : {}) };
 }

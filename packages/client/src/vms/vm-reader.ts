@@ -50,8 +50,8 @@ export interface VmInfo {
 
 export interface VmReaderDeps {
   chain: Pick<ChainReader, "getNode" | "getTwin">;
-  /** The bus, made on first use (libp2p loads then). */
-  bus(): Promise<Bus>;
+  /** The bus, made on first use (libp2p loads then), or the bus agent's (`@zgrid/client/bus-agent`). */
+  bus(): Promise<Pick<Bus, "request">>;
   twinId: number;
   contracts: { list(): Promise<ContractInfo[]> };
 }
@@ -77,7 +77,7 @@ export class VmReader {
   /** The deployment as its node reports it (a signed bus request: only the deployment's twin). */
   async fetchDeployment(nodeId: number, contractId: number): Promise<Deployment> {
     const node = await this.deps.chain.getNode(nodeId);
-    const bus: Bus = await this.deps.bus();
+    const bus = await this.deps.bus();
     // loaded with the first VM to describe: a twin without VMs never loads the node API's schemas (zod)
     const { nodeClient } = await import("../nodes/node-client.ts");
     return nodeClient(bus, node.twinId).get(contractId, { timeout: 8_000 });
@@ -100,7 +100,7 @@ export class VmReader {
     const wd = (w?.data ?? {}) as { flist?: string; compute_capacity?: { cpu: number; memory: number }; network?: { interfaces: Array<{ ip: string }> } };
     const ip = data.ip ?? wd.network?.interfaces[0]?.ip ?? "";
     const pub = d?.workloads.find((x) => x.type === "ip")?.result?.data as Partial<IpResult> | undefined;
-    const { networkNames } = await import("@zgrid/types");
+    const { networkNames } = await import("@zgrid/types/network-names");
     const ns = networkNames(nodeId, this.deps.twinId, network, await this.nodeAccount(nodeId)).namespace;
     const mounts = (w?.data as { mounts?: Array<{ name: string; mountpoint: string }> } | undefined)?.mounts ?? [];
     const disks = mounts.map((m) => {

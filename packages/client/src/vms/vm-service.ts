@@ -39,6 +39,8 @@ export interface DeployOptions {
   waitRunning?: boolean;
   /** How long to wait for that (default 120 s). */
   waitMs?: number;
+  /** How long each node may take to provision its workloads (default 180 s; a nested or emulated node needs more). */
+  settleMs?: number;
 }
 
 export class VmService {
@@ -75,12 +77,12 @@ export class VmService {
     const node = await this.chooseNode(vm, progress);
     const tx = new DeployTransaction(this.ctx);
     try {
-      const part = await this.networks.ensure(tx, { name: vm.network, nodeId: node.nodeId, nodeTwinId: node.twinId, ...(o.ipRange ? { ipRange: o.ipRange } : {}), ...(o.project ? { project: o.project } : {}), onProgress: progress, ...(o.signal ? { signal: o.signal } : {}), ...(o.skipNodes ? { skipNodes: o.skipNodes } : {}) });
+      const part = await this.networks.ensure(tx, { name: vm.network, nodeId: node.nodeId, nodeTwinId: node.twinId, ...(o.ipRange ? { ipRange: o.ipRange } : {}), ...(o.project ? { project: o.project } : {}), onProgress: progress, ...(o.signal ? { signal: o.signal } : {}), ...(o.skipNodes ? { skipNodes: o.skipNodes } : {}), ...(o.settleMs ? { timeoutMs: o.settleMs } : {}) });
       const ip = await this.networks.freeIp(part, node.twinId);
       const d = await tx.deploy({
         nodeId: node.nodeId, nodeTwinId: node.twinId, workloads: vmWorkloads(vm, ip), externalNetworks: [vm.network], publicIps: vm.public_ip ? 1 : 0,
         metadata: encodeMetadata({ kind: "vm", name: vm.name, network: vm.network, ...(o.project ? { project: o.project } : {}), ...(o.spec ? { spec: o.spec } : {}) }),
-        onProgress: progress, ...(o.signal ? { signal: o.signal } : {}),
+        onProgress: progress, ...(o.signal ? { signal: o.signal } : {}), ...(o.settleMs ? { timeoutMs: o.settleMs } : {}),
       });
       const result = d.workloads.find((w) => w.name === vm.name)?.result?.data as Partial<ZmachineResult> | undefined;
       if (result?.mode === "container" && o.waitRunning !== false) {

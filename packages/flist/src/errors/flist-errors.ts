@@ -59,3 +59,19 @@ export class OciError extends BaseError {
 export class MountError extends BaseError {
   override readonly code: string = "FLIST_MOUNT";
 }
+
+/** A disk backup cannot be opened with this key: another twin's backup, or not a backup manifest. */
+export class BackupKeyError extends BaseError {
+  override readonly code: string = "BACKUP_KEY";
+  constructor(message: string, options: BaseErrorOptions = {}) {
+    super(message, { hint: "restore with the key of the twin that made the backup, and pass the manifest id it reported", ...options });
+  }
+}
+
+/** A disk backup's manifest breaks the format or its limits (size, block count, order), or a source is too large. */
+export class BackupFormatError extends BaseError {
+  override readonly code: string = "BACKUP_FORMAT";
+  constructor(message: string, options: BaseErrorOptions = {}) {
+    super(message, { hint: "the manifest is damaged, tampered with, or over this restorer's limits: restore an older backup or raise the limit", ...options });
+  }
+}

@@ -38,9 +38,12 @@ export function checkBlockId(id: Uint8Array, data: Uint8Array): void {
   }
 }
 
-/** Verifies and decodes a stored block. Throws BlockIntegrityError on any mismatch. */
-export function decodeBlock(id: Uint8Array, key: Uint8Array, data: Uint8Array): Buffer {
-  const r = tryDecodeBlock(id, key, data);
+/**
+ * Verifies and decodes a stored block. Throws BlockIntegrityError on any mismatch, and when the
+ * block claims more than `maxPlain` uncompressed bytes (pass the flist's block size).
+ */
+export function decodeBlock(id: Uint8Array, key: Uint8Array, data: Uint8Array, maxPlain?: number): Buffer {
+  const r = tryDecodeBlock(id, key, data, maxPlain);
   if ("reason" in r) throw new BlockIntegrityError(toHex(id), r.reason, r.cause ? { cause: r.cause } : {});
   return r.plain;
 }

@@ -12,7 +12,7 @@
 import { createDecipheriv } from "node:crypto";
 import { createRequire } from "node:module";
 import { blake2b256 } from "./hash.ts";
-import { snappyValidLength } from "./snappy-validate.ts";
+import { snappyDeclaredLength, snappyValidLength } from "./snappy-validate.ts";
 
 interface SnappyCodec {
   compress(b: Uint8Array): Uint8Array;
@@ -52,8 +52,12 @@ export const MAX_PLAIN_BLOCK = 64 * 1024 * 1024;
  * bytes to exactly what the signer packed; GCM's tag then pins the plaintext to those bytes and
  * `key`, so the plaintext is fixed by what the listing signs. A re-hash would only tell whether
  * the packer derived its keys convergently — the packer's own choice, not an attack by a store.
+ *
+ * `maxPlain` bounds what the Snappy header may claim: the native decoder allocates whatever length
+ * the header names before it reads a tag (a 4 GiB claim in a few bytes), so a claim above the
+ * flist's block size (default: the largest block size a reader accepts) is refused first.
  */
-export function tryDecodeBlock(id: Uint8Array, key: Uint8Array, data: Uint8Array): DecodeResult {
+export function tryDecodeBlock(id: Uint8Array, key: Uint8Array, data: Uint8Array, maxPlain: number = MAX_PLAIN_BLOCK): DecodeResult {
   if (!Buffer.from(blake2b256(data)).equals(id)) return { reason: "content hash does not match id" };
   if (data.length < TAG_LENGTH) return { reason: "block shorter than its GCM tag" };
   let plain: Buffer;
@@ -63,6 +67,8 @@ export function tryDecodeBlock(id: Uint8Array, key: Uint8Array, data: Uint8Array
     // GCM's final() returns no bytes: the update output is the whole plaintext (no concat copy).
     const compressed = decipher.update(data.subarray(0, data.length - TAG_LENGTH));
     decipher.final();
+    const claimed = snappyDeclaredLength(compressed);
+    if (claimed < 0 || claimed > maxPlain) return { reason: `decrypted block claims ${claimed < 0 ? "no valid" : claimed} uncompressed bytes (at most ${maxPlain})` };
     const out = snappy.uncompress(compressed);
     plain = Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   } catch (cause) {

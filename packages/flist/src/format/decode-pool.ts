@@ -1,8 +1,9 @@
 /**
  * Verifies blocks on every core: a pool of worker threads runs `tryVerifyBlock` (BLAKE2b of the
- * ciphertext against the id, AES-256-GCM's tag, a walk of the Snappy stream). The caller's thread only does I/O;
- * block bytes are transferred to the worker (no copy when the buffer owns its memory). `size: 0`
- * runs inline on the caller's thread (the single-core baseline).
+ * ciphertext against the id, AES-256-GCM's tag, a walk of the Snappy stream). Blocks of a local
+ * dir:// store are read by the worker itself (`verifyFile`: the caller's thread sends only the
+ * paths); other blocks are read by the caller and transferred to the worker (no copy when the
+ * buffer owns its memory). `size: 0` runs inline on the caller's thread (the single-core baseline).
  *
  * A worker costs ~0.2 CPU-s to start (type stripping, hash-wasm, snappy) and runs its wasm slowly
  * until V8 has tiered it up, so `sharedDecodePool()` keeps one pool per process, started on first
@@ -13,6 +14,7 @@
  * ```ts
  * const pool = sharedDecodePool();
  * const { bytes } = await pool.verify(id, key, data); // throws BlockIntegrityError
+ * await pool.verifyFile(id, key, store.localPaths(id)); // the worker reads; undefined: not found
  * ```
  */
 import { availableParallelism } from "node:os";
@@ -23,12 +25,15 @@ import { toHex } from "./hash.ts";
 
 interface Job {
   worker: number;
-  resolve(bytes: number): void;
+  /** The plaintext length, or undefined: the worker could not read the block's files. */
+  resolve(bytes: number | undefined): void;
   reject(e: Error): void;
 }
 
-type Reply = { seq: number; bytes: number } | { seq: number; error: string; integrity: boolean };
-interface Request { seq: number; id: Uint8Array; key: Uint8Array; data: Uint8Array }
+type Reply = { seq: number; bytes: number } | { seq: number; unread: true } | { seq: number; error: string; integrity: boolean };
+/** The block's bytes (transferred), or the local files the worker reads it from. */
+type RequestBody = { id: Uint8Array; key: Uint8Array } & ({ data: Uint8Array } | { paths: string[] });
+type Request = RequestBody & { seq: number };
 
 export interface DecodePoolOptions {
   /** Close the workers after this long without a job (default: never; the shared pool: 30 s). */
@@ -65,26 +70,43 @@ export class DecodePool {
       if ("reason" in r) throw new BlockIntegrityError(toHex(id), r.reason, r.cause ? { cause: r.cause } : {});
       return r;
     }
+    const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+    const bytes = await this.#post({ id, key, data: owned ? data : new Uint8Array(data) });
+    if (bytes === undefined) throw new Error("decode worker answered a block it was given as unread");
+    return { bytes };
+  }
+
+  /**
+   * Verifies a block a worker reads itself from the first of `paths` that opens (a dir:// store's
+   * files, BlockStore.localPaths): the caller's thread neither reads nor copies it. Resolves with
+   * the plaintext length, or undefined when no path could be read (or the pool has no workers):
+   * then get the bytes from the store and call `verify`. Throws BlockIntegrityError.
+   */
+  async verifyFile(id: Uint8Array, key: Uint8Array, paths: string[]): Promise<{ bytes: number } | undefined> {
+    if (this.size === 0 || paths.length === 0) return undefined;
+    const bytes = await this.#post({ id, key, paths });
+    return bytes === undefined ? undefined : { bytes };
+  }
+
+  // Queues one request to the least loaded worker; resolves with the worker's answer.
+  async #post(request: RequestBody): Promise<number | undefined> {
     let i = 0;
     for (let k = 1; k < this.#load.length; k++) if (this.#load[k]! < this.#load[i]!) i = k;
     this.#worker(i);
     this.#started();
     this.#load[i]!++;
     const seq = this.#seq++;
-    const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-    const copy = owned ? data : new Uint8Array(data);
     try {
-      const bytes = await new Promise<number>((resolve, reject) => {
+      return await new Promise<number | undefined>((resolve, reject) => {
         this.#jobs.set(seq, { worker: i, resolve, reject });
-        this.#outbox[i]!.push({ seq, id, key, data: copy });
+        this.#outbox[i]!.push({ seq, ...request });
         if (!this.#flushing) {
           this.#flushing = true;
           setImmediate(() => this.#flush());
         }
       });
-      return { bytes };
     } catch (e) {
-      if (e instanceof BlockIntegrityError) throw new BlockIntegrityError(toHex(id), String(e.details.reason));
+      if (e instanceof BlockIntegrityError) throw new BlockIntegrityError(toHex(request.id), String(e.details.reason));
       throw e;
     } finally {
       this.#load[i]!--;
@@ -111,7 +133,7 @@ export class DecodePool {
     this.#outbox.forEach((batch, i) => {
       if (batch.length === 0) return;
       this.#outbox[i] = [];
-      this.#worker(i).postMessage(batch, batch.map((r) => r.data.buffer as ArrayBuffer));
+      this.#worker(i).postMessage(batch, batch.flatMap((r) => ("data" in r ? [r.data.buffer as ArrayBuffer] : [])));
     });
   }
 
@@ -125,6 +147,7 @@ export class DecodePool {
       this.#jobs.delete(m.seq);
       if (!job) return;
       if ("bytes" in m) job.resolve(m.bytes);
+      else if ("unread" in m) job.resolve(undefined);
       else job.reject(m.integrity ? new BlockIntegrityError("?", m.error) : new Error(m.error));
     });
     const fail = (e: Error): void => {

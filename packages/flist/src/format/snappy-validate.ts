@@ -17,6 +17,26 @@
  * ```
  */
 
+/**
+ * The uncompressed length a raw Snappy stream's header claims (its leading varint, at most 5
+ * bytes and 2^32 - 1), or -1 when the header is cut or too long. Read it before handing a stream
+ * to a decoder that allocates what the header claims.
+ *
+ * @example
+ * ```ts
+ * snappyDeclaredLength(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])); // 4294967295
+ * ```
+ */
+export function snappyDeclaredLength(src: Uint8Array): number {
+  let len = 0;
+  for (let i = 0, shift = 0; i < 5 && i < src.length; i++, shift += 7) {
+    const b = src[i]!;
+    len += (b & 0x7f) * 2 ** shift;
+    if (!(b & 0x80)) return len > 0xffffffff ? -1 : len;
+  }
+  return -1;
+}
+
 /** Uncompressed length of a valid raw Snappy stream of at most `maxLength` bytes, else -1. */
 export function snappyValidLength(src: Uint8Array, maxLength: number): number {
   const n = src.length;

@@ -135,6 +135,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const recovered = quota.recover((block) => store.pathOf(Buffer.from(block, "hex")) !== undefined);
   for (const block of [...recovered.kept, ...recovered.refunded]) store.discardPartial(Buffer.from(block, "hex"));
   if (recovered.refunded.length + recovered.kept.length) log.warn({ kept: recovered.kept.length, refunded: recovered.refunded.length }, "quota charges of uploads cut by a crash settled");
+  // Crash-test hook, never set in production: every block upload stops for good at the named
+  // point, so a test can SIGKILL the hub exactly between a charge and its write (or its settle).
+  const failpoint = process.env.ZGRID_HUB_FAILPOINT;
+  if (failpoint) log.warn({ failpoint }, "ZGRID_HUB_FAILPOINT is set: block uploads stop at this point (crash tests only)");
+  const hold = (point: "after-charge" | "after-write") => (failpoint === point ? new Promise<never>(() => undefined) : undefined);
   let converting = 0;
   const signers = new Map<string, string | undefined>();
   let publicUrl = options.publicUrl ?? "";
@@ -195,12 +200,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         if (twin && charge === undefined) {
           throw new HttpError(413, `twin ${twin} is over its upload quota of ${maxPerTwin} bytes (${quota.used(twin)} used)`);
         }
+        await hold("after-charge");
         try {
           await store.set(id, body);
         } catch (e) {
           if (charge !== undefined) quota.refund(charge);
           throw e;
         }
+        await hold("after-write");
         if (charge !== undefined) quota.settle(charge);
         return sendJson(res, 201, { id: parts[2] });
       }

@@ -37,6 +37,8 @@ export interface BlockFetcherOptions {
   memoryBlocks?: number;
   /** Parallel downloads for prefetch (default 8). */
   parallel?: number;
+  /** The flist's block size: a block whose Snappy header claims more is refused before decoding (default 64 MiB). */
+  maxBlockSize?: number;
 }
 
 export class BlockFetcher {
@@ -47,6 +49,7 @@ export class BlockFetcher {
   readonly #memoryBlocks: number;
   readonly #inflight = new Map<string, Promise<Buffer>>();
   readonly #parallel: number;
+  readonly #maxBlockSize: number | undefined;
   #prefetchRunning = 0;
   readonly #prefetchQueue: FlistBlock[] = [];
 
@@ -55,6 +58,7 @@ export class BlockFetcher {
     this.#cache = options.cache;
     this.#memoryBlocks = options.memoryBlocks ?? 64;
     this.#parallel = options.parallel ?? 8;
+    this.#maxBlockSize = options.maxBlockSize;
   }
 
   /** Verified plaintext of a block. */
@@ -78,7 +82,7 @@ export class BlockFetcher {
     const cached = this.#cache?.get(block.id);
     if (cached) {
       try {
-        const plain = decodeBlock(block.id, block.key, cached);
+        const plain = decodeBlock(block.id, block.key, cached, this.#maxBlockSize);
         this.metrics.cacheHits++;
         this.#remember(hex, plain);
         return plain;
@@ -94,7 +98,7 @@ export class BlockFetcher {
     this.metrics.bytesFetched += data.length;
     let plain: Buffer;
     try {
-      plain = decodeBlock(block.id, block.key, data);
+      plain = decodeBlock(block.id, block.key, data, this.#maxBlockSize);
     } catch (e) {
       this.metrics.verifyFailures++;
       throw e;

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const checkAddress = egressModule ? await loadEgressModule(egressModule) : undefined;
   const store = resolveStores(reader, options.stores, { ...limits, ...(checkAddress ? { checkAddress } : {}) });
   const cache = options.cache ? new BlockCache(options.cache) : undefined;
-  const fetcher = new BlockFetcher({ store, cache, parallel: options.parallel });
+  const fetcher = new BlockFetcher({ store, cache, parallel: options.parallel, maxBlockSize: reader.blockSize() });
   const { Fuse, encoding } = loadFuseBinding();
   const fs = new FlistFs(reader, fetcher, { readAhead: options.readAhead, encoding });
   const fuse = new Fuse(options.mountpoint, fs.operations(), {

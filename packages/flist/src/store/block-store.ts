@@ -18,6 +18,12 @@ export interface BlockStore {
   set(id: Uint8Array, data: Uint8Array): Promise<void>;
   /** True when the store has the block (lets pack skip uploads). */
   has(id: Uint8Array): Promise<boolean>;
+  /**
+   * Local files the block may be in, in order (a dir:// store's layouts). A reader may read them
+   * itself (verify reads them in its worker threads) and must fall back to `get()` when none can be
+   * read. Absent (or empty) for stores that are not local directories.
+   */
+  localPaths?(id: Uint8Array): string[];
 }
 
 /** rfs layout of a block inside a store: `<first byte hex>/<id hex>`. */

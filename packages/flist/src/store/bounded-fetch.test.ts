@@ -102,3 +102,25 @@ test("http store: blocks are capped and refused addresses are never fetched", as
   const guarded = new HttpStore(`${url}/blocks`, { checkAddress: () => { throw new Error("not allowed by policy"); } });
   await assert.rejects(guarded.get(Buffer.alloc(32, 1)), (e: unknown) => reason(e) === "refused-address");
 });
+
+// CI stop 30: a body refused while a file write was in flight surfaced that write's late
+// ERR_STREAM_DESTROYED as an unhandled rejection. Many refusals at varied sizes hit the window.
+test("refusing a body mid-write leaves no unhandled error behind (300 refusals at varied caps)", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "zgrid-fetch-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const url = await serve(t, (_req, res) => {
+    res.writeHead(200);
+    const chunk = Buffer.alloc(1 << 20, 1);
+    const pump = (): void => { while (!res.destroyed && res.write(chunk)) { /* flood */ } };
+    res.on("drain", pump);
+    pump();
+  });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown): void => { unhandled.push(e); };
+  process.on("unhandledRejection", onUnhandled);
+  t.after(() => { process.off("unhandledRejection", onUnhandled); });
+  for (let i = 0; i < 300; i++) await assert.rejects(fetchToFile(`${url}/flood`, join(dir, "x"), { maxBytes: (1 << 20) + (i % 7) * 65536 }), StoreError);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(unhandled, []);
+  assert.deepEqual(readdirSync(dir), [], "no partial file left");
+});

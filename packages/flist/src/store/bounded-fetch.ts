@@ -208,8 +208,17 @@ export async function fetchToFile(url: string, file: string, o: HttpFetchOptions
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const out = createWriteStream(tmp);
   const written = new Promise<void>((resolve, reject) => { out.once("finish", resolve); out.once("error", reject); });
+  // A body refused mid-way destroys the stream below while a write may be in flight: that write's
+  // late ERR_STREAM_DESTROYED must not surface as an unhandled rejection (seen in CI, stop 30).
+  written.catch(() => undefined);
+  const drained = (): Promise<void> => new Promise<void>((resolve, reject) => {
+    const onDrain = (): void => { out.off("error", onError); resolve(); };
+    const onError = (e: Error): void => { out.off("drain", onDrain); reject(e); };
+    out.once("drain", onDrain);
+    out.once("error", onError);
+  });
   try {
-    const n = await res.consume((c) => (out.write(c) ? undefined : new Promise<void>((r) => out.once("drain", r))));
+    const n = await res.consume((c) => (out.write(c) ? undefined : drained()));
     out.end();
     await written;
     renameSync(tmp, file);

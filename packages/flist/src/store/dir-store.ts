@@ -45,6 +45,11 @@ export class DirStore implements BlockStore {
     return [join(this.root, Buffer.from(id).toString("hex")), join(this.root, blockPath(id))];
   }
 
+  /** Where the block may be: the flat layout first, then the sharded one (BlockStore.localPaths). */
+  localPaths(id: Uint8Array): string[] {
+    return this.#paths(id);
+  }
+
   /** Path of the stored block in either layout, or undefined. */
   pathOf(id: Uint8Array): string | undefined {
     return this.#paths(id).find((p) => existsSync(p));

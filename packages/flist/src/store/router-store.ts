@@ -88,6 +88,11 @@ export class RouterStore implements BlockStore {
     return found.every(Boolean);
   }
 
+  /** The local files of every matching store that has any (a reader falls back to `get()`). */
+  localPaths(id: Uint8Array): string[] {
+    return this.#matching(id).flatMap((s) => s.localPaths?.(id) ?? []);
+  }
+
   /** Route rows for the flist's `route` table. */
   toRoutes(): FlistRoute[] {
     return this.routes.map((r) => ({ start: r.start, end: r.end, url: r.store.url }));

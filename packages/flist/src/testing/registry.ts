@@ -12,7 +12,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createSign } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer } from "node:net";
+import { freePort } from "@zgrid/types/free-port";
 import { join } from "node:path";
 
 export interface Registry {
@@ -57,19 +57,11 @@ async function startTokenServer(dir: string, counter: { n: number }): Promise<{ 
   return { realm: `http://127.0.0.1:${(server.address() as { port: number }).port}/token`, certFile, server };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
-export async function startRegistry(dir: string, options: { tokenAuth?: boolean } = {}): Promise<Registry> {
+export async function startRegistry(dir: string, options: { tokenAuth?: boolean; /** Address to listen on (default 127.0.0.1), e.g. a local grid's underlay host address so VMs pull from it. */ address?: string } = {}): Promise<Registry> {
   const port = await freePort();
+  const address = options.address ?? "127.0.0.1";
   mkdirSync(join(dir, "data"), { recursive: true });
   const counter = { n: 0 };
   const token = options.tokenAuth ? await startTokenServer(dir, counter) : undefined;
@@ -85,14 +77,14 @@ export async function startRegistry(dir: string, options: { tokenAuth?: boolean 
     "  delete:",
     "    enabled: true",
     "http:",
-    `  addr: 127.0.0.1:${port}`,
+    `  addr: ${address}:${port}`,
     ...auth,
     "",
   ].join("\n"));
   const child = spawn("docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (c: Buffer) => { stderr += c.toString(); });
-  const host = `127.0.0.1:${port}`;
+  const host = `${address}:${port}`;
   const deadline = Date.now() + 20_000;
   while (true) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);

@@ -13,7 +13,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "@zgrid/types/free-port";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -31,16 +31,6 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** kubeadm wants a non-loopback advertise address: the first global IPv4 of the host. */
 function hostIp(): string {

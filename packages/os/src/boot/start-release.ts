@@ -4,8 +4,8 @@
  * cache hit, fetched lazily), read its entry through the mount (a tampered block stops the boot
  * here with the block's id), then run the entry with the boot parameters in its environment.
  *
- * This is the one step the upgrader (@zgrid/upgrader) takes over: once it exists, the release's
- * entry IS the upgrader, which follows the chain's approved release from then on.
+ * A node release's entry (image/node-entry.sh) execs the upgrader (@zgrid/upgrader), which runs
+ * zosd and follows the chain's approved release from then on.
  *
  * @example
  * ```ts

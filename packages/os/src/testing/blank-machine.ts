@@ -1,8 +1,7 @@
 /**
- * Test fixture: a blank PC (SeaBIOS + QEMU's iPXE NIC ROM, an empty virtio disk, one NIC on a tap
- * of a host bridge) that boots from the network only, and the bridge itself (host address, tap).
- * TCG (KVM guests hang on these machines, PLATFORM.md). The serial console goes to a file;
- * `-no-reboot` turns the image's final `reboot -f` into QEMU exiting.
+ * Test fixture: a blank PC (../vm-node/pxe-machine.ts: SeaBIOS + QEMU's iPXE NIC ROM, an empty
+ * virtio disk, one NIC on a tap of a host bridge) that boots from the network only, run until it
+ * stops or a deadline with console marks timed, and the bridge itself (host address, tap).
  *
  * @example
  * ```ts
@@ -13,6 +12,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { hostTscKhz, pxeMachineArgs } from "../vm-node/pxe-machine.ts";
 
 export interface BootNetwork {
   bridge: string;
@@ -48,11 +48,7 @@ export async function createBootNetwork(tag: string, prefix: string): Promise<Bo
   };
 }
 
-/** Host TSC in kHz for `tsc_early_khz=` (PLATFORM.md: avoids rare early-boot hangs under TCG). */
-export function hostTscKhz(): number | undefined {
-  const m = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync("/proc/cpuinfo", "utf8"));
-  return m ? Math.round(Number(m[1]) * 1000) : undefined;
-}
+export { hostTscKhz };
 
 export interface BootRun {
   console: string;
@@ -74,12 +70,7 @@ export function bootMachine(o: {
   /** Aborting powers the machine off (a node never stops by itself). */
   signal?: AbortSignal;
 }): Promise<BootRun> {
-  const args = ["-M", "pc", "-accel", "tcg", "-cpu", "max", "-m", String(o.memoryMiB ?? 1024), "-display", "none", "-no-reboot", "-nodefaults",
-    "-serial", `file:${o.console}`,
-    "-netdev", `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, "-device", `virtio-net-pci,netdev=n0,mac=${o.mac ?? "52:54:00:7a:00:01"}`,
-    "-drive", `file=${o.disk},if=virtio,format=raw`];
-  if (o.kernel) args.push("-kernel", `${o.kernel.dir}/vmlinuz`, "-initrd", `${o.kernel.dir}/initrd.img`, "-append", o.kernel.append);
-  else args.push("-boot", "n");
+  const args = pxeMachineArgs({ disk: o.disk, tap: o.tap, console: o.console, ...(o.memoryMiB ? { memoryMiB: o.memoryMiB } : {}), ...(o.mac ? { mac: o.mac } : {}), ...(o.kernel ? { kernel: o.kernel } : {}) });
   const started = Date.now();
   const marks: Record<string, number> = {};
   return new Promise((resolve) => {

@@ -2,11 +2,20 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ValidationError } from "../errors/validation-error.ts";
 import { NODE_ROUTES, NODE_ROUTE_NAMES, parseNodeRequest, parseNodeResponse } from "./node-api.ts";
+import { ANSWER_CHECKED, ROUTE_NAME_OF } from "./node-route-names.ts";
 
 describe("node API route table", () => {
   test("every route has a distinct zos.* name", () => {
     assert.equal(new Set(NODE_ROUTE_NAMES).size, Object.keys(NODE_ROUTES).length);
     for (const n of NODE_ROUTE_NAMES) assert.match(n, /^zos\.[a-z_]+\.[a-z_]+$/);
+  });
+
+  test("the zod-free half (names, checked answers) says what the schema table says", () => {
+    assert.deepEqual(Object.keys(ROUTE_NAME_OF).sort(), Object.keys(NODE_ROUTES).sort());
+    for (const [key, route] of Object.entries(NODE_ROUTES)) {
+      assert.equal(route.name, ROUTE_NAME_OF[key as keyof typeof ROUTE_NAME_OF], key);
+      assert.equal(ANSWER_CHECKED.has(key as keyof typeof ROUTE_NAME_OF), "response" in route, `${key}: answer checked iff it has a response schema`);
+    }
   });
 
   test("requests off the wire are checked and a bad one names its field", () => {

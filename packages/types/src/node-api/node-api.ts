@@ -20,6 +20,8 @@ import { RESULT_STATES } from "../deployment/deployment.ts";
 import { mapZodIssues } from "../deployment/map-zod-issues.ts";
 import { vmExecIoAnswerSchema, vmExecIoRequestSchema, vmExecOpenAnswerSchema, vmExecOpenRequestSchema, type VmExecIoAnswer } from "./vm-exec-session-api.ts";
 import { ValidationError } from "../errors/validation-error.ts";
+import { diskChunkSchema, diskSnapshotCloseRequestSchema, diskSnapshotCloseSchema, diskSnapshotOpenRequestSchema, diskSnapshotReadRequestSchema, diskSnapshotSchema, diskWriteRequestSchema, diskWriteSchema, type DiskChunk, type DiskSnapshot } from "./disk-snapshot-api.ts";
+import { ROUTE_NAME_OF } from "./node-route-names.ts";
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const capacitySchema = z.object({ cru: count, mru: count, sru: count, hru: count, ipv4u: count });
@@ -230,6 +232,10 @@ export interface NodeApi {
   vmProbe: { request: z.input<typeof vmProbeRequestSchema>; response: VmProbeResult };
   powerOff: { request: { reason: string }; response: PowerOffAnswer };
   powerDurations: { request: Record<string, never>; response: PowerDurations };
+  diskSnapshotOpen: { request: z.input<typeof diskSnapshotOpenRequestSchema>; response: DiskSnapshot };
+  diskSnapshotRead: { request: z.input<typeof diskSnapshotReadRequestSchema>; response: DiskChunk };
+  diskSnapshotClose: { request: z.input<typeof diskSnapshotCloseRequestSchema>; response: { closed: boolean } };
+  diskWrite: { request: z.input<typeof diskWriteRequestSchema>; response: { written: number; size: number } };
 }
 export type NodeRouteKey = keyof NodeApi;
 
@@ -242,24 +248,28 @@ interface RouteSpec {
 
 /** Route names and schemas, by key. */
 export const NODE_ROUTES = {
-  deploy: { name: "zos.deployment.deploy", request: deploymentRequestSchema },
-  update: { name: "zos.deployment.update", request: deploymentRequestSchema },
-  get: { name: "zos.deployment.get", request: contractIdRequestSchema },
-  list: { name: "zos.deployment.list", request: noRequestSchema },
-  changes: { name: "zos.deployment.changes", request: contractIdRequestSchema, response: z.array(workloadChangeSchema).max(100_000) },
-  statistics: { name: "zos.statistics.get", request: noRequestSchema, response: nodeStatisticsSchema },
-  version: { name: "zos.system.version", request: noRequestSchema, response: z.object({ zos: z.string(), zinit: z.string() }) },
-  features: { name: "zos.system.node_features_get", request: noRequestSchema, response: z.array(z.string().max(64)).max(256) },
-  wireguardPorts: { name: "zos.network.list_wg_ports", request: noRequestSchema, response: z.array(z.number().int().min(0).max(65535)).max(65536) },
-  privateIps: { name: "zos.network.list_private_ips", request: networkNameRequestSchema, response: z.array(z.string().max(64)).max(65536) },
-  vmLogs: { name: "zos.zmachine.logs", request: vmLogsRequestSchema, response: vmLogsSchema },
-  vmAction: { name: "zos.zmachine.action", request: vmActionRequestSchema, response: vmLogsSchema },
-  vmExec: { name: "zos.zmachine.exec", request: vmExecRequestSchema, response: vmExecResultSchema },
-  vmExecOpen: { name: "zos.zmachine.exec_open", request: vmExecOpenRequestSchema, response: vmExecOpenAnswerSchema },
-  vmExecIo: { name: "zos.zmachine.exec_io", request: vmExecIoRequestSchema, response: vmExecIoAnswerSchema },
-  vmProbe: { name: "zos.zmachine.probe", request: vmProbeRequestSchema, response: vmProbeResultSchema },
-  powerOff: { name: "zos.system.power_off", request: powerOffRequestSchema, response: powerOffAnswerSchema },
-  powerDurations: { name: "zos.system.power_durations", request: noRequestSchema, response: powerDurationsSchema },
+  deploy: { name: ROUTE_NAME_OF.deploy, request: deploymentRequestSchema },
+  update: { name: ROUTE_NAME_OF.update, request: deploymentRequestSchema },
+  get: { name: ROUTE_NAME_OF.get, request: contractIdRequestSchema },
+  list: { name: ROUTE_NAME_OF.list, request: noRequestSchema },
+  changes: { name: ROUTE_NAME_OF.changes, request: contractIdRequestSchema, response: z.array(workloadChangeSchema).max(100_000) },
+  statistics: { name: ROUTE_NAME_OF.statistics, request: noRequestSchema, response: nodeStatisticsSchema },
+  version: { name: ROUTE_NAME_OF.version, request: noRequestSchema, response: z.object({ zos: z.string(), zinit: z.string() }) },
+  features: { name: ROUTE_NAME_OF.features, request: noRequestSchema, response: z.array(z.string().max(64)).max(256) },
+  wireguardPorts: { name: ROUTE_NAME_OF.wireguardPorts, request: noRequestSchema, response: z.array(z.number().int().min(0).max(65535)).max(65536) },
+  privateIps: { name: ROUTE_NAME_OF.privateIps, request: networkNameRequestSchema, response: z.array(z.string().max(64)).max(65536) },
+  vmLogs: { name: ROUTE_NAME_OF.vmLogs, request: vmLogsRequestSchema, response: vmLogsSchema },
+  vmAction: { name: ROUTE_NAME_OF.vmAction, request: vmActionRequestSchema, response: vmLogsSchema },
+  vmExec: { name: ROUTE_NAME_OF.vmExec, request: vmExecRequestSchema, response: vmExecResultSchema },
+  vmExecOpen: { name: ROUTE_NAME_OF.vmExecOpen, request: vmExecOpenRequestSchema, response: vmExecOpenAnswerSchema },
+  vmExecIo: { name: ROUTE_NAME_OF.vmExecIo, request: vmExecIoRequestSchema, response: vmExecIoAnswerSchema },
+  vmProbe: { name: ROUTE_NAME_OF.vmProbe, request: vmProbeRequestSchema, response: vmProbeResultSchema },
+  powerOff: { name: ROUTE_NAME_OF.powerOff, request: powerOffRequestSchema, response: powerOffAnswerSchema },
+  powerDurations: { name: ROUTE_NAME_OF.powerDurations, request: noRequestSchema, response: powerDurationsSchema },
+  diskSnapshotOpen: { name: ROUTE_NAME_OF.diskSnapshotOpen, request: diskSnapshotOpenRequestSchema, response: diskSnapshotSchema },
+  diskSnapshotRead: { name: ROUTE_NAME_OF.diskSnapshotRead, request: diskSnapshotReadRequestSchema, response: diskChunkSchema },
+  diskSnapshotClose: { name: ROUTE_NAME_OF.diskSnapshotClose, request: diskSnapshotCloseRequestSchema, response: diskSnapshotCloseSchema },
+  diskWrite: { name: ROUTE_NAME_OF.diskWrite, request: diskWriteRequestSchema, response: diskWriteSchema },
 } as const satisfies Record<NodeRouteKey, RouteSpec>;
 
 /** Every route name the node serves. */

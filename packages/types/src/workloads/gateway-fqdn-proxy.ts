@@ -24,7 +24,7 @@ export type GatewayFqdnProxyData = z.infer<typeof schema>;
 export const gatewayFqdnProxy = defineWorkloadType<GatewayFqdnProxyData>({
   type: "gateway-fqdn-proxy",
   schema,
-  /** Backends (and the rest) change in place: the node swaps its route with a graceful HAProxy reload. */
+  /** Backends (and the rest) change in place: the node swaps its route (new backends through HAProxy's runtime API, no reload). */
   updatable: true,
   validate(d, report) {
     if (!isFqdn(d.fqdn)) report("fqdn", d.fqdn, "a domain name like app.example.com");

@@ -27,7 +27,7 @@ export interface GatewayResult {
 export const gatewayNameProxy = defineWorkloadType<GatewayNameProxyData>({
   type: "gateway-name-proxy",
   schema,
-  /** Backends (and the rest) change in place: the node swaps its route with a graceful HAProxy reload. */
+  /** Backends (and the rest) change in place: the node swaps its route (new backends through HAProxy's runtime API, no reload). */
   updatable: true,
   validate(d, report) {
     if (!GATEWAY_NAME.test(d.name) || d.name.startsWith("-") || d.name.endsWith("-")) {

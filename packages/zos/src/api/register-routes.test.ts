@@ -44,6 +44,14 @@ function deps(calls: string[]): RouteDeps {
     probes: {
       probe: async (twin, r) => { calls.push(`probe ${twin} ${r.name} ${r.type} ${r.port} ${r.path} ${r.timeout_ms}`); return { ok: true, ms: 1, detail: "" }; },
     },
+    disks: {
+      open: async (twin, r) => { calls.push(`snapshot-open ${twin} ${r.contract_id} ${r.name}`); return { snapshot: "b".repeat(32), size: 1, taken_at: 1, paused_ms: 0 }; },
+      read: async (twin, r) => { calls.push(`snapshot-read ${twin} ${r.offset} ${r.length}`); return { offset: r.offset, length: 0, zero: true, data: "" }; },
+      close: async (twin) => { calls.push(`snapshot-close ${twin}`); return { closed: true }; },
+    },
+    diskWrites: {
+      write: async (twin, r) => { calls.push(`disk-write ${twin} ${r.name} ${r.offset} ${r.reset}`); return { written: 0, size: 1 }; },
+    },
     power: {
       powerOff: async (twin, r) => { calls.push(`power-off ${twin} ${r.reason}`); return { node_id: 1, state: "standby", switch: "bmc" }; },
       assertAccepting: () => { if (calls.includes("draining")) throw new NodeDrainingError("node 1 is powering off"); },
@@ -56,7 +64,7 @@ describe("node routes", () => {
     const bus = recordingBus();
     const unregister = registerRoutes(bus, deps([]));
     assert.deepEqual([...bus.handlers.keys()].sort(), [...NODE_ROUTE_NAMES].sort());
-    assert.equal(bus.handlers.size, 18);
+    assert.equal(bus.handlers.size, 22);
     unregister();
     assert.equal(bus.handlers.size, 0);
   });
@@ -80,6 +88,11 @@ describe("node routes", () => {
     await assert.rejects(Promise.resolve().then(() => call("zos.zmachine.probe", { contract_id: 4, name: "web", type: "udp", port: 80 })), ValidationError);
     await assert.rejects(Promise.resolve().then(() => call("zos.zmachine.probe", { contract_id: 4, name: "web", type: "tcp", port: 80, timeout_ms: 60_000 })), ValidationError);
     assert.deepEqual(await call("zos.system.power_off", null, 1), { node_id: 1, state: "standby", switch: "bmc" });
+    await call("zos.zmount.snapshot_open", { contract_id: 4, name: "data" }, 9);
+    await call("zos.zmount.snapshot_read", { snapshot: "b".repeat(32), offset: 5, length: 524_288 }, 9);
+    await call("zos.zmount.snapshot_close", { snapshot: "b".repeat(32) }, 9);
+    await call("zos.zmount.write", { contract_id: 4, name: "data", offset: 0, data: "" }, 9);
+    assert.deepEqual(calls.splice(-4), ["snapshot-open 9 4 data", "snapshot-read 9 5 524288", "snapshot-close 9", "disk-write 9 data 0 false"]);
     assert.deepEqual(calls, ["get 7 12", "list 8", "changes 7 3", "ips 7 net", "logs 7 4 web", "action 9 web restart", "exec 9 web ls / 60", "probe 9 web http 80 / 2000", "exec-open 9 web sh tty=true 24x80 3600", "exec-io 9 aaaa 5000", "power-off 1 "]);
   });
 
@@ -124,6 +137,18 @@ describe("node routes", () => {
       ["zos.zmachine.exec_io", { session: "a".repeat(32), signal: 99 }, "signal"],
       ["zos.zmachine.exec_io", { session: "a".repeat(32), wait_ms: 3_600_000 }, "wait_ms"],
       ["zos.zmachine.exec_io", { session: "a".repeat(32), resize: { rows: -1, cols: 5 } }, "resize.rows"],
+      ["zos.zmount.snapshot_open", { contract_id: 1, name: "../../etc/shadow" }, "name"],
+      ["zos.zmount.snapshot_open", { contract_id: 0, name: "data" }, "contract_id"],
+      ["zos.zmount.snapshot_read", { snapshot: "../x", offset: 0, length: 1 }, "snapshot"],
+      ["zos.zmount.snapshot_read", { snapshot: "b".repeat(32), offset: -1, length: 1 }, "offset"],
+      ["zos.zmount.snapshot_read", { snapshot: "b".repeat(32), offset: 0, length: 0 }, "length"],
+      ["zos.zmount.snapshot_read", { snapshot: "b".repeat(32), offset: 0, length: 2 ** 30 }, "length"],
+      ["zos.zmount.snapshot_read", { snapshot: "b".repeat(32), offset: 2 ** 60, length: 1 }, "offset"],
+      ["zos.zmount.snapshot_close", { snapshot: 5 }, "snapshot"],
+      ["zos.zmount.write", { contract_id: 1, name: "../data", offset: 0, data: "" }, "name"],
+      ["zos.zmount.write", { contract_id: 1, name: "data", offset: -5, data: "" }, "offset"],
+      ["zos.zmount.write", { contract_id: 1, name: "data", offset: 0, data: "QUFB".repeat(200_000) }, "data"],
+      ["zos.zmount.write", { contract_id: 1, name: "data", offset: 0, data: "not base64!" }, "data"],
     ] as const) {
       await assert.rejects(Promise.resolve().then(() => bus.handlers.get(name)!(payload, caller(7))), (e: unknown) => e instanceof ValidationError && e.field === field);
     }

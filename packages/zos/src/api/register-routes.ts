@@ -18,6 +18,8 @@ import type { ProvisionEngine } from "../engine/provision-engine.ts";
 import type { VmControl } from "../primitives/zmachine/vm-control.ts";
 import type { VmProber } from "../primitives/zmachine/vm-probe.ts";
 import type { PowerControl } from "../power/power-off.ts";
+import type { DiskSnapshots } from "../primitives/zmount/disk-snapshots.ts";
+import type { DiskWrites } from "../primitives/zmount/disk-writes.ts";
 
 export type { NodeStatistics } from "@zgrid/types";
 
@@ -37,6 +39,10 @@ export interface RouteDeps {
   power: Pick<PowerControl, "powerOff" | "assertAccepting">;
   /** The node's own power-state durations (power/power-ledger.ts). */
   powerDurations(): PowerDurations;
+  /** Owner-only crash-consistent snapshots of zmount disks, read in bounded chunks (disk backups). */
+  disks: Pick<DiskSnapshots, "open" | "read" | "close">;
+  /** Owner-only writes into a disk no VM runs on (restoring a backup). */
+  diskWrites: Pick<DiskWrites, "write">;
 }
 
 type Handlers = {
@@ -64,6 +70,10 @@ function handlers(deps: RouteDeps): Handlers {
     vmProbe: (r, ctx) => deps.probes.probe(ctx.twinId, r),
     powerOff: (r, ctx) => deps.power.powerOff(ctx.twinId, r),
     powerDurations: () => deps.powerDurations(),
+    diskSnapshotOpen: (r, ctx) => deps.disks.open(ctx.twinId, r),
+    diskSnapshotRead: (r, ctx) => deps.disks.read(ctx.twinId, r),
+    diskSnapshotClose: (r, ctx) => deps.disks.close(ctx.twinId, r),
+    diskWrite: (r, ctx) => deps.diskWrites.write(ctx.twinId, r),
   };
 }
 

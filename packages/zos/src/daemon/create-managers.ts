@@ -62,11 +62,15 @@ export function createManagers(deps: ManagerDeps): ManagerMap {
   };
 }
 
-/** A network of the deployment's twin on this node: its own deployment first, then its others. */
+/**
+ * A network of the deployment's twin on this node: its own deployment first, then its others. A
+ * network being updated in place (state init, its previous data kept) is still there.
+ */
 export function findNetworkOf(store: DeploymentStore, d: Deployment, name: string): NetworkResult | undefined {
   const candidates = [store.get(d.contract_id) ?? d, ...store.list({ twinId: d.twin_id }).filter((x) => x.contract_id !== d.contract_id)];
+  const there = (r: { state: string; data?: unknown } | undefined) => r?.state === "ok" || r?.state === "unchanged" || (r?.state === "init" && r.data !== undefined);
   for (const dep of candidates) {
-    const w = dep.workloads.find((x) => x.name === name && x.type === "network" && x.result?.state === "ok");
+    const w = dep.workloads.find((x) => x.name === name && x.type === "network" && there(x.result));
     if (w) return w.result?.data as NetworkResult;
   }
   return undefined;

@@ -13,6 +13,7 @@ import { WIREGUARD_GO_MRU } from "../engine/capacity-ledger.ts";
 import { tapNameFor } from "../hypervisor/tap.ts";
 import { networkNames } from "../primitives/node-paths.ts";
 import { randomWgKey, startNodeFixture, type NodeFixture, type Twin } from "../testing/node-fixture.ts";
+import { waitFor } from "../testing/wait-for.ts";
 
 const MiB = 1024 ** 2;
 const ENTRYPOINT = `#!/bin/sh
@@ -49,16 +50,6 @@ async function contracted(owner: Twin, json: ReturnType<typeof deploymentJson>, 
   return signDeployment({ ...d, contract_id: contractId }, owner.id, o.key ?? owner.key);
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 2000)}`);
-}
 
 const get = (twin: Twin, contractId: number) => twin.bus.request<Deployment>(f.node.twinId, "zos.deployment.get", { contract_id: contractId }, { timeout: 20_000 });
 const stateOf = (d: Deployment, name: string) => d.workloads.find((w) => w.name === name)?.result;

@@ -20,6 +20,8 @@ import { chainTwinDirectory, createGridClient } from "@zgrid/chain/client";
 import { createLogger } from "@zgrid/log";
 import { BaseError, bytesToHex, parseWorkloadId, WORKLOAD_TYPE_NAMES, type NodeStatistics } from "@zgrid/types";
 import { registerRoutes } from "../api/register-routes.ts";
+import { diskSnapshots } from "../primitives/zmount/disk-snapshots.ts";
+import { diskWrites } from "../primitives/zmount/disk-writes.ts";
 import { startMetricsServer, zosMetricsText } from "./zos-metrics.ts";
 import { withChainDeadline } from "../chain/chain-deadline.ts";
 import { ChainSync, type WatchableChain } from "../chain/chain-sync.ts";
@@ -146,6 +148,8 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     });
     let unregisterRoutes = () => undefined as void;
     const vms = vmControl({ engine, hypervisor });
+    const disks = diskSnapshots({ engine, hypervisor, paths });
+    const diskWriter = diskWrites({ engine, hypervisor, paths });
     await life.start(service("routes", () => (unregisterRoutes = registerRoutes(bus, {
       engine, power,
       powerDurations: () => ({ node_id: nodeId, ...ledger.report() }),
@@ -157,9 +161,9 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
         .flatMap((w) => (w.type === "zmachine" && w.result?.state !== "deleted" ? w.data.network.interfaces.filter((i) => i.network === network).map((i) => i.ip) : [])),
       wireguardPorts: () => store.list().filter((d) => !isDeleted(d)).flatMap((d) => d.workloads)
         .flatMap((w) => (w.type === "network" && w.result?.state === "ok" ? [w.data.wireguard_listen_port] : [])),
-      vms,
+      vms, disks, diskWrites: diskWriter,
       probes: vmProber({ engine, findNetwork: (d, name) => findNetworkOf(store, d, name) }),
-    })), () => { unregisterRoutes(); vms.closeSessions(); }));
+    })), async () => { unregisterRoutes(); vms.closeSessions(); await disks.closeAll(); }));
     if (config.metrics) {
       const metrics = await startMetricsServer({ ...config.metrics, text: () => zosMetricsText({ store, total, bus }) });
       await life.start(service("metrics", () => undefined, () => metrics.close()));

@@ -98,7 +98,11 @@ export class ProvisionEngine {
       this.ensureFits(usedCapacity([next]), next.contract_id);
       this.ensureQuota(next);
       const keep = new Map(current.workloads.map((w) => [w.name, w.result]));
-      const accepted = withResults(next, (w) => (plan.unchanged.some((u) => u.name === w.name) && keep.get(w.name)) || { created: now(), state: "init", message: "" });
+      // A workload updated in place keeps its result's data while the update runs (its network's
+      // namespace, its VM's IP are still there): what refers to it — a gateway's network — never
+      // sees it vanish mid-update (a gateway read "backend network gone" and dropped requests).
+      const inPlace = (w: Workload) => plan.updated.some((u) => u.name === w.name) && LIVE.has(keep.get(w.name)?.state ?? "") && keep.get(w.name)?.data !== undefined;
+      const accepted = withResults(next, (w) => (plan.unchanged.some((u) => u.name === w.name) && keep.get(w.name)) || { created: now(), state: "init", message: "", ...(inPlace(w) ? { data: keep.get(w.name)!.data } : {}) });
       this.o.store.put({ ...accepted, workloads: [...accepted.workloads, ...plan.removed] });
       void this.queue.run(next.contract_id, async () => {
         await this.uninstall(accepted, plan.removed);

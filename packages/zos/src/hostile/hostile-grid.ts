@@ -12,6 +12,7 @@
 import { deploymentHashHex, parseDeployment, signDeployment, type Deployment } from "@zgrid/types";
 import type { NodeFixture, Twin } from "../testing/node-fixture.ts";
 import { randomWgKey } from "../testing/node-fixture.ts";
+import { waitFor } from "../testing/wait-for.ts";
 
 const MiB = 1024 ** 2;
 const wgKey = randomWgKey();
@@ -48,16 +49,7 @@ export async function deploy(f: NodeFixture, owner: Twin, json: Record<string, u
 export const getDeployment = (f: NodeFixture, twin: Twin, contractId: number) =>
   twin.bus.request<Deployment>(f.node.twinId, "zos.deployment.get", { contract_id: contractId }, { timeout: 20_000 });
 
-export async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 2000)}`);
-}
+export { waitFor };
 
 export const settled = (d: Deployment) => d.workloads.every((w) => w.result && w.result.state !== "init");
 export const resultOf = (d: Deployment, name: string) => d.workloads.find((w) => w.name === name)?.result;

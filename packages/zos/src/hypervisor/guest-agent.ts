@@ -1,6 +1,11 @@
 /**
  * Host side of the guest agent: one connection per VM to QEMU's unix-socket chardev behind the
  * guest's `org.zgrid.agent` virtio-serial port (`<vm dir>/agent.sock`), multiplexing execs by id.
+ * Agents of older VMs: a VM keeps the agent it booted with across a zosd upgrade. Its hello says
+ * its version (`zagent N`); an agent of version 1 may predate stdin ('E') or streamed ('i') execs,
+ * so each such frame to it is followed by a barrier (a signal-0 request every agent answers in
+ * order): an "unknown frame type" failure before the barrier's answer refuses that command with
+ * the agent's version and what to do, instead of a wait until its time limit.
  * Everything is bounded: execs in flight (MAX_EXECS, as the agent), output kept per exec
  * (`maxOutputBytes`; past it the command is killed and the result says `truncated`), time per
  * exec (the agent kills at `timeoutMs`; the host gives up 5 s later), request sizes.
@@ -25,6 +30,8 @@ export const MAX_EXECS = 16;
 export const DEFAULT_OUTPUT_BYTES = 1 << 20;
 /** Longest time limit of one exec. */
 export const MAX_EXEC_TIMEOUT_MS = 3_600_000;
+/** The agent version this host speaks (zagent.c's hello): streamed execs and stdin need no check from it on. */
+export const AGENT_VERSION = 2;
 
 export interface ExecOptions {
   argv: string[];
@@ -104,11 +111,42 @@ export class GuestAgent {
   readonly #execs = new Map<number, Pending>();
   readonly #acks = new Map<number, (err: number) => void>();
   #helloWaiter: (() => void) | undefined;
+  /** The agent's version from its hello (0 before it). */
+  #version = 0;
+  /** Execs whose frame an old agent may not know, oldest first, until their barrier is answered. */
+  readonly #unchecked: { id: number; what: string }[] = [];
   #helloFail: ((e: Error) => void) | undefined;
   #closed = false;
 
   constructor(socketPath: string) {
     this.socketPath = socketPath;
+  }
+
+  /** The connected agent's version (its hello's `zagent N`; 0 before the hello). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /**
+   * Sends an exec frame of a kind an agent of version 1 may not know, then (to such an agent) a
+   * barrier; resolves once the agent took it, rejects (and ends exec `id`) when it did not.
+   */
+  #sendNew(id: number, frame: Buffer, what: string): Promise<void> {
+    this.#sock!.write(frame);
+    if (this.#version >= AGENT_VERSION) return Promise.resolve();
+    const entry = { id, what };
+    this.#unchecked.push(entry);
+    const req = this.#nextId++ >>> 0;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { this.#acks.delete(req); settle(); }, 30_000);
+      const settle = (): void => {
+        clearTimeout(timer);
+        const i = this.#unchecked.indexOf(entry);
+        if (i >= 0) { this.#unchecked.splice(i, 1); resolve(); } else reject(new VmAgentError(`this VM's guest agent (version ${this.#version}) cannot run ${what}`));
+      };
+      this.#acks.set(req, settle);
+      this.#sock!.write(encodeU32Pair("s", req, 0)); // signal 0: every agent answers 'A' EINVAL, in order
+    });
   }
 
   /** Connects and greets the agent (which drops whatever an earlier connection left running). */
@@ -157,7 +195,8 @@ export class GuestAgent {
     return new Promise<ExecResult>((resolve, reject) => {
       const timer = setTimeout(() => this.#end(id, new VmAgentError(`the guest agent did not report the end of the command within ${timeoutMs + 5000} ms`)), timeoutMs + 5000);
       this.#execs.set(id, { keep: true, sent: 0, written: 0, out: [], err: [], bytes: 0, max: opts.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES, truncated: false, onOutput: opts.onOutput, resolve, reject, timer });
-      this.#sock!.write(frame);
+      if (opts.stdin) this.#sendNew(id, frame, "a command with stdin").catch(() => undefined); // the exec ends with the reason
+      else this.#sock!.write(frame);
     });
   }
 
@@ -180,7 +219,13 @@ export class GuestAgent {
       const timer = setTimeout(() => this.#end(id, new VmAgentError(`the guest agent did not report the end of the command within ${timeoutMs + 5000} ms`)), timeoutMs + 5000);
       pending = { keep: false, sent: 0, written: 0, out: [], err: [], bytes: 0, max: Number.POSITIVE_INFINITY, truncated: false, onOutput: opts.onOutput, resolve, reject, timer };
       this.#execs.set(id, pending);
-      this.#sock!.write(frame);
+    });
+    // An old agent's refusal frame can reject `done` before `#sendNew` settles and the catch below
+    // awaits it: marked handled here (callers still see the rejection), else Node reports an
+    // unhandled rejection (a CI failure of guest-agent-compat.test.ts under load).
+    done.catch(() => undefined);
+    await this.#sendNew(id, frame, "a streamed command (vm exec -i/-t)").catch(async () => {
+      await done; // rejected with the agent's version and what to do
     });
     const p = pending!;
     const live = () => this.#execs.get(id) === p && this.#sock !== undefined;
@@ -228,6 +273,7 @@ export class GuestAgent {
     helloFail?.(reason);
     this.#sock?.destroy();
     this.#sock = undefined;
+    this.#unchecked.length = 0;
     for (const id of [...this.#execs.keys()]) this.#end(id, reason);
     this.#ready = undefined;
     this.#helloWaiter = undefined;
@@ -239,12 +285,23 @@ export class GuestAgent {
 
   #onFrame(f: Frame): void {
     if (f.type === "H") {
+      this.#version = Number(/^zagent (\d{1,6})$/.exec(f.payload.toString("latin1"))?.[1] ?? 1);
       this.#helloWaiter?.();
       this.#helloWaiter = undefined;
       return;
     }
     if (f.payload.length < 4) return;
     const id = f.payload.readUInt32BE(0);
+    if (f.type === "f" && id === 0 && f.payload.subarray(4).toString("latin1") === "unknown frame type") {
+      // an old agent refused the oldest frame it may not know (it answers frames in order)
+      const old = this.#unchecked.shift();
+      if (old) {
+        this.#end(old.id, new VmAgentError(`this VM's guest agent (version ${this.#version}, booted before this node's upgrade) cannot run ${old.what}`, {
+          hint: `restart the VM (zgrid vm restart NAME) to boot it with the node's current agent (version ${AGENT_VERSION}); plain \`vm exec NAME -- CMD\` works with the old one`,
+        }));
+      }
+      return;
+    }
     if (f.type === "A") { this.#acks.get(id)?.(f.payload.length === 8 ? f.payload.readInt32BE(4) : -1); this.#acks.delete(id); return; }
     const p = this.#execs.get(id);
     if (!p) return; // an exec of an earlier connection, or a failure about a bad frame

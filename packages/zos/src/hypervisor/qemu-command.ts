@@ -69,9 +69,15 @@ export function accelArgs(accel: Accel): string[] {
  * `reboot=t`: microvm resets only by a triple fault (no keyboard controller, no ACPI reset); the
  * kernel's default tries ACPI and the keyboard controller first, which under TCG once left a guest
  * that had printed "reboot: Restarting system" running for 90 s (fresh-clone run, guest-init test).
+ * `tsc=reliable`: microvm has no HPET or ACPI PM timer, so when the clocksource watchdog (checking
+ * the TSC against jiffies, which lose ticks on a busy TCG host) marks the TSC unstable, the guest
+ * falls back to jiffies and its clock runs slow: without it a Kubernetes master's clock fell ~8 min
+ * behind in 15 min at load ~25, with it the clock kept time (issue 17); a slow clock breaks TLS
+ * validity windows and leases between VMs. TCG's TSC follows the
+ * host's clock and KVM guests use kvm-clock, so the watchdog only does harm here.
  */
 export function kernelCmdline(extra: string[] = []): string {
-  return ["console=ttyS0", "panic=1", "reboot=t", "quiet", "loglevel=3", `tsc_early_khz=${hostTscKhz()}`, "cryptomgr.notests", ...extra].filter(Boolean).join(" ");
+  return ["console=ttyS0", "panic=1", "reboot=t", "quiet", "loglevel=3", `tsc_early_khz=${hostTscKhz()}`, "tsc=reliable", "cryptomgr.notests", ...extra].filter(Boolean).join(" ");
 }
 
 export function buildQemuArgs(input: QemuArgsInput): string[] {

@@ -13,7 +13,7 @@
  * ```
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,10 +29,22 @@ export interface HostAgent {
   stop(): Promise<void>;
 }
 
-export async function startHostAgent(): Promise<HostAgent> {
+/** An agent as an older release shipped it (testdata/): VMs keep the agent they booted with. */
+export const OLD_AGENT_SOURCES = {
+  /** Main at the start of session 5 (f5b16ef): hello "zagent 1", 'e'/'E'/'k'/'s', no streamed frames. */
+  v1NoStream: fileURLToPath(new URL("./testdata/zagent-f5b16ef.c", import.meta.url)),
+};
+
+/**
+ * Compiles and starts an agent: today's zagent.c, or `source` (an older one), with `edit` applied
+ * to the text first (e.g. to make it say an older version).
+ */
+export async function startHostAgent(opts: { source?: string; edit?: (text: string) => string } = {}): Promise<HostAgent> {
   const dir = mkdtempSync(join(tmpdir(), "zagent-fx-"));
   const bin = join(dir, "zagent");
-  const cc = spawnSync("gcc", ["-O2", "-Wall", "-o", bin, SRC], { encoding: "utf8" });
+  const src = join(dir, "zagent.c");
+  writeFileSync(src, (opts.edit ?? ((x: string) => x))(readFileSync(opts.source ?? SRC, "utf8")));
+  const cc = spawnSync("gcc", ["-O2", "-Wall", "-o", bin, src], { encoding: "utf8" });
   if (cc.status !== 0) throw new Error(`cannot compile zagent.c: ${cc.stderr}`);
   const shim = join(dir, "zinit");
   writeFileSync(shim, '#!/bin/sh\n# stands in for `zinit -x -w DIR -u USER -- CMD…`\nwhile [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n');

@@ -49,7 +49,7 @@ test("the agent feeds an exec its stdin and then EOF; without stdin the command 
   };
 
   port.write(encodeFrame("h"));
-  assert.equal((await next((f) => f.type === "H")).payload.toString(), "zagent 1");
+  assert.equal((await next((f) => f.type === "H")).payload.toString(), "zagent 2");
 
   assert.deepEqual(await run(1, ["cat"], Buffer.from("hello agent\n")), { exit: { id: 1, code: 0, timedOut: false }, out: "hello agent\n" });
   // the largest stdin: all of it arrives, then EOF (wc ends)

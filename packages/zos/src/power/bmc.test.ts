@@ -14,13 +14,13 @@ test("the BMC powers the node on for a magic packet naming its MAC only, and see
   const dir = mkdtempSync(join(tmpdir(), "zbmc-"));
   const events: BmcEvent[] = [];
   const lines: string[] = [];
-  const port = 20000 + Math.floor(Math.random() * 20000);
   const node = `console.log("ready"); setTimeout(() => process.exit(${POWER_OFF_EXIT_CODE}), 300)`;
-  const bmc = await startBmc({ nic: "lo", stateDir: dir, command: [process.execPath, ["-e", node]], on: false, port, onEvent: (e) => events.push(e), output: (l) => lines.push(l) });
+  // port 0: the kernel's pick (a random fixed port collided with other UDP sockets now and then)
+  const bmc = await startBmc({ nic: "lo", stateDir: dir, command: [process.execPath, ["-e", node]], on: false, port: 0, onEvent: (e) => events.push(e), output: (l) => lines.push(l) });
   t.after(async () => { await bmc.stop(); rmSync(dir, { recursive: true, force: true }); });
   const sock = createSocket("udp4");
   t.after(() => sock.close());
-  const send = (bytes: Uint8Array) => new Promise<void>((r) => sock.send(bytes, port, "127.0.0.1", () => r()));
+  const send = (bytes: Uint8Array) => new Promise<void>((r) => sock.send(bytes, bmc.port, "127.0.0.1", () => r()));
   const until = async (f: () => boolean) => { for (let i = 0; i < 100 && !f(); i++) await new Promise((r) => setTimeout(r, 50)); assert.ok(f()); };
 
   assert.equal(bmc.state, "off");
@@ -40,11 +40,10 @@ test("the BMC powers the node on for a magic packet naming its MAC only, and see
 test("with restart, a crashed node is started again (its init), a power-off stays off", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "zbmc-"));
   const events: BmcEvent[] = [];
-  const port = 20000 + Math.floor(Math.random() * 20000);
   // first run crashes (exit 1), the second powers off
   const flag = join(dir, "crashed");
   const node = `const fs = require("node:fs"); if (!fs.existsSync(${JSON.stringify(flag)})) { fs.writeFileSync(${JSON.stringify(flag)}, ""); process.exit(1); } setTimeout(() => process.exit(${POWER_OFF_EXIT_CODE}), 200)`;
-  const bmc = await startBmc({ nic: "lo", stateDir: dir, command: [process.execPath, ["-e", node]], on: true, restart: true, port, onEvent: (e) => events.push(e), output: () => undefined });
+  const bmc = await startBmc({ nic: "lo", stateDir: dir, command: [process.execPath, ["-e", node]], on: true, restart: true, port: 0, onEvent: (e) => events.push(e), output: () => undefined });
   t.after(async () => { await bmc.stop(); rmSync(dir, { recursive: true, force: true }); });
   for (let i = 0; i < 100 && !events.some((e) => e.bmc === "off" && e.poweredOff); i++) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 1200));

@@ -59,6 +59,8 @@ export interface BmcOptions {
 
 export interface Bmc {
   readonly mac: string;
+  /** The UDP port it listens on (the bound one when `port: 0` asked the kernel for any). */
+  readonly port: number;
   readonly state: "on" | "off";
   stop(): Promise<void>;
 }
@@ -112,15 +114,16 @@ export async function startBmc(o: BmcOptions): Promise<Bmc> {
     if (!child && adoptedPid === undefined) powerOn();
   });
   socket.on("error", () => undefined);
-  const port = o.port ?? WOL_PORT;
   await new Promise<void>((resolve, reject) => {
     socket.once("error", reject);
-    socket.bind(port, "0.0.0.0", () => { socket.setBroadcast(true); resolve(); });
+    socket.bind(o.port ?? WOL_PORT, "0.0.0.0", () => { socket.setBroadcast(true); resolve(); });
   });
+  const port = socket.address().port;
   emit({ bmc: "listening", mac, port });
 
   return {
     mac,
+    port,
     get state() { return child || adoptedPid !== undefined ? "on" : "off"; },
     async stop() {
       stopping = true;

@@ -7,3 +7,4 @@ export * from "../underlay/grid-fixture.ts";
 export { createTestBridge, type TestBridge } from "../hypervisor/test-fixtures.ts";
 export { buildBusyboxRoot } from "../hypervisor/busybox-root.ts";
 export { startZdbNode, type ZdbNode, type ZdbNodeOptions } from "./zdb-node.ts";
+export { waitFor } from "./wait-for.ts";

@@ -47,14 +47,17 @@ export function NodesPage({ query }: { query: string }) {
   return (
     <>
       <h1>Nodes</h1>
-      <form class="filters" onSubmit={onSubmit} aria-label="node filters">
+      {/* Uncontrolled fields, made again (key) when the URL's query changes: a controlled `value`
+          was re-applied by every re-render (the data arriving, a live update) and wiped what the
+          user was typing (the dashboard test saw a typed filter lost under load). */}
+      <form class="filters" key={query} onSubmit={onSubmit} aria-label="node filters">
         {FIELDS.map((f) => {
           const raw = params.get(f.name) ?? "";
           const value = f.unit && raw ? String(Number(raw) / f.unit) : raw;
           return <label key={f.name}>{f.label}
             {f.type === "select"
-              ? <select name={f.name} value={value}>{f.options!.map((o) => <option value={o}>{o || "any"}</option>)}</select>
-              : f.type === "number" ? <input name={f.name} type="number" min={0} value={value} /> : <input name={f.name} type="text" value={value} />}
+              ? <select name={f.name}>{f.options!.map((o) => <option value={o} selected={o === value}>{o || "any"}</option>)}</select>
+              : f.type === "number" ? <input name={f.name} type="number" min={0} defaultValue={value} /> : <input name={f.name} type="text" defaultValue={value} />}
           </label>;
         })}
         <div class="actions"><button type="submit">Apply</button><button type="button" onClick={() => go(new URLSearchParams())}>Clear</button></div>

@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
@@ -19,14 +18,10 @@ import { EgressPolicy } from "../../egress/egress-policy.ts";
 import { managerConformance } from "../../testing/manager-conformance.ts";
 import { gatewayManagers } from "./gateway-managers.ts";
 import { HaproxyGateway } from "./haproxy-gateway.ts";
+import { freeLocalPort, listenLocal } from "../../testing/local-ports.ts";
 
-const listen = (s: Server) => new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as AddressInfo).port)));
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const p = await listen(s);
-  await new Promise((r) => s.close(r));
-  return p;
-}
+const listen = listenLocal;
+const freePort = freeLocalPort;
 const servers: Server[] = [];
 const backend = async (text: string) => {
   const s = createServer((_req, res) => res.end(text));

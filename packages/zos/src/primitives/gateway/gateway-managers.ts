@@ -103,8 +103,8 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
         return this.provision(ctx, w).then(() => true, () => false);
       },
       // A changed gateway (new backends: a 3bot re-pointing it after a heal or a rolling update) is
-      // applied in place: the route is replaced under the same workload id and HAProxy reloads
-      // gracefully (-sf), so it keeps serving throughout (the route is never removed first).
+      // applied in place: the route is replaced under the same workload id, new backends through
+      // HAProxy's runtime API (no reload, no client connection closed), never removed first.
       async update(ctx, w) {
         return this.provision(ctx, w);
       },
@@ -122,8 +122,8 @@ export function gatewayManagers(deps: GatewayDeps): { name: WorkloadManager<Work
         return this.provision(ctx, w).then(() => true, () => false);
       },
       // A changed gateway (new backends: a 3bot re-pointing it after a heal or a rolling update) is
-      // applied in place: the route is replaced under the same workload id and HAProxy reloads
-      // gracefully (-sf), so it keeps serving throughout (the route is never removed first).
+      // applied in place: the route is replaced under the same workload id, new backends through
+      // HAProxy's runtime API (no reload, no client connection closed), never removed first.
       async update(ctx, w) {
         return this.provision(ctx, w);
       },

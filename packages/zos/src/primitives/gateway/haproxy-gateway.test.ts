@@ -11,15 +11,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { connect, createServer as createTlsServer } from "node:tls";
 import { HaproxyGateway } from "./haproxy-gateway.ts";
+import { freePort } from "@zgrid/types/free-port";
 
 const listen = (s: Server | ReturnType<typeof createTlsServer>) => new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as AddressInfo).port)));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const p = await listen(s);
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 function get(port: number, host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -22,3 +22,11 @@ test("values of the wrong shape are ignored, never used", () => {
   assert.deepEqual(imageDefaults(bad), {});
   assert.deepEqual(imageDefaults(undefined), {});
 });
+
+test("the image's HEALTHCHECK is a default of the VM (convert records it in the startup); a malformed one is ignored", () => {
+  const healthcheck = { test: ["CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/"], intervalSec: 1, timeoutSec: 3, retries: 3, startPeriodSec: 0 };
+  assert.deepEqual(imageDefaults({ name: "app", args: [], env: {}, dir: "/", healthcheck }).healthcheck, healthcheck);
+  for (const bad of [{ ...healthcheck, test: "true" }, { ...healthcheck, intervalSec: -1 }, { ...healthcheck, retries: "3" }, { ...healthcheck, test: [] }, "x"]) {
+    assert.equal(imageDefaults({ name: "app", args: [], env: {}, dir: "/", healthcheck: bad } as unknown as Startup).healthcheck, undefined, JSON.stringify(bad));
+  }
+});

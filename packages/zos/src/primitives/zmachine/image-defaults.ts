@@ -35,5 +35,18 @@ export function imageDefaults(startup: Startup | undefined): ImageDefaults {
   if (user) out.user = user;
   const sig = text(startup.stopSignal, /^[A-Za-z0-9+]{1,16}$/);
   if (sig) out.stopSignal = sig;
+  const health = healthcheckOf(startup.healthcheck);
+  if (health) out.healthcheck = health;
   return out;
+}
+
+/** The image's HEALTHCHECK (as convert recorded it), when well-formed; the VM spec clamps the values. */
+function healthcheckOf(h: unknown): ImageDefaults["healthcheck"] {
+  if (!h || typeof h !== "object") return undefined;
+  const x = h as Record<string, unknown>;
+  const test = strings(x.test, 64);
+  const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= 1e7 ? v : undefined);
+  const [intervalSec, timeoutSec, retries, startPeriodSec] = [num(x.intervalSec), num(x.timeoutSec), num(x.retries), num(x.startPeriodSec)];
+  if (!test || test.length === 0 || intervalSec === undefined || timeoutSec === undefined || retries === undefined || startPeriodSec === undefined) return undefined;
+  return { test, intervalSec, timeoutSec, retries: Math.floor(retries), startPeriodSec };
 }

@@ -27,6 +27,7 @@ import type { NodePaths } from "../node-paths.ts";
 import type { DiskResult } from "../zmount/zmount-manager.ts";
 import type { IpResult } from "../ip/ip-manager.ts";
 import type { FlistMounts, MountedFlist } from "./flist-mounts.ts";
+import { ensureExt4Disk } from "../../hypervisor/disk.ts";
 import { copyImage } from "./copy-image.ts";
 import { resolveInFlist } from "./flist-path.ts";
 import { verifyMountedFlist } from "./verify-mounted-flist.ts";
@@ -109,12 +110,20 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
       await unmountAll(ctx);
       const net = deps.findNetwork(ctx, nic.network);
       if (!net) throw new Error(`network '${nic.network}' is not ready on this node`);
+      // The container root disk (mkfs.ext4) needs neither the flist mount nor its pre-boot read:
+      // it is made meanwhile, off the critical path. Settled before anything is removed on failure.
+      const rootDisk = rootDiskPath(deps, ctx);
+      const disk = ensureExt4Disk(rootDisk, rootSize(w)).then(() => undefined, (e: unknown) => e);
+      const failed = async (e: unknown): Promise<never> => {
+        await disk;
+        await stop(ctx).catch(() => undefined);
+        throw e;
+      };
       let mounted: MountedFlist;
       try {
         mounted = await deps.flists.mount(w.data.flist, deps.paths.flistMount(ctx.workloadId), ctx.signal);
       } catch (e) {
-        await stop(ctx).catch(() => undefined);
-        throw new Error(`flist ${w.data.flist} refused: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        return failed(new Error(`flist ${w.data.flist} refused: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
       }
       try {
         const spec = await vmSpec(ctx, w, net, mounted, deps);
@@ -122,13 +131,15 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
         await verifyMountedFlist(mounted.mountpoint, mounted.meta.bytes <= VERIFY_WHOLE_BYTES ? "all" : entry).catch((e: unknown) => {
           throw new Error(`flist ${w.data.flist} refused: ${e instanceof Error ? e.message : String(e)}`);
         });
+        const diskError = await disk;
+        if (diskError) throw new Error(`root disk of ${ctx.workloadId} could not be made: ${diskError instanceof Error ? diskError.message : String(diskError)}`, { cause: diskError });
+        if (spec.mode !== "container") await rm(rootDisk, { force: true }); // a full VM boots its image's copy
         ctx.signal?.throwIfAborted();
         const started = await deps.hypervisor.start(spec);
         ctx.log.info({ mode: spec.mode, ip: nic.ip }, "zmachine started");
         return { id: ctx.workloadId, ip: nic.ip, mode: spec.mode === "full" ? "full" : "container", console: started.consoleLog, ...healthOf(started) } satisfies ZmachineResult;
       } catch (e) {
-        await stop(ctx).catch(() => undefined);
-        throw e;
+        return failed(e);
       }
     },
     async deprovision(ctx) {
@@ -164,6 +175,15 @@ export function zmachineManager(deps: ZmachineDeps): WorkloadManager<ZMachine> {
   };
 }
 
+/** The container root disk (the overlay's writable layer) of this VM. */
+function rootDiskPath(deps: ZmachineDeps, ctx: WorkloadContext): string {
+  return join(deps.paths.vmDir(ctx.workloadId), "root.img");
+}
+
+function rootSize(w: ZMachine): number {
+  return w.data.size || minRootSize(w.data.compute_capacity.cpu, w.data.compute_capacity.memory);
+}
+
 /** The health part of the result (VMs with a health check; the VM monitor updates it as checks run). */
 function healthOf(status: { health?: HealthState }): Pick<ZmachineResult, "health"> {
   return status.health ? { health: zmachineHealth(status.health) } : {};
@@ -195,7 +215,7 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
     env,
     sshKeys,
   };
-  const size = w.data.size || minRootSize(cpu, memory);
+  const size = rootSize(w);
   if (flist.mode === "image") {
     // Full VM: the image is copied onto the VM's own disk, so the flist stays read-only. The
     // listing says /image.raw is a regular file; O_NOFOLLOW makes sure no link is followed.
@@ -213,7 +233,7 @@ async function vmSpec(ctx: WorkloadContext, w: ZMachine, net: NetworkResult, fli
   }
   return {
     // the share is the mountpoint's own directory (node-paths flistShare): see repairShare
-    ...base, mode: "container", rootShare: dirname(flist.mountpoint), rootShareSubdir: basename(flist.mountpoint), rootDisk: { path: join(vmDir, "root.img"), sizeBytes: size }, entrypoint,
+    ...base, mode: "container", rootShare: dirname(flist.mountpoint), rootShareSubdir: basename(flist.mountpoint), rootDisk: { path: rootDiskPath(deps, ctx), sizeBytes: size }, entrypoint,
     workdir: w.data.workdir ?? image.dir ?? "/",
     user: w.data.user ?? image.user ?? "",
     stopSignal: signalNumber(w.data.stopSignal ?? image.stopSignal ?? "SIGTERM") ?? 15,
