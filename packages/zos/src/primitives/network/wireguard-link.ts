@@ -10,13 +10,12 @@
  * await configureWireguard("w-5f1c9a2e", "n-5f1c9a2e", { privateKey, listenPort: 51820, peers });
  * ```
  */
-import { execFile } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runHost } from "../../hypervisor/host-command.ts";
 import { linkExists } from "../../hypervisor/tap.ts";
+import { endWireguardGo, startWireguardGo, uapiAccepts, uapiSocketPath, waitUntil, wireguardGoPids, wireguardGoServes } from "./wireguard-go-process.ts";
 
 let kernelWireguard: boolean | undefined;
 
@@ -35,36 +34,47 @@ export async function linkInNamespace(namespace: string, name: string): Promise<
   return runHost("ip", ["-n", namespace, "link", "show", name]).then(() => true, () => false);
 }
 
-export async function ensureWireguardLink(name: string, namespace: string): Promise<void> {
-  if (await linkInNamespace(namespace, name)) return;
-  if (!linkExists(name)) {
-    if (await hasKernelWireguard()) await runHost("ip", ["link", "add", name, "type", "wireguard"]);
-    else {
-      // wireguard-go daemonizes itself: it outlives the node daemon like the VMs do.
-      await new Promise<void>((resolve, reject) => {
-        execFile("wireguard-go", [name], { env: { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1" }, timeout: 20_000 }, (err, _o, stderr) => {
-          if (err) reject(new Error(`wireguard-go ${name} failed: ${stderr.trim().split("\n").pop() ?? err.message}`));
-          else resolve();
-        });
-      });
-      // The foreground wireguard-go exits before its daemon has made the control socket; `wg`
-      // right after that fails ("Unable to modify interface: Protocol not supported"). Wait for it.
-      await waitFor(() => linkExists(name) && existsSync(`/var/run/wireguard/${name}.sock`), 10_000, `wireguard-go ${name} did not come up`);
-    }
+/**
+ * Calls for one link run one at a time in this process: two reconciles of one network racing here
+ * (seen in bench/hostile and CI stop 31) made the second move a link whose wireguard-go daemon was
+ * still starting, which kills that daemon (see wireguard-go-process.ts).
+ */
+const linkQueues = new Map<string, Promise<unknown>>();
+async function oneAtATime<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const run = (linkQueues.get(name) ?? Promise.resolve()).then(fn, fn);
+  const tail = run.catch(() => undefined);
+  linkQueues.set(name, tail);
+  try {
+    return await run;
+  } finally {
+    if (linkQueues.get(name) === tail) linkQueues.delete(name);
   }
-  // Two reconciles of one network racing here (seen once in bench/hostile: "Cannot find device"):
-  // the other one moved the link first, which is the state this call wants.
-  await runHost("ip", ["link", "set", name, "netns", namespace]).catch(async (e: unknown) => {
-    if (!(await linkInNamespace(namespace, name))) throw e;
+}
+
+export async function ensureWireguardLink(name: string, namespace: string): Promise<void> {
+  await oneAtATime(name, async () => {
+    if (await linkInNamespace(namespace, name)) return;
+    if (await hasKernelWireguard()) {
+      if (!linkExists(name)) await runHost("ip", ["link", "add", name, "type", "wireguard"]);
+    } else await ensureWireguardGo(name);
+    await runHost("ip", ["link", "set", name, "netns", namespace]).catch(async (e: unknown) => {
+      if (!(await linkInNamespace(namespace, name))) throw e;
+    });
   });
 }
 
-async function waitFor(ok: () => boolean, timeoutMs: number, message: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(message);
-    await new Promise((r) => setTimeout(r, 20));
+/**
+ * A serving wireguard-go for `name` in this namespace. One may be starting already, launched by a
+ * SIGKILLed predecessor of this daemon: it is waited for (moving its link early would kill it), and
+ * one that never comes up is ended with its link and replaced.
+ */
+async function ensureWireguardGo(name: string): Promise<void> {
+  if (linkExists(name) || wireguardGoPids(name).length > 0) {
+    if (await waitUntil(() => wireguardGoServes(name), 10_000)) return;
+    await endWireguardGo(name);
+    if (linkExists(name)) await runHost("ip", ["link", "del", name]).catch(() => undefined);
   }
+  await startWireguardGo(name);
 }
 
 export interface WireguardConfig {
@@ -95,21 +105,28 @@ export async function configureWireguard(name: string, namespace: string, c: Wir
 
 /**
  * wireguard-go is configured over its UAPI socket (/var/run/wireguard/<name>.sock), which does not
- * depend on the network namespace: `wg` runs here, without `ip netns exec` (whose extra mount
- * namespace was seen, inside the full test suite, to make `wg` miss the socket: "Unable to retrieve
- * current interface configuration: Protocol not supported"). A daemon still settling after the move
- * into the namespace gets a few short retries.
+ * depend on the network namespace: `wg` runs here, without `ip netns exec`. `wg` is only handed a
+ * socket that accepts (a refused connect makes `wg` delete the socket file, and wireguard-go exits
+ * when it does); a daemon still settling gets retries until a deadline, a gone one a clear error.
  */
 async function syncUserspace(name: string, file: string): Promise<void> {
   // A deadline rather than a count: on a loaded 2-core machine the daemon was seen to need more than
   // the 4.5 s ten short retries gave it (CLI network-access e2e, 8 parallel sessions).
-  const deadline = Date.now() + 20_000;
+  const started = Date.now();
+  const deadline = started + 20_000;
   for (let attempt = 1; ; attempt++) {
     try {
+      if (!(await uapiAccepts(name))) {
+        // No process: gone, at once when its socket file is gone too, else after 3 s (a daemon that
+        // died leaves a stale file; a foreign socket still starting gets that long).
+        const gone = wireguardGoPids(name).length === 0 && (!existsSync(uapiSocketPath(name)) || Date.now() - started > 3_000);
+        throw new Error(gone ? `wireguard-go ${name} is not running (its link will be re-created on the next reconcile)` : `wireguard-go ${name} does not accept on its control socket yet`);
+      }
       await runHost("wg", ["syncconf", name, file]);
       return;
     } catch (e) {
-      const settling = /Protocol not supported|No such file|Connection refused/.test(String((e as { details?: { stderr?: string } }).details?.stderr ?? e));
+      const text = String((e as { details?: { stderr?: string } }).details?.stderr ?? e);
+      const settling = /Protocol not supported|No such file|Connection refused|does not accept/.test(text);
       if (!settling || Date.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1_000)));
     }
@@ -123,13 +140,7 @@ async function syncUserspace(name: string, file: string): Promise<void> {
  */
 export async function wireguardAlive(name: string): Promise<boolean> {
   if (await hasKernelWireguard()) return true;
-  return new Promise((resolve) => {
-    const socket = connect(`/var/run/wireguard/${name}.sock`);
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-    socket.setTimeout(2_000, () => done(false));
-  });
+  return uapiAccepts(name);
 }
 
 /**
@@ -138,25 +149,10 @@ export async function wireguardAlive(name: string): Promise<boolean> {
  * delete yet (crash campaign, seed 921570962): it is ended by its command line.
  */
 export async function deleteWireguardLink(name: string, namespace: string): Promise<void> {
-  if (await linkInNamespace(namespace, name)) await runHost("ip", ["-n", namespace, "link", "del", name]);
-  if (linkExists(name)) await runHost("ip", ["link", "del", name]);
-  for (const pid of wireguardGoPids(name)) {
-    try { process.kill(pid, "SIGTERM"); } catch { /* already gone */ }
-    for (let i = 0; i < 20 && wireguardGoPids(name).includes(pid); i++) await new Promise((r) => setTimeout(r, 50));
-    try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
-  }
-}
-
-/** Live (non-zombie) `wireguard-go <name>` processes. */
-function wireguardGoPids(name: string): number[] {
-  const want = `wireguard-go\0${name}\0`;
-  return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      return (cmd === want || cmd.endsWith(`/${want}`)) && !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
-    } catch {
-      return false;
-    }
+  await oneAtATime(name, async () => {
+    if (await linkInNamespace(namespace, name)) await runHost("ip", ["-n", namespace, "link", "del", name]);
+    if (linkExists(name)) await runHost("ip", ["link", "del", name]);
+    await endWireguardGo(name);
+    rmSync(uapiSocketPath(name), { force: true }); // no process listens on it any more
   });
 }
