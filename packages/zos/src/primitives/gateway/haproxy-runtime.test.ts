@@ -74,15 +74,23 @@ test("backends change with no reload and no failed request on a kept-alive conne
     polling = false;
     agent.destroy();
   });
-  /** The backends answering after a change (a few rounds of requests). */
-  const serving = async () => {
-    await new Promise((r) => setTimeout(r, 150));
-    seen = [];
-    await new Promise((r) => setTimeout(r, 400));
-    return [...new Set(seen)].sort();
+  /**
+   * The backends answering after a change (a few rounds of requests), polled until they are
+   * `expect` or 8 s passed: a server enabled through the runtime takes traffic only once its
+   * health checks pass (rise 2, inter 1 s).
+   */
+  const serving = async (expect: string[]) => {
+    const end = Date.now() + 8_000;
+    let got: string[] = [];
+    do {
+      seen = [];
+      await new Promise((r) => setTimeout(r, 400));
+      got = [...new Set(seen)].sort();
+    } while (JSON.stringify(got) !== JSON.stringify(expect) && Date.now() < end);
+    return got;
   };
 
-  assert.deepEqual(await serving(), ["b1", "b2"]);
+  assert.deepEqual(await serving(["b1", "b2"]), ["b1", "b2"]);
   const steps: Array<[string[], string[]]> = [
     [[b1!, b3!], ["b1", "b3"]], // a heal: b2's node died, b3 replaces it
     [[b4!, b3!], ["b3", "b4"]], // a rolling update, one replica at a time
@@ -92,8 +100,21 @@ test("backends change with no reload and no failed request on a kept-alive conne
   ];
   for (const [backends, expect] of steps) {
     await gw.set("a", route(backends));
-    assert.deepEqual(await serving(), expect, `serving ${backends.join(",")}`);
+    assert.deepEqual(await serving(expect), expect, `serving ${backends.join(",")}`);
   }
+  // every replica replaced at once by one not listening yet (a VM still booting): the old one keeps
+  // serving until the new one passes its checks; enabled with `state ready` alone it took traffic
+  // at once, and with nothing else left every request failed until it listened
+  const late = createServer((_req, res) => res.end("b5"));
+  servers.push(late);
+  const latePort = await freePort();
+  setTimeout(() => late.listen(latePort, "127.0.0.1"), 1_500);
+  const before = failures.length;
+  await gw.set("a", route([`http://127.0.0.1:${latePort}`]));
+  assert.deepEqual(await serving(["b5"]), ["b5"], "the late replica serves once up");
+  assert.deepEqual(failures.slice(before), [], "no request failed while the new replica was not up");
+  await gw.set("a", route([b3!]));
+  assert.deepEqual(await serving(["b3"]), ["b3"]);
   assert.equal(pid(), firstPid, "never reloaded");
   assert.equal(gw.stats().reloads, 1);
   assert.ok(gw.stats().runtimeChanges >= 10, `runtime changes: ${gw.stats().runtimeChanges}`);
@@ -113,12 +134,12 @@ test("backends change with no reload and no failed request on a kept-alive conne
   recorded[0]![1].slots[free] = { backend: b2!, ssl: false };
   writeFileSync(join(dir, "routes.json"), JSON.stringify(recorded));
   // …and a stray server left enabled by the cut change
-  const stray = (free + 1) % 4;
+  const stray = recorded[0]![1].slots.findIndex((s, i) => s.backend === null && i !== free); // another free slot
   await runtimeCommand(socket, `set server h_a/s${stray} addr 127.0.0.1 port ${new URL(b4!).port}; set server h_a/s${stray} state ready`);
-  assert.deepEqual(await serving(), ["b3", "b4"]);
+  assert.deepEqual(await serving(["b3", "b4"]), ["b3", "b4"]);
   gw = new HaproxyGateway({ dir, httpPort: port, httpsPort: 1 }); // a restarted daemon (no TLS route: the HTTPS port is not used)
   await gw.set("a", route([b3!, b2!])); // adopt: the same route again
-  assert.deepEqual(await serving(), ["b2", "b3"]);
+  assert.deepEqual(await serving(["b2", "b3"]), ["b2", "b3"]);
   assert.equal(gw.stats().reloads, 0, "converged through the runtime API");
   assert.equal(pid(), firstPid);
   const running = await runningServers(socket, "h_a");
@@ -129,14 +150,14 @@ test("backends change with no reload and no failed request on a kept-alive conne
   gw = new HaproxyGateway({ dir, httpPort: port, httpsPort: 1 });
   assert.ok(gw.has("a"));
   await gw.set("a", route([b1!]));
-  assert.deepEqual(await serving(), ["b1"]);
+  assert.deepEqual(await serving(["b1"]), ["b1"]);
 
   // a new gateway is a layout change: one reload (and both serve)
   const reloads = gw.stats().reloads;
   await gw.set("b", { fqdn: "other.test", backends: [b4!], tlsPassthrough: false });
   assert.equal(gw.stats().reloads, reloads + 1);
   assert.notEqual(pid(), firstPid);
-  assert.deepEqual(await serving(), ["b1"]);
+  assert.deepEqual(await serving(["b1"]), ["b1"]);
   polling = false;
   await poller;
   assert.deepEqual(failures.filter((f) => !/ECONNRESET|socket hang up/.test(f)), [], "a reload may close an idle kept-alive connection, nothing else fails");

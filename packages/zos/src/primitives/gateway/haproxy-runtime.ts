@@ -21,6 +21,8 @@ export interface RunningServer {
   port: string;
   /** Not in maintenance (taking traffic when healthy). */
   enabled: boolean;
+  /** Its health checks pass (srv_op_state 2, "running"): it takes traffic now. */
+  up: boolean;
 }
 
 const SRV_ADMF_FMAINT = 0x01;
@@ -59,48 +61,89 @@ export async function runningServers(socket: string, backend: string): Promise<M
     const f = line.split(" ");
     // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state … srv_port (19th)
     if (f[1] !== backend || f.length < 19) continue;
-    out.set(f[3]!, { addr: f[4]!, port: f[18]!, enabled: (Number(f[6]) & SRV_ADMF_FMAINT) === 0 });
+    out.set(f[3]!, { addr: f[4]!, port: f[18]!, enabled: (Number(f[6]) & SRV_ADMF_FMAINT) === 0, up: f[5] === "2" });
   }
   return out;
 }
 
-/** The runtime commands that bring `running` to `slots` (enable new servers first, then retire). */
-export function syncCommands(backend: string, slots: readonly Slot[], running: ReadonlyMap<string, RunningServer>, tlsPassthrough: boolean): string[] | undefined {
-  const enable: string[] = [];
-  const retire: string[] = [];
+/** What brings a running backend to its slots: servers to enable, servers to retire, servers kept as they are. */
+export interface SyncPlan {
+  enable: string[];
+  retire: string[];
+  /** Slots wanted, already at their address and enabled: they carry traffic through the change. */
+  kept: number;
+  /** Server names (`backend/sN`) being enabled. */
+  enabling: string[];
+}
+
+/**
+ * The runtime commands that bring `running` to `slots`; undefined when the layout differs (reload).
+ * A server enabled here starts health-checked DOWN (`health down` after `state ready`): `state
+ * ready` alone marks it UP at once, before any check, so requests went to a replica not yet
+ * reachable (bot e2e rolling update: 1 of 60 requests timed out); now it takes traffic after
+ * `rise` checks pass.
+ */
+export function syncPlan(backend: string, slots: readonly Slot[], running: ReadonlyMap<string, RunningServer>, tlsPassthrough: boolean): SyncPlan | undefined {
+  const plan: SyncPlan = { enable: [], retire: [], kept: 0, enabling: [] };
   for (const [i, slot] of slots.entries()) {
     const name = `${backend}/s${i}`;
     const now = running.get(`s${i}`);
     if (!now) return undefined; // the running layout differs: a reload is needed
     const want: ServerAddress | undefined = slot.backend === null ? undefined : parseBackend(slot.backend, tlsPassthrough);
     if (!want) {
-      if (now.enabled) retire.push(`set server ${name} state maint`);
+      if (now.enabled) plan.retire.push(`set server ${name} state maint`);
       continue;
     }
     const same = now.addr === want.host && now.port === want.port;
-    if (same && now.enabled) continue;
-    if (!same) {
-      if (now.enabled) enable.push(`set server ${name} state maint`);
-      enable.push(`set server ${name} addr ${want.host} port ${want.port}`);
+    if (same && now.enabled) {
+      plan.kept++;
+      continue;
     }
-    enable.push(`set server ${name} state ready`);
+    if (!same) {
+      if (now.enabled) plan.enable.push(`set server ${name} state maint`); // a stray left by a cut change
+      plan.enable.push(`set server ${name} addr ${want.host} port ${want.port}`);
+    }
+    plan.enable.push(`set server ${name} state ready`, `set server ${name} health down`);
+    plan.enabling.push(name);
   }
   if (running.size !== slots.length) return undefined;
-  return [...enable, ...retire];
+  return plan;
+}
+
+/** All the commands of a plan in one list (enable first, then retire). */
+export function syncCommands(backend: string, slots: readonly Slot[], running: ReadonlyMap<string, RunningServer>, tlsPassthrough: boolean): string[] | undefined {
+  const plan = syncPlan(backend, slots, running, tlsPassthrough);
+  return plan && [...plan.enable, ...plan.retire];
 }
 
 /**
  * Brings the running `backend` to `slots` through the admin socket and confirms it. False when the
  * running HAProxy has another layout or did not end up there (the caller reloads from the file).
+ * Make before break: when no kept server carries traffic (every replica replaced at once), the
+ * retired ones keep serving until a new one passes its checks (at most `upWithinMs`).
  */
-export async function syncServers(socket: string, backend: string, slots: readonly Slot[], tlsPassthrough: boolean): Promise<{ ok: boolean; changes: number }> {
+export async function syncServers(socket: string, backend: string, slots: readonly Slot[], tlsPassthrough: boolean, upWithinMs = 5_000): Promise<{ ok: boolean; changes: number }> {
   const running = await runningServers(socket, backend);
   if (!running) return { ok: false, changes: 0 };
-  const commands = syncCommands(backend, slots, running, tlsPassthrough);
-  if (!commands) return { ok: false, changes: 0 };
-  if (commands.length === 0) return { ok: true, changes: 0 };
-  await runtimeCommand(socket, commands.join("; "));
+  const plan = syncPlan(backend, slots, running, tlsPassthrough);
+  if (!plan) return { ok: false, changes: 0 };
+  if (plan.enable.length === 0 && plan.retire.length === 0) return { ok: true, changes: 0 };
+  if (plan.enable.length > 0) await runtimeCommand(socket, plan.enable.join("; "));
+  if (plan.retire.length > 0) {
+    if (plan.kept === 0 && plan.enabling.length > 0) await untilOneUp(socket, backend, plan.enabling, upWithinMs);
+    await runtimeCommand(socket, plan.retire.join("; "));
+  }
   const after = await runningServers(socket, backend);
   const left = after && syncCommands(backend, slots, after, tlsPassthrough);
-  return { ok: !!left && left.length === 0, changes: commands.length };
+  return { ok: !!left && left.length === 0, changes: plan.enable.length + plan.retire.length };
+}
+
+/** Waits until one of `names` (`backend/sN`) is up, or `withinMs` passed. */
+async function untilOneUp(socket: string, backend: string, names: readonly string[], withinMs: number): Promise<void> {
+  const end = Date.now() + withinMs;
+  while (Date.now() < end) {
+    const now = await runningServers(socket, backend);
+    if (names.some((n) => now?.get(n.slice(n.indexOf("/") + 1))?.up)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
