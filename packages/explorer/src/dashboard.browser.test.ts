@@ -57,6 +57,8 @@ test("the overview loads and shows both nodes up", async () => {
   assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "Grid overview");
   await shot("overview-light");
   await page.getByRole("button", { name: /switch to dark theme/ }).click();
+  // the theme lands on <html> from a React effect, after the click returns: wait for it, then check
+  await page.locator("html[data-theme='dark']").waitFor({ state: "attached", timeout: 5_000 }).catch(() => undefined);
   assert.equal(await page.locator("html").getAttribute("data-theme"), "dark");
   await shot("overview-dark");
   await page.getByRole("button", { name: /switch to light theme/ }).click();
