@@ -159,7 +159,7 @@ spec:
     assert.deepEqual(new Set(two.map((p) => p.node)), new Set(["demo-w1", "demo-w2"]), "one replica per worker");
     const lb = ok<{ ensured: string[]; failed: unknown[] }>("k8s", "lb", "demo", "--once");
     assert.deepEqual(lb.failed, []);
-    gw = ok<GatewayInfo[]>("gateway", "ls").find((g) => g.project === "k8s-demo")!;
+    gw = ok<GatewayInfo[]>("gw", "ls").find((g) => g.project === "k8s-demo")!;
     assert.ok(gw, "the LoadBalancer Service has a zgrid gateway");
     assert.match(kubectl("get", "svc", "web", "-o", "jsonpath={.status.loadBalancer.ingress[0].hostname}"), new RegExp(gw.fqdn.replaceAll(".", "\\.")));
     const seen = new Set<string>();
@@ -234,7 +234,7 @@ ${pod(1)}`);
   test("k8s rm leaves no VM, contract or gateway", () => {
     ok("k8s", "rm", "demo");
     assert.deepEqual(ok<VmInfo[]>("vm", "ls").map((v) => v.name), []);
-    assert.deepEqual(ok<GatewayInfo[]>("gateway", "ls").map((g) => g.name), []);
+    assert.deepEqual(ok<GatewayInfo[]>("gw", "ls").map((g) => g.name), []);
     assert.deepEqual(ok<ContractInfo[]>("contracts", "ls").filter((c) => c.state !== "deleted").map((c) => c.id), []);
     mark("removed");
   });

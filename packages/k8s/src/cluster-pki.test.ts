@@ -26,6 +26,14 @@ test("the admin kubeconfig holds a client certificate signed by the cluster CA, 
   const subject = execFileSync("openssl", ["x509", "-noout", "-subject", "-in", join(dir, "admin.crt")], { encoding: "utf8" });
   assert.match(subject, /O\s*=\s*system:masters/);
   assert.match(subject, /CN\s*=\s*zgrid-admin/);
+  // valid from an hour ago (an API server whose clock trails ours must not refuse it), for a year
+  const dates = execFileSync("openssl", ["x509", "-noout", "-dates", "-in", join(dir, "admin.crt")], { encoding: "utf8" });
+  const notBefore = Date.parse(/notBefore=(.+)/.exec(dates)![1]!);
+  const notAfter = Date.parse(/notAfter=(.+)/.exec(dates)![1]!);
+  assert.ok(Date.now() - notBefore > 50 * 60_000 && Date.now() - notBefore < 70 * 60_000, `notBefore ${dates}`);
+  assert.ok(Math.abs(notAfter - Date.now() - 365 * 86_400_000) < 3_600_000, `notAfter ${dates}`);
+  const ext = execFileSync("openssl", ["x509", "-noout", "-ext", "keyUsage,extendedKeyUsage", "-in", join(dir, "admin.crt")], { encoding: "utf8" });
+  assert.match(ext, /TLS Web Client Authentication/);
   // the key belongs to the certificate
   const pub = (args: string[]) => execFileSync("openssl", args, { encoding: "utf8" });
   assert.equal(pub(["x509", "-noout", "-pubkey", "-in", join(dir, "admin.crt")]), pub(["pkey", "-pubout", "-in", join(dir, "admin.key")]));

@@ -60,12 +60,28 @@ export function adminKubeconfig(ca: ClusterCa, server: string, cluster: string, 
   return inTemp(async (dir) => {
     await writeFile(join(dir, "ca.crt"), ca.cert);
     await writeFile(join(dir, "ca.key"), ca.key, { mode: 0o600 });
-    await writeFile(join(dir, "ext.cnf"), "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
+    // `openssl ca`, not `x509 -req`: only it sets notBefore. A certificate valid from "now" was
+    // refused (401) by an API server whose clock trailed the host's by 0.4 s (TCG VM; 1+2 e2e,
+    // session 9): it is back-dated by an hour, as CAs do for clock skew.
+    await writeFile(join(dir, "ca.cnf"), [
+      "[ca]", "default_ca = zca", "[zca]", "database = index.txt", "new_certs_dir = .", "serial = serial", "default_md = sha256",
+      "policy = any", "unique_subject = no", "x509_extensions = ext", "[any]", "organizationName = optional", "commonName = supplied",
+      "[ext]", "keyUsage = critical,digitalSignature,keyEncipherment", "extendedKeyUsage = clientAuth", "",
+    ].join("\n"));
+    await writeFile(join(dir, "index.txt"), "");
+    await writeFile(join(dir, "serial"), `${randomBytes(16).toString("hex").replace(/^./, "1")}\n`);
     await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "admin.key", "-out", "admin.csr", "-subj", "/O=system:masters/CN=zgrid-admin"], dir);
-    await openssl(["x509", "-req", "-in", "admin.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "admin.crt", "-days", String(days), "-extfile", "ext.cnf"], dir);
+    const now = Date.now();
+    await openssl(["ca", "-batch", "-notext", "-preserveDN", "-config", "ca.cnf", "-cert", "ca.crt", "-keyfile", "ca.key", "-in", "admin.csr", "-out", "admin.crt",
+      "-startdate", asn1Time(now - 3_600_000), "-enddate", asn1Time(now + days * 86_400_000)], dir);
     const b64 = async (f: string) => Buffer.from(await readFile(join(dir, f))).toString("base64");
     return kubeconfigYaml({ cluster, server, caData: Buffer.from(ca.cert).toString("base64"), certData: await b64("admin.crt"), keyData: await b64("admin.key") });
   });
+}
+
+/** `YYYYMMDDHHMMSSZ` (GeneralizedTime, as `openssl ca -startdate` takes it). */
+function asn1Time(ms: number): string {
+  return `${new Date(ms).toISOString().replace(/[-:T]/g, "").slice(0, 14)}Z`;
 }
 
 export function kubeconfigYaml(o: { cluster: string; server: string; caData: string; certData: string; keyData: string }): string {
