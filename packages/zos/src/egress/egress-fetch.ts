@@ -11,7 +11,7 @@
  *   { policy, timeoutMs: 60_000, maxBytes: 64 * 2 ** 20, signal: contractAbort.signal });
  * ```
  */
-import { createWriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -45,6 +45,7 @@ export async function egressDownload(url: string, file: string, o: EgressFetchOp
   o.signal?.addEventListener("abort", onAbort, { once: true });
   if (o.signal?.aborted) onAbort();
   const timer = setTimeout(() => ac.abort(new EgressFetchError(`download of ${url} took longer than ${o.timeoutMs / 1000} s`, { details: { url, timeoutMs: o.timeoutMs }, hint: "use a faster source" })), o.timeoutMs);
+  let out: WriteStream | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       const fail = (e: unknown) => reject(ac.signal.aborted ? reasonOf(ac.signal, url) : e instanceof BaseError ? e : new EgressFetchError(`cannot download ${url}: ${(e as Error).message}`, { details: { url }, cause: e }));
@@ -59,19 +60,20 @@ export async function egressDownload(url: string, file: string, o: EgressFetchOp
           return res.destroy();
         }
         let got = 0;
-        const out = createWriteStream(tmp);
-        out.on("error", fail);
+        const ws = createWriteStream(tmp);
+        out = ws;
+        ws.on("error", fail);
         res.on("data", (chunk: Buffer) => {
           got += chunk.length;
           if (got > o.maxBytes) {
             reject(tooBig(url, o.maxBytes));
             res.destroy();
-            out.destroy();
+            ws.destroy();
           }
         });
         res.on("error", fail);
-        res.pipe(out);
-        out.on("finish", () => (got <= o.maxBytes && !ac.signal.aborted ? resolve() : fail(new Error("incomplete"))));
+        res.pipe(ws);
+        ws.on("finish", () => (got <= o.maxBytes && !ac.signal.aborted ? resolve() : fail(new Error("incomplete"))));
         res.on("aborted", () => fail(new Error("connection closed before the body was complete")));
       });
       req.on("error", fail);
@@ -79,6 +81,11 @@ export async function egressDownload(url: string, file: string, o: EgressFetchOp
     });
     await rename(tmp, file);
   } catch (e) {
+    // The stream opens its file asynchronously: one destroyed before that open completes still
+    // creates the file afterwards. Wait for it to close, then remove it (a partial file was left
+    // when a chunked body passed the cap within its first chunks).
+    const stream = out;
+    if (stream && !stream.closed) await new Promise<void>((r) => { stream.once("close", () => r()); stream.destroy(); });
     await rm(tmp, { force: true });
     throw e;
   } finally {
