@@ -204,6 +204,9 @@ describe("zdb on a real zosd through the CLI", { timeout: 900_000 }, () => {
     assert.ok(cut.mounts.length >= 1, "the VM's flist mount went");
     // the old processes are gone (the local grid boots the node host again at once: a new zosd may
     // already have made a new forwarder by now, so the check is by the old pids)
+    // a SIGKILLed process with a big address space (QEMU's guest RAM) still exists while the kernel
+    // frees it: wait for the old pids to be gone (bounded), then check each one
+    await waitFor("the old processes gone", () => [qemuBefore, second, ...fwd].filter((p) => isAlive(p)), (left) => left.length === 0, 15_000).catch(() => undefined);
     assert.ok(!isAlive(qemuBefore), "the old QEMU is gone");
     assert.ok(!isAlive(second), "the old zosd is gone");
     assert.ok(fwd.every((p) => !isAlive(p)), `the old forwarder ${fwd} is gone`);
