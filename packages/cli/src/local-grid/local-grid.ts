@@ -193,6 +193,7 @@ async function removeLeftovers(dataDir: string, info: LocalGridInfo | undefined,
     for (const link of [names.bridge, names.vethHost]) spawnSync("ip", ["link", "del", link], { stdio: "ignore" });
     // wireguard-go daemonizes (it outlives zosd like the VMs do): end a leftover one by pid
     for (const pid of spawnSync("pgrep", ["-f", `^wireguard-go w-${names.id}$`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) spawnSync("kill", ["-9", pid]);
+    rmSync(`/var/run/wireguard/w-${names.id}.sock`, { force: true }); // a killed wireguard-go leaves its socket file
   }
   // node hosts and the underlay bridge, when the host could not remove them itself
   for (const ns of info?.underlay?.hosts ?? []) {
