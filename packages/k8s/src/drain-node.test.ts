@@ -4,10 +4,10 @@
 // a node that never joined is fine. The pods and Nodes here are API objects (no kubelet runs).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { CoreV1Api } from "@kubernetes/client-node";
 import { drainAndDeleteNode } from "./drain-node.ts";
 import { K8sVolumeInUseError } from "./errors.ts";
-import { controlPlaneMissing, startControlPlane, type ControlPlane } from "./testing/control-plane.ts";
+import { controlPlaneMissing, coreApiOf, startControlPlane, type ControlPlane } from "./testing/control-plane.ts";
 
 const missing = controlPlaneMissing();
 const code = (e: unknown) => (e as { code?: number }).code;
@@ -17,9 +17,7 @@ describe("drainAndDeleteNode on a real API server", { skip: missing || false, ti
   let core: CoreV1Api;
   before(async () => {
     cp = await startControlPlane();
-    const kc = new KubeConfig();
-    kc.loadFromString(cp.kubeconfig);
-    core = kc.makeApiClient(CoreV1Api);
+    core = coreApiOf(cp);
   });
   after(async () => {
     await cp?.stop();

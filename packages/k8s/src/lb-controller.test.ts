@@ -5,9 +5,9 @@
 // zgrid side: ZgridLbProvider makes real gateways and is covered by the k8s e2e).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { CoreV1Api } from "@kubernetes/client-node";
 import { LoadBalancerController, type LbService, type LoadBalancerProvider } from "./lb-controller.ts";
-import { controlPlaneMissing, startControlPlane, type ControlPlane } from "./testing/control-plane.ts";
+import { controlPlaneMissing, coreApiOf, startControlPlane, type ControlPlane } from "./testing/control-plane.ts";
 
 class RecordingProvider implements LoadBalancerProvider {
   readonly endpoints = new Map<string, LbService>();
@@ -39,9 +39,7 @@ describe("LoadBalancer controller on a real API server", { skip: missing || fals
   let core: CoreV1Api;
   before(async () => {
     cp = await startControlPlane();
-    const kc = new KubeConfig();
-    kc.loadFromString(cp.kubeconfig);
-    core = kc.makeApiClient(CoreV1Api);
+    core = coreApiOf(cp);
   });
   after(async () => {
     await cp?.stop();

@@ -11,6 +11,7 @@
  * await cp.stop();
  * ```
  */
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { freePort } from "@zgrid/types/free-port";
@@ -29,6 +30,13 @@ export interface ControlPlane {
   kubeconfig: string;
   server: string;
   stop(): Promise<void>;
+}
+
+/** A core/v1 client of the control plane (the admin kubeconfig). */
+export function coreApiOf(cp: ControlPlane): CoreV1Api {
+  const kc = new KubeConfig();
+  kc.loadFromString(cp.kubeconfig);
+  return kc.makeApiClient(CoreV1Api);
 }
 
 
