@@ -41,6 +41,11 @@ function run(cmd: string, args: string[], cwd?: string): string {
 }
 /** kubectl against the cluster; "" when the API does not answer (yet). */
 const kubectl = (...args: string[]): string => spawnSync(KUBECTL, ["--kubeconfig", kubeconfig, "--request-timeout=20s", ...args], { encoding: "utf8", timeout: 60_000 }).stdout ?? "";
+/** kubectl's output, or its error ("error: …") so that a wait that times out says why. */
+const kubectlOrError = (...args: string[]): string => {
+  const r = spawnSync(KUBECTL, ["--kubeconfig", kubeconfig, "--request-timeout=20s", ...args], { encoding: "utf8", timeout: 60_000 });
+  return r.status === 0 ? r.stdout : `error (exit ${r.status ?? r.signal}): ${(r.stderr || r.error?.message || "").trim().slice(-500)}`;
+};
 const readyNodes = () => kubectl("get", "nodes", "--no-headers").split("\n").filter((l) => /\sReady\s/.test(l)).map((l) => l.split(/\s+/)[0]!);
 const pods = () => kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.nodeName} {.metadata.deletionTimestamp}{\"\\n\"}{end}")
   .split("\n").filter(Boolean).map((l) => { const [name, phase, node, deleting] = l.split(" "); return { name: name!, phase: phase!, node: node ?? "", deleting: Boolean(deleting) }; });
@@ -192,7 +197,7 @@ ${pod(1)}`);
     writeFileSync(join(dir, "pod2.yaml"), pod(2));
     kubectl("apply", "-f", join(dir, "pod2.yaml"));
     await waitFor("the second pod running", () => kubectl("get", "pod", "data", "-o", "jsonpath={.status.phase}"), (p) => p === "Running", 15 * MIN);
-    const boots = await waitFor("both boots on the volume", () => kubectl("exec", "data", "--", "cat", "/data/boots"), (b) => b.includes("boot-2"), 5 * MIN);
+    const boots = await waitFor("both boots on the volume", () => kubectlOrError("exec", "data", "--", "cat", "/data/boots"), (b) => b.includes("boot-2"), 5 * MIN);
     assert.equal(boots.trim(), "boot-1\nboot-2", "the first pod's write survived it");
     mark("PVC on a zgrid disk kept its data across pods");
     kubectl("delete", "pod", "data", "--wait=true");

@@ -23,6 +23,7 @@ export * from "./mount/block-cache.ts";
 export * from "./mount/block-fetcher.ts";
 export * from "./mount/flist-fs.ts";
 export * from "./mount/mount-flist.ts";
+export { startMountStandby, stopMountStandby } from "./mount/mount-standby.ts";
 export * from "./hub/hub-server.ts";
 export * from "./hub/hub-client.ts";
 export * from "./oci/tar-reader.ts";

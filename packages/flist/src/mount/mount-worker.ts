@@ -1,13 +1,15 @@
 /**
  * Child process that serves one FUSE mount (the FUSE server must not share an event loop with a
- * reader of the mount, or both deadlock). Started by mountFlist with a JSON argument; talks over
- * IPC: sends {type:"ready"}, answers {type:"metrics"}, unmounts on {type:"unmount"} or SIGTERM.
+ * reader of the mount, or both deadlock). Started by mountFlist with a JSON argument, or as a
+ * standby (`--standby LOG PADDING`, mount-standby.ts) that gets it as {type:"start"} later; talks
+ * over IPC: sends {type:"ready"}, answers {type:"metrics"}, unmounts on {type:"unmount"} or SIGTERM.
  *
  * @example
  * ```sh
  * node mount-worker.ts '{"flist":"/x.fl","mountpoint":"/mnt/x","cache":{"dir":"/c","maxBytes":1e9}}'
  * ```
  */
+import { rmSync } from "node:fs";
 import { createLogger } from "@zgrid/log";
 import { FlistReader } from "../format/flist-reader.ts";
 import { TAGS } from "../format/schema.ts";
@@ -18,6 +20,7 @@ import { BlockCache } from "./block-cache.ts";
 import { BlockFetcher } from "./block-fetcher.ts";
 import { FlistFs } from "./flist-fs.ts";
 import { loadFuseBinding } from "./fuse-binding.ts";
+import { STANDBY_ARG } from "./mount-standby.ts";
 
 export interface WorkerOptions {
   flist: string;
@@ -34,8 +37,37 @@ export interface WorkerOptions {
 
 const log = createLogger("flist.mount-worker");
 
+/**
+ * The options: from the command line, or for a standby (mount-standby.ts) from its parent once a
+ * mount is wanted. A standby whose parent goes away first exits and removes its log.
+ */
+function readOptions(): Promise<WorkerOptions> {
+  if (process.argv[2] !== STANDBY_ARG) return Promise.resolve(JSON.parse(process.argv[2] ?? "{}") as WorkerOptions);
+  const standbyLog = process.argv[3]!;
+  loadFuseBinding(); // the addon's load is part of what a standby saves
+  return new Promise((resolve) => {
+    const orphaned = (): void => {
+      rmSync(standbyLog, { force: true });
+      process.exit(0);
+    };
+    const onMessage = (m: { type?: string; options?: WorkerOptions; title?: string }): void => {
+      if (m.type !== "start" || !m.options || !m.title) return;
+      process.off("message", onMessage);
+      process.off("disconnect", orphaned);
+      process.off("SIGTERM", orphaned);
+      // the command line a cold worker would have (see mount-standby.ts)
+      process.title = m.title;
+      resolve(m.options);
+    };
+    process.on("message", onMessage);
+    process.once("disconnect", orphaned);
+    process.once("SIGTERM", orphaned);
+    process.send?.({ type: "standby" });
+  });
+}
+
 async function main(): Promise<void> {
-  const options = JSON.parse(process.argv[2] ?? "{}") as WorkerOptions;
+  const options = await readOptions();
   const reader = FlistReader.open(options.flist);
   const { egressModule, ...limits } = options.http ?? {};
   const checkAddress = egressModule ? await loadEgressModule(egressModule) : undefined;

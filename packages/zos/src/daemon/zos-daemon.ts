@@ -120,7 +120,8 @@ export async function startZosDaemon(config: ZosConfig): Promise<ZosDaemon> {
     });
     const flists = new FlistMounts({ cacheDir: paths.cacheDir, cacheBytes: config.flist.cacheBytes, requireSignature: config.flist.requireSignature, policy: flistEgress,
       downloadTimeoutMs: config.limits.flistDownloadTimeoutMs, maxFlistBytes: config.limits.maxFlistBytes,
-      ...(config.flist.trustedSigners ? { trustedSigners: config.flist.trustedSigners } : {}), ...(config.flist.stores ? { stores: config.flist.stores } : {}) });
+      ...(config.flist.trustedSigners ? { trustedSigners: config.flist.trustedSigners } : {}), ...(config.flist.stores ? { stores: config.flist.stores } : {}), standby: true });
+    await life.start(service("mount-standby", () => flists.warmUp(), () => flists.coolDown()));
     const gatewayProxy = new HaproxyGateway({ dir: join(config.dataDir, "gateway"), httpPort: config.gateway.httpPort, httpsPort: config.gateway.httpsPort, ...(config.gateway.limits ? { limits: config.gateway.limits } : {}) });
     const managers = createManagers({
       nodeId, scope: key.address, paths, hypervisor, flists, chain, store, publicBridge: config.publicBridge, gatewayProxy, domain: config.publicConfig.domain,

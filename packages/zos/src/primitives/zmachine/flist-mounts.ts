@@ -17,7 +17,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { FlistReader, isFlistUrl, lazyUnmount, mountFlist, readFlistMeta, type FlistMeta } from "@zgrid/flist";
+import { FlistReader, isFlistUrl, lazyUnmount, mountFlist, readFlistMeta, startMountStandby, stopMountStandby, type FlistMeta } from "@zgrid/flist";
 import { BaseError } from "@zgrid/types";
 import { egressDownload } from "../../egress/egress-fetch.ts";
 import { EgressPolicy } from "../../egress/egress-policy.ts";
@@ -42,6 +42,8 @@ export interface FlistMountsOptions {
   downloadTimeoutMs?: number;
   /** Largest .fl accepted (default 64 MiB). */
   maxFlistBytes?: number;
+  /** Keep a mount process started ahead of the next mount (@zgrid/flist startMountStandby): the daemon sets it. */
+  standby?: boolean;
 }
 
 export interface MountedFlist {
@@ -58,6 +60,18 @@ export class FlistMounts {
 
   constructor(options: FlistMountsOptions) {
     this.o = options;
+  }
+
+  /** Starts the standby mount process now (with `standby`), so that even the first VM's mount is warm. */
+  async warmUp(): Promise<void> {
+    if (!this.o.standby) return;
+    await mkdir(this.o.cacheDir, { recursive: true });
+    startMountStandby(this.o.cacheDir);
+  }
+
+  /** Ends the standby mount process (the daemon stops; VMs' own mounts stay). */
+  coolDown(): void {
+    stopMountStandby();
   }
 
   /**
@@ -88,6 +102,7 @@ export class FlistMounts {
         ...(this.o.stores ? { stores: this.o.stores } : {}),
         // The mount process must outlive this daemon, like the VM using it (re-adoption).
         persist: true,
+        ...(this.o.standby ? { standby: true } : {}),
       };
       const handle = await mountFlist(options);
       await writeFile(meta, JSON.stringify({ flist, flistPath: handle.flistPath, pid: handle.pid }) + "\n");
