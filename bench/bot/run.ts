@@ -35,6 +35,7 @@ row("detection time", f.detectionS, " s");
 row("heal time (back to 2 healthy)", f.healS, " s", f.healS ? `   vs Kubernetes default eviction ${K8S_EVICTION_S} s: ${(K8S_EVICTION_S / f.healS).toFixed(1)}x faster; goal ≤ 60 s: ${f.healS <= 60 ? "met" : "NOT met"}` : "");
 row("  of which: replacement running", f.replacementRunningS, " s", "   (node silent → the new replica's VM deployed and running)");
 row("heal with the bot killed mid-heal", f.healAfterBotKillS, " s", "   (second node cut off, bot SIGKILLed once placing, restarted)");
+row("heal of a disk-backed replica", f.healWithRestoreS, " s", "   (node silent → new replica healthy on its disk restored from the last backup, 1 min interval)");
 row("failed requests during heal", f.failedDuringHeal, "", ` of ${f.requestsDuringHeal ?? "?"}`);
 row("rolling update (2 replicas)", f.rollingUpdateS, " s");
 row("failed requests during update", f.failedDuringUpdate, "", ` of ${f.requestsDuringUpdate ?? "?"} (goal 0)`);

@@ -5,7 +5,9 @@
 // and the bot re-places its replica on another node. Measured: detection time, time back to 2
 // healthy replicas, failed requests. Node A comes back: its cancelled workloads are deprovisioned.
 // Then node B dies and the bot is SIGKILLed mid-heal: a restarted bot finishes without duplicates.
-// An orphan contract (no deployment) is cancelled; the replicas' live contracts are not.
+// An orphan contract (no deployment) is cancelled; the replicas' live contracts are not. Last, a
+// service with a disk backed up every minute (to the local hub): a file written in its VM is found
+// in the VM of the replica the bot re-places on another node when the disk's node dies.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { openSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -37,7 +39,7 @@ function zgrid<T>(...args: string[]): T {
 
 function startBot(): ChildProcess {
   const log = openSync(join(dataDir, "3bot.log"), "a");
-  const child = spawn(process.execPath, [ZGRID, "--data-dir", dataDir, "bot", "run", "--window", String(WINDOW_S), "--interval", "2", "--orphan-grace", "15", "--start-timeout", "60"], { stdio: ["ignore", log, log], env: { ...process.env, ZGRID_LOG_LEVEL: "info" } });
+  const child = spawn(process.execPath, [ZGRID, "--data-dir", dataDir, "bot", "run", "--window", String(WINDOW_S), "--interval", "2", "--orphan-grace", "15", "--start-timeout", "60", "--backup-hub", info.hubUrl], { stdio: ["ignore", log, log], env: { ...process.env, ZGRID_LOG_LEVEL: "info" } });
   bot = child;
   return child;
 }
@@ -54,6 +56,13 @@ interface StatusOut { at: number; status?: BotStatus; events: Array<{ at: number
 const status = () => zgrid<StatusOut>("bot", "status", "-n", "200");
 const web = (s: StatusOut) => s.status?.services.find((x) => x.name === "web");
 const healthy = (s: StatusOut) => (web(s)?.replicas ?? []).filter((r) => r.state === "healthy");
+const db = (s: StatusOut) => s.status?.services.find((x) => x.name === "db");
+const healthyDb = (s: StatusOut) => (db(s)?.replicas ?? []).filter((r) => r.state === "healthy");
+/** A command in a VM through its guest agent (`zgrid vm exec`): its stdout, or why it failed. */
+function inVm(vm: string, script: string): string {
+  const r = spawnSync(process.execPath, [ZGRID, "--data-dir", dataDir, "vm", "exec", vm, "--", "sh", "-c", script], { encoding: "utf8", timeout: 120_000, env: { ...process.env, ZGRID_LOG_LEVEL: "warn" } });
+  return r.status === 0 ? r.stdout : `exit ${r.status}: ${r.stdout}${r.stderr}`;
+}
 
 async function waitFor<T>(what: string, fn: () => T | Promise<T>, good: (v: T) => boolean, timeoutMs = 120_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -264,5 +273,44 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 1_200_000, skip: pro
     assert.ok(back.events.some((e) => e.at >= badAt && e.kind === "rollback" && /check of port 81|health check/.test(e.message)), `rolled back for its health check: ${JSON.stringify(back.events.filter((e) => e.at >= badAt))}`);
     assert.equal(poll3.st.failed, 0, `the old version kept serving: ${poll3.st.why.join("; ")}`);
     assert.equal(web(back)!.replicas.length, 2, "the old version keeps serving, nothing extra left");
+  });
+
+  test("a disk with backup comes back with its data on the node its replica is re-placed on", async () => {
+    const gw = (await grid.gateways.list()).find((g) => g.name === "shop")!;
+    const webNodes = new Set(healthy(status()).map((r) => r.nodeId));
+    // db's home: not the gateway's node, and without a web replica when there is such a node
+    const notGw = info.nodes.map((n) => n.nodeId).filter((id) => id !== gw.nodeId);
+    const home = notGw.find((id) => !webNodes.has(id)) ?? notGw[0]!;
+    const dbSpec = (nodes: number[]) => `services:\n  - name: db\n    flist: busybox\n    memory: 256\n    nodes: [${nodes.join(", ")}]\n    disks: [{ name: data, size: 64, mountpoint: /data, backup: 1m }]\n`;
+    writeFileSync(join(dataDir, "db.yaml"), dbSpec([home]));
+    zgrid("bot", "apply", "-f", join(dataDir, "db.yaml"));
+    const placed = await waitFor("db healthy on its home node", status, (x) => healthyDb(x).length === 1 && healthyDb(x)[0]!.nodeId === home, 240_000);
+    const first = healthyDb(placed)[0]!;
+    const proof = `proof-${Date.now()}`;
+    const wrote = await waitFor("the proof written to db's disk", () => inVm(first.name, `echo ${proof} > /data/proof.txt && sync && cat /data/proof.txt`), (out) => out.trim() === proof, 120_000);
+    assert.equal(wrote.trim(), proof);
+    const writtenAt = Date.now();
+    // the next backup after the write (every minute; the first may have run before it)
+    const isBackup = (e: { at: number; kind: string; message: string }) => e.kind === "backup" && e.at > writtenAt && e.message.includes(first.name);
+    await waitFor("a backup of db's disk after the write", status, (x) => x.events.some(isBackup), 180_000);
+    // db may now move (the replica's hash does not include its nodes: nothing is redeployed)
+    writeFileSync(join(dataDir, "db.yaml"), dbSpec(info.nodes.map((n) => n.nodeId)));
+    zgrid("bot", "apply", "-f", join(dataDir, "db.yaml"));
+    const killedAt = Date.now();
+    cutOff(home, true);
+    try {
+      const healed = await waitFor("db re-placed off its dead node and restored", status, (x) => healthyDb(x).length === 1 && healthyDb(x)[0]!.nodeId !== home
+        && x.events.some((e) => e.at >= killedAt && e.kind === "restore" && e.message.includes("restored from")), 300_000);
+      figures.healWithRestoreS = (healed.at - killedAt) / 1000;
+      const moved = healthyDb(healed)[0]!;
+      assert.notEqual(moved.name, first.name, "a new replica");
+      const read = await waitFor("the proof on the new node's disk", () => inVm(moved.name, "cat /data/proof.txt"), (out) => out.trim() === proof, 120_000);
+      assert.equal(read.trim(), proof, "the disk came back with its data");
+    } catch (e) {
+      process.stderr.write(`db heal failed; bot status: ${JSON.stringify(status()).slice(0, 6000)}\n`);
+      throw e;
+    } finally {
+      cutOff(home, false);
+    }
   });
 });

@@ -51,6 +51,21 @@ const pods = () => kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={rang
   .split("\n").filter(Boolean).map((l) => { const [name, phase, node, deleting] = l.split(" "); return { name: name!, phase: phase!, node: node ?? "", deleting: Boolean(deleting) }; });
 const running = () => pods().filter((p) => p.phase === "Running" && !p.deleting);
 
+/** What a failed `kubectl exec` leaves to read: the pod's kubelet and the API server's view of it. */
+function execDiagnostics(pod: string): string {
+  const node = kubectl("get", "pod", pod, "-o", "jsonpath={.spec.nodeName}").trim();
+  const nodeIp = kubectl("get", "node", node, "-o", "jsonpath={.status.addresses[?(@.type==\"InternalIP\")].address}").trim();
+  const inVm = (vm: string, script: string) => {
+    const r = spawnSync(process.execPath, [ZGRID_BIN, "--data-dir", dataDir, "vm", "exec", vm, "--", "sh", "-c", script], { encoding: "utf8", timeout: 120_000 });
+    return `--- ${vm}: ${script}\n${r.stdout}${r.stderr}`.slice(0, 4000);
+  };
+  return [
+    `pod ${pod} on ${node} (${nodeIp})`,
+    inVm(node.replace("-", "_"), "tail -n 25 /var/log/zk8s/kubelet.log; (ss -ltnp || netstat -ltnp) 2>/dev/null | grep -E '10250|containerd'"),
+    inVm("demo_m1", `curl -sk -m 10 -o /dev/null -w 'kubelet :10250 from the master: HTTP %{http_code}\\n' https://${nodeIp}:10250/healthz; grep -iE 'exec|10250|upgrade|kubelet' /var/log/zk8s/kube-apiserver.log | tail -n 15`),
+  ].join("\n");
+}
+
 /** An HTTP image: busybox httpd on 8080 serving the pod's hostname; built with umoci, pushed to the registry. */
 async function buildWebImage(): Promise<string> {
   run("umoci", ["init", "--layout", "img"], dir);
@@ -197,7 +212,8 @@ ${pod(1)}`);
     writeFileSync(join(dir, "pod2.yaml"), pod(2));
     kubectl("apply", "-f", join(dir, "pod2.yaml"));
     await waitFor("the second pod running", () => kubectl("get", "pod", "data", "-o", "jsonpath={.status.phase}"), (p) => p === "Running", 15 * MIN);
-    const boots = await waitFor("both boots on the volume", () => kubectlOrError("exec", "data", "--", "cat", "/data/boots"), (b) => b.includes("boot-2"), 5 * MIN);
+    const boots = await waitFor("both boots on the volume", () => kubectlOrError("exec", "data", "--", "cat", "/data/boots"), (b) => b.includes("boot-2"), 5 * MIN)
+      .catch((e: unknown) => { throw new Error(`${(e as Error).message}\n${execDiagnostics("data")}`); });
     assert.equal(boots.trim(), "boot-1\nboot-2", "the first pod's write survived it");
     mark("PVC on a zgrid disk kept its data across pods");
     kubectl("delete", "pod", "data", "--wait=true");
