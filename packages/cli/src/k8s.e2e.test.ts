@@ -188,6 +188,37 @@ spec:
     assert.match([...seen][0]!, /^web web-\S+ hello-from-configmap s3cret-from-secret$/, "the ConfigMap's env and the Secret's file reach the app");
   });
 
+  test("figures: bootstrap split, pod start vs the same container on the worker's bare containerd, idle memory", async () => {
+    // the bootstrap's own stamps on each VM's console ("zk8s: [12.3s] API server ready")
+    for (const vm of ["demo_m1", "demo_w1"]) {
+      const con = ok<{ console: string }>("vm", "logs", vm, "--lines", "100000").console;
+      for (const m of con.matchAll(/zk8s: \[([\d.]+)s\] (.*)/g)) figures[`${vm} bootstrap: ${m[2]!.trim()}`] ??= Math.round(Number(m[1]));
+    }
+    // pod start (image present on the node): create -> Running, 3 pods one after another on w1
+    const podStart: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = Date.now();
+      kubectl("run", `start${i}`, `--image=${image}`, "--image-pull-policy=IfNotPresent", "--restart=Never", "--overrides", JSON.stringify({ spec: { nodeSelector: { "kubernetes.io/hostname": "demo-w1" } } }), "--command", "--", "sleep", "3600");
+      await waitFor(`pod start${i} running`, () => kubectl("get", "pod", `start${i}`, "-o", "jsonpath={.status.phase}"), (p) => p === "Running", 10 * MIN);
+      podStart.push((Date.now() - t) / 1000);
+      kubectl("delete", "pod", `start${i}`, "--wait=false");
+    }
+    // the same container on the same worker's containerd, without Kubernetes (ctr run: create + start + first output)
+    const bare = ok<{ stdout: string }>("vm", "exec", "demo_w1", "--timeout", "300", "--", "sh", "-c",
+      `for i in 1 2 3; do t=$(date +%s%N); ctr -n k8s.io run --rm --net-host ${image} zbench$i sh -c 'echo up' >/dev/null; echo $(( ($(date +%s%N) - t) / 1000000 )); done`).stdout;
+    const bareMs = bare.trim().split("\n").map(Number).filter((x) => x > 0);
+    assert.equal(bareMs.length, 3, `ctr run timings: ${bare}`);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    figures["pod start (create -> Running), median s"] = median(podStart);
+    figures["bare containerd run (ctr), median s"] = median(bareMs) / 1000;
+    // idle memory in the guests (what the VM's own kernel counts as used) with the cluster settled
+    for (const vm of ["demo_m1", "demo_w1"]) {
+      const mem = ok<{ stdout: string }>("vm", "exec", vm, "--", "sh", "-c", "awk '/MemTotal/ {t=$2} /MemAvailable/ {a=$2} END {print int((t-a)/1024)}' /proc/meminfo").stdout;
+      figures[`${vm} memory used, MiB`] = Number(mem.trim());
+    }
+    process.stderr.write(`k8s e2e figures so far: ${JSON.stringify(figures)}\n`);
+  });
+
   test("a PersistentVolumeClaim binds a worker's zgrid disk; its data outlives the pod", async () => {
     const pvs = kubectl("get", "pv", "-o", "jsonpath={range .items[*]}{.metadata.name} {.spec.storageClassName}{\"\\n\"}{end}");
     assert.match(pvs, /zgrid-pv-demo-w1 zgrid-local/);
