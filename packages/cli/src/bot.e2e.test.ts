@@ -6,8 +6,9 @@
 // healthy replicas, failed requests. Node A comes back: its cancelled workloads are deprovisioned.
 // Then node B dies and the bot is SIGKILLed mid-heal: a restarted bot finishes without duplicates.
 // An orphan contract (no deployment) is cancelled; the replicas' live contracts are not. Last, a
-// service with a disk backed up every minute (to the local hub): a file written in its VM is found
-// in the VM of the replica the bot re-places on another node when the disk's node dies.
+// service with a disk backed up every 5 minutes (to the local hub): a file written in its VM is found
+// in the VM of the replica the bot re-places on another node when the disk's node dies; a replica
+// with a public IP comes back with a public IP of its new node, answering there.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { openSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -275,13 +276,49 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 1_200_000, skip: pro
     assert.equal(web(back)!.replicas.length, 2, "the old version keeps serving, nothing extra left");
   });
 
-  test("a disk with backup comes back with its data on the node its replica is re-placed on", async () => {
-    const gw = (await grid.gateways.list()).find((g) => g.name === "shop")!;
+  /** The bot running (these last tests also run alone, by --test-name-pattern), and a node to cut off: not the gateway's, without a web replica when there is one. */
+  async function botAndVictimNode(): Promise<number> {
+    if (!bot || bot.exitCode !== null || bot.signalCode !== null) {
+      startBot();
+      await waitFor("the bot to run", () => readBotMetricsUrl(dataDir), (x) => x !== undefined, 60_000);
+    }
+    const gw = (await grid.gateways.list()).find((g) => g.name === "shop");
     const webNodes = new Set(healthy(status()).map((r) => r.nodeId));
-    // db's home: not the gateway's node, and without a web replica when there is such a node
-    const notGw = info.nodes.map((n) => n.nodeId).filter((id) => id !== gw.nodeId);
-    const home = notGw.find((id) => !webNodes.has(id)) ?? notGw[0]!;
-    const dbSpec = (nodes: number[]) => `services:\n  - name: db\n    flist: busybox\n    memory: 256\n    nodes: [${nodes.join(", ")}]\n    disks: [{ name: data, size: 64, mountpoint: /data, backup: 1m }]\n`;
+    const notGw = info.nodes.map((n) => n.nodeId).filter((id) => id !== gw?.nodeId);
+    return notGw.find((id) => !webNodes.has(id)) ?? notGw[0]!;
+  }
+
+  test("a replica with a public IP is re-placed with a new public IP of its new node, which answers", async () => {
+    const home = await botAndVictimNode();
+    const spec = (nodes: number[]) => `services:\n  - name: pub\n    flist: busybox\n    memory: 256\n    public_ip: true\n    nodes: [${nodes.join(", ")}]\n`;
+    const pub = (x: StatusOut) => (x.status?.services.find((v) => v.name === "pub")?.replicas ?? []).filter((r) => r.state === "healthy" && r.publicIp);
+    const page = (ip: string) => spawnSync("curl", ["-s", "-m", "5", `http://${ip.split("/")[0]}/`], { encoding: "utf8" }).stdout ?? "";
+    writeFileSync(join(dataDir, "pub.yaml"), spec([home]));
+    zgrid("bot", "apply", "-f", join(dataDir, "pub.yaml"));
+    const placed = pub(await waitFor("pub healthy with a public IP on its home node", status, (x) => pub(x).length === 1 && pub(x)[0]!.nodeId === home, 240_000))[0]!;
+    await waitFor("its web page on its public IP", () => page(placed.publicIp!), (p) => p.includes("hello from"), 120_000);
+    writeFileSync(join(dataDir, "pub.yaml"), spec(info.nodes.map((n) => n.nodeId)));
+    zgrid("bot", "apply", "-f", join(dataDir, "pub.yaml"));
+    const killedAt = Date.now();
+    cutOff(home, true);
+    try {
+      const healed = await waitFor("pub re-placed with a public IP off its dead node", status, (x) => pub(x).length === 1 && pub(x)[0]!.nodeId !== home, 240_000);
+      figures.healWithPublicIpS = (healed.at - killedAt) / 1000;
+      const moved = pub(healed)[0]!;
+      assert.notEqual(moved.publicIp, placed.publicIp, "a public IP of the new node's farm (the dead node keeps the old one until its contract is cancelled)");
+      assert.ok(healed.events.some((e) => e.at >= killedAt && e.kind === "placed" && e.message.includes(moved.publicIp!.split("/")[0]!)), "the placed event names the new public IP");
+      await waitFor("the page on the new public IP", () => page(moved.publicIp!), (p) => p.includes("hello from"), 120_000);
+    } catch (e) {
+      process.stderr.write(`public-IP heal failed; bot status: ${JSON.stringify(status()).slice(0, 6000)}\n`);
+      throw e;
+    } finally {
+      cutOff(home, false);
+    }
+  });
+
+  test("a disk with backup comes back with its data on the node its replica is re-placed on", async () => {
+    const home = await botAndVictimNode();
+    const dbSpec = (nodes: number[]) => `services:\n  - name: db\n    flist: busybox\n    memory: 256\n    nodes: [${nodes.join(", ")}]\n    disks: [{ name: data, size: 64, mountpoint: /data, backup: 5m }]\n`;
     writeFileSync(join(dataDir, "db.yaml"), dbSpec([home]));
     zgrid("bot", "apply", "-f", join(dataDir, "db.yaml"));
     const placed = await waitFor("db healthy on its home node", status, (x) => healthyDb(x).length === 1 && healthyDb(x)[0]!.nodeId === home, 240_000);
@@ -290,9 +327,10 @@ describe("3bot on a local grid of 3 node hosts", { timeout: 1_200_000, skip: pro
     const wrote = await waitFor("the proof written to db's disk", () => inVm(first.name, `echo ${proof} > /data/proof.txt && sync && cat /data/proof.txt`), (out) => out.trim() === proof, 120_000);
     assert.equal(wrote.trim(), proof);
     const writtenAt = Date.now();
-    // the next backup after the write (every minute; the first may have run before it)
+    // the next backup after the write (every 5 min, the shortest interval; the first, taken as soon
+    // as the replica was healthy, may have run before it)
     const isBackup = (e: { at: number; kind: string; message: string }) => e.kind === "backup" && e.at > writtenAt && e.message.includes(first.name);
-    await waitFor("a backup of db's disk after the write", status, (x) => x.events.some(isBackup), 180_000);
+    await waitFor("a backup of db's disk after the write", status, (x) => x.events.some(isBackup), 420_000);
     // db may now move (the replica's hash does not include its nodes: nothing is redeployed)
     writeFileSync(join(dataDir, "db.yaml"), dbSpec(info.nodes.map((n) => n.nodeId)));
     zgrid("bot", "apply", "-f", join(dataDir, "db.yaml"));
