@@ -1,12 +1,12 @@
 // What a zos bench leaves on the host: network namespaces, links (bridges, veths, taps, wireguard),
-// FUSE mounts and QEMU processes that exist after the run and did not before it. Benches run under
+// FUSE mounts, QEMU and mount-worker processes, wireguard-go control sockets that exist after the run and did not before it. Benches run under
 // the VM lock, so nothing else makes these meanwhile. Also stops the bench's fixture on Ctrl-C or
 // kill (a bench killed by `timeout` used to leave a tenant network's namespace and br-ndmz).
 //   const before = hostSnapshot(); … ; reportLeftovers(before);   // exit code 1 when something is left
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 
-export interface HostSnapshot { netns: string[]; links: string[]; mounts: string[]; qemu: string[] }
+export interface HostSnapshot { netns: string[]; links: string[]; mounts: string[]; qemu: string[]; mountWorkers: string[]; wgSockets: string[] }
 
 const lines = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
 
@@ -17,6 +17,8 @@ export function hostSnapshot(): HostSnapshot {
     links: lines("ip", ["-br", "link"]).map((l) => l.split(/\s+/)[0]!.split("@")[0]!),
     mounts: readFileSync("/proc/mounts", "utf8").split("\n").filter((l) => /\bfuse/.test(l)).map((l) => l.split(" ")[1]!),
     qemu: lines("pgrep", ["-f", "^qemu-system"]),
+    mountWorkers: lines("pgrep", ["-f", "mount-worker"]),
+    wgSockets: existsSync("/var/run/wireguard") ? readdirSync("/var/run/wireguard") : [],
   };
 }
 
@@ -27,7 +29,7 @@ export function reportLeftovers(before: HostSnapshot): string[] {
   if (left.length > 0) {
     console.error(`LEFT ON THE HOST by this run: ${left.join(", ")}`);
     process.exitCode = 1;
-  } else console.log("nothing left on the host (namespaces, links, FUSE mounts, QEMU)");
+  } else console.log("nothing left on the host (namespaces, links, FUSE mounts, QEMU, mount workers, wireguard-go sockets)");
   return left;
 }
 

@@ -144,6 +144,7 @@ function cleanupNodeLeftovers(dataDir: string, node: { nodeId: number; account: 
     store.close();
     for (const n of networks) {
       for (const pid of spawnSync("pgrep", ["-f", `^wireguard-go w-${n.id}$`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) spawnSync("kill", ["-9", pid]);
+      rmSync(`/var/run/wireguard/w-${n.id}.sock`, { force: true }); // a killed wireguard-go leaves its control socket
       if (existsSync(`/run/netns/${n.namespace}`)) spawnSync("ip", ["netns", "del", n.namespace]);
       for (const link of [n.bridge, n.vethHost, egressLinks(n).node]) if (linkExists(link)) spawnSync("ip", ["link", "del", link]);
     }
