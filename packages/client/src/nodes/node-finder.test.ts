@@ -15,6 +15,8 @@ describe("node finder placement (pack by default, spread on request, standby las
   let finder: NodeFinder;
   /** Free capacity each node twin reports; a twin absent here does not answer. */
   const free = new Map<number, Capacity>();
+  /** Milliseconds a node twin takes to answer (absent: at once). */
+  const slow = new Map<number, number>();
   const ids: number[] = [];
 
   before(async () => {
@@ -29,10 +31,17 @@ describe("node finder placement (pack by default, spread on request, standby las
     }
     // node 4 is in standby (powered off by its farm's bot): it does not answer.
     await client(4).setPowerState(false);
+    // answers after `slow`'s delay for that twin; like the real bus, gives up at the caller's timeout
     const bus = {
-      request: async <T>(twin: number, command: string): Promise<T> => {
+      request: async <T>(twin: number, command: string, _payload?: unknown, o: { timeout?: number } = {}): Promise<T> => {
         const f = free.get(twin);
         if (command !== NODE_ROUTES.statistics.name || !f) throw new Error("no answer");
+        const delay = slow.get(twin) ?? 0;
+        if (delay > (o.timeout ?? 30_000)) {
+          await new Promise((r) => setTimeout(r, o.timeout));
+          throw new Error("timed out");
+        }
+        await new Promise((r) => setTimeout(r, delay));
         return { total: f, used: ZERO_CAPACITY, system: ZERO_CAPACITY, free: f, users: { deployments: 1, workloads: 1 } } as T;
       },
     };
@@ -72,5 +81,18 @@ describe("node finder placement (pack by default, spread on request, standby las
 
   test("nothing fits, not even a woken node: NoCapacityError names the closest node", async () => {
     await assert.rejects(finder.pick({ cru: 2, mru: 200 * GiB, sru: 0, hru: 0 }), (e: unknown) => e instanceof NoCapacityError && /the most is 50 GiB on node 1/.test(e.message));
+  });
+
+  test("a node slower to answer than a listing waits is not up in the list, but is when named (get with a longer wait)", async () => {
+    const twin = chain.twins[3]!.twinId;
+    slow.set(twin, 5_000);
+    try {
+      assert.equal((await finder.list({ includeDown: true })).find((n) => n.nodeId === ids[2])?.up, false);
+      const named = await finder.get(ids[2]!, { answerWithinMs: 10_000 });
+      assert.equal(named.up, true);
+      assert.equal(named.free.cru, 60);
+    } finally {
+      slow.delete(twin);
+    }
   });
 });

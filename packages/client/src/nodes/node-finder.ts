@@ -61,6 +61,15 @@ export interface NodeFilter extends Partial<Resources> {
   placement?: Placement;
 }
 
+/** How long a listing waits for each node's live figures: a silent node must not hold up the list. */
+const LIST_ANSWER_MS = 4_000;
+/**
+ * How long a deploy waits for the live figures of a node the user named (`--node`) or one just
+ * woken: its first request opens the bus connection, which a slow node (emulated, busy) takes
+ * seconds to accept.
+ */
+export const NAMED_NODE_ANSWER_MS = 20_000;
+
 export class NodeFinder {
   private readonly chain: GridClient;
   private readonly bus: () => Promise<Pick<Bus, "request">>;
@@ -72,11 +81,22 @@ export class NodeFinder {
     this.twinId = o.twinId;
   }
 
-  /** One node's record and live capacity; UnknownNodeError when it does not exist. */
-  async get(nodeId: number): Promise<NodeInfo> {
+  /**
+   * One node's record and live capacity; UnknownNodeError when it does not exist. `answerWithinMs`
+   * (default 4 s, as for a listing) bounds the wait for its live figures: a caller that named the
+   * node waits longer (the first request to a node opens its bus connection, and a slow machine,
+   * e.g. a node under emulation, took more than 4 s for that and was reported "not answering").
+   *
+   * @example
+   * ```ts
+   * const n = await finder.get(3, { answerWithinMs: 20_000 });
+   * if (!n.up) console.log("node 3 is not answering");
+   * ```
+   */
+  async get(nodeId: number, o: { answerWithinMs?: number } = {}): Promise<NodeInfo> {
     const count = await this.chain.nodeCount();
     if (!Number.isInteger(nodeId) || nodeId < 1 || nodeId > count) throw new UnknownNodeError(nodeId);
-    const info = await this.describe(nodeId);
+    const info = await this.describe(nodeId, o.answerWithinMs);
     if (!info) throw new UnknownNodeError(nodeId);
     return info;
   }
@@ -118,14 +138,14 @@ export class NodeFinder {
     throw new NoCapacityError("no single node has all of the resources free at once", { details: { need }, hint: "ask for less, or pick a node with --node" });
   }
 
-  private async describe(nodeId: number): Promise<NodeInfo | undefined> {
+  private async describe(nodeId: number, answerWithinMs = LIST_ANSWER_MS): Promise<NodeInfo | undefined> {
     const node = await this.chain.getNode(nodeId).catch(() => undefined);
     if (!node || node.id === 0 || node.twinId === 0) return undefined;
     const off = node.power.state === "down";
     const [rent, farm, stats] = await Promise.all([
       this.chain.rentContractOf(nodeId).catch(() => 0),
       this.chain.getFarm(node.farmId).catch(() => undefined),
-      off ? Promise.resolve(undefined) : this.liveStatistics(node.twinId),
+      off ? Promise.resolve(undefined) : this.liveStatistics(node.twinId, answerWithinMs),
     ]);
     const rentedBy = rent ? (await this.chain.getContract(rent)).twinId : undefined;
     const total = { cru: Number(node.resources.cru), mru: Number(node.resources.mru), sru: Number(node.resources.sru), hru: Number(node.resources.hru) };
@@ -143,9 +163,9 @@ export class NodeFinder {
   }
 
   /** What the node reports, its free capacity after its reserve and CPU overcommit included. */
-  private async liveStatistics(nodeTwin: number): Promise<NodeStatistics | undefined> {
+  private async liveStatistics(nodeTwin: number, timeout: number): Promise<NodeStatistics | undefined> {
     try {
-      return await nodeClient(await this.bus(), nodeTwin).statistics({ timeout: 4_000 });
+      return await nodeClient(await this.bus(), nodeTwin).statistics({ timeout });
     } catch {
       return undefined;
     }
