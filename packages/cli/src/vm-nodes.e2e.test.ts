@@ -32,8 +32,9 @@ test("zgrid up --vm-nodes 1: a network-booted machine joins the local farm; down
   assert.equal(info.vmNodes?.length, 1, JSON.stringify(info));
   const vm = info.vmNodes![0]!;
   assert.ok(vm.nodeId > 0 && /^0x[0-9a-fA-F]{40}$/.test(vm.account));
-  const node = (zgrid(dataDir, 120_000, "nodes", "ls", "--all") as Array<{ nodeId: number; farmId: number; up: boolean }>).find((n) => n.nodeId === vm.nodeId);
+  const node = (zgrid(dataDir, 120_000, "nodes", "ls", "--all", "--wait", "30") as Array<{ nodeId: number; farmId: number; up: boolean }>).find((n) => n.nodeId === vm.nodeId);
   assert.equal(node?.farmId, info.farmId, "registered in the local farm");
+  // a TCG node takes longer than a listing's default 4 s to accept a new client's first request
   assert.equal(node?.up, true, "its zosd answers over the bus");
   zgrid(dataDir, 180_000, "down");
   assert.equal(spawnSync("pgrep", ["-f", join(dataDir, "vm-nodes")]).status, 1, "no QEMU or dnsmasq of this grid left");

@@ -4,11 +4,19 @@ import type { NodeFilter } from "@zgrid/client";
 import { sdk, withGrid, type Ctx } from "../context.ts";
 import { table } from "../output.ts";
 
+/** `--wait` in seconds: 0.1 to 600, anything else refused with what was wrong. */
+function waitSeconds(v: string, InputError: new (m: string, o?: { hint?: string }) => Error): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0.1 || n > 600) throw new InputError(`--wait ${v.slice(0, 32)} is not a number of seconds between 0.1 and 600`, { hint: "e.g. --wait 30" });
+  return n;
+}
+
 export function registerNodeCommands(program: Command, ctx: Ctx): void {
   program.command("nodes").description("nodes").command("ls").description("nodes that are up, most free memory first")
     .option("--cru <n>", "free vCPUs at least").option("--mru <size>", "free memory at least (MiB or 2G)").option("--sru <size>", "free SSD at least")
     .option("--farm <id>", "farm").option("--country <code>", "country").option("--has-domain", "with a domain").option("--public-ips <n>", "free public IPs in the farm")
     .option("--all", "include nodes that are down or rented")
+    .option("--wait <seconds>", "how long each node gets to answer with its live figures (a slow, e.g. emulated, node may need more)", "4")
     .option("--explorer <url>", "ask this explorer's API (falls back to the chain and live checks when it does not answer)")
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const { opts, io } = ctx();
@@ -17,6 +25,7 @@ export function registerNodeCommands(program: Command, ctx: Ctx): void {
         ...(o.cru ? { cru: Number(o.cru) } : {}), ...(o.mru ? { mru: parseSize(String(o.mru)) } : {}), ...(o.sru ? { sru: parseSize(String(o.sru)) } : {}),
         ...(o.farm ? { farmId: Number(o.farm) } : {}), ...(o.country ? { country: String(o.country) } : {}), ...(o.hasDomain ? { hasDomain: true } : {}),
         ...(o.publicIps ? { publicIps: Number(o.publicIps) } : {}), ...(o.all ? { includeDown: true, includeRented: true } : {}),
+        answerWithinMs: waitSeconds(String(o.wait), InputError) * 1000,
       };
       const nodes = o.explorer
         ? await (await import("./explorer-nodes.ts")).nodesFromExplorer(String(o.explorer), filter).catch(async (e: unknown) => {

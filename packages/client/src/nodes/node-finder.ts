@@ -59,6 +59,11 @@ export interface NodeFilter extends Partial<Resources> {
   includeStandby?: boolean;
   /** How `pick` chooses among the nodes that fit (default `pack`; see placement.ts). */
   placement?: Placement;
+  /**
+   * How long to wait for each node's live figures (default 4 s; asked in parallel, so only a silent
+   * node costs it). A slow node, e.g. an emulated one, may need more to answer its first request.
+   */
+  answerWithinMs?: number;
 }
 
 /** How long a listing waits for each node's live figures: a silent node must not hold up the list. */
@@ -104,7 +109,7 @@ export class NodeFinder {
   /** Nodes matching the filter, most free memory first. */
   async list(filter: NodeFilter = {}): Promise<NodeInfo[]> {
     const count = await this.chain.nodeCount();
-    const all = (await Promise.all(Array.from({ length: count }, (_, i) => this.describe(i + 1)))).filter((n): n is NodeInfo => n !== undefined);
+    const all = (await Promise.all(Array.from({ length: count }, (_, i) => this.describe(i + 1, filter.answerWithinMs)))).filter((n): n is NodeInfo => n !== undefined);
     return all.filter((n) => matches(n, filter, this.twinId)).sort((a, b) => b.free.mru - a.free.mru || b.free.cru - a.free.cru || a.nodeId - b.nodeId);
   }
 
