@@ -304,7 +304,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : 500;
-      if (status === 500) log.error({ err: (e as Error).message, url: req.url }, "hub request failed");
+      // a client that went away mid-answer (a reader closing a lazy mount, a machine powered off)
+      // is not the hub's failure: debug, not error
+      const gone = req.destroyed || res.destroyed || (e as Error).message === "Premature close";
+      if (status === 500) log[gone ? "debug" : "error"]({ err: (e as Error).message, url: req.url }, gone ? "client went away mid-answer" : "hub request failed");
       if (!res.headersSent) sendJson(res, status, { error: e instanceof BaseError ? e.shortMessage : (e as Error).message });
       else res.destroy();
     });
