@@ -4,8 +4,9 @@
  * nodes' power switch and the nodes' workloads SIMULATED (labelled so): a simulated node answers
  * statistics from its simulated VMs, honours `power_off` like zosd (refuses with workloads or when
  * rented, reports standby on chain), is woken by the bot's magic packet after a simulated boot
- * time, and reports uptime every 40 min while on. Time is compressed: the chain's clock is moved
- * forward step by step and the bot reads it.
+ * time, and reports uptime every 40 min while on. Time is compressed: each step stamps the chain's
+ * next block exactly one step later, so a seed replays exactly whatever the host's speed, and the
+ * bot reads that clock.
  *
  * Workload trace (trace.ts, generated before the day so every policy of a seed sees the same VMs):
  * VMs of 1, 2 or 4 vCPUs, lifetimes exponential (mean `vmHours`), Poisson arrivals whose rate
@@ -13,14 +14,15 @@
  * vCPUs over the day are exactly `utilisation` of the farm's (lifetimes scaled by one factor,
  * reported as `lifetimeScale`); each VM has 4 GiB of memory per vCPU. Placement is
  * the SDK's own (`placementOrder` of @zgrid/client, what `grid.nodes.pick` does: `pack` by default,
- * the fullest awake node that fits; `--placement spread` for the emptiest). A VM that fits no awake
+ * the fullest awake node that fits; `--placement spread` for the emptiest; `--placement clairvoyant`
+ * is a SIMULATION-ONLY bound, not a policy: it knows when each VM will end). A VM that fits no awake
  * node picks a standby node the same way (the node finder offers standby nodes as wakeable
  * capacity, a waking one included) and asks the bot to wake it (demand), then waits.
  *
  * Nodes beyond the dev chain's 19 funded accounts get their own twins (further accounts of the dev
  * mnemonic, given gas by the test client), so farms of 10–50 nodes run.
  *
- *   node bench/green/farm-day.ts [--nodes 8] [--hours 24] [--util 0.2] [--seed 7] [--placement pack|spread]
+ *   node bench/green/farm-day.ts [--nodes 8] [--hours 24] [--util 0.2] [--seed 7] [--placement pack|spread|clairvoyant] [--cold-start]
  */
 import { parseArgs } from "node:util";
 import { createLogger } from "@zgrid/log";
@@ -33,10 +35,14 @@ import { diurnalTrace, rng } from "./trace.ts";
 export interface FarmDayOptions { nodes: number; hours: number; utilisation: number; seed: number; coresPerNode: number; vmHours: number; swing: number;
   /** Simulated boot (POST + zos boot) seconds: uniform in [min, max]. */
   bootSeconds: [number, number]; stepSeconds: number;
+  /** Every node on at 00:00 (the figures before this option): the first passes power most off, a
+   *  one-off no running farm's day has. Default: the nodes the night's VMs leave empty in standby. */
+  coldStart?: boolean;
   /** The farmerbot's policy (farmId is set by the simulation); default FARM_DAY_POLICY. */
   policy?: Omit<FarmerPolicyInput, "farmId">;
-  /** The SDK's placement policy the users deploy with (default: the SDK's default, pack). */
-  placement?: Placement }
+  /** The SDK's placement the users deploy with (default pack), or `clairvoyant`: a bound, not a policy
+   *  (it knows each VM's end: the node already on past it, tightest, else the one kept on least longer). */
+  placement?: Placement | "clairvoyant" }
 
 /**
  * The policy the farm-day runs by default: wake on demand only once wakes proved fast (boot is
@@ -70,6 +76,8 @@ export interface FarmDayResult {
   oracleNodes: number; idleAwake: number; busyAwake: number;
   /** The trace's calibration: VM lifetimes were scaled by this so it offers exactly `utilisation`. */
   lifetimeScale: number;
+  /** Steps that lasted longer than `stepSeconds` (more transactions in a step than seconds in it). */
+  clockSlips: number;
 }
 
 interface SimVm { cores: number; endsAt: number }
@@ -115,7 +123,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       nodes.push({ id, twinId: twin.twinId, mac, client: c, on: true, vms: [], lastUptime: 0, bootedAt: 0, own: { onSeconds: 0, offSeconds: 0, reservedCoreSeconds: 0, wakes: 0, offs: 0 } });
     }
     let now = Number((await inproc.getBlock()).timestamp);
-    const start = now;
+    let start = now;
     const byTwin = new Map(nodes.map((n) => [n.twinId, n]));
     const byMac = new Map(nodes.map((n) => [n.mac, n]));
     // SIMULATED node side: statistics from simulated VMs; power_off honoured like zosd does.
@@ -154,7 +162,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
     let nextArrival = 0;
     const waiting: Array<{ vm: SimVm; since: number; seconds: number }> = [];
     const waits: number[] = [];
-    let deploys = 0, utilSum = 0, awakeSum = 0, samples = 0, nextTick = now, oracleJ = 0, oracleNodes = 0, idleAwake = 0, busyAwake = 0;
+    let clockSlips = 0, deploys = 0, utilSum = 0, awakeSum = 0, samples = 0, nextTick = now, oracleJ = 0, oracleNodes = 0, idleAwake = 0, busyAwake = 0;
     const m = policy.energy;
     // What a node reports as free (zos.statistics.get: memory after the reserve max(10%, 2 GiB)),
     // and what the node finder shows for a standby one (its declared capacity less the reserve).
@@ -165,25 +173,55 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       return { nodeId: n.id, standby: !n.on, node: n, free: { cru, mru: n.on ? usableMru - used(n) * VM_GIB_PER_CORE * Number(GIB) : usableMru - claimed * VM_GIB_PER_CORE * Number(GIB), sru: 2048 * Number(GIB), hru: 0 } };
     };
     // The SDK's pick: the awake nodes that fit, ordered by the user's placement policy.
-    const place = (vm: SimVm): SimNode | undefined => placementOrder(nodes.filter((n) => n.on).map((n) => candidate(n)).filter((c) => c.free.cru >= vm.cores), o.placement)[0]?.node;
+    const sdkPlacement = o.placement === "clairvoyant" ? "pack" : o.placement;
+    const lastEnd = (n: SimNode) => n.vms.reduce((a, v) => Math.max(a, v.endsAt), 0);
+    const keptOnLonger = (n: SimNode, vm: SimVm) => (lastEnd(n) >= vm.endsAt ? lastEnd(n) - vm.endsAt : 1e12 + vm.endsAt - lastEnd(n));
+    const place = (vm: SimVm): SimNode | undefined => {
+      const fit = nodes.filter((n) => n.on).map((n) => candidate(n)).filter((c) => c.free.cru >= vm.cores);
+      if (o.placement !== "clairvoyant") return placementOrder(fit, sdkPlacement)[0]?.node;
+      return fit.sort((a, b) => keptOnLonger(a.node, vm) - keptOnLonger(b.node, vm) || a.free.cru - b.free.cru || a.nodeId - b.nodeId)[0]?.node;
+    };
 
     // The VMs the trace holds at 00:00, packed.
     for (const v of trace.initial) {
       const vm = { cores: v.cores, endsAt: now + v.seconds };
       place(vm)?.vms.push(vm);
     }
+    if (!o.coldStart) {
+      // Warm start: the nodes the night's VMs leave empty begin the day in standby, as the bot left
+      // them (target down by the farmer, standby reported by the node after an uptime proof). Then
+      // the day starts: the VMs' ends move with the clock.
+      for (const n of nodes.filter((x) => x.vms.length === 0)) {
+        n.lastUptime = Number((await inproc.getBlock()).timestamp);
+        await n.client.reportUptime(0n, BigInt(n.lastUptime));
+        await farmer.setPowerTarget(n.id, false);
+        await n.client.setPowerState(false);
+        n.on = false;
+      }
+      const head = Number((await inproc.getBlock()).timestamp);
+      for (const v of nodes.flatMap((n) => n.vms)) v.endsAt += head - now;
+      now = start = head;
+    }
     while (now - start < o.hours * 3600) {
-      await chain.advanceTime(o.stepSeconds);
-      // Every transaction moves the chain's clock too: the chain's clock is the simulation's, and a
-      // step lasts what it moved (arrivals and the averages below use that, not stepSeconds).
+      // The chain's clock is the simulation's. A plain advance (wall clock + offset, +1 s a block)
+      // let the host's speed into steps, arrivals and boots (one seed's ratio varied by 0.05): each
+      // step's block is stamped prev + step, unless its transactions passed that (`clockSlips`).
       const prev = now;
+      const head = Number((await inproc.getBlock()).timestamp);
+      if (head < prev + o.stepSeconds) await chain.testClient.setNextBlockTimestamp({ timestamp: BigInt(prev + o.stepSeconds) });
+      else clockSlips++;
+      await chain.testClient.mine({ blocks: 1 });
       now = Number((await inproc.getBlock()).timestamp);
       const dt = now - prev;
       {
+        // vCPU-seconds reserved in the step: a VM counts until it ends, not to the step's end (a
+        // whole step per VM put +0.35% on the utilisation); its node stays on to the step's end.
+        const coreSeconds = (n: SimNode) => n.vms.reduce((a, v) => a + v.cores * (Math.min(now, v.endsAt) - prev), 0);
         const reserved = nodes.reduce((s, n) => s + n.vms.reduce((a, v) => a + v.cores, 0), 0);
+        const reservedSeconds = nodes.reduce((s, n) => s + coreSeconds(n), 0);
         const k = Math.max(1, Math.ceil(reserved / o.coresPerNode));
-        oracleJ += dt * (k * m.idleWatts + (o.nodes - k) * m.offWatts + reserved * m.vmCpuDuty * m.wattsPerBusyCore);
-        utilSum += dt * reserved / totalCores;
+        oracleJ += dt * (k * m.idleWatts + (o.nodes - k) * m.offWatts) + reservedSeconds * m.vmCpuDuty * m.wattsPerBusyCore;
+        utilSum += reservedSeconds / totalCores;
         awakeSum += dt * nodes.filter((n) => n.on || n.bootsAt !== undefined).length;
         oracleNodes += dt * k;
         idleAwake += dt * nodes.filter((n) => (n.on || n.bootsAt !== undefined) && n.vms.length === 0).length;
@@ -193,7 +231,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
         for (const n of nodes) {
           if (n.on || n.bootsAt !== undefined) {
             n.own.onSeconds += dt;
-            n.own.reservedCoreSeconds += dt * n.vms.reduce((a, v) => a + v.cores, 0);
+            n.own.reservedCoreSeconds += coreSeconds(n);
           } else n.own.offSeconds += dt;
         }
       }
@@ -221,15 +259,15 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       // node full once it is up picks again): vCPUs claimed per standby node in this pass.
       const claimed = new Map<SimNode, number>();
       for (const w of [...waiting]) {
+        w.vm.endsAt = now + w.seconds; // (only the clairvoyant bound looks at it before placing)
         const n = place(w.vm);
         if (n) {
-          w.vm.endsAt = now + w.seconds;
           n.vms.push(w.vm);
           waiting.splice(waiting.indexOf(w), 1);
           if (now > w.since) waits.push(now - w.since);
           continue;
         }
-        const standby = placementOrder(nodes.filter((x) => !x.on).map((x) => candidate(x, claimed.get(x) ?? 0)).filter((c) => c.free.cru >= w.vm.cores), o.placement)[0]?.node;
+        const standby = placementOrder(nodes.filter((x) => !x.on).map((x) => candidate(x, claimed.get(x) ?? 0)).filter((c) => c.free.cru >= w.vm.cores), sdkPlacement)[0]?.node;
         if (!standby) continue;
         claimed.set(standby, (claimed.get(standby) ?? 0) + w.vm.cores);
         // a node waking already: no-op; a bot with MAX_DEMAND_WAKES in flight refuses: asked again next step
@@ -242,7 +280,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       kwh: s.energy.kwh, alwaysOnKwh: s.energy.alwaysOnKwh, ratio: s.energy.ratio, savedKwh: s.energy.savedKwh, wakeLatency: s.wakeLatency,
       deploys, waited: waits.length, waitP50: quantile(waits, 0.5), waitP99: quantile(waits, 0.99), meanUtilisation: utilSum / samples, meanAwake: awakeSum / samples,
       oracleKwh: oracleJ / 3_600_000, oracleRatio: s.energy.alwaysOnKwh / (oracleJ / 3_600_000),
-      oracleNodes: oracleNodes / samples, idleAwake: idleAwake / samples, busyAwake: busyAwake / samples, lifetimeScale: trace.lifetimeScale,
+      oracleNodes: oracleNodes / samples, idleAwake: idleAwake / samples, busyAwake: busyAwake / samples, lifetimeScale: trace.lifetimeScale, clockSlips,
     };
   } finally {
     await chain.stop();
@@ -251,9 +289,9 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { nodes: { type: "string", default: "8" }, hours: { type: "string", default: "24" }, util: { type: "string", default: "0.2" }, seed: { type: "string", default: "7" },
-    policy: { type: "string", default: "{}" }, session2: { type: "boolean" }, placement: { type: "string", default: "pack" } } });
+    policy: { type: "string", default: "{}" }, session2: { type: "boolean" }, "cold-start": { type: "boolean" }, placement: { type: "string", default: "pack" } } });
   const r = await simulateFarmDay({ nodes: Number(values.nodes), hours: Number(values.hours), utilisation: Number(values.util), seed: Number(values.seed),
     coresPerNode: 32, vmHours: 2, swing: 0.8, bootSeconds: [60, 180], stepSeconds: 60,
-    policy: { ...(values.session2 ? SESSION2_POLICY : FARM_DAY_POLICY), ...(JSON.parse(values.policy) as object) }, placement: values.placement === "spread" ? "spread" : "pack" });
+    policy: { ...(values.session2 ? SESSION2_POLICY : FARM_DAY_POLICY), ...(JSON.parse(values.policy) as object) }, placement: values.placement === "spread" || values.placement === "clairvoyant" ? values.placement : "pack", coldStart: values["cold-start"] === true });
   console.log(JSON.stringify(r, null, 2));
 }

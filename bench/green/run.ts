@@ -6,7 +6,8 @@
  *      same run; goal >= 3x less), the bound no policy without live migration beats (`oracle`:
  *      perfect packing, instant wakes), wake latency, deploys that waited, where the nodes on go
  *      (holding VMs vs empty); then, at `--compare-at nodes:seed`, the same trace with the SDK's
- *      `spread` placement, session 2's policy, predictive wake, and a spare of 3% of the vCPUs.
+ *      `spread` placement, session 2's policy, predictive wake, a spare of 3% of the vCPUs, and the
+ *      clairvoyant placement bound (sim-only: knows each VM's end; what placement alone could save).
  *   2. wake-to-deployable on the local grid (root; run under `flock /tmp/zgrid-vm.lock`): `zgrid up
  *      --bmc --nodes 1` (the node's zosd under the simulated BMC on the underlay), the farmerbot
  *      powers the node off, then a client asks the bot to wake it and times request -> magic packet
@@ -32,14 +33,14 @@ const line = (label: string, r: FarmDayResult) =>
   `  ${label}: util ${(100 * r.meanUtilisation).toFixed(1)}%, awake ${r.meanAwake.toFixed(2)} nodes, ${r.kwh.toFixed(2)} kWh vs ${r.alwaysOnKwh.toFixed(2)} always-on = ` +
   `${r.ratio.toFixed(2)}x less (oracle ${r.oracleRatio.toFixed(2)}x), wakes ${r.wakeLatency.count} p50 ${r.wakeLatency.p50.toFixed(0)} s p99 ${r.wakeLatency.p99.toFixed(0)} s, ` +
   `deploys ${r.deploys}, waited ${r.waited} (p50 ${r.waitP50} s, p99 ${r.waitP99} s); nodes on: oracle ${r.oracleNodes.toFixed(2)}, holding VMs ${r.busyAwake.toFixed(2)}, ` +
-  `on without a VM ${r.idleAwake.toFixed(2)}; trace lifetimes x${r.lifetimeScale.toFixed(3)}`;
+  `on without a VM ${r.idleAwake.toFixed(2)}; trace lifetimes x${r.lifetimeScale.toFixed(3)}${r.clockSlips ? `; ${r.clockSlips} steps ran long (clock slips)` : ""}`;
 
 if (!values["no-sim"]) {
   const seeds = values.seeds.split(",").map(Number);
   const sizes = values.sizes.split(",").map(Number);
   const policy = { ...FARM_DAY_POLICY, ...(JSON.parse(values.policy) as object) };
   console.log(`farm-day (SIMULATED switch + workloads; real farmerbot, dev chain and SDK placement): 32 vCPU nodes, ${values.hours} h, diurnal trace at 20% mean utilisation; policy ${JSON.stringify(policy)}`);
-  const run = (nodes: number, seed: number, o: { policy?: typeof policy; placement?: "pack" | "spread" } = {}) => simulateFarmDay({
+  const run = (nodes: number, seed: number, o: { policy?: typeof policy; placement?: "pack" | "spread" | "clairvoyant" } = {}) => simulateFarmDay({
     nodes, hours: Number(values.hours), utilisation: 0.2, seed, coresPerNode: 32, vmHours: 2, swing: 0.8, bootSeconds: [60, 180], stepSeconds: 60, policy: o.policy ?? policy, ...(o.placement ? { placement: o.placement } : {}),
   });
   const sum = (rs: FarmDayResult[], f: (r: FarmDayResult) => number) => rs.reduce((s, r) => s + f(r), 0);
@@ -66,6 +67,8 @@ if (!values["no-sim"]) {
     console.log(line(`${n} nodes, seed ${seed}, session 2's policy`, await run(n, seed, { policy: SESSION2_POLICY })));
     console.log(line(`${n} nodes, seed ${seed}, predictive wake (forecastMinutes 3)`, await run(n, seed, { policy: { ...policy, forecastMinutes: 3 } })));
     console.log(line(`${n} nodes, seed ${seed}, spareCorePercent 3`, await run(n, seed, { policy: { ...policy, spareCorePercent: 3 } })));
+    // Not a policy: what placement alone could save without live migration if it knew each VM's end.
+    console.log(line(`${n} nodes, seed ${seed}, CLAIRVOYANT placement (sim-only bound: knows each VM's end)`, await run(n, seed, { placement: "clairvoyant" })));
   }
 }
 
