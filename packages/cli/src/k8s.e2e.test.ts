@@ -66,6 +66,34 @@ function execDiagnostics(pod: string): string {
   ].join("\n");
 }
 
+/** `kubectl apply` went through (its error otherwise: a refused apply must not pass unseen). */
+function applied(out: string): void {
+  assert.doesNotMatch(out, /^error \(exit/, out);
+}
+
+/** Deletes a pod and waits until the API no longer has it (not only until kubectl gives up). */
+async function deletePod(name: string): Promise<void> {
+  kubectlOrError("delete", "pod", name, "--wait=false");
+  await waitFor(`pod ${name} gone`, () => kubectlOrError("get", "pod", name, "-o", "name"), (o) => /NotFound/.test(o), 10 * MIN);
+}
+
+/**
+ * Why a dead node's pods were not evicted (session 11: none was, in 15 min, where session 10's run
+ * took 98 s): the nodes' Ready conditions and taints, the pods, recent events, and what the
+ * controller manager's node lifecycle controller logged.
+ */
+function evictionDiagnostics(): string {
+  const r = spawnSync(process.execPath, [ZGRID_BIN, "--data-dir", dataDir, "vm", "exec", "demo_m1", "--", "sh", "-c",
+    "tail -n 3 /var/log/zk8s/kube-controller-manager.log; grep -iE 'node_lifecycle|taint|evict|disruption|zone|NotReady|unreachable' /var/log/zk8s/kube-controller-manager.log | tail -n 40; grep -c 'exited' /var/log/zk8s/*.log"],
+  { encoding: "utf8", timeout: 120_000 });
+  return [
+    kubectlOrError("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name} ready={.status.conditions[?(@.type==\"Ready\")].status} since={.status.conditions[?(@.type==\"Ready\")].lastTransitionTime} taints={.spec.taints}{\"\\n\"}{end}"),
+    kubectlOrError("get", "pods", "-A", "-o", "wide"),
+    kubectlOrError("get", "events", "-A", "--sort-by=.lastTimestamp").split("\n").slice(-30).join("\n"),
+    `--- controller manager (master):\n${r.stdout}${r.stderr}`.slice(0, 8000),
+  ].join("\n");
+}
+
 /** An HTTP image: busybox httpd on 8080 serving the pod's hostname; built with umoci, pushed to the registry. */
 async function buildWebImage(): Promise<string> {
   run("umoci", ["init", "--layout", "img"], dir);
@@ -236,18 +264,22 @@ metadata: { name: data }
 spec: { storageClassName: zgrid-local, accessModes: [ReadWriteOnce], resources: { requests: { storage: 100Mi } } }
 ---
 ${pod(1)}`);
-    kubectl("apply", "-f", join(dir, "pvc.yaml"));
+    applied(kubectlOrError("apply", "-f", join(dir, "pvc.yaml")));
     await waitFor("the data pod running", () => kubectl("get", "pod", "data", "-o", "jsonpath={.status.phase}"), (p) => p === "Running", 15 * MIN);
     assert.equal(kubectl("get", "pvc", "data", "-o", "jsonpath={.status.phase}"), "Bound");
-    kubectl("delete", "pod", "data", "--wait=true");
+    // The pod's `sh` (pid 1) ignores SIGTERM: deletion takes the 30 s grace period, and under TCG load
+    // more than kubectl's 60 s here. Session 11's run: `delete --wait` was cut off while the pod was
+    // still terminating, the second apply hit the old pod, the "Running" seen was the old pod's, and it
+    // was gone a moment later ("pods data not found"). So: delete, then wait until it is really gone.
+    await deletePod("data");
     writeFileSync(join(dir, "pod2.yaml"), pod(2));
-    kubectl("apply", "-f", join(dir, "pod2.yaml"));
+    applied(kubectlOrError("apply", "-f", join(dir, "pod2.yaml")));
     await waitFor("the second pod running", () => kubectl("get", "pod", "data", "-o", "jsonpath={.status.phase}"), (p) => p === "Running", 15 * MIN);
     const boots = await waitFor("both boots on the volume", () => kubectlOrError("exec", "data", "--", "cat", "/data/boots"), (b) => b.includes("boot-2"), 5 * MIN)
       .catch((e: unknown) => { throw new Error(`${(e as Error).message}\n${execDiagnostics("data")}`); });
     assert.equal(boots.trim(), "boot-1\nboot-2", "the first pod's write survived it");
     mark("PVC on a zgrid disk kept its data across pods");
-    kubectl("delete", "pod", "data", "--wait=true");
+    await deletePod("data");
   });
 
   test("scale to 3 workers and back to 2: the removed worker is drained first, its pod rescheduled, nothing lost", async () => {
@@ -275,7 +307,8 @@ ${pod(1)}`);
     freezeNode(w2.nodeId, true);
     try {
       // NotReady after the node monitor's 40 s grace, evicted after zgrid's 30 s toleration
-      await waitFor("2 running pods, all on w1", running, (p) => p.length === 2 && p.every((x) => x.node === "demo-w1"), 15 * MIN);
+      await waitFor("2 running pods, all on w1", running, (p) => p.length === 2 && p.every((x) => x.node === "demo-w1"), 15 * MIN)
+        .catch((e: unknown) => { throw new Error(`${(e as Error).message}\n${evictionDiagnostics()}`); });
       figures.rescheduleS = Math.round((Date.now() - killedAt) / 1000);
       mark("pods rescheduled after the node died");
     } finally {
