@@ -20,7 +20,7 @@ import { DeployTransaction, type DeployContext, type ProgressFn } from "../deplo
 import { InputError, NoCapacityError, NotFoundError } from "../errors/client-errors.ts";
 import type { ContractService } from "../contracts/contract-service.ts";
 import { encodeMetadata } from "../models/contract-metadata.ts";
-import { NAMED_NODE_ANSWER_MS, type NodeFinder } from "../nodes/node-finder.ts";
+import { LIST_ANSWER_MS, type NodeFinder } from "../nodes/node-finder.ts";
 import type { VmService } from "../vms/vm-service.ts";
 
 export interface GatewayInfo {
@@ -91,7 +91,7 @@ export class GatewayService {
     if ((await this.list()).some((x) => x.name === g.name)) throw new InputError(`a gateway named '${g.name}' already exists`, { hint: `remove it first (\`zgrid gw rm ${g.name}\`)` });
     const vm = g.vm ? await this.vms.get(g.vm) : undefined;
     const nodeId = vm?.nodeId ?? g.node ?? (await this.gatewayNode());
-    const node = await this.nodes.get(nodeId, { answerWithinMs: NAMED_NODE_ANSWER_MS });
+    const node = await this.nodes.get(nodeId);
     if (!node.domain) {
       throw new InputError(vm ? `node ${nodeId} (where '${g.vm}' runs) is not a gateway: it has no domain` : `node ${nodeId} is not a gateway: it has no domain`, { hint: vm ? "deploy the VM on a node with a domain (`zgrid nodes ls --has-domain`)" : "pick one from `zgrid nodes ls --has-domain`" });
     }
@@ -128,7 +128,7 @@ export class GatewayService {
     const gws = all.filter((c) => c.metadata?.kind === "gateway");
     return Promise.all(gws.map(async (c) => {
       const m = c.metadata!;
-      const node = m.fqdn ? undefined : await this.nodes.get(c.nodeId).catch(() => undefined);
+      const node = m.fqdn ? undefined : await this.nodes.get(c.nodeId, { answerWithinMs: LIST_ANSWER_MS }).catch(() => undefined);
       return {
         name: m.name, fqdn: m.fqdn ?? (node?.domain ? `${m.name}.${node.domain}` : m.name), nodeId: c.nodeId, contractId: c.id,
         nameContractId: m.nameContract ?? 0, backend: "", vm: m.vm ?? m.network ?? "", kind: m.fqdn ? "fqdn" : "name",

@@ -67,13 +67,12 @@ export interface NodeFilter extends Partial<Resources> {
 }
 
 /** How long a listing waits for each node's live figures: a silent node must not hold up the list. */
-const LIST_ANSWER_MS = 4_000;
+export const LIST_ANSWER_MS = 4_000;
 /**
- * How long a deploy waits for the live figures of a node the user named (`--node`) or one just
- * woken: its first request opens the bus connection, which a slow node (emulated, busy) takes
- * seconds to accept.
+ * How long `get` waits for one node's live figures (a node the user named, or one just woken): its
+ * first request opens the bus connection, which a slow node (emulated, busy) takes seconds to accept.
  */
-export const NAMED_NODE_ANSWER_MS = 20_000;
+const NAMED_NODE_ANSWER_MS = 20_000;
 
 export class NodeFinder {
   private readonly chain: GridClient;
@@ -88,20 +87,20 @@ export class NodeFinder {
 
   /**
    * One node's record and live capacity; UnknownNodeError when it does not exist. `answerWithinMs`
-   * (default 4 s, as for a listing) bounds the wait for its live figures: a caller that named the
-   * node waits longer (the first request to a node opens its bus connection, and a slow machine,
-   * e.g. a node under emulation, took more than 4 s for that and was reported "not answering").
+   * (default 20 s, NAMED_NODE_ANSWER_MS) bounds the wait for its live figures: one node asked for
+   * by name is worth waiting for (a node under emulation took more than a listing's 4 s to accept
+   * its first request and was reported "not answering"); a caller looking up many passes less.
    *
    * @example
    * ```ts
-   * const n = await finder.get(3, { answerWithinMs: 20_000 });
+   * const n = await finder.get(3);
    * if (!n.up) console.log("node 3 is not answering");
    * ```
    */
   async get(nodeId: number, o: { answerWithinMs?: number } = {}): Promise<NodeInfo> {
     const count = await this.chain.nodeCount();
     if (!Number.isInteger(nodeId) || nodeId < 1 || nodeId > count) throw new UnknownNodeError(nodeId);
-    const info = await this.describe(nodeId, o.answerWithinMs);
+    const info = await this.describe(nodeId, o.answerWithinMs ?? NAMED_NODE_ANSWER_MS);
     if (!info) throw new UnknownNodeError(nodeId);
     return info;
   }

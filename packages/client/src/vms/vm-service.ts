@@ -19,7 +19,7 @@ import { formatBytes } from "../format.ts";
 import { encodeMetadata } from "../models/contract-metadata.ts";
 import { hasPublicIp, vmModelSchema, vmNeeds, vmWorkloads, type VmModel, type VmModelInput } from "../models/vm-model.ts";
 import type { NetworkService } from "../networks/network-service.ts";
-import { NAMED_NODE_ANSWER_MS, type NodeFinder } from "../nodes/node-finder.ts";
+import type { NodeFinder } from "../nodes/node-finder.ts";
 import { zodToInputError } from "../models/zod-errors.ts";
 import { wakeNode } from "../nodes/wake-node.ts";
 import { nodeClient } from "../nodes/node-client.ts";
@@ -224,16 +224,15 @@ export class VmService {
       if (n.standby) {
         progress(`picked node ${n.nodeId}: in standby, its farm's bot wakes it`);
         await wakeNode({ chain: this.chain, bus: await this.ctx.bus() }, n.nodeId, { onProgress: progress });
-        n = await this.nodes.get(n.nodeId, { answerWithinMs: NAMED_NODE_ANSWER_MS });
+        n = await this.nodes.get(n.nodeId);
       }
       progress(`picked node ${n.nodeId} (${formatBytes(n.free.mru)} memory free)`);
       return n;
     }
-    // the user named this node: give it time to answer (NAMED_NODE_ANSWER_MS)
-    let n = await this.nodes.get(vm.node, { answerWithinMs: NAMED_NODE_ANSWER_MS });
+    let n = await this.nodes.get(vm.node);
     if (n.standby) {
       await wakeNode({ chain: this.chain, bus: await this.ctx.bus() }, n.nodeId, { onProgress: progress });
-      n = await this.nodes.get(vm.node, { answerWithinMs: NAMED_NODE_ANSWER_MS });
+      n = await this.nodes.get(vm.node);
     }
     if (!n.up) throw new NoCapacityError(`node ${vm.node} is not answering`, { details: { nodeId: vm.node }, hint: "pick another node (`zgrid nodes ls`) or leave --node out" });
     if (need.mru > n.free.mru) throw new NoCapacityError(`node ${vm.node} has ${formatBytes(n.free.mru)} memory free, the VM needs ${formatBytes(need.mru)}`, { details: { nodeId: vm.node, free: n.free }, hint: "ask for less or leave --node out" });

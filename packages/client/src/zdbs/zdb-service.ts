@@ -17,7 +17,7 @@ import { DeployTransaction, type DeployContext, type ProgressFn } from "../deplo
 import { InputError, NoCapacityError, NotFoundError } from "../errors/client-errors.ts";
 import { encodeMetadata } from "../models/contract-metadata.ts";
 import { nodeClient } from "../nodes/node-client.ts";
-import { NAMED_NODE_ANSWER_MS, type NodeFinder } from "../nodes/node-finder.ts";
+import type { NodeFinder } from "../nodes/node-finder.ts";
 
 export interface ZdbInfo {
   name: string;
@@ -64,7 +64,7 @@ export class ZdbNamespaces {
     if (!/^[a-z0-9_]{1,30}$/.test(o.name)) throw new InputError(`zdb name '${o.name}': 1 to 30 of a-z 0-9 _`, { hint: "pick a name like backup or cache_1" });
     if ((await this.list()).some((z) => z.name === o.name)) throw new InputError(`a zdb named '${o.name}' exists`, { hint: "pick another name, or remove it with `zgrid zdb rm`" });
     const need = { cru: 0, mru: 0, sru: 0, hru: o.size };
-    const node = o.node ? await this.nodes.get(o.node, { answerWithinMs: NAMED_NODE_ANSWER_MS }) : await this.nodes.pick(need);
+    const node = o.node ? await this.nodes.get(o.node) : await this.nodes.pick(need);
     if (o.node && node.free.hru < o.size) throw new NoCapacityError(`node ${o.node} has ${node.free.hru} bytes of HDD free, the zdb needs ${o.size}`, { hint: "ask for less or leave --node out" });
     const tx = new DeployTransaction(this.ctx);
     try {
