@@ -11,6 +11,16 @@
 #  2. pkg/generated/openapi is generated with the vendored openapi-gen, as upstream's Makefile does;
 #  3. vendored reflect2 1.0.1 (broken on Go >= 1.18: the apiserver segfaults on ?pretty / YAML) is
 #     replaced by Debian's golang-github-modern-go-reflect2-dev 1.0.2.
+# And one bug of v1.20.2 itself (Debian ships "1.20.5+really1.20.2": the upstream fix is not in it):
+#  4. a dead node could never get its NoExecute taint, so its pods were never evicted (kubernetes
+#     issue #94183, fixed upstream by PR #96876 in later patch releases). Every monitor pass
+#     re-queues a NotReady/unreachable node with `SetRemove` (set only) + `Add`, which leaves the old
+#     heap entry behind: duplicates pile up whenever the tainter is slower than the 10 s monitor
+#     (nodes joining together, the "all nodes NotReady" disruption mode of a cluster's first
+#     minute). Once that node is Ready its set entry is gone, so the stale head is "processed" every
+#     10 s and never removed (RemoveFromQueue needs the set entry): the queue is blocked for good.
+#     Seen here: a frozen worker sat at Ready=Unknown with no NoExecute taint for 15 min.
+#     Fix: re-queue with `Remove` (set and heap), which keeps the heap a subset of the set.
 set -euo pipefail
 version=1.20.2
 cache="${ZGRID_K8S_CACHE:-/var/cache/zgrid/kubernetes}/v$version"
@@ -59,7 +69,15 @@ if [ -d "$r2" ] && ! grep -q "1.0.2" vendor/github.com/modern-go/reflect2/.zgrid
   echo 1.0.2 > vendor/github.com/modern-go/reflect2/.zgrid-version
 fi
 
-# 4. fix 2: generated openapi definitions
+# 4. fix 4: the NoExecute tainter's queue keeps no stale entries (see the header)
+nlc=pkg/controller/nodelifecycle/node_lifecycle_controller.go
+if grep -q 'zoneNoExecuteTainter\[utilnode.GetZoneKey(node)\].SetRemove(node.Name)' "$nlc"; then
+  sed -i 's/zoneNoExecuteTainter\[utilnode.GetZoneKey(node)\].SetRemove(node.Name)/zoneNoExecuteTainter[utilnode.GetZoneKey(node)].Remove(node.Name)/' "$nlc"
+  rm -f "$cache/bin/kube-controller-manager"
+fi
+grep -q 'SetRemove(node.Name)' "$nlc" && { echo "k8s: the node lifecycle fix did not apply to $nlc" >&2; exit 1; }
+
+# 5. fix 2: generated openapi definitions
 if [ ! -s pkg/generated/openapi/zz_generated.openapi.go ]; then
   step "generating pkg/generated/openapi"
   go build -o "$cache/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
@@ -79,7 +97,7 @@ if [ ! -s pkg/generated/openapi/zz_generated.openapi.go ]; then
   cp "$work/gen/k8s.io/kubernetes/pkg/generated/openapi/zz_generated.openapi.go" pkg/generated/openapi/
 fi
 
-# 5. the binaries (static where upstream makes them so)
+# 6. the binaries (static where upstream makes them so)
 mkdir -p "$cache/bin"
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=20 -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=v$version"
 for b in "${bins[@]}"; do

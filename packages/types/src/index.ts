@@ -30,6 +30,7 @@ export * from "./deployment/hash-deployment.ts";
 export * from "./deployment/sign-deployment.ts";
 export * from "./deployment/update-deployment.ts";
 export * from "./deployment/workload-id.ts";
+export * from "./deployment/movable.ts";
 export type { ZmachineHealth, ZmachineResult } from "./workloads/zmachine.ts";
 export type { NetworkResult } from "./workloads/network.ts";
 export type { DiskResult } from "./workloads/zmount.ts";

@@ -40,6 +40,9 @@ export async function inPlaceHarness(t: { after(fn: () => Promise<void>): void }
   let crashUpdate = false;
   let refuse = false;
   const silent = new Set<number>();
+  // node power on chain (a farm vacating a node sets its target down); `deploys`: vms.deploy places on node 4
+  const power = new Map<number, { target: "up" | "down"; state: "up" | "down" }>();
+  let deploys = false;
   // SIMULATED gateway node (same node bus): a gateway-name-proxy deployment whose backends the bot updates (order recorded)
   const gw = { contractId: 99, version: 1, backends: [] as string[] };
   node!.handle(NODE_ROUTES.update.name, async (p: unknown) => {
@@ -79,7 +82,7 @@ export async function inPlaceHarness(t: { after(fn: () => Promise<void>): void }
   const grid = {
     key: testTwinKey(owner!.twinId), twinId: owner!.twinId,
     bus: async () => owner,
-    chain: { getNode: async () => ({ twinId: node!.twinId }), updateNodeContract: async () => undefined },
+    chain: { getNode: async (id: number) => ({ twinId: node!.twinId, power: power.get(id) ?? { target: "up", state: "up" } }), updateNodeContract: async () => undefined },
     nodes: { list: async () => [{ nodeId: 4 }] }, // a free node: a replica placed by mistake would show as a deploy
     contracts: {
       list: async () => [
@@ -89,7 +92,13 @@ export async function inPlaceHarness(t: { after(fn: () => Promise<void>): void }
       cancel: async (id: number) => { calls.push(`cancel ${sim.get(id)!.name}`); sim.get(id)!.cancelled = true; },
     },
     vms: {
-      deploy: async (m: { name: string }) => { calls.push(`deploy ${m.name}`); throw new Error("no node in this test"); },
+      deploy: async (m: { name: string; node: number; flist: string }, o: { spec: string; movable?: boolean }) => {
+        calls.push(`deploy ${m.name}${deploys ? ` on node ${m.node}${o.movable ? " (movable)" : ""}` : ""}`);
+        if (!deploys) throw new Error("no node in this test");
+        const contractId = Math.max(0, ...sim.keys()) + 1;
+        sim.set(contractId, { name: m.name, contractId, nodeId: m.node, chainHash: o.spec, nodeHash: o.spec, flist: m.flist, disks: [], data: "", boots: 1, cancelled: false });
+        return { name: m.name, contractId, ip: `10.20.2.${contractId}` };
+      },
       update: async (name: string, m: { flist: string; disks: Array<{ name: string; size: number }> }, o: { spec: string }) => {
         const r = [...sim.values()].find((x) => x.name === name)!;
         r.chainHash = o.spec; // the chain first (as DeployTransaction.update), then the node
@@ -118,7 +127,7 @@ export async function inPlaceHarness(t: { after(fn: () => Promise<void>): void }
     const s = env.store.services()[0]!;
     return reconcileService(env, s, await env.grid.contracts.list());
   };
-  return { sim, calls, events, envOf, add, pass, dbPath: join(dir, "3bot.db"), dead, silent, advance: (ms: number) => { now += ms; }, crash: (on: boolean) => { crashUpdate = on; }, refuse: (on: boolean) => { refuse = on; } };
+  return { sim, calls, events, envOf, add, pass, dbPath: join(dir, "3bot.db"), dead, silent, power, allowDeploys: () => { deploys = true; }, advance: (ms: number) => { now += ms; }, crash: (on: boolean) => { crashUpdate = on; }, refuse: (on: boolean) => { refuse = on; } };
 }
 
 /** Each replica's contract and what its disk holds. */

@@ -47,6 +47,11 @@ export interface Replica {
   disks?: Array<{ name: string; size: number }>;
   /** Whether its deployment has a public IP workload (unknown when the node was not read). */
   publicIpWorkload?: boolean;
+  /**
+   * A movable service's replica whose node's farm wants the node off (its power target is down on
+   * chain: the farmerbot vacates it): re-placed elsewhere, make-before-break (reconcile-service.ts).
+   */
+  vacating?: boolean;
 }
 
 export interface BotEnv {
@@ -103,6 +108,11 @@ export async function observeReplicas(env: BotEnv, s: ServiceSpec, contracts: Co
     const base: Omit<Replica, "state"> = { name, contractId: c.id, nodeId: c.nodeId, nodeTwinId, ip: "", hash: c.metadata!.spec ?? "", generation: Number(name.split("_").pop()) || 0, message: "" };
     const age = env.now() - env.store.firstSeen(c.id, env.now());
     if (env.liveness.state(c.nodeId) === "dead") return { ...base, state: "lost", message: `node ${c.nodeId} is dead` };
+    // (only a movable service asks: one chain read per replica and pass)
+    if (s.movable && (await env.grid.chain.getNode(c.nodeId).catch(() => undefined))?.power.target === "down") {
+      base.vacating = true;
+      base.message = `node ${c.nodeId} is being vacated by its farm; re-placed elsewhere`;
+    }
     let d;
     try {
       d = await nodeClient(bus, nodeTwinId).get(c.id, { timeout: 4_000 });

@@ -18,7 +18,7 @@ import { serviceNetwork, serviceProject, type ServiceSpec } from "./service-spec
 export async function placeReplica(env: BotEnv, s: ServiceSpec, hash: string, avoid: Set<number>, reason: string, beforeDeploy?: (name: string) => void): Promise<{ nodeId: number; name: string } | { failed: string } | undefined> {
   // The generation (the replica's never-reused number) is taken only once a node is chosen: a
   // blocked placement retried every pass used to burn one each time (names reached web_60).
-  const draft = vmModelSchema.parse({ name: `${s.name}_0`, flist: s.flist, cpu: s.cpu, memory: s.memory, rootfs: s.rootfs, env: s.env, disks: (s.disks ?? []).map(({ name, size, mountpoint }) => ({ name, size, mountpoint })), network: serviceNetwork(s), public_ip: s.public_ip });
+  const draft = vmModelSchema.parse({ name: `${s.name}_0`, flist: s.flist, cpu: s.cpu, memory: s.memory, rootfs: s.rootfs, env: s.env, disks: (s.disks ?? []).map(({ name, size, mountpoint }) => ({ name, size, mountpoint })), network: serviceNetwork(s), public_ip: s.public_ip, ...(s.entrypoint ? { entrypoint: s.entrypoint } : {}) });
   const need = vmNeeds(draft);
   const dead = new Set(env.liveness.dead());
   // a public IPv4 comes from the node's farm: only nodes of farms with a free one
@@ -38,7 +38,7 @@ export async function placeReplica(env: BotEnv, s: ServiceSpec, hash: string, av
   const op = env.store.beginOp({ service: s.name, kind: "deploy", replica: name, nodeId: node.nodeId, run: env.run });
   env.log(s.name, "place", `placing replica ${name} on node ${node.nodeId} (${reason})`);
   try {
-    const vm = await env.grid.vms.deploy({ ...model, node: node.nodeId }, { project: serviceProject(s), spec: hash, skipNodes: [...dead] });
+    const vm = await env.grid.vms.deploy({ ...model, node: node.nodeId }, { project: serviceProject(s), spec: hash, skipNodes: [...dead], ...(s.movable ? { movable: true } : {}) });
     env.store.finishOp(op, "done");
     env.log(s.name, "placed", `replica ${name} runs on node ${node.nodeId} at ${vm.ip}${vm.publicIp ? `, public ${vm.publicIp}` : ""} (contract ${vm.contractId})`);
     return { nodeId: node.nodeId, name };

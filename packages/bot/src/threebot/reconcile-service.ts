@@ -3,7 +3,9 @@
  * place missing replicas (healing lost ones on other nodes), roll outdated replicas forward one
  * `max_unavailable` batch at a time gated on health (a failed new replica rolls the service back),
  * point the gateway at the healthy replicas, and only then cancel what is lost, surplus or
- * outdated. A service with disks rolls IN PLACE instead (`rolling-inplace.ts`: drain, update on
+ * outdated. A movable service's replica on a node its farm vacates (power target down) is moved
+ * make-before-break: a new one is placed elsewhere, and the old one leaves the gateway, drains and
+ * is cancelled only once enough others are healthy. A service with disks rolls IN PLACE instead (`rolling-inplace.ts`: drain, update on
  * the same node and contract with its disks, next once healthy; a failed one rolls back in place).
  * Idempotent: a pass after a crash sees the same world and continues.
  *
@@ -50,6 +52,10 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
   // a replica whose node is only suspect still counts (no false positive on a slow node)
   const unsure = (rs: Replica[]) => rs.filter((r) => r.state === "unreachable");
   const lost = replicas.filter((r) => r.state === "lost");
+  // on a node its farm wants off: replaced like a lost one, but kept serving until the new one is healthy
+  const vacating = current.filter((r) => r.vacating && (r.state === "healthy" || r.state === "starting"));
+  const staying = up(current).filter((r) => !vacating.includes(r));
+  const vacated = vacating.length && staying.length >= s.replicas ? vacating : [];
   const serving = up(replicas);
   // a replica whose heal restore failed for good stays stopped (its data is not dropped) but does
   // not hold rolling updates of the others forever: it is not "in flight"
@@ -111,7 +117,7 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
   for (const r of failedCurrent) await cancelReplica(env, s, r, `failed: ${r.message}`);
 
   // 3. place: the current version needs `replicas` healthy or starting ones
-  const currentLive = up(current).length + coming(current).length + unsure(current).length;
+  const currentLive = up(current).length + coming(current).length + unsure(current).length - vacating.length;
   const lostCount = s.heal ? 0 : lost.length;
   // (replicas rolled in place, and failed in-place ones kept with their data, are not replaced)
   let missing = s.replicas - currentLive - lostCount - rollable.length - waiting.length - failedUpdate.length;
@@ -125,7 +131,7 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
     // a heal's new replica takes over a replaced one's data: its disks restored from their last backups
     const sources = s.disks?.length ? healSources(env, s, [...lost, ...failedCurrent], replicas.filter((r) => !["lost", "missing", "failed"].includes(r.state))) : [];
     for (let i = 0; i < missing; i++) {
-      const reason = healReason(lost, failedCurrent) ?? (outdated.length ? "rolling update" : "scale up");
+      const reason = healReason(lost, failedCurrent) ?? (vacating.length ? `move: node ${[...new Set(vacating.map((r) => r.nodeId))].join(", ")} is vacated by its farm` : outdated.length ? "rolling update" : "scale up");
       const source = reason.startsWith("heal") ? sources.shift() : undefined;
       const placed = await placeReplica(env, s, hash, avoid, reason, source ? (name) => void planHealRestore(env, s, source.name, name) : undefined);
       // a heal attempted (a node was chosen): counted in zgrid_bot_heals_total; a blocked one is not an attempt
@@ -149,12 +155,13 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
 
   // 4. gateway over the healthy replicas, minus outdated ones about to be retired
   const replaced = outdated.filter((r) => !rollable.includes(r) && !waiting.includes(r));
-  const excess = up(current).length + up(replaced).length - s.replicas;
+  const excess = staying.length + up(replaced).length - s.replicas;
   const retire = [
     ...replaced.filter((r) => r.state === "failed" || r.state === "starting"),
-    ...up(replaced).sort((a, b) => a.generation - b.generation).slice(0, Math.max(0, Math.min(excess, up(current).length))),
+    ...up(replaced).sort((a, b) => a.generation - b.generation).slice(0, Math.max(0, Math.min(excess, staying.length))),
+    ...vacated,
   ];
-  const surplus = outdated.length ? [] : [...up(current)].sort((a, b) => b.generation - a.generation).slice(0, Math.max(0, up(current).length - s.replicas));
+  const surplus = outdated.length ? [] : [...staying].sort((a, b) => b.generation - a.generation).slice(0, Math.max(0, staying.length - s.replicas));
   const leaving = [...retire, ...surplus, ...rolling];
   // a replica back in service (its successor failed) starts its drain again next time
   for (const r of replicas) if (!leaving.includes(r)) env.draining.delete(r.contractId);
@@ -170,7 +177,7 @@ export async function reconcileService(env: BotEnv, s: ServiceSpec, contracts: C
   for (const r of retire) {
     // (a gateway that could not be re-pointed this pass may still send to it: kept)
     if (s.gateway && r.state === "healthy" && (!view.gateway || !drained(env, r))) continue;
-    await cancelReplica(env, s, r, "replaced by the new version");
+    await cancelReplica(env, s, r, vacated.includes(r) ? `moved off node ${r.nodeId}: its farm vacates it` : "replaced by the new version");
   }
   for (const r of rolling) {
     // out of the gateway first, and drained (as a retired replica), then updated in place

@@ -100,7 +100,7 @@ export async function updateInPlace(env: BotEnv, s: ServiceSpec, hash: string, r
   env.log(s.name, "update", `updating replica ${r.name} in place on node ${r.nodeId} (${r.hash} → ${hash}${o.rollback ? ", rollback" : ""}; disks ${(s.disks ?? []).map((d) => d.name).join(", ")} kept)`);
   const model = vmModelSchema.parse({
     name: r.name, flist: s.flist, cpu: s.cpu, memory: s.memory, rootfs: s.rootfs, env: s.env, network: serviceNetwork(s), public_ip: s.public_ip,
-    disks: (s.disks ?? []).map(({ name, size, mountpoint }) => ({ name, size, mountpoint })),
+    disks: (s.disks ?? []).map(({ name, size, mountpoint }) => ({ name, size, mountpoint })), ...(s.entrypoint ? { entrypoint: s.entrypoint } : {}),
   });
   try {
     await env.grid.vms.update(r.name, model, { project: serviceProject(s), spec: hash });

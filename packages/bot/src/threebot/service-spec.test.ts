@@ -34,3 +34,21 @@ test("disks: `backup` is an interval of 5m–30d (a clear error otherwise); disk
   assert.throws(() => spec([{ name: "data", size: 1, mountpoint: "data/../x" }]), /disks\.0\.mountpoint/);
   assert.throws(() => spec(Array.from({ length: 5 }, (_, i) => ({ name: `d${i}x`, size: 1, mountpoint: "/d" }))), /disks/);
 });
+
+test("movable: off by default, not part of the replica hash, refused with disks (a clear error)", () => {
+  const s = parseBotSpec({ services: [{ name: "web", flist: "busybox", movable: true }] }).services[0]!;
+  assert.equal(s.movable, true);
+  assert.equal(parseBotSpec({ services: [{ name: "web", flist: "busybox" }] }).services[0]!.movable, false);
+  assert.equal(replicaHash(s), replicaHash({ ...s, movable: false }), "consent redeploys nothing");
+  assert.throws(() => parseBotSpec({ services: [{ name: "db", flist: "busybox", movable: true, disks: [{ name: "data", size: 1, mountpoint: "/data" }] }] }),
+    (e: unknown) => /services\.0\.movable/.test(String(e)) && /disk stays on its node/.test(String(e)));
+});
+
+test("entrypoint: the app's argv, part of the replica only when set (older services' hashes unchanged)", () => {
+  const base = parseBotSpec({ services: [{ name: "web", flist: "busybox" }] }).services[0]!;
+  const s = parseBotSpec({ services: [{ name: "web", flist: "busybox", entrypoint: ["/start.sh", "--port", "80"] }] }).services[0]!;
+  assert.deepEqual(s.entrypoint, ["/start.sh", "--port", "80"]);
+  assert.equal(base.entrypoint, undefined);
+  assert.notEqual(replicaHash(s), replicaHash(base), "a new command is a new replica (rolling update)");
+  assert.throws(() => parseBotSpec({ services: [{ name: "web", flist: "busybox", entrypoint: [] }] }), /services\.0\.entrypoint/);
+});

@@ -49,6 +49,8 @@ export const serviceSpecSchema = z.strictObject({
   /** Data disks of each replica (at most 4), optionally backed up (`backup: "6h"`). */
   disks: z.array(serviceDiskSchema).max(4).refine((d) => new Set(d.map((x) => x.name)).size === d.length, "disk names must be unique").default([]),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().max(4096)).refine((e) => Object.keys(e).length <= 64, "at most 64 variables").default({}),
+  /** The app's command (argv) in place of the flist's own; absent: the flist's. */
+  entrypoint: z.array(z.string().min(1).max(1024)).min(1).max(32).optional(),
   replicas: z.number().int().min(1).max(16).default(1),
   /** spread: each replica on a different node (and farm when possible); pack: fill nodes in order. */
   placement: z.enum(["spread", "pack"]).default("spread"),
@@ -81,6 +83,15 @@ export const serviceSpecSchema = z.strictObject({
    */
   public_ip: z.boolean().default(false),
   heal: z.boolean().default(true),
+  /**
+   * Consent to be moved (green farms): the farm's bot may ask for a node to be vacated (its power
+   * target goes down on chain) so it can power it off; the 3bot then re-places the replica on it
+   * elsewhere, make-before-break (the new one healthy and in the gateway before the old one is
+   * drained and cancelled), as a heal does without the outage. Its replicas' contracts say so
+   * (`movable` in their metadata; replicas made before the flag was set do not). Not with disks:
+   * a disk stays on its node, and moving would drop its data.
+   */
+  movable: z.boolean().default(false),
   /** Rolling updates: how many replicas may be down at once. */
   max_unavailable: z.number().int().min(1).max(16).default(1),
   /** Publish all healthy replicas as `<name>.<gateway node domain>`. */
@@ -89,7 +100,7 @@ export const serviceSpecSchema = z.strictObject({
     port: z.number().int().min(1).max(65535).default(80),
     node: z.number().int().min(1).optional(),
   }).optional(),
-});
+}).refine((s) => !(s.movable && s.disks.length), { message: "a service with disks cannot be movable: a disk stays on its node, a move would drop its data (back it up and let heals restore it instead)", path: ["movable"] });
 
 export const botSpecSchema = z.strictObject({
   services: z.array(serviceSpecSchema).max(64).refine((s) => new Set(s.map((x) => x.name)).size === s.length, "service names must be unique"),
@@ -113,11 +124,11 @@ export function parseBotSpec(raw: unknown): BotSpec {
 
 /** Short hash of what makes a replica (a change here means a rolling update). */
 export function replicaHash(s: ServiceSpec): string {
-  const { flist, cpu, memory, rootfs, env } = s;
-  // public_ip and disks only when set: the hashes of services made before them do not change;
+  const { flist, cpu, memory, rootfs, env, entrypoint } = s;
+  // public_ip, disks and entrypoint only when set: the hashes of services made before them do not change;
   // a disk's backup interval is not part of the replica (changing it redeploys nothing)
   const disks = (s.disks ?? []).map(({ name, size, mountpoint }) => ({ name, size, mountpoint }));
-  return createHash("sha256").update(JSON.stringify({ flist, cpu, memory, rootfs, env, ...(s.public_ip ? { public_ip: true } : {}), ...(disks.length ? { disks } : {}) })).digest("hex").slice(0, 12);
+  return createHash("sha256").update(JSON.stringify({ flist, cpu, memory, rootfs, env, ...(s.public_ip ? { public_ip: true } : {}), ...(disks.length ? { disks } : {}), ...(entrypoint ? { entrypoint } : {}) })).digest("hex").slice(0, 12);
 }
 
 /** The service's private network and the project tag on its contracts. */

@@ -21,6 +21,12 @@ export interface ContractMetadata {
   fqdn?: string;
   /** Short hash of the model that made it (apply replaces it when the model changes). */
   spec?: string;
+  /**
+   * The owner consents to the deployment being re-placed (a 3bot service replica: its 3bot deploys
+   * a new one elsewhere, then cancels this one) when the node's farm wants the node off: the node
+   * counts it in its statistics (`isMovableMetadata` of @zgrid/types), the farmerbot may vacate it.
+   */
+  movable?: true;
 }
 
 export function encodeMetadata(m: Omit<ContractMetadata, "v">): string {

@@ -53,6 +53,8 @@ export interface ConvergeOptions {
   skipNodes?: number[];
   /** How long a node may take to provision its part (default the deployer's, 180 s). */
   timeoutMs?: number;
+  /** New parts carry the owner's consent to be re-placed (see contract-metadata `movable`): a movable VM's part goes with it. */
+  movable?: boolean;
 }
 
 interface LoadedPart { nodeId: number; nodeTwinId: number; contractId: number; deployment: Deployment; data: NetworkWorkloadData | undefined }
@@ -114,7 +116,7 @@ export class NetworkService {
   }
 
   /** The network's part on the node, deploying it (in `tx`, so it rolls back) when missing. */
-  async ensure(tx: DeployTransaction, o: { name: string; nodeId: number; nodeTwinId: number; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal; skipNodes?: number[]; timeoutMs?: number }): Promise<NetworkPart> {
+  async ensure(tx: DeployTransaction, o: { name: string; nodeId: number; nodeTwinId: number; ipRange?: string; project?: string; onProgress?: ProgressFn; signal?: AbortSignal; skipNodes?: number[]; timeoutMs?: number; movable?: boolean }): Promise<NetworkPart> {
     const parts = await this.converge(tx, { ...o, nodes: [{ nodeId: o.nodeId, nodeTwinId: o.nodeTwinId }] });
     return parts.find((p) => p.nodeId === o.nodeId)!;
   }
@@ -159,7 +161,7 @@ export class NetworkService {
         o.onProgress?.(`network '${o.name}': adding ${planned.subnet} on node ${n.nodeId}`);
         const d = await tx.deploy({
           nodeId: n.nodeId, nodeTwinId: n.nodeTwinId, workloads: [{ version: 0, ...workload }],
-          metadata: encodeMetadata({ kind: "network", name: o.name, network: ipRange, ...(o.project ? { project: o.project } : {}) }),
+          metadata: encodeMetadata({ kind: "network", name: o.name, network: ipRange, ...(o.project ? { project: o.project } : {}), ...(o.movable ? { movable: true as const } : {}) }),
           ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
         });
         parts.push({ name: o.name, nodeId: n.nodeId, contractId: d.contract_id, ipRange, subnet: planned.subnet, created: true });

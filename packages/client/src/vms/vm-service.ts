@@ -41,6 +41,8 @@ export interface DeployOptions {
   waitMs?: number;
   /** How long each node may take to provision its workloads (default 180 s; a nested or emulated node needs more). */
   settleMs?: number;
+  /** Consent to be re-placed when the farm wants the node off (contract-metadata `movable`): for an owner that does re-place it (a 3bot service). */
+  movable?: boolean;
 }
 
 export class VmService {
@@ -77,11 +79,11 @@ export class VmService {
     const node = await this.chooseNode(vm, progress);
     const tx = new DeployTransaction(this.ctx);
     try {
-      const part = await this.networks.ensure(tx, { name: vm.network, nodeId: node.nodeId, nodeTwinId: node.twinId, ...(o.ipRange ? { ipRange: o.ipRange } : {}), ...(o.project ? { project: o.project } : {}), onProgress: progress, ...(o.signal ? { signal: o.signal } : {}), ...(o.skipNodes ? { skipNodes: o.skipNodes } : {}), ...(o.settleMs ? { timeoutMs: o.settleMs } : {}) });
+      const part = await this.networks.ensure(tx, { name: vm.network, nodeId: node.nodeId, nodeTwinId: node.twinId, ...(o.ipRange ? { ipRange: o.ipRange } : {}), ...(o.project ? { project: o.project } : {}), onProgress: progress, ...(o.signal ? { signal: o.signal } : {}), ...(o.skipNodes ? { skipNodes: o.skipNodes } : {}), ...(o.settleMs ? { timeoutMs: o.settleMs } : {}), ...(o.movable ? { movable: true } : {}) });
       const ip = await this.networks.freeIp(part, node.twinId);
       const d = await tx.deploy({
         nodeId: node.nodeId, nodeTwinId: node.twinId, workloads: vmWorkloads(vm, ip), externalNetworks: [vm.network], publicIps: vm.public_ip ? 1 : 0,
-        metadata: encodeMetadata({ kind: "vm", name: vm.name, network: vm.network, ...(o.project ? { project: o.project } : {}), ...(o.spec ? { spec: o.spec } : {}) }),
+        metadata: encodeMetadata({ kind: "vm", name: vm.name, network: vm.network, ...(o.project ? { project: o.project } : {}), ...(o.spec ? { spec: o.spec } : {}), ...(o.movable ? { movable: true as const } : {}) }),
         onProgress: progress, ...(o.signal ? { signal: o.signal } : {}), ...(o.settleMs ? { timeoutMs: o.settleMs } : {}),
       });
       const result = d.workloads.find((w) => w.name === vm.name)?.result?.data as Partial<ZmachineResult> | undefined;
@@ -127,7 +129,7 @@ export class VmService {
     const tx = new DeployTransaction(this.ctx);
     const d = await tx.update({
       nodeId: cur.nodeId, nodeTwinId: node.twinId, current, workloads, externalNetworks: [vm.network],
-      metadata: encodeMetadata({ kind: "vm", name: vm.name, network: vm.network, ...(project ? { project } : {}), ...(o.spec ? { spec: o.spec } : {}) }),
+      metadata: encodeMetadata({ kind: "vm", name: vm.name, network: vm.network, ...(project ? { project } : {}), ...(o.spec ? { spec: o.spec } : {}), ...(o.movable ? { movable: true as const } : {}) }),
       onProgress: progress, ...(o.signal ? { signal: o.signal } : {}),
     });
     return this.describe(cur.nodeId, d, vm.name, vm.network, project, o.spec);

@@ -47,14 +47,19 @@ export const nodeStatisticsSchema = z.object({
   system: capacitySchema,
   /** total − system − used per resource, with vCPUs counted after the node's CPU overcommit. */
   free: capacitySchema,
-  users: z.object({ deployments: count, workloads: count }),
+  /**
+   * `movable_deployments`: live deployments whose owner consented to be re-placed (their metadata
+   * says `"movable":true`, see `isMovableMetadata`): the farmerbot may ask for such a node to be
+   * vacated. Absent from older nodes: 0 (nothing movable).
+   */
+  users: z.object({ deployments: count, workloads: count, movable_deployments: count.default(0) }),
 });
 export interface NodeStatistics {
   total: Capacity;
   used: Capacity;
   system: Capacity;
   free: Capacity;
-  users: { deployments: number; workloads: number };
+  users: { deployments: number; workloads: number; movable_deployments: number };
 }
 
 /** A recorded workload state change (`zos.deployment.changes`). */

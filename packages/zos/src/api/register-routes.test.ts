@@ -30,7 +30,7 @@ function deps(calls: string[]): RouteDeps {
   const cap = { ...ZERO_CAPACITY };
   return {
     engine, version: "9.9.9", features: ["zmachine"],
-    statistics: () => ({ total: cap, used: cap, system: cap, free: cap, users: { deployments: 0, workloads: 0 } }),
+    statistics: () => ({ total: cap, used: cap, system: cap, free: cap, users: { deployments: 0, workloads: 0, movable_deployments: 0 } }),
     privateIps: (twin, network) => { calls.push(`ips ${twin} ${network}`); return ["10.1.2.3"]; },
     wireguardPorts: () => [3000],
     vms: {

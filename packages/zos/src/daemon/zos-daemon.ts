@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { createBus, peerIdOfTwinKey, type Bus } from "@zgrid/bus";
 import { chainTwinDirectory, createGridClient } from "@zgrid/chain/client";
 import { createLogger } from "@zgrid/log";
-import { BaseError, bytesToHex, parseWorkloadId, WORKLOAD_TYPE_NAMES, type NodeStatistics } from "@zgrid/types";
+import { BaseError, bytesToHex, isMovableMetadata, parseWorkloadId, WORKLOAD_TYPE_NAMES, type NodeStatistics } from "@zgrid/types";
 import { registerRoutes } from "../api/register-routes.ts";
 import { diskSnapshots } from "../primitives/zmount/disk-snapshots.ts";
 import { diskWrites } from "../primitives/zmount/disk-writes.ts";
@@ -223,6 +223,7 @@ function statistics(store: DeploymentStore, total: ReturnType<typeof measureCapa
     // What the engine's capacity check would still accept (reserve and CPU overcommit applied),
     // so clients never re-code those rules.
     free: freeCapacity(total, live),
-    users: { deployments: live.length, workloads: live.reduce((n, d) => n + d.workloads.filter((w) => w.result?.state !== "deleted").length, 0) },
+    users: { deployments: live.length, workloads: live.reduce((n, d) => n + d.workloads.filter((w) => w.result?.state !== "deleted").length, 0),
+      movable_deployments: live.filter((d) => isMovableMetadata(d.metadata)).length },
   };
 }
