@@ -71,10 +71,22 @@ function applied(out: string): void {
   assert.doesNotMatch(out, /^error \(exit/, out);
 }
 
-/** Deletes a pod and waits until the API no longer has it (not only until kubectl gives up). */
+/**
+ * Deletes a pod and waits until the API no longer has it (not only until kubectl gives up). Session
+ * 12: the PVC pod's second deletion outlived 10 min once: on a timeout, the pod's status and
+ * events and its kubelet's log say where it hangs (kill, volume teardown, status sync).
+ */
 async function deletePod(name: string): Promise<void> {
+  const node = kubectl("get", "pod", name, "-o", "jsonpath={.spec.nodeName}").trim();
   kubectlOrError("delete", "pod", name, "--wait=false");
-  await waitFor(`pod ${name} gone`, () => kubectlOrError("get", "pod", name, "-o", "name"), (o) => /NotFound/.test(o), 10 * MIN);
+  await waitFor(`pod ${name} gone`, () => kubectlOrError("get", "pod", name, "-o", "name"), (o) => /NotFound/.test(o), 10 * MIN).catch((e: unknown) => {
+    const kubelet = spawnSync(process.execPath, [ZGRID_BIN, "--data-dir", dataDir, "vm", "exec", node.replace("-", "_"), "--", "sh", "-c",
+      `grep -E '${name}|Unmount|TearDown|volume|Killing|orphan' /var/log/zk8s/kubelet.log | tail -n 40; ps -eo pid,stat,etime,args | grep -E 'containerd-shim|sleep|sh -c' | grep -v grep | head -n 20; mount | grep -E 'pods|pv' | head -n 20`],
+    { encoding: "utf8", timeout: 120_000 });
+    throw new Error([(e as Error).message, kubectlOrError("get", "pod", name, "-o", "yaml").slice(-3000),
+      kubectlOrError("get", "events", "--field-selector", `involvedObject.name=${name}`, "--sort-by=.lastTimestamp").split("\n").slice(-15).join("\n"),
+      `--- kubelet on ${node}:\n${kubelet.stdout}${kubelet.stderr}`.slice(0, 6000)].join("\n"));
+  });
 }
 
 /**
