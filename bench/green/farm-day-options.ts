@@ -25,7 +25,10 @@ export interface FarmDayOptions { nodes: number; hours: number; utilisation: num
   /** The share of VMs whose tenants consented to be re-placed (drawn per VM from the seed's trace; default 0). */
   movable?: number;
   /** A move's new copy holds its vCPUs this long before the old one goes (VM boot + health check; default 120). */
-  moveSeconds?: number }
+  moveSeconds?: number;
+  /** SIM-ONLY experiment, not the node finder's behaviour: a movable deploy prefers nodes holding only
+   *  movable VMs, a pinned one nodes already pinned (the SDK's pick within, any fitting node else). */
+  consentAffinity?: boolean }
 
 /**
  * The policy the farm-day runs by default: wake on demand only once wakes proved fast (boot is

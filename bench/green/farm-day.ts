@@ -27,7 +27,7 @@
  * SIMULATED 3bots (sim-tenants.ts) re-place them make-before-break off the nodes the farmerbot
  * vacates (target down on chain), and the node finder offers no target-down node to new deploys.
  *
- *   node bench/green/farm-day.ts [--nodes 8] [--hours 24] [--util 0.2] [--seed 7] [--placement pack|spread|clairvoyant] [--cold-start] [--movable 0.5] [--move-seconds 120]
+ *   node bench/green/farm-day.ts [--nodes 8] [--hours 24] [--util 0.2] [--seed 7] [--placement pack|spread|clairvoyant] [--cold-start] [--movable 0.5] [--move-seconds 120] [--consent-affinity]
  */
 import { parseArgs } from "node:util";
 import { createLogger } from "@zgrid/log";
@@ -145,7 +145,10 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
     const open = async (vm: SimVm) => {
       const fit: SimNode[] = [];
       for (const n of nodes) if (n.on && o.coresPerNode - used(n) >= vm.cores && !(await targets.down(n))) fit.push(n);
-      return place(vm, fit);
+      if (!o.consentAffinity) return place(vm, fit);
+      // (sim-only experiment) like with like: keeps nodes all-movable, so the bot can vacate them
+      const pinned = (n: SimNode) => n.vms.some((v) => !v.movable);
+      return place(vm, fit.filter((n) => (vm.movable ? !pinned(n) : pinned(n)))) ?? place(vm, fit);
     };
     const bots = simulated3bots({ nodes, targets, place, moveSeconds: o.moveSeconds ?? 120, periodSeconds: 60 });
     const movable = o.movable ?? 0;
@@ -270,10 +273,10 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { nodes: { type: "string", default: "8" }, hours: { type: "string", default: "24" }, util: { type: "string", default: "0.2" }, seed: { type: "string", default: "7" },
     policy: { type: "string", default: "{}" }, session2: { type: "boolean" }, "cold-start": { type: "boolean" }, placement: { type: "string", default: "pack" },
-    movable: { type: "string", default: "0" }, "move-seconds": { type: "string", default: "120" } } });
+    movable: { type: "string", default: "0" }, "move-seconds": { type: "string", default: "120" }, "consent-affinity": { type: "boolean" } } });
   const r = await simulateFarmDay({ nodes: Number(values.nodes), hours: Number(values.hours), utilisation: Number(values.util), seed: Number(values.seed),
     coresPerNode: 32, vmHours: 2, swing: 0.8, bootSeconds: [60, 180], stepSeconds: 60,
     policy: { ...(values.session2 ? SESSION2_POLICY : FARM_DAY_POLICY), ...(JSON.parse(values.policy) as object) }, placement: values.placement === "spread" || values.placement === "clairvoyant" ? values.placement : "pack", coldStart: values["cold-start"] === true,
-    movable: Number(values.movable), moveSeconds: Number(values["move-seconds"]) });
+    movable: Number(values.movable), moveSeconds: Number(values["move-seconds"]), consentAffinity: values["consent-affinity"] === true });
   console.log(JSON.stringify(r, null, 2));
 }

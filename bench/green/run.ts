@@ -17,7 +17,7 @@
  *      -> node answers on the bus (deployable); last, a VM deploy naming the standby node is timed
  *      to running (wake included). `zgrid down` at the end.
  *
- *   node bench/green/run.ts [--hours 24] [--sizes 12,24,48] [--seeds 7,8,9] [--movable 0,0.5,1] [--policy '{"idleMinutes":5}'] [--no-compare] [--compare-at 24:8] [--wakes 3] [--no-sim] [--no-local]
+ *   node bench/green/run.ts [--hours 24] [--sizes 12,24,48] [--seeds 7,8,9] [--movable 0,0.5,1] [--consent-affinity] [--policy '{"idleMinutes":5}'] [--no-compare] [--compare-at 24:8] [--wakes 3] [--no-sim] [--no-local]
  *   node bench/green/run.ts --no-local --no-compare      # the energy matrix and its movable sweep alone (no VM)
  */
 import { spawnSync } from "node:child_process";
@@ -31,7 +31,7 @@ import { connectGrid, readLocalGrid, wakeNode } from "@zgrid/client";
 import { FARM_DAY_POLICY, SESSION2_POLICY, simulateFarmDay, type FarmDayResult } from "./farm-day.ts";
 
 const { values } = parseArgs({ options: { hours: { type: "string", default: "24" }, sizes: { type: "string", default: "12,24,48" }, seeds: { type: "string", default: "7,8,9" }, "compare-at": { type: "string", default: "24:8" },
-  movable: { type: "string", default: "0,0.5,1" },
+  movable: { type: "string", default: "0,0.5,1" }, "consent-affinity": { type: "boolean" },
   policy: { type: "string", default: "{}" }, "no-compare": { type: "boolean" }, wakes: { type: "string", default: "3" }, "no-sim": { type: "boolean" }, "no-local": { type: "boolean" } } });
 
 const line = (label: string, r: FarmDayResult) =>
@@ -45,10 +45,11 @@ if (!values["no-sim"]) {
   const seeds = values.seeds.split(",").map(Number);
   const sizes = values.sizes.split(",").map(Number);
   const policy = { ...FARM_DAY_POLICY, ...(JSON.parse(values.policy) as object) };
-  console.log(`farm-day (SIMULATED switch + workloads; real farmerbot, dev chain and SDK placement): 32 vCPU nodes, ${values.hours} h, diurnal trace at 20% mean utilisation; policy ${JSON.stringify(policy)}`);
+  console.log(`farm-day (SIMULATED switch + workloads; real farmerbot, dev chain and SDK placement): 32 vCPU nodes, ${values.hours} h, diurnal trace at 20% mean utilisation; policy ${JSON.stringify(policy)}` +
+    (values["consent-affinity"] ? "; SIM-ONLY consent-affinity placement (movable VMs with movable VMs)" : ""));
   const run = (nodes: number, seed: number, o: { policy?: typeof policy; placement?: "pack" | "spread" | "clairvoyant"; movable?: number } = {}) => simulateFarmDay({
     nodes, hours: Number(values.hours), utilisation: 0.2, seed, coresPerNode: 32, vmHours: 2, swing: 0.8, bootSeconds: [60, 180], stepSeconds: 60, policy: o.policy ?? policy, ...(o.placement ? { placement: o.placement } : {}),
-    ...(o.movable ? { movable: o.movable } : {}),
+    ...(o.movable ? { movable: o.movable } : {}), ...(values["consent-affinity"] ? { consentAffinity: true } : {}),
   });
   const sum = (rs: FarmDayResult[], f: (r: FarmDayResult) => number) => rs.reduce((s, r) => s + f(r), 0);
   const summary: string[] = [];

@@ -128,6 +128,8 @@ describe("consolidation by consent (vacate)", () => {
     assert.deepEqual(vacates(decide(cp, [vm(1, 4), vm(2, 12), down(3)], new Map(), NOW)), []);
     // fast wakes: the threshold is 100%, so 14 of 16 fits
     assert.deepEqual(vacates(decide(cp, [vm(1, 8), vm(2, 6)], new Map(), NOW, { wakeFast: true })), [2]);
+    const capped = parseFarmerPolicy({ farmId: 1, consolidateFillPercent: 80 });
+    assert.deepEqual(vacates(decide(capped, [vm(1, 8), vm(2, 6)], new Map(), NOW, { wakeFast: true })), [], "consolidateFillPercent 80: 87.5% is too full");
     const below = (pct: number) => parseFarmerPolicy({ farmId: 1, consolidateBelowPercent: pct });
     assert.deepEqual(vacates(decide(below(25), [vm(1, 6), vm(2, 4), vm(3, 2)], new Map(), NOW)), [3]);
     assert.deepEqual(vacates(decide(below(10), [vm(1, 6), vm(2, 4), vm(3, 2)], new Map(), NOW)), [], "2 of 16 = 12.5% > 10%");

@@ -24,12 +24,13 @@
  *   of its vCPUs is vacated (target down: its tenants' 3bots re-place their movable replicas
  *   make-before-break, the node finder offers it no new deploy) when its used vCPUs fit the other
  *   up, target-up nodes below the wake threshold above (`wakeAtUsedPercent`, 100 while wakes are
- *   fast) and the floor, spare and forecast rules still hold without it; the least used first. A
- *   vacating node counts its load but none of its vCPUs in the rules above. Once empty it is
- *   powered off at once (no `idleMinutes` wait). It gives up (target up, why remembered) after
- *   `vacateTimeoutMinutes`, when it no longer holds only movable deployments or is rented, or when
- *   it emptied but the rules above need it awake; a node that gave up is not vacated again for
- *   `vacateTimeoutMinutes` (a load that does not fit node by node would otherwise loop).
+ *   fast; `consolidateFillPercent` if lower) and the floor, spare and forecast rules still hold
+ *   without it; the least used first. A vacating node counts its load but none of its vCPUs in
+ *   the rules above. Once empty it is powered off at once (no `idleMinutes` wait). It gives up
+ *   (target up, why remembered) after `vacateTimeoutMinutes`, when it no longer holds only movable
+ *   deployments or is rented, or when it emptied but the rules above need it awake; a node that
+ *   gave up is not vacated again for `vacateTimeoutMinutes` (a load that does not fit node by node
+ *   would otherwise loop).
  *
  * @example
  * ```ts
@@ -207,7 +208,7 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
       const room = others.reduce((s, n) => s + n.totalCru, 0);
       const load = others.reduce((s, n) => s + n.usedCru, 0) + c.usedCru;
       const rest = awakeSet().filter((n) => n.nodeId !== c.nodeId && !offs.has(n.nodeId));
-      if (!room || (100 * load) / room > fill || awake - 1 < floor || freeCru(rest) - c.usedCru < spare || !forecastFits(rest)) continue;
+      if (!room || (100 * load) / room > Math.min(fill, p.consolidateFillPercent) || awake - 1 < floor || freeCru(rest) - c.usedCru < spare || !forecastFits(rest)) continue;
       actions.push({ kind: "vacate", nodeId: c.nodeId, reason: `${c.usedCru} of ${c.totalCru} vCPUs used, all ${c.deployments} deployments movable: the other nodes take them (${load} of ${room} vCPUs)` });
       break;
     }
