@@ -22,71 +22,28 @@
  * Nodes beyond the dev chain's 19 funded accounts get their own twins (further accounts of the dev
  * mnemonic, given gas by the test client), so farms of 10–50 nodes run.
  *
- *   node bench/green/farm-day.ts [--nodes 8] [--hours 24] [--util 0.2] [--seed 7] [--placement pack|spread|clairvoyant] [--cold-start]
+ * Consolidation by consent: `--movable f` marks that share of the VMs movable (their tenants
+ * consented; drawn per VM from the seed's trace, so every policy of a seed moves the same VMs);
+ * SIMULATED 3bots (sim-tenants.ts) re-place them make-before-break off the nodes the farmerbot
+ * vacates (target down on chain), and the node finder offers no target-down node to new deploys.
+ *
+ *   node bench/green/farm-day.ts [--nodes 8] [--hours 24] [--util 0.2] [--seed 7] [--placement pack|spread|clairvoyant] [--cold-start] [--movable 0.5] [--move-seconds 120] [--consent-affinity]
  */
 import { parseArgs } from "node:util";
 import { createLogger } from "@zgrid/log";
-import { Farmerbot, openFarmerState, parseFarmerPolicy, type FarmerNodes, type FarmerPolicyInput, type WolSender } from "@zgrid/bot";
-import { createGridClient, devAccount, startDevChain, GIB, type DevChain, type GridClient } from "@zgrid/chain";
-import { placementOrder, type Placement } from "@zgrid/client";
+import { Farmerbot, openFarmerState, parseFarmerPolicy, type FarmerNodes, type WolSender } from "@zgrid/bot";
+import { createGridClient, devAccount, startDevChain, GIB, type DevChain } from "@zgrid/chain";
+import { placementOrder } from "@zgrid/client";
 import { createPublicClient, custom, type PublicClient } from "viem";
+import { FARM_DAY_POLICY, SESSION2_POLICY, type FarmDayOptions, type FarmDayResult } from "./farm-day-options.ts";
+import { chainTargets, simulated3bots, usedCores as used, type SimNode, type SimVm } from "./sim-tenants.ts";
 import { diurnalTrace, rng } from "./trace.ts";
 
-export interface FarmDayOptions { nodes: number; hours: number; utilisation: number; seed: number; coresPerNode: number; vmHours: number; swing: number;
-  /** Simulated boot (POST + zos boot) seconds: uniform in [min, max]. */
-  bootSeconds: [number, number]; stepSeconds: number;
-  /** Every node on at 00:00 (the figures before this option): the first passes power most off, a
-   *  one-off no running farm's day has. Default: the nodes the night's VMs leave empty in standby. */
-  coldStart?: boolean;
-  /** The farmerbot's policy (farmId is set by the simulation); default FARM_DAY_POLICY. */
-  policy?: Omit<FarmerPolicyInput, "farmId">;
-  /** The SDK's placement the users deploy with (default pack), or `clairvoyant`: a bound, not a policy
-   *  (it knows each VM's end: the node already on past it, tightest, else the one kept on least longer). */
-  placement?: Placement | "clairvoyant" }
+export { FARM_DAY_POLICY, SESSION2_POLICY, SESSION4_POLICY, type FarmDayOptions, type FarmDayResult } from "./farm-day-options.ts";
 
-/**
- * The policy the farm-day runs by default: wake on demand only once wakes proved fast (boot is
- * 60–180 s here, so `fastWakeSeconds: 240`), power a node off a minute after it emptied (a pass
- * or two; session 5: 2, session 4: 10; with packing placement an emptied node is rarely the one
- * the next deploy wants), one node always on, a pass a minute. Predictive wake and a spare are
- * off: they buy fewer waits with energy (run.ts measures both on the same trace).
- */
-export const FARM_DAY_POLICY: Omit<FarmerPolicyInput, "farmId"> = { minAwakeNodes: 1, idleMinutes: 1, fastWakeSeconds: 240, uptimeWakeHours: 20, periodSeconds: 60, wakeTimeoutSeconds: 600 };
-/** Session 4's policy (2.51x on 8 nodes, simulation-only packing); session 5's had idleMinutes 2. */
-export const SESSION4_POLICY: Omit<FarmerPolicyInput, "farmId"> = { ...FARM_DAY_POLICY, idleMinutes: 10 };
-/** The policy of session 2's figures (2.61x): a 20% headroom always kept, 30 idle minutes, a pass every 5 min. */
-export const SESSION2_POLICY: Omit<FarmerPolicyInput, "farmId"> = { minAwakeNodes: 1, idleMinutes: 30, uptimeWakeHours: 20, periodSeconds: 300, wakeTimeoutSeconds: 600 };
-
-export interface FarmDayResult {
-  kwh: number; alwaysOnKwh: number; ratio: number; savedKwh: number;
-  wakeLatency: { p50: number; p99: number; count: number };
-  deploys: number; waited: number; waitP50: number; waitP99: number; meanUtilisation: number; meanAwake: number;
-  /**
-   * The same trace's energy if exactly max(1, ceil(reserved vCPUs / vCPUs per node)) nodes were on
-   * at every instant (perfect packing, instant wakes, VMs moved freely): what no policy without live
-   * migration can beat. `oracleRatio` = always-on / that.
-   */
-  oracleKwh: number; oracleRatio: number;
-  /**
-   * Where the energy above the oracle goes, in mean nodes: `oracleNodes` = the oracle's mean nodes
-   * on; `idleAwake` = nodes on (or booting) holding no VM (boots, holds before power-off, spares);
-   * `busyAwake` = nodes on holding a VM (above `oracleNodes`: fragmentation, VMs spread over more
-   * nodes than perfect packing needs).
-   */
-  oracleNodes: number; idleAwake: number; busyAwake: number;
-  /** The trace's calibration: VM lifetimes were scaled by this so it offers exactly `utilisation`. */
-  lifetimeScale: number;
-  /** Steps that lasted longer than `stepSeconds` (more transactions in a step than seconds in it). */
-  clockSlips: number;
-}
-
-interface SimVm { cores: number; endsAt: number }
 /** Memory per vCPU of a simulated VM (a general-purpose 1:4 shape). */
 const VM_GIB_PER_CORE = 4;
 const NODE_MEMORY_GIB = 256;
-/** What a simulated node reports of itself (zos.system.power_durations on a real node): exact, per step. */
-interface SimDurations { onSeconds: number; offSeconds: number; reservedCoreSeconds: number; wakes: number; offs: number }
-interface SimNode { id: number; twinId: number; mac: string; client: GridClient; on: boolean; bootsAt?: number; vms: SimVm[]; lastUptime: number; bootedAt: number; own: SimDurations }
 
 /** Node twins: the dev chain's funded accounts first, then further accounts of the dev mnemonic (gas from the test client). */
 async function nodeTwins(chain: DevChain, count: number): Promise<Array<{ privateKey: `0x${string}`; twinId: number }>> {
@@ -131,7 +88,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       async statistics(twinId) {
         const n = byTwin.get(twinId)!;
         if (!n.on) throw new Error("no answer");
-        return { deployments: n.vms.length, usedCru: n.vms.reduce((s, v) => s + v.cores, 0) };
+        return { deployments: n.vms.length, usedCru: used(n), movable: n.vms.filter((v) => v.movable).length };
       },
       async powerOff(twinId) {
         const n = byTwin.get(twinId)!;
@@ -159,6 +116,8 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
 
     const totalCores = o.nodes * o.coresPerNode;
     const trace = diurnalTrace({ seed: o.seed, hours: o.hours, utilisation: o.utilisation, totalCores, vmHours: o.vmHours, swing: o.swing });
+    const allVms = [...trace.initial, ...trace.arrivals];
+    const vms = allVms.length;
     let nextArrival = 0;
     const waiting: Array<{ vm: SimVm; since: number; seconds: number }> = [];
     const waits: number[] = [];
@@ -167,7 +126,6 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
     // What a node reports as free (zos.statistics.get: memory after the reserve max(10%, 2 GiB)),
     // and what the node finder shows for a standby one (its declared capacity less the reserve).
     const usableMru = (NODE_MEMORY_GIB - Math.max(NODE_MEMORY_GIB / 10, 2)) * Number(GIB);
-    const used = (n: SimNode) => n.vms.reduce((s, v) => s + v.cores, 0);
     const candidate = (n: SimNode, claimed = 0) => {
       const cru = n.on ? o.coresPerNode - used(n) : o.coresPerNode - claimed;
       return { nodeId: n.id, standby: !n.on, node: n, free: { cru, mru: n.on ? usableMru - used(n) * VM_GIB_PER_CORE * Number(GIB) : usableMru - claimed * VM_GIB_PER_CORE * Number(GIB), sru: 2048 * Number(GIB), hru: 0 } };
@@ -176,15 +134,35 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
     const sdkPlacement = o.placement === "clairvoyant" ? "pack" : o.placement;
     const lastEnd = (n: SimNode) => n.vms.reduce((a, v) => Math.max(a, v.endsAt), 0);
     const keptOnLonger = (n: SimNode, vm: SimVm) => (lastEnd(n) >= vm.endsAt ? lastEnd(n) - vm.endsAt : 1e12 + vm.endsAt - lastEnd(n));
-    const place = (vm: SimVm): SimNode | undefined => {
-      const fit = nodes.filter((n) => n.on).map((n) => candidate(n)).filter((c) => c.free.cru >= vm.cores);
+    const place = (vm: SimVm, among = nodes.filter((n) => n.on)): SimNode | undefined => {
+      const fit = among.map((n) => candidate(n)).filter((c) => c.free.cru >= vm.cores);
       if (o.placement !== "clairvoyant") return placementOrder(fit, sdkPlacement)[0]?.node;
       return fit.sort((a, b) => keptOnLonger(a.node, vm) - keptOnLonger(b.node, vm) || a.free.cru - b.free.cru || a.nodeId - b.nodeId)[0]?.node;
     };
 
+    // The node finder offers no node whose target is down (being vacated or powered off).
+    const targets = chainTargets(farmer);
+    const open = async (vm: SimVm) => {
+      const fit: SimNode[] = [];
+      for (const n of nodes) if (n.on && o.coresPerNode - used(n) >= vm.cores && !(await targets.down(n))) fit.push(n);
+      if (!o.consentAffinity) return place(vm, fit);
+      // (sim-only experiment) like with like: keeps nodes all-movable, so the bot can vacate them
+      const pinned = (n: SimNode) => n.vms.some((v) => !v.movable);
+      return place(vm, fit.filter((n) => (vm.movable ? !pinned(n) : pinned(n)))) ?? place(vm, fit);
+    };
+    const bots = simulated3bots({ nodes, targets, place, moveSeconds: o.moveSeconds ?? 120, periodSeconds: 60 });
+    const movable = o.movable ?? 0;
+    let vacates = 0, vacateGiveUps = 0;
+    const tick = async () => {
+      for (const a of await bot.tick()) {
+        if (a.kind === "vacate") vacates++;
+        if (a.kind === "target-up" && a.reason) vacateGiveUps++;
+      }
+    };
+
     // The VMs the trace holds at 00:00, packed.
     for (const v of trace.initial) {
-      const vm = { cores: v.cores, endsAt: now + v.seconds };
+      const vm = { cores: v.cores, endsAt: now + v.seconds, movable: v.consent < movable };
       place(vm)?.vms.push(vm);
     }
     if (!o.coldStart) {
@@ -216,9 +194,10 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       {
         // vCPU-seconds reserved in the step: a VM counts until it ends, not to the step's end (a
         // whole step per VM put +0.35% on the utilisation); its node stays on to the step's end.
-        const coreSeconds = (n: SimNode) => n.vms.reduce((a, v) => a + v.cores * (Math.min(now, v.endsAt) - prev), 0);
-        const reserved = nodes.reduce((s, n) => s + n.vms.reduce((a, v) => a + v.cores, 0), 0);
-        const reservedSeconds = nodes.reduce((s, n) => s + coreSeconds(n), 0);
+        // A move's booting copy is reserved (on its node's ledger) but not the tenant's work (utilisation, oracle).
+        const coreSeconds = (n: SimNode, work = false) => n.vms.reduce((a, v) => a + (work && v.readyAt !== undefined ? 0 : v.cores * (Math.min(now, v.endsAt) - prev)), 0);
+        const reserved = nodes.reduce((s, n) => s + n.vms.reduce((a, v) => a + (v.readyAt !== undefined ? 0 : v.cores), 0), 0);
+        const reservedSeconds = nodes.reduce((s, n) => s + coreSeconds(n, true), 0);
         const k = Math.max(1, Math.ceil(reserved / o.coresPerNode));
         oracleJ += dt * (k * m.idleWatts + (o.nodes - k) * m.offWatts) + reservedSeconds * m.vmCpuDuty * m.wattsPerBusyCore;
         utilSum += reservedSeconds / totalCores;
@@ -248,10 +227,13 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
           n.lastUptime = now;
         }
       }
+      // SIMULATED 3bots re-place movable VMs off the nodes the farmerbot vacates (targets read this step).
+      targets.clear();
+      await bots.step(now);
       // the trace's arrivals up to now (each keeps its lifetime from when it is placed)
       for (; nextArrival < trace.arrivals.length && trace.arrivals[nextArrival]!.at <= now - start; nextArrival++) {
         const a = trace.arrivals[nextArrival]!;
-        waiting.push({ vm: { cores: a.cores, endsAt: 0 }, since: now, seconds: a.seconds });
+        waiting.push({ vm: { cores: a.cores, endsAt: 0, movable: a.consent < movable }, since: now, seconds: a.seconds });
         deploys++;
       }
       // Deploys still waiting for a node claim standby capacity (the SDK's pick falls back to a
@@ -260,7 +242,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       const claimed = new Map<SimNode, number>();
       for (const w of [...waiting]) {
         w.vm.endsAt = now + w.seconds; // (only the clairvoyant bound looks at it before placing)
-        const n = place(w.vm);
+        const n = await open(w.vm);
         if (n) {
           n.vms.push(w.vm);
           waiting.splice(waiting.indexOf(w), 1);
@@ -273,7 +255,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
         // a node waking already: no-op; a bot with MAX_DEMAND_WAKES in flight refuses: asked again next step
         if (standby.bootsAt === undefined) await bot.wake(standby.id, "demand").catch(() => undefined);
       }
-      if (now >= nextTick) { await bot.tick(); nextTick = now + policy.periodSeconds; }
+      if (now >= nextTick) { await tick(); nextTick = now + policy.periodSeconds; }
     }
     const s = bot.status();
     return {
@@ -281,6 +263,7 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
       deploys, waited: waits.length, waitP50: quantile(waits, 0.5), waitP99: quantile(waits, 0.99), meanUtilisation: utilSum / samples, meanAwake: awakeSum / samples,
       oracleKwh: oracleJ / 3_600_000, oracleRatio: s.energy.alwaysOnKwh / (oracleJ / 3_600_000),
       oracleNodes: oracleNodes / samples, idleAwake: idleAwake / samples, busyAwake: busyAwake / samples, lifetimeScale: trace.lifetimeScale, clockSlips,
+      vms, movableVms: allVms.filter((v) => v.consent < movable).length, moves: bots.moves, movesPerVm: bots.moves / vms, vacates, vacateGiveUps,
     };
   } finally {
     await chain.stop();
@@ -289,9 +272,11 @@ export async function simulateFarmDay(o: FarmDayOptions): Promise<FarmDayResult>
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { nodes: { type: "string", default: "8" }, hours: { type: "string", default: "24" }, util: { type: "string", default: "0.2" }, seed: { type: "string", default: "7" },
-    policy: { type: "string", default: "{}" }, session2: { type: "boolean" }, "cold-start": { type: "boolean" }, placement: { type: "string", default: "pack" } } });
+    policy: { type: "string", default: "{}" }, session2: { type: "boolean" }, "cold-start": { type: "boolean" }, placement: { type: "string", default: "pack" },
+    movable: { type: "string", default: "0" }, "move-seconds": { type: "string", default: "120" }, "consent-affinity": { type: "boolean" } } });
   const r = await simulateFarmDay({ nodes: Number(values.nodes), hours: Number(values.hours), utilisation: Number(values.util), seed: Number(values.seed),
     coresPerNode: 32, vmHours: 2, swing: 0.8, bootSeconds: [60, 180], stepSeconds: 60,
-    policy: { ...(values.session2 ? SESSION2_POLICY : FARM_DAY_POLICY), ...(JSON.parse(values.policy) as object) }, placement: values.placement === "spread" || values.placement === "clairvoyant" ? values.placement : "pack", coldStart: values["cold-start"] === true });
+    policy: { ...(values.session2 ? SESSION2_POLICY : FARM_DAY_POLICY), ...(JSON.parse(values.policy) as object) }, placement: values.placement === "spread" || values.placement === "clairvoyant" ? values.placement : "pack", coldStart: values["cold-start"] === true,
+    movable: Number(values.movable), moveSeconds: Number(values["move-seconds"]), consentAffinity: values["consent-affinity"] === true });
   console.log(JSON.stringify(r, null, 2));
 }

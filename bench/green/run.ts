@@ -8,13 +8,17 @@
  *      (holding VMs vs empty); then, at `--compare-at nodes:seed`, the same trace with the SDK's
  *      `spread` placement, session 2's policy, predictive wake, a spare of 3% of the vCPUs, and the
  *      clairvoyant placement bound (sim-only: knows each VM's end; what placement alone could save).
+ *      The matrix runs once per `--movable` share (default 0, 0.5, 1): that share of the VMs' tenants
+ *      consented to be re-placed, the farmerbot vacates nodes (consolidation) and SIMULATED 3bots
+ *      move those VMs make-before-break (sim-tenants.ts); moves per VM are reported.
  *   2. wake-to-deployable on the local grid (root; run under `flock /tmp/zgrid-vm.lock`): `zgrid up
  *      --bmc --nodes 1` (the node's zosd under the simulated BMC on the underlay), the farmerbot
  *      powers the node off, then a client asks the bot to wake it and times request -> magic packet
  *      -> node answers on the bus (deployable); last, a VM deploy naming the standby node is timed
  *      to running (wake included). `zgrid down` at the end.
  *
- *   node bench/green/run.ts [--hours 24] [--sizes 12,24,48] [--seeds 7,8,9] [--policy '{"idleMinutes":5}'] [--no-compare] [--compare-at 24:8] [--wakes 3] [--no-sim] [--no-local]
+ *   node bench/green/run.ts [--hours 24] [--sizes 12,24,48] [--seeds 7,8,9] [--movable 0,0.5,1] [--consent-affinity] [--policy '{"idleMinutes":5}'] [--no-compare] [--compare-at 24:8] [--wakes 3] [--no-sim] [--no-local]
+ *   node bench/green/run.ts --no-local --no-compare      # the energy matrix and its movable sweep alone (no VM)
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -27,38 +31,52 @@ import { connectGrid, readLocalGrid, wakeNode } from "@zgrid/client";
 import { FARM_DAY_POLICY, SESSION2_POLICY, simulateFarmDay, type FarmDayResult } from "./farm-day.ts";
 
 const { values } = parseArgs({ options: { hours: { type: "string", default: "24" }, sizes: { type: "string", default: "12,24,48" }, seeds: { type: "string", default: "7,8,9" }, "compare-at": { type: "string", default: "24:8" },
+  movable: { type: "string", default: "0,0.5,1" }, "consent-affinity": { type: "boolean" },
   policy: { type: "string", default: "{}" }, "no-compare": { type: "boolean" }, wakes: { type: "string", default: "3" }, "no-sim": { type: "boolean" }, "no-local": { type: "boolean" } } });
 
 const line = (label: string, r: FarmDayResult) =>
   `  ${label}: util ${(100 * r.meanUtilisation).toFixed(1)}%, awake ${r.meanAwake.toFixed(2)} nodes, ${r.kwh.toFixed(2)} kWh vs ${r.alwaysOnKwh.toFixed(2)} always-on = ` +
   `${r.ratio.toFixed(2)}x less (oracle ${r.oracleRatio.toFixed(2)}x), wakes ${r.wakeLatency.count} p50 ${r.wakeLatency.p50.toFixed(0)} s p99 ${r.wakeLatency.p99.toFixed(0)} s, ` +
   `deploys ${r.deploys}, waited ${r.waited} (p50 ${r.waitP50} s, p99 ${r.waitP99} s); nodes on: oracle ${r.oracleNodes.toFixed(2)}, holding VMs ${r.busyAwake.toFixed(2)}, ` +
-  `on without a VM ${r.idleAwake.toFixed(2)}; trace lifetimes x${r.lifetimeScale.toFixed(3)}${r.clockSlips ? `; ${r.clockSlips} steps ran long (clock slips)` : ""}`;
+  `on without a VM ${r.idleAwake.toFixed(2)}; trace lifetimes x${r.lifetimeScale.toFixed(3)}${r.clockSlips ? `; ${r.clockSlips} steps ran long (clock slips)` : ""}` +
+  (r.movableVms ? `; movable VMs ${r.movableVms} of ${r.vms}, nodes vacated ${r.vacates} (given up ${r.vacateGiveUps}), moves ${r.moves} (${r.movesPerVm.toFixed(3)} per VM)` : "");
 
 if (!values["no-sim"]) {
   const seeds = values.seeds.split(",").map(Number);
   const sizes = values.sizes.split(",").map(Number);
   const policy = { ...FARM_DAY_POLICY, ...(JSON.parse(values.policy) as object) };
-  console.log(`farm-day (SIMULATED switch + workloads; real farmerbot, dev chain and SDK placement): 32 vCPU nodes, ${values.hours} h, diurnal trace at 20% mean utilisation; policy ${JSON.stringify(policy)}`);
-  const run = (nodes: number, seed: number, o: { policy?: typeof policy; placement?: "pack" | "spread" | "clairvoyant" } = {}) => simulateFarmDay({
+  console.log(`farm-day (SIMULATED switch + workloads; real farmerbot, dev chain and SDK placement): 32 vCPU nodes, ${values.hours} h, diurnal trace at 20% mean utilisation; policy ${JSON.stringify(policy)}` +
+    (values["consent-affinity"] ? "; SIM-ONLY consent-affinity placement (movable VMs with movable VMs)" : ""));
+  const run = (nodes: number, seed: number, o: { policy?: typeof policy; placement?: "pack" | "spread" | "clairvoyant"; movable?: number } = {}) => simulateFarmDay({
     nodes, hours: Number(values.hours), utilisation: 0.2, seed, coresPerNode: 32, vmHours: 2, swing: 0.8, bootSeconds: [60, 180], stepSeconds: 60, policy: o.policy ?? policy, ...(o.placement ? { placement: o.placement } : {}),
+    ...(o.movable ? { movable: o.movable } : {}), ...(values["consent-affinity"] ? { consentAffinity: true } : {}),
   });
   const sum = (rs: FarmDayResult[], f: (r: FarmDayResult) => number) => rs.reduce((s, r) => s + f(r), 0);
-  const all: FarmDayResult[] = [];
-  for (const nodes of sizes) {
-    const results: FarmDayResult[] = [];
-    for (const seed of seeds) {
-      const r = await run(nodes, seed);
-      results.push(r);
-      console.log(line(`${nodes} nodes, seed ${seed}`, r));
+  const summary: string[] = [];
+  for (const movable of values.movable.split(",").map(Number)) {
+    console.log(`movable ${movable}: ${movable ? `${100 * movable}% of the VMs' tenants consented to be re-placed (SIMULATED 3bots move them off the nodes the farmerbot vacates)` : "no VM movable"}`);
+    const all: FarmDayResult[] = [];
+    const row: string[] = [];
+    for (const nodes of sizes) {
+      const results: FarmDayResult[] = [];
+      for (const seed of seeds) {
+        const r = await run(nodes, seed, { movable });
+        results.push(r);
+        console.log(line(`${nodes} nodes, seed ${seed}`, r));
+      }
+      all.push(...results);
+      const ratio = sum(results, (r) => r.alwaysOnKwh) / sum(results, (r) => r.kwh);
+      row.push(`${nodes}: ${ratio.toFixed(2)}x`);
+      console.log(`  ${nodes} nodes, all seeds: ${sum(results, (r) => r.kwh).toFixed(2)} kWh vs ${sum(results, (r) => r.alwaysOnKwh).toFixed(2)} always-on = ${ratio.toFixed(2)}x less ` +
+        `(goal >= 3x: ${ratio >= 3 ? "met" : "NOT met"}); oracle ${(sum(results, (r) => r.alwaysOnKwh) / sum(results, (r) => r.oracleKwh)).toFixed(2)}x; ` +
+        `mean utilisation ${(100 * sum(results, (r) => r.meanUtilisation) / results.length).toFixed(1)}%; deploys ${sum(results, (r) => r.deploys)}, waited ${sum(results, (r) => r.waited)}; ` +
+        `moves ${sum(results, (r) => r.moves)} (${(sum(results, (r) => r.moves) / sum(results, (r) => r.vms)).toFixed(3)} per VM)`);
     }
-    all.push(...results);
-    const ratio = sum(results, (r) => r.alwaysOnKwh) / sum(results, (r) => r.kwh);
-    console.log(`  ${nodes} nodes, all seeds: ${sum(results, (r) => r.kwh).toFixed(2)} kWh vs ${sum(results, (r) => r.alwaysOnKwh).toFixed(2)} always-on = ${ratio.toFixed(2)}x less ` +
-      `(goal >= 3x: ${ratio >= 3 ? "met" : "NOT met"}); oracle ${(sum(results, (r) => r.alwaysOnKwh) / sum(results, (r) => r.oracleKwh)).toFixed(2)}x; ` +
-      `mean utilisation ${(100 * sum(results, (r) => r.meanUtilisation) / results.length).toFixed(1)}%; deploys ${sum(results, (r) => r.deploys)}, waited ${sum(results, (r) => r.waited)}`);
+    const overall = `${(sum(all, (r) => r.alwaysOnKwh) / sum(all, (r) => r.kwh)).toFixed(2)}x less; oracle ${(sum(all, (r) => r.alwaysOnKwh) / sum(all, (r) => r.oracleKwh)).toFixed(2)}x`;
+    if (sizes.length > 1) console.log(`  every size and seed: ${overall}`);
+    summary.push(`  movable ${movable}: ${row.join(", ")}; all: ${overall}; waited ${sum(all, (r) => r.waited)} of ${sum(all, (r) => r.deploys)} deploys; moves ${(sum(all, (r) => r.moves) / sum(all, (r) => r.vms)).toFixed(3)} per VM`);
   }
-  if (sizes.length > 1) console.log(`  every size and seed: ${(sum(all, (r) => r.alwaysOnKwh) / sum(all, (r) => r.kwh)).toFixed(2)}x less; oracle ${(sum(all, (r) => r.alwaysOnKwh) / sum(all, (r) => r.oracleKwh)).toFixed(2)}x`);
+  console.log(`movable sweep (ratio vs always-on per farm size, all seeds):\n${summary.join("\n")}`);
   if (!values["no-compare"]) {
     // The same trace (same size and seed) under other choices: the price of spreading, of session 2's
     // policy, and what predictive wake and a spare of the farm's vCPUs cost in energy and buy in waits.

@@ -11,12 +11,13 @@
  * @example
  * ```ts
  * const t = diurnalTrace({ seed: 7, hours: 24, utilisation: 0.2, totalCores: 768, vmHours: 2, swing: 0.8 });
- * t.arrivals[0]; // { at: 41.2, cores: 2, seconds: 5230.7 }
+ * t.arrivals[0]; // { at: 41.2, cores: 2, seconds: 5230.7, consent: 0.31 }
  * t.offered;     // 0.2 (of 768 vCPUs over 24 h)
  * ```
  */
 
-export interface TraceVm { cores: number; seconds: number }
+/** `consent`: uniform in [0, 1); the VM is movable in a run whose movable share is above it. */
+export interface TraceVm { cores: number; seconds: number; consent: number }
 export interface TraceArrival extends TraceVm { at: number }
 export interface DiurnalTrace { initial: TraceVm[]; arrivals: TraceArrival[]; lifetimeScale: number; offered: number }
 export interface TraceOptions { seed: number; hours: number; utilisation: number; totalCores: number; vmHours: number; swing: number }
@@ -46,13 +47,15 @@ export function diurnalTrace(o: TraceOptions): DiurnalTrace {
   const size = () => SIZES[Math.floor(rand() * SIZES.length)]!;
   const wT = (2 * Math.PI * T) / 86400;
   const occupancy0 = base * T * (1 + (o.swing * Math.sin(phase(0) - Math.atan(wT))) / Math.sqrt(1 + wT * wT));
-  const initial = Array.from({ length: Math.round(occupancy0) }, () => ({ cores: size(), seconds: life() }));
+  const initial = Array.from({ length: Math.round(occupancy0) }, () => ({ cores: size(), seconds: life(), consent: 0 }));
   // Non-homogeneous Poisson arrivals by thinning against the peak rate.
   const peak = base * (1 + o.swing);
   const arrivals: TraceArrival[] = [];
   for (let t = -Math.log(1 - rand()) / peak; t < horizon; t += -Math.log(1 - rand()) / peak) {
-    if (rand() * peak <= rate(t)) arrivals.push({ at: t, cores: size(), seconds: life() });
+    if (rand() * peak <= rate(t)) arrivals.push({ at: t, cores: size(), seconds: life(), consent: 0 });
   }
+  // Consent is drawn last, from the same stream: the VMs above are those of a trace without it.
+  for (const v of [...initial, ...arrivals]) v.consent = rand();
   const offered = (f: number) => (initial.reduce((s, v) => s + v.cores * Math.min(v.seconds * f, horizon), 0) +
     arrivals.reduce((s, v) => s + v.cores * Math.min(v.seconds * f, horizon - v.at), 0)) / (o.totalCores * horizon);
   let lo = 0.25, hi = 4;

@@ -16,13 +16,27 @@
  *   deploy that fits no awake node waits for a demand wake;
  * - a node idle for `idleMinutes` is powered off, longest idle first, while the rules above hold;
  * - a node woken but not up after `wakeTimeoutSeconds` gets another magic packet;
- * - repairs: target down while the node is up and busy -> target up; target up while it is down
- *   and nobody wakes it -> wake it.
+ * - repairs: target down while the node is up and busy (and not vacating) -> target up; target up
+ *   while it is down and nobody wakes it -> wake it;
+ * - consolidation by consent (`consolidate`, like the cluster-autoscaler's scale-down): one node at
+ *   a time (none while another vacates) that is up, target up, not rented, answered, holds only
+ *   movable deployments (`movable === deployments > 0`) and uses at most `consolidateBelowPercent`
+ *   of its vCPUs is vacated (target down: its tenants' 3bots re-place their movable replicas
+ *   make-before-break, the node finder offers it no new deploy) when its used vCPUs fit the other
+ *   up, target-up nodes below the wake threshold above (`wakeAtUsedPercent`, 100 while wakes are
+ *   fast; `consolidateFillPercent` if lower) and the floor, spare and forecast rules still hold
+ *   without it; the least used first. A vacating node counts its load but none of its vCPUs in
+ *   the rules above. Once empty it is powered off at once (no `idleMinutes` wait). It gives up
+ *   (target up, why remembered) after `vacateTimeoutMinutes`, when it no longer holds only movable
+ *   deployments or is rented, or when it emptied but the rules above need it awake; a node that
+ *   gave up is not vacated again for `vacateTimeoutMinutes` (a load that does not fit node by node
+ *   would otherwise loop).
  *
  * @example
  * ```ts
  * const actions = decide(policy, nodes, memory, nowSeconds, { wakeFast: false });
- * // [{ kind: "off", nodeId: 3, reason: "idle 31 min" }, { kind: "wake", nodeId: 2, reason: "uptime" }]
+ * // [{ kind: "off", nodeId: 3, reason: "idle 31 min" }, { kind: "wake", nodeId: 2, reason: "uptime" },
+ * //  { kind: "vacate", nodeId: 5, reason: "4 of 32 vCPUs used, all 2 deployments movable: …" }]
  * ```
  */
 import type { FarmerPolicy } from "./farmer-policy.ts";
@@ -43,6 +57,8 @@ export interface NodeView {
   lastUptimeReport: number;
   /** Unix seconds of its last power state change on chain (the node's own `setPowerState`). */
   changedAt?: number;
+  /** Of `deployments`, how many their owners marked movable (consent to be re-placed); undefined = 0. */
+  movable?: number;
 }
 
 /** What the bot measured about the farm (not per node). */
@@ -68,13 +84,19 @@ export interface NodeMemory {
   upReason?: WakeReason;
   /** A power-off was started at (the target went down first). */
   offPendingAt?: number;
+  /** Being vacated since (unix s): target down so its movable deployments are re-placed elsewhere. */
+  vacatingSince?: number;
+  /** The last vacating that gave up: when and why (not vacated again for `vacateTimeoutMinutes`). */
+  vacateGaveUpAt?: number;
+  vacateGaveUp?: string;
 }
 
 export type Action =
   | { kind: "wake"; nodeId: number; reason: WakeReason }
   | { kind: "resend"; nodeId: number }
   | { kind: "off"; nodeId: number; reason: string }
-  | { kind: "target-up"; nodeId: number };
+  | { kind: "target-up"; nodeId: number; reason?: string }
+  | { kind: "vacate"; nodeId: number; reason: string };
 
 /** Nodes the policy keeps awake for a farm of `count` nodes. */
 export function minAwake(p: Pick<FarmerPolicy, "minAwakeNodes" | "minAwakePercent">, count: number): number {
@@ -96,6 +118,9 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
     actions.push({ kind: "wake", nodeId: n.nodeId, reason });
   };
 
+  // Vacating: target down (by this bot, memory says so) while its deployments move elsewhere.
+  const vacating = (n: NodeView) => n.state === "up" && n.target === "down" && mem(n.nodeId).vacatingSince !== undefined;
+  const gaveUp = new Set<number>();
   for (const n of nodes) {
     if (waking(n)) {
       if (now - (mem(n.nodeId).lastWolAt ?? 0) >= p.wakeTimeoutSeconds) actions.push({ kind: "resend", nodeId: n.nodeId });
@@ -103,8 +128,16 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
     }
     if (n.state === "down" && n.target === "up") wake(n, "repair");
     else if (n.state === "down" && now - n.lastUptimeReport >= p.uptimeWakeHours * 3600) wake(n, "uptime");
-    else if (n.state === "up" && n.target === "down" && busy(n) && mem(n.nodeId).offPendingAt === undefined) actions.push({ kind: "target-up", nodeId: n.nodeId });
+    else if (vacating(n)) {
+      const why = vacateFailure(p, n, now - mem(n.nodeId).vacatingSince!);
+      if (why) {
+        gaveUp.add(n.nodeId);
+        actions.push({ kind: "target-up", nodeId: n.nodeId, reason: why });
+      }
+    } else if (n.state === "up" && n.target === "down" && busy(n) && mem(n.nodeId).offPendingAt === undefined) actions.push({ kind: "target-up", nodeId: n.nodeId });
   }
+  // A node being vacated is no capacity (no new deploy lands on it) but its load is still there.
+  const cap = (n: NodeView) => (vacating(n) && !gaveUp.has(n.nodeId) ? 0 : n.totalCru);
 
   const isAwake = (n: NodeView) => n.state === "up" || waking(n) || woken.has(n.nodeId);
   const standby = nodes.filter((n) => !isAwake(n)).sort((a, b) => a.nodeId - b.nodeId);
@@ -115,7 +148,7 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
     awake++;
   }
   const usage = (set: NodeView[]) => {
-    const total = set.reduce((s, n) => s + n.totalCru, 0);
+    const total = set.reduce((s, n) => s + cap(n), 0);
     return total ? (100 * set.reduce((s, n) => s + (n.state === "up" ? n.usedCru : 0), 0)) / total : 0;
   };
   const awakeSet = () => nodes.filter(isAwake);
@@ -125,14 +158,14 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
   }
   // The spare: free vCPUs on awake nodes (a waking node has all of its vCPUs free).
   const spare = (p.spareCorePercent / 100) * nodes.reduce((s, n) => s + n.totalCru, 0);
-  const freeCru = (set: NodeView[]) => set.reduce((s, n) => s + n.totalCru - (n.state === "up" ? n.usedCru : 0), 0);
+  const freeCru = (set: NodeView[]) => set.reduce((s, n) => s + cap(n) - (n.state === "up" ? n.usedCru : 0), 0);
   while (spare > 0 && freeCru(awakeSet()) < spare && standby.length) {
     wake(standby.shift()!, "capacity");
     awake++;
   }
 
   // Predictive wake: the projected load would fill the awake nodes past forecastFillPercent.
-  const cruOf = (set: NodeView[]) => set.reduce((s, n) => s + n.totalCru, 0);
+  const cruOf = (set: NodeView[]) => set.reduce((s, n) => s + cap(n), 0);
   const forecastFits = (set: NodeView[]) => ctx.forecastUsedCru === undefined || ctx.forecastUsedCru <= (p.forecastFillPercent / 100) * cruOf(set);
   if (!forecastFits(awakeSet()) && standby.length && !nodes.some((n) => waking(n) && mem(n.nodeId).wakeReason === "forecast")) {
     wake(standby.shift()!, "forecast");
@@ -145,6 +178,8 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
     const m = mem(n.nodeId);
     const proofDone = m.upReason === "uptime" && m.upSince !== undefined && n.lastUptimeReport >= m.upSince;
     const idleFor = m.idleSince === undefined ? 0 : now - m.idleSince;
+    // Vacated: its deployments moved away; the target is down already: no idle wait.
+    if (vacating(n)) return [{ n, idleFor: Number.MAX_SAFE_INTEGER, reason: `vacated in ${Math.round((now - m.vacatingSince!) / 60)} min` }];
     if (proofDone) return [{ n, idleFor: Number.MAX_SAFE_INTEGER, reason: "uptime proof done" }];
     if (m.idleSince !== undefined && idleFor >= p.idleMinutes * 60) return [{ n, idleFor, reason: `idle ${Math.round(idleFor / 60)} min` }];
     if (n.target === "down" && m.offPendingAt !== undefined) return [{ n, idleFor: Number.MAX_SAFE_INTEGER, reason: "finish power-off" }];
@@ -157,5 +192,42 @@ export function decide(p: FarmerPolicy, nodes: NodeView[], memory: ReadonlyMap<n
     awake--;
     actions.push({ kind: "off", nodeId: c.n.nodeId, reason: c.reason });
   }
+  // Emptied, yet the rules above keep it awake: offer it to deploys again.
+  for (const n of nodes) {
+    if (vacating(n) && !gaveUp.has(n.nodeId) && !busy(n) && !offs.has(n.nodeId)) actions.push({ kind: "target-up", nodeId: n.nodeId, reason: "emptied, but needed awake" });
+  }
+
+  // Consolidation: vacate one all-movable, lightly used node whose load the other nodes can take.
+  if (p.consolidate && !nodes.some(vacating)) {
+    const receivers = nodes.filter((n) => n.state === "up" && n.target === "up" && !n.rented && n.deployments !== undefined && !offs.has(n.nodeId));
+    const cooled = (n: NodeView) => { const at = mem(n.nodeId).vacateGaveUpAt; return at === undefined || now - at >= p.vacateTimeoutMinutes * 60; };
+    const candidates = receivers.filter((n) => n.deployments! > 0 && (n.movable ?? 0) === n.deployments && n.usedCru <= (p.consolidateBelowPercent / 100) * n.totalCru &&
+      mem(n.nodeId).offPendingAt === undefined && cooled(n)).sort((a, b) => a.usedCru - b.usedCru || a.nodeId - b.nodeId);
+    for (const c of candidates) {
+      const others = receivers.filter((n) => n.nodeId !== c.nodeId);
+      const room = others.reduce((s, n) => s + n.totalCru, 0);
+      const load = others.reduce((s, n) => s + n.usedCru, 0) + c.usedCru;
+      const rest = awakeSet().filter((n) => n.nodeId !== c.nodeId && !offs.has(n.nodeId));
+      if (!room || (100 * load) / room > Math.min(fill, p.consolidateFillPercent) || awake - 1 < floor || freeCru(rest) - c.usedCru < spare || !forecastFits(rest)) continue;
+      actions.push({ kind: "vacate", nodeId: c.nodeId, reason: `${c.usedCru} of ${c.totalCru} vCPUs used, all ${c.deployments} deployments movable: the other nodes take them (${load} of ${room} vCPUs)` });
+      break;
+    }
+  }
   return actions;
+}
+
+/**
+ * Why a vacating node gives up (its target goes back up), or undefined while it may go on.
+ *
+ * @example
+ * ```ts
+ * vacateFailure(policy, { ...view, deployments: 3, movable: 2 }, 60); // "1 deployment(s) not movable"
+ * ```
+ */
+export function vacateFailure(p: Pick<FarmerPolicy, "vacateTimeoutMinutes">, n: NodeView, vacatingFor: number): string | undefined {
+  if (n.rented) return "rented while vacating";
+  // A deploy that is not movable landed before the target went down: the node cannot empty.
+  if (n.deployments !== undefined && (n.movable ?? 0) < n.deployments) return `${n.deployments - (n.movable ?? 0)} deployment(s) not movable`;
+  if (busy(n) && vacatingFor >= p.vacateTimeoutMinutes * 60) return `not empty after ${Math.round(vacatingFor / 60)} min`;
+  return undefined;
 }

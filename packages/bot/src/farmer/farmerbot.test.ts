@@ -1,13 +1,16 @@
 // The Farmerbot's bookkeeping against an in-memory farm (the chain and the nodes are plain objects
 // here; the real chain and nodes run in farmerbot.e2e.test.ts and bench/green/farm-day.ts).
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { createLogger } from "@zgrid/log";
 import { parseFarmerPolicy } from "./farmer-policy.ts";
 import { openFarmerState } from "./farmer-state.ts";
 import { Farmerbot, type FarmerChain, type FarmerNodes } from "./farmerbot.ts";
 
-interface FakeNode { id: number; up: boolean; target: boolean; changedAt: number; deployments: number; usedCru: number }
+interface FakeNode { id: number; up: boolean; target: boolean; changedAt: number; deployments: number; usedCru: number; movable?: number }
 
 function farm(count: number, now: () => number) {
   const nodes: FakeNode[] = Array.from({ length: count }, (_, i) => ({ id: i + 1, up: true, target: true, changedAt: 0, deployments: 0, usedCru: 0 }));
@@ -110,5 +113,86 @@ describe("farmerbot bookkeeping", () => {
     // Falling again: no forecast.
     for (let i = 0; i < 8; i++, t += 60) { nodes[0]!.usedCru = 13 - i; await bot.tick(); }
     assert.equal(bot.forecast(), undefined);
+  });
+});
+
+describe("farmerbot consolidation (vacate)", () => {
+  /** 3 up nodes of 16 vCPUs: node 1 holds 8 vCPUs, node 2 six, node 3 four in two movable deployments. */
+  function movableFarm(t: () => number, stateFile?: string) {
+    const { nodes, chain } = farm(3, t);
+    Object.assign(nodes[0]!, { deployments: 4, usedCru: 8 });
+    Object.assign(nodes[1]!, { deployments: 3, usedCru: 6 });
+    Object.assign(nodes[2]!, { deployments: 2, usedCru: 4, movable: 2 });
+    const offs: number[] = [];
+    const fakeNodes: FarmerNodes = {
+      statistics: async (twin) => { const n = nodes[twin - 101]!; return { deployments: n.deployments, usedCru: n.usedCru, ...(n.movable !== undefined ? { movable: n.movable } : {}) }; },
+      powerOff: async (twin) => { const n = nodes[twin - 101]!; if (n.deployments) throw new Error("holds deployments"); n.up = false; offs.push(n.id); },
+    };
+    const bot = (state = openFarmerState(stateFile)) => new Farmerbot({ policy: policy({ minAwakeNodes: 1, idleMinutes: 30 }), chain, nodes: fakeNodes, wol: { send: async () => undefined },
+      state, log: createLogger("farmerbot", { level: "silent" }), now: t });
+    return { nodes, bot, offs };
+  }
+
+  test("vacate: target down on chain, shown as vacating, no repair while its deployments move, powered off once empty", async () => {
+    let t = 100_000;
+    const { nodes, bot: make, offs } = movableFarm(() => t);
+    const bot = make();
+    assert.deepEqual((await bot.tick()).map((a) => [a.kind, a.nodeId]), [["vacate", 3]]);
+    assert.equal(nodes[2]!.target, false, "target down on chain");
+    assert.deepEqual(bot.status().nodes.map((n) => n.vacating), [false, false, true]);
+    t += 60;
+    assert.deepEqual(await bot.tick(), [], "busy and target down, yet no target-up: it is vacating");
+    assert.equal(nodes[2]!.target, false);
+    // the owners' 3bots moved both replicas
+    Object.assign(nodes[2]!, { deployments: 0, usedCru: 0, movable: 0 });
+    Object.assign(nodes[1]!, { deployments: 5, usedCru: 10 });
+    t += 60;
+    assert.deepEqual((await bot.tick()).map((a) => [a.kind, a.nodeId]), [["off", 3]], "empty: off at once, not after idleMinutes 30");
+    assert.deepEqual(offs, [3]);
+    t += 60;
+    await bot.tick();
+    assert.deepEqual(bot.status().nodes.map((n) => n.vacating), [false, false, false], "standby: no longer vacating");
+  });
+
+  test("a vacating node not emptied in vacateTimeoutMinutes gets its target back up, the reason is kept, and it is left alone as long", async () => {
+    let t = 100_000;
+    const { nodes, bot: make } = movableFarm(() => t);
+    const bot = make();
+    await bot.tick();
+    assert.equal(nodes[2]!.target, false);
+    t += 31 * 60;
+    assert.deepEqual(await bot.tick(), [{ kind: "target-up", nodeId: 3, reason: "not empty after 31 min" }]);
+    assert.equal(nodes[2]!.target, true);
+    t += 60;
+    assert.deepEqual(await bot.tick(), [], "gave up a minute ago: not vacated again");
+    assert.equal(bot.status().nodes[2]!.vacating, false);
+    t += 30 * 60;
+    assert.deepEqual((await bot.tick()).map((a) => a.kind), ["vacate"]);
+  });
+
+  test("state files: one written before consolidation loads; a restart mid-vacate resumes from the file (no repair)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "farmer-state-"));
+    try {
+      let t = 100_000;
+      const file = join(dir, "state.json");
+      // As the bot wrote it before: no vacating fields.
+      const ledger = { power: "on", at: t - 60, since: t - 3600, usedCru: 4, onSeconds: 3600, offSeconds: 0, reservedCoreSeconds: 14400, wakes: 0, offs: 0 };
+      writeFileSync(file, JSON.stringify({ version: 1, nodes: { 1: { memory: { upSince: t - 3600 }, ledger }, 2: { memory: { upSince: t - 3600 }, ledger }, 3: { memory: { upSince: t - 3600 }, ledger } },
+        wakeLatencies: [90, 95] }));
+      const { nodes, bot: make } = movableFarm(() => t, file);
+      const first = make();
+      assert.deepEqual((await first.tick()).map((a) => [a.kind, a.nodeId]), [["vacate", 3]]);
+      assert.equal(first.status().wakeLatency.count, 2, "the old file was loaded, not moved aside");
+      const saved = JSON.parse(readFileSync(file, "utf8")) as { nodes: Record<string, { memory: { vacatingSince?: number } }> };
+      assert.equal(saved.nodes["3"]!.memory.vacatingSince, t);
+      // killed; a new bot reads the file: node 3 is still vacating, so its target stays down
+      t += 60;
+      const second = make(openFarmerState(file));
+      assert.deepEqual(await second.tick(), []);
+      assert.equal(nodes[2]!.target, false);
+      assert.equal(second.status().nodes[2]!.vacating, true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

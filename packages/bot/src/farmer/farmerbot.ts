@@ -4,7 +4,8 @@
  * node's own statistics over the bus), updates its memory and energy ledgers, decides (decide.ts)
  * and acts: power-off = target down on chain, then `zos.system.power_off` to the node (which
  * refuses if it holds workloads or is rented: the target goes back up); wake = target up on chain,
- * then a Wake-on-LAN magic packet to the node's MAC. Demand wakes (`wake()`, the bus route in
+ * then a Wake-on-LAN magic packet to the node's MAC; vacate = target down on chain only (the owners'
+ * 3bots re-place the movable deployments, then the empty node is powered off). Demand wakes (`wake()`, the bus route in
  * wake-route.ts) take the same path. State is saved after every change (farmer-state.ts).
  *
  * @example
@@ -34,8 +35,8 @@ export interface FarmerChain {
 
 /** The bot's calls to its nodes (over the bus: busFarmerNodes). */
 export interface FarmerNodes {
-  /** Live deployments and used vCPUs; undefined when the node does not answer. */
-  statistics(twinId: number): Promise<{ deployments: number; usedCru: number } | undefined>;
+  /** Live deployments, how many of them are movable (absent: none) and used vCPUs; undefined when the node does not answer. */
+  statistics(twinId: number): Promise<{ deployments: number; usedCru: number; movable?: number } | undefined>;
   powerOff(twinId: number, reason: string): Promise<void>;
   /** The node's own power-state durations (`zos.system.power_durations`); absent: the bot measures. */
   durations?(twinId: number): Promise<NodeDurations | undefined>;
@@ -65,6 +66,8 @@ export interface FarmerNodeStatus {
   target: "up" | "down";
   rented: boolean;
   deployments: number | undefined;
+  /** Its target is down while its movable deployments are re-placed (consolidation). */
+  vacating: boolean;
   ledger: PowerLedger;
 }
 
@@ -143,7 +146,7 @@ export class Farmerbot {
     const nodes = this.views.map((v): FarmerNodeStatus => {
       const e = this.o.state.state.nodes[String(v.nodeId)]!;
       const power = v.state === "up" ? "up" : e?.memory.wakingSince !== undefined ? "waking" : "standby";
-      return { nodeId: v.nodeId, power, target: v.target, rented: v.rented, deployments: v.deployments, ledger: e.ledger };
+      return { nodeId: v.nodeId, power, target: v.target, rented: v.rented, deployments: v.deployments, vacating: e.memory.vacatingSince !== undefined, ledger: e.ledger };
     });
     const lat = [...this.o.state.state.wakeLatencies].sort((a, b) => a - b);
     const q = (f: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(f * lat.length))]! : 0);
@@ -207,7 +210,7 @@ export class Farmerbot {
       const up = n.power.state === "up";
       const [rent, stats] = await Promise.all([
         chain.rentContractOf(n.id).catch(() => 1),
-        up ? nodes.statistics(n.twinId).catch(() => undefined) : Promise.resolve({ deployments: 0, usedCru: 0 }),
+        up ? nodes.statistics(n.twinId).catch(() => undefined) : Promise.resolve<Awaited<ReturnType<FarmerNodes["statistics"]>>>({ deployments: 0, usedCru: 0 }),
       ]);
       // Its own durations once it answered (one call at a time to a node: never two first dials at once).
       const durations = up && stats && nodes.durations ? await nodes.durations(n.twinId).catch(() => undefined) : undefined;
@@ -215,6 +218,7 @@ export class Farmerbot {
         nodeId: n.id, twinId: n.twinId, mac: n.interfaces[0]?.mac ?? "", target: n.power.target, state: n.power.state, rented: rent !== 0,
         deployments: stats?.deployments, usedCru: stats?.usedCru ?? 0, totalCru: Number(n.resources.cru), lastUptimeReport: Number(n.lastUptimeReport),
         ...(n.power.changedAt !== undefined ? { changedAt: Number(n.power.changedAt) } : {}),
+        ...(stats?.movable !== undefined ? { movable: stats.movable } : {}),
       };
       this.remember(view, now, durations);
       return view;
@@ -238,11 +242,13 @@ export class Farmerbot {
         delete m.wakingSince; delete m.lastWolAt; delete m.wakeReason;
       }
       m.upSince ??= now;
+      // Target up again (given up, or someone else raised it): no longer vacating.
+      if (v.target === "up") delete m.vacatingSince;
       const busy = v.rented || v.deployments === undefined || v.deployments > 0;
       if (busy) delete m.idleSince;
       else m.idleSince ??= now;
     } else {
-      delete m.idleSince; delete m.upSince; delete m.upReason; delete m.offPendingAt;
+      delete m.idleSince; delete m.upSince; delete m.upReason; delete m.offPendingAt; delete m.vacatingSince;
     }
     advanceLedger(e.ledger, now, v.state === "up" || m.wakingSince !== undefined ? "on" : "off", v.usedCru);
     if (durations) adoptNodeDurations(e.ledger, durations);
@@ -276,8 +282,31 @@ export class Farmerbot {
         log.warn({ node: a.nodeId }, "node not up yet: magic packet sent again");
         return;
       }
-      case "target-up":
-        return chain.setPowerTarget(a.nodeId, true);
+      case "target-up": {
+        await chain.setPowerTarget(a.nodeId, true);
+        const m = this.entry(a.nodeId, "on").memory;
+        if (m.vacatingSince !== undefined) {
+          // Giving up a vacating: remembered, so the node is left alone for vacateTimeoutMinutes.
+          delete m.vacatingSince;
+          m.vacateGaveUpAt = this.now(); m.vacateGaveUp = a.reason ?? "target up";
+          log.warn({ node: a.nodeId, reason: a.reason }, "vacating given up: target up again");
+        }
+        return;
+      }
+      case "vacate": {
+        // Memory first (a crash after the transaction leaves a node the bot knows it vacates).
+        const m = this.entry(a.nodeId, "on").memory;
+        m.vacatingSince = this.now();
+        this.o.state.save();
+        try {
+          await chain.setPowerTarget(a.nodeId, false);
+        } catch (e) {
+          delete m.vacatingSince;
+          throw e;
+        }
+        log.info({ node: a.nodeId, reason: a.reason }, "vacating node: target down, its movable deployments are re-placed by their owners");
+        return;
+      }
       case "off": {
         const m = this.entry(a.nodeId, "on").memory;
         m.offPendingAt = this.now();
@@ -287,7 +316,7 @@ export class Farmerbot {
           await nodes.powerOff(view.twinId, a.reason);
           log.info({ node: a.nodeId, reason: a.reason }, "node powering off (standby)");
         } catch (e) {
-          delete m.offPendingAt;
+          delete m.offPendingAt; delete m.vacatingSince;
           await chain.setPowerTarget(a.nodeId, true);
           throw e;
         }
