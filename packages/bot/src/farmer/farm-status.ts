@@ -23,6 +23,8 @@ export interface FarmStatusNode {
   onHours: number;
   offHours: number;
   wakes: number;
+  /** The farmerbot is vacating it (consolidation: its movable deployments are being re-placed). */
+  vacating: boolean;
 }
 
 export interface FarmStatus {
@@ -42,7 +44,8 @@ export async function farmStatus(o: { chain: Pick<FarmerChain, "nodeCount" | "ge
     const e = state?.nodes[String(n.id)];
     const power = n.power.state === "up" ? "up" : e?.memory.wakingSince !== undefined ? "waking" : "standby";
     return { nodeId: n.id, power, target: n.power.target, state: n.power.state, lastUptimeReport: Number(n.lastUptimeReport),
-      onHours: (e?.ledger.onSeconds ?? 0) / 3600, offHours: (e?.ledger.offSeconds ?? 0) / 3600, wakes: e?.ledger.wakes ?? 0 };
+      onHours: (e?.ledger.onSeconds ?? 0) / 3600, offHours: (e?.ledger.offSeconds ?? 0) / 3600, wakes: e?.ledger.wakes ?? 0,
+      vacating: n.power.state === "up" && n.power.target === "down" && e?.memory.vacatingSince !== undefined };
   });
   const ledgers = records.flatMap((n) => (state?.nodes[String(n.id)] ? [state.nodes[String(n.id)]!.ledger] : []));
   const lat = [...(state?.wakeLatencies ?? [])].sort((a, b) => a - b);

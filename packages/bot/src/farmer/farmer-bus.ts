@@ -18,7 +18,7 @@ export function busFarmerNodes(bus: Pick<Bus, "request">): FarmerNodes {
   return {
     async statistics(twinId) {
       const s = await nodeClient(bus, twinId).statistics({ timeout: 4_000 });
-      return { deployments: s.users.deployments, usedCru: s.used.cru };
+      return { deployments: s.users.deployments, usedCru: s.used.cru, movable: s.users.movable_deployments };
     },
     async powerOff(twinId, reason) {
       await nodeClient(bus, twinId).powerOff(reason.slice(0, 256), { timeout: 30_000 });

@@ -4,18 +4,21 @@
 // rented, node C is idle: only C goes to standby (chain shows it, its zosd is gone); its uptime
 // proof is kept by a wake (a magic packet) and it goes back; a deploy that names C wakes it by a
 // Wake-on-LAN packet captured on the underlay bridge, and the VM runs there; nothing powers off
-// a node with a VM or a rented one.
+// a node with a VM or a rented one. Last, consolidation by consent: a 3bot service that consented
+// to moves (`movable`) has its one replica on C; the farmerbot vacates C (power target down), the
+// 3bot re-places the replica on another node make-before-break, and C, empty, is powered off.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { connectGrid, type Grid } from "@zgrid/client";
+import { connectGrid, nodeClient, type Grid } from "@zgrid/client";
 import { magicPacket } from "@zgrid/types";
 import { startGridFixture, type GridFixture, type GridNode } from "@zgrid/zos/testing";
 import { parseFarmerPolicy, type FarmerPolicy } from "./farmer-policy.ts";
 import { runFarmerbot, type FarmerbotRun } from "./run-farmerbot.ts";
+import { startThreebot, type Threebot } from "../threebot/threebot.ts";
 
 const OCTET = 236;
 const ENTRYPOINT = "#!/bin/sh\necho ZGRID-READY\nexec sleep 100000\n";
@@ -144,5 +147,49 @@ describe("farmerbot on the local grid (BMC + Wake-on-LAN)", { timeout: 600_000, 
     assert.equal(c.ledger.source, "node", JSON.stringify(c.ledger));
     assert.ok(c.ledger.offSeconds > 0 && c.ledger.wakes >= 2 && c.ledger.offs >= 2, JSON.stringify(c.ledger));
     assert.ok(status.energy.savedKwh > 0 && status.wakeLatency.count >= 1);
+  });
+
+  test("consolidation by consent: a movable 3bot replica is moved off the node its farm vacates, make-before-break; the node powers off", async () => {
+    // C is freed of the user's plain VM (not movable), then holds only a movable service's replica
+    await user.vms.delete("b");
+    await user.networks.delete("nb");
+    // the node hosts declare this machine's few vCPUs: A (B is rented: no receiver) takes C's one-vCPU
+    // replica only filled up, and that replica is a large share of C (the thresholds: unit tests)
+    policy.wakeAtUsedPercent = 100;
+    policy.consolidateBelowPercent = 100;
+    const bot3: Threebot = await startThreebot({ grid: user, dbPath: join(tmp, "3bot.db"), intervalMs: 2_000, windowMs: 300_000, drainMs: 1_000, startTimeoutMs: 400_000 });
+    try {
+      g.trackNetwork(user.twinId, "bweb");
+      const web = (nodes?: number[]) => ({ services: [{ name: "web", flist: g.flistUrl, entrypoint: ["/start.sh"], memory: 256, replicas: 1, movable: true, ...(nodes ? { nodes } : {}) }] });
+      const replicas = () => bot3.status().services.find((x) => x.name === "web")?.replicas ?? [];
+      await bot3.apply(web([C.nodeId]));
+      const first = await until("web's replica healthy on C", () => replicas().find((r) => r.state === "healthy" && r.nodeId === C.nodeId), 400_000);
+      await bot3.apply(web()); // may go anywhere now (placement is not part of the replica: nothing redeployed)
+      const stats = await nodeClient(await user.bus(), C.twinId).statistics({ timeout: 20_000 });
+      assert.deepEqual([stats.users.deployments, stats.users.movable_deployments], [2, 2], "C holds the replica and its network part, both movable");
+      const vacate = await until("a pass that vacates C", async () => (await run.bot.tick()).find((a) => a.kind === "vacate"), 120_000);
+      assert.equal(vacate.nodeId, C.nodeId);
+      assert.equal((await power(C)).target, "down");
+      assert.equal(run.bot.status().nodes.find((n) => n.nodeId === C.nodeId)!.vacating, true);
+      // the 3bot: a new replica, healthy, on another node; only then the old one is cancelled
+      const moved = await until("web healthy on another node, the replica on C gone", () => {
+        const rs = replicas();
+        return rs.length === 1 && rs[0]!.state === "healthy" && rs[0]!.nodeId !== C.nodeId ? rs[0] : undefined;
+      }, 400_000);
+      assert.notEqual(moved.name, first.name);
+      const events = bot3.events({ service: "web", limit: 100 }).map((e) => `${e.kind}: ${e.message}`).reverse();
+      const placed = events.findIndex((e) => e.startsWith("placed:") && e.includes(moved.name));
+      const cancelled = events.findIndex((e) => e.startsWith("cancel:") && e.includes(first.name) && e.includes("its farm vacates it"));
+      assert.ok(placed >= 0 && cancelled > placed, `make-before-break: ${events.join("\n")}`);
+      // C is empty: the farmerbot powers it off (its BMC switches the host off)
+      await until("C powered off", async () => {
+        await run.bot.tick();
+        return (await power(C)).state === "down" || undefined;
+      }, 180_000);
+      assert.equal((await power(C)).target, "down");
+      assert.equal(run.bot.status().nodes.find((n) => n.nodeId === C.nodeId)!.vacating, false);
+    } finally {
+      await bot3.stop();
+    }
   });
 });

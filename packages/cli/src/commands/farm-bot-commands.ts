@@ -71,7 +71,7 @@ export function registerFarmBotCommands(farm: Command, ctx: Ctx): void {
     const chain = createGridClient({ rpcUrl: f.rpcUrl, addresses: f.addresses });
     const s = await farmStatus({ chain, farmId: policy.farmId, ...(policy.stateFile ? { stateFile: policy.stateFile } : {}), energy: policy.energy });
     io.result(s, () => {
-      const rows = s.nodes.map((n) => ({ node: n.nodeId, power: n.power, target: n.target, "on h": n.onHours.toFixed(2), "standby h": n.offHours.toFixed(2), wakes: n.wakes,
+      const rows = s.nodes.map((n) => ({ node: n.nodeId, power: n.vacating ? "up (vacating)" : n.power, target: n.target, "on h": n.onHours.toFixed(2), "standby h": n.offHours.toFixed(2), wakes: n.wakes,
         "uptime proof": new Date(n.lastUptimeReport * 1000).toISOString() }));
       const e = s.energy;
       const energy = e ? `energy: ${e.kwh.toFixed(3)} kWh used, ${e.alwaysOnKwh.toFixed(3)} kWh always-on, saved ${e.savedKwh.toFixed(3)} kWh (${e.ratio.toFixed(2)}x less), ${e.kwhPerDay.toFixed(2)} kWh/day`
