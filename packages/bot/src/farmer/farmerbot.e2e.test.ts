@@ -50,7 +50,7 @@ const netnsPids = (n: GridNode) => spawnSync("ip", ["netns", "pids", n.host.name
 // Runs when ZGRID_E2E_FARMERBOT=1 (root + `flock /tmp/zgrid-vm.lock`): see packages/bot/README.md.
 const skip = process.env.ZGRID_E2E_FARMERBOT === "1" ? false : "set ZGRID_E2E_FARMERBOT=1 (root, VM lock) to run the farmerbot e2e";
 
-describe("farmerbot on the local grid (BMC + Wake-on-LAN)", { timeout: 600_000, skip }, () => {
+describe("farmerbot on the local grid (BMC + Wake-on-LAN)", { timeout: 1_500_000, skip }, () => {
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), "farmerbot-e2e-"));
     pcap = join(tmp, "wol.pcap");

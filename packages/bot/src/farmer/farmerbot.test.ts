@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import { createLogger } from "@zgrid/log";
 import { parseFarmerPolicy } from "./farmer-policy.ts";
 import { openFarmerState } from "./farmer-state.ts";
-import { Farmerbot, type FarmerChain, type FarmerNodes } from "./farmerbot.ts";
+import { DEMAND_RESEND_SECONDS, Farmerbot, type FarmerChain, type FarmerNodes } from "./farmerbot.ts";
 
 interface FakeNode { id: number; up: boolean; target: boolean; changedAt: number; deployments: number; usedCru: number; movable?: number }
 
@@ -63,6 +63,46 @@ describe("farmerbot bookkeeping", () => {
     await bot.tick();
     assert.equal(nodes[1]!.up, false, "node 1 is 94% full, yet the idle node 2 went: a demand wake takes 90 s");
     assert.equal(sent.length, 3);
+  });
+
+  test("a demand wake asked again for a node still waking sends another magic packet, at most one per DEMAND_RESEND_SECONDS", async () => {
+    let t = 20_000;
+    const { nodes, chain } = farm(1, () => t);
+    nodes[0]!.up = false;
+    nodes[0]!.target = false;
+    const sent: number[] = [];
+    const fakeNodes: FarmerNodes = { statistics: async () => undefined, powerOff: async () => undefined };
+    const bot = new Farmerbot({ policy: policy({ wakeTimeoutSeconds: 600 }), chain, nodes: fakeNodes, wol: { send: async () => { sent.push(t); } },
+      state: openFarmerState(undefined), log: createLogger("farmerbot", { level: "silent" }), now: () => t });
+    assert.deepEqual(await bot.wake(1), { node_id: 1, state: "waking" });
+    t += DEMAND_RESEND_SECONDS - 1;
+    await bot.wake(1); // a loop of requests sends nothing more within the period
+    assert.deepEqual(sent, [20_000]);
+    t += 1;
+    assert.deepEqual(await bot.wake(1), { node_id: 1, state: "waking" });
+    assert.deepEqual(sent, [20_000, 20_000 + DEMAND_RESEND_SECONDS], "the first packet may have reached a machine still shutting down");
+    nodes[0]!.up = true;
+    assert.deepEqual(await bot.wake(1), { node_id: 1, state: "up" });
+    assert.equal(sent.length, 2, "an up node gets no packet");
+  });
+
+  test("a node woken before any pass saw it off carries no stale power-off: it can be vacated later", async () => {
+    let t = 30_000;
+    const { nodes, chain } = farm(2, () => t);
+    Object.assign(nodes[0]!, { deployments: 1, usedCru: 1 });
+    const fakeNodes: FarmerNodes = {
+      statistics: async (twin) => { const n = nodes[twin - 101]!; return { deployments: n.deployments, usedCru: n.usedCru, movable: n.movable ?? 0 }; },
+      powerOff: async (twin) => { const n = nodes[twin - 101]!; n.up = false; n.changedAt = t; },
+    };
+    const bot = new Farmerbot({ policy: policy({ wakeAtUsedPercent: 100 }), chain, nodes: fakeNodes, wol: { send: async () => undefined },
+      state: openFarmerState(undefined), log: createLogger("farmerbot", { level: "silent" }), now: () => t });
+    assert.deepEqual((await bot.tick()).map((a) => a.kind), ["off"], "node 2 idle: powered off");
+    t += 5;
+    await bot.wake(2); // a deploy wants it before any pass saw it down
+    nodes[1]!.up = true;
+    Object.assign(nodes[1]!, { deployments: 1, usedCru: 1, movable: 1 });
+    t += 60;
+    assert.deepEqual((await bot.tick()).filter((a) => a.kind === "vacate").map((a) => a.nodeId), [2], "all movable, node 1 takes it");
   });
 
   test("a node's own durations replace the bot's; the bot only adds the time since (a standby node cannot answer)", async () => {

@@ -45,6 +45,14 @@ export interface FarmerNodes {
 /** Demand wakes in flight at once (a hostile twin cannot wake the whole farm). */
 export const MAX_DEMAND_WAKES = 3;
 
+/**
+ * A demand wake asked again for a node still waking sends another magic packet when the last one is
+ * at least this old (s): a magic packet is one UDP broadcast, and one that reaches a machine still
+ * shutting down (its NIC's Wake-on-LAN not armed yet) is lost — the next pass's resend comes only
+ * after `wakeTimeoutSeconds`. Bounded per node, so a twin asking in a loop sends at most one per period.
+ */
+export const DEMAND_RESEND_SECONDS = 15;
+
 export class WakeRefusedError extends BaseError {
   override readonly code: string = "WAKE_REFUSED";
 }
@@ -135,6 +143,13 @@ export class Farmerbot {
           throw new WakeRefusedError(`${inFlight} nodes of farm ${this.o.policy.farmId} are waking already`, { hint: "wait for one of them (a minute or two) and try again" });
         }
         await this.startWake(nodeId, reason);
+      } else if (this.now() - (mem.lastWolAt ?? 0) >= DEMAND_RESEND_SECONDS) {
+        const mac = n.interfaces[0]?.mac;
+        if (mac) {
+          mem.lastWolAt = this.now();
+          await this.o.wol.send(mac);
+          this.o.log.info({ node: nodeId, mac }, "asked again while waking: magic packet sent again");
+        }
       }
       this.o.state.save();
       return { node_id: nodeId, state: "waking" as const };
@@ -239,7 +254,7 @@ export class Farmerbot {
         this.o.state.state.wakeLatencies = [...this.o.state.state.wakeLatencies, upAt - m.wakingSince].slice(-1000);
         // upSince = when the wake began: any uptime proof from then on is the fresh one.
         m.upSince = Math.floor(m.wakingSince); m.upReason = m.wakeReason ?? "repair"; m.idleSince = now;
-        delete m.wakingSince; delete m.lastWolAt; delete m.wakeReason;
+        delete m.wakingSince; delete m.lastWolAt; delete m.wakeReason; delete m.offPendingAt;
       }
       m.upSince ??= now;
       // Target up again (given up, or someone else raised it): no longer vacating.
@@ -261,6 +276,9 @@ export class Farmerbot {
     const e = this.entry(nodeId, "off");
     const now = this.now();
     e.memory.wakingSince = now; e.memory.lastWolAt = now; e.memory.wakeReason = reason;
+    // a wake ends any power-off in progress (one no pass saw through would keep the node from ever
+    // being vacated, or finished off, later)
+    delete e.memory.offPendingAt;
     advanceLedger(e.ledger, now, "on", 0);
     this.o.state.save();
     await this.o.chain.setPowerTarget(nodeId, true);

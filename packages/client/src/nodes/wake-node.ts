@@ -2,7 +2,9 @@
  * Demand side of the farmerbot: a node in standby is capacity that can be woken. The client asks
  * the node's farm's bot (the farm's twin on the bus, route `farmerbot.power.wake`) to wake it, then
  * waits with progress ("waking node 3 … 12 s") until the chain shows it up and the node answers,
- * so the deploy that follows lands on a node that is really there.
+ * so the deploy that follows lands on a node that is really there. It asks again every 20 s while
+ * it waits (the bot sends another magic packet then: one may be lost, e.g. on a machine still
+ * shutting down when it came).
  *
  * @example
  * ```ts
@@ -40,7 +42,7 @@ export async function wakeNode(ctx: { chain: Pick<GridClient, "getNode" | "getFa
     });
   }
   const end = started + (o.timeoutMs ?? 600_000);
-  let said = started;
+  let said = started, asked = started;
   while (Date.now() < end) {
     if (o.signal?.aborted) throw new NodeWakeError(`waking node ${nodeId} aborted`);
     const n = await ctx.chain.getNode(nodeId).catch(() => undefined);
@@ -50,6 +52,11 @@ export async function wakeNode(ctx: { chain: Pick<GridClient, "getNode" | "getFa
         progress(`node ${nodeId} is up after ${Math.round((Date.now() - started) / 1000)} s`);
         return;
       }
+    }
+    // asked again now and then (idempotent): the bot sends another magic packet if the first was lost
+    if (Date.now() - asked >= 20_000) {
+      asked = Date.now();
+      await ctx.bus.request(farm.twinId, FARMERBOT_WAKE.name, { node_id: nodeId }, { timeout: 30_000 }).catch(() => undefined);
     }
     if (Date.now() - said >= 5_000) {
       said = Date.now();
