@@ -333,6 +333,8 @@ export class Farmerbot {
         try {
           await nodes.powerOff(view.twinId, a.reason);
           log.info({ node: a.nodeId, reason: a.reason }, "node powering off (standby)");
+          // a vacated node's move is over once it powers off
+          if (m.vacatingSince !== undefined) { delete m.vacatingSince; this.o.state.save(); }
         } catch (e) {
           delete m.offPendingAt; delete m.vacatingSince;
           await chain.setPowerTarget(a.nodeId, true);
