@@ -31,7 +31,11 @@ describe("node API route table", () => {
   test("a node's answer is checked where the client reads it", () => {
     const cap = { cru: 1, mru: 2, sru: 3, hru: 4, ipv4u: 0 };
     const stats = { total: cap, used: cap, system: cap, free: cap, users: { deployments: 1, workloads: 2 } };
-    assert.deepEqual(parseNodeResponse("statistics", stats), stats);
+    // an older node's answer has no movable count: none of its deployments consented to moves
+    assert.deepEqual(parseNodeResponse("statistics", stats), { ...stats, users: { ...stats.users, movable_deployments: 0 } });
+    const movable = { ...stats, users: { deployments: 1, workloads: 2, movable_deployments: 1 } };
+    assert.deepEqual(parseNodeResponse("statistics", movable), movable);
+    assert.throws(() => parseNodeResponse("statistics", { ...stats, users: { ...stats.users, movable_deployments: -1 } }), ValidationError);
     assert.throws(() => parseNodeResponse("statistics", { ...stats, free: { ...cap, mru: -1 } }), (e: unknown) => e instanceof ValidationError && e.field === "zos.statistics.get answer.free.mru");
     assert.throws(() => parseNodeResponse("wireguardPorts", [70000]), ValidationError);
   });
