@@ -145,11 +145,7 @@ export class Farmerbot {
         await this.startWake(nodeId, reason);
       } else if (this.now() - (mem.lastWolAt ?? 0) >= DEMAND_RESEND_SECONDS) {
         const mac = n.interfaces[0]?.mac;
-        if (mac) {
-          mem.lastWolAt = this.now();
-          await this.o.wol.send(mac);
-          this.o.log.info({ node: nodeId, mac }, "asked again while waking: magic packet sent again");
-        }
+        if (mac) await this.sendAgain(nodeId, mac, "asked again while waking");
       }
       this.o.state.save();
       return { node_id: nodeId, state: "waking" as const };
@@ -286,20 +282,22 @@ export class Farmerbot {
     this.o.log.info({ node: nodeId, reason, mac }, "waking node: magic packet sent");
   }
 
+  /** Another magic packet to a node still waking (a pass's resend, or a demand asked again). */
+  private async sendAgain(nodeId: number, mac: string, why: string): Promise<void> {
+    this.entry(nodeId, "on").memory.lastWolAt = this.now();
+    await this.o.wol.send(mac);
+    this.o.log.warn({ node: nodeId, mac }, `${why}: magic packet sent again`);
+  }
+
   private async act(a: Action): Promise<void> {
     const { chain, nodes, log } = this.o;
     const view = this.views.find((v) => v.nodeId === a.nodeId)!;
     switch (a.kind) {
       case "wake":
         return this.startWake(a.nodeId, a.reason);
-      case "resend": {
-        const m = this.entry(a.nodeId, "on").memory;
-        m.lastWolAt = this.now();
+      case "resend":
         await chain.setPowerTarget(a.nodeId, true);
-        await this.o.wol.send(view.mac);
-        log.warn({ node: a.nodeId }, "node not up yet: magic packet sent again");
-        return;
-      }
+        return this.sendAgain(a.nodeId, view.mac, "node not up yet");
       case "target-up": {
         await chain.setPowerTarget(a.nodeId, true);
         const m = this.entry(a.nodeId, "on").memory;
