@@ -8,8 +8,9 @@ import { execFileSync } from "node:child_process";
 import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Hypervisor } from "./hypervisor.ts";
-import { VmMonitor, appExit, crashReason, restartDelayMs, type MonitorEvent } from "./vm-monitor.ts";
+import { VmMonitor, appExit, crashCause, crashReason, restartDelayMs, type MonitorEvent } from "./vm-monitor.ts";
 import { buildBusyboxRoot } from "./test-fixtures.ts";
+import { isVmProcess } from "./vm-process.ts";
 import type { VmSpecInput } from "./vm-spec.ts";
 
 const SERVER = `#!/bin/sh
@@ -28,9 +29,11 @@ function readFromDisk(image: string, path: string): string {
 
 async function waitStopped(hv: Hypervisor, id: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await hv.status(id)).state !== "stopped") {
-    if (Date.now() > deadline) throw new Error(`vm ${id} still runs after ${timeoutMs} ms:\n${await hv.consoleTail(id, 2000)}`);
+  let s = await hv.status(id);
+  while (s.state !== "stopped") {
+    if (Date.now() > deadline) throw new Error(`vm ${id} still runs after ${timeoutMs} ms (state ${s.state}, qemu ${s.qemuState ?? "-"}, pid ${s.pid ?? "-"}):\n${await hv.consoleTail(id, 2000)}`);
     await new Promise((r) => setTimeout(r, 200));
+    s = await hv.status(id);
   }
   await hv.stop(id); // desired: stopped, so that no monitor of a later test boots it again
 }
@@ -91,6 +94,22 @@ describe("guest init (real QEMU, TCG)", { timeout: 480_000 }, () => {
     await waitStopped(hv, "gi-kill");
     assert.equal(crashReason(await hv.consoleTail("gi-kill")), "the app killed by SIGKILL");
     for (const id of ["gi-nf", "gi-nu", "gi-kill"]) await hv.delete(id);
+  });
+
+  test("a guest that said its last word but whose QEMU stays is ended by the host", async () => {
+    // the app plays a guest whose reboot never reached QEMU: the kernel's last line, then silence
+    const lingering = new Hypervisor({ stateDir: join(work, "s"), accel: "tcg", lingerGraceMs: 2_000 });
+    const id = "gi-linger";
+    const started = await lingering.start({ ...base, id, entrypoint: ["sh", "-c", "echo '[    1.000000] reboot: Restarting system'; exec sleep 600"] });
+    assert.ok(started.pid);
+    await lingering.waitForConsole(id, /reboot: Restarting system/, 90_000);
+    assert.equal((await lingering.status(id)).state, "running", "within the grace the VM is left alone");
+    const deadline = Date.now() + 30_000;
+    while ((await lingering.status(id)).state !== "stopped" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await lingering.status(id)).state, "stopped");
+    assert.equal(isVmProcess(started.pid!, ""), false, "its QEMU is gone");
+    assert.equal(crashCause(await lingering.consoleTail(id)), "app");
+    await lingering.delete(id);
   });
 
   test("restart policies: on-failure:2 restarts twice with back-off then stops with the reason; on-failure leaves exit 0 alone", async () => {

@@ -35,6 +35,7 @@ import { QEMU_BINARY, buildQemuArgs, type Accel, type VmPaths } from "./qemu-com
 import { ensureTap, removeTap, tapNameFor } from "./tap.ts";
 import { vmNics } from "./vm-nics.ts";
 import { killQuietly, readVmPid, waitForExit } from "./vm-process.ts";
+import { LINGER_GRACE_MS, lingeringSince, processDiagnostics } from "./vm-linger.ts";
 import { parseVmSpec, type VmSpec, type VmSpecInput } from "./vm-spec.ts";
 import { listVmIds, readDesired, readFailure, readVmSpec, vmPaths } from "./vm-state-dir.ts";
 
@@ -71,6 +72,8 @@ export interface HypervisorOptions {
   /** "auto" (default) probes KVM once and falls back to TCG. */
   accel?: Accel | "auto";
   probeTimeoutMs?: number;
+  /** A guest that ended this long ago but whose QEMU is still there gets it ended (default LINGER_GRACE_MS; vm-linger.ts). */
+  lingerGraceMs?: number;
 }
 
 export class Hypervisor {
@@ -78,6 +81,7 @@ export class Hypervisor {
   readonly #guestDir: string | undefined;
   readonly #accelOption: Accel | "auto";
   readonly #probeTimeoutMs: number | undefined;
+  readonly #lingerGraceMs: number;
   #guest: GuestArtifacts | undefined;
   #accel: Promise<AccelChoice> | undefined;
   readonly #locks = new Map<string, Promise<unknown>>();
@@ -88,6 +92,7 @@ export class Hypervisor {
     this.#guestDir = opts.guestDir;
     this.#accelOption = opts.accel ?? "auto";
     this.#probeTimeoutMs = opts.probeTimeoutMs;
+    this.#lingerGraceMs = opts.lingerGraceMs ?? LINGER_GRACE_MS;
   }
 
   get guest(): GuestArtifacts {
@@ -297,6 +302,7 @@ export class Hypervisor {
     } as const;
     const pid = readVmPid(paths.pidfile);
     if (pid === undefined) return { ...base, state: "stopped" };
+    if (spec.mode !== "full" && (await this.#endIfLingering(id, paths, pid))) return { ...base, state: "stopped" };
     try {
       const r = await qmpCommand<{ status: string; running: boolean }>(paths.qmpSocket, "query-status");
       const state: VmState = r.status === "running" ? "running" : r.status === "paused" ? "paused" : "unknown";
@@ -365,6 +371,21 @@ export class Hypervisor {
     await this.spec(id);
     if (readVmPid(paths.pidfile) === undefined) throw new VmStateError(`vm ${id} is not running`, { details: { id, command } });
     await qmpCommand(paths.qmpSocket, command);
+  }
+
+  /**
+   * Ends the QEMU of a guest that said its last word (reboot/power-down) over `lingerGraceMs` ago
+   * and is still there (vm-linger.ts), logging what the process was doing. True when it ended it.
+   */
+  async #endIfLingering(id: string, paths: VmPaths, pid: number): Promise<boolean> {
+    const since = await lingeringSince(paths.consoleLog);
+    if (since === undefined || Date.now() - since < this.#lingerGraceMs) return false;
+    const qemu = await qmpCommand<{ status: string }>(paths.qmpSocket, "query-status", undefined, { timeoutMs: 2_000 })
+      .then((r) => r.status, (e: unknown) => `no answer (${(e as Error).message})`);
+    log.warn({ id, pid, guestEndedMsAgo: Date.now() - since, qemu, proc: processDiagnostics(pid) },
+      "vm: the guest ended but its qemu is still there; ending it");
+    await this.#killQemu(paths);
+    return readVmPid(paths.pidfile) === undefined;
   }
 
   async #killQemu(paths: VmPaths, timeoutMs = 5_000): Promise<void> {
