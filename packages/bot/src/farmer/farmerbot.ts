@@ -22,7 +22,8 @@ import { BaseError } from "@zgrid/types";
 import { decide, type Action, type NodeMemory, type NodeView, type WakeReason } from "./decide.ts";
 import { energyReport, type EnergyReport } from "./energy-model.ts";
 import type { FarmerPolicy } from "./farmer-policy.ts";
-import { adoptNodeDurations, advanceLedger, newLedger, type FarmerStateStore, type NodeDurations, type PowerLedger } from "./farmer-state.ts";
+import { advanceLedger, newLedger, type FarmerStateStore, type NodeDurations, type PowerLedger } from "./farmer-state.ts";
+import { forecastUsedCru, observeFarm, rememberView } from "./farm-observe.ts";
 import type { WolSender } from "./wol-sender.ts";
 
 export interface FarmerChain {
@@ -178,16 +179,7 @@ export class Farmerbot {
    * shorter than half the window, or the load is not rising (a falling trend never wakes a node).
    */
   forecast(): number | undefined {
-    const p = this.o.policy;
-    const h = this.usedHistory;
-    if (p.forecastMinutes <= 0 || h.length < 3) return undefined;
-    const [now, used] = h[h.length - 1]!;
-    if (now - h[0]![0] < (p.forecastWindowMinutes * 60) / 2) return undefined;
-    const mt = h.reduce((s, [t]) => s + t, 0) / h.length;
-    const mu = h.reduce((s, [, u]) => s + u, 0) / h.length;
-    const den = h.reduce((s, [t]) => s + (t - mt) ** 2, 0);
-    const slope = den > 0 ? h.reduce((s, [t, u]) => s + (t - mt) * (u - mu), 0) / den : 0;
-    return slope > 0 ? used + slope * p.forecastMinutes * 60 : undefined;
+    return forecastUsedCru(this.usedHistory, this.o.policy);
   }
 
   // The last pass's used vCPUs joins the history; older than the window leaves it.
@@ -212,57 +204,10 @@ export class Farmerbot {
   }
 
   private async observe(): Promise<NodeView[]> {
-    const { chain, nodes, policy } = this.o;
-    const count = await chain.nodeCount();
-    const records = (await Promise.all(Array.from({ length: count }, (_, i) => chain.getNode(i + 1).catch(() => undefined))))
-      .filter((n) => n && n.id !== 0 && n.farmId === policy.farmId) as Awaited<ReturnType<FarmerChain["getNode"]>>[];
+    const seen = await observeFarm(this.o.chain, this.o.nodes, this.o.policy.farmId);
     const now = this.now();
-    return Promise.all(records.map(async (n): Promise<NodeView> => {
-      const up = n.power.state === "up";
-      const [rent, stats] = await Promise.all([
-        chain.rentContractOf(n.id).catch(() => 1),
-        up ? nodes.statistics(n.twinId).catch(() => undefined) : Promise.resolve<Awaited<ReturnType<FarmerNodes["statistics"]>>>({ deployments: 0, usedCru: 0 }),
-      ]);
-      // Its own durations once it answered (one call at a time to a node: never two first dials at once).
-      const durations = up && stats && nodes.durations ? await nodes.durations(n.twinId).catch(() => undefined) : undefined;
-      const view: NodeView = {
-        nodeId: n.id, twinId: n.twinId, mac: n.interfaces[0]?.mac ?? "", target: n.power.target, state: n.power.state, rented: rent !== 0,
-        deployments: stats?.deployments, usedCru: stats?.usedCru ?? 0, totalCru: Number(n.resources.cru), lastUptimeReport: Number(n.lastUptimeReport),
-        ...(n.power.changedAt !== undefined ? { changedAt: Number(n.power.changedAt) } : {}),
-        ...(stats?.movable !== undefined ? { movable: stats.movable } : {}),
-      };
-      this.remember(view, now, durations);
-      return view;
-    }));
-  }
-
-  /**
-   * Memory and ledgers follow what was observed. A node that reports its own durations is taken at
-   * its word; the bot's observation only fills the time since (a standby node cannot answer).
-   */
-  private remember(v: NodeView, now: number, durations?: NodeDurations): void {
-    const e = this.entry(v.nodeId, v.state === "up" ? "on" : "off");
-    const m = e.memory;
-    if (v.state === "up") {
-      if (m.wakingSince !== undefined) {
-        // Latency to the node's own "up" on chain when the chain has it (not to this pass).
-        const upAt = v.changedAt !== undefined && v.changedAt >= m.wakingSince && v.changedAt <= now ? v.changedAt : now;
-        this.o.state.state.wakeLatencies = [...this.o.state.state.wakeLatencies, upAt - m.wakingSince].slice(-1000);
-        // upSince = when the wake began: any uptime proof from then on is the fresh one.
-        m.upSince = Math.floor(m.wakingSince); m.upReason = m.wakeReason ?? "repair"; m.idleSince = now;
-        delete m.wakingSince; delete m.lastWolAt; delete m.wakeReason; delete m.offPendingAt;
-      }
-      m.upSince ??= now;
-      // Target up again (given up, or someone else raised it): no longer vacating.
-      if (v.target === "up") delete m.vacatingSince;
-      const busy = v.rented || v.deployments === undefined || v.deployments > 0;
-      if (busy) delete m.idleSince;
-      else m.idleSince ??= now;
-    } else {
-      delete m.idleSince; delete m.upSince; delete m.upReason; delete m.offPendingAt; delete m.vacatingSince;
-    }
-    advanceLedger(e.ledger, now, v.state === "up" || m.wakingSince !== undefined ? "on" : "off", v.usedCru);
-    if (durations) adoptNodeDurations(e.ledger, durations);
+    for (const { view, durations } of seen) rememberView(this.o.state.state, view, now, durations);
+    return seen.map((x) => x.view);
   }
 
   private async startWake(nodeId: number, reason: WakeReason): Promise<void> {

@@ -101,6 +101,13 @@ export async function observeReplicas(env: BotEnv, s: ServiceSpec, contracts: Co
   // each version is judged by its own health check (an update's new check never fails the old replicas)
   const previous = env.store.previousService(s.name);
   const specOf = (hash: string): ServiceSpec => (hash === replicaHash(s) ? s : previous && replicaHash(previous) === hash ? previous : { ...s, health: { type: "state" } });
+  // whether a node's farm wants it off: one chain read per node and pass, only for a movable service
+  const targetDown = new Map<number, Promise<boolean>>();
+  const isTargetDown = (nodeId: number): Promise<boolean> => {
+    let p = targetDown.get(nodeId);
+    if (!p) targetDown.set(nodeId, p = env.grid.chain.getNode(nodeId).then((n) => n.power.target === "down", () => false));
+    return p;
+  };
   return Promise.all(mine.map(async (c): Promise<Replica> => {
     const name = c.metadata!.name;
     const nodeTwinId = await nodeTwinOf(env.grid, c.nodeId);
@@ -108,8 +115,7 @@ export async function observeReplicas(env: BotEnv, s: ServiceSpec, contracts: Co
     const base: Omit<Replica, "state"> = { name, contractId: c.id, nodeId: c.nodeId, nodeTwinId, ip: "", hash: c.metadata!.spec ?? "", generation: Number(name.split("_").pop()) || 0, message: "" };
     const age = env.now() - env.store.firstSeen(c.id, env.now());
     if (env.liveness.state(c.nodeId) === "dead") return { ...base, state: "lost", message: `node ${c.nodeId} is dead` };
-    // (only a movable service asks: one chain read per replica and pass)
-    if (s.movable && (await env.grid.chain.getNode(c.nodeId).catch(() => undefined))?.power.target === "down") {
+    if (s.movable && (await isTargetDown(c.nodeId))) {
       base.vacating = true;
       base.message = `node ${c.nodeId} is being vacated by its farm; re-placed elsewhere`;
     }
