@@ -13,7 +13,7 @@ import { Hypervisor } from "./hypervisor.ts";
 import { VmMonitor, type MonitorEvent } from "./vm-monitor.ts";
 import { buildBusyboxRoot, createTestBridge, type TestBridge } from "./test-fixtures.ts";
 import { linkExists, tapNameFor } from "./tap.ts";
-import { isVmProcess } from "./vm-process.ts";
+import { isVmProcess, readVmPid } from "./vm-process.ts";
 import type { VmSpecInput } from "./vm-spec.ts";
 
 const indexUrl = new URL("./index.ts", import.meta.url).href;
@@ -226,6 +226,38 @@ describe("hypervisor (real QEMU, TCG)", { timeout: 300_000 }, () => {
       await monitor.stop();
       await hv.delete("t-bad");
     }
+  });
+
+  test("a QEMU of the VM left running without its pidfile is ended by the next start, which gets its tap", async () => {
+    const o = { ...spec, id: "t-orphan", extraNetworks: [], disks: [], rootDisk: undefined, network: { bridge: bridge.name, ip: `${bridge.guestIp(9)}/24`, gateway: bridge.hostIp } };
+    const first = await hv.start(o);
+    await rm(hv.paths("t-orphan").pidfile); // lost: the hypervisor no longer sees that QEMU
+    assert.equal((await hv.status("t-orphan")).state, "stopped");
+    const second = await hv.start({ id: "t-orphan" });
+    assert.equal(second.state, "running");
+    assert.notEqual(second.pid, first.pid);
+    assert.ok(!isVmProcess(first.pid!, "qemu"), "the orphan is gone");
+    await hv.delete("t-orphan");
+    assert.ok(!isVmProcess(second.pid!, "qemu") && !linkExists(tapNameFor("t-orphan")));
+  });
+
+  test("a tap held by another process: the start fails naming the holder, and removes what it created", async () => {
+    const tap = tapNameFor("t-held");
+    // a process that is not this VM's QEMU holds the VM's tap (IFF_TAP | IFF_NO_PI)
+    const holder = spawn("python3", ["-c", `import fcntl,os,struct,time\nfd=os.open("/dev/net/tun",os.O_RDWR)\nfcntl.ioctl(fd,0x400454ca,struct.pack("16sH",b"${tap}",0x1002))\nprint("held",flush=True)\ntime.sleep(120)`], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(holder);
+    assert.equal(await readLine(holder), "held");
+    const o = { ...spec, id: "t-held", extraNetworks: [], disks: [], rootDisk: undefined, network: { bridge: bridge.name, ip: `${bridge.guestIp(10)}/24` } };
+    await assert.rejects(hv.start(o), (e: Error & { details?: { tapHolders?: Array<{ pid: number }> } }) => {
+      assert.match(e.message, new RegExp(`qemu did not start vm t-held: tap ${tap} is held by pid ${holder.pid} \\(\\S*python3 -c`));
+      assert.deepEqual(e.details?.tapHolders?.map((h) => h.pid), [holder.pid]);
+      return true;
+    });
+    assert.equal(readVmPid(hv.paths("t-held").pidfile), undefined);
+    holder.kill("SIGKILL");
+    await once(holder, "exit");
+    assert.ok(!linkExists(tap), "the holder's tap went with it");
+    await hv.delete("t-held");
   });
 
   test("a failed start removes what it created", async () => {

@@ -34,7 +34,7 @@ import { qmpCommand } from "./qmp-client.ts";
 import { QEMU_BINARY, buildQemuArgs, type Accel, type VmPaths } from "./qemu-command.ts";
 import { ensureTap, removeTap, tapNameFor } from "./tap.ts";
 import { vmNics } from "./vm-nics.ts";
-import { killQuietly, readVmPid, waitForExit } from "./vm-process.ts";
+import { killQuietly, processesMentioning, readVmPid, tapHolders, waitForExit } from "./vm-process.ts";
 import { LINGER_GRACE_MS, lingeringSince, processDiagnostics } from "./vm-linger.ts";
 import { parseVmSpec, type VmSpec, type VmSpecInput } from "./vm-spec.ts";
 import { listVmIds, readDesired, readFailure, readVmSpec, vmPaths } from "./vm-state-dir.ts";
@@ -125,6 +125,7 @@ export class Hypervisor {
     const spec = Object.keys(input).length === 1 && "id" in input ? await this.spec(input.id) : parseVmSpec(input);
     const paths = this.paths(spec.id);
     if (readVmPid(paths.pidfile) !== undefined) throw new VmStateError(`vm ${spec.id} is already running`, { details: { id: spec.id } });
+    await this.#endOrphans(spec.id, paths);
     const { accel } = await this.accel();
     const guest = this.guest;
     await mkdir(paths.dir, { recursive: true });
@@ -150,7 +151,12 @@ export class Hypervisor {
       const args = buildQemuArgs({ spec, guest, accel, paths, ...(spec.mode !== "container" ? { seedDisk: paths.seedDisk } : {}) });
       await markConsoleStart(paths.consoleLog, `qemu start (${accel})`);
       await runHost(QEMU_BINARY, args, { timeoutMs: 30_000 }).catch((e: unknown) => {
-        throw new VmStartError(`qemu did not start vm ${spec.id}`, { details: { id: spec.id, ...(e as { details?: object }).details }, cause: e });
+        const details = (e as { details?: { stderr?: string } }).details;
+        // a tap someone else holds: name the holder (what to stop), not only QEMU's "busy"
+        const busyTap = /\/dev\/net\/tun \((\w+)\): Device or resource busy/.exec(details?.stderr ?? "")?.[1];
+        const holders = busyTap ? tapHolders(busyTap) : [];
+        const held = holders.length ? `: tap ${busyTap} is held by ${holders.map((h) => `pid ${h.pid} (${h.cmdline})`).join(", ")}` : "";
+        throw new VmStartError(`qemu did not start vm ${spec.id}${held}`, { details: { id: spec.id, ...details, ...(holders.length ? { tapHolders: holders } : {}) }, cause: e });
       });
       const pid = readVmPid(paths.pidfile);
       if (pid === undefined) {
@@ -386,6 +392,20 @@ export class Hypervisor {
       "vm: the guest ended but its qemu is still there; ending it");
     await this.#killQemu(paths);
     return readVmPid(paths.pidfile) === undefined;
+  }
+
+  /**
+   * A QEMU of this VM that runs although its pidfile does not say so (its pidfile was removed while
+   * it still ran: a kill that outlived its wait, a crash between the two) holds the VM's tap and
+   * disks: a new start would fail on the tap ("Device or resource busy") or share a disk with it.
+   * It is ended before anything new starts, and logged (it is a leak the start repairs).
+   */
+  async #endOrphans(id: string, paths: VmPaths): Promise<void> {
+    for (const pid of processesMentioning(paths.pidfile)) {
+      log.warn({ id, pid, proc: processDiagnostics(pid) }, "vm start: an earlier qemu of this vm runs without its pidfile; ending it first");
+      killQuietly(pid, "SIGKILL");
+      if (!(await waitForExit(pid, 10_000, paths.pidfile))) throw new VmStartError(`vm ${id}: an earlier qemu (pid ${pid}) of this vm does not exit`, { details: { id, pid } });
+    }
   }
 
   async #killQemu(paths: VmPaths, timeoutMs = 5_000): Promise<void> {
