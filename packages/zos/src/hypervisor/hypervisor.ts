@@ -34,8 +34,8 @@ import { qmpCommand } from "./qmp-client.ts";
 import { QEMU_BINARY, buildQemuArgs, type Accel, type VmPaths } from "./qemu-command.ts";
 import { ensureTap, removeTap, tapNameFor } from "./tap.ts";
 import { vmNics } from "./vm-nics.ts";
-import { killQuietly, processesMentioning, readVmPid, tapHolders, waitForExit } from "./vm-process.ts";
-import { LINGER_GRACE_MS, lingeringSince, processDiagnostics } from "./vm-linger.ts";
+import { killQuietly, processDiagnostics, processesMentioning, readVmPid, tapHolders, waitForExit } from "./vm-process.ts";
+import { LINGER_GRACE_MS, lingeringSince } from "./vm-linger.ts";
 import { parseVmSpec, type VmSpec, type VmSpecInput } from "./vm-spec.ts";
 import { listVmIds, readDesired, readFailure, readVmSpec, vmPaths } from "./vm-state-dir.ts";
 
@@ -384,8 +384,8 @@ export class Hypervisor {
    * and is still there (vm-linger.ts), logging what the process was doing. True when it ended it.
    */
   async #endIfLingering(id: string, paths: VmPaths, pid: number): Promise<boolean> {
-    const since = await lingeringSince(paths.consoleLog);
-    if (since === undefined || Date.now() - since < this.#lingerGraceMs) return false;
+    const since = await lingeringSince(paths.consoleLog, this.#lingerGraceMs);
+    if (since === undefined) return false;
     const qemu = await qmpCommand<{ status: string }>(paths.qmpSocket, "query-status", undefined, { timeoutMs: 2_000 })
       .then((r) => r.status, (e: unknown) => `no answer (${(e as Error).message})`);
     log.warn({ id, pid, guestEndedMsAgo: Date.now() - since, qemu, proc: processDiagnostics(pid) },

@@ -52,19 +52,18 @@ export function killQuietly(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Pids of the processes in /proc (this one excluded). */
+function procPids(): number[] {
+  return readdirSync("/proc").map(Number).filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== process.pid);
+}
+
 /**
  * Live processes whose command line mentions `marker` (a VM's pidfile path, unique to the VM):
  * a QEMU of the VM that runs although its pidfile does not say so (an orphan: its pidfile was
  * removed while it still ran) shows up here, and only here.
  */
 export function processesMentioning(marker: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
-    if (isVmProcess(pid, marker)) found.push(pid);
-  }
-  return found;
+  return procPids().filter((pid) => isVmProcess(pid, marker));
 }
 
 /**
@@ -72,30 +71,53 @@ export function processesMentioning(marker: string): number[] {
  * command lines: who is in the way when QEMU's tap open fails with "Device or resource busy".
  */
 export function tapHolders(tap: string): Array<{ pid: number; cmdline: string }> {
-  const holders: Array<{ pid: number; cmdline: string }> = [];
-  for (const entry of readdirSync("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid <= 0) continue;
+  const read = (path: string): string => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return ""; // gone meanwhile, or not ours to read
+    }
+  };
+  const holds = (pid: number): boolean => {
     let fds: string[];
     try {
       fds = readdirSync(`/proc/${pid}/fdinfo`);
     } catch {
-      continue;
+      return false;
     }
-    const holds = fds.some((fd) => {
+    return fds.some((fd) => read(`/proc/${pid}/fdinfo/${fd}`).split("\n").includes(`iff:\t${tap}`));
+  };
+  return procPids().filter(holds).map((pid) => ({ pid, cmdline: read(`/proc/${pid}/cmdline`).split("\0").join(" ").trim().slice(0, 300) }));
+}
+
+/** What a process is doing, for the log: its state, kernel wait channel and its threads' states. */
+export function processDiagnostics(pid: number): string {
+  const state = (p: string): string => {
+    try {
+      const s = readFileSync(`${p}/stat`, "utf8");
+      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+      return `${f[0]} utime ${f[11]} stime ${f[12]}`;
+    } catch {
+      return "gone";
+    }
+  };
+  const wchan = (p: string): string => {
+    try {
+      return readFileSync(`${p}/wchan`, "utf8") || "-";
+    } catch {
+      return "?";
+    }
+  };
+  let threads: string[] = [];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`).map((t) => {
+      const p = `/proc/${pid}/task/${t}`;
+      let comm = "";
       try {
-        return readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8").split("\n").some((l) => l === `iff:\t${tap}`);
-      } catch {
-        return false;
-      }
-    });
-    if (holds) {
-      let cmdline = "";
-      try {
-        cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim().slice(0, 300);
+        comm = readFileSync(`${p}/comm`, "utf8").trim();
       } catch { /* gone */ }
-      holders.push({ pid, cmdline });
-    }
-  }
-  return holders;
+      return `${t}/${comm}: ${state(p)} wchan ${wchan(p)}`;
+    });
+  } catch { /* gone */ }
+  return `process ${state(`/proc/${pid}`)} wchan ${wchan(`/proc/${pid}`)}; threads ${threads.join("; ")}`;
 }
