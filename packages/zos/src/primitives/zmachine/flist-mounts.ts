@@ -16,7 +16,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { FlistReader, isFlistUrl, lazyUnmount, mountFlist, readFlistMeta, startMountStandby, stopMountStandby, type FlistMeta } from "@zgrid/flist";
 import { BaseError } from "@zgrid/types";
 import { egressDownload } from "../../egress/egress-fetch.ts";
@@ -231,6 +231,10 @@ export class FlistMounts {
     await rm(meta, { force: true });
     await rm(`${mountpoint}.log`, { force: true });
     await rm(`${mountpoint}.fl`, { force: true });
+    // a download cut by a kill leaves its part file (egress-fetch writes `<file>.part-<pid>-<rand>`):
+    // it would keep the share dir from ever being removed
+    const part = `${basename(mountpoint)}.fl.part-`;
+    for (const f of await readdir(dirname(mountpoint)).catch(() => [])) if (f.startsWith(part)) await rm(join(dirname(mountpoint), f), { force: true });
     await rmdir(mountpoint).catch(() => undefined);
   }
 }
